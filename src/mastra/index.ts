@@ -1,0 +1,3 @@
+// s3-bun-cached-fs/mastra: not built yet (see the project's issues). It exports nothing rather than
+// something that pretends to work.
+export {};

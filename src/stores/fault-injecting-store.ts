@@ -1,0 +1,201 @@
+// FaultInjectingStore: makes chosen requests fail the way real object stores fail, reproducibly.
+//
+// Rules pick requests by operation, key prefix, position among the matching requests and a seeded
+// probability, and give them a fault:
+//   error        the request fails before reaching the store (nothing happens): a throttle,
+//                a 500 or 503, a refused connection, a timeout before sending, a 409 or 412
+//   lost-answer  the request reaches the store and takes effect, then its answer is lost
+//                (a timeout or reset after the server acted): the classic ambiguous write
+//   delay        the request waits, then proceeds
+//   crash        the process "dies" here: the request lands or not (`landed`), and from then on
+//                every request through this store fails with StoreCrashedError, as if nothing
+//                were left to send it. Tests then mount afresh on the inner store.
+// A fault fires at most `times` times (default: once); `after` skips that many matching requests
+// first. Fault injection is for tests only; the real store underneath is the one tested.
+
+import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from "./object-store.ts";
+import {
+  AmbiguousOutcomeError,
+  PreconditionFailedError,
+  StoreError,
+  UnauthorizedError,
+  UnavailableError,
+  describe,
+  type StoreOperation,
+} from "./store-errors.ts";
+import { seededRandom, sleep as realSleep, type Sleep } from "../random.ts";
+
+export type InjectedError = "throttle" | "server-error" | "unavailable" | "timeout" | "reset" | "conflict" | "precondition" | "unauthorized";
+
+export type Fault =
+  | { kind: "error"; error: InjectedError }
+  | { kind: "lost-answer"; error?: "timeout" | "reset" }
+  | { kind: "delay"; ms: number }
+  | { kind: "crash"; landed: boolean };
+
+export interface FaultRule {
+  operation?: StoreOperation | StoreOperation[];
+  keyPrefix?: string;
+  /** Only conditional puts (create-only or compare-and-swap), or only unconditional ones. */
+  conditional?: boolean;
+  /** Skip this many matching requests before the rule may fire (default 0). */
+  after?: number;
+  /** Chance that a matching request fires the rule (default 1), drawn from the seeded generator. */
+  probability?: number;
+  /** How many times the rule fires at most (default 1; Infinity for always). */
+  times?: number;
+  fault: Fault;
+}
+
+/** Thrown by every request after an injected crash: the simulated process is gone. */
+export class StoreCrashedError extends Error {
+  constructor(readonly operation: StoreOperation, readonly key: string | undefined) {
+    super(`simulated crash: ${operation} ${key ?? ""} was never sent (the process died earlier)`);
+    this.name = "StoreCrashedError";
+  }
+}
+
+export interface FiredFault {
+  rule: number;
+  operation: StoreOperation;
+  key: string | undefined;
+  fault: Fault;
+}
+
+interface RuleState {
+  rule: FaultRule;
+  matched: number;
+  fired: number;
+}
+
+export class FaultInjectingStore implements ObjectStore {
+  readonly capabilities;
+  readonly description;
+  private readonly random: () => number;
+  private readonly sleep: Sleep;
+  private rules: RuleState[] = [];
+  private crashed = false;
+  /** Every fault that fired, in order: print it with the seed when a test fails. */
+  readonly fired: FiredFault[] = [];
+
+  constructor(
+    readonly inner: ObjectStore,
+    options: { seed?: number; rules?: FaultRule[]; sleep?: Sleep } = {},
+  ) {
+    this.capabilities = inner.capabilities;
+    this.description = inner.description;
+    this.random = seededRandom(options.seed ?? 1);
+    this.sleep = options.sleep ?? realSleep;
+    for (const rule of options.rules ?? []) this.add(rule);
+  }
+
+  add(rule: FaultRule): this {
+    this.rules.push({ rule, matched: 0, fired: 0 });
+    return this;
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  get hasCrashed(): boolean {
+    return this.crashed;
+  }
+
+  get(key: string, options?: GetOptions): Promise<StoredObject> {
+    return this.apply("get", key, false, () => this.inner.get(key, options));
+  }
+
+  getIfChanged(key: string, etag: string, options?: { signal?: AbortSignal }): Promise<StoredObject | undefined> {
+    return this.apply("get", key, false, () => this.inner.getIfChanged(key, etag, options));
+  }
+
+  head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
+    return this.apply("head", key, false, () => this.inner.head(key, options));
+  }
+
+  put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
+    const conditional = options?.ifMatch !== undefined || options?.ifNoneMatch !== undefined;
+    return this.apply("put", key, conditional, () => this.inner.put(key, body, options));
+  }
+
+  delete(key: string, options?: { signal?: AbortSignal }): Promise<void> {
+    return this.apply("delete", key, false, () => this.inner.delete(key, options));
+  }
+
+  list(options?: ListOptions): Promise<ListPage> {
+    return this.apply("list", options?.prefix, false, () => this.inner.list(options));
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
+  private pick(operation: StoreOperation, key: string | undefined, conditional: boolean): Fault | undefined {
+    for (const [index, state] of this.rules.entries()) {
+      const { rule } = state;
+      const operations = rule.operation === undefined ? undefined : Array.isArray(rule.operation) ? rule.operation : [rule.operation];
+      if (operations !== undefined && !operations.includes(operation)) continue;
+      if (rule.keyPrefix !== undefined && !(key ?? "").startsWith(rule.keyPrefix)) continue;
+      if (rule.conditional !== undefined && rule.conditional !== conditional) continue;
+      if (state.fired >= (rule.times ?? 1)) continue;
+      state.matched += 1;
+      if (state.matched <= (rule.after ?? 0)) continue;
+      if (rule.probability !== undefined && this.random() >= rule.probability) continue;
+      state.fired += 1;
+      this.fired.push({ rule: index, operation, key, fault: rule.fault });
+      return rule.fault;
+    }
+    return undefined;
+  }
+
+  private async apply<T>(operation: StoreOperation, key: string | undefined, conditional: boolean, request: () => Promise<T>): Promise<T> {
+    if (this.crashed) throw new StoreCrashedError(operation, key);
+    const fault = this.pick(operation, key, conditional);
+    if (fault === undefined) return request();
+    switch (fault.kind) {
+      case "delay":
+        await this.sleep(fault.ms);
+        return request();
+      case "error":
+        throw injected(operation, key, fault.error);
+      case "lost-answer": {
+        await request().catch(() => {}); // whatever the store answered, the caller never hears it
+        const what = fault.error ?? "timeout";
+        const message = describe(operation, key, `injected: the answer was lost (${what}) after the request reached the store`);
+        if (operation === "put") throw new AmbiguousOutcomeError(message, { operation, key, status: what });
+        throw new UnavailableError(message, { operation, key, status: what });
+      }
+      case "crash": {
+        if (fault.landed) await request().catch(() => {});
+        this.crashed = true;
+        throw new StoreCrashedError(operation, key);
+      }
+    }
+  }
+}
+
+function injected(operation: StoreOperation, key: string | undefined, error: InjectedError): StoreError {
+  const message = (what: string) => describe(operation, key, `injected: ${what}`);
+  const details = (status: number | string) => ({ operation, key, status });
+  switch (error) {
+    case "throttle":
+      return new UnavailableError(message("503 SlowDown"), details(503));
+    case "server-error":
+      return new UnavailableError(message("500 InternalError"), details(500));
+    case "unavailable":
+      return new UnavailableError(message("connection refused"), details("ECONNREFUSED"));
+    case "conflict":
+      return new UnavailableError(message("409 ConditionalRequestConflict"), details(409));
+    case "precondition":
+      return new PreconditionFailedError(message("412 PreconditionFailed"), details(412));
+    case "unauthorized":
+      return new UnauthorizedError(message("403 AccessDenied"), details(403));
+    case "timeout":
+    case "reset": {
+      // Failed before the request was sent; for a put the caller still cannot know that.
+      const text = message(error === "timeout" ? "the request timed out" : "the connection was reset");
+      return operation === "put" ? new AmbiguousOutcomeError(text, details(error)) : new UnavailableError(text, details(error));
+    }
+  }
+}

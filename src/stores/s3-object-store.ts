@@ -1,0 +1,378 @@
+// S3ObjectStore: the ObjectStore on any S3-compatible service, through @aws-sdk/client-s3.
+//
+// The SDK's own retries are switched off (maxAttempts 1): a retried conditional PUT whose first
+// attempt landed comes back 412, which would turn a win into a loss. Retries live in the
+// retrying decorator; this class only makes each single request's answer definite where it can.
+//
+// Provider quirks handled here (docs/object-store-providers.md):
+// - If-Match with a quoted ETag always fails on Ceph RGW and DigitalOcean Spaces. `ifMatchEtag`
+//   "auto" (the default) sends the quoted form; on a 412 it HEADs the key, and if the ETag there is
+//   the one it sent, it retries once unquoted and uses that form for this endpoint from then on.
+// - Losers of a concurrent conditional write get HTTP 500 on RGW and may get 409 on AWS; a lost
+//   answer is a timeout or reset. All of these are settled by reading the key back
+//   (conditional-put.ts), so the caller gets a win, a PreconditionFailedError, or (only if the
+//   read-back fails too) an AmbiguousOutcomeError.
+// - If-Match on a missing key is 412 on RGW and 404 on AWS: both are PreconditionFailedError.
+// - Tigris evaluates conditions on the leader region only with `X-Tigris-Consistent: true`: sent
+//   when `tigrisConsistent` is set, which it is by default for Tigris endpoints.
+// Credentials never appear in messages, `description` or `util.inspect` output.
+
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type GetObjectCommandOutput,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import { settleConditionalPut, normalizeEtag, sameEtag } from "./conditional-put.ts";
+import {
+  keyProblem,
+  rangeProblem,
+  type GetOptions,
+  type ListOptions,
+  type ListPage,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type PutResult,
+  type StoreCapabilities,
+  type StoredObject,
+} from "./object-store.ts";
+import {
+  AmbiguousOutcomeError,
+  InvalidRequestError,
+  NotFoundError,
+  PreconditionFailedError,
+  StoreError,
+  UnauthorizedError,
+  UnavailableError,
+  describe,
+  type StoreOperation,
+} from "./store-errors.ts";
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface S3ObjectStoreOptions {
+  bucket: string;
+  /** Keys live under `<prefix>/`; the store's callers never see the prefix. */
+  prefix?: string;
+  region?: string;
+  /** For R2, Tigris, MinIO, Ceph RGW, a local server. */
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  /** From the SDK's default chain (environment, profile, instance role) when omitted. */
+  credentials?: S3Credentials;
+  /** How If-Match carries the ETag; see the header comment. Default "auto". */
+  ifMatchEtag?: "quoted" | "unquoted" | "auto";
+  /** Send `X-Tigris-Consistent: true`. Default: true for Tigris endpoints, false elsewhere. */
+  tigrisConsistent?: boolean;
+  /** Time to open a connection, in ms (default 5,000). */
+  connectTimeoutMs?: number;
+  /** Longest a single request may take, in ms, body included (default 60,000). */
+  requestTimeoutMs?: number;
+  /** Concurrent connections to the endpoint (default 64). */
+  maxSockets?: number;
+  /** Use this client instead of building one (tests stub its transport). */
+  client?: S3Client;
+}
+
+type Provider = "aws" | "r2" | "tigris" | "spaces" | "other";
+
+export function detectProvider(endpoint: string | undefined): Provider {
+  if (endpoint === undefined) return "aws";
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    return "other";
+  }
+  if (host.endsWith(".amazonaws.com")) return "aws";
+  if (host.endsWith(".r2.cloudflarestorage.com")) return "r2";
+  if (host.endsWith(".tigris.dev") || host === "t3.storage.dev" || host.endsWith(".t3.storage.dev")) return "tigris";
+  if (host.endsWith(".digitaloceanspaces.com")) return "spaces";
+  return "other";
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly capabilities: StoreCapabilities = {
+    createOnly: true,
+    compareAndSwap: true,
+    conditionalGet: true,
+    maxListPage: 1000,
+    keysNestUnderObjects: true,
+  };
+  readonly description: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly provider: Provider;
+  readonly #client: S3Client;
+  readonly #requestTimeoutMs: number;
+  #ifMatchEtag: "quoted" | "unquoted" | "auto";
+
+  constructor(options: S3ObjectStoreOptions) {
+    this.bucket = options.bucket;
+    this.prefix = normalizePrefix(options.prefix);
+    this.provider = detectProvider(options.endpoint);
+    this.description = `s3://${options.bucket}/${this.prefix}`;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.#ifMatchEtag = options.ifMatchEtag ?? (this.provider === "spaces" ? "unquoted" : "auto");
+    this.#client = options.client ?? new S3Client(clientConfig(options, this.provider));
+    const tigrisConsistent = options.tigrisConsistent ?? this.provider === "tigris";
+    if (tigrisConsistent) {
+      this.#client.middlewareStack.add(
+        (next) => async (args) => {
+          const request = args.request as { headers?: Record<string, string> };
+          if (request.headers !== undefined) request.headers["X-Tigris-Consistent"] = "true";
+          return next(args);
+        },
+        { step: "build", name: "tigrisConsistentHeader" },
+      );
+    }
+  }
+
+  /** The ETag form If-Match currently uses (it changes from "auto" once learned). */
+  get ifMatchEtag(): "quoted" | "unquoted" | "auto" {
+    return this.#ifMatchEtag;
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<StoredObject> {
+    const fullKey = this.fullKey("get", key);
+    const { range } = options;
+    if (range !== undefined) {
+      const problem = rangeProblem(range);
+      if (problem !== undefined) throw new InvalidRequestError(describe("get", key, problem), { operation: "get", key });
+    }
+    const header = range === undefined ? undefined : `bytes=${range.offset}-${range.length === undefined ? "" : range.offset + range.length - 1}`;
+    const response = await this.send("get", key, options.signal, (abortSignal) =>
+      this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey, Range: header }), { abortSignal }),
+    );
+    return this.readBody("get", key, response, range !== undefined);
+  }
+
+  async getIfChanged(key: string, etag: string, options: { signal?: AbortSignal } = {}): Promise<StoredObject | undefined> {
+    const fullKey = this.fullKey("get", key);
+    try {
+      const response = await this.send("get", key, options.signal, (abortSignal) =>
+        this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey, IfNoneMatch: etag }), { abortSignal }),
+      );
+      return await this.readBody("get", key, response, false);
+    } catch (error) {
+      if (error instanceof StoreError && error.status === 304) return undefined;
+      throw error;
+    }
+  }
+
+  async head(key: string, options: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
+    const fullKey = this.fullKey("head", key);
+    const response = await this.send("head", key, options.signal, (abortSignal) =>
+      this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fullKey }), { abortSignal }),
+    );
+    return { key, etag: response.ETag ?? "", size: response.ContentLength ?? 0, lastModified: response.LastModified ?? new Date(0) };
+  }
+
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    const fullKey = this.fullKey("put", key);
+    if (options.ifMatch !== undefined && options.ifNoneMatch !== undefined) {
+      throw new InvalidRequestError(describe("put", key, "ifMatch and ifNoneMatch cannot be combined"), { operation: "put", key });
+    }
+    const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
+    const attempt = (ifMatch: string | undefined) =>
+      this.send("put", key, options.signal, (abortSignal) =>
+        this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: fullKey,
+            Body: body,
+            ContentLength: body.byteLength,
+            ContentType: options.contentType ?? "application/octet-stream",
+            IfNoneMatch: options.ifNoneMatch,
+            IfMatch: ifMatch,
+          }),
+          { abortSignal },
+        ),
+      );
+    try {
+      const ifMatch = options.ifMatch === undefined ? undefined : this.#ifMatchEtag === "unquoted" ? normalizeEtag(options.ifMatch) : quoteEtag(options.ifMatch);
+      try {
+        const response = await attempt(ifMatch);
+        return { etag: response.ETag ?? "" };
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError) || options.ifMatch === undefined || this.#ifMatchEtag !== "auto") throw error;
+        // Does the server only match unquoted ETags? Only if the object really carries the ETag we sent.
+        const current = await this.head(key, options.signal === undefined ? {} : { signal: options.signal }).catch(() => undefined);
+        if (current === undefined || !sameEtag(current.etag, options.ifMatch)) throw error;
+        const response = await attempt(normalizeEtag(options.ifMatch));
+        this.#ifMatchEtag = "unquoted";
+        return { etag: response.ETag ?? "" };
+      }
+    } catch (error) {
+      if (!conditional || !(error instanceof StoreError) || !unsettled(error)) throw error;
+      const settlement = await settleConditionalPut(this, key, body, options, error);
+      if (settlement.landed) return settlement.result;
+      if (error instanceof AmbiguousOutcomeError) throw error; // not there yet, but it may still land
+      throw new UnavailableError(describe("put", key, `the conditional write did not land (${error.message}); it may be sent again`), {
+        operation: "put",
+        key,
+        cause: error,
+        status: error.status,
+      });
+    }
+  }
+
+  async delete(key: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const fullKey = this.fullKey("delete", key);
+    await this.send("delete", key, options.signal, (abortSignal) =>
+      this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey }), { abortSignal }),
+    );
+  }
+
+  async list(options: ListOptions = {}): Promise<ListPage> {
+    const maxKeys = Math.min(Math.max(1, options.maxKeys ?? 1000), 1000);
+    const response = await this.send("list", options.prefix, undefined, (abortSignal) =>
+      this.#client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix + (options.prefix ?? ""),
+          StartAfter: options.startAfter === undefined ? undefined : this.prefix + options.startAfter,
+          ContinuationToken: options.continuationToken,
+          MaxKeys: maxKeys,
+        }),
+        { abortSignal },
+      ),
+    );
+    const objects: ObjectInfo[] = (response.Contents ?? []).map((entry) => ({
+      key: (entry.Key ?? "").slice(this.prefix.length),
+      etag: entry.ETag ?? "",
+      size: entry.Size ?? 0,
+      lastModified: entry.LastModified ?? new Date(0),
+    }));
+    return response.IsTruncated && response.NextContinuationToken !== undefined ? { objects, nextToken: response.NextContinuationToken } : { objects };
+  }
+
+  async close(): Promise<void> {
+    this.#client.destroy();
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `S3ObjectStore(${this.description})`;
+  }
+
+  toJSON(): { store: string } {
+    return { store: this.description };
+  }
+
+  private fullKey(operation: StoreOperation, key: string): string {
+    const problem = keyProblem(key);
+    if (problem !== undefined) throw new InvalidRequestError(describe(operation, key, problem), { operation, key });
+    return this.prefix + key;
+  }
+
+  private async readBody(operation: StoreOperation, key: string, response: GetObjectCommandOutput, ranged: boolean): Promise<StoredObject> {
+    let body: Uint8Array;
+    try {
+      body = response.Body === undefined ? new Uint8Array(0) : await response.Body.transformToByteArray();
+    } catch (error) {
+      throw new UnavailableError(describe(operation, key, `the response body broke off: ${(error as Error).message}`), { operation, key, cause: error });
+    }
+    const contentRange = parseContentRange(response.ContentRange);
+    const size = contentRange?.size ?? body.byteLength;
+    const object: StoredObject = { key, etag: response.ETag ?? "", size, lastModified: response.LastModified ?? new Date(0), body };
+    if (ranged) object.range = { offset: contentRange?.offset ?? 0, length: body.byteLength };
+    return object;
+  }
+
+  /** Sends one request with the per-request timeout, mapping every failure to a StoreError. */
+  private async send<T>(operation: StoreOperation, key: string | undefined, signal: AbortSignal | undefined, request: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
+    const abortSignal = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+    try {
+      return await request(abortSignal);
+    } catch (error) {
+      throw mapS3Error(operation, key, error, { timedOut: timeout.aborted, conditionalPut: false });
+    }
+  }
+}
+
+/** True for failures whose conditional write may or may not have landed. */
+function unsettled(error: StoreError): boolean {
+  if (error instanceof AmbiguousOutcomeError) return true;
+  return error instanceof UnavailableError && (error.status === 409 || (typeof error.status === "number" && error.status >= 500));
+}
+
+function clientConfig(options: S3ObjectStoreOptions, provider: Provider): S3ClientConfig {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
+  const config: S3ClientConfig = {
+    region: options.region ?? (provider === "r2" ? "auto" : "us-east-1"),
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: options.connectTimeoutMs ?? 5_000,
+      requestTimeout: options.requestTimeoutMs ?? 60_000,
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+    }),
+  };
+  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+  if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
+  if (options.credentials !== undefined) config.credentials = { ...options.credentials };
+  return config;
+}
+
+function normalizePrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? "").replace(/^\/+|\/+$/g, "");
+  return trimmed === "" ? "" : `${trimmed}/`;
+}
+
+function quoteEtag(etag: string): string {
+  return `"${normalizeEtag(etag)}"`;
+}
+
+function parseContentRange(header: string | undefined): { offset: number; size: number } | undefined {
+  const match = header === undefined ? null : /^bytes (\d+)-\d+\/(\d+)$/.exec(header);
+  return match === null ? undefined : { offset: Number(match[1]), size: Number(match[2]) };
+}
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** The one table from S3 answers to store errors. */
+export function mapS3Error(operation: StoreOperation, key: string | undefined, error: unknown, context: { timedOut: boolean; conditionalPut: boolean }): StoreError {
+  const failure = error as SdkError;
+  const status = failure.$metadata?.httpStatusCode;
+  const name = failure.name ?? failure.code ?? "Error";
+  const detail = `${name}${status === undefined ? "" : ` (HTTP ${status})`}`;
+  const details = { operation, key, cause: error, status: status ?? failure.code };
+  if (status === 304) return new UnavailableError(describe(operation, key, "not modified"), { ...details, status: 304 });
+  if (name === "NoSuchBucket") return new InvalidRequestError(describe(operation, key, `the bucket does not exist: ${detail}`), details);
+  if (status === 404 || name === "NoSuchKey" || name === "NotFound") {
+    if (operation === "put") return new PreconditionFailedError(describe(operation, key, `the object to compare-and-swap does not exist: ${detail}`), details);
+    return new NotFoundError(describe(operation, key, "no such key"), details);
+  }
+  if (status === 412) return new PreconditionFailedError(describe(operation, key, `precondition failed: ${detail}`), details);
+  if (status === 401 || status === 403) {
+    return new UnauthorizedError(describe(operation, key, `access denied (${detail}); check the credentials, the bucket and its policy`), details);
+  }
+  if (status === 416) return new InvalidRequestError(describe(operation, key, `range not satisfiable: ${detail}`), details);
+  if (status === 409) return new UnavailableError(describe(operation, key, `conflicting concurrent request: ${detail}`), details);
+  if (status === 429 || status === 503 || (status !== undefined && status >= 500)) {
+    return new UnavailableError(describe(operation, key, `the service is unavailable: ${detail}`), details);
+  }
+  if (status !== undefined && status >= 400) return new InvalidRequestError(describe(operation, key, `request rejected: ${detail}: ${failure.message ?? ""}`), details);
+  // No HTTP answer: refused, reset, timed out or aborted. A write may have landed anyway.
+  const what = context.timedOut ? "timed out" : name === "AbortError" ? "was aborted" : `failed in transit: ${detail}: ${failure.message ?? ""}`;
+  if (operation === "put") return new AmbiguousOutcomeError(describe(operation, key, `the request ${what}; the write may or may not have landed`), details);
+  return new UnavailableError(describe(operation, key, `the request ${what}`), details);
+}

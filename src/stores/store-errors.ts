@@ -1,0 +1,82 @@
+// Store errors say what the caller should do, not what went wrong on the wire. The facade maps
+// them to errno once (src/errors.ts); the retrying decorator decides from `retryable` alone.
+//
+//   NotFoundError            the key does not exist: a normal answer, never retried
+//   PreconditionFailedError  an ifNoneMatch/ifMatch condition does not hold: nothing was written
+//   AmbiguousOutcomeError    a write may or may not have landed: read the key back to settle
+//   UnavailableError         nothing happened (throttled, 5xx, connection refused): retry later
+//   UnauthorizedError        credentials or permissions are wrong: retrying will not help
+//   CorruptObjectError       bytes do not match their checksum or format: never use them
+//   InvalidRequestError      the request itself is wrong (bad key, range past the end)
+
+export type StoreOperation = "get" | "head" | "put" | "delete" | "list";
+
+export interface StoreErrorDetails {
+  operation: StoreOperation;
+  key?: string | undefined;
+  cause?: unknown;
+  /** The HTTP status or local errno behind the error, for messages and diagnostics. */
+  status?: number | string | undefined;
+}
+
+export abstract class StoreError extends Error {
+  abstract readonly kind: "not-found" | "precondition-failed" | "ambiguous" | "unavailable" | "unauthorized" | "corrupt" | "invalid";
+  /** Whether repeating the same request later may succeed. */
+  abstract readonly retryable: boolean;
+  readonly operation: StoreOperation;
+  readonly key: string | undefined;
+  readonly status: number | string | undefined;
+
+  constructor(message: string, details: StoreErrorDetails) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.operation = details.operation;
+    this.key = details.key;
+    this.status = details.status;
+  }
+}
+
+export class NotFoundError extends StoreError {
+  readonly kind = "not-found";
+  readonly retryable = false;
+}
+
+export class PreconditionFailedError extends StoreError {
+  readonly kind = "precondition-failed";
+  readonly retryable = false;
+}
+
+export class AmbiguousOutcomeError extends StoreError {
+  readonly kind = "ambiguous";
+  /** Not blindly: the write may have landed. Settle by reading back (see conditional-put.ts). */
+  readonly retryable = false;
+}
+
+export class UnavailableError extends StoreError {
+  readonly kind = "unavailable";
+  readonly retryable = true;
+}
+
+export class UnauthorizedError extends StoreError {
+  readonly kind = "unauthorized";
+  readonly retryable = false;
+}
+
+export class CorruptObjectError extends StoreError {
+  readonly kind = "corrupt";
+  readonly retryable = false;
+}
+
+export class InvalidRequestError extends StoreError {
+  readonly kind = "invalid";
+  readonly retryable = false;
+}
+
+export function isStoreError(error: unknown): error is StoreError {
+  return error instanceof StoreError;
+}
+
+/** Formats `"<operation> <key>: <what>"` so every store error names what it was doing. */
+export function describe(operation: StoreOperation, key: string | undefined, what: string): string {
+  return key === undefined ? `${operation}: ${what}` : `${operation} ${JSON.stringify(key)}: ${what}`;
+}
