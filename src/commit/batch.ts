@@ -1,0 +1,178 @@
+// A batch: the operations and bytes of one commit record being built (a group of concurrent
+// writes, or one transaction). Small data is placed inline in the record until it holds
+// `inlineRecordBytes`, then in packs uploaded in the background as each fills. Until the record is
+// durable, the batch serves its own bytes to readers inside it (read-your-writes).
+
+import type { ObjectStore } from "../stores/object-store.ts";
+import type { Extent, Op } from "../log/ops.ts";
+import { walKey } from "../log/record.ts";
+import type { PendingBytes } from "../data/data-reader.ts";
+import { extentsFor, type DataLayout } from "../data/data-writer.ts";
+
+interface Pack {
+  key: string;
+  pieces: Uint8Array[];
+  bytes: number;
+  upload?: Promise<void>;
+}
+
+export class Batch implements PendingBytes {
+  readonly recordKey: string;
+  readonly ops: Op[] = [];
+  private readonly inline: Uint8Array[] = [];
+  private inlineBytes = 0;
+  private readonly packs: Pack[] = [];
+  private readonly uploads = new Set<Promise<void>>();
+  private failure: unknown;
+
+  constructor(
+    readonly seq: number,
+    readonly epoch: number,
+    readonly time: number,
+    private readonly store: ObjectStore,
+    private readonly layout: DataLayout,
+  ) {
+    this.recordKey = walKey(seq);
+  }
+
+  /** The same data and operations, to be published at `seq` instead (after another record took ours). */
+  rebase(seq: number): Batch {
+    const batch = new Batch(seq, this.epoch, this.time, this.store, this.layout);
+    batch.inline.push(...this.inline);
+    batch.inlineBytes = this.inlineBytes;
+    batch.packs.push(...this.packs);
+    for (const upload of this.uploads) batch.uploads.add(upload);
+    batch.failure = this.failure;
+    return batch;
+  }
+
+  /** Places `bytes` and returns their extents; inline extents name the object "" (this record). */
+  addData(bytes: Uint8Array): Extent[] {
+    if (bytes.byteLength === 0) return [];
+    if (this.failure !== undefined) throw this.failure;
+    if (this.inlineBytes + bytes.byteLength <= this.layout.inlineRecordBytes) {
+      const extents = extentsFor("", this.inlineBytes, bytes, this.layout.blockBytes);
+      this.inline.push(bytes);
+      this.inlineBytes += bytes.byteLength;
+      return extents;
+    }
+    let pack = this.packs.at(-1);
+    if (pack === undefined || pack.upload !== undefined || pack.bytes + bytes.byteLength > this.layout.packBytes) {
+      if (pack !== undefined && pack.upload === undefined) this.startUpload(pack);
+      pack = { key: `packs/${this.epoch}-${this.seq}-${this.packs.length}`, pieces: [], bytes: 0 };
+      this.packs.push(pack);
+    }
+    const extents = extentsFor(pack.key, pack.bytes, bytes, this.layout.blockBytes);
+    pack.pieces.push(bytes);
+    pack.bytes += bytes.byteLength;
+    return extents;
+  }
+
+  /** A point to return to if the next operation turns out invalid. */
+  mark(): { inline: number; inlineBytes: number; packs: number; packBytes: number; ops: number } {
+    const pack = this.packs.at(-1);
+    return { inline: this.inline.length, inlineBytes: this.inlineBytes, packs: this.packs.length, packBytes: pack?.bytes ?? 0, ops: this.ops.length };
+  }
+
+  /** Drops data added since `mark` where it has not left memory yet (an upload already started keeps it). */
+  rewind(mark: ReturnType<Batch["mark"]>): void {
+    this.ops.length = mark.ops;
+    this.inline.length = mark.inline;
+    this.inlineBytes = mark.inlineBytes;
+    while (this.packs.length > mark.packs && this.packs.at(-1)?.upload === undefined) this.packs.pop();
+    const pack = this.packs.at(-1);
+    if (pack !== undefined && pack.upload === undefined && this.packs.length === mark.packs) {
+      let bytes = 0;
+      const kept: Uint8Array[] = [];
+      for (const piece of pack.pieces) {
+        if (bytes + piece.byteLength > mark.packBytes) break;
+        kept.push(piece);
+        bytes += piece.byteLength;
+      }
+      pack.pieces = kept;
+      pack.bytes = bytes;
+    }
+  }
+
+  get empty(): boolean {
+    return this.ops.length === 0;
+  }
+
+  get inlineData(): Uint8Array[] {
+    return this.inline;
+  }
+
+  get packCount(): number {
+    return this.packs.filter((pack) => pack.bytes > 0).length;
+  }
+
+  bytesFor(object: string, offset: number, length: number): Uint8Array | undefined {
+    if (object === this.recordKey || object === "") return slice(this.inline, offset, length);
+    const pack = this.packs.find((candidate) => candidate.key === object);
+    if (pack !== undefined) return slice(pack.pieces, offset, length);
+    return undefined;
+  }
+
+  /** Uploads the last pack and waits for all: after this, every object the record names exists. */
+  async finish(): Promise<void> {
+    for (const pack of this.packs) if (pack.upload === undefined && pack.bytes > 0) this.startUpload(pack);
+    await Promise.all(this.uploads);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Waits for uploads in flight (after an abandoned batch), ignoring their outcome. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.uploads);
+  }
+
+  /** The objects this batch wrote, with their bytes, for the cache after the commit. */
+  written(recordBytes: Uint8Array): { object: string; offset: number; bytes: Uint8Array }[] {
+    const segments = [
+      { object: this.recordKey, offset: 0, bytes: recordBytes.subarray(0, this.inlineBytes) },
+      ...this.packs.map((pack) => ({ object: pack.key, offset: 0, bytes: concat(pack.pieces, pack.bytes) })),
+    ];
+    return segments.filter((segment) => segment.bytes.byteLength > 0);
+  }
+
+  private startUpload(pack: Pack): void {
+    const bytes = concat(pack.pieces, pack.bytes);
+    const upload = this.store
+      .put(pack.key, bytes, { contentType: "application/octet-stream" })
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      });
+    pack.upload = upload;
+    this.uploads.add(upload);
+  }
+}
+
+function concat(pieces: Uint8Array[], total: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, offset);
+    offset += piece.byteLength;
+  }
+  return bytes;
+}
+
+/** Bytes [offset, offset + length) of the concatenation of `pieces`, or undefined past the end. */
+function slice(pieces: Uint8Array[], offset: number, length: number): Uint8Array | undefined {
+  const out = new Uint8Array(length);
+  let position = 0;
+  let copied = 0;
+  for (const piece of pieces) {
+    const end = position + piece.byteLength;
+    if (end > offset && position < offset + length) {
+      const from = Math.max(offset, position) - position;
+      const to = Math.min(offset + length, end) - position;
+      out.set(piece.subarray(from, to), position + from - offset);
+      copied += to - from;
+    }
+    position = end;
+    if (position >= offset + length) break;
+  }
+  return copied === length ? out : undefined;
+}

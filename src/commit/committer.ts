@@ -1,0 +1,446 @@
+// The committer: the only code that publishes. One writer mount has one committer.
+//
+// 1. Validate: each operation is applied to the pending view of the index inside a savepoint; an
+//    invalid one fails its own caller and leaves no trace. Concurrent writes queue up and go out
+//    together in one record (group commit); a transaction is a batch of its own.
+// 2. Upload packs (chunks were uploaded before their operation was queued).
+// 3. PUT wal/<seq> create-only: the commit point. On success the batch becomes the committed view
+//    and every caller in it resolves. If the slot is taken, read it: our own record (an answer
+//    lost in transit) is success; a newer epoch means this writer is fenced, for good; an older
+//    writer's last record is applied and the batch re-validated for the next slot. If the outcome
+//    is unknown, the batch fails and the next one first re-reads the log.
+// 4. Off the critical path: the head (a hint for cold mounts) and snapshots.
+
+import { randomUUID } from "node:crypto";
+import { FencedError, FsError, fromStoreError } from "../errors.ts";
+import type { Op } from "../log/ops.ts";
+import { encodeRecord, recordFormat, walKey, type DecodedRecord, type LogPosition } from "../log/record.ts";
+import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
+import type { Namespace } from "../namespace/namespace.ts";
+import type { OpApplier } from "../namespace/apply-ops.ts";
+import { encodeSnapshot } from "../namespace/snapshot.ts";
+import type { ObjectStore } from "../stores/object-store.ts";
+import { PreconditionFailedError } from "../stores/store-errors.ts";
+import type { SegmentCache } from "../data/segment-cache.ts";
+import type { DataLayout } from "../data/data-writer.ts";
+import { Batch } from "./batch.ts";
+import { catchUp, positionMeta, recordEpoch } from "./replay.ts";
+
+/** Builds an operation, placing its data in the batch. Runs inside the batch's savepoint. */
+export type PreparedOp = (batch: Batch) => Op;
+
+export interface CommitterOptions {
+  layout: DataLayout;
+  writerId: string;
+  epoch: number;
+  /** Write a snapshot after this many commits (default 1,000)... */
+  snapshotEveryCommits: number;
+  /** ...or this many bytes of log (default 64 MiB). */
+  snapshotEveryBytes: number;
+  /** How long after a commit the head is brought up to date (default 1,000 ms). */
+  headDelayMs: number;
+  now: () => number;
+}
+
+export interface CommitStats {
+  commits: number;
+  operations: number;
+  failedCommits: number;
+  /** Sum of commit latencies (queueing excluded), for the mean. */
+  commitMilliseconds: number;
+  lastCommitMilliseconds: number;
+  snapshots: number;
+  headUpdates: number;
+}
+
+interface Queued {
+  prepare: PreparedOp;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+export class Committer {
+  private position: LogPosition;
+  private readonly queue: Queued[] = [];
+  private draining = false;
+  private readonly mutex = new Mutex();
+  private fencedBy: FencedError | undefined;
+  private needsResync = false;
+  private headEtag: string | undefined;
+  private headSnapshot = 0;
+  private headTimer: ReturnType<typeof setTimeout> | undefined;
+  private background = new Set<Promise<unknown>>();
+  private commitsSinceSnapshot = 0;
+  private bytesSinceSnapshot = 0;
+  private snapshotting: Promise<void> | undefined;
+  private closed = false;
+  readonly stats: CommitStats = {
+    commits: 0,
+    operations: 0,
+    failedCommits: 0,
+    commitMilliseconds: 0,
+    lastCommitMilliseconds: 0,
+    snapshots: 0,
+    headUpdates: 0,
+  };
+
+  constructor(
+    private readonly namespace: Namespace,
+    private readonly applier: OpApplier,
+    private readonly log: RemoteLog,
+    private readonly store: ObjectStore,
+    private readonly cache: SegmentCache,
+    private readonly options: CommitterOptions,
+    start: { position: LogPosition; head: { etag: string; document: HeadDocument } | undefined },
+  ) {
+    this.position = start.position;
+    this.headEtag = start.head?.etag;
+    this.headSnapshot = start.head?.document.snapshot ?? 0;
+  }
+
+  get current(): LogPosition {
+    return this.position;
+  }
+
+  get epoch(): number {
+    return this.options.epoch;
+  }
+
+  get fenced(): FencedError | undefined {
+    return this.fencedBy;
+  }
+
+  /** Fences this writer from outside (its lease was taken). */
+  fence(newerEpoch: number | undefined, syscall = "write"): FencedError {
+    this.fencedBy ??= new FencedError(syscall, { epoch: this.options.epoch, newerEpoch });
+    return this.fencedBy;
+  }
+
+  /** Queues one operation for the next group commit; resolves once it is durable. */
+  submit(prepare: PreparedOp): Promise<void> {
+    if (this.fencedBy !== undefined) return Promise.reject(this.fencedBy);
+    if (this.closed) return Promise.reject(new FsError("EBADF", "write", { detail: "the filesystem is closed" }));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ prepare, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  /**
+   * Runs `body` as one batch of its own: every operation it applies is validated at once (errors
+   * reach `body`), and all are published together when it returns, or none if it throws.
+   */
+  transaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void) => Promise<T>): Promise<T> {
+    if (this.fencedBy !== undefined) return Promise.reject(this.fencedBy);
+    return this.mutex.run(async () => {
+      await this.beforeBatch();
+      const batch = this.newBatch();
+      this.namespace.beginBatch();
+      let result: T;
+      try {
+        result = await body(batch, (prepare) => this.applyOne(batch, prepare));
+      } catch (error) {
+        this.namespace.rollbackBatch();
+        await batch.settle();
+        throw error;
+      }
+      if (batch.empty) {
+        this.namespace.rollbackBatch();
+        return result;
+      }
+      await this.publish(batch, undefined);
+      return result;
+    });
+  }
+
+  /** Waits for queued commits, then brings the head up to date and writes a final snapshot if needed. */
+  async close(options: { snapshot: boolean }): Promise<void> {
+    await this.mutex.run(async () => {});
+    while (this.draining || this.queue.length > 0) await this.mutex.run(async () => {});
+    this.closed = true;
+    if (this.headTimer !== undefined) clearTimeout(this.headTimer);
+    await Promise.allSettled(this.background);
+    await this.snapshotting;
+    if (this.fencedBy !== undefined) return;
+    if (options.snapshot && this.position.seq > this.headSnapshot) await this.snapshot().catch(() => {});
+    else await this.updateHead().catch(() => {});
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const entries = this.queue.splice(0);
+        await this.mutex.run(() => this.commitQueued(entries));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async commitQueued(entries: Queued[]): Promise<void> {
+    try {
+      await this.beforeBatch();
+    } catch (error) {
+      for (const entry of entries) entry.reject(error);
+      return;
+    }
+    const batch = this.newBatch();
+    this.namespace.beginBatch();
+    const accepted: Queued[] = [];
+    for (const entry of entries) {
+      try {
+        this.applyOne(batch, entry.prepare);
+        accepted.push(entry);
+      } catch (error) {
+        entry.reject(error);
+      }
+    }
+    if (accepted.length === 0) {
+      this.namespace.rollbackBatch();
+      return;
+    }
+    try {
+      await this.publish(batch, accepted);
+      for (const entry of accepted) entry.resolve();
+    } catch (error) {
+      for (const entry of accepted) entry.reject(error);
+    }
+  }
+
+  private applyOne(batch: Batch, prepare: PreparedOp): void {
+    const mark = batch.mark();
+    try {
+      this.namespace.step(() => {
+        const op = prepare(batch);
+        this.applier.apply(op, batch.recordKey);
+        batch.ops.push(op);
+      });
+    } catch (error) {
+      batch.rewind(mark);
+      throw error;
+    }
+  }
+
+  private newBatch(): Batch {
+    return new Batch(this.position.seq + 1, this.options.epoch, this.options.now(), this.store, this.options.layout);
+  }
+
+  /** Before validating a new batch: stop if fenced, and re-read the log after an unknown outcome. */
+  private async beforeBatch(): Promise<void> {
+    if (this.fencedBy !== undefined) throw this.fencedBy;
+    if (!this.needsResync) return;
+    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache).catch((error: unknown) => {
+      throw fromStoreError(error, "write");
+    });
+    this.checkForeign(records);
+    this.position = position;
+    this.needsResync = false;
+  }
+
+  /** Any record of a newer epoch (or another writer of ours) fences this writer. */
+  private checkForeign(records: DecodedRecord[]): void {
+    for (const record of records) {
+      const epoch = recordEpoch(record);
+      if (epoch > this.options.epoch || (record.header.epoch === this.options.epoch && record.header.writer !== this.options.writerId)) {
+        throw this.fence(epoch);
+      }
+    }
+  }
+
+  /**
+   * Publishes the open batch as the record at its seq. `entries` are the queued callers whose ops
+   * the batch holds (undefined for a transaction): on re-validation after an older writer's
+   * record, a queued op that no longer applies fails alone; a transaction fails whole.
+   */
+  private async publish(initial: Batch, entries: Queued[] | undefined): Promise<void> {
+    let batch = initial;
+    const started = performance.now();
+    try {
+      await batch.finish();
+    } catch (error) {
+      this.namespace.rollbackBatch();
+      this.stats.failedCommits++;
+      throw fromStoreError(error, "write");
+    }
+    for (;;) {
+      const nonce = randomUUID();
+      const { bytes, hash } = encodeRecord(batch.inlineData, {
+        format: recordFormat,
+        fsId: this.position.fsId,
+        seq: batch.seq,
+        parent: this.position.seq,
+        parentHash: this.position.hash,
+        epoch: this.options.epoch,
+        writer: this.options.writerId,
+        nonce,
+        time: batch.time,
+        ops: batch.ops,
+      });
+      let taken: DecodedRecord | undefined;
+      try {
+        await this.log.writeRecord(batch.seq, bytes);
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) {
+          this.namespace.rollbackBatch();
+          this.needsResync = true;
+          this.stats.failedCommits++;
+          throw fromStoreError(error, "write");
+        }
+        taken = await this.log.readRecord(batch.seq).catch(() => undefined);
+        if (taken === undefined) {
+          // Told the slot is taken, yet it reads empty (a spurious 412, or it cannot be read): unknown.
+          this.namespace.rollbackBatch();
+          this.needsResync = true;
+          this.stats.failedCommits++;
+          throw new FsError("EIO", "write", { detail: `the commit slot ${walKey(batch.seq)} answered "taken" but could not be read back; nothing was acknowledged` });
+        }
+      }
+      if (taken === undefined || taken.header.nonce === nonce) {
+        this.committed(batch, bytes, hash, started, entries?.length ?? batch.ops.length);
+        return;
+      }
+      // Another writer's record stands in our slot.
+      this.namespace.rollbackBatch();
+      let position: LogPosition;
+      try {
+        const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, taken);
+        this.checkForeign(caught.records);
+        position = caught.position;
+      } catch (error) {
+        this.needsResync = true;
+        this.stats.failedCommits++;
+        throw fromStoreError(error, "write");
+      }
+      this.position = position;
+      batch = this.revalidate(batch, entries);
+      if (batch.empty) {
+        this.namespace.rollbackBatch();
+        return;
+      }
+    }
+  }
+
+  /** Re-applies a batch's operations on top of records that slipped in before it. */
+  private revalidate(old: Batch, entries: Queued[] | undefined): Batch {
+    const batch = old.rebase(this.position.seq + 1);
+    this.namespace.beginBatch();
+    const ops = old.ops.splice(0);
+    if (entries === undefined) {
+      try {
+        for (const op of ops) this.applyOne(batch, () => op);
+      } catch (error) {
+        this.namespace.rollbackBatch();
+        throw error;
+      }
+      return batch;
+    }
+    // Queued callers: each op stands or falls alone (callers without a surviving op are settled here).
+    const survivors: Queued[] = [];
+    ops.forEach((op, index) => {
+      const entry = entries[index];
+      try {
+        this.applyOne(batch, () => op);
+        if (entry !== undefined) survivors.push(entry);
+      } catch (error) {
+        entry?.reject(error);
+      }
+    });
+    entries.splice(0, entries.length, ...survivors);
+    return batch;
+  }
+
+  private committed(batch: Batch, bytes: Uint8Array, hash: string, started: number, operations: number): void {
+    const epoch = batch.ops.reduce((highest, op) => (op.op === "epoch" && op.epoch > highest ? op.epoch : highest), this.options.epoch);
+    this.position = { fsId: this.position.fsId, seq: batch.seq, hash, epoch };
+    this.namespace.commitBatch(positionMeta(this.position));
+    const elapsed = performance.now() - started;
+    this.stats.commits++;
+    this.stats.operations += operations;
+    this.stats.commitMilliseconds += elapsed;
+    this.stats.lastCommitMilliseconds = elapsed;
+    this.commitsSinceSnapshot++;
+    this.bytesSinceSnapshot += bytes.byteLength;
+    // Keep what we just wrote: reading it back must not cost a request.
+    this.track(Promise.all(batch.written(bytes).map((segment) => this.cache.insert(segment.object, segment.offset, segment.bytes))));
+    if (this.commitsSinceSnapshot >= this.options.snapshotEveryCommits || this.bytesSinceSnapshot >= this.options.snapshotEveryBytes) {
+      this.snapshotting ??= this.snapshot()
+        .catch(() => {})
+        .finally(() => (this.snapshotting = undefined));
+    } else {
+      this.scheduleHead();
+    }
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch(() => {}).finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+
+  private scheduleHead(): void {
+    if (this.headTimer !== undefined || this.closed) return;
+    this.headTimer = setTimeout(() => {
+      this.headTimer = undefined;
+      this.track(this.updateHead());
+    }, this.options.headDelayMs);
+    this.headTimer.unref?.();
+  }
+
+  /** Writes the namespace at the current position as a snapshot, then points the head at it. */
+  async snapshot(): Promise<void> {
+    if (this.fencedBy !== undefined) throw this.fencedBy;
+    const position = this.position;
+    if (position.seq === 0) return;
+    const bytes = encodeSnapshot(this.namespace.committed, position);
+    await this.log.writeSnapshot(position.seq, bytes);
+    this.commitsSinceSnapshot = 0;
+    this.bytesSinceSnapshot = 0;
+    this.headSnapshot = position.seq;
+    this.stats.snapshots++;
+    await this.updateHead();
+  }
+
+  /** Compare-and-swap the head to the current position; a newer epoch there fences us. */
+  async updateHead(): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (this.fencedBy !== undefined) return;
+      const head: HeadDocument = {
+        format: recordFormat,
+        fsId: this.position.fsId,
+        seq: this.position.seq,
+        snapshot: this.headSnapshot,
+        epoch: this.position.epoch,
+        writer: this.options.writerId,
+        nonce: randomUUID(),
+        updated: new Date(this.options.now()).toISOString(),
+      };
+      try {
+        this.headEtag = await this.log.writeHead(head, this.headEtag);
+        this.stats.headUpdates++;
+        return;
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+        const current = await this.log.readHead();
+        if (current !== undefined && current.head.epoch > this.options.epoch) {
+          this.fence(current.head.epoch);
+          return;
+        }
+        if (current !== undefined && current.head.seq > this.position.seq) return; // a newer writer's head stands
+        this.headEtag = current?.etag;
+        this.headSnapshot = Math.max(this.headSnapshot, current?.head.snapshot ?? 0);
+      }
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// Following the log: applying published records to the local index, checking each against the
+// invariants first. Mount, `refresh()` and the writer's resynchronisation all use this one path.
+
+import { FsError } from "../errors.ts";
+import type { DecodedRecord, LogPosition } from "../log/record.ts";
+import { recordFollowsProblem, walKey } from "../log/record.ts";
+import type { RemoteLog } from "../log/remote-log.ts";
+import { CorruptObjectError } from "../stores/store-errors.ts";
+import type { Namespace } from "../namespace/namespace.ts";
+import type { OpApplier } from "../namespace/apply-ops.ts";
+import type { SegmentCache } from "../data/segment-cache.ts";
+
+export function positionMeta(position: LogPosition): Record<string, string> {
+  return { fsId: position.fsId, seq: String(position.seq), hash: position.hash, epoch: String(position.epoch) };
+}
+
+export function positionFromMeta(namespace: Namespace): LogPosition | undefined {
+  const view = namespace.pending;
+  const fsId = view.meta("fsId");
+  const seq = view.meta("seq");
+  const hash = view.meta("hash");
+  const epoch = view.meta("epoch");
+  if (fsId === undefined || seq === undefined || hash === undefined || epoch === undefined) return undefined;
+  return { fsId, seq: Number(seq), hash, epoch: Number(epoch) };
+}
+
+/** The epoch a record establishes: its own, or a higher one announced by an epoch operation. */
+export function recordEpoch(record: DecodedRecord): number {
+  let epoch = record.header.epoch;
+  for (const op of record.header.ops) if (op.op === "epoch" && op.epoch > epoch) epoch = op.epoch;
+  return epoch;
+}
+
+/**
+ * Applies `record` inside the open namespace batch, after checking it follows `position`.
+ * Returns the new position. Throws CorruptObjectError if the record breaks an invariant or an
+ * operation no longer applies (the local index disagrees with the log: rebuild it).
+ */
+export function applyRecord(namespace: Namespace, applier: OpApplier, position: LogPosition, record: DecodedRecord, key: string): LogPosition {
+  const problem = recordFollowsProblem(position, record.header);
+  if (problem !== undefined) throw new CorruptObjectError(`commit record ${key} ${problem}`, { operation: "get", key });
+  for (const op of record.header.ops) {
+    try {
+      applier.apply(op, key);
+    } catch (error) {
+      if (error instanceof FsError) {
+        throw new CorruptObjectError(`commit record ${key} does not apply to the local index (${error.message}); the index will be rebuilt`, {
+          operation: "get",
+          key,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+  return { fsId: position.fsId, seq: record.header.seq, hash: record.hash, epoch: recordEpoch(record) };
+}
+
+/**
+ * Reads and applies every record after `position` until an empty slot, in one namespace batch, so
+ * the committed view moves from one whole record boundary to a later one in a single step.
+ * Returns the new position and the records applied.
+ */
+export async function catchUp(
+  log: RemoteLog,
+  namespace: Namespace,
+  applier: OpApplier,
+  position: LogPosition,
+  cache: SegmentCache | undefined,
+  first?: DecodedRecord,
+): Promise<{ position: LogPosition; records: DecodedRecord[] }> {
+  const records: DecodedRecord[] = [];
+  let next = first ?? (await log.readRecord(position.seq + 1));
+  while (next !== undefined) {
+    records.push(next);
+    next = await log.readRecord(position.seq + records.length + 1);
+  }
+  if (records.length === 0) return { position, records };
+  namespace.beginBatch();
+  let current = position;
+  try {
+    for (const record of records) current = applyRecord(namespace, applier, current, record, walKey(record.header.seq));
+    namespace.commitBatch(positionMeta(current));
+  } catch (error) {
+    namespace.rollbackBatch();
+    throw error;
+  }
+  if (cache !== undefined) {
+    // The inline data came with the records: keep it, so reading those files costs nothing more.
+    await Promise.all(records.filter((record) => record.dataBytes > 0).map((record) => cache.insert(walKey(record.header.seq), 0, record.bytes.subarray(0, record.dataBytes))));
+  }
+  return { position: current, records };
+}
+

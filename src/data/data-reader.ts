@@ -1,0 +1,178 @@
+// Reading file bytes: for each extent, memory (a batch still being built), then the cache, then
+// the object store with ranged GETs of just the bytes needed. Neighbouring extents of one object
+// are coalesced into one request (up to `maxRangeBytes`), concurrent misses on the same bytes
+// share one request, and every extent is verified against its hash before it is returned.
+
+import type { ObjectStore } from "../stores/object-store.ts";
+import { CorruptObjectError } from "../stores/store-errors.ts";
+import { hashBytes, type Extent } from "../log/ops.ts";
+import type { SegmentCache } from "./segment-cache.ts";
+
+/** Bytes not yet in the object store (an open batch's inline data and packs). */
+export interface PendingBytes {
+  bytesFor(object: string, offset: number, length: number): Uint8Array | undefined;
+}
+
+export interface DataReaderOptions {
+  /** Largest single ranged GET (default 8 MiB). */
+  maxRangeBytes: number;
+  /** Extents this close together in one object are fetched in one request (default 64 KiB). */
+  coalesceGapBytes: number;
+  /** Concurrent GETs (default 8). */
+  concurrency: number;
+}
+
+interface Fetch {
+  object: string;
+  offset: number;
+  length: number;
+  bytes: Promise<Uint8Array>;
+}
+
+export class DataReader {
+  private readonly inflight = new Map<string, Fetch[]>();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly cache: SegmentCache,
+    private readonly options: DataReaderOptions,
+  ) {}
+
+  /** The verified bytes of each extent, in order. */
+  async read(extents: readonly Extent[], pending?: PendingBytes): Promise<Uint8Array[]> {
+    const results: (Uint8Array | undefined)[] = new Array(extents.length);
+    const misses: number[] = [];
+    await Promise.all(
+      extents.map(async (extent, index) => {
+        const inMemory = pending?.bytesFor(extent.object, extent.offset, extent.length);
+        if (inMemory !== undefined) {
+          results[index] = inMemory;
+          return;
+        }
+        const cached = await this.cache.read(extent.object, extent.offset, extent.length);
+        if (cached !== undefined) {
+          if (hashBytes(cached) === extent.hash) {
+            results[index] = cached;
+            return;
+          }
+          await this.cache.discard(extent.object, extent.offset, extent.length);
+        }
+        misses.push(index);
+      }),
+    );
+    if (misses.length > 0) {
+      misses.sort((a, b) => a - b);
+      const fetched = await this.fetchAll(misses.map((index) => extents[index]!));
+      misses.forEach((index, position) => (results[index] = fetched[position]));
+    }
+    return results as Uint8Array[];
+  }
+
+  /** Warms the cache with these extents (prefetch); errors are ignored. */
+  async prefetch(extents: readonly Extent[]): Promise<void> {
+    const missing = extents.filter((extent) => this.cache.find(extent.object, extent.offset, extent.length) === undefined);
+    await this.fetchAll(missing).catch(() => {});
+  }
+
+  private async fetchAll(extents: readonly Extent[]): Promise<Uint8Array[]> {
+    const results: Uint8Array[] = new Array(extents.length);
+    const groups = this.plan(extents);
+    await Promise.all(
+      groups.map(async (group) => {
+        const bytes = await this.fetchRange(group.object, group.offset, group.length);
+        for (const index of group.members) {
+          const extent = extents[index]!;
+          const slice = bytes.subarray(extent.offset - group.offset, extent.offset - group.offset + extent.length);
+          results[index] = hashBytes(slice) === extent.hash ? slice : await this.refetch(extent);
+        }
+      }),
+    );
+    return results;
+  }
+
+  /** Once more, alone, in case the first copy was damaged in transit; then it is corrupt. */
+  private async refetch(extent: Extent): Promise<Uint8Array> {
+    await this.cache.discard(extent.object, extent.offset, extent.length);
+    const object = await this.store.get(extent.object, { range: { offset: extent.offset, length: extent.length } });
+    if (hashBytes(object.body) !== extent.hash) {
+      throw new CorruptObjectError(
+        `bytes ${extent.offset}..${extent.offset + extent.length} of ${extent.object} do not match their checksum ${extent.hash}`,
+        { operation: "get", key: extent.object },
+      );
+    }
+    return object.body;
+  }
+
+  /** Groups extents by object into coalesced ranges. */
+  private plan(extents: readonly Extent[]): { object: string; offset: number; length: number; members: number[] }[] {
+    const byObject = new Map<string, number[]>();
+    extents.forEach((extent, index) => {
+      const list = byObject.get(extent.object) ?? [];
+      list.push(index);
+      byObject.set(extent.object, list);
+    });
+    const groups: { object: string; offset: number; length: number; members: number[] }[] = [];
+    for (const [object, indexes] of byObject) {
+      indexes.sort((a, b) => extents[a]!.offset - extents[b]!.offset);
+      let current: (typeof groups)[number] | undefined;
+      for (const index of indexes) {
+        const extent = extents[index]!;
+        const end = extent.offset + extent.length;
+        if (
+          current !== undefined &&
+          extent.offset <= current.offset + current.length + this.options.coalesceGapBytes &&
+          Math.max(end, current.offset + current.length) - current.offset <= this.options.maxRangeBytes
+        ) {
+          current.length = Math.max(end, current.offset + current.length) - current.offset;
+          current.members.push(index);
+          continue;
+        }
+        current = { object, offset: extent.offset, length: extent.length, members: [index] };
+        groups.push(current);
+      }
+    }
+    return groups;
+  }
+
+  /** One ranged GET, shared with any concurrent request for bytes it covers. */
+  private fetchRange(object: string, offset: number, length: number): Promise<Uint8Array> {
+    const running = this.inflight.get(object)?.find((fetch) => fetch.offset <= offset && fetch.offset + fetch.length >= offset + length);
+    if (running !== undefined) return running.bytes.then((bytes) => bytes.subarray(offset - running.offset, offset - running.offset + length));
+    const fetch: Fetch = {
+      object,
+      offset,
+      length,
+      bytes: this.limited(async () => {
+        const response = await this.store.get(object, { range: { offset, length } });
+        if (response.body.byteLength !== length) {
+          throw new CorruptObjectError(`${object} is shorter than the filesystem expects (wanted ${offset}+${length})`, { operation: "get", key: object });
+        }
+        await this.cache.insert(object, offset, response.body);
+        return response.body;
+      }),
+    };
+    const list = this.inflight.get(object) ?? [];
+    list.push(fetch);
+    this.inflight.set(object, list);
+    const done = () => {
+      const remaining = (this.inflight.get(object) ?? []).filter((entry) => entry !== fetch);
+      if (remaining.length === 0) this.inflight.delete(object);
+      else this.inflight.set(object, remaining);
+    };
+    fetch.bytes.then(done, done);
+    return fetch.bytes;
+  }
+
+  private async limited<T>(task: () => Promise<T>): Promise<T> {
+    while (this.active >= this.options.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}

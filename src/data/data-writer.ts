@@ -1,0 +1,106 @@
+// Placing file bytes in the object store.
+//
+// - Small data goes into the batch being committed (batch.ts): inline in the commit record while
+//   the record stays small, then into packs (`packs/<epoch>-<seq>-<n>`) for large transactions.
+// - Large files are cut into chunks (`chunks/<id>`, default 8 MiB) uploaded in parallel with
+//   bounded concurrency before the record that names them, so memory stays bounded by
+//   (concurrency + 1) chunks whatever the file size.
+// Either way bytes are split into extents of at most `blockBytes`, each with its own hash: the
+// unit a reader fetches and verifies.
+
+import { randomUUID } from "node:crypto";
+import type { ObjectStore } from "../stores/object-store.ts";
+import { hashBytes, type Extent } from "../log/ops.ts";
+
+export interface DataLayout {
+  /** Largest extent: the unit of verification and of random reads (default 1 MiB). */
+  blockBytes: number;
+  /** Size of each large-file chunk object (default 8 MiB). */
+  chunkBytes: number;
+  /** Files larger than this are written as chunks; smaller ones go into the batch (default 4 MiB). */
+  largeFileBytes: number;
+  /** Inline data a commit record may carry before spilling into packs (default 4 MiB). */
+  inlineRecordBytes: number;
+  /** Size at which a pack is closed and uploaded (default 16 MiB). */
+  packBytes: number;
+  /** Chunks or packs uploaded at once (default 4). */
+  uploadConcurrency: number;
+}
+
+/** Extents for `bytes` stored at `offset` in `object`, each at most `blockBytes`. */
+export function extentsFor(object: string, offset: number, bytes: Uint8Array, blockBytes: number): Extent[] {
+  const extents: Extent[] = [];
+  for (let start = 0; start < bytes.byteLength; start += blockBytes) {
+    const piece = bytes.subarray(start, Math.min(bytes.byteLength, start + blockBytes));
+    extents.push({ object, offset: offset + start, length: piece.byteLength, hash: hashBytes(piece) });
+  }
+  return extents;
+}
+
+export interface UploadedChunk {
+  key: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Reads `source` to its end, uploading each full chunk as it fills. Returns the extents in file
+ * order. On any failure, pending uploads are awaited and the error is thrown: nothing is
+ * published, and the chunks already written are unreferenced (garbage collection reclaims them).
+ */
+export async function uploadChunks(
+  store: ObjectStore,
+  source: AsyncIterable<Uint8Array>,
+  layout: DataLayout,
+  hooks: { onProgress?: (bytes: number) => void; onChunk?: (chunk: UploadedChunk) => void; signal?: AbortSignal } = {},
+): Promise<{ extents: Extent[]; size: number }> {
+  const pieces: Extent[][] = [];
+  const uploads = new Set<Promise<void>>();
+  let failure: unknown;
+  let size = 0;
+  let buffer = new Uint8Array(layout.chunkBytes);
+  let filled = 0;
+
+  const flush = async () => {
+    if (filled === 0) return;
+    const bytes = buffer.subarray(0, filled);
+    buffer = new Uint8Array(layout.chunkBytes);
+    filled = 0;
+    const key = `chunks/${randomUUID()}`;
+    const index = pieces.length;
+    pieces.push(extentsFor(key, 0, bytes, layout.blockBytes));
+    while (uploads.size >= layout.uploadConcurrency) await Promise.race(uploads);
+    if (failure !== undefined) throw failure;
+    const upload = store
+      .put(key, bytes, hooks.signal === undefined ? {} : { signal: hooks.signal })
+      .then(() => {
+        hooks.onChunk?.({ key, bytes });
+        hooks.onProgress?.(pieces.slice(0, index + 1).reduce((total, extents) => total + extents.reduce((sum, extent) => sum + extent.length, 0), 0));
+      })
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      .finally(() => uploads.delete(upload));
+    uploads.add(upload);
+  };
+
+  try {
+    for await (const chunk of source) {
+      hooks.signal?.throwIfAborted();
+      if (failure !== undefined) throw failure;
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const take = Math.min(layout.chunkBytes - filled, chunk.byteLength - offset);
+        buffer.set(chunk.subarray(offset, offset + take), filled);
+        filled += take;
+        offset += take;
+        size += take;
+        if (filled === layout.chunkBytes) await flush();
+      }
+    }
+    await flush();
+  } finally {
+    await Promise.all(uploads);
+  }
+  if (failure !== undefined) throw failure;
+  return { extents: pieces.flat(), size };
+}

@@ -1,0 +1,289 @@
+// The local cache of object bytes: segments (a byte range of one immutable object) stored as files
+// under the mount's cache directory, evicted least-recently-used to stay within `maxBytes`, and
+// within the manager's total budget shared by all mounts. Pinned bytes (materialised files) count
+// against the bound and are never evicted while pinned.
+//
+// The cache stores bytes, not trust: callers verify every extent against its hash before
+// returning it (data-reader.ts), and drop a segment that fails. Objects never change once
+// written (every key is written once), so a segment never goes stale; it can only be evicted.
+//
+// Files are named <xx>/<object, base64url>.<offset>.<length>, so the cache rebuilds its map from
+// the directory alone on startup: nothing else is persisted, and deleting it loses nothing.
+
+import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { open, rename, rm, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+
+interface Segment {
+  object: string;
+  offset: number;
+  length: number;
+  file: string;
+  lastUsed: number;
+}
+
+/** The manager-wide bound on all mounts' caches. */
+export class CacheBudget {
+  private readonly caches = new Set<SegmentCache>();
+  private clock = 0;
+
+  constructor(readonly totalBytes: number) {}
+
+  tick(): number {
+    return ++this.clock;
+  }
+
+  register(cache: SegmentCache): void {
+    this.caches.add(cache);
+  }
+
+  unregister(cache: SegmentCache): void {
+    this.caches.delete(cache);
+  }
+
+  get usedBytes(): number {
+    let used = 0;
+    for (const cache of this.caches) used += cache.usedBytes;
+    return used;
+  }
+
+  /** Evicts the least recently used segments of any mount until `bytes` more fit. */
+  makeRoom(bytes: number): boolean {
+    while (this.usedBytes + bytes > this.totalBytes) {
+      let victim: SegmentCache | undefined;
+      let oldest = Infinity;
+      for (const cache of this.caches) {
+        const age = cache.oldestUse();
+        if (age < oldest) {
+          oldest = age;
+          victim = cache;
+        }
+      }
+      if (victim === undefined || !victim.evictOldest()) return false;
+    }
+    return true;
+  }
+}
+
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  evictions: number;
+  corruptions: number;
+}
+
+export class SegmentCache {
+  private readonly segments = new Map<string, Segment>();
+  private readonly byObject = new Map<string, Segment[]>();
+  private used = 0;
+  private pinned = 0;
+  readonly counters: CacheCounters = { hits: 0, misses: 0, evictions: 0, corruptions: 0 };
+  private readonly staging: string;
+
+  constructor(
+    readonly directory: string,
+    readonly maxBytes: number,
+    private readonly budget: CacheBudget,
+  ) {
+    this.staging = join(directory, ".staging");
+    rmSync(this.staging, { recursive: true, force: true }); // half-written segments of a previous run
+    mkdirSync(this.staging, { recursive: true });
+    this.load();
+    budget.register(this);
+    this.trim(0);
+  }
+
+  /** Bytes on disk in segments plus pinned bytes. */
+  get usedBytes(): number {
+    return this.used + this.pinned;
+  }
+
+  get pinnedBytes(): number {
+    return this.pinned;
+  }
+
+  get segmentCount(): number {
+    return this.segments.size;
+  }
+
+  /** The cached segment holding [offset, offset + length) of `object`, if any. */
+  find(object: string, offset: number, length: number): Segment | undefined {
+    const list = this.byObject.get(object);
+    if (list === undefined) return undefined;
+    for (const segment of list) {
+      if (segment.offset <= offset && segment.offset + segment.length >= offset + length) return segment;
+    }
+    return undefined;
+  }
+
+  /** The bytes, or undefined on a miss (or if the segment's file has gone). */
+  async read(object: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    const segment = this.find(object, offset, length);
+    if (segment === undefined) {
+      this.counters.misses++;
+      return undefined;
+    }
+    try {
+      const handle = await open(segment.file, "r");
+      try {
+        const bytes = new Uint8Array(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(bytes, done, length - done, offset - segment.offset + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        if (done !== length) throw new Error("segment file is shorter than recorded");
+        this.touch(segment);
+        this.counters.hits++;
+        return bytes;
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      this.forget(segment);
+      await unlink(segment.file).catch(() => {});
+      this.counters.misses++;
+      return undefined;
+    }
+  }
+
+  /** Adds a segment (a no-op if it is already covered or cannot fit). */
+  async insert(object: string, offset: number, bytes: Uint8Array): Promise<void> {
+    const length = bytes.byteLength;
+    if (length === 0 || this.find(object, offset, length) !== undefined) return;
+    if (!this.trim(length)) return;
+    const file = this.fileFor(object, offset, length);
+    const staged = join(this.staging, randomUUID());
+    try {
+      const handle = await open(staged, "w");
+      try {
+        let done = 0;
+        while (done < length) done += (await handle.write(bytes, done, length - done)).bytesWritten;
+      } finally {
+        await handle.close();
+      }
+      mkdirSync(join(file, ".."), { recursive: true });
+      await rename(staged, file);
+    } catch {
+      await rm(staged, { force: true });
+      return; // a cache that cannot write is a smaller cache, not an error
+    }
+    if (this.segments.has(file)) return;
+    // Another insert may have raced us past the bound; settle it now.
+    const segment: Segment = { object, offset, length, file, lastUsed: this.budget.tick() };
+    this.remember(segment);
+    this.trim(0);
+  }
+
+  /** Drops a segment whose bytes failed verification. */
+  async discard(object: string, offset: number, length: number): Promise<void> {
+    const segment = this.find(object, offset, length);
+    if (segment === undefined) return;
+    this.counters.corruptions++;
+    this.forget(segment);
+    await unlink(segment.file).catch(() => {});
+  }
+
+  /** Reserves `bytes` of pinned space (a materialised file). False if it cannot fit. */
+  pin(bytes: number): boolean {
+    if (this.pinned + bytes > this.maxBytes) return false;
+    this.pinned += bytes;
+    if (this.trim(0)) return true;
+    this.pinned -= bytes;
+    return false;
+  }
+
+  unpin(bytes: number): void {
+    this.pinned = Math.max(0, this.pinned - bytes);
+  }
+
+  oldestUse(): number {
+    let oldest = Infinity;
+    for (const segment of this.segments.values()) {
+      oldest = segment.lastUsed;
+      break; // the map is kept in use order: the first entry is the oldest
+    }
+    return oldest;
+  }
+
+  evictOldest(): boolean {
+    for (const segment of this.segments.values()) {
+      this.forget(segment);
+      this.counters.evictions++;
+      try {
+        rmSync(segment.file, { force: true });
+      } catch {
+        // already gone
+      }
+      return true;
+    }
+    return false;
+  }
+
+  close(): void {
+    this.budget.unregister(this);
+  }
+
+  /** Evicts until `incoming` more bytes fit in this cache and in the shared budget. */
+  private trim(incoming: number): boolean {
+    if (incoming > this.maxBytes - this.pinned) return false;
+    while (this.usedBytes + incoming > this.maxBytes) if (!this.evictOldest()) return false;
+    return this.budget.makeRoom(incoming);
+  }
+
+  private touch(segment: Segment): void {
+    segment.lastUsed = this.budget.tick();
+    this.segments.delete(segment.file);
+    this.segments.set(segment.file, segment);
+  }
+
+  private remember(segment: Segment): void {
+    this.segments.set(segment.file, segment);
+    const list = this.byObject.get(segment.object) ?? [];
+    list.push(segment);
+    this.byObject.set(segment.object, list);
+    this.used += segment.length;
+  }
+
+  private forget(segment: Segment): void {
+    if (!this.segments.delete(segment.file)) return;
+    this.used -= segment.length;
+    const list = this.byObject.get(segment.object);
+    if (list === undefined) return;
+    const remaining = list.filter((entry) => entry !== segment);
+    if (remaining.length === 0) this.byObject.delete(segment.object);
+    else this.byObject.set(segment.object, remaining);
+  }
+
+  private fileFor(object: string, offset: number, length: number): string {
+    const bucket = (Bun.hash.xxHash32(object) & 0xff).toString(16).padStart(2, "0");
+    return join(this.directory, bucket, `${Buffer.from(object).toString("base64url")}.${offset}.${length}`);
+  }
+
+  /** Rebuilds the map from the files on disk, oldest modification first. */
+  private load(): void {
+    const found: (Segment & { mtime: number })[] = [];
+    for (const bucket of readdirSync(this.directory)) {
+      if (!/^[0-9a-f]{2}$/.test(bucket)) continue;
+      for (const name of readdirSync(join(this.directory, bucket))) {
+        const match = /^([A-Za-z0-9_-]*)\.(\d+)\.(\d+)$/.exec(name);
+        const file = join(this.directory, bucket, name);
+        if (match === null) {
+          rmSync(file, { force: true });
+          continue;
+        }
+        const stat = statSync(file, { throwIfNoEntry: false });
+        const length = Number(match[3]);
+        if (stat === undefined || stat.size !== length) {
+          rmSync(file, { force: true });
+          continue;
+        }
+        found.push({ object: Buffer.from(match[1]!, "base64url").toString(), offset: Number(match[2]), length, file, lastUsed: 0, mtime: stat.mtimeMs });
+      }
+    }
+    found.sort((a, b) => a.mtime - b.mtime);
+    for (const { mtime: _mtime, ...segment } of found) this.remember({ ...segment, lastUsed: this.budget.tick() });
+  }
+}

@@ -1,0 +1,121 @@
+// FsError: the one error class the filesystem throws, shaped like Node's (code, errno, syscall,
+// path, dest, and the message "ENOENT: no such file or directory, stat '/a/b'"). Store errors are
+// mapped to it once, here, at the facade boundary (STYLE.md: two tiers of errors, one table).
+
+import { constants } from "node:os";
+import {
+  AmbiguousOutcomeError,
+  CorruptObjectError,
+  InvalidRequestError,
+  NotFoundError,
+  PreconditionFailedError,
+  StoreError,
+  UnauthorizedError,
+  UnavailableError,
+} from "./stores/store-errors.ts";
+
+export type FsErrorCode =
+  | "ENOENT"
+  | "EEXIST"
+  | "ENOTDIR"
+  | "EISDIR"
+  | "ENOTEMPTY"
+  | "EROFS"
+  | "EINVAL"
+  | "EBUSY"
+  | "EIO"
+  | "ENOSPC"
+  | "EFBIG"
+  | "ENAMETOOLONG"
+  | "ELOOP"
+  | "EPERM"
+  | "EACCES"
+  | "EBADF"
+  | "ECANCELED"
+  | "EFENCED";
+
+const descriptions: Record<FsErrorCode, string> = {
+  ENOENT: "no such file or directory",
+  EEXIST: "file already exists",
+  ENOTDIR: "not a directory",
+  EISDIR: "illegal operation on a directory",
+  ENOTEMPTY: "directory not empty",
+  EROFS: "read-only file system",
+  EINVAL: "invalid argument",
+  EBUSY: "resource busy or locked",
+  EIO: "i/o error",
+  ENOSPC: "no space left on device",
+  EFBIG: "file too large",
+  ENAMETOOLONG: "name too long",
+  ELOOP: "too many symbolic links encountered",
+  EPERM: "operation not permitted",
+  EACCES: "permission denied",
+  EBADF: "bad file descriptor",
+  ECANCELED: "operation canceled",
+  EFENCED: "this writer was fenced by a newer writer and can no longer publish",
+};
+
+export interface FsErrorDetails {
+  path?: string | undefined;
+  dest?: string | undefined;
+  /** Replaces the standard description ("no such file or directory") with a more specific one. */
+  detail?: string | undefined;
+  cause?: unknown;
+}
+
+export class FsError extends Error {
+  readonly code: FsErrorCode;
+  /** Negative errno, as Node reports it (EFENCED has none: -1). */
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path: string | undefined;
+  readonly dest: string | undefined;
+
+  constructor(code: FsErrorCode, syscall: string, details: FsErrorDetails = {}) {
+    const description = details.detail ?? descriptions[code];
+    const where = details.path === undefined ? "" : details.dest === undefined ? ` '${details.path}'` : ` '${details.path}' -> '${details.dest}'`;
+    super(`${code}: ${description}, ${syscall}${where}`, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.errno = -((constants.errno as Record<string, number>)[code] ?? 1);
+    this.syscall = syscall;
+    this.path = details.path;
+    this.dest = details.dest;
+  }
+}
+
+/**
+ * The writer lost its lease: a newer writer (higher epoch) owns the filesystem. Every later write
+ * through this mount fails with this error; nothing it does can be published any more.
+ */
+export class FencedError extends FsError {
+  readonly epoch: number;
+  readonly newerEpoch: number | undefined;
+
+  constructor(syscall: string, details: FsErrorDetails & { epoch: number; newerEpoch?: number | undefined }) {
+    super("EFENCED", syscall, {
+      ...details,
+      detail:
+        details.detail ??
+        `this writer (epoch ${details.epoch}) was fenced by a newer writer${details.newerEpoch === undefined ? "" : ` (epoch ${details.newerEpoch})`} and can no longer publish`,
+    });
+    this.epoch = details.epoch;
+    this.newerEpoch = details.newerEpoch;
+  }
+}
+
+/** Maps a store error met while serving `syscall` on `path` to the errno a caller can act on. */
+export function fromStoreError(error: unknown, syscall: string, path?: string, dest?: string): Error {
+  if (error instanceof FsError || !(error instanceof StoreError)) return error as Error;
+  const details = { path, dest, cause: error };
+  if (error instanceof UnauthorizedError) return new FsError("EACCES", syscall, { ...details, detail: `object store refused access (${error.message})` });
+  if (error instanceof CorruptObjectError) return new FsError("EIO", syscall, { ...details, detail: `corrupt data in the object store (${error.message})` });
+  if (error instanceof NotFoundError) return new FsError("EIO", syscall, { ...details, detail: `an object the filesystem refers to is missing (${error.message})` });
+  if (error instanceof UnavailableError || error instanceof AmbiguousOutcomeError) {
+    return new FsError("EIO", syscall, { ...details, detail: `the object store is unavailable (${error.message})` });
+  }
+  if (error instanceof PreconditionFailedError || error instanceof InvalidRequestError) {
+    return new FsError("EIO", syscall, { ...details, detail: error.message });
+  }
+  return new FsError("EIO", syscall, { ...details, detail: error.message });
+}

@@ -1,0 +1,598 @@
+// S3CachedFs: the filesystem facade. Paths are checked and normalised here, every error leaves as
+// an FsError, and each call is answered from the local index (metadata), the cache or the object
+// store (bytes), or turned into an operation for the committer (writes).
+//
+// Reads and writes are written once, in FileSystemOperations, and served two ways:
+//   S3CachedFs   reads the committed view; each write is its own commit (grouped with concurrent ones)
+//   Transaction  reads the pending view and the batch's own bytes; writes apply to the batch at once
+//                and are published together when the transaction's callback returns
+
+import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { BunFile } from "bun";
+import { FsError, fromStoreError } from "./errors.ts";
+import { normalizePath, parentOf, baseName } from "./paths.ts";
+import { FileStats, DirectoryEntry } from "./fs-stats.ts";
+import { readContent, withHead, concatenate, type WriteData } from "./content.ts";
+import type { Extent } from "./log/ops.ts";
+import type { Namespace, NamespaceView, NodeRow } from "./namespace/namespace.ts";
+import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts";
+import type { DataReader, PendingBytes } from "./data/data-reader.ts";
+import { uploadChunks, type DataLayout } from "./data/data-writer.ts";
+import type { SegmentCache } from "./data/segment-cache.ts";
+import type { Batch } from "./commit/batch.ts";
+import type { Committer, PreparedOp } from "./commit/committer.ts";
+import type { ObjectStore } from "./stores/object-store.ts";
+
+export type { WriteData } from "./content.ts";
+export { FileStats, DirectoryEntry } from "./fs-stats.ts";
+
+export type TextEncoding = "utf8" | "utf-8" | "ascii" | "latin1" | "binary" | "base64" | "base64url" | "hex" | "ucs2" | "utf16le";
+
+export interface WriteOptions {
+  /** Permission bits for a new file (default 0o644); an existing file keeps its own. */
+  mode?: number;
+  /** How a string is turned into bytes (default utf8). */
+  encoding?: TextEncoding;
+  /** Called with the bytes uploaded so far, for large writes. */
+  onProgress?: (bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface MaterializedFile {
+  /** A real local file holding the file's bytes; do not modify it. */
+  path: string;
+  file: BunFile;
+  /** Deletes the local copy and returns its space to the cache. */
+  release(): Promise<void>;
+}
+
+export interface WriteHandle {
+  /** A real local file to write; `close()` commits its bytes to `target`. */
+  path: string;
+  file: BunFile;
+  target: string;
+  /** Commits what was written (the whole local file) to the filesystem. */
+  close(): Promise<void>;
+  /** Discards the local file; nothing is published. */
+  abort(): Promise<void>;
+}
+
+/** What a mount shares with its facade and its transactions. */
+export interface MountContext {
+  readonly name: string;
+  readonly mode: "readwrite" | "readonly";
+  readonly store: ObjectStore;
+  readonly namespace: Namespace;
+  readonly reader: DataReader;
+  readonly cache: SegmentCache;
+  readonly layout: DataLayout;
+  readonly stagingDirectory: string;
+  readonly committer: Committer | undefined;
+  now(): number;
+}
+
+const textDecoder = new TextDecoder();
+
+/** Every read and write, over a view of the index; how writes are published is left to subclasses. */
+export abstract class FileSystemOperations {
+  constructor(protected readonly context: MountContext) {}
+
+  /** The index view reads consult. */
+  protected abstract view(): NamespaceView;
+  /** Bytes not yet in the store that reads may need (a transaction's own). */
+  protected abstract pendingBytes(): PendingBytes | undefined;
+  /** Publishes (or, in a transaction, applies) one operation. */
+  protected abstract perform(syscall: string, path: string, prepare: PreparedOp): Promise<void>;
+  protected abstract checkOpen(syscall: string, path?: string): void;
+
+  // ---- metadata, answered by the index alone --------------------------------------------------
+
+  async stat(path: string): Promise<FileStats> {
+    return new FileStats(this.lookup(path, true, "stat").node);
+  }
+
+  async lstat(path: string): Promise<FileStats> {
+    return new FileStats(this.lookup(path, false, "lstat").node);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    this.checkOpen("access", typeof path === "string" ? path : undefined);
+    let normalized: string;
+    try {
+      normalized = normalizePath(path, "access");
+    } catch {
+      return false;
+    }
+    try {
+      return this.view().tryResolve(normalized, true, "access") !== undefined;
+    } catch {
+      return false; // ELOOP
+    }
+  }
+
+  readdir(path: string): Promise<string[]>;
+  readdir(path: string, options: { withFileTypes: true }): Promise<DirectoryEntry[]>;
+  readdir(path: string, options?: { withFileTypes?: false }): Promise<string[]>;
+  async readdir(path: string, options: { withFileTypes?: boolean } = {}): Promise<string[] | DirectoryEntry[]> {
+    const { node, path: canonical } = this.lookup(path, true, "scandir");
+    if (node.kind !== "directory") throw new FsError("ENOTDIR", "scandir", { path });
+    const children = this.view().children(node.id);
+    if (options.withFileTypes) return children.map((child) => new DirectoryEntry(child.name, canonical, child.kind));
+    return children.map((child) => child.name);
+  }
+
+  async readlink(path: string): Promise<string> {
+    const { node } = this.lookup(path, false, "readlink");
+    if (node.kind !== "symlink") throw new FsError("EINVAL", "readlink", { path });
+    return node.target ?? "";
+  }
+
+  async realpath(path: string): Promise<string> {
+    return this.lookup(path, true, "realpath").path;
+  }
+
+  /** Every path in the filesystem ("/" first), from the index. */
+  allPaths(): string[] {
+    this.checkOpen("scandir");
+    return this.view().allPaths();
+  }
+
+  /** Every entry below `path` (not following links), with paths relative to it, parents first. */
+  async walk(path: string, options: { maxDepth?: number } = {}): Promise<{ path: string; stats: FileStats; depth: number }[]> {
+    const { node } = this.lookup(path, true, "scandir");
+    if (node.kind !== "directory") throw new FsError("ENOTDIR", "scandir", { path });
+    return this.view()
+      .descendants(node.id, options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth })
+      .map((entry) => ({ path: entry.relative, stats: new FileStats(entry.node), depth: entry.depth }));
+  }
+
+  // ---- bytes, from memory, the cache or ranged GETs -------------------------------------------
+
+  async readFile(path: string): Promise<Buffer> {
+    const { node } = this.lookup(path, true, "open");
+    if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
+    const pieces = await this.readExtents(this.view().extents(node.id), "read", path);
+    const bytes = concatenate(pieces, node.size);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  async readText(path: string, encoding: TextEncoding = "utf8"): Promise<string> {
+    const bytes = await this.readFile(path);
+    return encoding === "utf8" || encoding === "utf-8" ? textDecoder.decode(bytes) : bytes.toString(encoding);
+  }
+
+  /** Bytes [offset, offset + length) of a file, cut at its end; fetches only the extents touched. */
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new FsError("EINVAL", "read", { path, detail: `offset and length must be integers >= 0 (got ${offset}, ${length})` });
+    }
+    const { node } = this.lookup(path, true, "open");
+    if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
+    const end = Math.min(node.size, offset + length);
+    if (offset >= end) return new Uint8Array(0);
+    const touched = this.view()
+      .extents(node.id)
+      .filter((extent) => extent.position < end && extent.position + extent.length > offset);
+    const pieces = await this.readExtents(touched, "read", path);
+    const out = new Uint8Array(end - offset);
+    touched.forEach((extent, index) => {
+      const from = Math.max(offset, extent.position);
+      const to = Math.min(end, extent.position + extent.length);
+      out.set(pieces[index]!.subarray(from - extent.position, to - extent.position), from - offset);
+    });
+    return out;
+  }
+
+  /** The file's bytes as a stream, fetched a window ahead of the consumer (read-ahead). */
+  async stream(path: string, options: { start?: number; end?: number; windowBytes?: number } = {}): Promise<ReadableStream<Uint8Array>> {
+    const { node } = this.lookup(path, true, "open");
+    if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
+    const extents = this.view().extents(node.id);
+    const start = Math.max(0, options.start ?? 0);
+    const end = Math.min(node.size, options.end === undefined ? node.size : options.end + 1);
+    const window = Math.max(1, options.windowBytes ?? this.context.layout.chunkBytes);
+    const pending = this.pendingBytes();
+    const reader = this.context.reader;
+    let position = start;
+    const readWindow = (from: number): Promise<Uint8Array> => {
+      const to = Math.min(end, from + window);
+      const touched = extents.filter((extent) => extent.position < to && extent.position + extent.length > from);
+      return reader.read(touched, pending).then((pieces) => {
+        const out = new Uint8Array(to - from);
+        touched.forEach((extent, index) => {
+          const a = Math.max(from, extent.position);
+          const b = Math.min(to, extent.position + extent.length);
+          out.set(pieces[index]!.subarray(a - extent.position, b - extent.position), a - from);
+        });
+        return out;
+      });
+    };
+    let ahead: Promise<Uint8Array> | undefined = position < end ? readWindow(position) : undefined;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (ahead === undefined) {
+          controller.close();
+          return;
+        }
+        try {
+          const bytes = await ahead;
+          position += bytes.byteLength;
+          ahead = position < end ? readWindow(position) : undefined; // fetch the next window while this one is consumed
+          controller.enqueue(bytes);
+          if (ahead === undefined) controller.close();
+        } catch (error) {
+          controller.error(fromStoreError(error, "read", path));
+        }
+      },
+      cancel: () => {
+        ahead?.catch(() => {});
+        ahead = undefined;
+      },
+    });
+  }
+
+  /** Fetches a file's (or a whole tree's) bytes into the cache ahead of a scan. */
+  async prefetch(path: string): Promise<void> {
+    const { node } = this.lookup(path, true, "open");
+    const files = node.kind === "directory" ? this.view().descendants(node.id).map((entry) => entry.node).filter((child) => child.kind === "file") : [node];
+    const extents = files.flatMap((file) => this.view().extents(file.id));
+    await this.context.reader.prefetch(extents);
+  }
+
+  /**
+   * A real local file with this file's bytes, for tools that need a path. Its space is pinned in
+   * the cache until released (ENOSPC if it cannot fit, unless `allowOversize`).
+   */
+  async materialize(path: string, options: { allowOversize?: boolean; onProgress?: (bytes: number) => void } = {}): Promise<MaterializedFile> {
+    const { node } = this.lookup(path, true, "open");
+    if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
+    const cache = this.context.cache;
+    const pinned = cache.pin(node.size);
+    if (!pinned && !options.allowOversize) {
+      throw new FsError("ENOSPC", "materialize", {
+        path,
+        detail: `the file (${node.size} bytes) does not fit in the cache (${cache.maxBytes} bytes, ${cache.pinnedBytes} pinned); pass allowOversize to materialise it anyway`,
+      });
+    }
+    const local = join(this.context.stagingDirectory, `materialized-${randomUUID()}-${baseName(path) || "root"}`);
+    try {
+      const stream = await this.stream(path);
+      const sink = Bun.file(local).writer();
+      let written = 0;
+      for await (const piece of stream) {
+        sink.write(piece);
+        written += piece.byteLength;
+        options.onProgress?.(written);
+      }
+      await sink.end();
+    } catch (error) {
+      await rm(local, { force: true });
+      if (pinned) cache.unpin(node.size);
+      throw fromStoreError(error, "read", path);
+    }
+    let released = false;
+    return {
+      path: local,
+      file: Bun.file(local),
+      release: async () => {
+        if (released) return;
+        released = true;
+        await rm(local, { force: true });
+        if (pinned) cache.unpin(node.size);
+      },
+    };
+  }
+
+  // ---- writes ---------------------------------------------------------------------------------
+
+  async writeFile(path: string, data: WriteData, options: WriteOptions = {}): Promise<void> {
+    await this.writeData("write", path, data, options);
+  }
+
+  /** Adds bytes at the end (new extents): the file is never read back and rewritten. */
+  async appendFile(path: string, data: WriteData, options: WriteOptions = {}): Promise<void> {
+    await this.writeData("append", path, data, options);
+  }
+
+  async mkdir(path: string, options: { recursive?: boolean; mode?: number } = {}): Promise<void> {
+    const normalized = this.writable("mkdir", path);
+    const recursive = options.recursive === true;
+    const mode = checkMode(options.mode ?? defaultDirectoryMode, "mkdir", normalized);
+    if (recursive && this.view().tryResolve(normalized, true, "mkdir")?.node.kind === "directory") return; // nothing to publish
+    await this.perform("mkdir", normalized, (batch) => ({ op: "mkdir", path: normalized, mode, recursive, time: batch.time }));
+  }
+
+  async rm(path: string, options: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
+    const normalized = this.writable("rm", path);
+    const force = options.force === true;
+    if (force && normalized !== "/" && !this.entryExists(normalized)) return; // nothing to publish
+    await this.perform("rm", normalized, (batch) => ({ op: "rm", path: normalized, recursive: options.recursive === true, force, time: batch.time }));
+  }
+
+  /** Moves a file or a whole tree: one index update, one operation in the log, no bytes move. */
+  async rename(from: string, to: string): Promise<void> {
+    const source = this.writable("rename", from, to);
+    const target = normalizePath(to, "rename");
+    await this.perform("rename", source, (batch) => ({ op: "rename", from: source, to: target, time: batch.time }));
+  }
+
+  /** Copies a file by sharing its extents: no bytes move. */
+  async copyFile(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    const source = this.writable("copyfile", from, to);
+    const target = normalizePath(to, "copyfile");
+    const overwrite = options.overwrite !== false;
+    await this.perform("copyfile", source, (batch) => ({ op: "copy", from: source, to: target, recursive: false, overwrite, time: batch.time }));
+  }
+
+  /** Copies a file or (with `recursive`) a tree, sharing extents, as one operation. */
+  async cp(from: string, to: string, options: { recursive?: boolean; overwrite?: boolean } = {}): Promise<void> {
+    const source = this.writable("cp", from, to);
+    const target = normalizePath(to, "cp");
+    const recursive = options.recursive === true;
+    const overwrite = options.overwrite !== false;
+    await this.perform("cp", source, (batch) => ({ op: "copy", from: source, to: target, recursive, overwrite, time: batch.time }));
+  }
+
+  async symlink(target: string, path: string): Promise<void> {
+    const normalized = this.writable("symlink", path);
+    if (typeof target !== "string" || target === "" || target.includes("\0") || Buffer.byteLength(target) > 4096) {
+      throw new FsError("EINVAL", "symlink", { path: String(target), dest: normalized, detail: "the link target must be a non-empty string without NUL bytes, at most 4096 bytes" });
+    }
+    await this.perform("symlink", normalized, (batch) => ({ op: "symlink", target, path: normalized, time: batch.time }));
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    const normalized = this.writable("chmod", path);
+    const checked = checkMode(mode, "chmod", normalized);
+    await this.perform("chmod", normalized, (batch) => ({ op: "chmod", path: normalized, mode: checked, time: batch.time }));
+  }
+
+  /** Sets access and modification times (Dates, or numbers in seconds as Node takes them). */
+  async utimes(path: string, atime: Date | number, mtime: Date | number): Promise<void> {
+    const normalized = this.writable("utime", path);
+    const access = toMilliseconds(atime, "utime", normalized);
+    const modification = toMilliseconds(mtime, "utime", normalized);
+    await this.perform("utime", normalized, (batch) => ({ op: "utimes", path: normalized, atime: access, mtime: modification, time: batch.time }));
+  }
+
+  /** A real local file to write into; `close()` commits it as `path`. */
+  async openWrite(path: string, options: { mode?: number } = {}): Promise<WriteHandle> {
+    const normalized = this.writable("open", path);
+    this.precheckWrite(normalized, "open", path);
+    const local = join(this.context.stagingDirectory, `write-${randomUUID()}`);
+    await Bun.write(local, "");
+    let done = false;
+    const finish = async (commit: boolean) => {
+      if (done) throw new FsError("EBADF", "close", { path: normalized, detail: "the write handle is already closed" });
+      done = true;
+      try {
+        if (commit) await this.writeFile(normalized, Bun.file(local), options.mode === undefined ? {} : { mode: options.mode });
+      } finally {
+        await rm(local, { force: true });
+      }
+    };
+    return { path: local, file: Bun.file(local), target: normalized, close: () => finish(true), abort: () => finish(false) };
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  protected lookup(path: string, followLast: boolean, syscall: string): { node: NodeRow; path: string } {
+    this.checkOpen(syscall, typeof path === "string" ? path : undefined);
+    const normalized = normalizePath(path, syscall);
+    return this.view().resolve(normalized, followLast, syscall, path);
+  }
+
+  private entryExists(path: string): boolean {
+    try {
+      return this.view().place(path, false, "rm").existing !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Checks the mount may write and normalises the path. */
+  protected writable(syscall: string, path: string, dest?: string): string {
+    this.checkOpen(syscall, typeof path === "string" ? path : undefined);
+    const normalized = normalizePath(path, syscall);
+    if (this.context.mode === "readonly") throw new FsError("EROFS", syscall, { path, dest });
+    const fenced = this.context.committer?.fenced;
+    if (fenced !== undefined) throw fenced;
+    return normalized;
+  }
+
+  /** Fails early, before uploading a large file, if the write cannot succeed (the commit re-checks). */
+  private precheckWrite(normalized: string, syscall: string, reported: string): void {
+    const existing = this.view().tryResolve(normalized, true, syscall);
+    if (existing?.node.kind === "directory") throw new FsError("EISDIR", syscall, { path: reported });
+    let ancestor = parentOf(normalized);
+    for (;;) {
+      const found = this.view().tryResolve(ancestor, true, syscall);
+      if (found !== undefined) {
+        if (found.node.kind !== "directory") throw new FsError("ENOTDIR", syscall, { path: reported });
+        return;
+      }
+      if (ancestor === "/") return;
+      ancestor = parentOf(ancestor);
+    }
+  }
+
+  private async readExtents(extents: readonly Extent[], syscall: string, path: string): Promise<Uint8Array[]> {
+    try {
+      return await this.context.reader.read(extents, this.pendingBytes());
+    } catch (error) {
+      throw fromStoreError(error, syscall, path);
+    }
+  }
+
+  private async writeData(kind: "write" | "append", path: string, data: WriteData, options: WriteOptions): Promise<void> {
+    const syscall = "open";
+    const normalized = this.writable(syscall, path);
+    const mode = checkMode(options.mode ?? defaultFileMode, syscall, normalized);
+    const { layout, store } = this.context;
+    const content = await readContent(data, layout.largeFileBytes, syscall, path, options.encoding);
+    if (content.kind === "bytes") {
+      if (kind === "append" && content.bytes.byteLength === 0 && this.view().tryResolve(normalized, true, syscall)?.node.kind === "file") return;
+      const bytes = content.bytes;
+      await this.perform(syscall, normalized, (batch) => ({ op: kind, path: normalized, mode, extents: batch.addData(bytes), time: batch.time }));
+      return;
+    }
+    this.precheckWrite(normalized, syscall, path);
+    let uploaded: { extents: Extent[]; size: number };
+    try {
+      uploaded = await uploadChunks(store, withHead(content.head, content.rest), layout, {
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (error) {
+      throw fromStoreError(error, "write", path);
+    }
+    await this.perform(syscall, normalized, (batch) => ({ op: kind, path: normalized, mode, extents: uploaded.extents, time: batch.time }));
+  }
+}
+
+/** A mounted filesystem. Obtain one from S3CachedFsManagerImpl.mount(). */
+export class S3CachedFs extends FileSystemOperations {
+  private closing: Promise<void> | undefined;
+  private isClosed = false;
+
+  constructor(
+    context: MountContext,
+    private readonly hooks: {
+      refresh: () => Promise<{ seq: number; changed: boolean }>;
+      close: () => Promise<void>;
+      stats: () => FsStats;
+    },
+  ) {
+    super(context);
+  }
+
+  get name(): string {
+    return this.context.name;
+  }
+
+  get mode(): "readwrite" | "readonly" {
+    return this.context.mode;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  protected view(): NamespaceView {
+    return this.context.namespace.committed;
+  }
+
+  protected pendingBytes(): PendingBytes | undefined {
+    return undefined;
+  }
+
+  protected checkOpen(syscall: string, path?: string): void {
+    if (this.isClosed) throw new FsError("EBADF", syscall, { path, detail: "the filesystem is closed" });
+  }
+
+  protected async perform(syscall: string, path: string, prepare: PreparedOp): Promise<void> {
+    const committer = this.context.committer;
+    if (committer === undefined) throw new FsError("EROFS", syscall, { path });
+    await committer.submit(prepare);
+  }
+
+  /**
+   * Runs `body` as one commit: its writes are validated as they happen (an invalid one throws
+   * inside `body`) and visible to its own reads; all are published together when it returns, and
+   * none if it throws.
+   */
+  async transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
+    this.checkOpen("transaction");
+    const committer = this.context.committer;
+    if (committer === undefined) throw new FsError("EROFS", "transaction", {});
+    return committer.transaction(async (batch, apply) => {
+      const tx = new Transaction(this.context, batch, apply);
+      try {
+        return await body(tx);
+      } finally {
+        tx.end();
+      }
+    });
+  }
+
+  /** Catches up with the writer (readers); returns the seq reached and whether anything changed. */
+  async refresh(): Promise<{ seq: number; changed: boolean }> {
+    this.checkOpen("refresh");
+    return this.hooks.refresh();
+  }
+
+  stats(): FsStats {
+    return this.hooks.stats();
+  }
+
+  /** Publishes what is queued, writes a snapshot if needed, releases the writer lease. */
+  async close(): Promise<void> {
+    if (this.closing === undefined) {
+      this.closing = this.hooks.close().finally(() => {
+        this.isClosed = true;
+      });
+    }
+    return this.closing;
+  }
+}
+
+/** The filesystem inside `S3CachedFs.transaction`: same API, one commit for all of it. */
+export class Transaction extends FileSystemOperations {
+  private ended = false;
+
+  constructor(
+    context: MountContext,
+    private readonly batch: Batch,
+    private readonly apply: (prepare: PreparedOp) => void,
+  ) {
+    super(context);
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  protected view(): NamespaceView {
+    return this.context.namespace.pending;
+  }
+
+  protected pendingBytes(): PendingBytes {
+    return this.batch;
+  }
+
+  protected checkOpen(syscall: string, path?: string): void {
+    if (this.ended) throw new FsError("EBADF", syscall, { path, detail: "the transaction has ended" });
+  }
+
+  protected async perform(_syscall: string, _path: string, prepare: PreparedOp): Promise<void> {
+    this.apply(prepare);
+  }
+}
+
+export interface FsStats {
+  name: string;
+  mode: "readwrite" | "readonly";
+  store: string;
+  seq: number;
+  epoch: number;
+  /** Remote requests and bytes by operation, since the mount. */
+  requests: import("./stores/counting-store.ts").RequestCounts;
+  cache: { hits: number; misses: number; evictions: number; corruptions: number; usedBytes: number; pinnedBytes: number; maxBytes: number; segments: number };
+  commits: import("./commit/committer.ts").CommitStats | undefined;
+  files: { files: number; directories: number; symlinks: number; bytes: number };
+}
+
+function checkMode(mode: unknown, syscall: string, path: string): number {
+  if (typeof mode !== "number" || !Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
+    throw new FsError("EINVAL", syscall, { path, detail: `mode must be an integer from 0 to 0o7777, got ${String(mode)}` });
+  }
+  return mode;
+}
+
+function toMilliseconds(time: Date | number, syscall: string, path: string): number {
+  const ms = time instanceof Date ? time.getTime() : typeof time === "number" ? time * 1000 : Number.NaN;
+  if (!Number.isFinite(ms)) throw new FsError("EINVAL", syscall, { path, detail: `invalid time ${String(time)}` });
+  return ms;
+}

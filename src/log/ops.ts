@@ -1,0 +1,42 @@
+// The operations a commit record carries. They are logical (paths, not inode numbers) and carry
+// every input that affects their result (times, modes, extents), so replaying a record on the
+// namespace at its parent seq reproduces the writer's namespace exactly.
+
+/** Where a run of a file's bytes lives. */
+export interface Extent {
+  /**
+   * The object holding the bytes ("packs/...", "chunks/...", "wal/..."). In a record being built
+   * or read, "" means "this record" (inline data), resolved to the record's key when applied.
+   */
+  object: string;
+  /** Byte offset within the object. */
+  offset: number;
+  length: number;
+  /** xxHash3-64 of the bytes, 16 hex digits: verified before any byte is returned. */
+  hash: string;
+}
+
+export type Op =
+  | { op: "mkdir"; path: string; mode: number; recursive: boolean; time: number }
+  | { op: "write"; path: string; mode: number; extents: Extent[]; time: number }
+  | { op: "append"; path: string; mode: number; extents: Extent[]; time: number }
+  | { op: "rm"; path: string; recursive: boolean; force: boolean; time: number }
+  | { op: "rename"; from: string; to: string; time: number }
+  | { op: "copy"; from: string; to: string; recursive: boolean; overwrite: boolean; time: number }
+  | { op: "symlink"; target: string; path: string; time: number }
+  | { op: "chmod"; path: string; mode: number; time: number }
+  | { op: "utimes"; path: string; atime: number; mtime: number; time: number }
+  /** A new writer took over: from this record on, only records of this epoch or later are valid. */
+  | { op: "epoch"; epoch: number; writer: string; time: number };
+
+export type OpName = Op["op"];
+
+export function extentBytes(extents: readonly Extent[]): number {
+  let total = 0;
+  for (const extent of extents) total += extent.length;
+  return total;
+}
+
+export function hashBytes(bytes: Uint8Array): string {
+  return Bun.hash.xxHash3(bytes).toString(16).padStart(16, "0");
+}

@@ -1,0 +1,117 @@
+// The commit record: the bytes of `wal/<seq>`, whose create-only PUT is the commit point.
+//
+//   [ inline data ][ header (UTF-8 JSON) ][ trailer, 32 bytes ]
+//   trailer: "S3BCFSR1" | header offset (u64 LE) | header length (u32 LE) | 0 (u32) | xxHash3-64 (u64 LE)
+//
+// Inline data comes first so an extent's offset into the record is known while the record is
+// still being built; the hash covers data and header, so a torn or altered record is refused.
+// The header links to its parent record (seq - 1 and that record's hash): the log is a hash chain,
+// and an orphan or foreign record can never be taken for the committed one.
+
+import { CorruptObjectError } from "../stores/store-errors.ts";
+import type { Op } from "./ops.ts";
+
+export const recordFormat = 1;
+const magic = new TextEncoder().encode("S3BCFSR1");
+const trailerBytes = 32;
+
+export interface RecordHeader {
+  format: number;
+  fsId: string;
+  seq: number;
+  /** seq - 1, and the hash of that record ("" for the first record). */
+  parent: number;
+  parentHash: string;
+  epoch: number;
+  writer: string;
+  /** Unique per record: a writer recognises its own record after a lost answer. */
+  nonce: string;
+  time: number;
+  ops: Op[];
+}
+
+export interface DecodedRecord {
+  header: RecordHeader;
+  /** The record's own hash (16 hex digits), which the next record names as parentHash. */
+  hash: string;
+  bytes: Uint8Array;
+  /** Where inline data ends (and the header starts). */
+  dataBytes: number;
+}
+
+export function walKey(seq: number): string {
+  return `wal/${String(seq).padStart(20, "0")}`;
+}
+
+export function snapshotKey(seq: number): string {
+  return `snapshots/${String(seq).padStart(20, "0")}`;
+}
+
+export function encodeRecord(data: Uint8Array[], header: RecordHeader): { bytes: Uint8Array; hash: string } {
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  let dataBytes = 0;
+  for (const piece of data) dataBytes += piece.byteLength;
+  const bytes = new Uint8Array(dataBytes + headerBytes.byteLength + trailerBytes);
+  let offset = 0;
+  for (const piece of data) {
+    bytes.set(piece, offset);
+    offset += piece.byteLength;
+  }
+  bytes.set(headerBytes, offset);
+  const hashed = bytes.subarray(0, dataBytes + headerBytes.byteLength);
+  const hash = Bun.hash.xxHash3(hashed);
+  const trailer = new DataView(bytes.buffer, bytes.byteOffset + hashed.byteLength, trailerBytes);
+  bytes.set(magic, hashed.byteLength);
+  trailer.setBigUint64(8, BigInt(dataBytes), true);
+  trailer.setUint32(16, headerBytes.byteLength, true);
+  trailer.setUint32(20, 0, true);
+  trailer.setBigUint64(24, hash, true);
+  return { bytes, hash: hashHex(hash) };
+}
+
+export function decodeRecord(key: string, bytes: Uint8Array): DecodedRecord {
+  const corrupt = (what: string) => new CorruptObjectError(`commit record ${key} is corrupt: ${what}`, { operation: "get", key });
+  if (bytes.byteLength < trailerBytes) throw corrupt(`only ${bytes.byteLength} bytes`);
+  const trailerStart = bytes.byteLength - trailerBytes;
+  if (Buffer.compare(bytes.subarray(trailerStart, trailerStart + 8), magic) !== 0) throw corrupt("no record trailer");
+  const trailer = new DataView(bytes.buffer, bytes.byteOffset + trailerStart, trailerBytes);
+  const dataBytes = Number(trailer.getBigUint64(8, true));
+  const headerBytes = trailer.getUint32(16, true);
+  if (dataBytes + headerBytes !== trailerStart) throw corrupt("lengths do not add up");
+  const hash = Bun.hash.xxHash3(bytes.subarray(0, trailerStart));
+  if (hash !== trailer.getBigUint64(24, true)) throw corrupt("checksum mismatch");
+  let header: RecordHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(dataBytes, trailerStart)));
+  } catch (error) {
+    throw corrupt(`unreadable header (${(error as Error).message})`);
+  }
+  if (header.format !== recordFormat) throw corrupt(`unknown record format ${header.format}`);
+  if (!Array.isArray(header.ops) || !Number.isSafeInteger(header.seq) || !Number.isSafeInteger(header.epoch)) throw corrupt("malformed header");
+  return { header, hash: hashHex(hash), bytes, dataBytes };
+}
+
+function hashHex(hash: bigint): string {
+  return hash.toString(16).padStart(16, "0");
+}
+
+/** Where the log stood after the last record applied. */
+export interface LogPosition {
+  fsId: string;
+  seq: number;
+  hash: string;
+  epoch: number;
+}
+
+/**
+ * The invariants every record must satisfy to follow `previous` (checked before a record is
+ * applied, by writers and readers alike): same filesystem, contiguous seq, parent link by hash,
+ * and an epoch that never goes back.
+ */
+export function recordFollowsProblem(previous: LogPosition, header: RecordHeader): string | undefined {
+  if (header.fsId !== previous.fsId) return `belongs to filesystem ${header.fsId}, not ${previous.fsId}`;
+  if (header.seq !== previous.seq + 1 || header.parent !== previous.seq) return `has seq ${header.seq} after ${previous.seq}`;
+  if (header.parentHash !== previous.hash) return `links to parent hash ${header.parentHash}, but record ${previous.seq} hashes to ${previous.hash}`;
+  if (header.epoch < previous.epoch) return `has epoch ${header.epoch}, older than ${previous.epoch}`;
+  return undefined;
+}

@@ -1,0 +1,301 @@
+// Applying one operation to the namespace: the single place where the filesystem's rules live.
+//
+// The writer calls this to validate an operation before publishing it (inside a savepoint: an
+// FsError leaves nothing behind), and every mount calls it again to replay the published record.
+// It must therefore be deterministic: its result depends only on the namespace and the operation
+// (times, modes and extents travel inside the operation). The rules mirror POSIX and Node's fs
+// (the node:fs reference run of the filesystem suite keeps them honest).
+
+import type { Database, Statement } from "bun:sqlite";
+import { FsError } from "../errors.ts";
+import { extentBytes, type Extent, type Op } from "../log/ops.ts";
+import { isWithin, joinPath, parentOf, splitPath } from "../paths.ts";
+import { Namespace, kindCode, rootId, type NodeKind, type NodeRow } from "./namespace.ts";
+
+export const defaultFileMode = 0o644;
+export const defaultDirectoryMode = 0o755;
+export const symlinkMode = 0o777;
+
+/** The syscall name each operation reports in its errors, as Node and just-bash do. */
+const syscalls: Record<Op["op"], string> = {
+  mkdir: "mkdir",
+  write: "open",
+  append: "open",
+  rm: "rm",
+  rename: "rename",
+  copy: "copyfile",
+  symlink: "symlink",
+  chmod: "chmod",
+  utimes: "utime",
+  epoch: "epoch",
+};
+
+export class OpApplier {
+  private readonly db: Database;
+  private readonly insertNode: Statement<{ id: number }, [number, string, number, number, number, number, number, number, number, string | null]>;
+  private readonly insertExtent: Statement<unknown, [number, number, string, number, number, string]>;
+
+  constructor(private readonly namespace: Namespace) {
+    this.db = namespace.writeConnection;
+    this.insertNode = this.db.query(
+      "INSERT INTO nodes (parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    );
+    this.insertExtent = this.db.query("INSERT INTO extents (node, position, object, offset, length, hash) VALUES (?, ?, ?, ?, ?, ?)");
+  }
+
+  private get view() {
+    return this.namespace.pending;
+  }
+
+  /**
+   * Applies `op`; `recordKey` replaces the "" object of inline extents. Throws FsError (and
+   * changes nothing, when run inside Namespace.step) if the operation is invalid here.
+   */
+  apply(op: Op, recordKey: string): void {
+    switch (op.op) {
+      case "mkdir":
+        return this.mkdir(op.path, op.mode, op.recursive, op.time);
+      case "write":
+        return this.write(op.path, op.mode, resolveExtents(op.extents, recordKey), op.time, false);
+      case "append":
+        return this.write(op.path, op.mode, resolveExtents(op.extents, recordKey), op.time, true);
+      case "rm":
+        return this.rm(op.path, op.recursive, op.force, op.time);
+      case "rename":
+        return this.rename(op.from, op.to, op.time);
+      case "copy":
+        return this.copy(op.from, op.to, op.recursive, op.overwrite, op.time);
+      case "symlink":
+        return this.symlink(op.target, op.path, op.time);
+      case "chmod": {
+        const { node } = this.view.resolve(op.path, true, syscalls.chmod);
+        this.db.query("UPDATE nodes SET mode = ?, ctime = ? WHERE id = ?").run(op.mode & 0o7777, op.time, node.id);
+        return;
+      }
+      case "utimes": {
+        const { node } = this.view.resolve(op.path, true, syscalls.utimes);
+        this.db.query("UPDATE nodes SET atime = ?, mtime = ?, ctime = ? WHERE id = ?").run(op.atime, op.mtime, op.time, node.id);
+        return;
+      }
+      case "epoch":
+        return;
+    }
+  }
+
+  private mkdir(path: string, mode: number, recursive: boolean, time: number): void {
+    const syscall = syscalls.mkdir;
+    if (path === "/") {
+      if (recursive) return;
+      throw new FsError("EEXIST", syscall, { path });
+    }
+    if (!recursive) {
+      const place = this.view.place(path, false, syscall);
+      if (place.existing !== undefined) throw new FsError("EEXIST", syscall, { path });
+      this.create(place.parent, place.name, "directory", mode, time, null);
+      return;
+    }
+    this.makeDirectories(path, mode, time, syscall, path);
+  }
+
+  /** mkdir -p: creates each missing directory of `path`; following links to directories. */
+  private makeDirectories(path: string, mode: number, time: number, syscall: string, reported: string): NodeRow {
+    let current = this.view.root();
+    let currentPath = "/";
+    const parts = splitPath(path);
+    for (const [index, name] of parts.entries()) {
+      const last = index === parts.length - 1;
+      const existing = this.view.child(current.id, name);
+      if (existing === undefined) {
+        current = this.create(current, name, "directory", mode, time, null);
+        currentPath = joinPath(currentPath, name);
+        continue;
+      }
+      const resolved = existing.kind === "symlink" ? this.view.tryResolve(joinPath(currentPath, name), true, syscall) : { node: existing, path: joinPath(currentPath, name) };
+      if (resolved === undefined) throw new FsError(last ? "EEXIST" : "ENOENT", syscall, { path: reported });
+      if (resolved.node.kind !== "directory") throw new FsError(last ? "EEXIST" : "ENOTDIR", syscall, { path: reported });
+      current = resolved.node;
+      currentPath = resolved.path;
+    }
+    return current;
+  }
+
+  private write(path: string, mode: number, extents: Extent[], time: number, append: boolean): void {
+    const syscall = syscalls.write;
+    if (path === "/") throw new FsError("EISDIR", syscall, { path });
+    // Writes create missing parent directories (SPEC: writeFile, appendFile and openWrite do).
+    const parentPath = parentOf(path);
+    const parentReached = this.view.tryResolve(parentPath, true, syscall);
+    if (parentReached === undefined) this.makeDirectories(parentPath, defaultDirectoryMode, time, syscall, path);
+    else if (parentReached.node.kind !== "directory") throw new FsError("ENOTDIR", syscall, { path });
+    const place = this.view.place(path, true, syscall);
+    const existing = place.existing;
+    if (existing?.kind === "directory") throw new FsError("EISDIR", syscall, { path });
+    if (existing === undefined) {
+      const node = this.create(place.parent, place.name, "file", mode, time, null, extentBytes(extents));
+      this.addExtents(node.id, 0, extents);
+      return;
+    }
+    if (append) {
+      this.addExtents(existing.id, existing.size, extents);
+      this.db.query("UPDATE nodes SET size = size + ?, mtime = ?, ctime = ? WHERE id = ?").run(extentBytes(extents), time, time, existing.id);
+    } else {
+      this.db.query("DELETE FROM extents WHERE node = ?").run(existing.id);
+      this.addExtents(existing.id, 0, extents);
+      this.db.query("UPDATE nodes SET size = ?, mtime = ?, ctime = ? WHERE id = ?").run(extentBytes(extents), time, time, existing.id);
+    }
+  }
+
+  private rm(path: string, recursive: boolean, force: boolean, time: number): void {
+    const syscall = syscalls.rm;
+    if (path === "/") throw new FsError("EPERM", syscall, { path, detail: "the root directory cannot be removed" });
+    let place;
+    try {
+      place = this.view.place(path, false, syscall);
+    } catch (error) {
+      if (force && error instanceof FsError && (error.code === "ENOENT" || error.code === "ENOTDIR")) return;
+      throw error;
+    }
+    const node = place.existing;
+    if (node === undefined) {
+      if (force) return;
+      throw new FsError("ENOENT", syscall, { path });
+    }
+    if (node.kind === "directory" && !recursive && this.view.hasChildren(node.id)) throw new FsError("ENOTEMPTY", syscall, { path });
+    this.removeTree(node.id);
+    this.touch(place.parent.id, time);
+  }
+
+  private rename(from: string, to: string, time: number): void {
+    const syscall = syscalls.rename;
+    const report = { path: from, dest: to };
+    if (from === "/" || to === "/") throw new FsError(from === "/" ? "EBUSY" : "EEXIST", syscall, report);
+    const source = this.placeFor(from, false, syscall, report);
+    if (source.existing === undefined) throw new FsError("ENOENT", syscall, report);
+    const target = this.placeFor(to, false, syscall, report);
+    const moving = source.existing;
+    if (source.path === target.path) return;
+    if (moving.kind === "directory" && isWithin(target.path, source.path)) throw new FsError("EINVAL", syscall, report);
+    const replaced = target.existing;
+    if (replaced !== undefined) {
+      if (replaced.id === moving.id) return;
+      if (moving.kind === "directory" && replaced.kind !== "directory") throw new FsError("ENOTDIR", syscall, report);
+      if (moving.kind !== "directory" && replaced.kind === "directory") throw new FsError("EISDIR", syscall, report);
+      if (replaced.kind === "directory" && this.view.hasChildren(replaced.id)) throw new FsError("ENOTEMPTY", syscall, report);
+      this.removeTree(replaced.id);
+    }
+    this.db.query("UPDATE nodes SET parent = ?, name = ?, ctime = ? WHERE id = ?").run(target.parent.id, target.name, time, moving.id);
+    this.touch(source.parent.id, time);
+    this.touch(target.parent.id, time);
+  }
+
+  private copy(from: string, to: string, recursive: boolean, overwrite: boolean, time: number): void {
+    const syscall = recursive ? "cp" : syscalls.copy;
+    const report = { path: from, dest: to };
+    const source = this.resolveFor(from, true, syscall, report);
+    if (source.node.kind === "directory" && !recursive) throw new FsError("EISDIR", syscall, report);
+    const target = this.placeFor(to, true, syscall, report);
+    if (source.node.kind === "directory" && isWithin(target.path, source.path)) {
+      throw new FsError("EINVAL", syscall, { ...report, detail: `cannot copy '${from}' into itself, '${to}'` });
+    }
+    this.copyNode(source.node, target.parent, target.name, target.existing, overwrite, time, syscall, report);
+  }
+
+  private copyNode(
+    source: NodeRow,
+    parent: NodeRow,
+    name: string,
+    existing: NodeRow | undefined,
+    overwrite: boolean,
+    time: number,
+    syscall: string,
+    report: { path: string; dest: string },
+  ): void {
+    if (existing !== undefined && existing.id === source.id) {
+      throw new FsError("EINVAL", syscall, { ...report, detail: `'${report.path}' and '${report.dest}' are the same file` });
+    }
+    if (source.kind === "directory") {
+      let directory = existing;
+      if (directory !== undefined && directory.kind !== "directory") throw new FsError("ENOTDIR", syscall, report);
+      directory ??= this.create(parent, name, "directory", source.mode, time, null);
+      for (const child of this.view.children(source.id)) {
+        this.copyNode(child, directory, child.name, this.view.child(directory.id, child.name), overwrite, time, syscall, report);
+      }
+      return;
+    }
+    if (existing !== undefined) {
+      if (existing.kind === "directory") throw new FsError("EISDIR", syscall, report);
+      if (!overwrite) throw new FsError("EEXIST", syscall, report);
+      this.removeTree(existing.id);
+    }
+    const copy = this.create(parent, name, source.kind, source.mode, time, source.target, source.size);
+    if (source.kind === "file") {
+      this.db.query("INSERT INTO extents (node, position, object, offset, length, hash) SELECT ?, position, object, offset, length, hash FROM extents WHERE node = ?").run(
+        copy.id,
+        source.id,
+      );
+    }
+  }
+
+  private symlink(target: string, path: string, time: number): void {
+    const syscall = syscalls.symlink;
+    const report = { path: target, dest: path };
+    if (path === "/") throw new FsError("EEXIST", syscall, report);
+    const place = this.placeFor(path, false, syscall, report);
+    if (place.existing !== undefined) throw new FsError("EEXIST", syscall, report);
+    this.create(place.parent, place.name, "symlink", symlinkMode, time, target, Buffer.byteLength(target));
+  }
+
+  private placeFor(path: string, followLast: boolean, syscall: string, report: { path: string; dest: string }) {
+    try {
+      return this.view.place(path, followLast, syscall);
+    } catch (error) {
+      throw withReport(error, report);
+    }
+  }
+
+  private resolveFor(path: string, followLast: boolean, syscall: string, report: { path: string; dest: string }) {
+    try {
+      return this.view.resolve(path, followLast, syscall);
+    } catch (error) {
+      throw withReport(error, report);
+    }
+  }
+
+  private create(parent: NodeRow, name: string, kind: NodeKind, mode: number, time: number, target: string | null, size = 0): NodeRow {
+    const row = this.insertNode.get(parent.id, name, kindCode(kind), mode & 0o7777, size, time, time, time, time, target);
+    if (row === null) throw new Error("inserting a node returned no id");
+    this.touch(parent.id, time);
+    return { id: row.id, parent: parent.id, name, kind, mode: mode & 0o7777, size, mtime: time, ctime: time, atime: time, birthtime: time, target };
+  }
+
+  private addExtents(node: number, start: number, extents: Extent[]): void {
+    let position = start;
+    for (const extent of extents) {
+      if (extent.length === 0) continue;
+      this.insertExtent.run(node, position, extent.object, extent.offset, extent.length, extent.hash);
+      position += extent.length;
+    }
+  }
+
+  /** A directory's mtime and ctime change when an entry is added or removed (POSIX). */
+  private touch(directory: number, time: number): void {
+    this.db.query("UPDATE nodes SET mtime = ?, ctime = ? WHERE id = ?").run(time, time, directory);
+  }
+
+  private removeTree(id: number): void {
+    if (id === rootId) throw new Error("refusing to remove the root node");
+    const subtree = `WITH RECURSIVE tree(id) AS (SELECT ?1 UNION ALL SELECT nodes.id FROM nodes JOIN tree ON nodes.parent = tree.id)`;
+    this.db.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT id FROM tree)`).run(id);
+    this.db.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);
+  }
+}
+
+function resolveExtents(extents: Extent[], recordKey: string): Extent[] {
+  return extents.map((extent) => (extent.object === "" ? { ...extent, object: recordKey } : extent));
+}
+
+/** Errors from path lookups name both paths for two-path operations, as Node does. */
+function withReport(error: unknown, report: { path: string; dest: string }): unknown {
+  if (!(error instanceof FsError) || error.dest !== undefined) return error;
+  return new FsError(error.code, error.syscall, report);
+}

@@ -1,0 +1,67 @@
+// Paths inside the virtual tree: always absolute, "/"-separated, normalised. Hostile input is
+// refused before it reaches the index or the store (SPEC guarantee 7): NUL bytes, ".." that would
+// climb above the root, and names or paths longer than Linux allows.
+
+import { FsError } from "./errors.ts";
+
+export const maxNameBytes = 255;
+export const maxPathBytes = 4096;
+
+/** The normalised absolute form of `path` ("a/./b/../c" -> "/a/c"), or an FsError for `syscall`. */
+export function normalizePath(path: unknown, syscall: string): string {
+  if (typeof path !== "string") {
+    throw new FsError("EINVAL", syscall, { detail: `the path must be a string, got ${path === null ? "null" : typeof path}` });
+  }
+  if (path.includes("\0")) throw new FsError("EINVAL", syscall, { path: path.replaceAll("\0", "\\0"), detail: "path contains a NUL byte" });
+  if (path === "") throw new FsError("ENOENT", syscall, { path });
+  if (Buffer.byteLength(path) > maxPathBytes) throw new FsError("ENAMETOOLONG", syscall, { path: `${path.slice(0, 64)}...` });
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (parts.length === 0) throw new FsError("EINVAL", syscall, { path, detail: "path climbs above the root of the filesystem" });
+      parts.pop();
+      continue;
+    }
+    if (Buffer.byteLength(part) > maxNameBytes) throw new FsError("ENAMETOOLONG", syscall, { path });
+    parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
+/** Components of a normalised path ("/" -> []). */
+export function splitPath(path: string): string[] {
+  return path === "/" ? [] : path.slice(1).split("/");
+}
+
+export function joinPath(directory: string, name: string): string {
+  return directory === "/" ? `/${name}` : `${directory}/${name}`;
+}
+
+export function parentOf(path: string): string {
+  const index = path.lastIndexOf("/");
+  return index <= 0 ? "/" : path.slice(0, index);
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** Whether `path` is `ancestor` or lies below it. */
+export function isWithin(path: string, ancestor: string): boolean {
+  return ancestor === "/" || path === ancestor || path.startsWith(`${ancestor}/`);
+}
+
+/**
+ * Resolves a symbolic link's target against the directory holding the link, POSIX style: ".."
+ * at the root stays at the root, so a link can never point outside the virtual tree.
+ */
+export function resolveLinkTarget(linkDirectory: string, target: string): string {
+  const parts = target.startsWith("/") ? [] : splitPath(linkDirectory);
+  for (const part of target.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
