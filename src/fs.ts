@@ -432,16 +432,17 @@ export abstract class FileSystemOperations {
     const mode = checkMode(options.mode ?? defaultFileMode, syscall, normalized);
     const { layout, store } = this.context;
     const content = await readContent(data, layout.largeFileBytes, syscall, path, options.encoding);
-    if (content.kind === "bytes") {
+    if (content.kind === "bytes" && content.bytes.byteLength <= layout.largeFileBytes) {
       if (kind === "append" && content.bytes.byteLength === 0 && this.view().tryResolve(normalized, true, syscall)?.node.kind === "file") return;
       const bytes = content.bytes;
       await this.perform(syscall, normalized, (batch) => ({ op: kind, path: normalized, mode, extents: batch.addData(bytes), time: batch.time }));
       return;
     }
     this.precheckWrite(normalized, syscall, path);
+    const source = content.kind === "bytes" ? slices(content.bytes, layout.chunkBytes) : withHead(content.head, content.rest);
     let uploaded: { extents: Extent[]; size: number };
     try {
-      uploaded = await uploadChunks(store, withHead(content.head, content.rest), layout, {
+      uploaded = await uploadChunks(store, source, layout, {
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
@@ -582,6 +583,10 @@ export interface FsStats {
   cache: { hits: number; misses: number; evictions: number; corruptions: number; usedBytes: number; pinnedBytes: number; maxBytes: number; segments: number };
   commits: import("./commit/committer.ts").CommitStats | undefined;
   files: { files: number; directories: number; symlinks: number; bytes: number };
+}
+
+function* slices(bytes: Uint8Array, size: number): Generator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size);
 }
 
 function checkMode(mode: unknown, syscall: string, path: string): number {

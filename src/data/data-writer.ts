@@ -49,7 +49,7 @@ export interface UploadedChunk {
  */
 export async function uploadChunks(
   store: ObjectStore,
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   layout: DataLayout,
   hooks: { onProgress?: (bytes: number) => void; onChunk?: (chunk: UploadedChunk) => void; signal?: AbortSignal } = {},
 ): Promise<{ extents: Extent[]; size: number }> {

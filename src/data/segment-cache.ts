@@ -78,25 +78,26 @@ export class SegmentCache {
   private readonly byObject = new Map<string, Segment[]>();
   private used = 0;
   private pinned = 0;
+  /** Bytes of segments being written: counted before they reach the disk, so the bound holds on disk too. */
+  private reserved = 0;
+  /** Segments on their way to disk, served from memory meanwhile (a write is readable at once). */
+  private readonly writing = new Map<string, { offset: number; bytes: Uint8Array }[]>();
   readonly counters: CacheCounters = { hits: 0, misses: 0, evictions: 0, corruptions: 0 };
-  private readonly staging: string;
 
   constructor(
     readonly directory: string,
     readonly maxBytes: number,
     private readonly budget: CacheBudget,
   ) {
-    this.staging = join(directory, ".staging");
-    rmSync(this.staging, { recursive: true, force: true }); // half-written segments of a previous run
-    mkdirSync(this.staging, { recursive: true });
-    this.load();
+    mkdirSync(directory, { recursive: true });
+    this.load(); // also removes half-written segments of a previous run
     budget.register(this);
     this.trim(0);
   }
 
-  /** Bytes on disk in segments plus pinned bytes. */
+  /** Bytes on disk in segments, being written, or pinned. */
   get usedBytes(): number {
-    return this.used + this.pinned;
+    return this.used + this.reserved + this.pinned;
   }
 
   get pinnedBytes(): number {
@@ -119,6 +120,12 @@ export class SegmentCache {
 
   /** The bytes, or undefined on a miss (or if the segment's file has gone). */
   async read(object: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    for (const entry of this.writing.get(object) ?? []) {
+      if (entry.offset <= offset && entry.offset + entry.bytes.byteLength >= offset + length) {
+        this.counters.hits++;
+        return entry.bytes.slice(offset - entry.offset, offset - entry.offset + length);
+      }
+    }
     const segment = this.find(object, offset, length);
     if (segment === undefined) {
       this.counters.misses++;
@@ -154,9 +161,30 @@ export class SegmentCache {
     const length = bytes.byteLength;
     if (length === 0 || this.find(object, offset, length) !== undefined) return;
     if (!this.trim(length)) return;
-    const file = this.fileFor(object, offset, length);
-    const staged = join(this.staging, randomUUID());
+    this.reserved += length;
+    const entry = { offset, bytes };
+    this.writing.set(object, [...(this.writing.get(object) ?? []), entry]);
+    let file: string | undefined;
     try {
+      file = await this.writeSegment(object, offset, bytes);
+    } finally {
+      // In one synchronous step: the bytes move from "being written" to "on disk" (or go).
+      this.reserved -= length;
+      if (file !== undefined && !this.segments.has(file)) this.remember({ object, offset, length, file, lastUsed: this.budget.tick() });
+      const remaining = (this.writing.get(object) ?? []).filter((candidate) => candidate !== entry);
+      if (remaining.length === 0) this.writing.delete(object);
+      else this.writing.set(object, remaining);
+    }
+  }
+
+  /** Writes a segment's file (staged, then renamed into place); undefined if the disk refused. */
+  private async writeSegment(object: string, offset: number, bytes: Uint8Array): Promise<string | undefined> {
+    const length = bytes.byteLength;
+    const file = this.fileFor(object, offset, length);
+    // Staged beside its final name, so the rename never moves bytes between directories.
+    const staged = join(file, "..", `.${randomUUID()}.staging`);
+    try {
+      mkdirSync(join(file, ".."), { recursive: true });
       const handle = await open(staged, "w");
       try {
         let done = 0;
@@ -164,17 +192,12 @@ export class SegmentCache {
       } finally {
         await handle.close();
       }
-      mkdirSync(join(file, ".."), { recursive: true });
       await rename(staged, file);
+      return file;
     } catch {
       await rm(staged, { force: true });
-      return; // a cache that cannot write is a smaller cache, not an error
+      return undefined; // a cache that cannot write is a smaller cache, not an error
     }
-    if (this.segments.has(file)) return;
-    // Another insert may have raced us past the bound; settle it now.
-    const segment: Segment = { object, offset, length, file, lastUsed: this.budget.tick() };
-    this.remember(segment);
-    this.trim(0);
   }
 
   /** Drops a segment whose bytes failed verification. */
