@@ -24,6 +24,8 @@ export interface TestWorkspace {
 }
 
 let counter = 0;
+/** One bucket per label and test process; each workspace gets its own prefix in it. */
+const buckets = new Map<string, Promise<string>>();
 
 export async function testWorkspace(backend: Backend, label: string): Promise<TestWorkspace> {
   const id = `${label}-${++counter}`;
@@ -34,7 +36,8 @@ export async function testWorkspace(backend: Backend, label: string): Promise<Te
     makeStore = () => new LocalObjectStore({ root, fsync: false });
     description = `local:${root}`;
   } else {
-    const bucket = await freshBucket(label);
+    if (!buckets.has(label)) buckets.set(label, freshBucket(label));
+    const bucket = await buckets.get(label)!;
     const prefix = `ws/${id}`;
     makeStore = () => new S3ObjectStore(s3StoreOptions(bucket, { prefix }));
     description = `s3://${bucket}/${prefix}`;
