@@ -238,7 +238,7 @@ export abstract class FileSystemOperations {
     const { node } = this.lookup(path, true, "open");
     const files = node.kind === "directory" ? this.view().descendants(node.id).map((entry) => entry.node).filter((child) => child.kind === "file") : [node];
     const extents = files.flatMap((file) => this.view().extents(file.id));
-    await this.context.reader.prefetch(extents);
+    await this.context.reader.prefetch(extents, this.pendingBytes());
   }
 
   /**

@@ -66,12 +66,14 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
     const head = await log.readHead();
     namespace = openIndex(join(directory, "index.sqlite"));
     const applier = new OpApplier(namespace);
-    let position = await prepareIndex(namespace, log, format.fsId, head?.head);
+    const created = Date.parse(format.created) || 0;
+    let position = await prepareIndex(namespace, log, format.fsId, head?.head, false, created);
     try {
-      position = (await catchUp(log, namespace, applier, position, cache)).position;
+      const knownSeq = head?.head.seq ?? 0;
+      position = (await catchUp(log, namespace, applier, position, cache, undefined, knownSeq, config.mode === "readonly" ? Math.max(0, knownSeq - position.seq) + 256 : undefined)).position;
     } catch (error) {
       if (!(error instanceof CorruptObjectError) || !String(error.message).includes("local index")) throw error;
-      position = await prepareIndex(namespace, log, format.fsId, head?.head, true); // the index disagrees with the log: rebuild it
+      position = await prepareIndex(namespace, log, format.fsId, head?.head, true, created); // the index disagrees with the log: rebuild it
       position = (await catchUp(log, namespace, applier, position, cache)).position;
     }
 
@@ -107,6 +109,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
 
     const mounted = namespace;
     let headEtag = head?.etag;
+    let knownSeq = head?.head.seq ?? 0;
     let readerPosition = position;
     let refreshing: Promise<{ seq: number; changed: boolean }> | undefined;
     const refresh = async (): Promise<{ seq: number; changed: boolean }> => {
@@ -120,11 +123,13 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
             snapshotAhead = changedHead.head.snapshot > readerPosition.seq;
           }
           const before = readerPosition.seq;
-          const caught = await catchUp(log, mounted, applier, readerPosition, cache);
+          knownSeq = changedHead !== undefined && changedHead !== "unchanged" ? Math.max(knownSeq, changedHead.head.seq) : knownSeq;
+          // What the head announced, plus a little: a reader behind a busy writer still returns.
+          const caught = await catchUp(log, mounted, applier, readerPosition, cache, undefined, knownSeq, Math.max(0, knownSeq - readerPosition.seq) + 256);
           readerPosition = caught.position;
           if (snapshotAhead && caught.records.length === 0 && changedHead !== undefined && changedHead !== "unchanged") {
             // The log after our position is gone (collected): start again from the newest snapshot.
-            readerPosition = await prepareIndex(mounted, log, readerPosition.fsId, changedHead.head, true);
+            readerPosition = await prepareIndex(mounted, log, readerPosition.fsId, changedHead.head, true, created);
             readerPosition = (await catchUp(log, mounted, applier, readerPosition, cache)).position;
           }
           return { seq: readerPosition.seq, changed: readerPosition.seq !== before };
@@ -215,7 +220,7 @@ function openIndex(file: string): Namespace {
  * not behind the newest snapshot; otherwise emptied and loaded from that snapshot (or left empty
  * at seq 0 if there is none). Returns the position the index stands at.
  */
-async function prepareIndex(namespace: Namespace, log: RemoteLog, fsId: string, head: HeadDocument | undefined, rebuild = false): Promise<LogPosition> {
+async function prepareIndex(namespace: Namespace, log: RemoteLog, fsId: string, head: HeadDocument | undefined, rebuild: boolean, created: number): Promise<LogPosition> {
   const local = positionFromMeta(namespace);
   const snapshot = head?.fsId === fsId ? head.snapshot : 0;
   if (!rebuild && local !== undefined && local.fsId === fsId && local.seq >= snapshot) return local;
@@ -223,7 +228,7 @@ async function prepareIndex(namespace: Namespace, log: RemoteLog, fsId: string, 
   try {
     let position: LogPosition = { fsId, seq: 0, hash: "", epoch: 0 };
     if (snapshot > 0) position = loadSnapshot(namespace, snapshotKey(snapshot), await log.readSnapshot(snapshot));
-    else namespace.clear();
+    else namespace.clear(created); // the root was born with the filesystem (format.json), on every mount alike
     if (position.fsId !== fsId) throw new CorruptObjectError(`snapshot ${snapshot} belongs to filesystem ${position.fsId}, not ${fsId}`, { operation: "get" });
     namespace.commitBatch(positionMeta(position));
     return position;

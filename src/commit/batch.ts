@@ -106,6 +106,10 @@ export class Batch implements PendingBytes {
     return this.packs.filter((pack) => pack.bytes > 0).length;
   }
 
+  holds(object: string): boolean {
+    return object === this.recordKey || object === "" || this.packs.some((pack) => pack.key === object);
+  }
+
   bytesFor(object: string, offset: number, length: number): Uint8Array | undefined {
     if (object === this.recordKey || object === "") return slice(this.inline, offset, length);
     const pack = this.packs.find((candidate) => candidate.key === object);

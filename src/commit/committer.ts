@@ -86,6 +86,7 @@ export class Committer {
   private bytesSinceSnapshot = 0;
   private snapshotting: Promise<void> | undefined;
   private closed = false;
+  private lastTime = 0;
   readonly stats: CommitStats = {
     commits: 0,
     operations: 0,
@@ -234,8 +235,13 @@ export class Committer {
     }
   }
 
+  /**
+   * Each batch's time is later than the last one's, even within one millisecond, so a file
+   * changed by two commits never shows the same mtime twice (Mastra's expectedMtime relies on it).
+   */
   private newBatch(): Batch {
-    return new Batch(this.position.seq + 1, this.options.epoch, this.options.now(), this.store, this.options.layout);
+    this.lastTime = Math.max(this.options.now(), this.lastTime + 1);
+    return new Batch(this.position.seq + 1, this.options.epoch, this.lastTime, this.store, this.options.layout);
   }
 
   /** Before validating a new batch: stop if fenced, and re-read the log after an unknown outcome. */

@@ -56,9 +56,15 @@ export function applyRecord(namespace: Namespace, applier: OpApplier, position: 
   return { fsId: position.fsId, seq: record.header.seq, hash: record.hash, epoch: recordEpoch(record) };
 }
 
+/** Records fetched at once when the head says the log is further ahead. */
+const parallelReads = 16;
+
 /**
  * Reads and applies every record after `position` until an empty slot, in one namespace batch, so
  * the committed view moves from one whole record boundary to a later one in a single step.
+ * `knownSeq` (the head's hint) lets a reader that is far behind fetch the records it knows exist
+ * in parallel instead of one round trip each; past it, probing widens while records keep coming. `maxRecords`
+ * bounds one call, so a reader chasing a busy writer still returns (and the next call goes on).
  * Returns the new position and the records applied.
  */
 export async function catchUp(
@@ -68,12 +74,28 @@ export async function catchUp(
   position: LogPosition,
   cache: SegmentCache | undefined,
   first?: DecodedRecord,
+  knownSeq = 0,
+  maxRecords = Number.POSITIVE_INFINITY,
 ): Promise<{ position: LogPosition; records: DecodedRecord[] }> {
   const records: DecodedRecord[] = [];
-  let next = first ?? (await log.readRecord(position.seq + 1));
-  while (next !== undefined) {
-    records.push(next);
-    next = await log.readRecord(position.seq + records.length + 1);
+  if (first !== undefined) records.push(first);
+  // Past the hint, probe one slot (an idle refresh costs one GET), then twice as many each time
+  // a whole window is found: a reader behind an active writer soon reads in parallel.
+  let speculative = 1;
+  while (records.length < maxRecords) {
+    const from = position.seq + records.length + 1;
+    const count = Math.min(parallelReads, Math.max(speculative, knownSeq - from + 1), maxRecords - records.length);
+    const window = await Promise.all(Array.from({ length: count }, (_, index) => log.readRecord(from + index)));
+    let complete = true;
+    for (const record of window) {
+      if (record === undefined) {
+        complete = false;
+        break;
+      }
+      records.push(record);
+    }
+    if (!complete) break;
+    if (from + count - 1 > knownSeq) speculative *= 2;
   }
   if (records.length === 0) return { position, records };
   namespace.beginBatch();

@@ -11,6 +11,8 @@ import type { SegmentCache } from "./segment-cache.ts";
 /** Bytes not yet in the object store (an open batch's inline data and packs). */
 export interface PendingBytes {
   bytesFor(object: string, offset: number, length: number): Uint8Array | undefined;
+  /** Whether `object` is one of the pending ones (not in the store yet). */
+  holds(object: string): boolean;
 }
 
 export interface DataReaderOptions {
@@ -71,8 +73,8 @@ export class DataReader {
   }
 
   /** Warms the cache with these extents (prefetch); errors are ignored. */
-  async prefetch(extents: readonly Extent[]): Promise<void> {
-    const missing = extents.filter((extent) => this.cache.find(extent.object, extent.offset, extent.length) === undefined);
+  async prefetch(extents: readonly Extent[], pending?: PendingBytes): Promise<void> {
+    const missing = extents.filter((extent) => pending?.holds(extent.object) !== true && this.cache.find(extent.object, extent.offset, extent.length) === undefined);
     await this.fetchAll(missing).catch(() => {});
   }
 

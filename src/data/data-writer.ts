@@ -57,6 +57,7 @@ export async function uploadChunks(
   const uploads = new Set<Promise<void>>();
   let failure: unknown;
   let size = 0;
+  let uploadedBytes = 0;
   let buffer = new Uint8Array(layout.chunkBytes);
   let filled = 0;
 
@@ -66,7 +67,6 @@ export async function uploadChunks(
     buffer = new Uint8Array(layout.chunkBytes);
     filled = 0;
     const key = `chunks/${randomUUID()}`;
-    const index = pieces.length;
     pieces.push(extentsFor(key, 0, bytes, layout.blockBytes));
     while (uploads.size >= layout.uploadConcurrency) await Promise.race(uploads);
     if (failure !== undefined) throw failure;
@@ -74,7 +74,8 @@ export async function uploadChunks(
       .put(key, bytes, hooks.signal === undefined ? {} : { signal: hooks.signal })
       .then(() => {
         hooks.onChunk?.({ key, bytes });
-        hooks.onProgress?.(pieces.slice(0, index + 1).reduce((total, extents) => total + extents.reduce((sum, extent) => sum + extent.length, 0), 0));
+        uploadedBytes += bytes.byteLength; // chunks finish in any order: report the running total
+        hooks.onProgress?.(uploadedBytes);
       })
       .catch((error: unknown) => {
         failure ??= error;

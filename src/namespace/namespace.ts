@@ -305,10 +305,10 @@ export class Namespace {
     for (const [key, value] of Object.entries(meta)) statement.run(key, value);
   }
 
-  /** Empties the index (before loading a snapshot into it). */
-  clear(): void {
+  /** Empties the index (before loading a snapshot into it), leaving a root with the given times. */
+  clear(rootTime = 0): void {
     this.writer.exec("DELETE FROM extents; DELETE FROM nodes WHERE id != 1; DELETE FROM meta;");
-    this.writer.query("UPDATE nodes SET mode = ?, size = 0, mtime = 0, ctime = 0, atime = 0, birthtime = 0 WHERE id = ?").run(0o755, rootId);
+    this.writer.query("UPDATE nodes SET mode = ?, size = 0, mtime = ?, ctime = ?, atime = ?, birthtime = ? WHERE id = ?").run(0o755, rootTime, rootTime, rootTime, rootTime, rootId);
   }
 
   close(): void {
