@@ -1,3 +1,12 @@
-// s3-bun-cached-fs/just-bash: not built yet (see the project's issues). It exports nothing rather than
-// something that pretends to work.
-export {};
+// s3-bun-cached-fs/just-bash: just-bash's IFileSystem over the core filesystem, and a shell whose
+// commands run in just-bash with one commit per command.
+export { AcceleratedJustBashFs, type AcceleratedJustBashFsOptions, type CoreFilesystem, type ShellDirectoryEntry } from "./accelerated-just-bash-fs.ts";
+export {
+  createAcceleratedJustBashShell,
+  AcceleratedJustBashShell,
+  type AcceleratedJustBashShellOptions,
+  type CommitMode,
+  type ShellExecOptions,
+  type ShellResult,
+} from "./accelerated-just-bash-shell.ts";
+export { systemRoots, type ProcessInfo } from "./system-tree.ts";

@@ -544,4 +544,75 @@ export const shellCorpus: ShellCase[] = [
     files: { "data/a.csv": "id,name\n1,alpha\n2,beta\n", "data/b.csv": "id,name\n3,gamma\n", "data/skip.log": "x\n" },
     script: "find data -name '*.csv' | sort | xargs cat | cut -d, -f2 | sort; awk -F, 'NR>1 {print $1}' data/a.csv; find data -name '*.log' | xargs rm; ls data",
   },
+  // ── system directories, served from memory by a non-InMemoryFs filesystem ──────────────────────────────────
+  {
+    name: "system directories and PATH lookups",
+    script: "ls /dev; cat /proc/version; cat /proc/self/comm; which ls; command -v cat; ls /usr/bin | grep -c '^ls$'; cat /dev/null | wc -c; cp /dev/null empty; wc -c empty",
+  },
+  {
+    name: "redirect to /dev/stdout and /dev/stderr",
+    script: "echo hi > /dev/stderr; echo out > /dev/stdout; echo err 2>&1 >/dev/stderr; ls /dev/fd; ls -d /dev/null",
+  },
+
+  // ── links, more ──────────────────────────────────────────────────────────────────────────────────────────
+  {
+    name: "ln makes a hard link",
+    files: { "a": "A\n" },
+    script: "ln a b; echo rc=$?; cat b; ls -1",
+    note: "InMemoryFs makes a real hard link; a filesystem without shared inodes (ours, just-bash's ReadWriteFs) refuses with EPERM, which just-bash's ln words as 'hard link not allowed for directory'.",
+  },
+  {
+    name: "cp -r copies the links inside a tree",
+    script: "mkdir d; echo x > d/f; ln -s f d/l; cp -r d e; find e | sort; readlink e/l; cat e/l",
+  },
+  {
+    name: "cd through a symlink, pwd and pwd -P",
+    script: "mkdir -p real/sub; echo in > real/sub/f; ln -s real/sub s; cd s; pwd; pwd -P; cat f; cd ..; pwd; cd -P s; pwd",
+  },
+  {
+    name: "rm -r of a directory holding a link keeps the link's target",
+    script: "mkdir keep d; echo k > keep/f; ln -s ../keep d/l; rm -r d; cat keep/f; ls",
+  },
+  {
+    name: "mv a directory onto a non-empty directory",
+    script: "mkdir -p a/x b/a/y; mv a b; echo rc=$?; find . | sort",
+    note: "InMemoryFs merges the two trees; rename(2) refuses with ENOTEMPTY ('Directory not empty') and leaves both in place.",
+  },
+
+  // ── more commands that write files ───────────────────────────────────────────────────────────────────────
+  {
+    name: "base64 -d writes raw bytes",
+    script: "printf 'AAEC/w==' | base64 -d > b.bin; od -An -tx1 b.bin; base64 b.bin; wc -c b.bin",
+  },
+  {
+    name: "gzip and gunzip in place",
+    script: "echo hello > h.txt; gzip h.txt; ls; gunzip h.txt.gz; cat h.txt; ls",
+  },
+  {
+    name: "sort -o in place and tee -a",
+    script: "printf 'b\\na\\n' > in; sort -o in in; cat in; echo c | tee -a in; cat in",
+  },
+  {
+    name: "xargs mkdir -p and rmdir -p",
+    script: "printf 'a/b\\nc/d\\n' | xargs mkdir -p; find . -type d | sort; rmdir -p a/b; find . -type d | sort",
+  },
+  {
+    name: "find -delete",
+    files: { "x.tmp": "", "k/y.tmp": "", "k/z.txt": "z" },
+    script: "find . -name '*.tmp' -delete; find . | sort",
+  },
+  {
+    name: "split into parts",
+    script: "seq 1 10 > s; split -l 4 s part_; ls part_*; cat part_ab; cat part_* | wc -l",
+  },
+  {
+    name: "rg, tree and du over a tree",
+    files: { "src/a.ts": "needle\n", "b.md": "no\n", "d/a": "aaaa", "d/b/c": "cc" },
+    script: "rg needle; rg -l needle .; rg --files | sort; tree d; du -a d | sort -k2",
+  },
+  {
+    name: "jq reads and writes files",
+    files: { "c.json": "{\"a\":[1,2,3]}" },
+    script: "jq '.a | add' c.json; jq -c '.a |= map(.*2)' c.json > d.json; cat d.json",
+  },
 ];

@@ -1,0 +1,248 @@
+// createAcceleratedJustBashShell: a just-bash shell over the core filesystem. Commands run inside
+// just-bash (an interpreter in this process, never the host's shell); their files live in the
+// bucket, through AcceleratedJustBashFs.
+//
+// By default each exec() is one core transaction: everything a command writes is published as
+// one commit when it ends, atomically (a reader sees all of it or none), and nothing at all if
+// exec() rejects. `commit: "per-write"` publishes each write on its own instead.
+//
+// Each exec() gets a fresh just-bash `Bash` whose fs is an adapter bound to that command's
+// transaction. just-bash already resets the shell state (cwd, variables, functions) for every
+// exec(), so nothing is lost; in exchange, a call that outlives its command (a timed-out pipeline
+// still awaiting a read) fails with ECANCELED instead of writing into the next command's commit.
+
+import {
+  Bash,
+  getCommandNames,
+  getJavaScriptCommandNames,
+  getNetworkCommandNames,
+  getPythonCommandNames,
+  type BashOptions,
+  type Command,
+  type CustomCommand,
+  type ExecOptions,
+} from "just-bash";
+import { FsError, type FsErrorCode, type MountConfig, type S3CachedFs, type S3CachedFsManagerImpl } from "../core.ts";
+import { AcceleratedJustBashFs, type CoreFilesystem } from "./accelerated-just-bash-fs.ts";
+import { resolveVirtualPath } from "./virtual-paths.ts";
+
+/** How a command's writes are published. */
+export type CommitMode = "per-command" | "per-write";
+
+interface ShellSettings extends Omit<BashOptions, "fs" | "files" | "cwd"> {
+  /** The shell's working directory (default "/"); created if missing on a read-write mount. */
+  cwd?: string;
+  /** "per-command" (default): one commit per exec(); "per-write": one commit per write. */
+  commit?: CommitMode;
+  /** Default time limit of each exec(), in ms (exit code 124 when it runs out). */
+  timeoutMs?: number;
+}
+
+export type AcceleratedJustBashShellOptions = ShellSettings &
+  (
+    | { /** A mounted core filesystem (the shell does not close it). */ filesystem: S3CachedFs; mount?: never; manager?: never }
+    | { filesystem?: never; /** Mounted through `manager` (the shell unmounts it on close()). */ mount: MountConfig; manager: S3CachedFsManagerImpl }
+  );
+
+export interface ShellExecOptions extends Omit<ExecOptions, "signal"> {
+  /** Aborting it rejects exec() with an AbortError, and nothing the command wrote is published. */
+  signal?: AbortSignal;
+  /** Time limit in ms: when it runs out the command stops and exec() resolves with exit code 124. */
+  timeoutMs?: number;
+}
+
+export interface ShellResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Creates a shell over a mounted filesystem (or mounts one), with its working directory ready. */
+export async function createAcceleratedJustBashShell(options: AcceleratedJustBashShellOptions): Promise<AcceleratedJustBashShell> {
+  const { filesystem: given, mount, manager, cwd = "/", commit = "per-command", timeoutMs, ...bashOptions } = options;
+  if (commit !== "per-command" && commit !== "per-write") {
+    throw new FsError("EINVAL", "shell", { detail: `invalid shell options: commit: expected "per-command" or "per-write", got ${JSON.stringify(commit)}` });
+  }
+  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new FsError("EINVAL", "shell", { detail: `invalid shell options: timeoutMs: expected a positive number of ms, got ${String(timeoutMs)}` });
+  }
+  let filesystem: S3CachedFs;
+  let owned = false;
+  if (given !== undefined) {
+    if (mount !== undefined || manager !== undefined) throw new FsError("EINVAL", "shell", { detail: "invalid shell options: give either filesystem, or mount and manager, not both" });
+    filesystem = given;
+  } else {
+    if (mount === undefined || manager === undefined) throw new FsError("EINVAL", "shell", { detail: "invalid shell options: give a mounted filesystem, or a mount config and the manager to mount it with" });
+    filesystem = await manager.mount(mount);
+    owned = true;
+  }
+  const workingDirectory = resolveVirtualPath("/", cwd);
+  const shell = new AcceleratedJustBashShell(filesystem, { cwd: workingDirectory, commit, timeoutMs, bashOptions, owned });
+  try {
+    if (!(await shell.fs.exists(workingDirectory))) {
+      if (filesystem.mode === "readonly") throw new FsError("ENOENT", "chdir", { path: workingDirectory, detail: "the working directory does not exist on this read-only mount" });
+      await shell.fs.mkdir(workingDirectory, { recursive: true });
+    }
+  } catch (error) {
+    if (owned) await filesystem.close().catch(() => {});
+    throw error;
+  }
+  return shell;
+}
+
+export class AcceleratedJustBashShell {
+  /** The core filesystem the shell's files live in. */
+  readonly filesystem: S3CachedFs;
+  /**
+   * The files as just-bash sees them, outside any command: each write is its own commit. Code
+   * running inside a command (a custom command) must use the `ctx.fs` it is given instead: a
+   * write through this one (or a nested exec()) would wait for the command's own commit.
+   */
+  readonly fs: AcceleratedJustBashFs;
+  readonly cwd: string;
+  readonly commit: CommitMode;
+  readonly #timeoutMs: number | undefined;
+  readonly #bashOptions: Omit<BashOptions, "fs" | "files" | "cwd">;
+  readonly #customCommands: CustomCommand[];
+  readonly #owned: boolean;
+
+  constructor(
+    filesystem: S3CachedFs,
+    settings: { cwd: string; commit: CommitMode; timeoutMs: number | undefined; bashOptions: Omit<BashOptions, "fs" | "files" | "cwd">; owned: boolean },
+  ) {
+    this.filesystem = filesystem;
+    this.cwd = settings.cwd;
+    this.commit = settings.commit;
+    this.#timeoutMs = settings.timeoutMs;
+    this.#owned = settings.owned;
+    this.#customCommands = [...(settings.bashOptions.customCommands ?? [])];
+    this.#bashOptions = {
+      ...settings.bashOptions,
+      // just-bash's defense-in-depth box cannot install its patches under Bun (it throws "critical
+      // patches failed: Module._resolveFilename" for every configuration), so it is off there
+      // unless the caller asks for it; every other protection (limits, no network, no host
+      // access) stays at just-bash's defaults.
+      defenseInDepth: settings.bashOptions.defenseInDepth ?? (typeof Bun === "undefined" ? true : false),
+    };
+    this.fs = new AcceleratedJustBashFs(filesystem, {
+      commands: commandNames(this.#bashOptions, this.#customCommands),
+      ...(settings.bashOptions.processInfo === undefined ? {} : { processInfo: settings.bashOptions.processInfo }),
+    });
+  }
+
+  /**
+   * Runs `command` in just-bash. Resolves with its output and exit status (non-zero included;
+   * 124 when `timeoutMs` runs out); rejects only when the caller's signal aborts it or the
+   * filesystem fails to publish its writes (then none of them is published).
+   */
+  async exec(command: string, options: ShellExecOptions = {}): Promise<ShellResult> {
+    const { signal, timeoutMs = this.#timeoutMs, cwd, ...execOptions } = options;
+    if (signal?.aborted) throw abortError(signal);
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new FsError("EINVAL", "exec", { detail: `timeoutMs: expected a positive number of ms, got ${String(timeoutMs)}` });
+    }
+    const workingDirectory = cwd === undefined ? this.cwd : resolveVirtualPath(this.cwd, cwd);
+    const ended = new AbortController();
+    const timeout = new AbortController();
+    const stop = signal === undefined ? timeout.signal : AbortSignal.any([signal, timeout.signal]);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(), timeoutMs);
+    const run = async (target: CoreFilesystem): Promise<ShellResult> => {
+      const bash = this.#newBash(this.fs.over(target, ended.signal), timeoutMs);
+      let result: ShellResult;
+      try {
+        const outcome = await bash.exec(command, { ...execOptions, cwd: workingDirectory, signal: stop });
+        result = { stdout: outcome.stdout, stderr: outcome.stderr, exitCode: outcome.exitCode };
+      } catch (error) {
+        result = failedRedirection(error, workingDirectory);
+      } finally {
+        ended.abort(); // calls still pending from this command fail rather than land later
+      }
+      if (signal?.aborted) throw abortError(signal); // thrown inside the transaction: nothing is published
+      return result;
+    };
+    try {
+      if (this.commit === "per-command" && this.filesystem.mode === "readwrite") return await this.filesystem.transaction(run);
+      return await run(this.filesystem);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      ended.abort();
+    }
+  }
+
+  getCwd(): string {
+    return this.cwd;
+  }
+
+  /** Adds a command to every later exec() (and its stub to /bin and /usr/bin). */
+  registerCommand(command: Command): void {
+    this.#customCommands.push(command);
+    this.fs.addCommands([command.name]);
+  }
+
+  /** Closes the filesystem if the shell mounted it; a filesystem it was given stays open. */
+  async close(): Promise<void> {
+    if (this.#owned) await this.filesystem.close();
+  }
+
+  #newBash(fs: AcceleratedJustBashFs, timeoutMs: number | undefined): Bash {
+    const limits = this.#bashOptions.executionLimits;
+    // The deadline is also enforced by just-bash's own clock checks, so a busy loop that never
+    // yields to the timer still stops (with exit code 124) when its time is up.
+    const deadline = timeoutMs === undefined ? limits?.maxExecutionTimeMs : Math.min(timeoutMs, limits?.maxExecutionTimeMs ?? Number.POSITIVE_INFINITY);
+    return new Bash({
+      ...this.#bashOptions,
+      ...(deadline === undefined ? {} : { executionLimits: { ...limits, maxExecutionTimeMs: deadline } }),
+      customCommands: this.#customCommands,
+      fs,
+      cwd: this.cwd,
+    });
+  }
+}
+
+/** The commands just-bash registers for these options (its Bash constructor's rules). */
+function commandNames(options: Omit<BashOptions, "fs" | "files" | "cwd">, customCommands: readonly CustomCommand[]): string[] {
+  const names = options.commands === undefined ? getCommandNames() : getCommandNames().filter((name) => (options.commands as readonly string[]).includes(name));
+  if (options.fetch || options.network) names.push(...getNetworkCommandNames());
+  if (options.python === true) names.push(...getPythonCommandNames());
+  if (options.javascript !== undefined && options.javascript !== false) names.push(...getJavaScriptCommandNames());
+  names.push(...customCommands.map((command) => command.name));
+  return names;
+}
+
+/** What bash prints for each errno (strerror), for a failed redirection. */
+const strerror: Partial<Record<FsErrorCode, string>> = {
+  ENOENT: "No such file or directory",
+  ENOTDIR: "Not a directory",
+  EISDIR: "Is a directory",
+  EEXIST: "File exists",
+  EROFS: "Read-only file system",
+  EPERM: "Operation not permitted",
+  ELOOP: "Too many levels of symbolic links",
+  ENAMETOOLONG: "File name too long",
+  EINVAL: "Invalid argument",
+  ENOSPC: "No space left on device",
+  EFBIG: "File too large",
+};
+
+/**
+ * just-bash does not catch an error from the filesystem while it opens a redirection target
+ * (`echo x > file/child` under a regular file, `> f` on a read-only mount): the error escapes
+ * `Bash.exec` and the rest of the script never runs. Such an error is the command's failure, not
+ * the transport's, so it becomes bash's message and exit status 1 (the script's earlier output is
+ * lost with the exception). Anything else (i/o failure, the store refusing access, a fenced or
+ * closed filesystem) is the transport's failure and rethrows.
+ */
+function failedRedirection(error: unknown, workingDirectory: string): ShellResult {
+  const description = error instanceof FsError ? strerror[error.code] : undefined;
+  if (description === undefined || !(error instanceof FsError)) throw error;
+  const path = error.path ?? "";
+  const prefix = workingDirectory === "/" ? "/" : `${workingDirectory}/`;
+  const shown = path.startsWith(prefix) && path.length > prefix.length ? path.slice(prefix.length) : path;
+  return { stdout: "", stderr: `bash: ${shown}: ${description}\n`, exitCode: 1 };
+}
+
+function abortError(signal: AbortSignal): unknown {
+  const reason: unknown = signal.reason;
+  if (reason instanceof DOMException && reason.name === "AbortError") return reason;
+  return new DOMException("The operation was aborted.", "AbortError");
+}

@@ -1,0 +1,173 @@
+// The differential corpus run on just-bash's InMemoryFs and on ours: same stdout, stderr, exit
+// code and resulting /workspace tree, case by case. Ours runs twice: through the shell (one
+// transaction per command, which must publish at most one commit) and then, after the mount is
+// closed and its cache directory deleted, the tree read back from the store must be identical;
+// and through a plain `Bash` over AcceleratedJustBashFs (each write its own commit).
+//
+// Where InMemoryFs is looser than POSIX the outcomes differ on purpose; each such case is listed
+// below with the reason and with what our filesystem does instead, and must keep differing (a
+// stale entry fails the test). Nothing is skipped.
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { Bash, getCommandNames, InMemoryFs } from "just-bash";
+import { AcceleratedJustBashFs } from "../../src/just-bash/index.ts";
+import { removeTempDirectories } from "../support/temp.ts";
+import { testWorkspace } from "../support/mounts.ts";
+import { shellCorpus, type ShellCase } from "./corpus.ts";
+import { diffOutcomes, runShellCase, snapshotTree, WORKSPACE, type ShellOutcome } from "./differential.ts";
+import { remountCold, shellFixture } from "./shell-fixtures.ts";
+
+interface KnownDifference {
+  /** Why our outcome differs from InMemoryFs's, and why ours is the right one. */
+  reason: string;
+  /** What the shell (one transaction per command) gives instead. */
+  shell: { stdout: string; stderr: string; exitCode: number };
+}
+
+const looseWriteUnderFile =
+  "InMemoryFs accepts a path below a regular file; POSIX (and the core) answer ENOTDIR. just-bash does not catch an error while it opens a redirection target, so the script stops there: the shell reports bash's message and exit status 1 (a plain Bash rejects).";
+
+const knownDifferences: Record<string, KnownDifference> = {
+  "mkdir -p below a regular file": {
+    reason: "InMemoryFs creates a directory below a regular file; mkdir -p fails with ENOTDIR (just-bash's mkdir prints the raw message for that code).",
+    shell: { stdout: "rc=1\nf-is-file\nx\n", stderr: "mkdir: cannot create directory 'f/sub': ENOTDIR: not a directory, mkdir '/workspace/f/sub'\n", exitCode: 0 },
+  },
+  "mv a missing source and onto a file": {
+    reason: "InMemoryFs moves a directory by mkdir at the destination, so a file there gives mkdir's EEXIST; rename(2) of a directory onto a file gives ENOTDIR.",
+    shell: {
+      stdout: "rc=1\nrc=1\n.\n./d\n./d/x\n./f.txt\n",
+      stderr: "mv: cannot stat 'nope.txt': No such file or directory\nmv: cannot move 'd': ENOTDIR: not a directory, mv '/workspace/f.txt'\n",
+      exitCode: 0,
+    },
+  },
+  "ln -s to a directory": {
+    reason: "InMemoryFs does not follow a directory symlink in the middle of a path when writing (its note in the corpus); we do, so real/added.txt exists.",
+    shell: { stdout: "real\ninner\ninner.txt\nnew\n", stderr: "", exitCode: 0 },
+  },
+  "write through a symlink and readlink of a plain file": {
+    reason: "InMemoryFs replaces a symlink with a regular file when appending through it (its note in the corpus); POSIX writes to the target.",
+    shell: { stdout: "one\ntwo\nrc=1\none\ntwo\n", stderr: "", exitCode: 0 },
+  },
+  "write under a regular file": {
+    reason: looseWriteUnderFile,
+    shell: { stdout: "", stderr: "bash: file/child: Not a directory\n", exitCode: 1 },
+  },
+  "append, copy and mkdir under a regular file": {
+    reason: looseWriteUnderFile,
+    shell: { stdout: "", stderr: "bash: file/child: Not a directory\n", exitCode: 1 },
+  },
+  ">/dev/null and &>/dev/null": {
+    reason: "InMemoryFs keeps what is written to /dev/null as an ordinary file, so `cat /dev/null` prints it back; our /dev/null discards writes and reads empty.",
+    shell: { stdout: "rc=0\nrc=2\nrc=1\n0 empty.txt\n", stderr: "", exitCode: 0 },
+  },
+  "ln makes a hard link": {
+    reason: "The core has no shared inodes, so hard links are refused with EPERM (never a silent copy); just-bash's ln words any EPERM as 'hard link not allowed for directory'.",
+    shell: { stdout: "rc=1\na\n", stderr: "ln: 'a': hard link not allowed for directory\ncat: b: No such file or directory\n", exitCode: 0 },
+  },
+  "mv a directory onto a non-empty directory": {
+    reason: "InMemoryFs merges the two trees; rename(2) refuses with ENOTEMPTY and leaves both in place.",
+    shell: {
+      stdout: "rc=1\n.\n./a\n./a/x\n./b\n./b/a\n./b/a/y\n",
+      stderr: "mv: cannot move 'a': ENOTEMPTY: directory not empty, mv '/workspace/b/a'\n",
+      exitCode: 0,
+    },
+  },
+};
+
+const references = new Map<string, Promise<ShellOutcome>>();
+function reference(c: ShellCase): Promise<ShellOutcome> {
+  let outcome = references.get(c.name);
+  if (outcome === undefined) {
+    outcome = runShellCase(new InMemoryFs(), c);
+    references.set(c.name, outcome);
+  }
+  return outcome;
+}
+
+afterAll(() => removeTempDirectories());
+
+test("the corpus has at least 50 scripts, and every known difference names a corpus case", () => {
+  expect(shellCorpus.length).toBeGreaterThanOrEqual(50);
+  const names = new Set(shellCorpus.map((c) => c.name));
+  for (const name of Object.keys(knownDifferences)) expect(names.has(name)).toBe(true);
+});
+
+describe("the shell (one transaction per command) agrees with InMemoryFs, and its tree survives a cold remount", () => {
+  let counter = 0;
+  for (const c of shellCorpus) {
+    test(c.name, async () => {
+      const fixture = await shellFixture(`jb-diff-${++counter}`);
+      try {
+        await fixture.shell.fs.transaction(async (fs) => {
+          await fs.mkdir(WORKSPACE, { recursive: true });
+          for (const relative of Object.keys(c.files ?? {}).sort()) {
+            await fs.writeFile(`${WORKSPACE}/${relative}`, c.files?.[relative] ?? ""); // writes create missing parents
+          }
+        });
+        const commitsBefore = fixture.filesystem.stats().commits?.commits ?? 0;
+        const result = await fixture.shell.exec(c.script);
+        const commits = (fixture.filesystem.stats().commits?.commits ?? 0) - commitsBefore;
+        const actual: ShellOutcome = { ...result, error: null, tree: await snapshotTree(fixture.shell.fs) };
+        const expected = await reference(c);
+
+        expect(commits).toBeLessThanOrEqual(1);
+        expect(actual.tree.filter((entry) => entry.type === "error")).toEqual([]);
+        const known = knownDifferences[c.name];
+        if (known === undefined) {
+          expect(diffOutcomes(expected, actual)).toEqual([]);
+        } else {
+          expect(diffOutcomes(expected, actual).length).toBeGreaterThan(0);
+          expect({ stdout: actual.stdout, stderr: actual.stderr, exitCode: actual.exitCode }).toEqual(known.shell);
+        }
+
+        await fixture.close();
+        const remounted = await remountCold(fixture.workspace);
+        try {
+          expect(await snapshotTree(new AcceleratedJustBashFs(remounted))).toEqual(actual.tree);
+        } finally {
+          await remounted.close();
+        }
+      } finally {
+        await fixture.close();
+      }
+    });
+  }
+});
+
+describe("a plain Bash over AcceleratedJustBashFs (one commit per write) agrees with InMemoryFs", () => {
+  let counter = 0;
+  for (const c of shellCorpus) {
+    test(c.name, async () => {
+      const workspace = await testWorkspace("local", `jb-plain-${++counter}`);
+      const filesystem = await workspace.mount();
+      try {
+        // The shell passes its command names for /bin and /usr/bin; a plain Bash user does the same.
+        const actual = await runShellCase(new AcceleratedJustBashFs(filesystem, { commands: getCommandNames() }), c);
+        const differences = diffOutcomes(await reference(c), actual);
+        if (knownDifferences[c.name] === undefined) expect(differences).toEqual([]);
+        else expect(differences.length).toBeGreaterThan(0);
+        if (c.name === "write under a regular file" || c.name === "append, copy and mkdir under a regular file") {
+          // just-bash lets the redirection's error escape exec(): the harness records it.
+          expect(actual.error).toBe("ENOTDIR: not a directory, open '/workspace/file/child'");
+        }
+      } finally {
+        await filesystem.close();
+      }
+    });
+  }
+});
+
+test("a plain Bash needs no command names: without /usr/bin, just-bash runs every command it registered", async () => {
+  const workspace = await testWorkspace("local", "jb-plain-no-commands");
+  const filesystem = await workspace.mount();
+  try {
+    const fs = new AcceleratedJustBashFs(filesystem);
+    await fs.mkdir(WORKSPACE);
+    const bash = new Bash({ fs, cwd: WORKSPACE, defenseInDepth: false, customCommands: [{ name: "hello", execute: async () => ({ stdout: "hi\n", stderr: "", exitCode: 0 }) }] });
+    const result = await bash.exec("echo a > a.txt; cat a.txt; hello; ls /usr/bin; echo rc=$?");
+    expect(result.stdout).toBe("a\nhi\nrc=2\n");
+    expect(result.stderr).toBe("ls: /usr/bin: No such file or directory\n");
+  } finally {
+    await filesystem.close();
+  }
+});

@@ -1,0 +1,105 @@
+// What shell commands cost in remote requests and commits, counted by the CountingStore that every
+// mount has (fs.stats()): metadata commands are answered by the local index, warm reads by the
+// cache, and a command's writes are one commit (one create-only PUT of a wal/ record).
+
+import { afterAll, expect, test } from "bun:test";
+import { createAcceleratedJustBashShell } from "../../src/just-bash/index.ts";
+import { removeTempDirectories } from "../support/temp.ts";
+import { measure, remountCold, shellFixture, WORKSPACE } from "./shell-fixtures.ts";
+
+afterAll(() => removeTempDirectories());
+
+test("a command that writes 100 files makes exactly one commit: one PUT, of a wal/ record", async () => {
+  const { filesystem, shell, recorder, close } = await shellFixture("jb-requests-commit");
+  try {
+    recorder.reset();
+    const measured = await measure(filesystem, () => shell.exec('mkdir -p many && for i in $(seq 1 100); do echo "file $i" > "many/f$i.txt"; done; ls many | wc -l'));
+    expect(measured.result).toEqual({ stdout: "100\n", stderr: "", exitCode: 0 });
+    expect(measured.commits).toBe(1);
+    expect(measured.puts).toBe(1);
+    expect(measured.requests).toBe(1);
+    const puts = recorder.recorded({ operation: "put" });
+    expect(puts.map((request) => request.key?.replace(/\d+$/, "N"))).toEqual(["wal/N"]);
+    expect(puts[0]?.conditional).toBe("create-only");
+    expect(await shell.fs.readFile(`${WORKSPACE}/many/f42.txt`)).toBe("file 42\n");
+  } finally {
+    await close();
+  }
+});
+
+test("ls -la of a 1,000-entry directory makes no request", async () => {
+  const { filesystem, shell, close } = await shellFixture("jb-requests-ls");
+  try {
+    await shell.exec("mkdir big && for i in $(seq 1 1000); do : > big/entry-$i; done");
+    const measured = await measure(filesystem, () => shell.exec("ls -la big | wc -l; ls big | head -2"));
+    // "total", ".", ".." and the 1,000 entries.
+    expect(measured.result).toEqual({ stdout: "1003\nentry-1\nentry-10\n", stderr: "", exitCode: 0 });
+    expect(measured.requests).toBe(0);
+    expect(measured.commits).toBe(0);
+  } finally {
+    await close();
+  }
+});
+
+test("grep -r over a warm tree makes no request (and over a cold one, only the reads it needs)", async () => {
+  const { workspace, shell, close } = await shellFixture("jb-requests-grep");
+  await shell.exec(
+    'for d in $(seq 1 10); do mkdir -p "src/d$d"; for f in $(seq 1 20); do printf "line one\\nneedle $d $f\\nline three\\n" > "src/d$d/f$f.txt"; done; done',
+  );
+  await close();
+  const reader = await remountCold(workspace);
+  try {
+    const readerShell = await createAcceleratedJustBashShell({ filesystem: reader, cwd: WORKSPACE });
+    const cold = await measure(reader, () => readerShell.exec("grep -r 'needle 7 13' src; grep -rc needle src | wc -l"));
+    expect(cold.result).toEqual({ stdout: "src/d7/f13.txt:needle 7 13\n200\n", stderr: "", exitCode: 0 });
+    expect(cold.gets).toBeGreaterThan(0);
+    const warm = await measure(reader, () => readerShell.exec("grep -r 'needle 7 13' src; grep -rc needle src | wc -l"));
+    expect(warm.result).toEqual(cold.result);
+    expect(warm.requests).toBe(0);
+    expect(reader.stats().cache.hits).toBeGreaterThan(0);
+  } finally {
+    await reader.close();
+  }
+});
+
+test("the PATH probes, cd, test and reading commands make no request and publish nothing", async () => {
+  const { filesystem, shell, close } = await shellFixture("jb-requests-probes");
+  try {
+    await shell.exec("mkdir -p sub && echo hello > sub/a.txt");
+    const measured = await measure(filesystem, () =>
+      shell.exec("cd sub && cat a.txt && test -f a.txt && [ -d . ] && which cat && find . -type f && stat -c '%s' a.txt && wc -c < a.txt; cat /proc/version > /dev/null"),
+    );
+    expect(measured.result).toEqual({ stdout: "hello\n/usr/bin/cat\n./a.txt\n6\n6\n", stderr: "", exitCode: 0 });
+    expect(measured.requests).toBe(0);
+    expect(measured.commits).toBe(0);
+  } finally {
+    await close();
+  }
+});
+
+test("an append (`>>`) publishes only its bytes: the empty pre-append just-bash makes is free", async () => {
+  const { filesystem, shell, recorder, close } = await shellFixture("jb-requests-append");
+  try {
+    await shell.exec("echo first > log.txt");
+    recorder.reset();
+    const measured = await measure(filesystem, () => shell.exec("echo second >> log.txt"));
+    expect(measured.commits).toBe(1);
+    expect(measured.requests).toBe(1);
+    expect(recorder.recorded({ operation: "put" })[0]?.bytes).toBeLessThan(1024); // a small record: the file is not rewritten
+    expect(await shell.fs.readFile(`${WORKSPACE}/log.txt`)).toBe("first\nsecond\n");
+  } finally {
+    await close();
+  }
+});
+
+test("with commit: per-write, every write is its own commit (each redirection writes twice)", async () => {
+  const { filesystem, shell, close } = await shellFixture("jb-requests-per-write", { commit: "per-write" });
+  try {
+    // `> f` is exists, writeFile(f, "") then writeFile(f, data): two writes, two commits.
+    const measured = await measure(filesystem, () => shell.exec("echo a > a.txt; echo b > b.txt; mkdir d"));
+    expect(measured.commits).toBe(5);
+    expect(measured.puts).toBe(5);
+  } finally {
+    await close();
+  }
+});
