@@ -1,0 +1,29 @@
+// The Mastra suites (validated against Mastra's own LocalFilesystem in
+// local-filesystem-reference.test.ts) run against AcceleratedFS on a LocalObjectStore: every
+// capability is required, nothing is declared not applicable.
+
+import { afterAll } from "bun:test";
+import { removeTempDirectories } from "../support/temp.ts";
+import { acceleratedSubjects } from "./accelerated-subjects.ts";
+import { workspaceFilesystemSuite } from "./workspace-filesystem-suite.ts";
+import { workspaceToolsSuite } from "./workspace-tools-suite.ts";
+
+afterAll(removeTempDirectories);
+
+workspaceFilesystemSuite("AcceleratedFS on LocalObjectStore", acceleratedSubjects("mastra-accelerated"), {
+  walk: true,
+  grep: true,
+  readOnly: true,
+  // The same class LocalFilesystem throws, and what the tools themselves throw for read-only.
+  readOnlyError: "WorkspaceReadOnlyError",
+  emptyDirectories: true,
+  deleteThrowsOnMissing: true,
+  rootedPaths: true,
+  plainInitSetsReady: true,
+});
+
+workspaceToolsSuite("AcceleratedFS on LocalObjectStore", acceleratedSubjects("mastra-accelerated-tools"), {
+  readOnly: true,
+  reopen: true,
+  rootedPaths: true,
+});
