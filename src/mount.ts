@@ -21,7 +21,7 @@ import { CacheBudget, SegmentCache } from "./data/segment-cache.ts";
 import { CountingStore } from "./stores/counting-store.ts";
 import { RetryingStore } from "./stores/retrying-store.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
-import { CorruptObjectError } from "./stores/store-errors.ts";
+import { CorruptObjectError, NotFoundError } from "./stores/store-errors.ts";
 
 export interface MountDependencies {
   cacheRoot: string;
@@ -227,7 +227,11 @@ async function prepareIndex(namespace: Namespace, log: RemoteLog, fsId: string, 
   namespace.beginBatch();
   try {
     let position: LogPosition = { fsId, seq: 0, hash: "", epoch: 0 };
-    if (snapshot > 0) position = loadSnapshot(namespace, snapshotKey(snapshot), await log.readSnapshot(snapshot));
+    const bytes = snapshot > 0 ? await log.readSnapshot(snapshot).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return undefined; // the head is only a hint: replay the log from its start instead
+      throw error;
+    }) : undefined;
+    if (bytes !== undefined) position = loadSnapshot(namespace, snapshotKey(snapshot), bytes);
     else namespace.clear(created); // the root was born with the filesystem (format.json), on every mount alike
     if (position.fsId !== fsId) throw new CorruptObjectError(`snapshot ${snapshot} belongs to filesystem ${position.fsId}, not ${fsId}`, { operation: "get" });
     namespace.commitBatch(positionMeta(position));
