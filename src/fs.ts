@@ -21,6 +21,7 @@ import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts"
 import type { DataReader, PendingBytes } from "./data/data-reader.ts";
 import { uploadChunks, type DataLayout } from "./data/data-writer.ts";
 import type { SegmentCache } from "./data/segment-cache.ts";
+import { StreamingMemory } from "./data/memory.ts";
 import type { Batch } from "./commit/batch.ts";
 import type { Committer, PreparedOp } from "./commit/committer.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
@@ -185,7 +186,11 @@ export abstract class FileSystemOperations {
     return out;
   }
 
-  /** The file's bytes as a stream, fetched a window ahead of the consumer (read-ahead). */
+  /**
+   * The file's bytes as a stream, fetched a window ahead of the consumer (read-ahead). Pieces are
+   * handed on as fetched, without copying; a file larger than half the cache streams past it
+   * instead of evicting everything else.
+   */
   async stream(path: string, options: { start?: number; end?: number; windowBytes?: number } = {}): Promise<ReadableStream<Uint8Array>> {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
@@ -195,21 +200,21 @@ export abstract class FileSystemOperations {
     const window = Math.max(1, options.windowBytes ?? this.context.layout.chunkBytes);
     const pending = this.pendingBytes();
     const reader = this.context.reader;
-    let position = start;
-    const readWindow = (from: number): Promise<Uint8Array> => {
+    const cache = node.size <= this.context.cache.maxBytes / 2;
+    const readWindow = (from: number): Promise<Uint8Array[]> => {
       const to = Math.min(end, from + window);
       const touched = extents.filter((extent) => extent.position < to && extent.position + extent.length > from);
-      return reader.read(touched, pending).then((pieces) => {
-        const out = new Uint8Array(to - from);
-        touched.forEach((extent, index) => {
+      return reader.read(touched, pending, { cache }).then((pieces) =>
+        touched.map((extent, index) => {
           const a = Math.max(from, extent.position);
           const b = Math.min(to, extent.position + extent.length);
-          out.set(pieces[index]!.subarray(a - extent.position, b - extent.position), a - from);
-        });
-        return out;
-      });
+          return pieces[index]!.subarray(a - extent.position, b - extent.position);
+        }),
+      );
     };
-    let ahead: Promise<Uint8Array> | undefined = position < end ? readWindow(position) : undefined;
+    let position = start;
+    const memory = new StreamingMemory();
+    let ahead: Promise<Uint8Array[]> | undefined = position < end ? readWindow(position) : undefined;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         if (ahead === undefined) {
@@ -217,10 +222,11 @@ export abstract class FileSystemOperations {
           return;
         }
         try {
-          const bytes = await ahead;
-          position += bytes.byteLength;
+          const pieces = await ahead;
+          position = Math.min(end, position + window);
           ahead = position < end ? readWindow(position) : undefined; // fetch the next window while this one is consumed
-          controller.enqueue(bytes);
+          for (const piece of pieces) controller.enqueue(piece);
+          memory.moved(window);
           if (ahead === undefined) controller.close();
         } catch (error) {
           controller.error(fromStoreError(error, "read", path));
@@ -447,8 +453,10 @@ export abstract class FileSystemOperations {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
     } catch (error) {
+      if (options.signal?.aborted) throw new FsError("ECANCELED", "write", { path, detail: "the write was aborted; nothing was published", cause: error });
       throw fromStoreError(error, "write", path);
     }
+    if (options.signal?.aborted) throw new FsError("ECANCELED", "write", { path, detail: "the write was aborted; nothing was published", cause: options.signal.reason });
     await this.perform(syscall, normalized, (batch) => ({ op: kind, path: normalized, mode, extents: uploaded.extents, time: batch.time }));
   }
 }

@@ -11,9 +11,11 @@ import { extentsFor, type DataLayout } from "../data/data-writer.ts";
 
 interface Pack {
   key: string;
+  /** The pack's bytes until it is uploaded; then they live in the store and the cache instead. */
   pieces: Uint8Array[];
   bytes: number;
   upload?: Promise<void>;
+  uploaded?: boolean;
 }
 
 export class Batch implements PendingBytes {
@@ -31,13 +33,15 @@ export class Batch implements PendingBytes {
     readonly time: number,
     private readonly store: ObjectStore,
     private readonly layout: DataLayout,
+    /** Called with each pack once it is stored (the committer caches it), so memory holds at most the packs in flight. */
+    private readonly onStored: (key: string, bytes: Uint8Array) => void = () => {},
   ) {
     this.recordKey = walKey(seq);
   }
 
   /** The same data and operations, to be published at `seq` instead (after another record took ours). */
   rebase(seq: number): Batch {
-    const batch = new Batch(seq, this.epoch, this.time, this.store, this.layout);
+    const batch = new Batch(seq, this.epoch, this.time, this.store, this.layout, this.onStored);
     batch.inline.push(...this.inline);
     batch.inlineBytes = this.inlineBytes;
     batch.packs.push(...this.packs);
@@ -107,14 +111,14 @@ export class Batch implements PendingBytes {
   }
 
   holds(object: string): boolean {
-    return object === this.recordKey || object === "" || this.packs.some((pack) => pack.key === object);
+    return object === this.recordKey || object === "" || this.packs.some((pack) => pack.key === object && !pack.uploaded);
   }
 
   bytesFor(object: string, offset: number, length: number): Uint8Array | undefined {
     if (object === this.recordKey || object === "") return slice(this.inline, offset, length);
     const pack = this.packs.find((candidate) => candidate.key === object);
-    if (pack !== undefined) return slice(pack.pieces, offset, length);
-    return undefined;
+    if (pack !== undefined && !pack.uploaded) return slice(pack.pieces, offset, length);
+    return undefined; // stored already: the reader finds it in the cache or the store
   }
 
   /** Uploads the last pack and waits for all: after this, every object the record names exists. */
@@ -133,7 +137,7 @@ export class Batch implements PendingBytes {
   written(recordBytes: Uint8Array): { object: string; offset: number; bytes: Uint8Array }[] {
     const segments = [
       { object: this.recordKey, offset: 0, bytes: recordBytes.subarray(0, this.inlineBytes) },
-      ...this.packs.map((pack) => ({ object: pack.key, offset: 0, bytes: concat(pack.pieces, pack.bytes) })),
+      ...this.packs.filter((pack) => !pack.uploaded).map((pack) => ({ object: pack.key, offset: 0, bytes: concat(pack.pieces, pack.bytes) })),
     ];
     return segments.filter((segment) => segment.bytes.byteLength > 0);
   }
@@ -142,7 +146,11 @@ export class Batch implements PendingBytes {
     const bytes = concat(pack.pieces, pack.bytes);
     const upload = this.store
       .put(pack.key, bytes, { contentType: "application/octet-stream" })
-      .then(() => undefined)
+      .then(() => {
+        this.onStored(pack.key, bytes);
+        pack.uploaded = true;
+        pack.pieces = [];
+      })
       .catch((error: unknown) => {
         this.failure ??= error;
       });

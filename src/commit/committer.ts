@@ -241,7 +241,9 @@ export class Committer {
    */
   private newBatch(): Batch {
     this.lastTime = Math.max(this.options.now(), this.lastTime + 1);
-    return new Batch(this.position.seq + 1, this.options.epoch, this.lastTime, this.store, this.options.layout);
+    return new Batch(this.position.seq + 1, this.options.epoch, this.lastTime, this.store, this.options.layout, (key, bytes) =>
+      this.track(this.cache.insert(key, 0, bytes)),
+    );
   }
 
   /** Before validating a new batch: stop if fenced, and re-read the log after an unknown outcome. */

@@ -42,8 +42,11 @@ export class DataReader {
     private readonly options: DataReaderOptions,
   ) {}
 
-  /** The verified bytes of each extent, in order. */
-  async read(extents: readonly Extent[], pending?: PendingBytes): Promise<Uint8Array[]> {
+  /**
+   * The verified bytes of each extent, in order. With `cache: false` what is fetched is not kept
+   * (a sequential scan of a file larger than the cache would only evict everything else).
+   */
+  async read(extents: readonly Extent[], pending?: PendingBytes, options: { cache?: boolean } = {}): Promise<Uint8Array[]> {
     const results: (Uint8Array | undefined)[] = new Array(extents.length);
     const misses: number[] = [];
     await Promise.all(
@@ -66,7 +69,7 @@ export class DataReader {
     );
     if (misses.length > 0) {
       misses.sort((a, b) => a - b);
-      const fetched = await this.fetchAll(misses.map((index) => extents[index]!));
+      const fetched = await this.fetchAll(misses.map((index) => extents[index]!), options.cache ?? true);
       misses.forEach((index, position) => (results[index] = fetched[position]));
     }
     return results as Uint8Array[];
@@ -75,15 +78,15 @@ export class DataReader {
   /** Warms the cache with these extents (prefetch); errors are ignored. */
   async prefetch(extents: readonly Extent[], pending?: PendingBytes): Promise<void> {
     const missing = extents.filter((extent) => pending?.holds(extent.object) !== true && this.cache.find(extent.object, extent.offset, extent.length) === undefined);
-    await this.fetchAll(missing).catch(() => {});
+    await this.fetchAll(missing, true).catch(() => {});
   }
 
-  private async fetchAll(extents: readonly Extent[]): Promise<Uint8Array[]> {
+  private async fetchAll(extents: readonly Extent[], cache: boolean): Promise<Uint8Array[]> {
     const results: Uint8Array[] = new Array(extents.length);
     const groups = this.plan(extents);
     await Promise.all(
       groups.map(async (group) => {
-        const bytes = await this.fetchRange(group.object, group.offset, group.length);
+        const bytes = await this.fetchRange(group.object, group.offset, group.length, cache);
         for (const index of group.members) {
           const extent = extents[index]!;
           const slice = bytes.subarray(extent.offset - group.offset, extent.offset - group.offset + extent.length);
@@ -139,7 +142,7 @@ export class DataReader {
   }
 
   /** One ranged GET, shared with any concurrent request for bytes it covers. */
-  private fetchRange(object: string, offset: number, length: number): Promise<Uint8Array> {
+  private fetchRange(object: string, offset: number, length: number, cache: boolean): Promise<Uint8Array> {
     const running = this.inflight.get(object)?.find((fetch) => fetch.offset <= offset && fetch.offset + fetch.length >= offset + length);
     if (running !== undefined) return running.bytes.then((bytes) => bytes.subarray(offset - running.offset, offset - running.offset + length));
     const fetch: Fetch = {
@@ -151,7 +154,7 @@ export class DataReader {
         if (response.body.byteLength !== length) {
           throw new CorruptObjectError(`${object} is shorter than the filesystem expects (wanted ${offset}+${length})`, { operation: "get", key: object });
         }
-        await this.cache.insert(object, offset, response.body);
+        if (cache) await this.cache.insert(object, offset, response.body);
         return response.body;
       }),
     };

@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
+import { StreamingMemory } from "./memory.ts";
 
 export interface DataLayout {
   /** Largest extent: the unit of verification and of random reads (default 1 MiB). */
@@ -37,11 +38,6 @@ export function extentsFor(object: string, offset: number, bytes: Uint8Array, bl
   return extents;
 }
 
-export interface UploadedChunk {
-  key: string;
-  bytes: Uint8Array;
-}
-
 /**
  * Reads `source` to its end, uploading each full chunk as it fills. Returns the extents in file
  * order. On any failure, pending uploads are awaited and the error is thrown: nothing is
@@ -51,20 +47,25 @@ export async function uploadChunks(
   store: ObjectStore,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   layout: DataLayout,
-  hooks: { onProgress?: (bytes: number) => void; onChunk?: (chunk: UploadedChunk) => void; signal?: AbortSignal } = {},
+  hooks: { onProgress?: (bytes: number) => void; signal?: AbortSignal } = {},
 ): Promise<{ extents: Extent[]; size: number }> {
   const pieces: Extent[][] = [];
   const uploads = new Set<Promise<void>>();
   let failure: unknown;
   let size = 0;
   let uploadedBytes = 0;
+  const memory = new StreamingMemory();
   let buffer = new Uint8Array(layout.chunkBytes);
   let filled = 0;
 
+  // Chunk buffers are reused once their upload is done: streaming a file of any size through here
+  // allocates (concurrency + 1) buffers, not one per chunk for the garbage collector to find.
+  const spare: Uint8Array<ArrayBuffer>[] = [];
   const flush = async () => {
     if (filled === 0) return;
     const bytes = buffer.subarray(0, filled);
-    buffer = new Uint8Array(layout.chunkBytes);
+    const owned = buffer;
+    buffer = spare.pop() ?? new Uint8Array(layout.chunkBytes);
     filled = 0;
     const key = `chunks/${randomUUID()}`;
     pieces.push(extentsFor(key, 0, bytes, layout.blockBytes));
@@ -73,9 +74,9 @@ export async function uploadChunks(
     const upload = store
       .put(key, bytes, hooks.signal === undefined ? {} : { signal: hooks.signal })
       .then(() => {
-        hooks.onChunk?.({ key, bytes });
         uploadedBytes += bytes.byteLength; // chunks finish in any order: report the running total
         hooks.onProgress?.(uploadedBytes);
+        spare.push(owned);
       })
       .catch((error: unknown) => {
         failure ??= error;
@@ -95,7 +96,10 @@ export async function uploadChunks(
         filled += take;
         offset += take;
         size += take;
-        if (filled === layout.chunkBytes) await flush();
+        if (filled === layout.chunkBytes) {
+          await flush();
+          memory.moved(layout.chunkBytes);
+        }
       }
     }
     await flush();
