@@ -22,6 +22,7 @@ import type { DataReader, PendingBytes } from "./data/data-reader.ts";
 import { uploadChunks, type DataLayout } from "./data/data-writer.ts";
 import type { SegmentCache } from "./data/segment-cache.ts";
 import { StreamingMemory } from "./data/memory.ts";
+import type { ScanDetector } from "./data/scan-detector.ts";
 import type { Batch } from "./commit/batch.ts";
 import type { Committer, PreparedOp } from "./commit/committer.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
@@ -71,6 +72,8 @@ export interface MountContext {
   readonly layout: DataLayout;
   readonly stagingDirectory: string;
   readonly committer: Committer | undefined;
+  /** Notices cold scans of a directory, to prefetch its neighbours (shared by a mount's readers). */
+  readonly scans: ScanDetector;
   now(): number;
 }
 
@@ -154,7 +157,9 @@ export abstract class FileSystemOperations {
   async readFile(path: string): Promise<Buffer> {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
-    const pieces = await this.readExtents(this.view().extents(node.id), "read", path);
+    const extents = this.view().extents(node.id);
+    this.noticeScan(node, extents);
+    const pieces = await this.readExtents(extents, "read", path);
     const bytes = concatenate(pieces, node.size);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -289,6 +294,27 @@ export abstract class FileSystemOperations {
         if (pinned) cache.unpin(node.size);
       },
     };
+  }
+
+  /**
+   * On the second cold read in one directory within a short while, fetches the rest of the
+   * directory's small files in the background (scan-detector.ts), in large coalesced ranges that
+   * this read and the next ones then share.
+   */
+  private noticeScan(node: NodeRow, extents: readonly Extent[]): void {
+    const { cache, scans, layout } = this.context;
+    if (this.pendingBytes() !== undefined || extents.every((extent) => cache.has(extent.object, extent.offset, extent.length))) return;
+    if (!scans.miss(node.parent)) return;
+    const budget = Math.min(cache.maxBytes / 4, 64 * 1024 * 1024);
+    const wanted: Extent[] = [];
+    let total = 0;
+    for (const sibling of this.view().children(node.parent)) {
+      if (sibling.kind !== "file" || sibling.size > layout.largeFileBytes) continue;
+      if (total + sibling.size > budget) break;
+      total += sibling.size;
+      for (const extent of this.view().extents(sibling.id)) if (!cache.has(extent.object, extent.offset, extent.length)) wanted.push(extent);
+    }
+    void this.context.reader.prefetch(wanted);
   }
 
   // ---- writes ---------------------------------------------------------------------------------

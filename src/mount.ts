@@ -17,6 +17,7 @@ import { catchUp, positionFromMeta, positionMeta } from "./commit/replay.ts";
 import { Committer } from "./commit/committer.ts";
 import { WriterLease } from "./commit/lease.ts";
 import { DataReader } from "./data/data-reader.ts";
+import { ScanDetector } from "./data/scan-detector.ts";
 import { CacheBudget, SegmentCache } from "./data/segment-cache.ts";
 import { CountingStore } from "./stores/counting-store.ts";
 import { RetryingStore } from "./stores/retrying-store.ts";
@@ -158,6 +159,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
       layout: config.layout,
       stagingDirectory,
       committer,
+      scans: new ScanDetector(),
       now: dependencies.now,
     };
     const heldLease = lease;

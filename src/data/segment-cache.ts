@@ -118,6 +118,12 @@ export class SegmentCache {
     return undefined;
   }
 
+  /** Whether the bytes are here (on disk, or on their way there). */
+  has(object: string, offset: number, length: number): boolean {
+    if (this.find(object, offset, length) !== undefined) return true;
+    return (this.writing.get(object) ?? []).some((entry) => entry.offset <= offset && entry.offset + entry.bytes.byteLength >= offset + length);
+  }
+
   /** The bytes, or undefined on a miss (or if the segment's file has gone). */
   async read(object: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     for (const entry of this.writing.get(object) ?? []) {

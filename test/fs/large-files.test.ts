@@ -52,6 +52,25 @@ describe("large files", () => {
     await fs.close();
   });
 
+  test("a large write whose chunk uploads fail publishes nothing, leaves no local debris, and the mount goes on", async () => {
+    const workspace = await testWorkspace("local", "failed-upload");
+    const { FaultInjectingStore } = await import("../../src/core.ts");
+    let injector: InstanceType<typeof FaultInjectingStore> | undefined;
+    const fs = await workspace.mount(
+      { maxAttempts: 2, layout: { chunkBytes: MiB, largeFileBytes: MiB, blockBytes: 256 * 1024, inlineRecordBytes: MiB, packBytes: 4 * MiB, uploadConcurrency: 2 } },
+      { wrap: (store) => (injector = new FaultInjectingStore(store)) },
+    );
+    injector!.add({ operation: "put", keyPrefix: "chunks/", after: 2, times: Infinity, fault: { kind: "error", error: "unauthorized" } });
+    const before = fs.stats();
+    await expectCode(fs.writeFile("/doomed.bin", new Uint8Array(6 * MiB).fill(1)), "EACCES");
+    expect(await fs.exists("/doomed.bin")).toBe(false);
+    expect(fs.stats().seq).toBe(before.seq);
+    expect(readdirSync(join(workspace.cacheRoot, mountDirectoryName("test"), "staging"))).toEqual([]);
+    await fs.writeFile("/small.txt", "the mount goes on");
+    expect(await fs.readText("/small.txt")).toBe("the mount goes on");
+    await fs.close();
+  });
+
   test("a materialised file is never evicted, whatever is read after it", async () => {
     const workspace = await testWorkspace("local", "pinned");
     const layout = { chunkBytes: MiB, largeFileBytes: MiB, blockBytes: 256 * 1024, inlineRecordBytes: 64 * 1024, packBytes: MiB, uploadConcurrency: 2 };

@@ -76,6 +76,22 @@ for (const backend of ["local", "s3"] as Backend[]) {
 }
 
 describe("mount checks", () => {
+  test("a reader with refreshIntervalMs follows the writer without calling refresh()", async () => {
+    const workspace = await testWorkspace("local", "interval");
+    const writer = await workspace.mount();
+    const reader = await workspace.mount({ name: "follower", mode: "readonly", refreshIntervalMs: 20 }, { cacheRoot: workspace.freshCacheRoot() });
+    await writer.writeFile("/news.txt", "fresh");
+    let seen = false;
+    for (let attempt = 0; attempt < 500 && !seen; attempt++) {
+      seen = await reader.exists("/news.txt");
+      if (!seen) await Bun.sleep(10);
+    }
+    expect(seen).toBe(true);
+    expect(await reader.readText("/news.txt")).toBe("fresh");
+    await reader.close();
+    await writer.close();
+  });
+
   test("a read-only mount of an empty prefix is ENOENT and names the place", async () => {
     const workspace = await testWorkspace("local", "empty");
     const error = await expectCode(workspace.mount({ mode: "readonly" }), "ENOENT");

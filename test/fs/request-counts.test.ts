@@ -137,3 +137,21 @@ for (const backend of ["local", "s3"] as Backend[]) {
     });
   });
 }
+
+describe("cold scans", () => {
+  test("reading a cold directory file by file costs a few coalesced GETs, not one per file", async () => {
+    const workspace = await testWorkspace("local", "scan");
+    const writer = await workspace.mount();
+    await writer.transaction(async (tx) => {
+      for (let index = 0; index < 100; index++) await tx.writeFile(`/project/src/file-${index}.ts`, `export const value${index} = ${index};\n`.repeat(200));
+    });
+    await writer.close();
+    const reader = await workspace.mount({ name: "scanner", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+    const before = reader.stats();
+    for (let index = 0; index < 100; index++) expect(await reader.readText(`/project/src/file-${index}.ts`)).toStartWith(`export const value${index} = ${index};`);
+    const cost = delta(reader, before);
+    expect(cost.get).toBeLessThanOrEqual(5);
+    console.log(`cold scan of 100 files: ${cost.get} GETs, ${cost.bytesIn} bytes`);
+    await reader.close();
+  });
+});
