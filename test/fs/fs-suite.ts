@@ -4,6 +4,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { expectCode } from "../support/errors.ts";
+import { testWorkspace, wipeCache, type Backend } from "../support/mounts.ts";
 
 /** The part of S3CachedFs the suite drives; node-reference.ts implements it over node:fs. */
 export interface SuiteFs {
@@ -415,4 +416,27 @@ export function fsSuite(name: string, make: () => Promise<SuiteSubject>): void {
       }
     });
   });
+}
+
+/** Layouts the suite runs under: the default, and a tiny one forcing packs, chunks and many extents. */
+export const suiteLayouts = [
+  ["default layout", undefined],
+  ["tiny layout (packs, chunks, 4-byte extents)", { blockBytes: 4, chunkBytes: 16, largeFileBytes: 8, inlineRecordBytes: 32, packBytes: 64, uploadConcurrency: 2 }],
+] as const;
+
+/** Our filesystem as a suite subject: a fresh workspace, remounted read-only from a wiped cache. */
+export async function mountedSubject(backend: Backend, layout: (typeof suiteLayouts)[number][1]): Promise<SuiteSubject> {
+  const workspace = await testWorkspace(backend, `fs-${backend}`);
+  const config = layout === undefined ? {} : { layout };
+  let current = await workspace.mount(config);
+  return {
+    fs: current,
+    remount: async () => {
+      await current.close();
+      wipeCache(workspace.cacheRoot);
+      current = await workspace.mount({ ...config, mode: "readonly" });
+      return current;
+    },
+    cleanup: () => current.close(),
+  };
 }
