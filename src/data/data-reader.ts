@@ -77,7 +77,7 @@ export class DataReader {
 
   /** Warms the cache with these extents (prefetch); errors are ignored. */
   async prefetch(extents: readonly Extent[], pending?: PendingBytes): Promise<void> {
-    const missing = extents.filter((extent) => pending?.holds(extent.object) !== true && this.cache.find(extent.object, extent.offset, extent.length) === undefined);
+    const missing = extents.filter((extent) => pending?.holds(extent.object) !== true && !this.cache.has(extent.object, extent.offset, extent.length));
     await this.fetchAll(missing, true).catch(() => {});
   }
 
