@@ -1,0 +1,160 @@
+// Benchmark settings: the three sizes of the suite (smoke for CI, default for `npm run bench`,
+// full for the on-demand sizes named in the issue) and the command-line flags that choose them.
+//
+//   bun bench/run.ts                 default sizes, 20 ms round trip, 3 repetitions
+//   bun bench/run.ts --full          the big sizes (100k-file walk and mount, 500 MiB mixed, ...)
+//   bun bench/run.ts --smoke         a seconds-long run of every workload (what CI runs)
+//   --round-trip-ms=N  --repetitions=N  --only=insert,mixed  --out=DIR  --no-docs
+//   bun bench/run.ts --render       no measuring: rewrite the charts and performance.md from the
+//                                   results JSON already in --out (after editing the notes or the report)
+// The same choices can come from the environment: BENCH_PROFILE, BENCH_ROUND_TRIP_MS,
+// BENCH_REPETITIONS, BENCH_ONLY, BENCH_OUT; BENCH_REVISION names the code measured when the tree
+// has no .git (an exported commit).
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export type Profile = "smoke" | "default" | "full";
+
+export const workloadNames = ["insert", "mixed", "metadata", "reads", "lifecycle", "agents"] as const;
+export type WorkloadName = (typeof workloadNames)[number];
+
+export interface MixedSize {
+  label: string;
+  workspaceBytes: number;
+  fileBytes: number;
+}
+
+export interface Sizes {
+  insert: { fileBytes: number; transactionFiles: number; transactions: number; singleWrites: number; concurrency: number };
+  mixed: { workspaces: MixedSize[]; reads: number; writes: number; clients: number; cacheBytes: number };
+  metadata: { statCalls: number; existsCalls: number; directoryEntries: number; readdirCalls: number; walkFiles: number; filesPerDirectory: number };
+  reads: { smallFiles: number; fileBytes: number; coldReads: number; largeFileBytes: number; partBytes: number; partConcurrency: number };
+  lifecycle: { mountFiles: number; idleRefreshes: number; lagWrites: number; lagIntervalMs: number };
+  agents: { shellModules: number; treeFiles: number; treeDirectories: number };
+  /** Concurrency used to seed baselines' objects (not timed). */
+  seedConcurrency: number;
+}
+
+export interface BenchSettings {
+  profile: Profile;
+  /** Added before every remote request of every subject, in ms. */
+  roundTripMs: number;
+  repetitions: number;
+  only: WorkloadName[];
+  sizes: Sizes;
+  /** Where results, charts and performance.md go (`docs` by default). */
+  outputDirectory: string;
+  /** Write performance.md (off for the smoke run, which writes JSON and charts only). */
+  writeDocument: boolean;
+  /** Only re-render charts and the document from the results JSON in `outputDirectory`. */
+  renderOnly: boolean;
+  /** Seed of every random choice (file picked, operation order). */
+  seed: number;
+  /** The mount's head delay (the library default): deferred head updates are counted. */
+  headDelayMs: number;
+}
+
+const sizesByProfile: Record<Profile, Sizes> = {
+  smoke: {
+    insert: { fileBytes: 10 * KiB, transactionFiles: 40, transactions: 2, singleWrites: 5, concurrency: 32 },
+    mixed: { workspaces: [{ label: "2 MiB", workspaceBytes: 2 * MiB, fileBytes: 32 * KiB }], reads: 20, writes: 20, clients: 1, cacheBytes: 100 * MiB },
+    metadata: { statCalls: 10, existsCalls: 10, directoryEntries: 50, readdirCalls: 2, walkFiles: 300, filesPerDirectory: 100 },
+    reads: { smallFiles: 40, fileBytes: 10 * KiB, coldReads: 10, largeFileBytes: 12 * MiB, partBytes: 8 * MiB, partConcurrency: 4 },
+    lifecycle: { mountFiles: 300, idleRefreshes: 3, lagWrites: 3, lagIntervalMs: 20 },
+    agents: { shellModules: 5, treeFiles: 60, treeDirectories: 6 },
+    seedConcurrency: 32,
+  },
+  default: {
+    insert: { fileBytes: 10 * KiB, transactionFiles: 400, transactions: 3, singleWrites: 50, concurrency: 32 },
+    mixed: { workspaces: [{ label: "50 MiB", workspaceBytes: 50 * MiB, fileBytes: 32 * KiB }], reads: 1000, writes: 1000, clients: 8, cacheBytes: 100 * MiB },
+    metadata: { statCalls: 100, existsCalls: 100, directoryEntries: 1000, readdirCalls: 5, walkFiles: 10_000, filesPerDirectory: 100 },
+    reads: { smallFiles: 400, fileBytes: 10 * KiB, coldReads: 50, largeFileBytes: 64 * MiB, partBytes: 8 * MiB, partConcurrency: 4 },
+    lifecycle: { mountFiles: 10_000, idleRefreshes: 5, lagWrites: 20, lagIntervalMs: 50 },
+    agents: { shellModules: 30, treeFiles: 1800, treeDirectories: 60 },
+    seedConcurrency: 64,
+  },
+  full: {
+    insert: { fileBytes: 10 * KiB, transactionFiles: 400, transactions: 10, singleWrites: 400, concurrency: 32 },
+    mixed: {
+      workspaces: [
+        { label: "50 MiB", workspaceBytes: 50 * MiB, fileBytes: 32 * KiB },
+        { label: "500 MiB", workspaceBytes: 500 * MiB, fileBytes: 32 * KiB },
+      ],
+      reads: 1000,
+      writes: 1000,
+      clients: 8,
+      cacheBytes: 100 * MiB,
+    },
+    metadata: { statCalls: 1000, existsCalls: 1000, directoryEntries: 1000, readdirCalls: 10, walkFiles: 100_000, filesPerDirectory: 100 },
+    reads: { smallFiles: 2000, fileBytes: 10 * KiB, coldReads: 500, largeFileBytes: 256 * MiB, partBytes: 8 * MiB, partConcurrency: 4 },
+    lifecycle: { mountFiles: 100_000, idleRefreshes: 10, lagWrites: 50, lagIntervalMs: 50 },
+    agents: { shellModules: 60, treeFiles: 1800, treeDirectories: 60 },
+    seedConcurrency: 64,
+  },
+};
+
+const defaults: Record<Profile, { roundTripMs: number; repetitions: number }> = {
+  smoke: { roundTripMs: 5, repetitions: 1 },
+  default: { roundTripMs: 20, repetitions: 3 },
+  full: { roundTripMs: 20, repetitions: 3 },
+};
+
+/** Settings for `profile`, with any of its fields overridden. */
+export function settingsFor(profile: Profile, overrides: Partial<Omit<BenchSettings, "profile">> = {}): BenchSettings {
+  return {
+    profile,
+    roundTripMs: defaults[profile].roundTripMs,
+    repetitions: defaults[profile].repetitions,
+    only: [...workloadNames],
+    sizes: structuredClone(sizesByProfile[profile]),
+    outputDirectory: "docs",
+    writeDocument: profile !== "smoke",
+    renderOnly: false,
+    seed: 20_261_130,
+    headDelayMs: 1_000,
+    ...overrides,
+  };
+}
+
+/** Settings from command-line flags, then the environment, then the profile's defaults. */
+export function parseSettings(argv: readonly string[], environment: Record<string, string | undefined> = process.env): BenchSettings {
+  const flags = new Map<string, string>();
+  for (const argument of argv) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argument);
+    if (match === null) throw new Error(`bench: unknown argument ${JSON.stringify(argument)}; see the header of bench/settings.ts`);
+    flags.set(match[1]!, match[2] ?? "true");
+  }
+  const known = new Set(["smoke", "full", "round-trip-ms", "repetitions", "only", "out", "no-docs", "seed", "render"]);
+  for (const flag of flags.keys()) if (!known.has(flag)) throw new Error(`bench: unknown flag --${flag}; known: ${[...known].map((name) => `--${name}`).join(", ")}`);
+
+  const profileName = flags.has("smoke") ? "smoke" : flags.has("full") ? "full" : (environment.BENCH_PROFILE ?? "default");
+  if (profileName !== "smoke" && profileName !== "default" && profileName !== "full") throw new Error(`bench: BENCH_PROFILE must be smoke, default or full, not ${JSON.stringify(profileName)}`);
+  const profile: Profile = profileName;
+  const overrides: Partial<BenchSettings> = {};
+  const roundTrip = flags.get("round-trip-ms") ?? environment.BENCH_ROUND_TRIP_MS;
+  if (roundTrip !== undefined) overrides.roundTripMs = wholeNumber(roundTrip, "round-trip-ms", 0);
+  const repetitions = flags.get("repetitions") ?? environment.BENCH_REPETITIONS;
+  if (repetitions !== undefined) overrides.repetitions = wholeNumber(repetitions, "repetitions", 1);
+  const seed = flags.get("seed");
+  if (seed !== undefined) overrides.seed = wholeNumber(seed, "seed", 0);
+  const only = flags.get("only") ?? environment.BENCH_ONLY;
+  if (only !== undefined && only !== "") {
+    const names = only.split(",").map((name) => name.trim());
+    for (const name of names) {
+      if (!(workloadNames as readonly string[]).includes(name)) throw new Error(`bench: --only: unknown workload ${JSON.stringify(name)}; known: ${workloadNames.join(", ")}`);
+    }
+    overrides.only = names as WorkloadName[];
+  }
+  const out = flags.get("out") ?? environment.BENCH_OUT;
+  if (out !== undefined) overrides.outputDirectory = out;
+  if (flags.has("no-docs")) overrides.writeDocument = false;
+  if (flags.has("render")) overrides.renderOnly = true;
+  return settingsFor(profile, overrides);
+}
+
+function wholeNumber(text: string, name: string, minimum: number): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < minimum) throw new Error(`bench: --${name} must be a whole number >= ${minimum}, got ${JSON.stringify(text)}`);
+  return value;
+}
