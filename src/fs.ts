@@ -306,15 +306,21 @@ export abstract class FileSystemOperations {
     if (this.pendingBytes() !== undefined || extents.every((extent) => cache.has(extent.object, extent.offset, extent.length))) return;
     if (!scans.miss(node.parent)) return;
     const budget = Math.min(cache.maxBytes / 4, 64 * 1024 * 1024);
-    const wanted: Extent[] = [];
+    const byObject = new Map<string, Extent[]>();
     let total = 0;
     for (const sibling of this.view().children(node.parent)) {
       if (sibling.kind !== "file" || sibling.size > layout.largeFileBytes) continue;
       if (total + sibling.size > budget) break;
       total += sibling.size;
-      for (const extent of this.view().extents(sibling.id)) if (!cache.has(extent.object, extent.offset, extent.length)) wanted.push(extent);
+      for (const extent of this.view().extents(sibling.id)) {
+        if (cache.has(extent.object, extent.offset, extent.length)) continue;
+        byObject.set(extent.object, [...(byObject.get(extent.object) ?? []), extent]);
+      }
     }
-    void this.context.reader.prefetch(wanted);
+    // Only objects holding several of the directory's files are worth a request of their own: a
+    // directory whose files were written one commit each is read file by file, as it would be anyway.
+    const wanted = [...byObject.values()].filter((extents) => extents.length > 1).flat();
+    if (wanted.length > 0) void this.context.reader.prefetch(wanted);
   }
 
   // ---- writes ---------------------------------------------------------------------------------

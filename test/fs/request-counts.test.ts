@@ -155,3 +155,17 @@ describe("cold scans", () => {
     await reader.close();
   });
 });
+
+describe("cold scans of scattered files", () => {
+  test("a directory written one commit per file is not prefetched record by record", async () => {
+    const workspace = await testWorkspace("local", "scattered");
+    const writer = await workspace.mount();
+    for (let index = 0; index < 100; index++) await writer.writeFile(`/logs/entry-${index}.txt`, `entry ${index}\n`.repeat(100));
+    await writer.close();
+    const reader = await workspace.mount({ name: "scattered-reader", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+    const before = reader.stats();
+    for (let index = 0; index < 10; index++) expect(await reader.readText(`/logs/entry-${index}.txt`)).toStartWith(`entry ${index}\n`);
+    expect(delta(reader, before).get).toBe(10);
+    await reader.close();
+  });
+});
