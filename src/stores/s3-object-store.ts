@@ -7,7 +7,8 @@
 // Provider quirks handled here (docs/object-store-providers.md):
 // - If-Match with a quoted ETag always fails on Ceph RGW and DigitalOcean Spaces. `ifMatchEtag`
 //   "auto" (the default) sends the quoted form; on a 412 it HEADs the key, and if the ETag there is
-//   the one it sent, it retries once unquoted and uses that form for this endpoint from then on.
+//   the one it sent, it retries once unquoted and uses that form for this endpoint from then on,
+//   in every store of this process.
 // - Losers of a concurrent conditional write get HTTP 500 on RGW and may get 409 on AWS; a lost
 //   answer is a timeout or reset. All of these are settled by reading the key back
 //   (conditional-put.ts), so the caller gets a win, a PreconditionFailedError, or (only if the
@@ -88,6 +89,9 @@ export interface S3ObjectStoreOptions {
 
 type Provider = "aws" | "r2" | "tigris" | "spaces" | "other";
 
+/** Endpoints found to match If-Match only unquoted, so every store on them starts out right. */
+const unquotedEndpoints = new Set<string>();
+
 export function detectProvider(endpoint: string | undefined): Provider {
   if (endpoint === undefined) return "aws";
   let host: string;
@@ -117,6 +121,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly provider: Provider;
   readonly #client: S3Client;
   readonly #requestTimeoutMs: number;
+  readonly #endpoint: string;
   #ifMatchEtag: "quoted" | "unquoted" | "auto";
 
   constructor(options: S3ObjectStoreOptions) {
@@ -125,7 +130,8 @@ export class S3ObjectStore implements ObjectStore {
     this.provider = detectProvider(options.endpoint);
     this.description = `s3://${options.bucket}/${this.prefix}`;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
-    this.#ifMatchEtag = options.ifMatchEtag ?? (this.provider === "spaces" ? "unquoted" : "auto");
+    this.#endpoint = options.endpoint ?? "aws";
+    this.#ifMatchEtag = options.ifMatchEtag ?? (this.provider === "spaces" || unquotedEndpoints.has(this.#endpoint) ? "unquoted" : "auto");
     this.#client = options.client ?? new S3Client(clientConfig(options, this.provider));
     const tigrisConsistent = options.tigrisConsistent ?? this.provider === "tigris";
     if (tigrisConsistent) {
@@ -213,6 +219,7 @@ export class S3ObjectStore implements ObjectStore {
         if (current === undefined || !sameEtag(current.etag, options.ifMatch)) throw error;
         const response = await attempt(normalizeEtag(options.ifMatch));
         this.#ifMatchEtag = "unquoted";
+        unquotedEndpoints.add(this.#endpoint);
         return { etag: response.ETag ?? "" };
       }
     } catch (error) {

@@ -117,11 +117,25 @@ describe("S3ObjectStore against AWS-style answers", () => {
     objects.set("/bucket/k", text("current"));
     const current = etagOf(text("current"));
     replies.push(() => s3Error(412, "PreconditionFailed"));
-    const s3 = store();
+    // Each learning test names the endpoint its own way: what a store learns holds for its endpoint.
+    const s3 = store({ endpoint: `http://127.0.0.1:${server.port}/` });
     await s3.put("k", text("next"), { ifMatch: current });
     const sent = puts().map((request) => request.headers["if-match"]);
     expect(sent).toEqual([current, current.replaceAll('"', "")]);
     expect(s3.ifMatchEtag).toBe("unquoted");
+  });
+
+  test("once learned, the unquoted form is used by every new store on that endpoint", async () => {
+    objects.set("/bucket/k", text("current"));
+    const current = etagOf(text("current"));
+    replies.push(() => s3Error(412, "PreconditionFailed"));
+    await store({ endpoint: `http://localhost:${server.port}` }).put("k", text("next"), { ifMatch: current });
+    seen.length = 0;
+    const later = store({ endpoint: `http://localhost:${server.port}` });
+    expect(later.ifMatchEtag).toBe("unquoted");
+    await later.put("k", text("again"), { ifMatch: etagOf(text("next")) });
+    expect(seen.map((request) => request.method)).toEqual(["PUT"]);
+    expect(puts()[0]?.headers["if-match"]).toBe(etagOf(text("next")).replaceAll('"', ""));
   });
 
   test("a real mismatch under auto mode stays a precondition failure after one HEAD", async () => {
