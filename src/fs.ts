@@ -74,6 +74,8 @@ export interface MountContext {
   readonly committer: Committer | undefined;
   /** Notices cold scans of a directory, to prefetch its neighbours (shared by a mount's readers). */
   readonly scans: ScanDetector;
+  /** Ranged GETs a mount's reads may have in flight. */
+  readonly readConcurrency: number;
   now(): number;
 }
 
@@ -196,7 +198,7 @@ export abstract class FileSystemOperations {
    * handed on as fetched, without copying; a file larger than half the cache streams past it
    * instead of evicting everything else.
    */
-  async stream(path: string, options: { start?: number; end?: number; windowBytes?: number } = {}): Promise<ReadableStream<Uint8Array>> {
+  async stream(path: string, options: { start?: number; end?: number; windowBytes?: number; windowsAhead?: number } = {}): Promise<ReadableStream<Uint8Array>> {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     const extents = this.view().extents(node.id);
@@ -217,29 +219,42 @@ export abstract class FileSystemOperations {
         }),
       );
     };
-    let position = start;
+    // Several windows are fetched ahead of the consumer (half the read concurrency by default), so
+    // a sequential read keeps that many ranged GETs in flight, as a parallel download would.
+    const windowsAhead = Math.max(1, options.windowsAhead ?? Math.ceil(this.context.readConcurrency / 2));
     const memory = new StreamingMemory();
-    let ahead: Promise<Uint8Array[]> | undefined = position < end ? readWindow(position) : undefined;
+    const ahead: Promise<Uint8Array[]>[] = [];
+    let next = start;
+    const fill = () => {
+      while (ahead.length < windowsAhead && next < end) {
+        const fetching = readWindow(next);
+        fetching.catch(() => {}); // surfaced when its turn comes
+        ahead.push(fetching);
+        next = Math.min(end, next + window);
+      }
+    };
+    fill();
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        if (ahead === undefined) {
+        const current = ahead.shift();
+        if (current === undefined) {
           controller.close();
           return;
         }
         try {
-          const pieces = await ahead;
-          position = Math.min(end, position + window);
-          ahead = position < end ? readWindow(position) : undefined; // fetch the next window while this one is consumed
+          const pieces = await current;
+          fill();
           for (const piece of pieces) controller.enqueue(piece);
           memory.moved(window);
-          if (ahead === undefined) controller.close();
+          if (ahead.length === 0) controller.close();
         } catch (error) {
+          ahead.length = 0;
           controller.error(fromStoreError(error, "read", path));
         }
       },
       cancel: () => {
-        ahead?.catch(() => {});
-        ahead = undefined;
+        ahead.length = 0;
+        next = end;
       },
     });
   }

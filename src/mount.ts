@@ -160,6 +160,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
       stagingDirectory,
       committer,
       scans: new ScanDetector(),
+      readConcurrency: config.readConcurrency,
       now: dependencies.now,
     };
     const heldLease = lease;
