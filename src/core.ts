@@ -1,6 +1,26 @@
 // s3-bun-cached-fs/core: the filesystem and the object stores it runs on.
 export { S3CachedFsManagerImpl } from "./manager.ts";
-export { S3CachedFs, Transaction, FileStats, DirectoryEntry, type FsStats, type MaterializedFile, type WriteHandle, type WriteOptions, type WriteData, type TextEncoding } from "./fs.ts";
+export {
+  S3CachedFs,
+  Transaction,
+  FileStats,
+  DirectoryEntry,
+  type FsStats,
+  type MaterializedFile,
+  type WriteHandle,
+  type WriteOptions,
+  type WriteData,
+  type TextEncoding,
+  type GarbageCollectionOptions,
+  type GarbageReport,
+  type FsckOptions,
+  type FsckReport,
+  type HistoryEntry,
+  type HistoryOptions,
+  type ForkOptions,
+  type ForkResult,
+} from "./fs.ts";
+export { LocatedStore, type StoreLocator } from "./maintenance/located-store.ts";
 export { FsError, FencedError, type FsErrorCode } from "./errors.ts";
 export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./options.ts";
 export { normalizePath } from "./paths.ts";

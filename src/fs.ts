@@ -26,8 +26,14 @@ import type { ScanDetector } from "./data/scan-detector.ts";
 import type { Batch } from "./commit/batch.ts";
 import type { Committer, PreparedOp } from "./commit/committer.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
+import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
+import { collectGarbage, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
+import { checkFilesystem, type FsckOptions, type FsckReport } from "./maintenance/fsck.ts";
+import { readHistory, type HistoryEntry, type HistoryOptions } from "./maintenance/history.ts";
+import { forkFilesystem, type ForkOptions, type ForkResult } from "./maintenance/fork.ts";
 
 export type { WriteData } from "./content.ts";
+export type { GarbageCollectionOptions, GarbageReport, FsckOptions, FsckReport, HistoryEntry, HistoryOptions, ForkOptions, ForkResult };
 export { FileStats, DirectoryEntry } from "./fs-stats.ts";
 
 export type TextEncoding = "utf8" | "utf-8" | "ascii" | "latin1" | "binary" | "base64" | "base64url" | "hex" | "ucs2" | "utf16le";
@@ -519,6 +525,7 @@ export class S3CachedFs extends FileSystemOperations {
       refresh: () => Promise<{ seq: number; changed: boolean }>;
       close: () => Promise<void>;
       stats: () => FsStats;
+      maintenance: MaintenanceContext;
     },
   ) {
     super(context);
@@ -581,6 +588,58 @@ export class S3CachedFs extends FileSystemOperations {
 
   stats(): FsStats {
     return this.hooks.stats();
+  }
+
+  /**
+   * Writes a snapshot of the namespace now (the writer only) and points the head at it; cold
+   * mounts then start there. Snapshots are also written every `snapshotEveryCommits` commits or
+   * `snapshotEveryBytes` of log, and on close if anything changed. Returns the snapshot's seq.
+   */
+  async snapshot(): Promise<number> {
+    this.checkOpen("snapshot");
+    const committer = this.context.committer;
+    if (committer === undefined) throw new FsError("EROFS", "snapshot", { detail: "only the writer writes snapshots" });
+    try {
+      return await committer.snapshot();
+    } catch (error) {
+      throw fromStoreError(error, "snapshot");
+    }
+  }
+
+  /**
+   * Garbage collection and compaction (the writer; a read-only mount may only do a dry run): an
+   * object goes only when nothing in the retention window names it and it is older than the grace
+   * period. See docs/s3-layout.md GC1-GC8.
+   */
+  async collectGarbage(options: GarbageCollectionOptions = {}): Promise<GarbageReport> {
+    this.checkOpen("gc");
+    return collectGarbage(this.hooks.maintenance, options);
+  }
+
+  /** Checks the filesystem in the bucket: every named object present, every extent's checksum, orphans. */
+  async fsck(options: FsckOptions = {}): Promise<FsckReport> {
+    this.checkOpen("fsck");
+    return checkFilesystem(this.hooks.maintenance, options);
+  }
+
+  /** The newest commits, newest first (headers only). */
+  async history(options: HistoryOptions = {}): Promise<HistoryEntry[]> {
+    this.checkOpen("log");
+    try {
+      return await readHistory(this.hooks.maintenance, options);
+    } catch (error) {
+      throw fromStoreError(error, "log");
+    }
+  }
+
+  /**
+   * Forks this filesystem, as this mount sees it now (or at its `atSeq`), into a new prefix of the
+   * same bucket without copying bytes: the fork reads the inherited objects where they lie, and
+   * from then on the two change independently. See docs/s3-layout.md F1-F4.
+   */
+  async fork(options: ForkOptions): Promise<ForkResult> {
+    this.checkOpen("fork");
+    return forkFilesystem(this.hooks.maintenance, options);
   }
 
   /** Publishes what is queued, writes a snapshot if needed, releases the writer lease. */

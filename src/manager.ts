@@ -8,7 +8,7 @@ import type { S3CachedFs } from "./fs.ts";
 import { openMount } from "./mount.ts";
 import { managerOptionsSchema, mountConfigSchema, parseOptions, type ManagerOptions, type MountConfig, type ResolvedMountConfig } from "./options.ts";
 import { CacheBudget } from "./data/segment-cache.ts";
-import { S3ObjectStore } from "./stores/s3-object-store.ts";
+import { s3StoreFromConfig } from "./store-from-config.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
 
 export class S3CachedFsManagerImpl {
@@ -24,7 +24,7 @@ export class S3CachedFsManagerImpl {
     this.cacheRoot = resolve(parsed.cacheRoot);
     mkdirSync(this.cacheRoot, { recursive: true });
     this.budget = new CacheBudget(parsed.cacheBytes ?? Number.MAX_SAFE_INTEGER);
-    this.storeFactory = options.storeFactory ?? defaultStore;
+    this.storeFactory = options.storeFactory ?? ((config) => s3StoreFromConfig(config));
     this.now = options.now ?? Date.now;
   }
 
@@ -83,19 +83,4 @@ export class S3CachedFsManagerImpl {
 function defaultName(config: ResolvedMountConfig): string {
   if (config.bucket === undefined) throw new FsError("EINVAL", "mount", { detail: "invalid mount config: give a name or a bucket" });
   return `${config.bucket}/${config.prefix}`.replace(/\/+$/, "");
-}
-
-function defaultStore(config: ResolvedMountConfig): ObjectStore {
-  if (config.bucket === undefined) {
-    throw new FsError("EINVAL", "mount", { detail: "invalid mount config: bucket: required unless the manager has a storeFactory" });
-  }
-  return new S3ObjectStore({
-    bucket: config.bucket,
-    prefix: config.prefix,
-    requestTimeoutMs: config.requestTimeoutMs,
-    ...(config.region === undefined ? {} : { region: config.region }),
-    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
-    ...(config.forcePathStyle === undefined ? {} : { forcePathStyle: config.forcePathStyle }),
-    ...(config.credentials === undefined ? {} : { credentials: { ...config.credentials } as { accessKeyId: string; secretAccessKey: string; sessionToken?: string } }),
-  });
 }

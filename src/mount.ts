@@ -1,6 +1,8 @@
 // Mounting one filesystem: the object-store stack, format.json, the local index (reused when it
 // matches, else rebuilt from the newest snapshot and the log), the writer lease and epoch record
-// for a writer, and the refresh loop for a reader. Never lists the bucket.
+// for a writer, and the refresh loop for a reader. Never lists the bucket. A time-travel mount
+// (`atSeq`) stops at that seq and never moves; a fork reads its inherited objects from its
+// ancestors' prefixes (src/maintenance/origin-store.ts).
 
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,8 +13,8 @@ import type { ResolvedMountConfig } from "./options.ts";
 import { Namespace } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
 import { loadSnapshot } from "./namespace/snapshot.ts";
-import { RemoteLog, formatVersion, type HeadDocument } from "./log/remote-log.ts";
-import { snapshotKey, type LogPosition } from "./log/record.ts";
+import { RemoteLog, formatVersion } from "./log/remote-log.ts";
+import { snapshotKey, walKey, type LogPosition } from "./log/record.ts";
 import { catchUp, positionFromMeta, positionMeta } from "./commit/replay.ts";
 import { Committer } from "./commit/committer.ts";
 import { WriterLease } from "./commit/lease.ts";
@@ -23,6 +25,13 @@ import { CountingStore } from "./stores/counting-store.ts";
 import { RetryingStore } from "./stores/retrying-store.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
 import { CorruptObjectError, NotFoundError } from "./stores/store-errors.ts";
+import { S3ObjectStore } from "./stores/s3-object-store.ts";
+import { OriginStore } from "./maintenance/origin-store.ts";
+import { findLocator, normalizePrefix, type StoreLocator } from "./maintenance/located-store.ts";
+import { s3StoreFromConfig } from "./store-from-config.ts";
+import { timeTravelBase } from "./maintenance/time-travel.ts";
+import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
+import { clockKey } from "./maintenance/inventory.ts";
 
 export interface MountDependencies {
   cacheRoot: string;
@@ -44,7 +53,10 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
   const directory = join(dependencies.cacheRoot, mountDirectoryName(name));
   mkdirSync(directory, { recursive: true });
   const releaseDirectory = holdDirectory(directory, name);
-  const counting = new CountingStore(dependencies.rawStore);
+  // A fork's inherited objects are read from its ancestors (configured once format.json is read).
+  const origins = new OriginStore(dependencies.rawStore);
+  const locator = locateStore(dependencies.rawStore, config);
+  const counting = new CountingStore(origins);
   const store = new RetryingStore(counting, { maxAttempts: config.maxAttempts });
   const log = new RemoteLog(store);
   const cache = new SegmentCache(join(directory, "cache"), config.cacheBytes, dependencies.budget);
@@ -64,18 +76,53 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
     if (format.format !== formatVersion) {
       throw new FsError("EIO", "mount", { path: store.description, detail: `${store.description} holds format ${format.format}; this version reads format ${formatVersion}` });
     }
-    const head = await log.readHead();
+    const ancestors = format.origins ?? {};
+    if (Object.keys(ancestors).length > 0 && locator === undefined) {
+      throw new FsError("EINVAL", "mount", {
+        path: store.description,
+        detail: `${store.description} is a fork of ${Object.values(ancestors).join(", ")}, which this mount's store cannot reach; mount by bucket and prefix, or give the manager a storeFactory returning a LocatedStore`,
+      });
+    }
+    origins.configure(ancestors, locator);
+    const fetchedHead = await log.readHead();
+    const head = fetchedHead?.head.fsId === format.fsId ? fetchedHead : undefined; // a foreign head is no hint about this filesystem
     namespace = openIndex(join(directory, "index.sqlite"));
     const applier = new OpApplier(namespace);
     const created = Date.parse(format.created) || 0;
-    let position = await prepareIndex(namespace, log, format.fsId, head?.head, false, created);
-    try {
-      const knownSeq = head?.head.seq ?? 0;
-      position = (await catchUp(log, namespace, applier, position, cache, undefined, knownSeq, config.mode === "readonly" ? Math.max(0, knownSeq - position.seq) + 256 : undefined)).position;
-    } catch (error) {
-      if (!(error instanceof CorruptObjectError) || !String(error.message).includes("local index")) throw error;
-      position = await prepareIndex(namespace, log, format.fsId, head?.head, true, created); // the index disagrees with the log: rebuild it
-      position = (await catchUp(log, namespace, applier, position, cache)).position;
+    const headSeq = head?.head.seq ?? 0;
+    const atSeq = config.atSeq;
+    let position: LogPosition;
+    if (atSeq !== undefined) {
+      position = await openAtSeq(namespace, applier, log, cache, format.fsId, created, timeTravelBase(head?.head, format, atSeq), atSeq);
+    } else {
+      position = await prepareIndex(namespace, log, format.fsId, head?.head.snapshot ?? 0, false, created, "replay");
+      const startedEmpty = position.seq === 0;
+      if (startedEmpty && format.forkedFrom !== undefined) {
+        throw new CorruptObjectError(`the fork's starting snapshot ${snapshotKey(format.forkedFrom.seq)} is missing or not named by the head`, { operation: "get", key: snapshotKey(format.forkedFrom.seq) });
+      }
+      try {
+        position = (await catchUp(log, namespace, applier, position, cache, undefined, headSeq, config.mode === "readonly" ? Math.max(0, headSeq - position.seq) + 256 : undefined)).position;
+      } catch (error) {
+        if (!(error instanceof CorruptObjectError) || !String(error.message).includes("local index")) throw error;
+        position = await prepareIndex(namespace, log, format.fsId, head?.head.snapshot ?? 0, true, created, "replay"); // the index disagrees with the log: rebuild it
+        position = (await catchUp(log, namespace, applier, position, cache)).position;
+      }
+      if (startedEmpty && position.seq === 0 && head === undefined && (await collectedBefore(store))) {
+        // No head, no first record, yet garbage collection has run here: the head was lost (it is
+        // the only pointer to the snapshot that replaced the log's start). Never start afresh over it.
+        throw new CorruptObjectError(`${walKey(1)} and the head are missing, but garbage was collected here (${clockKey} exists): the log's start was collected; restore heads/main.json naming the newest snapshot`, {
+          operation: "get",
+          key: walKey(1),
+        });
+      }
+      if (startedEmpty && position.seq === 0 && headSeq > 0) {
+        // The head knows of commits, yet the log has no first record: its start was collected and
+        // the snapshot that replaced it is gone. Never mistake that for an empty filesystem.
+        throw new CorruptObjectError(`${walKey(1)} is missing, yet the head names seq ${headSeq}: the log's start was collected and the snapshot the head names (${head?.head.snapshot ?? 0}) cannot be read`, {
+          operation: "get",
+          key: walKey(1),
+        });
+      }
     }
 
     const reader = new DataReader(store, cache, {
@@ -102,35 +149,37 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         snapshotEveryBytes: config.snapshotEveryBytes,
         headDelayMs: config.headDelayMs,
         now: dependencies.now,
-      }, { position, head: head === undefined ? undefined : { etag: head.etag, document: head.head } });
+      }, { position, head: fetchedHead === undefined ? undefined : { etag: fetchedHead.etag, document: head?.head } });
       // The epoch record: from here on, a writer of an older epoch cannot publish.
       await committer.submit((batch) => ({ op: "epoch", epoch, writer: writerId, time: batch.time }));
       lease.startRenewing();
     }
 
     const mounted = namespace;
-    let headEtag = head?.etag;
+    let headEtag = fetchedHead?.etag;
     let knownSeq = head?.head.seq ?? 0;
+    let headSnapshot = head?.head.snapshot ?? 0;
     let readerPosition = position;
     let refreshing: Promise<{ seq: number; changed: boolean }> | undefined;
     const refresh = async (): Promise<{ seq: number; changed: boolean }> => {
       if (committer !== undefined) return { seq: committer.current.seq, changed: false };
+      if (atSeq !== undefined) return { seq: atSeq, changed: false }; // time travel stays where it is
       refreshing ??= (async () => {
         try {
           const changedHead = await log.readHeadIfChanged(headEtag);
-          let snapshotAhead = false;
-          if (changedHead !== undefined && changedHead !== "unchanged") {
+          if (changedHead !== undefined && changedHead !== "unchanged" && changedHead.head.fsId === format.fsId) {
             headEtag = changedHead.etag;
-            snapshotAhead = changedHead.head.snapshot > readerPosition.seq;
+            headSnapshot = Math.max(headSnapshot, changedHead.head.snapshot);
+            knownSeq = Math.max(knownSeq, changedHead.head.seq);
           }
           const before = readerPosition.seq;
-          knownSeq = changedHead !== undefined && changedHead !== "unchanged" ? Math.max(knownSeq, changedHead.head.seq) : knownSeq;
           // What the head announced, plus a little: a reader behind a busy writer still returns.
           const caught = await catchUp(log, mounted, applier, readerPosition, cache, undefined, knownSeq, Math.max(0, knownSeq - readerPosition.seq) + 256);
           readerPosition = caught.position;
-          if (snapshotAhead && caught.records.length === 0 && changedHead !== undefined && changedHead !== "unchanged") {
-            // The log after our position is gone (collected): start again from the newest snapshot.
-            readerPosition = await prepareIndex(mounted, log, readerPosition.fsId, changedHead.head, true, created);
+          if (readerPosition.seq < headSnapshot) {
+            // Following the log stopped short of the head's snapshot: the log after our position
+            // was collected (perhaps all but a record kept for its data). Start again from the snapshot.
+            readerPosition = await prepareIndex(mounted, log, readerPosition.fsId, headSnapshot, true, created, "replay");
             readerPosition = (await catchUp(log, mounted, applier, readerPosition, cache)).position;
           }
           return { seq: readerPosition.seq, changed: readerPosition.seq !== before };
@@ -144,7 +193,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
     };
 
     let timer: ReturnType<typeof setInterval> | undefined;
-    if (committer === undefined && config.refreshIntervalMs !== undefined) {
+    if (committer === undefined && atSeq === undefined && config.refreshIntervalMs !== undefined) {
       timer = setInterval(() => void refresh().catch(() => {}), config.refreshIntervalMs);
       timer.unref?.();
     }
@@ -196,7 +245,22 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         dependencies.onClosed();
       }
     };
-    return new S3CachedFs(context, { refresh, close, stats });
+    const maintenance: MaintenanceContext = {
+      name,
+      mode: config.mode,
+      store,
+      log,
+      namespace: mounted,
+      reader,
+      layout: config.layout,
+      committer,
+      format,
+      locator,
+      atSeq,
+      position: () => committer?.current ?? readerPosition,
+      now: dependencies.now,
+    };
+    return new S3CachedFs(context, { refresh, close, stats, maintenance });
   } catch (error) {
     lease?.stop();
     await lease?.release().catch(() => {});
@@ -220,19 +284,29 @@ function openIndex(file: string): Namespace {
 
 /**
  * Makes the index ready to follow the log: kept as it is if it belongs to this filesystem and is
- * not behind the newest snapshot; otherwise emptied and loaded from that snapshot (or left empty
- * at seq 0 if there is none). Returns the position the index stands at.
+ * not behind `snapshot` (the newest the head names); otherwise emptied and loaded from that
+ * snapshot, or left empty at seq 0 if there is none. A missing snapshot means replaying the log
+ * from its start (the head is only a hint), or, for time travel, that the seq is gone.
+ * Returns the position the index stands at.
  */
-async function prepareIndex(namespace: Namespace, log: RemoteLog, fsId: string, head: HeadDocument | undefined, rebuild: boolean, created: number): Promise<LogPosition> {
+async function prepareIndex(
+  namespace: Namespace,
+  log: RemoteLog,
+  fsId: string,
+  snapshot: number,
+  rebuild: boolean,
+  created: number,
+  missing: "replay" | "fail",
+): Promise<LogPosition> {
   const local = positionFromMeta(namespace);
-  const snapshot = head?.fsId === fsId ? head.snapshot : 0;
   if (!rebuild && local !== undefined && local.fsId === fsId && local.seq >= snapshot) return local;
   namespace.beginBatch();
   try {
     let position: LogPosition = { fsId, seq: 0, hash: "", epoch: 0 };
     const bytes = snapshot > 0 ? await log.readSnapshot(snapshot).catch((error: unknown) => {
-      if (error instanceof NotFoundError) return undefined; // the head is only a hint: replay the log from its start instead
-      throw error;
+      if (!(error instanceof NotFoundError)) throw error;
+      if (missing === "fail") throw new FsError("ENOENT", "mount", { detail: `${snapshotKey(snapshot)} is gone: that part of the history is no longer retained` });
+      return undefined; // the head is only a hint: replay the log from its start instead
     }) : undefined;
     if (bytes !== undefined) position = loadSnapshot(namespace, snapshotKey(snapshot), bytes);
     else namespace.clear(created); // the root was born with the filesystem (format.json), on every mount alike
@@ -243,6 +317,58 @@ async function prepareIndex(namespace: Namespace, log: RemoteLog, fsId: string, 
     namespace.rollbackBatch();
     throw error;
   }
+}
+
+/**
+ * The index at exactly `atSeq`: reused if it stands between the base snapshot and `atSeq`, else
+ * loaded from the base snapshot; then the log is replayed up to `atSeq` and no further.
+ */
+async function openAtSeq(
+  namespace: Namespace,
+  applier: OpApplier,
+  log: RemoteLog,
+  cache: SegmentCache,
+  fsId: string,
+  created: number,
+  base: number,
+  atSeq: number,
+): Promise<LogPosition> {
+  const local = positionFromMeta(namespace);
+  const reusable = local !== undefined && local.fsId === fsId && local.seq >= base && local.seq <= atSeq;
+  let position = await prepareIndex(namespace, log, fsId, base, !reusable, created, "fail");
+  try {
+    position = (await catchUp(log, namespace, applier, position, cache, undefined, atSeq, atSeq - position.seq)).position;
+  } catch (error) {
+    if (!(error instanceof CorruptObjectError) || !String(error.message).includes("local index") || !reusable) throw error;
+    position = await prepareIndex(namespace, log, fsId, base, true, created, "fail");
+    position = (await catchUp(log, namespace, applier, position, cache, undefined, atSeq, atSeq - position.seq)).position;
+  }
+  if (position.seq !== atSeq) {
+    throw new FsError("ENOENT", "mount", { detail: `seq ${atSeq} is not in the log: record ${position.seq + 1} does not exist (the log ends at ${position.seq}, or that part of it is no longer retained)` });
+  }
+  return position;
+}
+
+/** Whether garbage collection ever ran on this filesystem (its clock object exists). */
+async function collectedBefore(store: ObjectStore): Promise<boolean> {
+  try {
+    await store.head(clockKey);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
+}
+
+/**
+ * Where the mount's store lives, for forks: a LocatedStore among its decorators, or, for the
+ * manager's own S3 store (a mount by bucket and prefix), a new S3 store per prefix.
+ */
+function locateStore(rawStore: ObjectStore, config: ResolvedMountConfig): StoreLocator | undefined {
+  const found = findLocator(rawStore);
+  if (found !== undefined) return found;
+  if (!(rawStore instanceof S3ObjectStore) || config.bucket === undefined || rawStore.bucket !== config.bucket) return undefined;
+  return { prefix: normalizePrefix(config.prefix), storeAt: (prefix) => s3StoreFromConfig(config, prefix) };
 }
 
 /** One mount per cache directory, across processes: a lock file naming the holder's pid. */

@@ -42,6 +42,11 @@ export const mountConfigSchema = z
     leaseTtlMs: positiveInteger.default(30_000),
     onWriterBusy: z.enum(["wait", "fail", "takeover"]).default("wait"),
     leaseWaitTimeoutMs: positiveInteger.default(120_000),
+    /**
+     * Time travel: mount the filesystem as it was at this seq (read-only; the seq must still be
+     * within the retention window garbage collection keeps). The mount never moves from it.
+     */
+    atSeq: z.number().int().nonnegative().optional(),
     snapshotEveryCommits: positiveInteger.default(1_000),
     snapshotEveryBytes: positiveInteger.default(64 * MiB),
     headDelayMs: z.number().int().nonnegative().default(1_000),
@@ -61,7 +66,11 @@ export const mountConfigSchema = z
       uploadConcurrency: 4,
     }),
   })
-  .strict();
+  .strict()
+  .refine((config) => config.atSeq === undefined || config.mode === "readonly", {
+    message: 'time travel is read-only: give mode "readonly" with atSeq',
+    path: ["atSeq"],
+  });
 
 export type MountConfig = z.input<typeof mountConfigSchema>;
 export type ResolvedMountConfig = z.output<typeof mountConfigSchema>;

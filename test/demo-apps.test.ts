@@ -23,8 +23,9 @@ function from(output: string, marker: string): string {
 test("demo:core writes, reads, commits 10,000 files at once and gets everything back after deleting the cache", async () => {
   const { code, output, errors } = await runDemo("core");
   expect({ code, errors }).toEqual({ code: 0, errors: "" });
-  expect(output).toMatch(/^transaction: 10,000 files\s+-> 1 PUT, 0 GET \(one commit\)$/m);
-  expect(output).toMatch(/^readText {2}\/config\.json = \{"ok":true\}\s+-> 0 PUT, 0 GET/m);
+  // One commit record; a second PUT only if the head's delayed update happened to fall in the step.
+  expect(output).toMatch(/^transaction: 10,000 files\s+-> 1 commit, [12] PUT, 0 GET \(all in one record\)$/m);
+  expect(output).toMatch(/^readText {2}\/config\.json = \{"ok":true\}\s+-> 0 commits, 0 PUT, 0 GET/m);
   expect(output).toContain("local cache deleted, mounted again: /results/out.txt = written through a real local BunFile");
   expect(output).toContain("done: nothing was lost with the cache");
 }, 60_000);

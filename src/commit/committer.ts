@@ -26,6 +26,9 @@ import type { DataLayout } from "../data/data-writer.ts";
 import { Batch } from "./batch.ts";
 import { catchUp, positionMeta, recordEpoch } from "./replay.ts";
 
+/** The head lists at most this many snapshots for time travel (the newest ones). */
+const maxListedSnapshots = 1_000;
+
 /** Builds an operation, placing its data in the batch. Runs inside the batch's savepoint. */
 export type PreparedOp = (batch: Batch) => Op;
 
@@ -80,10 +83,15 @@ export class Committer {
   private needsResync = false;
   private headEtag: string | undefined;
   private headSnapshot = 0;
+  /** Snapshots the head lists for time travel (oldest first), and the oldest seq still kept. */
+  private headSnapshots: number[] = [];
+  private retainedFrom = 0;
   private headTimer: ReturnType<typeof setTimeout> | undefined;
   private background = new Set<Promise<unknown>>();
   private commitsSinceSnapshot = 0;
   private bytesSinceSnapshot = 0;
+  /** Records since the last snapshot that held nothing but this writer's epoch operation. */
+  private epochOnlySinceSnapshot = 0;
   private snapshotting: Promise<void> | undefined;
   private closed = false;
   private lastTime = 0;
@@ -104,11 +112,25 @@ export class Committer {
     private readonly store: ObjectStore,
     private readonly cache: SegmentCache,
     private readonly options: CommitterOptions,
-    start: { position: LogPosition; head: { etag: string; document: HeadDocument } | undefined },
+    start: { position: LogPosition; head: { etag: string; document: HeadDocument | undefined } | undefined },
   ) {
     this.position = start.position;
     this.headEtag = start.head?.etag;
-    this.headSnapshot = start.head?.document.snapshot ?? 0;
+    this.headSnapshot = start.head?.document?.snapshot ?? 0;
+    this.headSnapshots = start.head?.document?.snapshots?.slice() ?? (this.headSnapshot > 0 ? [this.headSnapshot] : []);
+    this.retainedFrom = start.head?.document?.retainedFrom ?? 0;
+    // The cadence counts the log a cold mount must replay, including what earlier writers left.
+    this.commitsSinceSnapshot = Math.max(0, this.position.seq - this.headSnapshot);
+  }
+
+  /** The newest snapshot the head names (0: none). */
+  get snapshotSeq(): number {
+    return this.headSnapshot;
+  }
+
+  /** What the head tells time travel: the snapshots kept and the oldest seq kept. */
+  get retention(): { snapshots: number[]; retainedFrom: number } {
+    return { snapshots: this.headSnapshots.slice(), retainedFrom: this.retainedFrom };
   }
 
   get current(): LogPosition {
@@ -117,6 +139,10 @@ export class Committer {
 
   get epoch(): number {
     return this.options.epoch;
+  }
+
+  get writerId(): string {
+    return this.options.writerId;
   }
 
   get fenced(): FencedError | undefined {
@@ -166,7 +192,10 @@ export class Committer {
     });
   }
 
-  /** Waits for queued commits, then brings the head up to date and writes a final snapshot if needed. */
+  /**
+   * Waits for queued commits, then brings the head up to date and writes a final snapshot if the
+   * filesystem changed since the last one (this writer's own epoch record alone is no change).
+   */
   async close(options: { snapshot: boolean }): Promise<void> {
     await this.mutex.run(async () => {});
     while (this.draining || this.queue.length > 0) await this.mutex.run(async () => {});
@@ -175,7 +204,7 @@ export class Committer {
     await Promise.allSettled(this.background);
     await this.snapshotting;
     if (this.fencedBy !== undefined) return;
-    if (options.snapshot && this.position.seq > this.headSnapshot) await this.snapshot().catch(() => {});
+    if (options.snapshot && this.position.seq - this.headSnapshot > this.epochOnlySinceSnapshot) await this.snapshot().catch(() => {});
     else await this.updateHead().catch(() => {});
   }
 
@@ -381,11 +410,15 @@ export class Committer {
     this.stats.lastCommitMilliseconds = elapsed;
     this.commitsSinceSnapshot++;
     this.bytesSinceSnapshot += bytes.byteLength;
+    if (batch.ops.every((op) => op.op === "epoch")) this.epochOnlySinceSnapshot++;
     // Keep what we just wrote: reading it back must not cost a request.
     this.track(Promise.all(batch.written(bytes).map((segment) => this.cache.insert(segment.object, segment.offset, segment.bytes))));
     if (this.commitsSinceSnapshot >= this.options.snapshotEveryCommits || this.bytesSinceSnapshot >= this.options.snapshotEveryBytes) {
       this.snapshotting ??= this.snapshot()
-        .catch(() => {})
+        .then(
+          () => {},
+          () => {},
+        )
         .finally(() => (this.snapshotting = undefined));
     } else {
       this.scheduleHead();
@@ -406,29 +439,63 @@ export class Committer {
     this.headTimer.unref?.();
   }
 
-  /** Writes the namespace at the current position as a snapshot, then points the head at it. */
-  async snapshot(): Promise<void> {
+  /**
+   * Writes the namespace at the current position as a snapshot, then points the head at it.
+   * Returns the snapshot's seq (0 for an empty log: there is nothing to snapshot).
+   */
+  async snapshot(): Promise<number> {
     if (this.fencedBy !== undefined) throw this.fencedBy;
     const position = this.position;
-    if (position.seq === 0) return;
+    if (position.seq === 0) return 0;
     const bytes = encodeSnapshot(this.namespace.committed, position);
     await this.log.writeSnapshot(position.seq, bytes);
-    this.commitsSinceSnapshot = 0;
-    this.bytesSinceSnapshot = 0;
-    this.headSnapshot = position.seq;
+    if (position.seq === this.position.seq) {
+      this.commitsSinceSnapshot = 0;
+      this.bytesSinceSnapshot = 0;
+      this.epochOnlySinceSnapshot = 0;
+    }
+    this.headSnapshot = Math.max(this.headSnapshot, position.seq);
+    this.noteSnapshot(position.seq);
     this.stats.snapshots++;
     await this.updateHead();
+    return position.seq;
   }
 
-  /** Compare-and-swap the head to the current position; a newer epoch there fences us. */
-  async updateHead(): Promise<void> {
+  /** Waits for a snapshot running in the background (the cadence), if any. */
+  async snapshotSettled(): Promise<void> {
+    await this.snapshotting;
+  }
+
+  /**
+   * Garbage collection is about to remove everything below `retainedFrom`: the head stops
+   * offering those seqs to time travel first. Resolves true once the head says so.
+   */
+  async retain(retainedFrom: number): Promise<boolean> {
+    this.retainedFrom = Math.max(this.retainedFrom, retainedFrom);
+    this.headSnapshots = this.headSnapshots.filter((seq) => seq >= this.retainedFrom);
+    return this.updateHead();
+  }
+
+  private noteSnapshot(seq: number): void {
+    if (!this.headSnapshots.includes(seq)) this.headSnapshots = [...this.headSnapshots, seq].sort((a, b) => a - b);
+    // Bounded even if garbage collection never runs: time travel then starts from an older snapshot.
+    if (this.headSnapshots.length > maxListedSnapshots) this.headSnapshots = this.headSnapshots.slice(-maxListedSnapshots);
+  }
+
+  /**
+   * Compare-and-swap the head to the current position; a newer epoch there fences us. Resolves
+   * whether this writer's head now stands (false: fenced, or a newer writer's head is there).
+   */
+  async updateHead(): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      if (this.fencedBy !== undefined) return;
+      if (this.fencedBy !== undefined) return false;
       const head: HeadDocument = {
         format: recordFormat,
         fsId: this.position.fsId,
         seq: this.position.seq,
         snapshot: this.headSnapshot,
+        snapshots: this.headSnapshots.slice(),
+        retainedFrom: this.retainedFrom,
         epoch: this.position.epoch,
         writer: this.options.writerId,
         nonce: randomUUID(),
@@ -437,18 +504,23 @@ export class Committer {
       try {
         this.headEtag = await this.log.writeHead(head, this.headEtag);
         this.stats.headUpdates++;
-        return;
+        return true;
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
         const current = await this.log.readHead();
-        if (current !== undefined && current.head.epoch > this.options.epoch) {
+        if (current !== undefined && current.head.fsId === this.position.fsId && current.head.epoch > this.options.epoch) {
           this.fence(current.head.epoch);
-          return;
+          return false;
         }
-        if (current !== undefined && current.head.seq > this.position.seq) return; // a newer writer's head stands
         this.headEtag = current?.etag;
-        this.headSnapshot = Math.max(this.headSnapshot, current?.head.snapshot ?? 0);
+        if (current === undefined || current.head.fsId !== this.position.fsId) continue; // none, or left by another filesystem: ours replaces it
+        if (current.head.seq > this.position.seq) return false; // a newer writer's head stands
+        this.headSnapshot = Math.max(this.headSnapshot, current.head.snapshot);
+        this.retainedFrom = Math.max(this.retainedFrom, current.head.retainedFrom ?? 0);
+        for (const seq of current.head.snapshots ?? []) if (seq >= this.retainedFrom) this.noteSnapshot(seq);
+        this.headSnapshots = this.headSnapshots.filter((seq) => seq >= this.retainedFrom);
       }
     }
+    return false;
   }
 }

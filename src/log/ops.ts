@@ -27,7 +27,24 @@ export type Op =
   | { op: "chmod"; path: string; mode: number; time: number }
   | { op: "utimes"; path: string; atime: number; mtime: number; time: number }
   /** A new writer took over: from this record on, only records of this epoch or later are valid. */
-  | { op: "epoch"; epoch: number; writer: string; time: number };
+  | { op: "epoch"; epoch: number; writer: string; time: number }
+  /**
+   * Compaction: the same bytes now live elsewhere. Every extent equal to a move's source (object,
+   * offset, length and hash) in any file is repointed at its destination; nothing else changes (no
+   * times, no modes, no sizes), because no byte changed. Sources no longer in use are skipped, so
+   * the result depends only on the namespace and the operation (docs/s3-layout.md L3a).
+   */
+  | { op: "relocate"; moves: Relocation[]; time: number };
+
+/** One extent's bytes, moved by compaction: from `object`/`offset` to `toObject`/`toOffset` ("" = this record). */
+export interface Relocation {
+  object: string;
+  offset: number;
+  length: number;
+  hash: string;
+  toObject: string;
+  toOffset: number;
+}
 
 export type OpName = Op["op"];
 

@@ -91,6 +91,55 @@ export function decodeRecord(key: string, bytes: Uint8Array): DecodedRecord {
   return { header, hash: hashHex(hash), bytes, dataBytes };
 }
 
+/** Bytes at the end of a record that hold its trailer, and usually its whole header. */
+export const recordTailBytes = 64 * 1024;
+
+/**
+ * Where a record's header lies, from the last bytes of a `size`-byte record (at least the 32-byte
+ * trailer). Lets maintenance read a large record's operations without its inline data.
+ */
+export function recordHeaderRange(key: string, size: number, tail: Uint8Array): { offset: number; length: number } {
+  const corrupt = (what: string) => new CorruptObjectError(`commit record ${key} is corrupt: ${what}`, { operation: "get", key });
+  if (tail.byteLength < trailerBytes || size < trailerBytes) throw corrupt(`only ${size} bytes`);
+  const trailerStart = tail.byteLength - trailerBytes;
+  if (Buffer.compare(tail.subarray(trailerStart, trailerStart + 8), magic) !== 0) throw corrupt("no record trailer");
+  const trailer = new DataView(tail.buffer, tail.byteOffset + trailerStart, trailerBytes);
+  const dataBytes = Number(trailer.getBigUint64(8, true));
+  const headerBytes = trailer.getUint32(16, true);
+  if (dataBytes + headerBytes + trailerBytes !== size) throw corrupt("lengths do not add up");
+  return { offset: dataBytes, length: headerBytes };
+}
+
+/**
+ * The header of a record from its header bytes alone, checked for shape but not against the
+ * record's hash (which covers the inline data too). Garbage collection uses it to learn which
+ * objects a large record names without downloading its data; fsck always reads whole records.
+ */
+export function decodeRecordHeader(key: string, bytes: Uint8Array): RecordHeader {
+  const corrupt = (what: string) => new CorruptObjectError(`commit record ${key} is corrupt: ${what}`, { operation: "get", key });
+  let header: RecordHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw corrupt(`unreadable header (${(error as Error).message})`);
+  }
+  if (header.format !== recordFormat) throw corrupt(`unknown record format ${header.format}`);
+  if (!Array.isArray(header.ops) || !Number.isSafeInteger(header.seq) || !Number.isSafeInteger(header.epoch)) throw corrupt("malformed header");
+  return header;
+}
+
+/** The seq a `wal/<seq>` key names, or undefined for any other key. */
+export function seqOfWalKey(key: string): number | undefined {
+  const match = /^wal\/(\d{20})$/.exec(key);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** The seq a `snapshots/<seq>` key names, or undefined for any other key. */
+export function seqOfSnapshotKey(key: string): number | undefined {
+  const match = /^snapshots\/(\d{20})$/.exec(key);
+  return match === null ? undefined : Number(match[1]);
+}
+
 function hashHex(hash: bigint): string {
   return hash.toString(16).padStart(16, "0");
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { CorruptObjectError, NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
-import { decodeRecord, snapshotKey, walKey, type DecodedRecord } from "./record.ts";
+import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, snapshotKey, walKey, type DecodedRecord, type RecordHeader } from "./record.ts";
 
 export const formatVersion = 1;
 export const formatKey = "format.json";
@@ -15,6 +15,13 @@ export interface FormatDocument {
   format: number;
   fsId: string;
   created: string;
+  /**
+   * A fork's ancestors: fsId -> bucket-relative prefix of each filesystem whose objects this one
+   * reads as `origin/<fsId>/<key>` (docs/s3-layout.md F1). Absent for a filesystem that is no fork.
+   */
+  origins?: Record<string, string>;
+  /** A fork's starting point: its log continues after `seq` of the filesystem `fsId` at `prefix`. */
+  forkedFrom?: { fsId: string; prefix: string; seq: number; hash: string; epoch: number };
 }
 
 export interface HeadDocument {
@@ -24,6 +31,13 @@ export interface HeadDocument {
   seq: number;
   /** The newest snapshot's seq, or 0 for none. */
   snapshot: number;
+  /**
+   * Snapshots that garbage collection has not removed, oldest first (time travel starts from the
+   * nearest one at or below its seq). Absent in heads written before it existed.
+   */
+  snapshots?: number[];
+  /** The oldest seq whose namespace, log and data are all still kept (time travel's lower bound; 0: all). */
+  retainedFrom?: number;
   epoch: number;
   writer: string;
   nonce: string;
@@ -58,8 +72,7 @@ export class RemoteLog {
   }
 
   /** Creates format.json unless it exists; either way returns the one that stands. */
-  async createFormat(): Promise<FormatDocument> {
-    const document: FormatDocument = { format: formatVersion, fsId: randomUUID(), created: new Date().toISOString() };
+  async createFormat(document: FormatDocument = { format: formatVersion, fsId: randomUUID(), created: new Date().toISOString() }): Promise<FormatDocument> {
     try {
       await this.store.put(formatKey, encoder.encode(JSON.stringify(document, null, 2)), { ifNoneMatch: "*", contentType: "application/json" });
       return document;
@@ -112,6 +125,23 @@ export class RemoteLog {
     }
   }
 
+  /**
+   * The header of record `seq`, whose object is `size` bytes (from a listing): a large record's
+   * inline data is not downloaded. Small records are read whole and checked against their hash.
+   */
+  async readRecordHeader(seq: number, size: number): Promise<RecordHeader> {
+    const key = walKey(seq);
+    if (size <= recordTailBytes) return decodeRecord(key, (await this.store.get(key)).body).header;
+    const tail = (await this.store.get(key, { range: { offset: size - recordTailBytes, length: recordTailBytes } })).body;
+    const range = recordHeaderRange(key, size, tail);
+    const tailStart = size - tail.byteLength;
+    const bytes =
+      range.offset >= tailStart
+        ? tail.subarray(range.offset - tailStart, range.offset - tailStart + range.length)
+        : (await this.store.get(key, { range })).body;
+    return decodeRecordHeader(key, bytes);
+  }
+
   /** Create-only: throws PreconditionFailedError if the slot is taken. */
   async writeRecord(seq: number, bytes: Uint8Array): Promise<void> {
     await this.store.put(walKey(seq), bytes, { ifNoneMatch: "*" });
@@ -121,7 +151,8 @@ export class RemoteLog {
     return (await this.store.get(snapshotKey(seq))).body;
   }
 
-  async writeSnapshot(seq: number, bytes: Uint8Array): Promise<void> {
-    await this.store.put(snapshotKey(seq), bytes, { contentType: "application/gzip" });
+  /** Snapshots are written once; `createOnly` keeps one that already stands (a fork pinning its parent's). */
+  async writeSnapshot(seq: number, bytes: Uint8Array, options: { createOnly?: boolean } = {}): Promise<void> {
+    await this.store.put(snapshotKey(seq), bytes, { contentType: "application/gzip", ...(options.createOnly ? { ifNoneMatch: "*" as const } : {}) });
   }
 }

@@ -159,7 +159,8 @@ async function searchBytes(bytes: Buffer | undefined, candidate: Candidate, scan
 
 /** Searches a large file as it streams in, and stops fetching once the scanner is finished. */
 async function searchStream(target: FsTarget, candidate: Candidate, scanner: LineScanner): Promise<boolean> {
-  const stream = await target.stream(candidate.path).catch(absentAsUndefined);
+  // One window ahead: a search often stops early, and what is read ahead of it is wasted.
+  const stream = await target.stream(candidate.path, { windowsAhead: 1 }).catch(absentAsUndefined);
   if (stream === undefined) return false;
   const reader = stream.getReader();
   const decoder = new TextDecoder("utf-8", { ignoreBOM: true }); // keeps a byte-order mark, as Buffer#toString does

@@ -8,7 +8,7 @@
 
 import type { Database, Statement } from "bun:sqlite";
 import { FsError } from "../errors.ts";
-import { extentBytes, type Extent, type Op } from "../log/ops.ts";
+import { extentBytes, type Extent, type Op, type Relocation } from "../log/ops.ts";
 import { isWithin, joinPath, parentOf, splitPath } from "../paths.ts";
 import { Namespace, kindCode, rootId, type NodeKind, type NodeRow } from "./namespace.ts";
 
@@ -28,12 +28,14 @@ const syscalls: Record<Op["op"], string> = {
   chmod: "chmod",
   utimes: "utime",
   epoch: "epoch",
+  relocate: "relocate",
 };
 
 export class OpApplier {
   private readonly db: Database;
   private readonly insertNode: Statement<{ id: number }, [number, string, number, number, number, number, number, number, number, string | null]>;
   private readonly insertExtent: Statement<unknown, [number, number, string, number, number, string]>;
+  private readonly relocateExtent: Statement<unknown, [string, number, string, number, number, string]>;
 
   constructor(private readonly namespace: Namespace) {
     this.db = namespace.writeConnection;
@@ -41,6 +43,7 @@ export class OpApplier {
       "INSERT INTO nodes (parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     );
     this.insertExtent = this.db.query("INSERT INTO extents (node, position, object, offset, length, hash) VALUES (?, ?, ?, ?, ?, ?)");
+    this.relocateExtent = this.db.query("UPDATE extents SET object = ?, offset = ? WHERE object = ? AND offset = ? AND length = ? AND hash = ?");
   }
 
   private get view() {
@@ -79,6 +82,8 @@ export class OpApplier {
       }
       case "epoch":
         return;
+      case "relocate":
+        return this.relocate(op.moves, recordKey);
     }
   }
 
@@ -142,6 +147,20 @@ export class OpApplier {
       this.db.query("DELETE FROM extents WHERE node = ?").run(existing.id);
       this.addExtents(existing.id, 0, extents);
       this.db.query("UPDATE nodes SET size = ?, mtime = ?, ctime = ? WHERE id = ?").run(extentBytes(extents), time, time, existing.id);
+    }
+  }
+
+  /**
+   * Repoints every extent equal to a move's source, in every file that shares it (copies share
+   * extents). The bytes are the same (same length and hash), so no time or size changes; a source
+   * nothing uses any more (the file was removed since) is simply skipped.
+   */
+  private relocate(moves: readonly Relocation[], recordKey: string): void {
+    for (const move of moves) {
+      if (!Number.isSafeInteger(move.length) || move.length <= 0 || !Number.isSafeInteger(move.toOffset) || move.toOffset < 0) {
+        throw new FsError("EINVAL", syscalls.relocate, { detail: `invalid relocation of ${move.object}@${move.offset}` });
+      }
+      this.relocateExtent.run(move.toObject === "" ? recordKey : move.toObject, move.toOffset, move.object, move.offset, move.length, move.hash);
     }
   }
 

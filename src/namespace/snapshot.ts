@@ -7,7 +7,7 @@ import { kindCode, rootId, type Namespace, type NamespaceView, type NodeKind } f
 
 export const snapshotFormat = 1;
 
-type SnapshotNode = [
+export type SnapshotNode = [
   path: string,
   kind: NodeKind,
   mode: number,
@@ -20,15 +20,18 @@ type SnapshotNode = [
   extents: [object: string, offset: number, length: number, hash: string][],
 ];
 
-interface SnapshotDocument {
+export interface SnapshotDocument {
   format: number;
   position: LogPosition;
   root: { mode: number; mtime: number; ctime: number; atime: number; birthtime: number };
   nodes: SnapshotNode[];
 }
 
-/** Serialises the view (call synchronously: no commit can interleave). */
-export function encodeSnapshot(view: NamespaceView, position: LogPosition): Uint8Array {
+/**
+ * Serialises the view (call synchronously: no commit can interleave). `objectName` renames each
+ * extent's object (a fork names its parent's objects `origin/<fsId>/<key>`); by default names stay.
+ */
+export function encodeSnapshot(view: NamespaceView, position: LogPosition, objectName: (object: string) => string = (object) => object): Uint8Array {
   const root = view.root();
   const nodes: SnapshotNode[] = view.descendants(rootId).map(({ node, relative }) => [
     relative,
@@ -40,7 +43,7 @@ export function encodeSnapshot(view: NamespaceView, position: LogPosition): Uint
     node.atime,
     node.birthtime,
     node.target,
-    node.kind === "file" ? view.extents(node.id).map((extent) => [extent.object, extent.offset, extent.length, extent.hash]) : [],
+    node.kind === "file" ? view.extents(node.id).map((extent) => [objectName(extent.object), extent.offset, extent.length, extent.hash]) : [],
   ]);
   const document: SnapshotDocument = {
     format: snapshotFormat,
@@ -51,17 +54,23 @@ export function encodeSnapshot(view: NamespaceView, position: LogPosition): Uint
   return Bun.gzipSync(new TextEncoder().encode(JSON.stringify(document)));
 }
 
-/** Replaces the namespace's contents with the snapshot's, in the open batch. Returns its position. */
-export function loadSnapshot(namespace: Namespace, key: string, bytes: Uint8Array): LogPosition {
+/** The snapshot document in `bytes`, checked for shape. Throws CorruptObjectError if it is unreadable. */
+export function decodeSnapshot(key: string, bytes: Uint8Array): SnapshotDocument {
   let document: SnapshotDocument;
   try {
     document = JSON.parse(new TextDecoder().decode(Bun.gunzipSync(bytes as Uint8Array<ArrayBuffer>)));
   } catch (error) {
     throw new CorruptObjectError(`snapshot ${key} is unreadable (${(error as Error).message})`, { operation: "get", key });
   }
-  if (document.format !== snapshotFormat || !Array.isArray(document.nodes)) {
-    throw new CorruptObjectError(`snapshot ${key} has unknown format ${document.format}`, { operation: "get", key });
+  if (document === null || typeof document !== "object" || document.format !== snapshotFormat || !Array.isArray(document.nodes) || typeof document.position?.seq !== "number") {
+    throw new CorruptObjectError(`snapshot ${key} has unknown format ${(document as { format?: unknown } | null)?.format}`, { operation: "get", key });
   }
+  return document;
+}
+
+/** Replaces the namespace's contents with the snapshot's, in the open batch. Returns its position. */
+export function loadSnapshot(namespace: Namespace, key: string, bytes: Uint8Array): LogPosition {
+  const document = decodeSnapshot(key, bytes);
   const db = namespace.writeConnection;
   namespace.clear();
   db.query("UPDATE nodes SET mode = ?, mtime = ?, ctime = ?, atime = ?, birthtime = ? WHERE id = ?").run(

@@ -1,0 +1,805 @@
+#!/usr/bin/env bun
+// s3-bun-cached-fs: the operator's command line. Each run mounts the filesystem (read-only unless
+// the command writes), does one thing, and closes it; the index and cache live in a temporary
+// directory unless --cache-root keeps them between runs. Where the filesystem lives comes from
+// flags and the usual AWS environment variables (credentials from the SDK's default chain), or
+// --local for a LocalObjectStore directory.
+//
+// Exit status: 0 success; 1 the command failed (the message says why); 2 the command line is
+// wrong; 3 fsck found problems (the filesystem is not sound).
+
+import { mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, mkdirSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve, dirname } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { S3CachedFsManagerImpl } from "./manager.ts";
+import { FsError } from "./errors.ts";
+import type { S3CachedFs } from "./fs.ts";
+import type { MountConfig } from "./options.ts";
+import { LocalObjectStore } from "./stores/local-object-store.ts";
+import { S3ObjectStore } from "./stores/s3-object-store.ts";
+import type { ObjectStore } from "./stores/object-store.ts";
+import { LocatedStore, normalizePrefix } from "./maintenance/located-store.ts";
+import { defaultGraceMs, defaultRetentionMs, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
+import type { FsckReport } from "./maintenance/fsck.ts";
+
+const program = "s3-bun-cached-fs";
+
+const exitCodes = { ok: 0, failed: 1, usage: 2, unsound: 3 } as const;
+
+/** A mistake on the command line: exit 2, with a pointer to --help. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
+
+type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  progress: boolean;
+  json: boolean;
+}
+
+interface Command {
+  summary: string;
+  usage: string;
+  details?: string;
+  /** One line per option of its own: "  -l, --long   ...". */
+  optionHelp?: string[];
+  /** How the filesystem is mounted for this command. */
+  mount: "readonly" | "readwrite" | ((values: Values) => "readonly" | "readwrite");
+  options?: OptionSpec;
+  /** Checks the command line before anything is mounted (throws UsageError). */
+  validate?(args: string[], values: Values): void;
+  /** Runs the command; returns the exit status. */
+  run(fs: S3CachedFs, args: string[], values: Values, io: Io): Promise<number>;
+}
+
+const globalOptions: OptionSpec = {
+  bucket: { type: "string" },
+  prefix: { type: "string" },
+  region: { type: "string" },
+  endpoint: { type: "string" },
+  "path-style": { type: "boolean" },
+  local: { type: "string" },
+  "cache-root": { type: "string" },
+  "at-seq": { type: "string" },
+  writer: { type: "string" },
+  json: { type: "boolean" },
+  progress: { type: "boolean" },
+  "no-progress": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+const globalHelp = `Where the filesystem lives:
+  --bucket <name>        S3 bucket (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                         AWS_SESSION_TOKEN, or the AWS SDK's default chain: profiles, roles)
+  --prefix <prefix>      the filesystem's prefix in the bucket (or under --local) (default: none)
+  --region <region>      default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  --endpoint <url>       for R2, Tigris, MinIO, Ceph RGW...; default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL
+  --path-style           path-style URLs (default: on for endpoints given by IP address or localhost,
+                         or when AWS_S3_FORCE_PATH_STYLE=true)
+  --local <dir>          a LocalObjectStore directory instead of S3
+Options of every command:
+  --cache-root <dir>     keep the index and cache here between runs (default: a temporary directory)
+  --at-seq <seq>         read the filesystem as it was at this seq (time travel; read commands only)
+  --writer <mode>        if another writer holds the lease: wait (default), fail, or takeover
+  --json                 machine-readable output
+  --progress, --no-progress   progress bars on stderr (default: only when stderr is a terminal)
+  -h, --help             help`;
+
+const commands: Record<string, Command> = {
+  ls: {
+    summary: "list a directory",
+    usage: "ls [path] [-l] [-R]",
+    optionHelp: ["  -l, --long             type, permissions, size and modification time", "  -R, --recursive        every entry below the path"],
+    mount: "readonly",
+    options: { long: { type: "boolean", short: "l" }, recursive: { type: "boolean", short: "R" } },
+    validate: (args) => atMost(args, 1, "ls"),
+    async run(fs, args, values, io) {
+      const path = args[0] ?? "/";
+      const stats = await fs.stat(path);
+      const entries = !stats.isDirectory()
+        ? [{ path: path.split("/").pop() ?? path, stats }]
+        : values.recursive
+          ? (await fs.walk(path)).map((entry) => ({ path: entry.path, stats: entry.stats }))
+          : await Promise.all((await fs.readdir(path)).map(async (name) => ({ path: name, stats: await fs.lstat(joinVirtual(path, name)) })));
+      if (io.json) {
+        io.stdout(`${JSON.stringify(entries.map((entry) => ({ path: entry.path, ...describeStats(entry.stats) })))}\n`);
+        return exitCodes.ok;
+      }
+      for (const entry of entries) {
+        const name = entry.stats.isDirectory() ? `${entry.path}/` : entry.path;
+        io.stdout(values.long ? `${typeLetter(entry.stats)}${permissions(entry.stats.mode)} ${String(entry.stats.size).padStart(12)} ${entry.stats.mtime.toISOString()} ${name}\n` : `${name}\n`);
+      }
+      return exitCodes.ok;
+    },
+  },
+
+  cat: {
+    summary: "write files' contents to stdout",
+    usage: "cat <path>...",
+    mount: "readonly",
+    validate(args) {
+      if (args.length === 0) throw new UsageError("cat needs at least one path", "cat");
+    },
+    async run(fs, args) {
+      for (const path of args) await pipeToStdout(await fs.stream(path));
+      return exitCodes.ok;
+    },
+  },
+
+  put: {
+    summary: "upload a local file (or stdin) to a path",
+    usage: "put <local file | -> <path> [--mode <octal>]",
+    details: "Missing parent directories are created. The file is durable in the store when the command exits 0.",
+    optionHelp: ["  --mode <octal>         permission bits of a new file (default 644)"],
+    mount: "readwrite",
+    options: { mode: { type: "string" } },
+    validate(args, values) {
+      const [source, target] = args;
+      if (source === undefined || target === undefined || args.length > 2) throw new UsageError("put needs a local file (or - for stdin) and a path", "put");
+      if (values.mode !== undefined) parseMode(String(values.mode));
+      if (source !== "-" && !lstatSync(source, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`${source}: no such local file`, "put");
+    },
+    async run(fs, args, values, io) {
+      const [source, target] = args as [string, string];
+      const mode = values.mode === undefined ? undefined : parseMode(String(values.mode));
+      const data = source === "-" ? Bun.stdin.stream() : Bun.file(source);
+      const total = source === "-" ? undefined : Bun.file(source).size;
+      const bar = progressBar(io, `put ${target}`, total);
+      await fs.writeFile(target, data, { ...(mode === undefined ? {} : { mode }), onProgress: (bytes) => bar.update(bytes) });
+      bar.done(total ?? (await fs.stat(target)).size);
+      return exitCodes.ok;
+    },
+  },
+
+  get: {
+    summary: "download a file to a local file (or stdout)",
+    usage: "get <path> [local file | -]",
+    mount: "readonly",
+    validate(args) {
+      if (args.length < 1 || args.length > 2) throw new UsageError("get needs a path, and optionally a local file", "get");
+    },
+    async run(fs, args, _values, io) {
+      const [source, target] = args as [string, string | undefined];
+      if (target === undefined || target === "-") {
+        await pipeToStdout(await fs.stream(source));
+        return exitCodes.ok;
+      }
+      const size = (await fs.stat(source)).size;
+      const bar = progressBar(io, `get ${source}`, size);
+      await writeLocal(await fs.stream(source), target, (bytes) => bar.update(bytes));
+      bar.done(size);
+      return exitCodes.ok;
+    },
+  },
+
+  stat: {
+    summary: "show a path's metadata",
+    usage: "stat <path>",
+    mount: "readonly",
+    validate(args) {
+      if (args.length !== 1) throw new UsageError("stat needs one path", "stat");
+    },
+    async run(fs, args, _values, io) {
+      const stats = await fs.lstat(args[0]!);
+      const described = { path: args[0]!, ...describeStats(stats), ...(stats.isSymbolicLink() ? { target: await fs.readlink(args[0]!) } : {}) };
+      if (io.json) io.stdout(`${JSON.stringify(described)}\n`);
+      else for (const [key, value] of Object.entries(described)) io.stdout(`${key.padEnd(10)} ${value}\n`);
+      return exitCodes.ok;
+    },
+  },
+
+  du: {
+    summary: "bytes and files used under a path (from the index: no download)",
+    usage: "du [path] [-s] [--human]",
+    optionHelp: ["  -s, --summarize        only the total", "  -H, --human            sizes in KiB, MiB, GiB"],
+    mount: "readonly",
+    options: { summarize: { type: "boolean", short: "s" }, human: { type: "boolean", short: "H" } },
+    validate: (args) => atMost(args, 1, "du"),
+    async run(fs, args, values, io) {
+      const path = args[0] ?? "/";
+      const totals = new Map<string, { bytes: number; files: number }>();
+      let all = { bytes: 0, files: 0 };
+      const top = await fs.stat(path);
+      if (!top.isDirectory()) all = { bytes: top.size, files: 1 };
+      else {
+        for (const entry of await fs.walk(path)) {
+          if (!entry.stats.isFile()) continue;
+          all.bytes += entry.stats.size;
+          all.files++;
+          const child = entry.path.split("/")[0]!;
+          if (entry.path === child) continue; // a file directly in `path` has no subtotal
+          const total = totals.get(child) ?? { bytes: 0, files: 0 };
+          total.bytes += entry.stats.size;
+          total.files++;
+          totals.set(child, total);
+        }
+      }
+      const size = (bytes: number) => (values.human ? humanBytes(bytes) : String(bytes));
+      if (io.json) {
+        io.stdout(`${JSON.stringify({ path, ...all, children: values.summarize ? undefined : Object.fromEntries(totals) })}\n`);
+        return exitCodes.ok;
+      }
+      if (!values.summarize) for (const [child, total] of [...totals].sort()) io.stdout(`${size(total.bytes).padStart(12)} ${String(total.files).padStart(8)} files  ${joinVirtual(path, child)}\n`);
+      io.stdout(`${size(all.bytes).padStart(12)} ${String(all.files).padStart(8)} files  ${path}\n`);
+      return exitCodes.ok;
+    },
+  },
+
+  log: {
+    summary: "commit history, newest first",
+    usage: "log [--limit <n>]",
+    optionHelp: ["  -n, --limit <n>        at most this many commits (default 20)"],
+    mount: "readonly",
+    options: { limit: { type: "string", short: "n" } },
+    validate(args, values) {
+      atMost(args, 0, "log");
+      if (values.limit !== undefined) positiveInteger(String(values.limit), "--limit");
+    },
+    async run(fs, _args, values, io) {
+      const limit = values.limit === undefined ? 20 : positiveInteger(String(values.limit), "--limit");
+      const entries = await fs.history({ limit });
+      if (io.json) {
+        io.stdout(`${JSON.stringify(entries)}\n`);
+        return exitCodes.ok;
+      }
+      for (const entry of entries) {
+        const kinds = Object.entries(entry.kinds)
+          .map(([kind, count]) => `${kind}${count === 1 ? "" : ` x${count}`}`)
+          .join(", ");
+        const paths = entry.paths.length === 0 ? "" : `  ${entry.paths.join(" ")}${entry.operations > entry.paths.length ? " ..." : ""}`;
+        io.stdout(`${String(entry.seq).padStart(8)}  ${new Date(entry.time).toISOString()}  epoch ${entry.epoch}  ${entry.writer}  ${kinds}${paths}\n`);
+      }
+      return exitCodes.ok;
+    },
+  },
+
+  snapshot: {
+    summary: "write a snapshot of the namespace now (cold mounts start there)",
+    usage: "snapshot",
+    mount: "readwrite",
+    validate: (args) => atMost(args, 0, "snapshot"),
+    async run(fs, _args, _values, io) {
+      const seq = await fs.snapshot();
+      io.stdout(io.json ? `${JSON.stringify({ snapshot: seq })}\n` : `snapshot at seq ${seq}\n`);
+      return exitCodes.ok;
+    },
+  },
+
+  gc: {
+    summary: "garbage collection and compaction (a dry run unless --delete)",
+    usage: "gc [--delete] [--retention <duration>] [--grace <duration>] [--no-compact] [--compact-below <fraction>] [--verbose]",
+    optionHelp: [
+      "  --delete               delete (and compact) for real; mounts read-write and takes the writer lease",
+      "  --retention <duration> every state this recent stays readable (readers, --at-seq, forks)",
+      "  --grace <duration>     objects younger than this are never deleted (uploads still in flight)",
+      "  --no-compact           do not rewrite packs with little live data",
+      "  --compact-below <f>    rewrite packs whose live fraction is below f (default 0.5)",
+      "  -v, --verbose          list every object deleted (or that would be)",
+    ],
+    details: `Deletes only objects that nothing in the retention window names and that are older than the
+grace period. Without --delete it only reports (and needs no writer lease). Durations: 90s, 30m,
+24h, 7d, 500ms, or milliseconds. Defaults: --retention ${defaultRetentionMs / 3_600_000}h, --grace ${defaultGraceMs / 3_600_000}h.`,
+    mount: (values) => (values.delete ? "readwrite" : "readonly"),
+    options: {
+      delete: { type: "boolean" },
+      retention: { type: "string" },
+      grace: { type: "string" },
+      "no-compact": { type: "boolean" },
+      "compact-below": { type: "string" },
+      verbose: { type: "boolean", short: "v" },
+    },
+    validate(args, values) {
+      atMost(args, 0, "gc");
+      gcOptions(values);
+    },
+    async run(fs, _args, values, io) {
+      const report = await fs.collectGarbage(gcOptions(values));
+      if (io.json) io.stdout(`${JSON.stringify(report)}\n`);
+      else printGarbageReport(report, io, values.verbose === true);
+      return exitCodes.ok;
+    },
+  },
+
+  fsck: {
+    summary: "check that every referenced object exists and matches its checksum; report orphans",
+    usage: "fsck [--quick] [--verbose]",
+    optionHelp: ["  --quick                check that objects exist, without reading their bytes", "  -v, --verbose          list every orphan"],
+    details: "Exit status 0 when the filesystem is sound, 3 when problems were found. --quick checks existence only.",
+    mount: "readonly",
+    options: { quick: { type: "boolean" }, verbose: { type: "boolean", short: "v" } },
+    validate: (args) => atMost(args, 0, "fsck"),
+    async run(fs, _args, values, io) {
+      const report = await fs.fsck({ verifyData: !values.quick });
+      if (io.json) io.stdout(`${JSON.stringify(report)}\n`);
+      else printFsckReport(report, io, values.verbose === true);
+      return report.sound ? exitCodes.ok : exitCodes.unsound;
+    },
+  },
+
+  import: {
+    summary: "copy a local directory into the filesystem, as one commit",
+    usage: "import <local dir> [path]",
+    details: "Directories, files (with their permission bits) and symbolic links are copied under path (default /); all of it is published as one commit, or nothing is.",
+    mount: "readwrite",
+    validate(args) {
+      if (args.length < 1 || args.length > 2) throw new UsageError("import needs a local directory, and optionally a path", "import");
+      if (!lstatSync(resolve(args[0]!), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${args[0]}: not a local directory`, "import");
+    },
+    async run(fs, args, _values, io) {
+      const [source, target = "/"] = args as [string, string | undefined];
+      const root = resolve(source);
+      const entries = walkLocal(root);
+      const total = entries.reduce((sum, entry) => sum + entry.size, 0);
+      const bar = progressBar(io, "import", total, entries.filter((entry) => entry.kind === "file").length);
+      let done = 0;
+      let files = 0;
+      await fs.transaction(async (tx) => {
+        await tx.mkdir(target, { recursive: true });
+        for (const entry of entries) {
+          const path = joinVirtual(target, entry.relative);
+          if (entry.kind === "directory") await tx.mkdir(path, { recursive: true });
+          else if (entry.kind === "symlink") await tx.symlink(readlinkSync(entry.absolute), path);
+          else {
+            const before = done;
+            await tx.writeFile(path, Bun.file(entry.absolute), { mode: entry.mode, onProgress: (bytes) => bar.update(before + bytes, files) });
+            done += entry.size;
+            files++;
+            bar.update(done, files);
+          }
+        }
+      });
+      bar.done(total, files);
+      if (!io.json) io.stderr(`imported ${files} files (${humanBytes(total)}) into ${target} at seq ${fs.stats().seq}\n`);
+      else io.stdout(`${JSON.stringify({ files, bytes: total, seq: fs.stats().seq })}\n`);
+      return exitCodes.ok;
+    },
+  },
+
+  export: {
+    summary: "copy a directory of the filesystem into a local directory",
+    usage: "export <path> <local dir>",
+    details: "Directories, files and symbolic links below path are written under the local directory (created if missing); every byte is verified against its checksum first.",
+    mount: "readonly",
+    validate(args) {
+      if (args.length !== 2) throw new UsageError("export needs a path and a local directory", "export");
+    },
+    async run(fs, args, _values, io) {
+      const [source, target] = args as [string, string];
+      const entries = await fs.walk(source);
+      const files = entries.filter((entry) => entry.stats.isFile());
+      const total = files.reduce((sum, entry) => sum + entry.stats.size, 0);
+      const root = resolve(target);
+      mkdirSync(root, { recursive: true });
+      const bar = progressBar(io, "export", total, files.length);
+      let done = 0;
+      let count = 0;
+      for (const entry of entries) {
+        const local = join(root, entry.path);
+        if (relative(root, local).startsWith("..")) throw new FsError("EINVAL", "export", { path: entry.path, detail: "escapes the target directory" });
+        if (entry.stats.isDirectory()) mkdirSync(local, { recursive: true });
+        else if (entry.stats.isSymbolicLink()) {
+          mkdirSync(dirname(local), { recursive: true });
+          rmSync(local, { force: true });
+          symlinkSync(await fs.readlink(joinVirtual(source, entry.path)), local);
+        } else {
+          mkdirSync(dirname(local), { recursive: true });
+          const before = done;
+          await writeLocal(await fs.stream(joinVirtual(source, entry.path)), local, (bytes) => bar.update(before + bytes, count));
+          done += entry.stats.size;
+          count++;
+          bar.update(done, count);
+        }
+      }
+      bar.done(total, count);
+      if (io.json) io.stdout(`${JSON.stringify({ files: count, bytes: total })}\n`);
+      else io.stderr(`exported ${count} files (${humanBytes(total)}) to ${root}\n`);
+      return exitCodes.ok;
+    },
+  },
+
+  stats: {
+    summary: "the filesystem's size, position and retention, and what this run cost",
+    usage: "stats",
+    mount: "readonly",
+    validate: (args) => atMost(args, 0, "stats"),
+    async run(fs, _args, _values, io) {
+      const history = await fs.history({ limit: 1 });
+      const stats = fs.stats();
+      const summary = {
+        store: stats.store,
+        seq: stats.seq,
+        epoch: stats.epoch,
+        lastCommit: history[0] === undefined ? undefined : new Date(history[0].time).toISOString(),
+        files: stats.files,
+        requests: Object.fromEntries(Object.entries(stats.requests).map(([kind, counts]) => [kind, counts.requests])),
+        bytesIn: stats.requests.total.bytesIn,
+      };
+      if (io.json) io.stdout(`${JSON.stringify(summary)}\n`);
+      else {
+        io.stdout(`store        ${summary.store}\n`);
+        io.stdout(`seq          ${summary.seq} (epoch ${summary.epoch})${summary.lastCommit === undefined ? "" : `, last commit ${summary.lastCommit}`}\n`);
+        io.stdout(`files        ${stats.files.files} files, ${stats.files.directories} directories, ${stats.files.symlinks} symlinks, ${humanBytes(stats.files.bytes)}\n`);
+        io.stdout(`this run     ${stats.requests.total.requests} requests (${Object.entries(summary.requests).filter(([kind, count]) => kind !== "total" && count > 0).map(([kind, count]) => `${count} ${kind.toUpperCase()}`).join(", ")}), ${humanBytes(summary.bytesIn)} in\n`);
+      }
+      return exitCodes.ok;
+    },
+  },
+
+  fork: {
+    summary: "fork the filesystem (as it is, or --at-seq) into a new prefix of the same bucket, copying no bytes",
+    usage: "fork <new prefix>",
+    mount: "readonly",
+    validate(args) {
+      if (args.length !== 1) throw new UsageError("fork needs the new filesystem's prefix", "fork");
+    },
+    async run(fs, args, _values, io) {
+      const result = await fs.fork({ prefix: args[0]! });
+      io.stdout(io.json ? `${JSON.stringify(result)}\n` : `forked ${result.parent.prefix || "(root)"} at seq ${result.seq} into ${result.prefix} (${result.files} files, filesystem ${result.fsId})\n`);
+      return exitCodes.ok;
+    },
+  },
+};
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  return `${program}: an S3-backed filesystem, from the command line
+
+Usage: ${program} <command> [options] [arguments]
+
+Commands:
+${Object.entries(commands)
+  .map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`)
+  .join("\n")}
+
+${globalHelp}
+
+Exit status: 0 success, 1 failure, 2 bad command line, 3 fsck found problems.
+Run '${program} <command> --help' for a command's options.
+`;
+}
+
+function commandHelp(command: Command): string {
+  const mode = typeof command.mount === "function" ? "read-only, or read-write with --delete" : command.mount === "readonly" ? "read-only" : "read-write (takes the writer lease)";
+  return `${program} ${command.usage}
+
+${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}. Mounts ${mode}.
+${command.details === undefined ? "" : `\n${command.details}\n`}${command.optionHelp === undefined ? "" : `\nOptions:\n${command.optionHelp.join("\n")}\n`}
+${globalHelp}
+`;
+}
+
+/** Runs the command line `argv` (without the program); returns the exit status. */
+export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const io: Io = {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    progress: false,
+    json: false,
+  };
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    const topic = name === "help" ? rest[0] : undefined;
+    const command = topic === undefined ? undefined : commands[topic];
+    if (topic !== undefined && command === undefined) {
+      io.stderr(`${program}: unknown command ${JSON.stringify(topic)}\n`);
+      return exitCodes.usage;
+    }
+    io.stdout(command === undefined ? mainHelp() : commandHelp(command));
+    return name === undefined ? exitCodes.usage : exitCodes.ok;
+  }
+  if (name === "--version") {
+    io.stdout(`${(await import("../package.json")).version}\n`);
+    return exitCodes.ok;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    io.stderr(`${program}: unknown command ${JSON.stringify(name)}; run '${program} --help' for the list\n`);
+    return exitCodes.usage;
+  }
+  let cacheRoot: string | undefined;
+  let temporary = false;
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: { ...globalOptions, ...command.options }, allowPositionals: true, strict: true });
+    } catch (error) {
+      throw new UsageError((error as Error).message, name);
+    }
+    const values = parsed.values as Values;
+    if (values.help) {
+      io.stdout(commandHelp(command));
+      return exitCodes.ok;
+    }
+    io.json = values.json === true;
+    io.progress = values["no-progress"] ? false : values.progress === true || process.stderr.isTTY === true;
+    command.validate?.(parsed.positionals, values);
+    const mode = typeof command.mount === "function" ? command.mount(values) : command.mount;
+    const atSeq = values["at-seq"] === undefined ? undefined : nonNegativeInteger(String(values["at-seq"]), "--at-seq");
+    if (atSeq !== undefined && mode === "readwrite") throw new UsageError(`--at-seq is read-only time travel; ${name} writes`, name);
+    const writer = values.writer === undefined ? "wait" : String(values.writer);
+    if (writer !== "wait" && writer !== "fail" && writer !== "takeover") throw new UsageError(`--writer must be wait, fail or takeover, not ${JSON.stringify(writer)}`, name);
+    const location = storeLocation(values, env);
+    if (values["cache-root"] === undefined) {
+      cacheRoot = mkdtempSync(join(tmpdir(), `${program}-`));
+      temporary = true;
+    } else cacheRoot = resolve(String(values["cache-root"]));
+    const manager = new S3CachedFsManagerImpl({ cacheRoot, storeFactory: (config) => location.storeAt(config.prefix) });
+    const config: MountConfig = {
+      name: "cli",
+      mode,
+      prefix: location.prefix,
+      onWriterBusy: writer,
+      ...(atSeq === undefined ? {} : { atSeq }),
+    };
+    const fs = await manager.mount(config);
+    let status: number;
+    try {
+      status = await command.run(fs, parsed.positionals, values, io);
+    } finally {
+      await fs.close();
+    }
+    return status;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`${program}: ${error.message}\nRun '${program} ${error.command ?? ""} --help'.\n`.replace("  --help", " --help"));
+      return exitCodes.usage;
+    }
+    io.stderr(`${program} ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitCodes.failed;
+  } finally {
+    if (temporary && cacheRoot !== undefined) rmSync(cacheRoot, { recursive: true, force: true });
+  }
+}
+
+interface StoreLocation {
+  description: string;
+  prefix: string;
+  storeAt(prefix: string): ObjectStore;
+}
+
+/** The store from --local, or from --bucket and the AWS settings. */
+function storeLocation(values: Values, env: Record<string, string | undefined>): StoreLocation {
+  const prefix = normalizePrefix(values.prefix === undefined ? "" : String(values.prefix));
+  if (values.local !== undefined) {
+    if (values.bucket !== undefined) throw new UsageError("give --local or --bucket, not both");
+    const directory = resolve(String(values.local));
+    const open = (at: string) => new LocalObjectStore({ root: join(directory, at) });
+    return { description: `local:${join(directory, prefix)}`, prefix, storeAt: (at) => new LocatedStore(open(at), at, open) };
+  }
+  if (values.bucket === undefined) throw new UsageError("say where the filesystem is: --bucket <name> (S3) or --local <dir>");
+  const bucket = String(values.bucket);
+  const endpoint = (values.endpoint as string | undefined) ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const region = (values.region as string | undefined) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const pathStyle = values["path-style"] === true || /^(1|true|yes)$/i.test(env.AWS_S3_FORCE_PATH_STYLE ?? "") || (endpoint !== undefined && isLocalHost(endpoint));
+  if (endpoint !== undefined && !URL.canParse(endpoint)) throw new UsageError(`--endpoint ${JSON.stringify(endpoint)} is not a URL`);
+  const open = (at: string) =>
+    new S3ObjectStore({
+      bucket,
+      prefix: at,
+      region,
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(pathStyle ? { forcePathStyle: true } : {}),
+      ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
+        : {}),
+    });
+  return { description: `s3://${bucket}/${prefix}`, prefix, storeAt: (at) => new LocatedStore(open(at), at, open) };
+}
+
+function isLocalHost(endpoint: string): boolean {
+  try {
+    const host = new URL(endpoint).hostname;
+    return host === "localhost" || /^[\d.]+$/.test(host) || host.startsWith("[");
+  } catch {
+    return false;
+  }
+}
+
+// ---- output ---------------------------------------------------------------------------------
+
+function printGarbageReport(report: GarbageReport, io: Io, verbose: boolean): void {
+  const verb = report.dryRun ? "would delete" : "deleted";
+  io.stdout(`${report.dryRun ? "dry run (nothing deleted; --delete to act)" : "garbage collected"}: ${report.listed.objects} objects, ${humanBytes(report.listed.bytes)} listed\n`);
+  io.stdout(`retention ${formatDuration(report.retentionMs)}, grace ${formatDuration(report.graceMs)}, now ${report.now} (${report.clock} clock)\n`);
+  io.stdout(`log at seq ${report.tip}; every state from seq ${report.retainedFrom} on is kept (the window starts at seq ${report.horizonSeq})\n`);
+  const byKind = new Map<string, { count: number; bytes: number }>();
+  for (const deletion of report.deletions) {
+    const total = byKind.get(deletion.kind) ?? { count: 0, bytes: 0 };
+    total.count++;
+    total.bytes += deletion.size;
+    byKind.set(deletion.kind, total);
+  }
+  io.stdout(`${verb} ${report.deletions.length} objects, ${humanBytes(report.deletedBytes)}${byKind.size === 0 ? "" : `: ${[...byKind].map(([kind, total]) => `${total.count} ${kind}${total.count === 1 ? "" : "s"}`).join(", ")}`}\n`);
+  io.stdout(`kept: ${report.kept.referenced} in use, ${report.kept.young} younger than the grace period, ${report.kept.pinned} pinned by forks, ${report.kept.other} other\n`);
+  if (report.compaction.objects.length > 0) {
+    io.stdout(`compaction: ${report.dryRun ? "would rewrite" : "rewrote"} ${report.compaction.objects.length} objects with little live data (${humanBytes(report.compaction.objects.reduce((sum, object) => sum + object.liveBytes, 0))} live)${report.compaction.commits.length === 0 ? "" : ` in seq ${report.compaction.commits.join(", ")}`}\n`);
+  }
+  if (verbose) for (const deletion of report.deletions) io.stdout(`  ${deletion.key}  ${humanBytes(deletion.size)}  ${deletion.reason}\n`);
+}
+
+function printFsckReport(report: FsckReport, io: Io, verbose: boolean): void {
+  const { checked } = report;
+  io.stdout(`checked seq ${report.retainedFrom}..${report.tip}: ${checked.records} records, ${checked.snapshots} snapshots, ${checked.objects} objects, ${checked.extents} extents, ${humanBytes(checked.bytes)} verified\n`);
+  for (const problem of report.problems) {
+    io.stdout(`PROBLEM ${problem.kind}: ${problem.key}: ${problem.detail}${problem.paths === undefined ? "" : ` (files: ${problem.paths.join(", ")})`}\n`);
+  }
+  if (report.orphans.length > 0) {
+    io.stdout(`${report.orphans.length} orphans (${humanBytes(report.orphanBytes)}), nothing refers to them; gc removes them once past the grace period\n`);
+    if (verbose) for (const orphan of report.orphans) io.stdout(`  ${orphan.key}  ${humanBytes(orphan.size)}  ${orphan.lastModified}\n`);
+  }
+  io.stdout(report.sound ? "the filesystem is sound\n" : `the filesystem is NOT sound: ${report.problems.length} problems\n`);
+}
+
+function describeStats(stats: Awaited<ReturnType<S3CachedFs["stat"]>>) {
+  return {
+    type: stats.isDirectory() ? "directory" : stats.isSymbolicLink() ? "symlink" : "file",
+    size: stats.size,
+    mode: `0${(stats.mode & 0o7777).toString(8)}`,
+    mtime: stats.mtime.toISOString(),
+    ctime: stats.ctime.toISOString(),
+    birthtime: stats.birthtime.toISOString(),
+  };
+}
+
+function typeLetter(stats: Awaited<ReturnType<S3CachedFs["stat"]>>): string {
+  return stats.isDirectory() ? "d" : stats.isSymbolicLink() ? "l" : "-";
+}
+
+function permissions(mode: number): string {
+  const letters = "rwxrwxrwx";
+  let out = "";
+  for (let bit = 0; bit < 9; bit++) out += mode & (1 << (8 - bit)) ? letters[bit] : "-";
+  return out;
+}
+
+function humanBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** A progress bar on stderr: "[#####.....]  45%  12.3 MiB / 27.0 MiB  120/300 files". */
+function progressBar(io: Io, label: string, total: number | undefined, files?: number) {
+  let last = 0;
+  const draw = (bytes: number, count: number | undefined, final: boolean) => {
+    if (!io.progress) return;
+    const now = performance.now();
+    if (!final && now - last < 100) return;
+    last = now;
+    const fraction = total === undefined || total === 0 ? (final ? 1 : 0) : Math.min(1, bytes / total);
+    const width = 24;
+    const filled = Math.round(fraction * width);
+    const counts = files === undefined || count === undefined ? "" : `  ${count}/${files} files`;
+    io.stderr(`\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${humanBytes(bytes)}${total === undefined ? "" : ` / ${humanBytes(total)}`}${counts}${final ? "\n" : ""}`);
+  };
+  return {
+    update: (bytes: number, count?: number) => draw(bytes, count, false),
+    done: (bytes: number, count?: number) => draw(bytes, count, true),
+  };
+}
+
+// ---- local files ----------------------------------------------------------------------------
+
+interface LocalEntry {
+  absolute: string;
+  relative: string;
+  kind: "file" | "directory" | "symlink";
+  size: number;
+  mode: number;
+}
+
+/** Every entry under `root`, parents first (symbolic links are copied as links, never followed). */
+function walkLocal(root: string): LocalEntry[] {
+  const entries: LocalEntry[] = [];
+  const visit = (directory: string) => {
+    for (const name of readdirSync(directory).sort()) {
+      const absolute = join(directory, name);
+      const info = lstatSync(absolute);
+      const relativePath = relative(root, absolute).split("\\").join("/");
+      if (info.isSymbolicLink()) entries.push({ absolute, relative: relativePath, kind: "symlink", size: 0, mode: 0o777 });
+      else if (info.isDirectory()) {
+        entries.push({ absolute, relative: relativePath, kind: "directory", size: 0, mode: info.mode & 0o7777 });
+        visit(absolute);
+      } else if (info.isFile()) entries.push({ absolute, relative: relativePath, kind: "file", size: info.size, mode: info.mode & 0o7777 });
+    }
+  };
+  visit(root);
+  return entries;
+}
+
+async function writeLocal(stream: ReadableStream<Uint8Array>, path: string, onProgress: (bytes: number) => void): Promise<void> {
+  const sink = Bun.file(path).writer();
+  let written = 0;
+  for await (const piece of stream) {
+    sink.write(piece);
+    written += piece.byteLength;
+    onProgress(written);
+  }
+  await sink.end();
+}
+
+async function pipeToStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
+  const sink = Bun.stdout.writer();
+  for await (const piece of stream) {
+    sink.write(piece);
+    await sink.flush();
+  }
+}
+
+// ---- arguments ------------------------------------------------------------------------------
+
+function joinVirtual(directory: string, name: string): string {
+  if (name === "" || name === ".") return directory;
+  return `${directory.replace(/\/+$/, "")}/${name}`;
+}
+
+function atMost(args: string[], count: number, command: string): void {
+  if (args.length > count) throw new UsageError(`${command} takes ${count === 0 ? "no arguments" : `at most ${count} path`}; unexpected ${JSON.stringify(args[count])}`, command);
+}
+
+function parseMode(text: string): number {
+  if (!/^0?[0-7]{1,4}$/.test(text)) throw new UsageError(`--mode must be octal permission bits such as 644, not ${JSON.stringify(text)}`);
+  return Number.parseInt(text, 8);
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`${flag} must be a whole number above 0, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+function nonNegativeInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`${flag} must be a whole number, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+function fraction(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`${flag} must be a fraction from 0 to 1, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+function gcOptions(values: Values): GarbageCollectionOptions {
+  return {
+    dryRun: !values.delete,
+    retentionMs: values.retention === undefined ? defaultRetentionMs : parseDuration(String(values.retention), "--retention"),
+    graceMs: values.grace === undefined ? defaultGraceMs : parseDuration(String(values.grace), "--grace"),
+    compact: !values["no-compact"],
+    ...(values["compact-below"] === undefined ? {} : { compactBelow: fraction(String(values["compact-below"]), "--compact-below") }),
+  };
+}
+
+/** "90s", "30m", "24h", "7d", "500ms", or a number of milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (match === null) throw new UsageError(`${flag} must be a duration such as 90s, 30m, 24h or 7d, not ${JSON.stringify(text)}`);
+  const scale = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? "ms"]!;
+  return Math.round(Number(match[1]) * scale);
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

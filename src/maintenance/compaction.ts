@@ -1,0 +1,124 @@
+// Compaction: packs (and old commit records holding inline data) whose live fraction has fallen
+// low are rewritten. The live extents are read (verified against their hashes), placed in a new
+// batch (inline, then fresh packs) and published by a `relocate` operation that repoints every
+// file sharing them; times, modes and sizes do not change because no byte does (L3a). The old
+// objects stay referenced by the history in the retention window and are collected once that
+// history has gone (GC3), so compaction never makes an older state unreadable.
+
+import { FsError, fromStoreError } from "../errors.ts";
+import type { Extent, Relocation } from "../log/ops.ts";
+import { seqOfWalKey } from "../log/record.ts";
+import { parseOriginKey } from "./origin-store.ts";
+import type { Inventory } from "./inventory.ts";
+import type { MaintenanceContext } from "./maintenance-context.ts";
+
+export interface CompactionOptions {
+  dryRun: boolean;
+  /** Rewrite objects whose live fraction is below this (0..1). */
+  below: number;
+  /** Live bytes rewritten in one run, at most. */
+  maxBytes: number;
+  /** Commit records at or below this seq count as data holders (no longer needed as log). */
+  recordsUpTo: number;
+}
+
+export interface CompactionCandidate {
+  key: string;
+  size: number;
+  liveBytes: number;
+  liveFraction: number;
+}
+
+export interface CompactionReport {
+  /** Objects rewritten (or, in a dry run, that would be). */
+  objects: CompactionCandidate[];
+  /** Live bytes moved into new objects. */
+  movedBytes: number;
+  /** Seqs of the records that published the moves. */
+  commits: number[];
+}
+
+/** Bytes per compaction record: bounds memory, and a failure loses little work. */
+const bytesPerCommit = 32 * 1024 * 1024;
+
+export function emptyCompaction(): CompactionReport {
+  return { objects: [], movedBytes: 0, commits: [] };
+}
+
+/** Objects worth rewriting, least live first, within `maxBytes` of live data. */
+export function compactionCandidates(context: MaintenanceContext, inventory: Inventory, options: CompactionOptions): CompactionCandidate[] {
+  const rows = context.namespace.committed.db
+    .query<{ object: string; live: number; longest: number }, []>(
+      `SELECT object, SUM(length) AS live, MAX(length) AS longest
+         FROM (SELECT DISTINCT object, offset, length, hash FROM extents)
+        GROUP BY object`,
+    )
+    .all();
+  const candidates: CompactionCandidate[] = [];
+  for (const row of rows) {
+    if (parseOriginKey(row.object) !== undefined) continue; // another filesystem's object: never ours to rewrite
+    if (row.longest > context.layout.blockBytes) continue; // cannot be placed as one extent again
+    const entry = inventory.objects.get(row.object);
+    if (entry === undefined || entry.size === 0) continue; // missing: fsck's business, not compaction's
+    const recordSeq = seqOfWalKey(row.object);
+    if (entry.kind !== "pack" && !(entry.kind === "record" && recordSeq !== undefined && recordSeq <= options.recordsUpTo)) continue;
+    const liveFraction = row.live / entry.size;
+    if (liveFraction < options.below) candidates.push({ key: row.object, size: entry.size, liveBytes: row.live, liveFraction });
+  }
+  candidates.sort((a, b) => a.liveFraction - b.liveFraction || a.key.localeCompare(b.key));
+  const chosen: CompactionCandidate[] = [];
+  let total = 0;
+  for (const candidate of candidates) {
+    if (total + candidate.liveBytes > options.maxBytes && chosen.length > 0) break;
+    chosen.push(candidate);
+    total += candidate.liveBytes;
+  }
+  return chosen;
+}
+
+/** Rewrites the candidates' live extents and publishes `relocate` records (the writer only). */
+export async function compact(context: MaintenanceContext, inventory: Inventory, options: CompactionOptions): Promise<CompactionReport> {
+  const objects = compactionCandidates(context, inventory, options);
+  const report: CompactionReport = { objects, movedBytes: 0, commits: [] };
+  if (options.dryRun || objects.length === 0) return report;
+  const committer = context.committer;
+  if (committer === undefined) throw new FsError("EROFS", "gc", { detail: "only the writer compacts" });
+  const statement = context.namespace.committed.db.query<{ offset: number; length: number; hash: string }, [string]>(
+    "SELECT DISTINCT offset, length, hash FROM extents WHERE object = ? ORDER BY offset",
+  );
+  let group: Extent[] = [];
+  let groupBytes = 0;
+  const flush = async () => {
+    if (group.length === 0) return;
+    const extents = group;
+    group = [];
+    groupBytes = 0;
+    let pieces: Uint8Array[];
+    try {
+      pieces = await context.reader.read(extents, undefined, { cache: false });
+    } catch (error) {
+      throw fromStoreError(error, "gc", extents[0]?.object);
+    }
+    let seq = 0;
+    await committer.submit((batch) => {
+      seq = batch.seq;
+      const moves: Relocation[] = extents.map((extent, index) => {
+        const placed = batch.addData(pieces[index]!);
+        if (placed.length !== 1) throw new FsError("EINVAL", "gc", { detail: `cannot relocate ${extent.object}@${extent.offset} as one extent` });
+        return { ...extent, toObject: placed[0]!.object, toOffset: placed[0]!.offset };
+      });
+      return { op: "relocate", moves, time: batch.time };
+    });
+    report.commits.push(seq);
+    report.movedBytes += extents.reduce((sum, extent) => sum + extent.length, 0);
+  };
+  for (const candidate of objects) {
+    for (const row of statement.all(candidate.key)) {
+      group.push({ object: candidate.key, ...row });
+      groupBytes += row.length;
+      if (groupBytes >= bytesPerCommit) await flush();
+    }
+  }
+  await flush();
+  return report;
+}

@@ -1,0 +1,304 @@
+// fsck: is the filesystem in the bucket sound? Checks, in order (docs/s3-layout.md K1-K5):
+//
+//   format.json and the head: readable, of this filesystem, the head's snapshot present;
+//   the kept log: every record from the oldest kept state to the newest, whole, verified against
+//   its hash and chained to its parent (I1-I5); the kept snapshots readable and agreeing with
+//   the log's hashes;
+//   every object the kept history (and every fork of it) names exists, and every extent's bytes
+//   match their hash (unless `verifyData` is off);
+//   orphans: objects nothing kept names (garbage collection's to remove once past the grace
+//   period; reported, they do not make the filesystem unsound).
+// The report says `sound` when nothing but orphans was found. fsck only reads.
+
+import { fromStoreError } from "../errors.ts";
+import { recordEpoch } from "../commit/replay.ts";
+import { hashBytes, type Extent } from "../log/ops.ts";
+import { recordFollowsProblem, snapshotKey, walKey, type LogPosition } from "../log/record.ts";
+import { decodeSnapshot } from "../namespace/snapshot.ts";
+import { rootId, type NamespaceView } from "../namespace/namespace.ts";
+import { CorruptObjectError, NotFoundError, StoreError } from "../stores/store-errors.ts";
+import { takeInventory, type InventoryEntry, type ObjectKind } from "./inventory.ts";
+import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
+import { References } from "./references.ts";
+import { readForkRegistration } from "./fork.ts";
+import { parseOriginKey } from "./origin-store.ts";
+import { retainedFrom } from "./time-travel.ts";
+
+export interface FsckOptions {
+  /** Read every referenced extent and check its hash (default true); off: existence only. */
+  verifyData?: boolean;
+  /** Objects checked at once (default 8). */
+  concurrency?: number;
+}
+
+export type FsckProblemKind =
+  | "format"
+  | "head"
+  | "missing-record"
+  | "corrupt-record"
+  | "broken-chain"
+  | "missing-snapshot"
+  | "corrupt-snapshot"
+  | "fork-registration"
+  | "missing-object"
+  | "out-of-bounds"
+  | "checksum-mismatch"
+  | "unreadable";
+
+export interface FsckProblem {
+  kind: FsckProblemKind;
+  key: string;
+  detail: string;
+  /** Files of the mounted state that use the object (at most 20). */
+  paths?: string[];
+}
+
+export interface Orphan {
+  key: string;
+  kind: ObjectKind;
+  size: number;
+  lastModified: string;
+}
+
+export interface FsckReport {
+  /** No problems (orphans alone do not count). */
+  sound: boolean;
+  fsId: string;
+  /** The newest seq found. */
+  tip: number;
+  /** The oldest seq kept whole: the checks cover every state from here to `tip`. */
+  retainedFrom: number;
+  checked: { records: number; snapshots: number; objects: number; extents: number; bytes: number };
+  problems: FsckProblem[];
+  orphans: Orphan[];
+  orphanBytes: number;
+}
+
+export async function checkFilesystem(context: MaintenanceContext, options: FsckOptions = {}): Promise<FsckReport> {
+  const verifyData = options.verifyData ?? true;
+  const concurrency = options.concurrency ?? 8;
+  const { log, store, format } = context;
+  const problems: FsckProblem[] = [];
+  const checked = { records: 0, snapshots: 0, objects: 0, extents: 0, bytes: 0 };
+  const problem = (kind: FsckProblemKind, key: string, detail: string, paths?: string[]) =>
+    problems.push(paths === undefined || paths.length === 0 ? { kind, key, detail } : { kind, key, detail, paths });
+  const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
+  // An error reading one object is a finding about that object; a listing failure means fsck cannot run.
+  const inventory = await takeInventory(store).catch((error: unknown) => {
+    throw fromStoreError(error, "fsck");
+  });
+
+  const stored = await log.readFormat().catch((error: unknown) => {
+    problem("format", "format.json", describeError(error));
+    return undefined;
+  });
+  if (stored === undefined && !problems.some((entry) => entry.kind === "format")) problem("format", "format.json", "format.json is missing");
+  else if (stored !== undefined && stored.fsId !== format.fsId) problem("format", "format.json", `format.json now names filesystem ${stored.fsId}, not ${format.fsId}`);
+
+  const head = await log.readHead().catch((error: unknown) => {
+    problem("head", "heads/main.json", describeError(error));
+    return undefined;
+  });
+  if (head !== undefined) {
+    if (head.head.fsId !== format.fsId) problem("head", "heads/main.json", `the head names filesystem ${head.head.fsId}, not ${format.fsId}`);
+    else if (head.head.snapshot > 0 && !inventory.snapshots.has(head.head.snapshot)) {
+      problem("missing-snapshot", snapshotKey(head.head.snapshot), "the head names this snapshot, but it is missing: cold mounts cannot start from it");
+    }
+  }
+
+  // The kept log: from the oldest kept state to the newest record.
+  const base = retainedFrom(head?.head, format);
+  let tip = Math.max(base, head?.head.fsId === format.fsId ? head.head.seq : 0);
+  for (const seq of inventory.records.keys()) tip = Math.max(tip, seq);
+  const references = new References();
+  const recordHashes = new Map<number, string>();
+  let position: LogPosition | undefined = base === 0 ? { fsId: format.fsId, seq: 0, hash: "", epoch: 0 } : undefined;
+  if (base > 0) {
+    try {
+      const document = decodeSnapshot(snapshotKey(base), await log.readSnapshot(base));
+      position = document.position;
+      references.addSnapshot(document);
+      checked.snapshots++;
+      if (position.fsId !== format.fsId) problem("corrupt-snapshot", snapshotKey(base), `belongs to filesystem ${position.fsId}`);
+    } catch (error) {
+      problem(error instanceof NotFoundError ? "missing-snapshot" : "corrupt-snapshot", snapshotKey(base), `the oldest kept state's snapshot: ${describeError(error)}`);
+    }
+  }
+  for (let from = base + 1; from <= tip; from += 16) {
+    const seqs = Array.from({ length: Math.min(16, tip - from + 1) }, (_, index) => from + index);
+    const window = await Promise.all(
+      seqs.map((seq) =>
+        log.readRecord(seq).then(
+          (record) => ({ seq, record, error: undefined as unknown }),
+          (error: unknown) => ({ seq, record: undefined, error }),
+        ),
+      ),
+    );
+    for (const { seq, record, error } of window) {
+      const key = walKey(seq);
+      if (record === undefined) {
+        problem(error === undefined ? "missing-record" : error instanceof CorruptObjectError ? "corrupt-record" : "unreadable", key, error === undefined ? "the record is missing from the kept log" : describeError(error));
+        position = undefined; // the chain cannot be followed past a hole
+        continue;
+      }
+      checked.records++;
+      recordHashes.set(seq, record.hash);
+      references.addRecord(record.header);
+      if (position !== undefined) {
+        const broken = recordFollowsProblem(position, record.header);
+        if (broken !== undefined) problem("broken-chain", key, broken);
+      } else if (record.header.fsId !== format.fsId) {
+        problem("broken-chain", key, `belongs to filesystem ${record.header.fsId}`);
+      }
+      position = { fsId: format.fsId, seq, hash: record.hash, epoch: recordEpoch(record) };
+    }
+  }
+
+  // Every kept snapshot, and those forks pinned.
+  const pinned = new Set<number>();
+  for (const entry of inventory.forks) {
+    try {
+      const registration = await readForkRegistration(store, entry.key);
+      pinned.add(registration.seq);
+      if (!inventory.snapshots.has(registration.seq)) {
+        problem("missing-snapshot", snapshotKey(registration.seq), `fork ${registration.fsId} at ${JSON.stringify(registration.prefix)} inherited this state, but its snapshot is missing`);
+      }
+    } catch (error) {
+      problem("fork-registration", entry.key, describeError(error));
+    }
+  }
+  const snapshotSeqs = [...inventory.snapshots.keys()].filter((seq) => (seq > base && seq <= tip) || (pinned.has(seq) && seq !== base));
+  await boundedEach(snapshotSeqs, concurrency, async (seq) => {
+    const key = snapshotKey(seq);
+    try {
+      const document = decodeSnapshot(key, await log.readSnapshot(seq));
+      checked.snapshots++;
+      references.addSnapshot(document);
+      if (document.position.fsId !== format.fsId || document.position.seq !== seq) {
+        problem("corrupt-snapshot", key, `holds position ${document.position.fsId}/${document.position.seq}`);
+      } else if (recordHashes.has(seq) && recordHashes.get(seq) !== document.position.hash) {
+        problem("corrupt-snapshot", key, `records hash ${document.position.hash} for seq ${seq}, but record ${seq} hashes to ${recordHashes.get(seq)}`);
+      }
+    } catch (error) {
+      problem(error instanceof NotFoundError ? "missing-snapshot" : "corrupt-snapshot", key, describeError(error));
+    }
+  });
+
+  // Every referenced object exists, and every extent matches its hash.
+  const view = context.namespace.committed;
+  await boundedEach(references.objects(), concurrency, async (object) => {
+    const extents = references.extents(object);
+    checked.objects++;
+    checked.extents += extents.length;
+    let size: number;
+    const listed = inventory.objects.get(object);
+    if (listed !== undefined) size = listed.size;
+    else if (parseOriginKey(object) !== undefined) {
+      try {
+        size = (await store.head(object)).size;
+      } catch (error) {
+        if (error instanceof NotFoundError) problem("missing-object", object, "an object inherited from an ancestor filesystem is missing", pathsUsing(view, object));
+        else problem("unreadable", object, describeError(error), pathsUsing(view, object));
+        return;
+      }
+    } else {
+      problem("missing-object", object, "the kept history names this object, but it is missing", pathsUsing(view, object));
+      return;
+    }
+    const outside = extents.filter((extent) => extent.offset + extent.length > size);
+    if (outside.length > 0) {
+      problem("out-of-bounds", object, `${outside.length} extents reach past the object's end (${size} bytes)`, pathsUsing(view, object, outside));
+    }
+    if (!verifyData) return;
+    const inside = extents.filter((extent) => extent.offset + extent.length <= size);
+    try {
+      const bad = await mismatchedExtents(context, object, inside);
+      checked.bytes += inside.reduce((sum, extent) => sum + extent.length, 0);
+      if (bad.length > 0) problem("checksum-mismatch", object, `${bad.length} of ${inside.length} extents do not match their checksum`, pathsUsing(view, object, bad));
+    } catch (error) {
+      if (error instanceof StoreError) problem(error instanceof NotFoundError ? "missing-object" : "unreadable", object, describeError(error), pathsUsing(view, object));
+      else throw error;
+    }
+  });
+
+  // Orphans: this filesystem's objects that nothing kept names.
+  const orphans: Orphan[] = [];
+  for (const entry of inventory.objects.values()) {
+    if (isOrphan(entry, references, pinned, base)) {
+      orphans.push({ key: entry.key, kind: entry.kind, size: entry.size, lastModified: entry.lastModified.toISOString() });
+    }
+  }
+  problems.sort((a, b) => a.key.localeCompare(b.key) || a.kind.localeCompare(b.kind));
+  return {
+    sound: problems.length === 0,
+    fsId: format.fsId,
+    tip,
+    retainedFrom: base,
+    checked,
+    problems,
+    orphans,
+    orphanBytes: orphans.reduce((sum, orphan) => sum + orphan.size, 0),
+  };
+}
+
+function isOrphan(entry: InventoryEntry, references: References, pinned: ReadonlySet<number>, base: number): boolean {
+  switch (entry.kind) {
+    case "pack":
+    case "chunk":
+      return !references.has(entry.key);
+    case "record":
+      return entry.seq! <= base && !references.has(entry.key);
+    case "snapshot":
+      return entry.seq! < base && !pinned.has(entry.seq!);
+    case "unknown":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** The extents of `object` whose bytes do not hash to their hash, read in coalesced ranges. */
+async function mismatchedExtents(context: MaintenanceContext, object: string, extents: Extent[]): Promise<Extent[]> {
+  const sorted = extents.slice().sort((a, b) => a.offset - b.offset);
+  const bad: Extent[] = [];
+  const maxRange = 8 * 1024 * 1024;
+  let index = 0;
+  while (index < sorted.length) {
+    const start = sorted[index]!.offset;
+    let end = start + sorted[index]!.length;
+    let last = index;
+    while (last + 1 < sorted.length && sorted[last + 1]!.offset <= end + 1024 * 1024 && Math.max(end, sorted[last + 1]!.offset + sorted[last + 1]!.length) - start <= maxRange) {
+      last++;
+      end = Math.max(end, sorted[last]!.offset + sorted[last]!.length);
+    }
+    const body = (await context.store.get(object, { range: { offset: start, length: end - start } })).body;
+    for (let member = index; member <= last; member++) {
+      const extent = sorted[member]!;
+      const bytes = body.subarray(extent.offset - start, extent.offset - start + extent.length);
+      if (bytes.byteLength !== extent.length || hashBytes(bytes) !== extent.hash) bad.push(extent);
+    }
+    index = last + 1;
+  }
+  return bad;
+}
+
+/** Files of the mounted state whose extents lie in `object` (those among `extents`, if given). */
+function pathsUsing(view: NamespaceView, object: string, extents?: readonly Extent[]): string[] {
+  const rows = view.db.query<{ node: number; offset: number }, [string]>("SELECT DISTINCT node, offset FROM extents WHERE object = ?").all(object);
+  const wanted = extents === undefined ? undefined : new Set(extents.map((extent) => extent.offset));
+  const nodes = [...new Set(rows.filter((row) => wanted === undefined || wanted.has(row.offset)).map((row) => row.node))];
+  return nodes
+    .slice(0, 20)
+    .map((id) => pathOf(view, id))
+    .sort();
+}
+
+function pathOf(view: NamespaceView, id: number): string {
+  const names: string[] = [];
+  let node = view.node(id);
+  for (let depth = 0; node !== undefined && node.id !== rootId && depth < 4096; depth++) {
+    names.unshift(node.name);
+    node = view.node(node.parent);
+  }
+  return `/${names.join("/")}`;
+}

@@ -1,0 +1,62 @@
+// What a set of namespaces refers to: every extent (object, offset, length, hash) named by a
+// snapshot or introduced by a record. Garbage collection keeps every object named here; fsck
+// checks every extent named here. Only `write`, `append` and `relocate` bring new extents into a
+// namespace (`copy` shares extents already there), so a snapshot's references plus those of the
+// records after it cover every state in between (docs/s3-layout.md GC3).
+
+import { walKey, type RecordHeader } from "../log/record.ts";
+import type { Extent } from "../log/ops.ts";
+import type { SnapshotDocument } from "../namespace/snapshot.ts";
+
+export class References {
+  private readonly byObject = new Map<string, Map<string, Extent>>();
+  private count = 0;
+
+  add(extent: Extent): void {
+    let extents = this.byObject.get(extent.object);
+    if (extents === undefined) {
+      extents = new Map();
+      this.byObject.set(extent.object, extents);
+    }
+    const id = `${extent.offset}:${extent.length}:${extent.hash}`;
+    if (!extents.has(id)) {
+      extents.set(id, extent);
+      this.count++;
+    }
+  }
+
+  /** Every extent of every file in the snapshot. */
+  addSnapshot(document: SnapshotDocument): void {
+    for (const node of document.nodes) {
+      for (const [object, offset, length, hash] of node[9] ?? []) this.add({ object, offset, length, hash });
+    }
+  }
+
+  /** The extents a record brings in; its inline data ("") is the record's own key. */
+  addRecord(header: RecordHeader): void {
+    const own = walKey(header.seq);
+    for (const op of header.ops) {
+      if (op.op === "write" || op.op === "append") {
+        for (const extent of op.extents) this.add(extent.object === "" ? { ...extent, object: own } : extent);
+      } else if (op.op === "relocate") {
+        for (const move of op.moves) this.add({ object: move.toObject === "" ? own : move.toObject, offset: move.toOffset, length: move.length, hash: move.hash });
+      }
+    }
+  }
+
+  has(object: string): boolean {
+    return this.byObject.has(object);
+  }
+
+  objects(): string[] {
+    return [...this.byObject.keys()];
+  }
+
+  extents(object: string): Extent[] {
+    return [...(this.byObject.get(object)?.values() ?? [])];
+  }
+
+  get extentCount(): number {
+    return this.count;
+  }
+}

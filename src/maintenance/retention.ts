@@ -1,0 +1,90 @@
+// The retention rule, as a pure function of what is listed (docs/s3-layout.md GC1-GC4).
+//
+// The retention window reaches back `retentionMs` from now, on the store's clock. The state at
+// seq s was current from the commit of record s until the commit of record s + 1; the horizon
+// state R is the newest one committed at or before the window's start, so every state from R on
+// was current at some moment inside the window (a reader may be mounted at it, time travel may
+// open it). The base B is the newest snapshot at or below R (and at or below the snapshot the
+// head names, so every mount still finds the log it needs after it): everything from B on is
+// kept whole (snapshot, records, the objects they name), and B is what the head then announces
+// as `retainedFrom`. Anything older goes only once it is also older than the grace period.
+
+export interface RetentionInput {
+  /** Now, in ms on the store's clock. */
+  now: number;
+  retentionMs: number;
+  /** The newest committed seq (the writer's position, or the newest listed record). */
+  tip: number;
+  /** Listed records by seq, with the time the store wrote each (its commit time). */
+  records: ReadonlyMap<number, { lastModified: Date }>;
+  /** Listed snapshots by seq. */
+  snapshots: ReadonlyMap<number, { lastModified: Date }>;
+  /** The snapshot the head names: mounts start there, so the log after it must stay. */
+  headSnapshot: number;
+  /** A fork's log starts after its fork point; 0 for a filesystem that is no fork. */
+  logStartsAfter: number;
+  /** The base an earlier collection announced: records at or below it may have been deleted. */
+  retainedFrom: number;
+}
+
+export interface RetentionPlan {
+  /** Start of the retention window, ms. */
+  horizon: number;
+  /** R: the state current at the start of the window. */
+  horizonSeq: number;
+  /** B: the oldest state kept whole; everything from here on stays. */
+  base: number;
+}
+
+/** The listing does not allow a safe plan: nothing may be deleted. */
+export class RetentionError extends Error {
+  constructor(
+    message: string,
+    readonly reason: "log-ahead" | "log-gap" | "no-base",
+  ) {
+    super(message);
+    this.name = "RetentionError";
+  }
+}
+
+export function planRetention(input: RetentionInput): RetentionPlan {
+  const horizon = input.now - input.retentionMs;
+  for (const seq of input.records.keys()) {
+    if (seq > input.tip) {
+      throw new RetentionError(`the log holds record ${seq}, after this writer's position ${input.tip}: another writer has published since`, "log-ahead");
+    }
+  }
+  // The log proper is the run of listed records ending at the tip; records below its start are
+  // left over from earlier collections only for their inline data, and are no log any more.
+  let lowest = input.tip;
+  while (lowest > 0 && input.records.has(lowest)) lowest--;
+  // Only a collection deletes records, and only at or below the base it announced: a record
+  // missing above that is damage, or a listing that missed it. Its commit time is unknown, so no
+  // safe horizon can be placed: stop.
+  if (lowest > Math.max(input.retainedFrom, input.logStartsAfter)) {
+    throw new RetentionError(`record ${lowest} is missing from the listing of the log, above every seq a collection removed (${input.retainedFrom}); run fsck`, "log-gap");
+  }
+  // R: the newest state of that run committed at or before the window's start.
+  let horizonSeq = lowest;
+  for (let seq = lowest + 1; seq <= input.tip; seq++) if (input.records.get(seq)!.lastModified.getTime() <= horizon) horizonSeq = seq;
+  // B: the newest snapshot at or below R and the head's snapshot, with the whole run after it.
+  const candidates = [...input.snapshots.keys()];
+  if (lowest === 0 && input.logStartsAfter === 0) candidates.push(0);
+  let base: number | undefined;
+  for (const seq of candidates) {
+    if (seq < lowest || seq > horizonSeq || seq > input.headSnapshot || seq > input.tip) continue;
+    if (base === undefined || seq > base) base = seq;
+  }
+  if (base === undefined) {
+    throw new RetentionError(
+      `no snapshot at or below seq ${Math.min(horizonSeq, input.headSnapshot)} has the whole log after it (the listed log runs from ${lowest + 1} to ${input.tip}); run fsck`,
+      "no-base",
+    );
+  }
+  return { horizon, horizonSeq, base };
+}
+
+/** Whether an object written at `lastModified` is past the grace period (a writer may still be uploading younger ones). */
+export function pastGrace(lastModified: Date, now: number, graceMs: number): boolean {
+  return lastModified.getTime() <= now - graceMs;
+}
