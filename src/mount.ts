@@ -166,16 +166,20 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
       if (atSeq !== undefined) return { seq: atSeq, changed: false }; // time travel stays where it is
       refreshing ??= (async () => {
         try {
-          const changedHead = await log.readHeadIfChanged(headEtag);
+          // The head and the next log slot are read at once: an idle refresh is two requests in
+          // one round trip, and a reader learns of a new commit one round trip after it lands.
+          const before = readerPosition.seq;
+          const [changedHead, next] = await Promise.all([log.readHeadIfChanged(headEtag), log.readRecord(before + 1)]);
           if (changedHead !== undefined && changedHead !== "unchanged" && changedHead.head.fsId === format.fsId) {
             headEtag = changedHead.etag;
             headSnapshot = Math.max(headSnapshot, changedHead.head.snapshot);
             knownSeq = Math.max(knownSeq, changedHead.head.seq);
           }
-          const before = readerPosition.seq;
-          // What the head announced, plus a little: a reader behind a busy writer still returns.
-          const caught = await catchUp(log, mounted, applier, readerPosition, cache, undefined, knownSeq, Math.max(0, knownSeq - readerPosition.seq) + 256);
-          readerPosition = caught.position;
+          if (next !== undefined || knownSeq > before) {
+            // What the head announced, plus a little: a reader behind a busy writer still returns.
+            const caught = await catchUp(log, mounted, applier, readerPosition, cache, next, knownSeq, Math.max(0, knownSeq - before) + 256);
+            readerPosition = caught.position;
+          }
           if (readerPosition.seq < headSnapshot) {
             // Following the log stopped short of the head's snapshot: the log after our position
             // was collected (perhaps all but a record kept for its data). Start again from the snapshot.
