@@ -1,6 +1,7 @@
 // Writes and reads back one large file in a process of its own, and reports its peak RSS, so the
 // memory bound of streaming writes and reads is measured, not assumed (large-files.test.ts).
-// argv: bytes, backend ("local" | "s3"), work directory[, s3 bucket, s3 prefix]
+// argv: bytes, backend ("local" | "s3"), work directory[, s3 bucket, s3 prefix]; WINDOWS_AHEAD sets
+// the read-ahead of stream() (to compare its memory and speed).
 
 import { LocalObjectStore, S3CachedFsManagerImpl, S3ObjectStore } from "../../src/core.ts";
 import { s3StoreOptions } from "../support/s3-server.ts";
@@ -57,7 +58,7 @@ const writeSeconds = (performance.now() - started) / 1000;
 peaks.write = peak;
 peak = process.memoryUsage().rss;
 started = performance.now();
-const read = await digest(await fs.stream("/large.bin"));
+const read = await digest(await fs.stream("/large.bin", process.env.WINDOWS_AHEAD === undefined ? {} : { windowsAhead: Number(process.env.WINDOWS_AHEAD) }));
 const readSeconds = (performance.now() - started) / 1000;
 peaks.read = peak;
 peak = Math.max(...Object.values(peaks));
