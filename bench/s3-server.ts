@@ -3,7 +3,7 @@
 // RGW on loopback through scripts/start-s3.sh, stopped again with scripts/ceph-aio.sh if this run
 // started it. If the server cannot start, the bench fails saying why; it never measures a fake.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { randomUUID } from "node:crypto";
@@ -24,6 +24,8 @@ export async function ensureS3Server(log: (line: string) => void = console.error
   const environment = { ...process.env, CEPH_DIR: cephDirectory };
   const alreadyRunning = serverRunning(cephDirectory);
   log(`bench: S3_ENDPOINT is not set; ${alreadyRunning ? "reusing" : "starting"} Ceph RGW (scripts/start-s3.sh, CEPH_DIR=${cephDirectory})`);
+  // A cluster this run starts is its own: begin from nothing, so earlier runs' data cannot fill the OSD.
+  if (!alreadyRunning) rmSync(cephDirectory, { recursive: true, force: true });
   const started = Bun.spawn(["bash", join(projectRoot, "scripts/start-s3.sh")], { cwd: projectRoot, env: environment, stdout: "pipe", stderr: "inherit" });
   const output = await new Response(started.stdout).text();
   if ((await started.exited) !== 0) {
@@ -37,6 +39,7 @@ export async function ensureS3Server(log: (line: string) => void = console.error
     if (alreadyRunning) return;
     log("bench: stopping the Ceph RGW this run started");
     await Bun.spawn(["bash", join(projectRoot, "scripts/ceph-aio.sh"), "stop"], { cwd: projectRoot, env: environment, stdout: "inherit", stderr: "inherit" }).exited;
+    rmSync(cephDirectory, { recursive: true, force: true });
   };
   return { settings: s3Server(), origin: "started", stop };
 }
