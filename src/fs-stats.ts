@@ -6,7 +6,28 @@ const typeBits = { directory: 0o040000, file: 0o100000, symlink: 0o120000 } as c
 const uid = process.getuid?.() ?? 0;
 const gid = process.getgid?.() ?? 0;
 
-export class FileStats {
+/** isFile(), isDirectory(), isSymbolicLink(), as Node's Stats and Dirent answer them. */
+abstract class TypedEntry {
+  readonly #kind: NodeRow["kind"];
+
+  constructor(kind: NodeRow["kind"]) {
+    this.#kind = kind;
+  }
+
+  isFile(): boolean {
+    return this.#kind === "file";
+  }
+
+  isDirectory(): boolean {
+    return this.#kind === "directory";
+  }
+
+  isSymbolicLink(): boolean {
+    return this.#kind === "symlink";
+  }
+}
+
+export class FileStats extends TypedEntry {
   readonly dev = 0;
   readonly ino: number;
   /** Type bits and permission bits, as Node reports them (0o100644 for a default file). */
@@ -26,10 +47,9 @@ export class FileStats {
   readonly mtime: Date;
   readonly ctime: Date;
   readonly birthtime: Date;
-  readonly #kind: NodeRow["kind"];
 
   constructor(node: NodeRow) {
-    this.#kind = node.kind;
+    super(node.kind);
     this.ino = node.id;
     this.mode = typeBits[node.kind] | node.mode;
     this.size = node.size;
@@ -42,18 +62,6 @@ export class FileStats {
     this.mtime = new Date(node.mtime);
     this.ctime = new Date(node.ctime);
     this.birthtime = new Date(node.birthtime);
-  }
-
-  isFile(): boolean {
-    return this.#kind === "file";
-  }
-
-  isDirectory(): boolean {
-    return this.#kind === "directory";
-  }
-
-  isSymbolicLink(): boolean {
-    return this.#kind === "symlink";
   }
 
   isBlockDevice(): boolean {
@@ -73,27 +81,13 @@ export class FileStats {
   }
 }
 
-export class DirectoryEntry {
-  readonly #kind: NodeRow["kind"];
-
+export class DirectoryEntry extends TypedEntry {
   constructor(
     readonly name: string,
     /** The directory holding the entry, as Node 20's Dirent.parentPath. */
     readonly parentPath: string,
     kind: NodeRow["kind"],
   ) {
-    this.#kind = kind;
-  }
-
-  isFile(): boolean {
-    return this.#kind === "file";
-  }
-
-  isDirectory(): boolean {
-    return this.#kind === "directory";
-  }
-
-  isSymbolicLink(): boolean {
-    return this.#kind === "symlink";
+    super(kind);
   }
 }

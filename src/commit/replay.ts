@@ -6,7 +6,7 @@ import type { DecodedRecord, LogPosition } from "../log/record.ts";
 import { recordFollowsProblem, walKey } from "../log/record.ts";
 import type { RemoteLog } from "../log/remote-log.ts";
 import { CorruptObjectError } from "../stores/store-errors.ts";
-import type { Namespace } from "../namespace/namespace.ts";
+import type { Namespace, NamespaceView } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 
@@ -15,7 +15,11 @@ export function positionMeta(position: LogPosition): Record<string, string> {
 }
 
 export function positionFromMeta(namespace: Namespace): LogPosition | undefined {
-  const view = namespace.pending;
+  return positionOf(namespace.pending);
+}
+
+/** The log position a view of the index records (it moves with each commit, atomically). */
+export function positionOf(view: NamespaceView): LogPosition | undefined {
   const fsId = view.meta("fsId");
   const seq = view.meta("seq");
   const hash = view.meta("hash");

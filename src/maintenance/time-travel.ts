@@ -6,6 +6,7 @@ import { FsError } from "../errors.ts";
 import type { LogPosition } from "../log/record.ts";
 import type { FormatDocument, HeadDocument } from "../log/remote-log.ts";
 import type { Namespace } from "../namespace/namespace.ts";
+import { positionOf } from "../commit/replay.ts";
 
 /** The oldest seq whose state is kept whole: what GC announced, or a fork's starting point. */
 export function retainedFrom(head: HeadDocument | undefined, format: FormatDocument): number {
@@ -28,11 +29,5 @@ export function timeTravelBase(head: HeadDocument | undefined, format: FormatDoc
 
 /** The position of the committed view, read from the index itself (it moves with each commit, atomically). */
 export function committedPosition(namespace: Namespace): LogPosition | undefined {
-  const view = namespace.committed;
-  const fsId = view.meta("fsId");
-  const seq = view.meta("seq");
-  const hash = view.meta("hash");
-  const epoch = view.meta("epoch");
-  if (fsId === undefined || seq === undefined || hash === undefined || epoch === undefined) return undefined;
-  return { fsId, seq: Number(seq), hash, epoch: Number(epoch) };
+  return positionOf(namespace.committed);
 }
