@@ -6,7 +6,7 @@
 // in its directory is one ranged GET of its 10 KiB; reads that scan one directory trigger the
 // core's scan prefetch (the directory's small files in a few coalesced ranges). Warm: the same
 // reads once more on that mount, from the cache. Large files: `writeFile` uploads 8 MiB chunks, 4 in parallel, then commits; `readFile`
-// fetches 8 MiB ranges, up to 8 in parallel; `stream` reads a window ahead of its consumer. Raw
+// fetches 8 MiB ranges, up to 8 in parallel; `stream` reads three windows ahead of its consumer. Raw
 // S3: GetObject per small file; multipart upload and ranged GETs of 8 MiB parts, 4 in parallel.
 // S3Filesystem: readFile (one GET) and writeFile (one PUT of the whole file). Local disk: node:fs
 // (reads come from the page cache: the kernel's cache cannot be dropped without root).
@@ -283,7 +283,7 @@ async function largeFiles(context: BenchContext): Promise<ScenarioResult[]> {
   );
   context.log(`  reads: reading the ${megabytes} MiB file cold, as a stream`);
   const readStream = await alternate(
-    readContenders({ subject: "ours", method: "stream() on an empty cache: one 8 MiB window fetched ahead of the consumer", run: oursColdRead("stream") }),
+    readContenders({ subject: "ours", method: "stream() on an empty cache: three 8 MiB windows fetched ahead of the consumer", run: oursColdRead("stream") }),
     repetitions,
     context.log,
   );
