@@ -241,7 +241,8 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         await heldLease?.release();
       } finally {
         await refreshing?.catch(() => {});
-        cache.close();
+        await reader.close(); // background prefetches, and the cache writes they start
+        await cache.close();
         mounted.close();
         await store.close();
         rmSync(stagingDirectory, { recursive: true, force: true });
@@ -269,7 +270,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
     lease?.stop();
     await lease?.release().catch(() => {});
     namespace?.close();
-    cache.close();
+    await cache.close();
     await store.close().catch(() => {});
     releaseDirectory();
     throw fromStoreError(error, "mount", store.description);

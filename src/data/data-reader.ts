@@ -33,6 +33,7 @@ interface Fetch {
 
 export class DataReader {
   private readonly inflight = new Map<string, Fetch[]>();
+  private closed = false;
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
@@ -77,8 +78,15 @@ export class DataReader {
 
   /** Warms the cache with these extents (prefetch); errors are ignored. */
   async prefetch(extents: readonly Extent[], pending?: PendingBytes): Promise<void> {
+    if (this.closed) return;
     const missing = extents.filter((extent) => pending?.holds(extent.object) !== true && !this.cache.has(extent.object, extent.offset, extent.length));
     await this.fetchAll(missing, true).catch(() => {});
+  }
+
+  /** Stops starting background work (prefetches) and waits for every fetch in flight. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight.values()].flat().map((fetch) => fetch.bytes));
   }
 
   private async fetchAll(extents: readonly Extent[], cache: boolean): Promise<Uint8Array[]> {
@@ -154,7 +162,9 @@ export class DataReader {
         if (response.body.byteLength !== length) {
           throw new CorruptObjectError(`${object} is shorter than the filesystem expects (wanted ${offset}+${length})`, { operation: "get", key: object });
         }
-        if (cache) await this.cache.insert(object, offset, response.body);
+        // Not awaited: the cache serves these bytes from memory until they are on disk, and counts
+        // them against its bound from now on; the reader need not wait for the disk.
+        if (cache) void this.cache.insert(object, offset, response.body);
         return response.body;
       }),
     };

@@ -80,6 +80,8 @@ export class SegmentCache {
   private pinned = 0;
   /** Bytes of segments being written: counted before they reach the disk, so the bound holds on disk too. */
   private reserved = 0;
+  /** Segment files being written. */
+  private readonly inFlight = new Set<Promise<string | undefined>>();
   /** Segments on their way to disk, served from memory meanwhile (a write is readable at once). */
   private readonly writing = new Map<string, { offset: number; bytes: Uint8Array }[]>();
   readonly counters: CacheCounters = { hits: 0, misses: 0, evictions: 0, corruptions: 0 };
@@ -171,9 +173,13 @@ export class SegmentCache {
     const entry = { offset, bytes };
     this.writing.set(object, [...(this.writing.get(object) ?? []), entry]);
     let file: string | undefined;
+    let written: Promise<string | undefined> | undefined;
     try {
-      file = await this.writeSegment(object, offset, bytes);
+      written = this.writeSegment(object, offset, bytes);
+      this.inFlight.add(written);
+      file = await written;
     } finally {
+      if (written !== undefined) this.inFlight.delete(written);
       // In one synchronous step: the bytes move from "being written" to "on disk" (or go).
       this.reserved -= length;
       if (file !== undefined && !this.segments.has(file)) this.remember({ object, offset, length, file, lastUsed: this.budget.tick() });
@@ -251,7 +257,9 @@ export class SegmentCache {
     return false;
   }
 
-  close(): void {
+  /** Waits for segments on their way to disk, then leaves the shared budget. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
     this.budget.unregister(this);
   }
 

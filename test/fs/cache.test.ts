@@ -66,8 +66,8 @@ describe("the cache", () => {
       await second.readFile(`/data/${63 - index}.bin`);
       expect(manager.cacheUsedBytes).toBeLessThanOrEqual(200 * KiB);
     }
+    await manager.closeAll(); // waits for segments still on their way to disk
     expect(bytesOnDisk(cacheDirectory(cacheRoot, "one")) + bytesOnDisk(cacheDirectory(cacheRoot, "two"))).toBeLessThanOrEqual(200 * KiB);
-    await manager.closeAll();
   });
 
   test("a corrupted cache segment is detected and refetched, never returned", async () => {
