@@ -34,12 +34,13 @@ export class CacheBudget {
     return ++this.clock;
   }
 
+  /**
+   * Counts `cache` from now on. A closed mount's cache stays counted (its files stay on disk for
+   * the next mount, and stay evictable) until a new cache on the same directory replaces it.
+   */
   register(cache: SegmentCache): void {
+    for (const existing of this.caches) if (existing.directory === cache.directory) this.caches.delete(existing);
     this.caches.add(cache);
-  }
-
-  unregister(cache: SegmentCache): void {
-    this.caches.delete(cache);
   }
 
   get usedBytes(): number {
@@ -80,6 +81,7 @@ export class SegmentCache {
   private pinned = 0;
   /** Bytes of segments being written: counted before they reach the disk, so the bound holds on disk too. */
   private reserved = 0;
+  private closed = false;
   /** Segment files being written. */
   private readonly inFlight = new Set<Promise<string | undefined>>();
   /** Segments on their way to disk, served from memory meanwhile (a write is readable at once). */
@@ -157,8 +159,7 @@ export class SegmentCache {
         await handle.close();
       }
     } catch {
-      this.forget(segment);
-      await unlink(segment.file).catch(() => {});
+      if (this.forget(segment)) await unlink(segment.file).catch(() => {});
       this.counters.misses++;
       return undefined;
     }
@@ -167,7 +168,7 @@ export class SegmentCache {
   /** Adds a segment (a no-op if it is already covered or cannot fit). */
   async insert(object: string, offset: number, bytes: Uint8Array): Promise<void> {
     const length = bytes.byteLength;
-    if (length === 0 || this.find(object, offset, length) !== undefined) return;
+    if (this.closed || length === 0 || this.find(object, offset, length) !== undefined) return;
     if (!this.trim(length)) return;
     this.reserved += length;
     const entry = { offset, bytes };
@@ -217,8 +218,7 @@ export class SegmentCache {
     const segment = this.find(object, offset, length);
     if (segment === undefined) return;
     this.counters.corruptions++;
-    this.forget(segment);
-    await unlink(segment.file).catch(() => {});
+    if (this.forget(segment)) await unlink(segment.file).catch(() => {});
   }
 
   /** Reserves `bytes` of pinned space (a materialised file). False if it cannot fit. */
@@ -257,10 +257,11 @@ export class SegmentCache {
     return false;
   }
 
-  /** Waits for segments on their way to disk, then leaves the shared budget. */
+  /** Takes no more segments and waits for those on their way to disk. */
   async close(): Promise<void> {
+    this.closed = true;
+    this.pinned = 0; // materialised files go with the mount's staging directory
     await Promise.allSettled(this.inFlight);
-    this.budget.unregister(this);
   }
 
   /** Evicts until `incoming` more bytes fit in this cache and in the shared budget. */
@@ -270,7 +271,9 @@ export class SegmentCache {
     return this.budget.makeRoom(incoming);
   }
 
+  /** Marks `segment` as just used, if it is still the current entry for its file. */
   private touch(segment: Segment): void {
+    if (this.segments.get(segment.file) !== segment) return;
     segment.lastUsed = this.budget.tick();
     this.segments.delete(segment.file);
     this.segments.set(segment.file, segment);
@@ -284,14 +287,22 @@ export class SegmentCache {
     this.used += segment.length;
   }
 
-  private forget(segment: Segment): void {
-    if (!this.segments.delete(segment.file)) return;
-    this.used -= segment.length;
+  /**
+   * Drops `segment` from the map. True if it was the current entry for its file: only then is
+   * its file (and its bytes in the count) this cache's to remove. A stale object (its file evicted
+   * and written again since, by another insert) must not take the newer entry with it.
+   */
+  private forget(segment: Segment): boolean {
     const list = this.byObject.get(segment.object);
-    if (list === undefined) return;
-    const remaining = list.filter((entry) => entry !== segment);
-    if (remaining.length === 0) this.byObject.delete(segment.object);
-    else this.byObject.set(segment.object, remaining);
+    if (list !== undefined) {
+      const remaining = list.filter((entry) => entry !== segment);
+      if (remaining.length === 0) this.byObject.delete(segment.object);
+      else this.byObject.set(segment.object, remaining);
+    }
+    if (this.segments.get(segment.file) !== segment) return false;
+    this.segments.delete(segment.file);
+    this.used -= segment.length;
+    return true;
   }
 
   private fileFor(object: string, offset: number, length: number): string {
