@@ -88,7 +88,12 @@ export class Committer {
   private retainedFrom = 0;
   private headTimer: ReturnType<typeof setTimeout> | undefined;
   private background = new Set<Promise<unknown>>();
-  private commitsSinceSnapshot = 0;
+  /**
+   * The records this writer committed above the newest snapshot, oldest first, with their running
+   * totals: a snapshot covers those at or below its seq, so commits landing while it uploads still
+   * count towards the next one.
+   */
+  private unsnapshotted: { seq: number; bytes: number; epochOnly: boolean }[] = [];
   private bytesSinceSnapshot = 0;
   /** Records since the last snapshot that held nothing but this writer's epoch operation. */
   private epochOnlySinceSnapshot = 0;
@@ -119,8 +124,19 @@ export class Committer {
     this.headSnapshot = start.head?.document?.snapshot ?? 0;
     this.headSnapshots = start.head?.document?.snapshots?.slice() ?? (this.headSnapshot > 0 ? [this.headSnapshot] : []);
     this.retainedFrom = start.head?.document?.retainedFrom ?? 0;
-    // The cadence counts the log a cold mount must replay, including what earlier writers left.
-    this.commitsSinceSnapshot = Math.max(0, this.position.seq - this.headSnapshot);
+  }
+
+  /** The cadence counts the log a cold mount must replay, including what earlier writers left. */
+  private get commitsSinceSnapshot(): number {
+    return Math.max(0, this.position.seq - this.headSnapshot);
+  }
+
+  private forgetSnapshotted(): void {
+    while (this.unsnapshotted.length > 0 && this.unsnapshotted[0]!.seq <= this.headSnapshot) {
+      const record = this.unsnapshotted.shift()!;
+      this.bytesSinceSnapshot -= record.bytes;
+      if (record.epochOnly) this.epochOnlySinceSnapshot--;
+    }
   }
 
   /** The newest snapshot the head names (0: none). */
@@ -408,21 +424,28 @@ export class Committer {
     this.stats.operations += operations;
     this.stats.commitMilliseconds += elapsed;
     this.stats.lastCommitMilliseconds = elapsed;
-    this.commitsSinceSnapshot++;
+    const epochOnly = batch.ops.every((op) => op.op === "epoch");
+    this.unsnapshotted.push({ seq: batch.seq, bytes: bytes.byteLength, epochOnly });
     this.bytesSinceSnapshot += bytes.byteLength;
-    if (batch.ops.every((op) => op.op === "epoch")) this.epochOnlySinceSnapshot++;
+    if (epochOnly) this.epochOnlySinceSnapshot++;
     // Keep what we just wrote: reading it back must not cost a request.
     this.track(Promise.all(batch.written(bytes).map((segment) => this.cache.insert(segment.object, segment.offset, segment.bytes))));
-    if (this.commitsSinceSnapshot >= this.options.snapshotEveryCommits || this.bytesSinceSnapshot >= this.options.snapshotEveryBytes) {
-      this.snapshotting ??= this.snapshot()
-        .then(
-          () => {},
-          () => {},
-        )
-        .finally(() => (this.snapshotting = undefined));
-    } else {
-      this.scheduleHead();
-    }
+    if (!this.snapshotDue()) this.scheduleHead();
+  }
+
+  /** Starts a cadence snapshot when one is due; the commits that landed while it ran may call for the next. */
+  private snapshotDue(): boolean {
+    if (this.commitsSinceSnapshot < this.options.snapshotEveryCommits && this.bytesSinceSnapshot < this.options.snapshotEveryBytes) return false;
+    this.snapshotting ??= this.snapshot().then(
+      () => {
+        this.snapshotting = undefined;
+        if (!this.closed && this.fencedBy === undefined && this.snapshotDue()) return this.snapshotting;
+      },
+      () => {
+        this.snapshotting = undefined;
+      },
+    );
+    return true;
   }
 
   private track(work: Promise<unknown>): void {
@@ -449,12 +472,8 @@ export class Committer {
     if (position.seq === 0) return 0;
     const bytes = encodeSnapshot(this.namespace.committed, position);
     await this.log.writeSnapshot(position.seq, bytes);
-    if (position.seq === this.position.seq) {
-      this.commitsSinceSnapshot = 0;
-      this.bytesSinceSnapshot = 0;
-      this.epochOnlySinceSnapshot = 0;
-    }
     this.headSnapshot = Math.max(this.headSnapshot, position.seq);
+    this.forgetSnapshotted();
     this.noteSnapshot(position.seq);
     this.stats.snapshots++;
     await this.updateHead();
@@ -516,6 +535,7 @@ export class Committer {
         if (current === undefined || current.head.fsId !== this.position.fsId) continue; // none, or left by another filesystem: ours replaces it
         if (current.head.seq > this.position.seq) return false; // a newer writer's head stands
         this.headSnapshot = Math.max(this.headSnapshot, current.head.snapshot);
+        this.forgetSnapshotted();
         this.retainedFrom = Math.max(this.retainedFrom, current.head.retainedFrom ?? 0);
         for (const seq of current.head.snapshots ?? []) if (seq >= this.retainedFrom) this.noteSnapshot(seq);
         this.headSnapshots = this.headSnapshots.filter((seq) => seq >= this.retainedFrom);

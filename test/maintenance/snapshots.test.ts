@@ -2,6 +2,7 @@
 // close when something changed, so a cold mount costs a handful of GETs plus the log tail, even
 // for 100,000 files.
 import { afterAll, describe, expect, test } from "bun:test";
+import type { ObjectStore, PutOptions } from "../../src/core.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { keys, sleep, testBucket, type Backend } from "./buckets.ts";
 
@@ -29,6 +30,40 @@ describe("snapshot cadence", () => {
     expect(seqs[0]).toBe(5);
     expect(seqs[1]).toBe(10);
     await fs.close();
+  }, 120_000);
+
+  test("commits that land while a snapshot uploads count towards the next one", async () => {
+    const bucket = await testBucket("local", "cadence-overlap");
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const uploads: string[] = [];
+    // The first snapshot's upload waits until the test lets it go.
+    const holdFirstSnapshot = (store: ObjectStore): ObjectStore =>
+      new Proxy(store, {
+        get(target, property, receiver) {
+          if (property !== "put") return Reflect.get(target, property, receiver);
+          return async (key: string, body: Uint8Array, options?: PutOptions) => {
+            if (key.startsWith("snapshots/")) {
+              uploads.push(key);
+              if (uploads.length === 1) await held;
+            }
+            return target.put(key, body, options);
+          };
+        },
+      });
+    const fs = await bucket.mount("main", { snapshotEveryCommits: 5 }, { wrap: holdFirstSnapshot });
+    for (let index = 0; index < 4; index++) await fs.writeFile(`/f${index}`, `${index}`); // seq 2..5 after the epoch record
+    await eventually(async () => uploads.length === 1, "the first snapshot's upload");
+    for (let index = 4; index < 12; index++) await fs.writeFile(`/f${index}`, `${index}`); // seq 6..13 land meanwhile
+    expect(uploads.length).toBe(1); // one snapshot at a time
+    release();
+    // The eight records above seq 5 are due at once: one snapshot of them all, with no commit to prompt it.
+    await eventually(async () => (await snapshotsOf(bucket)).length >= 2, "the next snapshot");
+    await fs.writeFile("/g", "g");
+    await sleep(50);
+    expect(await snapshotsOf(bucket)).toEqual([5, 13]);
+    await fs.close();
+    expect(await snapshotsOf(bucket)).toEqual([5, 13, 14]);
   }, 120_000);
 
   test("every M bytes of log", async () => {
