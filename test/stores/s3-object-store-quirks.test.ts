@@ -3,6 +3,7 @@
 // talks to, so request signing, header handling and error parsing are all the real ones.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { createServer, type AddressInfo } from "node:net";
 import { PreconditionFailedError, S3ObjectStore, UnauthorizedError, UnavailableError, AmbiguousOutcomeError } from "../../src/stores/index.ts";
 
 interface Seen {
@@ -176,5 +177,61 @@ describe("S3ObjectStore against AWS-style answers", () => {
     await s3.put("wal/00000000000000000001", text("x"));
     expect(puts()[0]?.path).toBe("/bucket/team/ws/wal/00000000000000000001");
     expect(s3.description).toBe("s3://bucket/team/ws/");
+  });
+});
+
+describe("S3ObjectStore reading response bodies", () => {
+  // A raw HTTP server: it can declare one Content-Length and then send fewer bytes, which an
+  // HTTP framework would not let it do.
+  function rawServer(answer: (socket: import("node:net").Socket) => void): Promise<{ port: number; close: () => void }> {
+    return new Promise((resolve) => {
+      const server = createServer((socket) => {
+        socket.once("data", () => answer(socket));
+        socket.on("error", () => {});
+      });
+      server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as AddressInfo).port, close: () => server.close() }));
+    });
+  }
+  const headers = (length: number, extra = "") =>
+    `HTTP/1.1 200 OK\r\nContent-Length: ${length}\r\nETag: "abc"\r\nLast-Modified: ${new Date().toUTCString()}\r\n${extra}\r\n`;
+
+  test("a body that breaks off before its Content-Length is a retryable failure, never short bytes", async () => {
+    const raw = await rawServer((socket) => {
+      socket.write(headers(1_000_000));
+      socket.write(new Uint8Array(300_000));
+      setTimeout(() => socket.destroy(), 20);
+    });
+    try {
+      const error = await store({ endpoint: `http://127.0.0.1:${raw.port}` })
+        .get("k")
+        .catch((caught) => caught);
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain("broke off");
+    } finally {
+      raw.close();
+    }
+  });
+
+  test("a body sent in many pieces arrives whole and in order", async () => {
+    const body = new Uint8Array(3 * 1024 * 1024 + 17).map((_, index) => (index * 31) % 251);
+    const raw = await rawServer((socket) => {
+      socket.write(headers(body.byteLength));
+      let sent = 0;
+      const next = () => {
+        if (sent >= body.byteLength) return socket.end();
+        const piece = body.subarray(sent, sent + 65_537);
+        sent += piece.byteLength;
+        socket.write(piece, next);
+      };
+      next();
+    });
+    try {
+      const object = await store({ endpoint: `http://127.0.0.1:${raw.port}` }).get("k");
+      expect(object.body.byteLength).toBe(body.byteLength);
+      expect(Bun.hash.xxHash3(object.body)).toBe(Bun.hash.xxHash3(body));
+    } finally {
+      raw.close();
+    }
   });
 });
