@@ -7,6 +7,10 @@
 // Measured (test/fs/large-file-worker.ts, 2 GiB written then read back, a shared and busy
 // machine): peak RSS 183-236 MiB on Ceph RGW and 155-193 MiB on LocalObjectStore, against
 // 260-330 MB with no collections asked for; the collections cost about 15% of read speed here.
+// They are the whole of the gap between stream() and raw parallel GETs: each fetched 8 MiB range
+// leaves about 16 MiB of garbage (the HTTP client's chunks, then the body), so a 64 MiB stream
+// asks for about four collections of 25-35 ms; without them it matched raw S3 but a 2 GiB read
+// peaked at 354-357 MB (docs/performance.md, "Where the stream's gap goes").
 
 const checkEveryBytes = 8 * 1024 * 1024;
 const growthBytes = 32 * 1024 * 1024;
