@@ -1,13 +1,16 @@
 // A full Flue agent (the real @flue/runtime, started in this process, on the faux model provider)
 // making tool calls against acceleratedFsSandbox: write, read, edit, bash, grep and glob. Then the
 // runtime is stopped, the factory closed and its cache deleted, a new runtime started, and the
-// same instance id finds its files again (from the store alone); another id does not.
+// same instance id finds its files again (from the store alone); another id does not. Once on
+// LocalObjectStore with every tool, and once on Ceph RGW over HTTP through the manager's own store.
 
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { removeTempDirectories } from "../support/temp.ts";
-import { call, requestsOf, runAgent, testBucket } from "./flue-fixtures.ts";
+import { acceleratedFsSandbox } from "../../src/flue/index.ts";
+import { freshBucket, s3Server, s3Store } from "../support/s3-server.ts";
+import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
+import { call, quietMount, requestsOf, runAgent, testBucket } from "./flue-fixtures.ts";
 
 afterAll(() => removeTempDirectories());
 
@@ -126,3 +129,50 @@ test("with useSandbox's own cwd (Flue rebuilds the sandbox around ours) every to
     await factory.close();
   }
 }, 30_000);
+
+test("on Ceph RGW, mounted by bucket and prefix (the manager's own S3 store): the agent's files outlive the runtime and its cache", async () => {
+  const server = s3Server();
+  const bucket = await freshBucket("flue-agent-s3");
+  const factory = (cacheRoot: string) =>
+    acceleratedFsSandbox({
+      mount: {
+        bucket,
+        prefix: "agents",
+        region: server.region,
+        endpoint: server.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+        ...quietMount,
+      },
+      managerConfig: { cacheRoot },
+    });
+  const first = factory(tempDirectory("flue-s3-cache"));
+  try {
+    const run = await runAgent(first, "project-1", [
+      call("write", { path: "notes/plan.md", content: plan }),
+      call("bash", { command: "mkdir -p src && printf 'export const x = 1; // TODO tidy\\n' > src/app.ts && ls" }),
+      call("grep", { pattern: "TODO" }),
+    ]);
+    expect(run.results).toEqual([
+      { tool: "write", text: `Successfully wrote ${plan.length} bytes to notes/plan.md`, isError: false },
+      { tool: "bash", text: "notes\nsrc", isError: false },
+      { tool: "grep", text: "./notes/plan.md:2:- TODO write tests\n./src/app.ts:1:export const x = 1; // TODO tidy", isError: false },
+    ]);
+  } finally {
+    await first.close();
+  }
+  const second = factory(tempDirectory("flue-s3-cache"));
+  try {
+    const run = await runAgent(second, "project-1", [call("read", { path: "notes/plan.md" }), call("glob", { pattern: "**/*.ts" })]);
+    expect(run.results).toEqual([
+      { tool: "read", text: plan, isError: false },
+      { tool: "glob", text: "./src/app.ts", isError: false },
+    ]);
+  } finally {
+    await second.close();
+  }
+  // Each instance is a key prefix of its own in the bucket.
+  const keys = (await s3Store(bucket).list({ prefix: "agents/" })).objects.map((object) => object.key);
+  expect(keys).toContain("agents/project-1/format.json");
+  expect(keys.every((key) => key.startsWith("agents/project-1/"))).toBe(true);
+}, 60_000);

@@ -2,7 +2,8 @@
 // code and resulting /workspace tree, case by case. Ours runs twice: through the shell (one
 // transaction per command, which must publish at most one commit) and then, after the mount is
 // closed and its cache directory deleted, the tree read back from the store must be identical;
-// and through a plain `Bash` over AcceleratedJustBashFs (each write its own commit).
+// and through a plain `Bash` over AcceleratedJustBashFs (each write its own commit). The shell runs
+// on LocalObjectStore and on Ceph RGW over HTTP.
 //
 // Where InMemoryFs is looser than POSIX the outcomes differ on purpose; each such case is listed
 // below with the reason and with what our filesystem does instead, and must keep differing (a
@@ -92,47 +93,50 @@ test("the corpus has at least 50 scripts, and every known difference names a cor
   for (const name of Object.keys(knownDifferences)) expect(names.has(name)).toBe(true);
 });
 
-describe("the shell (one transaction per command) agrees with InMemoryFs, and its tree survives a cold remount", () => {
-  let counter = 0;
-  for (const c of shellCorpus) {
-    test(c.name, async () => {
-      const fixture = await shellFixture(`jb-diff-${++counter}`);
-      try {
-        await fixture.shell.fs.transaction(async (fs) => {
-          await fs.mkdir(WORKSPACE, { recursive: true });
-          for (const relative of Object.keys(c.files ?? {}).sort()) {
-            await fs.writeFile(`${WORKSPACE}/${relative}`, c.files?.[relative] ?? ""); // writes create missing parents
-          }
-        });
-        const commitsBefore = fixture.filesystem.stats().commits?.commits ?? 0;
-        const result = await fixture.shell.exec(c.script);
-        const commits = (fixture.filesystem.stats().commits?.commits ?? 0) - commitsBefore;
-        const actual: ShellOutcome = { ...result, error: null, tree: await snapshotTree(fixture.shell.fs) };
-        const expected = await reference(c);
-
-        expect(commits).toBeLessThanOrEqual(1);
-        expect(actual.tree.filter((entry) => entry.type === "error")).toEqual([]);
-        const known = knownDifferences[c.name];
-        if (known === undefined) {
-          expect(diffOutcomes(expected, actual)).toEqual([]);
-        } else {
-          expect(diffOutcomes(expected, actual).length).toBeGreaterThan(0);
-          expect({ stdout: actual.stdout, stderr: actual.stderr, exitCode: actual.exitCode }).toEqual(known.shell);
-        }
-
-        await fixture.close();
-        const remounted = await remountCold(fixture.workspace);
+// On LocalObjectStore and on Ceph RGW over HTTP (one bucket, a workspace prefix per case).
+for (const backend of ["local", "s3"] as const) {
+  describe(`the shell (one transaction per command) agrees with InMemoryFs, and its tree survives a cold remount (${backend})`, () => {
+    let counter = 0;
+    for (const c of shellCorpus) {
+      test(c.name, async () => {
+        const fixture = backend === "local" ? await shellFixture(`jb-diff-${++counter}`) : await shellFixture("jb-diff-s3", {}, {}, undefined, "s3");
         try {
-          expect(await snapshotTree(new AcceleratedJustBashFs(remounted))).toEqual(actual.tree);
+          await fixture.shell.fs.transaction(async (fs) => {
+            await fs.mkdir(WORKSPACE, { recursive: true });
+            for (const relative of Object.keys(c.files ?? {}).sort()) {
+              await fs.writeFile(`${WORKSPACE}/${relative}`, c.files?.[relative] ?? ""); // writes create missing parents
+            }
+          });
+          const commitsBefore = fixture.filesystem.stats().commits?.commits ?? 0;
+          const result = await fixture.shell.exec(c.script);
+          const commits = (fixture.filesystem.stats().commits?.commits ?? 0) - commitsBefore;
+          const actual: ShellOutcome = { ...result, error: null, tree: await snapshotTree(fixture.shell.fs) };
+          const expected = await reference(c);
+
+          expect(commits).toBeLessThanOrEqual(1);
+          expect(actual.tree.filter((entry) => entry.type === "error")).toEqual([]);
+          const known = knownDifferences[c.name];
+          if (known === undefined) {
+            expect(diffOutcomes(expected, actual)).toEqual([]);
+          } else {
+            expect(diffOutcomes(expected, actual).length).toBeGreaterThan(0);
+            expect({ stdout: actual.stdout, stderr: actual.stderr, exitCode: actual.exitCode }).toEqual(known.shell);
+          }
+
+          await fixture.close();
+          const remounted = await remountCold(fixture.workspace);
+          try {
+            expect(await snapshotTree(new AcceleratedJustBashFs(remounted))).toEqual(actual.tree);
+          } finally {
+            await remounted.close();
+          }
         } finally {
-          await remounted.close();
+          await fixture.close();
         }
-      } finally {
-        await fixture.close();
-      }
-    });
-  }
-});
+      });
+    }
+  });
+}
 
 describe("a plain Bash over AcceleratedJustBashFs (one commit per write) agrees with InMemoryFs", () => {
   let counter = 0;

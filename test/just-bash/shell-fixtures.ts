@@ -1,4 +1,5 @@
-// Fixtures for the just-bash adapter tests: a mounted filesystem on LocalObjectStore (with a
+// Fixtures for the just-bash adapter tests: a mounted filesystem on LocalObjectStore or Ceph RGW
+// (with a
 // recording CountingStore underneath, so a test can see which keys were written), a shell over
 // it, and remounting afresh from a deleted cache directory.
 
@@ -6,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CountingStore, type MountConfig, type ObjectStore, type S3CachedFs } from "../../src/core.ts";
 import { createAcceleratedJustBashShell, type AcceleratedJustBashShell, type AcceleratedJustBashShellOptions } from "../../src/just-bash/index.ts";
-import { testWorkspace, wipeCache, type TestWorkspace } from "../support/mounts.ts";
+import { testWorkspace, wipeCache, type Backend, type TestWorkspace } from "../support/mounts.ts";
 
 export const WORKSPACE = "/workspace";
 
@@ -24,8 +25,14 @@ export interface ShellFixture {
 type ShellSettings = Omit<AcceleratedJustBashShellOptions, "filesystem" | "mount" | "manager">;
 
 /** A fresh workspace, mounted read-write, with a shell at /workspace. */
-export async function shellFixture(label: string, settings: ShellSettings = {}, config: Partial<MountConfig> = {}, wrap?: (store: ObjectStore) => ObjectStore): Promise<ShellFixture> {
-  const workspace = await testWorkspace("local", label);
+export async function shellFixture(
+  label: string,
+  settings: ShellSettings = {},
+  config: Partial<MountConfig> = {},
+  wrap?: (store: ObjectStore) => ObjectStore,
+  backend: Backend = "local",
+): Promise<ShellFixture> {
+  const workspace = await testWorkspace(backend, label);
   let recorder: CountingStore | undefined;
   const filesystem = await workspace.mount(config, {
     wrap: (store) => {
