@@ -1,7 +1,6 @@
 // Fixtures for the just-bash adapter tests: a mounted filesystem on LocalObjectStore or Ceph RGW
-// (with a
-// recording CountingStore underneath, so a test can see which keys were written), a shell over
-// it, and remounting afresh from a deleted cache directory.
+// (with a recording CountingStore underneath, so a test can see which keys were written), a shell
+// over it, and remounting afresh from a deleted cache directory.
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
