@@ -106,7 +106,8 @@ test("Flue's bash tool with a timeout reports exit 124, and the command ends as 
     // The tool passes its deadline as timeoutMs and, folded in, as its signal: that abort is the deadline.
     const result = await createBashTool(sandbox).execute("call-1", { command: "echo before > before.txt; sleep 10", timeout: 0.2 });
     expect(result.content).toEqual([{ type: "text", text: "[flue] Command timed out after 0.2 seconds." + "\n\nCommand exited with code 124" }]);
-    await Bun.sleep(150);
+    // The command is stopped behind the tool's answer; what it wrote before is then published.
+    for (let attempt = 0; attempt < 200 && !(await filesystem.exists("/workspace/before.txt")); attempt++) await Bun.sleep(25);
     expect(await filesystem.readText("/workspace/before.txt")).toBe("before\n");
     const done = await createBashTool(sandbox).execute("call-2", { command: "cat before.txt" });
     expect(done.content).toEqual([{ type: "text", text: "before" }]);
