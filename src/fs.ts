@@ -23,6 +23,7 @@ import { uploadChunks, type DataLayout } from "./data/data-writer.ts";
 import type { SegmentCache } from "./data/segment-cache.ts";
 import { StreamingMemory } from "./data/memory.ts";
 import type { ScanDetector } from "./data/scan-detector.ts";
+import type { SequentialReads } from "./data/sequential-reads.ts";
 import type { Batch } from "./commit/batch.ts";
 import type { Committer, PreparedOp } from "./commit/committer.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
@@ -80,6 +81,8 @@ export interface MountContext {
   readonly committer: Committer | undefined;
   /** Notices cold scans of a directory, to prefetch its neighbours (shared by a mount's readers). */
   readonly scans: ScanDetector;
+  /** Notices readRange calls that continue each other, to fetch ahead of them. */
+  readonly sequentialReads: SequentialReads;
   /** Ranged GETs a mount's reads may have in flight. */
   readonly readConcurrency: number;
   now(): number;
@@ -177,7 +180,11 @@ export abstract class FileSystemOperations {
     return encoding === "utf8" || encoding === "utf-8" ? textDecoder.decode(bytes) : bytes.toString(encoding);
   }
 
-  /** Bytes [offset, offset + length) of a file, cut at its end; fetches only the extents touched. */
+  /**
+   * Bytes [offset, offset + length) of a file, cut at its end; fetches only the extents touched.
+   * A call that starts where the previous one on the file ended also fetches the next two chunks'
+   * worth in the background (src/data/sequential-reads.ts).
+   */
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new FsError("EINVAL", "read", { path, detail: `offset and length must be integers >= 0 (got ${offset}, ${length})` });
@@ -186,9 +193,10 @@ export abstract class FileSystemOperations {
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     const end = Math.min(node.size, offset + length);
     if (offset >= end) return new Uint8Array(0);
-    const touched = this.view()
-      .extents(node.id)
-      .filter((extent) => extent.position < end && extent.position + extent.length > offset);
+    const extents = this.view().extents(node.id);
+    const touched = extents.filter((extent) => extent.position < end && extent.position + extent.length > offset);
+    const ahead = this.context.sequentialReads.read(node, extents, offset, end);
+    if (ahead.length > 0) void this.context.reader.prefetch(ahead, this.pendingBytes());
     const pieces = await this.readExtents(touched, "read", path);
     const out = new Uint8Array(end - offset);
     touched.forEach((extent, index) => {

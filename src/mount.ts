@@ -19,6 +19,7 @@ import { catchUp, positionFromMeta, positionMeta } from "./commit/replay.ts";
 import { Committer } from "./commit/committer.ts";
 import { WriterLease } from "./commit/lease.ts";
 import { DataReader } from "./data/data-reader.ts";
+import { SequentialReads } from "./data/sequential-reads.ts";
 import { ScanDetector } from "./data/scan-detector.ts";
 import { CacheBudget, SegmentCache } from "./data/segment-cache.ts";
 import { CountingStore } from "./stores/counting-store.ts";
@@ -213,6 +214,8 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
       stagingDirectory,
       committer,
       scans: new ScanDetector(),
+      // Two chunks ahead: as many ranged GETs in flight as stream()'s read-ahead keeps.
+      sequentialReads: new SequentialReads(2 * config.layout.chunkBytes),
       readConcurrency: config.readConcurrency,
       now: dependencies.now,
     };

@@ -110,7 +110,7 @@ describe("the benchmark suite at smoke size", () => {
     }
   });
 
-  test("reads: a lone cold read is one GET of just its bytes, a scan never more than one per file, a warm read none; large files move exactly their bytes", () => {
+  test("reads: a lone cold read is one GET of just its bytes, a scan never more than one per file, a warm read none; large files move exactly their bytes, piecewise reads in whole chunks fetched ahead", () => {
     const { coldReads, fileBytes, largeFileBytes, partBytes } = sizes.reads;
     expect(run("reads-small-cold-scattered", "ours").requests).toMatchObject({ get: coldReads, total: coldReads, bytesIn: coldReads * fileBytes });
     const scan = run("reads-small-cold-scan", "ours").requests;
@@ -132,6 +132,14 @@ describe("the benchmark suite at smoke size", () => {
       expect(run(id, "raw-s3").requests).toMatchObject({ get: chunks, bytesIn: largeFileBytes });
       expect(run(id, "mastra-s3").requests).toMatchObject({ get: 1, bytesIn: largeFileBytes });
     }
+    // Piece by piece: every byte once, in whole chunks fetched ahead (the first chunk's first two
+    // pieces are read before the run is seen to be sequential), against a GET per piece.
+    const pieces = Math.ceil(largeFileBytes / 2 ** 20);
+    const ranged = run("reads-large-range", "ours").requests;
+    expect(ranged.bytesIn).toBe(largeFileBytes);
+    expect(ranged.get).toBeLessThanOrEqual(chunks + 2);
+    expect(ranged.get).toBeLessThan(pieces);
+    expect(run("reads-large-range", "raw-s3").requests).toMatchObject({ get: pieces, bytesIn: largeFileBytes });
   });
 
   test("lifecycle: a cold mount is four GETs and a warm one three, whatever the size; an idle refresh is two; listing costs a page per 1,000 files", () => {

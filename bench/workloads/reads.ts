@@ -1,13 +1,15 @@
 // Workload "reads": small-file read latency cold (a machine that has never read the workspace)
 // and warm (read before), bytes fetched per cold read; large-file write and read throughput
-// against raw parallel PUT/GET.
+// against raw parallel PUT/GET, and piecewise reads against a GET per piece.
 //
 // Ours, cold: a read-only mount on an empty cache (mount untimed). A read of a 10 KiB file alone
 // in its directory is one ranged GET of its 10 KiB; reads that scan one directory trigger the
 // core's scan prefetch (the directory's small files in a few coalesced ranges). Warm: the same
 // reads once more on that mount, from the cache. Large files: `writeFile` uploads 8 MiB chunks, 4 in parallel, then commits; `readFile`
-// fetches 8 MiB ranges, up to 8 in parallel; `stream` reads three windows ahead of its consumer. Raw
-// S3: GetObject per small file; multipart upload and ranged GETs of 8 MiB parts, 4 in parallel.
+// fetches 8 MiB ranges, up to 8 in parallel; `stream` reads three windows ahead of its consumer;
+// `readRange` in 1 MiB pieces, in order, fetches two chunks ahead once the run is seen. Raw S3:
+// GetObject per small file; multipart upload and ranged GETs of 8 MiB parts, 4 in parallel; a
+// ranged GET per 1 MiB piece.
 // S3Filesystem: readFile (one GET) and writeFile (one PUT of the whole file). Local disk: node:fs
 // (reads come from the page cache: the kernel's cache cannot be dropped without root).
 
@@ -287,6 +289,53 @@ async function largeFiles(context: BenchContext): Promise<ScenarioResult[]> {
     repetitions,
     context.log,
   );
+  // Piece by piece, as a parser or a copy through a fixed buffer reads: each call continues the last.
+  const piece = 2 ** 20;
+  context.log(`  reads: reading the ${megabytes} MiB file cold, in 1 MiB readRange calls`);
+  const readPieces = await alternate(
+    [
+      {
+        subject: "ours",
+        method: "readRange of 1 MiB at a time, in order, on an empty cache: each call continuing the last fetches two chunks ahead",
+        run: async () => {
+          const mount = await context.ours.mount(writePrefixes.ours, { config: { mode: "readonly", cacheBytes: Math.max(256 * 2 ** 20, 2 * largeFileBytes) } });
+          try {
+            const run = await measureRun({
+              latency: context.latency,
+              counters: mount.counters,
+              body: () => {
+                mount.resetRecording();
+                return timedThroughput(async () => {
+                  let bytes = 0;
+                  for (let offset = 0; offset < largeFileBytes; offset += piece) bytes += (await mount.fs.readRange("/large-0.bin", offset, piece)).byteLength;
+                  if (bytes !== largeFileBytes) throw new Error(`readRange returned ${bytes} bytes, expected ${largeFileBytes}`);
+                });
+              },
+            });
+            for (const [key, value] of Object.entries(purposes(mount.recorded()))) checks[`readRange ${key}`] = value;
+            return run;
+          } finally {
+            await mount.close();
+          }
+        },
+      },
+      {
+        subject: "raw-s3",
+        method: "a ranged GET of 1 MiB per piece, in order",
+        run: () => {
+          const raw = context.raw(writePrefixes.objects);
+          return measureRun({ latency: context.latency, counters: () => context.rawTally.snapshot(), body: () => timedThroughput(() => raw.readParallel("large-0.bin", largeFileBytes, piece, 1)) });
+        },
+      },
+      {
+        subject: "local-disk",
+        method: "FileHandle.read of 1 MiB per piece, in order (page cache)",
+        run: () => measureRun({ latency: context.latency, counters: () => context.rawTally.snapshot(), body: () => timedThroughput(() => local.readPieces("large-0.bin", largeFileBytes, piece)) }),
+      },
+    ],
+    repetitions,
+    context.log,
+  );
   const columns: [string, string][] = [["megabytesPerSecond", "MiB/s"]];
   const only = (start: string) => Object.fromEntries(Object.entries(checks).filter(([key]) => key.startsWith(start)));
   return [
@@ -302,6 +351,17 @@ async function largeFiles(context: BenchContext): Promise<ScenarioResult[]> {
       notes: ["Baselines as in the previous table (they have no separate streaming path worth measuring), measured again in this run."],
       subjects: readStream,
       checks: only("stream "),
+    },
+    {
+      workload: "reads",
+      id: "reads-large-range",
+      title: `Large file: read ${megabytes} MiB in 1 MiB readRange calls, in order, cold`,
+      operations: 1,
+      operationUnit: "file",
+      metricColumns: columns,
+      notes: ["Raw S3 reads each piece when asked, as a piecewise reader without read-ahead does; the parallel download of the tables above is the other bound."],
+      subjects: readPieces,
+      checks: only("readRange "),
     },
   ];
 }

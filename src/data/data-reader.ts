@@ -68,6 +68,16 @@ export class DataReader {
         misses.push(index);
       }),
     );
+    // A fetch ahead of this read (read-ahead, a scan's prefetch) may have landed while the other
+    // extents were read from disk: take its bytes rather than fetch them again.
+    for (const index of [...misses]) {
+      const extent = extents[index]!;
+      if (!this.cache.has(extent.object, extent.offset, extent.length)) continue;
+      const landed = await this.cache.read(extent.object, extent.offset, extent.length);
+      if (landed === undefined || hashBytes(landed) !== extent.hash) continue;
+      results[index] = landed;
+      misses.splice(misses.indexOf(index), 1);
+    }
     if (misses.length > 0) {
       misses.sort((a, b) => a - b);
       const fetched = await this.fetchAll(misses.map((index) => extents[index]!), options.cache ?? true);

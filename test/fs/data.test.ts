@@ -78,6 +78,42 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await reader.close();
     });
 
+    test("sequential readRange calls fetch whole objects ahead of the reader, each byte once; random access fetches only what it touches", async () => {
+      const workspace = await testWorkspace(backend, "range-ahead");
+      const fs = await workspace.mount({ layout });
+      const size = 2 * MiB;
+      const data = pattern(size, 11);
+      await fs.writeFile("/big.bin", data);
+      await fs.close();
+      const blocks = size / layout.blockBytes; // 32 extents of 64 KiB, in 8 chunks of 256 KiB
+      const reader = await workspace.mount({ name: "ahead-reader", mode: "readonly", layout }, { cacheRoot: workspace.freshCacheRoot() });
+      const before = reader.stats().requests.get;
+      const piece = 16 * KiB;
+      for (let offset = 0; offset < size; offset += piece) {
+        const bytes = await reader.readRange("/big.bin", offset, piece);
+        expect(Buffer.compare(bytes, data.subarray(offset, offset + piece))).toBe(0);
+      }
+      const gets = reader.stats().requests.get;
+      // One GET of the first extent, then whole chunks fetched ahead: 8 chunks, at most 10 GETs,
+      // where reading extent by extent would take 32; no byte fetched twice.
+      expect(gets.bytesIn - before.bytesIn).toBe(size);
+      expect(gets.requests - before.requests).toBeLessThanOrEqual(10);
+      expect(gets.requests - before.requests).toBeLessThan(blocks);
+      await reader.close();
+
+      // Reads that do not continue each other fetch just the extents they touch.
+      const random = await workspace.mount({ name: "random-reader", mode: "readonly", layout }, { cacheRoot: workspace.freshCacheRoot() });
+      const start = random.stats().requests.get;
+      for (const offset of [1 * MiB + 100, 100, 1536 * KiB, 512 * KiB + 5]) {
+        const bytes = await random.readRange("/big.bin", offset, 1000);
+        expect(Buffer.compare(bytes, data.subarray(offset, offset + 1000))).toBe(0);
+      }
+      const end = random.stats().requests.get;
+      expect(end.requests - start.requests).toBe(4);
+      expect(end.bytesIn - start.bytesIn).toBe(4 * layout.blockBytes);
+      await random.close();
+    });
+
     test("stream() yields the whole file in order, and a byte range", async () => {
       const workspace = await testWorkspace(backend, "stream");
       const fs = await workspace.mount({ layout });
