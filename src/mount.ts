@@ -214,7 +214,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
       stagingDirectory,
       committer,
       scans: new ScanDetector(),
-      // Two chunks ahead: as many ranged GETs in flight as stream()'s read-ahead keeps.
+      // Two chunks ahead of a piecewise reader: two 8 MiB ranged GETs in flight by default.
       sequentialReads: new SequentialReads(2 * config.layout.chunkBytes),
       readConcurrency: config.readConcurrency,
       now: dependencies.now,
