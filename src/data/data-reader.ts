@@ -74,7 +74,11 @@ export class DataReader {
       const extent = extents[index]!;
       if (!this.cache.has(extent.object, extent.offset, extent.length)) continue;
       const landed = await this.cache.read(extent.object, extent.offset, extent.length);
-      if (landed === undefined || hashBytes(landed) !== extent.hash) continue;
+      if (landed === undefined) continue;
+      if (hashBytes(landed) !== extent.hash) {
+        await this.cache.discard(extent.object, extent.offset, extent.length);
+        continue;
+      }
       results[index] = landed;
       misses.splice(misses.indexOf(index), 1);
     }
