@@ -39,8 +39,8 @@ export class LocalDiskFiles {
     try {
       let total = 0;
       for (let offset = 0; offset < size; offset += piece) {
-        const { bytesRead } = await handle.read(new Uint8Array(Math.min(piece, size - offset)), 0, Math.min(piece, size - offset), offset);
-        total += bytesRead;
+        const length = Math.min(piece, size - offset);
+        total += (await handle.read(new Uint8Array(length), 0, length, offset)).bytesRead;
       }
       return total;
     } finally {

@@ -255,7 +255,9 @@ async function largeFiles(context: BenchContext): Promise<ScenarioResult[]> {
       run: () => measureRun({ latency: context.latency, counters: () => context.rawTally.snapshot(), body: () => timedThroughput(() => local.read("large-0.bin")) }),
     },
   ];
-  const oursColdRead = (how: "readFile" | "stream") => async (): Promise<SubjectRun> => {
+  // Piece by piece, as a parser or a copy through a fixed buffer reads: each call continues the last.
+  const piece = 2 ** 20;
+  const oursColdRead = (how: "readFile" | "stream" | "readRange") => async (): Promise<SubjectRun> => {
     const mount = await context.ours.mount(writePrefixes.ours, { config: { mode: "readonly", cacheBytes: Math.max(256 * 2 ** 20, 2 * largeFileBytes) } });
     try {
       const run = await measureRun({
@@ -266,8 +268,9 @@ async function largeFiles(context: BenchContext): Promise<ScenarioResult[]> {
           return timedThroughput(async () => {
             if (how === "readFile") return mount.fs.readFile("/large-0.bin");
             let bytes = 0;
-            for await (const piece of await mount.fs.stream("/large-0.bin")) bytes += piece.byteLength;
-            if (bytes !== largeFileBytes) throw new Error(`stream returned ${bytes} bytes, expected ${largeFileBytes}`);
+            if (how === "stream") for await (const chunk of await mount.fs.stream("/large-0.bin")) bytes += chunk.byteLength;
+            else for (let offset = 0; offset < largeFileBytes; offset += piece) bytes += (await mount.fs.readRange("/large-0.bin", offset, piece)).byteLength;
+            if (bytes !== largeFileBytes) throw new Error(`${how} returned ${bytes} bytes, expected ${largeFileBytes}`);
           });
         },
       });
@@ -289,35 +292,13 @@ async function largeFiles(context: BenchContext): Promise<ScenarioResult[]> {
     repetitions,
     context.log,
   );
-  // Piece by piece, as a parser or a copy through a fixed buffer reads: each call continues the last.
-  const piece = 2 ** 20;
   context.log(`  reads: reading the ${megabytes} MiB file cold, in 1 MiB readRange calls`);
   const readPieces = await alternate(
     [
       {
         subject: "ours",
         method: "readRange of 1 MiB at a time, in order, on an empty cache: each call continuing the last fetches two chunks ahead",
-        run: async () => {
-          const mount = await context.ours.mount(writePrefixes.ours, { config: { mode: "readonly", cacheBytes: Math.max(256 * 2 ** 20, 2 * largeFileBytes) } });
-          try {
-            const run = await measureRun({
-              latency: context.latency,
-              counters: mount.counters,
-              body: () => {
-                mount.resetRecording();
-                return timedThroughput(async () => {
-                  let bytes = 0;
-                  for (let offset = 0; offset < largeFileBytes; offset += piece) bytes += (await mount.fs.readRange("/large-0.bin", offset, piece)).byteLength;
-                  if (bytes !== largeFileBytes) throw new Error(`readRange returned ${bytes} bytes, expected ${largeFileBytes}`);
-                });
-              },
-            });
-            for (const [key, value] of Object.entries(purposes(mount.recorded()))) checks[`readRange ${key}`] = value;
-            return run;
-          } finally {
-            await mount.close();
-          }
-        },
+        run: oursColdRead("readRange"),
       },
       {
         subject: "raw-s3",

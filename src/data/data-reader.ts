@@ -57,37 +57,34 @@ export class DataReader {
           results[index] = inMemory;
           return;
         }
-        const cached = await this.cache.read(extent.object, extent.offset, extent.length);
-        if (cached !== undefined) {
-          if (hashBytes(cached) === extent.hash) {
-            results[index] = cached;
-            return;
-          }
-          await this.cache.discard(extent.object, extent.offset, extent.length);
-        }
-        misses.push(index);
+        const cached = await this.verifiedFromCache(extent);
+        if (cached !== undefined) results[index] = cached;
+        else misses.push(index);
       }),
     );
     // A fetch ahead of this read (read-ahead, a scan's prefetch) may have landed while the other
     // extents were read from disk: take its bytes rather than fetch them again.
-    for (const index of [...misses]) {
+    const unfetched: number[] = [];
+    for (const index of misses.sort((a, b) => a - b)) {
       const extent = extents[index]!;
-      if (!this.cache.has(extent.object, extent.offset, extent.length)) continue;
-      const landed = await this.cache.read(extent.object, extent.offset, extent.length);
-      if (landed === undefined) continue;
-      if (hashBytes(landed) !== extent.hash) {
-        await this.cache.discard(extent.object, extent.offset, extent.length);
-        continue;
-      }
-      results[index] = landed;
-      misses.splice(misses.indexOf(index), 1);
+      const landed = this.cache.has(extent.object, extent.offset, extent.length) ? await this.verifiedFromCache(extent) : undefined;
+      if (landed !== undefined) results[index] = landed;
+      else unfetched.push(index);
     }
-    if (misses.length > 0) {
-      misses.sort((a, b) => a - b);
-      const fetched = await this.fetchAll(misses.map((index) => extents[index]!), options.cache ?? true);
-      misses.forEach((index, position) => (results[index] = fetched[position]));
+    if (unfetched.length > 0) {
+      const fetched = await this.fetchAll(unfetched.map((index) => extents[index]!), options.cache ?? true);
+      unfetched.forEach((index, position) => (results[index] = fetched[position]));
     }
     return results as Uint8Array[];
+  }
+
+  /** The extent's bytes from the cache if they are there and sound; a damaged copy is discarded. */
+  private async verifiedFromCache(extent: Extent): Promise<Uint8Array | undefined> {
+    const cached = await this.cache.read(extent.object, extent.offset, extent.length);
+    if (cached === undefined) return undefined;
+    if (hashBytes(cached) === extent.hash) return cached;
+    await this.cache.discard(extent.object, extent.offset, extent.length);
+    return undefined;
   }
 
   /** Warms the cache with these extents (prefetch); errors are ignored. */
