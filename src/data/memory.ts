@@ -9,7 +9,7 @@
 // 260-330 MB with no collections asked for; the collections cost about 15% of read speed here.
 // They are the whole of the gap between stream() and raw parallel GETs: each fetched 8 MiB range
 // leaves about 16 MiB of garbage (the HTTP client's chunks, then the body), so a 64 MiB stream
-// asks for about four collections of 25-35 ms; without them it matched raw S3 but a 2 GiB read
+// asks for about four collections of 23-50 ms; without them it matched raw S3 but a 2 GiB read
 // peaked at 354-357 MB (docs/performance.md, "Where the stream's gap goes").
 
 const checkEveryBytes = 8 * 1024 * 1024;
