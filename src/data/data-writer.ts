@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
-import { StreamingMemory } from "./memory.ts";
+import { StreamingWriteMemory } from "./memory.ts";
 
 export interface DataLayout {
   /** Largest extent: the unit of verification and of random reads (default 1 MiB). */
@@ -54,7 +54,7 @@ export async function uploadChunks(
   let failure: unknown;
   let size = 0;
   let uploadedBytes = 0;
-  const memory = new StreamingMemory();
+  const memory = new StreamingWriteMemory();
   let buffer = new Uint8Array(layout.chunkBytes);
   let filled = 0;
 

