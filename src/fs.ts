@@ -8,7 +8,7 @@
 //                and are published together when the transaction's callback returns
 
 import { randomUUID } from "node:crypto";
-import { rm } from "node:fs/promises";
+import { rm, stat as localStat } from "node:fs/promises";
 import { join } from "node:path";
 import type { BunFile } from "bun";
 import { FsError, fromStoreError } from "./errors.ts";
@@ -53,8 +53,13 @@ export interface MaterializedFile {
   /** A real local file holding the file's bytes; do not modify it. */
   path: string;
   file: BunFile;
-  /** Deletes the local copy and returns its space to the cache. */
+  /**
+   * Deletes the local copy and returns its space to the cache. Also done, if never called, when
+   * the mount closes, when the handle leaves an `await using` block, or once neither the handle
+   * nor its `file` is reachable any more: keep one of them while a tool uses `path`.
+   */
   release(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export interface WriteHandle {
@@ -62,7 +67,12 @@ export interface WriteHandle {
   path: string;
   file: BunFile;
   target: string;
-  /** Commits what was written (the whole local file) to the filesystem. */
+  /**
+   * Commits what was written (the whole local file) to the filesystem. While it uploads, the local
+   * file counts against the cache; one that cannot fit is refused with EFBIG, unless the handle was
+   * opened with `allowOversize`, and the handle stays open so nothing written is lost: `abort()`
+   * discards it.
+   */
   close(): Promise<void>;
   /** Discards the local file; nothing is published. */
   abort(): Promise<void>;
@@ -91,6 +101,26 @@ export interface MountContext {
 const textDecoder = new TextDecoder();
 
 /** Every read and write, over a view of the index; how writes are published is left to subclasses. */
+interface MaterializationLease {
+  local: string;
+  /** Pinned bytes to return to the cache (0 for an oversize copy, which pinned nothing). */
+  bytes: number;
+  cache: SegmentCache;
+  released: boolean;
+}
+
+async function releaseMaterialization(lease: MaterializationLease): Promise<void> {
+  if (lease.released) return;
+  lease.released = true;
+  await rm(lease.local, { force: true });
+  lease.cache.unpin(lease.bytes);
+}
+
+/** Materialised files whose handle was dropped without `release()`: released then. */
+const unreleasedMaterializations = new FinalizationRegistry<MaterializationLease>((lease) => {
+  releaseMaterialization(lease).catch(() => {}); // the mount's close removes the copy anyway
+});
+
 export abstract class FileSystemOperations {
   constructor(protected readonly context: MountContext) {}
 
@@ -314,17 +344,15 @@ export abstract class FileSystemOperations {
       if (pinned) cache.unpin(node.size);
       throw fromStoreError(error, "read", path);
     }
-    let released = false;
-    return {
-      path: local,
-      file: Bun.file(local),
-      release: async () => {
-        if (released) return;
-        released = true;
-        await rm(local, { force: true });
-        if (pinned) cache.unpin(node.size);
-      },
+    const lease = { local, bytes: pinned ? node.size : 0, cache, released: false };
+    const file = Bun.file(local);
+    const release = async () => {
+      unreleasedMaterializations.unregister(lease);
+      await releaseMaterialization(lease);
     };
+    // The handle holds `file`, so `file` is unreachable only once the handle is too.
+    unreleasedMaterializations.register(file, lease, lease);
+    return { path: local, file, release, [Symbol.asyncDispose]: release };
   }
 
   /**
@@ -427,18 +455,36 @@ export abstract class FileSystemOperations {
   }
 
   /** A real local file to write into; `close()` commits it as `path`. */
-  async openWrite(path: string, options: { mode?: number } = {}): Promise<WriteHandle> {
+  /**
+   * A real local file to write, committed to `path` by the handle's `close()`. The local file is
+   * outside the cache's bound while it is written (its size is the writer's to decide), and counts
+   * against it while it is committed.
+   */
+  async openWrite(path: string, options: { mode?: number; allowOversize?: boolean } = {}): Promise<WriteHandle> {
     const normalized = this.writable("open", path);
     this.precheckWrite(normalized, "open", path);
     const local = join(this.context.stagingDirectory, `write-${randomUUID()}`);
     await Bun.write(local, "");
+    const cache = this.context.cache;
     let done = false;
     const finish = async (commit: boolean) => {
       if (done) throw new FsError("EBADF", "close", { path: normalized, detail: "the write handle is already closed" });
+      let pinned = 0;
+      if (commit) {
+        const size = (await localStat(local)).size;
+        if (cache.pin(size)) pinned = size;
+        else if (!options.allowOversize) {
+          throw new FsError("EFBIG", "close", {
+            path: normalized,
+            detail: `the written file (${size} bytes) does not fit in the cache (${cache.maxBytes} bytes, ${cache.pinnedBytes} pinned); open it with allowOversize to commit it anyway, or abort() to discard it`,
+          });
+        }
+      }
       done = true;
       try {
         if (commit) await this.writeFile(normalized, Bun.file(local), options.mode === undefined ? {} : { mode: options.mode });
       } finally {
+        cache.unpin(pinned);
         await rm(local, { force: true });
       }
     };

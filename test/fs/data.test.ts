@@ -158,6 +158,34 @@ describe("local files for tools that need a path", () => {
     await fs.close();
   });
 
+  test("openWrite's file counts against the cache while it is committed: too large is EFBIG, unless allowed, and nothing written is lost", async () => {
+    const workspace = await testWorkspace("local", "open-write-oversize");
+    const fs = await workspace.mount({ cacheBytes: 2 * MiB, layout });
+    const data = pattern(3 * MiB, 4);
+    const handle = await fs.openWrite("/big.bin");
+    await Bun.write(handle.file, data);
+    const before = fs.stats();
+    await expectCode(handle.close(), "EFBIG");
+    expect(fs.stats().requests.put.requests).toBe(before.requests.put.requests);
+    expect(await fs.exists("/big.bin")).toBe(false);
+    expect(Buffer.compare(readFileSync(handle.path), data)).toBe(0); // still there to abort or keep
+    expect(fs.stats().cache.pinnedBytes).toBe(0);
+    await handle.abort();
+    expect(existsSync(handle.path)).toBe(false);
+
+    const allowed = await fs.openWrite("/big.bin", { allowOversize: true });
+    await Bun.write(allowed.file, data);
+    await allowed.close();
+    expect(Buffer.compare(await fs.readFile("/big.bin"), data)).toBe(0);
+
+    const fits = await fs.openWrite("/small.bin");
+    await Bun.write(fits.file, pattern(MiB, 6));
+    await fits.close();
+    expect(fs.stats().cache.pinnedBytes).toBe(0);
+    expect((await fs.stat("/small.bin")).size).toBe(MiB);
+    await fs.close();
+  });
+
   test("materialize builds a pinned local copy, counted against the cache, until released", async () => {
     const workspace = await testWorkspace("local", "materialize");
     const fs = await workspace.mount({ cacheBytes: 4 * MiB, layout });
@@ -177,6 +205,36 @@ describe("local files for tools that need a path", () => {
     expect(existsSync(local.path)).toBe(false);
     expect(fs.stats().cache.pinnedBytes).toBe(0);
     await fs.close();
+  });
+
+  test("a materialised file is released when its handle leaves `await using`, is dropped, or its mount closes", async () => {
+    const workspace = await testWorkspace("local", "materialize-lease");
+    const fs = await workspace.mount({ cacheBytes: 4 * MiB, layout });
+    await fs.writeFile("/model.bin", pattern(MiB, 9));
+
+    let scoped = "";
+    {
+      await using local = await fs.materialize("/model.bin");
+      scoped = local.path;
+      expect(fs.stats().cache.pinnedBytes).toBe(MiB);
+    }
+    expect(existsSync(scoped)).toBe(false);
+    expect(fs.stats().cache.pinnedBytes).toBe(0);
+
+    // Dropped without release(): once the handle (and its file) can be collected, the copy goes.
+    const dropped = await (async () => (await fs.materialize("/model.bin")).path)();
+    expect(existsSync(dropped)).toBe(true);
+    for (let attempt = 0; attempt < 200 && (existsSync(dropped) || fs.stats().cache.pinnedBytes > 0); attempt++) {
+      Bun.gc(true);
+      await Bun.sleep(5);
+    }
+    expect(existsSync(dropped)).toBe(false);
+    expect(fs.stats().cache.pinnedBytes).toBe(0);
+
+    const kept = await fs.materialize("/model.bin");
+    await fs.close();
+    expect(existsSync(kept.path)).toBe(false);
+    await kept.release(); // harmless after the close
   });
 });
 
