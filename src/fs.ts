@@ -321,7 +321,7 @@ export abstract class FileSystemOperations {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     const cache = this.context.cache;
-    const pinned = cache.pin(node.size);
+    const pinned = await cache.pinSettled(node.size);
     if (!pinned && !options.allowOversize) {
       throw new FsError("ENOSPC", "materialize", {
         path,
@@ -472,7 +472,7 @@ export abstract class FileSystemOperations {
       let pinned = 0;
       if (commit) {
         const size = (await localStat(local)).size;
-        if (cache.pin(size)) pinned = size;
+        if (await cache.pinSettled(size)) pinned = size;
         else if (!options.allowOversize) {
           throw new FsError("EFBIG", "close", {
             path: normalized,

@@ -230,6 +230,17 @@ export class SegmentCache {
     return false;
   }
 
+  /**
+   * As `pin`, but when only segments still on their way to disk stand in the way (they cannot be
+   * evicted before they land: a file written just before, say), waits for them and tries again.
+   */
+  async pinSettled(bytes: number): Promise<boolean> {
+    if (this.pin(bytes)) return true;
+    if (this.pinned + bytes > this.maxBytes || this.inFlight.size === 0) return false;
+    await Promise.allSettled(this.inFlight);
+    return this.pin(bytes);
+  }
+
   unpin(bytes: number): void {
     this.pinned = Math.max(0, this.pinned - bytes);
   }

@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { expectCode } from "../support/errors.ts";
+import type { FsError } from "../../src/core.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace, type Backend } from "../support/mounts.ts";
 
@@ -204,6 +205,31 @@ describe("local files for tools that need a path", () => {
     await local.release();
     expect(existsSync(local.path)).toBe(false);
     expect(fs.stats().cache.pinnedBytes).toBe(0);
+    await fs.close();
+  });
+
+  test("a cache full of pinned copies: reads go on past it, another pin is a clear ENOSPC", async () => {
+    const workspace = await testWorkspace("local", "pinned-full");
+    const fs = await workspace.mount({ cacheBytes: 2 * MiB });
+    await fs.writeFile("/whole-cache.bin", pattern(2 * MiB, 1));
+    await fs.writeFile("/other.bin", pattern(MiB, 2));
+    // Right after the writes, their segments may still be on their way to the cache's disk: the
+    // pin waits for them rather than refusing a file that fits.
+    const pinned = await fs.materialize("/whole-cache.bin");
+    expect(fs.stats().cache.pinnedBytes).toBe(2 * MiB);
+    expect(Buffer.compare(await fs.readFile("/other.bin"), pattern(MiB, 2))).toBe(0);
+    let streamed = 0;
+    for await (const piece of await fs.stream("/other.bin")) streamed += piece.byteLength;
+    expect(streamed).toBe(MiB);
+    const refused = await fs.materialize("/other.bin").then(
+      () => undefined,
+      (error: FsError) => error,
+    );
+    expect(refused?.code).toBe("ENOSPC");
+    expect(refused?.message).toContain("2097152 pinned");
+    expect(refused?.message).toContain("allowOversize");
+    expect(fs.stats().cache.usedBytes).toBeLessThanOrEqual(2 * MiB);
+    await pinned.release();
     await fs.close();
   });
 
