@@ -100,7 +100,6 @@ export interface MountContext {
 
 const textDecoder = new TextDecoder();
 
-/** Every read and write, over a view of the index; how writes are published is left to subclasses. */
 interface MaterializationLease {
   local: string;
   /** Pinned bytes to return to the cache (0 for an oversize copy, which pinned nothing). */
@@ -121,6 +120,7 @@ const unreleasedMaterializations = new FinalizationRegistry<MaterializationLease
   releaseMaterialization(lease).catch(() => {}); // the mount's close removes the copy anyway
 });
 
+/** Every read and write, over a view of the index; how writes are published is left to subclasses. */
 export abstract class FileSystemOperations {
   constructor(protected readonly context: MountContext) {}
 
@@ -454,7 +454,6 @@ export abstract class FileSystemOperations {
     await this.perform("utime", normalized, (batch) => ({ op: "utimes", path: normalized, atime: access, mtime: modification, time: batch.time }));
   }
 
-  /** A real local file to write into; `close()` commits it as `path`. */
   /**
    * A real local file to write, committed to `path` by the handle's `close()`. The local file is
    * outside the cache's bound while it is written (its size is the writer's to decide), and counts

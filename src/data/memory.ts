@@ -48,9 +48,9 @@ export class StreamingWriteMemory {
  * Measured on Ceph RGW, a 2 GiB stream alone in a process of 70 MiB: `Bun.gc(true)` on 32 MiB of
  * resident-set growth ran 119-177 collections of ~20 ms, 217-267 MiB/s, peak 161-172 MiB; no
  * collections at all, 370-384 MiB/s, peak 264-281 MiB. With these rules, after a 2 GiB write in
- * the same process (test/fs/large-file-worker.ts): peak 197-215 MiB at 290-340 MiB/s on RGW, and
- * 180-192 MiB on LocalObjectStore. In the benchmark's process, whose larger heap makes a
- * collection cost 21-37 ms, a 64 MiB stream asks for one or two.
+ * the same process (test/fs/large-file-worker.ts): peak 189-215 MiB at 251-340 MiB/s on RGW over
+ * four runs, and 180-203 MiB on LocalObjectStore over five. In the benchmark's process, whose
+ * larger heap makes a collection cost 21-37 ms, a 64 MiB stream asks for one or two.
  */
 export class StreamingReadMemory {
   private readonly heapSize: () => number;
