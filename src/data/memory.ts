@@ -50,7 +50,8 @@ export class StreamingWriteMemory {
  * collections at all, 370-384 MiB/s, peak 264-281 MiB. With these rules, after a 2 GiB write in
  * the same process (test/fs/large-file-worker.ts): peak 189-215 MiB at 251-340 MiB/s on RGW over
  * four runs, and 180-203 MiB on LocalObjectStore over five. In the benchmark's process, whose
- * larger heap makes a collection cost 21-37 ms, a 64 MiB stream asks for one or two.
+ * larger heap makes a collection cost 21-37 ms, a 64 MiB stream asked for none or one with the
+ * 80 MiB rule alone (logged in a run); the earlier first collection adds at most one.
  */
 export class StreamingReadMemory {
   private readonly heapSize: () => number;
