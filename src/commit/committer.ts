@@ -77,7 +77,8 @@ class Mutex {
 export class Committer {
   private position: LogPosition;
   private readonly queue: Queued[] = [];
-  private draining = false;
+  /** The loop committing queued writes, while it runs. */
+  private draining: Promise<void> | undefined;
   private readonly mutex = new Mutex();
   private fencedBy: FencedError | undefined;
   private needsResync = false;
@@ -177,7 +178,7 @@ export class Committer {
     if (this.closed) return Promise.reject(new FsError("EBADF", "write", { detail: "the filesystem is closed" }));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ prepare, resolve, reject });
-      if (!this.draining) void this.drain();
+      this.draining ??= this.drain();
     });
   }
 
@@ -214,7 +215,9 @@ export class Committer {
    */
   async close(options: { snapshot: boolean }): Promise<void> {
     await this.mutex.run(async () => {});
-    while (this.draining || this.queue.length > 0) await this.mutex.run(async () => {});
+    // Awaiting the loop itself, not the mutex: between batches the loop waits a turn of the event
+    // loop, and a wait that resolves in microtasks alone would never let that turn come.
+    while (this.draining !== undefined) await this.draining;
     this.closed = true;
     if (this.headTimer !== undefined) clearTimeout(this.headTimer);
     await Promise.allSettled(this.background);
@@ -225,7 +228,6 @@ export class Committer {
   }
 
   private async drain(): Promise<void> {
-    this.draining = true;
     try {
       let first = true;
       while (this.queue.length > 0) {
@@ -241,7 +243,7 @@ export class Committer {
         await this.mutex.run(() => this.commitQueued(entries));
       }
     } finally {
-      this.draining = false;
+      this.draining = undefined;
     }
   }
 

@@ -76,6 +76,29 @@ for (const backend of ["local", "s3"] as Backend[]) {
 }
 
 describe("mount checks", () => {
+  test("close() while writers keep submitting finishes; every acknowledged write is durable, later ones are EBADF", async () => {
+    const workspace = await testWorkspace("local", "close-busy");
+    const { LatencyStore } = await import("../../src/core.ts");
+    const fs = await workspace.mount({}, { wrap: (store) => new LatencyStore(store, { roundTripMs: 5 }) });
+    const acknowledged: string[] = [];
+    const writers = Array.from({ length: 8 }, async (_, writer) => {
+      for (let index = 0; index < 20; index++) {
+        const path = `/w${writer}/f${index}.txt`;
+        await fs.writeFile(path, path);
+        acknowledged.push(path);
+      }
+    });
+    const settled = Promise.allSettled(writers);
+    // Once the first commits are through, close while the writers' next writes queue behind them.
+    while (acknowledged.length < 8) await Bun.sleep(1);
+    await fs.close();
+    const outcomes = await settled;
+    for (const outcome of outcomes) if (outcome.status === "rejected") expect((outcome.reason as FsError).code).toBe("EBADF");
+    const reader = await workspace.mount({ name: "after", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+    for (const path of acknowledged) expect(await reader.readText(path)).toBe(path);
+    await reader.close();
+  }, 30_000);
+
   test("a reader with refreshIntervalMs follows the writer without calling refresh()", async () => {
     const workspace = await testWorkspace("local", "interval");
     const writer = await workspace.mount();
