@@ -217,7 +217,7 @@ export class Committer {
     await this.mutex.run(async () => {});
     // Awaiting the loop itself, not the mutex: between batches the loop waits a turn of the event
     // loop, and a wait that resolves in microtasks alone would never let that turn come.
-    while (this.draining !== undefined) await this.draining;
+    while (this.draining !== undefined) await this.draining.catch(() => {}); // each writer has its error
     this.closed = true;
     if (this.headTimer !== undefined) clearTimeout(this.headTimer);
     await Promise.allSettled(this.background);
