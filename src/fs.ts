@@ -329,6 +329,7 @@ export abstract class FileSystemOperations {
       });
     }
     const local = join(this.context.stagingDirectory, `materialized-${randomUUID()}-${baseName(path) || "root"}`);
+    const lease: MaterializationLease = { local, bytes: pinned ? node.size : 0, cache, released: false };
     try {
       const stream = await this.stream(path);
       const sink = Bun.file(local).writer();
@@ -340,11 +341,9 @@ export abstract class FileSystemOperations {
       }
       await sink.end();
     } catch (error) {
-      await rm(local, { force: true });
-      if (pinned) cache.unpin(node.size);
+      await releaseMaterialization(lease);
       throw fromStoreError(error, "read", path);
     }
-    const lease = { local, bytes: pinned ? node.size : 0, cache, released: false };
     const file = Bun.file(local);
     const release = async () => {
       unreleasedMaterializations.unregister(lease);

@@ -99,50 +99,39 @@ describe("large files", () => {
 
 describe("garbage collections while streaming a read", () => {
   // The rule of StreamingReadMemory on a heap whose size the test sets: the first collection after
-  // 40 MiB of growth, the next ones after 80 MiB, none for the last window.
-  const heap = () => {
-    const state = { size: 100 * MiB, collections: 0, liveAfterCollection: 30 * MiB };
-    return { state, memory: new StreamingReadMemory({ heapSize: () => state.size, collect: () => ((state.collections += 1), (state.size = state.liveAfterCollection)) }) };
+  // 40 MiB of growth, the next ones after 80 MiB, none for the last window. A stream begins with a
+  // heap of 100 MiB, and a collection leaves 30 MiB live.
+  const stream = () => {
+    let size = 100 * MiB;
+    let collections = 0;
+    const memory = new StreamingReadMemory({ heapSize: () => size, collect: () => ((collections += 1), (size = 30 * MiB)) });
+    /** Windows handed on with the heap at these sizes (MiB); the collections so far. */
+    return (sizes: number[], last = false): number => {
+      for (const megabytes of sizes) {
+        size = megabytes * MiB;
+        memory.moved(last);
+      }
+      return collections;
+    };
   };
 
   test("collects once the heap has grown by 40 MiB since the stream began, then by 80 MiB since each collection", () => {
-    const { state, memory } = heap();
-    for (const size of [110, 120, 139]) {
-      state.size = size * MiB;
-      memory.moved(false);
-    }
-    expect(state.collections).toBe(0);
-    state.size = 140 * MiB;
-    memory.moved(false);
-    expect(state.collections).toBe(1);
-    for (const size of [60, 90, 109]) {
-      state.size = size * MiB;
-      memory.moved(false);
-    }
-    expect(state.collections).toBe(1);
-    state.size = 110 * MiB;
-    memory.moved(false);
-    expect(state.collections).toBe(2);
+    const windows = stream();
+    expect(windows([110, 120, 139])).toBe(0);
+    expect(windows([140])).toBe(1);
+    expect(windows([60, 90, 109])).toBe(1);
+    expect(windows([110])).toBe(2);
   });
 
   test("measures growth from the lowest heap seen, so a collection of the runtime's own moves the baseline", () => {
-    const { state, memory } = heap();
-    state.size = 60 * MiB; // collected on its own: the stream's garbage is counted from here
-    memory.moved(false);
-    state.size = 99 * MiB;
-    memory.moved(false);
-    expect(state.collections).toBe(0);
-    state.size = 100 * MiB;
-    memory.moved(false);
-    expect(state.collections).toBe(1);
+    const windows = stream();
+    expect(windows([60, 99])).toBe(0); // collected on its own at 60: the stream's garbage counts from there
+    expect(windows([100])).toBe(1);
   });
 
   test("the last window asks for nothing", () => {
-    const { state, memory } = heap();
-    state.size = 500 * MiB;
-    memory.moved(true);
-    expect(state.collections).toBe(0);
-    memory.moved(false);
-    expect(state.collections).toBe(1);
+    const windows = stream();
+    expect(windows([500], true)).toBe(0);
+    expect(windows([500])).toBe(1);
   });
 });
