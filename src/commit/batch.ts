@@ -2,7 +2,12 @@
 // writes, or one transaction). Small data is placed inline in the record until it holds
 // `inlineRecordBytes`, then in packs uploaded in the background as each fills. Until the record is
 // durable, the batch serves its own bytes to readers inside it (read-your-writes).
+//
+// Every pack gets a key of its own, random: a batch that failed may be retried at the same seq,
+// and an upload (or the record naming it) of the failed attempt may still land afterwards. A key
+// made of epoch and seq would then hold the retry's bytes under the first attempt's extents.
 
+import { randomUUID } from "node:crypto";
 import type { ObjectStore } from "../stores/object-store.ts";
 import type { Extent, Op } from "../log/ops.ts";
 import { walKey } from "../log/record.ts";
@@ -63,7 +68,7 @@ export class Batch implements PendingBytes {
     let pack = this.packs.at(-1);
     if (pack === undefined || pack.upload !== undefined || pack.bytes + bytes.byteLength > this.layout.packBytes) {
       if (pack !== undefined && pack.upload === undefined) this.startUpload(pack);
-      pack = { key: `packs/${this.epoch}-${this.seq}-${this.packs.length}`, pieces: [], bytes: 0 };
+      pack = { key: `packs/${randomUUID()}`, pieces: [], bytes: 0 };
       this.packs.push(pack);
     }
     const extents = extentsFor(pack.key, pack.bytes, bytes, this.layout.blockBytes);

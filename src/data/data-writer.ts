@@ -1,7 +1,7 @@
 // Placing file bytes in the object store.
 //
 // - Small data goes into the batch being committed (batch.ts): inline in the commit record while
-//   the record stays small, then into packs (`packs/<epoch>-<seq>-<n>`) for large transactions.
+//   the record stays small, then into packs (`packs/<uuid>`) for large transactions.
 // - Large files are cut into chunks (`chunks/<id>`, default 8 MiB) uploaded in parallel with
 //   bounded concurrency before the record that names them, so memory stays bounded by
 //   (concurrency + 1) chunks whatever the file size.

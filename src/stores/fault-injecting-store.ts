@@ -7,6 +7,12 @@
 //   lost-answer  the request reaches the store and takes effect, then its answer is lost
 //                (a timeout or reset after the server acted): the classic ambiguous write
 //   delay        the request waits, then proceeds
+//   late         the caller hears a timeout (or reset) at once, but the request is still on its
+//                way: it reaches the store later, after `ms` or when the test calls
+//                `releaseLate()` (or a `release-late` rule fires). The write a writer gave up
+//                on lands behind its back, possibly after its retry
+//   release-late every request held by `late` reaches the store (in the order they were held)
+//                just before this one proceeds: "the late write lands now"
 //   crash        the process "dies" here: the request lands or not (`landed`), and from then on
 //                every request through this store fails with StoreCrashedError, as if nothing
 //                were left to send it. Tests then mount afresh on the inner store.
@@ -31,6 +37,8 @@ export type Fault =
   | { kind: "error"; error: InjectedError }
   | { kind: "lost-answer"; error?: "timeout" | "reset" }
   | { kind: "delay"; ms: number }
+  | { kind: "late"; error?: "timeout" | "reset"; ms?: number }
+  | { kind: "release-late" }
   | { kind: "crash"; landed: boolean };
 
 export interface FaultRule {
@@ -62,6 +70,21 @@ export interface FiredFault {
   fault: Fault;
 }
 
+/** What became of a request held by a `late` fault once it reached the store. */
+export interface LateLanding {
+  operation: StoreOperation;
+  key: string | undefined;
+  /** Whether the store accepted it (a create-only put whose slot was taken meanwhile does not). */
+  landed: boolean;
+  error?: unknown;
+}
+
+interface HeldRequest {
+  operation: StoreOperation;
+  key: string | undefined;
+  send: () => Promise<LateLanding>;
+}
+
 interface RuleState {
   rule: FaultRule;
   matched: number;
@@ -77,6 +100,10 @@ export class FaultInjectingStore implements ObjectStore {
   private crashed = false;
   /** Every fault that fired, in order: print it with the seed when a test fails. */
   readonly fired: FiredFault[] = [];
+  /** Requests a `late` fault holds back, oldest first. */
+  private held: HeldRequest[] = [];
+  /** What every late request did once it reached the store, in order. */
+  readonly lateLandings: LateLanding[] = [];
 
   constructor(
     readonly inner: ObjectStore,
@@ -100,6 +127,18 @@ export class FaultInjectingStore implements ObjectStore {
 
   get hasCrashed(): boolean {
     return this.crashed;
+  }
+
+  /** How many requests a `late` fault holds back, not yet sent to the store. */
+  get lateRequests(): number {
+    return this.held.length;
+  }
+
+  /** Sends every held late request to the store, oldest first; resolves with what each did. */
+  async releaseLate(): Promise<LateLanding[]> {
+    const landings: LateLanding[] = [];
+    while (this.held.length > 0) landings.push(await this.held.shift()!.send());
+    return landings;
   }
 
   get(key: string, options?: GetOptions): Promise<StoredObject> {
@@ -159,6 +198,16 @@ export class FaultInjectingStore implements ObjectStore {
         return request();
       case "error":
         throw injected(operation, key, fault.error);
+      case "release-late":
+        await this.releaseLate();
+        return request();
+      case "late": {
+        this.hold(operation, key, request, fault.ms);
+        const what = fault.error ?? "timeout";
+        const message = describe(operation, key, `injected: no answer (${what}); the request is still on its way and reaches the store later`);
+        if (operation === "put") throw new AmbiguousOutcomeError(message, { operation, key, status: what });
+        throw new UnavailableError(message, { operation, key, status: what });
+      }
       case "lost-answer": {
         await request().catch(() => {}); // whatever the store answered, the caller never hears it
         const what = fault.error ?? "timeout";
@@ -171,6 +220,30 @@ export class FaultInjectingStore implements ObjectStore {
         this.crashed = true;
         throw new StoreCrashedError(operation, key);
       }
+    }
+  }
+
+  private hold<T>(operation: StoreOperation, key: string | undefined, request: () => Promise<T>, ms: number | undefined): void {
+    let sent: Promise<LateLanding> | undefined;
+    const held: HeldRequest = {
+      operation,
+      key,
+      send: () =>
+        (sent ??= request().then(
+          (): LateLanding => ({ operation, key, landed: true }),
+          (error: unknown): LateLanding => ({ operation, key, landed: false, error }),
+        ).then((landing) => {
+          this.lateLandings.push(landing);
+          return landing;
+        })),
+    };
+    this.held.push(held);
+    if (ms !== undefined) {
+      void this.sleep(ms).then(() => {
+        const index = this.held.indexOf(held);
+        if (index >= 0) this.held.splice(index, 1);
+        return held.send();
+      });
     }
   }
 }

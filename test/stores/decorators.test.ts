@@ -200,6 +200,46 @@ describe("FaultInjectingStore", () => {
     expect(waits).toEqual([250]);
     expect(read((await store.get("k")).body)).toBe("v");
   });
+  test("a late request: the caller hears a timeout at once, and the write lands later, when released", async () => {
+    const local = new LocalObjectStore({ root: tempDirectory("faults"), fsync: false });
+    const store = new FaultInjectingStore(local, {
+      rules: [
+        { operation: "put", keyPrefix: "wal/", conditional: true, times: 2, fault: { kind: "late" } },
+        { operation: "put", keyPrefix: "go", fault: { kind: "release-late" } },
+      ],
+    });
+    await expect(store.put("wal/1", text("first"), { ifNoneMatch: "*" })).rejects.toBeInstanceOf(AmbiguousOutcomeError);
+    await expect(store.put("wal/1", text("second"), { ifNoneMatch: "*" })).rejects.toBeInstanceOf(AmbiguousOutcomeError);
+    expect(store.lateRequests).toBe(2);
+    await expect(local.get("wal/1")).rejects.toBeInstanceOf(NotFoundError); // not yet
+    await store.put("go", text("now")); // the held writes land just before this one
+    expect(store.lateRequests).toBe(0);
+    expect(store.lateLandings.map((landing) => landing.landed)).toEqual([true, false]); // the second found the slot taken
+    expect(store.lateLandings[1]!.error).toBeInstanceOf(PreconditionFailedError);
+    expect(read((await local.get("wal/1")).body)).toBe("first");
+  });
+
+  test("a late request with a delay lands by itself; releaseLate() sends the others", async () => {
+    const local = new LocalObjectStore({ root: tempDirectory("faults"), fsync: false });
+    let wake: () => void = () => {};
+    const store = new FaultInjectingStore(local, {
+      rules: [
+        { operation: "put", keyPrefix: "timed", fault: { kind: "late", ms: 1_000 } },
+        { operation: "delete", fault: { kind: "late", error: "reset" } },
+      ],
+      sleep: () => new Promise<void>((resolve) => (wake = resolve)),
+    });
+    await local.put("gone", text("x"));
+    await expect(store.put("timed", text("v"))).rejects.toBeInstanceOf(AmbiguousOutcomeError);
+    await expect(store.delete("gone")).rejects.toBeInstanceOf(UnavailableError);
+    expect(store.lateRequests).toBe(2);
+    wake(); // the put's delay has passed
+    while (store.lateLandings.length === 0) await Bun.sleep(1);
+    expect(read((await local.get("timed")).body)).toBe("v");
+    expect((await local.get("gone")).body.byteLength).toBe(1);
+    expect(await store.releaseLate()).toEqual([{ operation: "delete", key: "gone", landed: true }]);
+    await expect(local.get("gone")).rejects.toBeInstanceOf(NotFoundError);
+  });
 });
 
 describe("LatencyStore", () => {
