@@ -12,6 +12,7 @@ import {
   StoreError,
   UnauthorizedError,
   UnavailableError,
+  UnsupportedFormatError,
 } from "./stores/store-errors.ts";
 
 export type FsErrorCode =
@@ -109,6 +110,7 @@ export function fromStoreError(error: unknown, syscall: string, path?: string, d
   if (error instanceof FsError || !(error instanceof StoreError)) return error as Error;
   const details = { path, dest, cause: error };
   if (error instanceof UnauthorizedError) return new FsError("EACCES", syscall, { ...details, detail: `object store refused access (${error.message})` });
+  if (error instanceof UnsupportedFormatError) return new FsError("EIO", syscall, { ...details, detail: error.message });
   if (error instanceof CorruptObjectError) return new FsError("EIO", syscall, { ...details, detail: `corrupt data in the object store (${error.message})` });
   if (error instanceof NotFoundError) return new FsError("EIO", syscall, { ...details, detail: `an object the filesystem refers to is missing (${error.message})` });
   if (error instanceof UnavailableError || error instanceof AmbiguousOutcomeError) {

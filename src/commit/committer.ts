@@ -20,7 +20,7 @@ import type { Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
-import { PreconditionFailedError } from "../stores/store-errors.ts";
+import { PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { DataLayout } from "../data/data-writer.ts";
 import { Batch } from "./batch.ts";
@@ -363,7 +363,15 @@ export class Committer {
           this.stats.failedCommits++;
           throw fromStoreError(error, "write");
         }
-        taken = await this.log.readRecord(batch.seq).catch(() => undefined);
+        let unreadable: unknown;
+        taken = await this.log.readRecord(batch.seq).catch((error: unknown) => void (unreadable = error));
+        if (unreadable instanceof UnsupportedFormatError) {
+          // A newer version's record stands in our slot: say so, rather than "unknown outcome".
+          this.namespace.rollbackBatch();
+          this.needsResync = true;
+          this.stats.failedCommits++;
+          throw fromStoreError(unreadable, "write");
+        }
         if (taken === undefined) {
           // Told the slot is taken, yet it reads empty (a spurious 412, or it cannot be read): unknown.
           this.namespace.rollbackBatch();

@@ -48,6 +48,25 @@ export interface Relocation {
 
 export type OpName = Op["op"];
 
+/** Every operation kind this version knows (a Record: adding a kind to Op without listing it here fails to compile). */
+const knownOps: Record<OpName, true> = {
+  mkdir: true,
+  write: true,
+  append: true,
+  rm: true,
+  rename: true,
+  copy: true,
+  symlink: true,
+  chmod: true,
+  utimes: true,
+  epoch: true,
+  relocate: true,
+};
+
+export function isKnownOp(kind: string): kind is OpName {
+  return Object.hasOwn(knownOps, kind);
+}
+
 export function extentBytes(extents: readonly Extent[]): number {
   let total = 0;
   for (const extent of extents) total += extent.length;

@@ -8,8 +8,8 @@
 // The header links to its parent record (seq - 1 and that record's hash): the log is a hash chain,
 // and an orphan or foreign record can never be taken for the committed one.
 
-import { CorruptObjectError } from "../stores/store-errors.ts";
-import type { Op } from "./ops.ts";
+import { CorruptObjectError, UnsupportedFormatError } from "../stores/store-errors.ts";
+import { isKnownOp, type Op } from "./ops.ts";
 
 export const recordFormat = 1;
 const magic = new TextEncoder().encode("S3BCFSR1");
@@ -80,15 +80,13 @@ export function decodeRecord(key: string, bytes: Uint8Array): DecodedRecord {
   if (dataBytes + headerBytes !== trailerStart) throw corrupt("lengths do not add up");
   const hash = Bun.hash.xxHash3(bytes.subarray(0, trailerStart));
   if (hash !== trailer.getBigUint64(24, true)) throw corrupt("checksum mismatch");
-  let header: RecordHeader;
+  let header: unknown;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(dataBytes, trailerStart)));
   } catch (error) {
     throw corrupt(`unreadable header (${(error as Error).message})`);
   }
-  if (header.format !== recordFormat) throw corrupt(`unknown record format ${header.format}`);
-  if (!Array.isArray(header.ops) || !Number.isSafeInteger(header.seq) || !Number.isSafeInteger(header.epoch)) throw corrupt("malformed header");
-  return { header, hash: hashHex(hash), bytes, dataBytes };
+  return { header: checkHeader(key, header), hash: hashHex(hash), bytes, dataBytes };
 }
 
 /** Bytes at the end of a record that hold its trailer, and usually its whole header. */
@@ -117,15 +115,48 @@ export function recordHeaderRange(key: string, size: number, tail: Uint8Array): 
  */
 export function decodeRecordHeader(key: string, bytes: Uint8Array): RecordHeader {
   const corrupt = (what: string) => new CorruptObjectError(`commit record ${key} is corrupt: ${what}`, { operation: "get", key });
-  let header: RecordHeader;
+  let header: unknown;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes));
   } catch (error) {
     throw corrupt(`unreadable header (${(error as Error).message})`);
   }
-  if (header.format !== recordFormat) throw corrupt(`unknown record format ${header.format}`);
+  return checkHeader(key, header);
+}
+
+const upgrade = "; upgrade s3-bun-cached-fs to read this filesystem";
+
+/**
+ * A header's shape, its record format and every operation's kind. A record of a newer format, or
+ * holding an operation this version does not know, is refused (UnsupportedFormatError), never
+ * skipped: replay must reproduce the writer's namespace exactly (docs/s3-layout.md V2, V3).
+ */
+function checkHeader(key: string, value: unknown): RecordHeader {
+  const corrupt = (what: string) => new CorruptObjectError(`commit record ${key} is corrupt: ${what}`, { operation: "get", key });
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw corrupt("malformed header");
+  const header = value as RecordHeader;
+  if (Number.isSafeInteger(header.format) && header.format > recordFormat) {
+    throw new UnsupportedFormatError(`commit record ${key} has record format ${header.format}, which this version does not know (it reads format ${recordFormat})${upgrade}`, {
+      operation: "get",
+      key,
+    });
+  }
+  if (header.format !== recordFormat) throw corrupt(`unknown record format ${JSON.stringify(header.format)}`);
   if (!Array.isArray(header.ops) || !Number.isSafeInteger(header.seq) || !Number.isSafeInteger(header.epoch)) throw corrupt("malformed header");
+  for (const [index, op] of (header.ops as unknown[]).entries()) {
+    const kind = op !== null && typeof op === "object" ? (op as { op?: unknown }).op : undefined;
+    if (typeof kind !== "string") throw corrupt(`operation ${index} has no kind`);
+    if (!isKnownOp(kind)) throw unknownOperation(key, kind);
+  }
   return header;
+}
+
+/** The error for an operation kind this version does not know, in record `key`. */
+export function unknownOperation(key: string, kind: unknown): UnsupportedFormatError {
+  const text = String(kind);
+  // 'frobnicate' as it is; anything long or odd as a short JSON string.
+  const quoted = /^[A-Za-z0-9_-]{1,64}$/.test(text) ? `'${text}'` : JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text);
+  return new UnsupportedFormatError(`commit record ${key} holds operation kind ${quoted}, which this version does not know${upgrade}`, { operation: "get", key });
 }
 
 /** The seq a `wal/<seq>` key names, or undefined for any other key. */

@@ -4,7 +4,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { ObjectStore } from "../stores/object-store.ts";
-import { CorruptObjectError, NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
+import { CorruptObjectError, NotFoundError, PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
 import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, snapshotKey, walKey, type DecodedRecord, type RecordHeader } from "./record.ts";
 
 export const formatVersion = 1;
@@ -63,6 +63,12 @@ export class RemoteLog {
       const document = parseJson<FormatDocument>(formatKey, (await this.store.get(formatKey)).body);
       if (typeof document.fsId !== "string" || typeof document.format !== "number") {
         throw new CorruptObjectError(`${formatKey} lacks format or fsId`, { operation: "get", key: formatKey });
+      }
+      if (document.format > formatVersion) {
+        throw new UnsupportedFormatError(
+          `${formatKey} says format ${document.format}, which this version does not know (it reads format ${formatVersion}); upgrade s3-bun-cached-fs to read this filesystem`,
+          { operation: "get", key: formatKey },
+        );
       }
       return document;
     } catch (error) {

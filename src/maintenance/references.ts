@@ -4,7 +4,7 @@
 // namespace (`copy` shares extents already there), so a snapshot's references plus those of the
 // records after it cover every state in between (docs/s3-layout.md GC3).
 
-import { walKey, type RecordHeader } from "../log/record.ts";
+import { unknownOperation, walKey, type RecordHeader } from "../log/record.ts";
 import type { Extent } from "../log/ops.ts";
 import type { SnapshotDocument } from "../namespace/snapshot.ts";
 
@@ -32,14 +32,35 @@ export class References {
     }
   }
 
-  /** The extents a record brings in; its inline data ("") is the record's own key. */
+  /**
+   * The extents a record brings in; its inline data ("") is the record's own key. Every kind is
+   * named: an operation this version does not know may bring objects in, so it stops the caller
+   * (garbage collection must not delete what it cannot see is named).
+   */
   addRecord(header: RecordHeader): void {
     const own = walKey(header.seq);
     for (const op of header.ops) {
-      if (op.op === "write" || op.op === "append") {
-        for (const extent of op.extents) this.add(extent.object === "" ? { ...extent, object: own } : extent);
-      } else if (op.op === "relocate") {
-        for (const move of op.moves) this.add({ object: move.toObject === "" ? own : move.toObject, offset: move.toOffset, length: move.length, hash: move.hash });
+      switch (op.op) {
+        case "write":
+        case "append":
+          for (const extent of op.extents) this.add(extent.object === "" ? { ...extent, object: own } : extent);
+          break;
+        case "relocate":
+          for (const move of op.moves) this.add({ object: move.toObject === "" ? own : move.toObject, offset: move.toOffset, length: move.length, hash: move.hash });
+          break;
+        case "copy": // shares extents already present
+        case "mkdir":
+        case "rm":
+        case "rename":
+        case "symlink":
+        case "chmod":
+        case "utimes":
+        case "epoch":
+          break;
+        default: {
+          const unknown: never = op;
+          throw unknownOperation(own, (unknown as { op?: unknown }).op);
+        }
       }
     }
   }

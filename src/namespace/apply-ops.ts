@@ -9,6 +9,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { FsError } from "../errors.ts";
 import { extentBytes, type Extent, type Op, type Relocation } from "../log/ops.ts";
+import { unknownOperation } from "../log/record.ts";
 import { isWithin, joinPath, parentOf, splitPath } from "../paths.ts";
 import { Namespace, kindCode, rootId, type NodeKind, type NodeRow } from "./namespace.ts";
 
@@ -84,6 +85,12 @@ export class OpApplier {
         return;
       case "relocate":
         return this.relocate(op.moves, recordKey);
+      default: {
+        // Decoding refuses unknown kinds (record.ts); this guards any other way in. Never an
+        // FsError: that would read as "the index disagrees with the log", not "upgrade".
+        const unknown: never = op;
+        throw unknownOperation(recordKey, (unknown as { op?: unknown }).op);
+      }
     }
   }
 

@@ -7,6 +7,7 @@
 //   UnavailableError         nothing happened (throttled, 5xx, connection refused): retry later
 //   UnauthorizedError        credentials or permissions are wrong: retrying will not help
 //   CorruptObjectError       bytes do not match their checksum or format: never use them
+//   UnsupportedFormatError   (a CorruptObjectError) sound, but of a newer format: upgrade to use them
 //   InvalidRequestError      the request itself is wrong (bad key, range past the end)
 
 export type StoreOperation = "get" | "head" | "put" | "delete" | "list";
@@ -66,6 +67,13 @@ export class CorruptObjectError extends StoreError {
   readonly kind = "corrupt";
   readonly retryable = false;
 }
+
+/**
+ * The object is sound but written by a newer version of the format: a record format, an
+ * operation kind or a format.json version this reader does not know. Never skipped, never
+ * applied in part: whoever meets it stops, and the message says to upgrade.
+ */
+export class UnsupportedFormatError extends CorruptObjectError {}
 
 export class InvalidRequestError extends StoreError {
   readonly kind = "invalid";
