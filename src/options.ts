@@ -9,6 +9,15 @@ const MiB = 1024 * 1024;
 
 const positiveInteger = z.number().int().positive();
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
 export const layoutSchema = z
   .object({
     blockBytes: positiveInteger.default(MiB),
@@ -25,10 +34,23 @@ export const mountConfigSchema = z
     /** Names the mount in the manager and its directory under cacheRoot (default: from bucket and prefix). */
     name: z.string().min(1).max(200).optional(),
     mode: z.enum(["readwrite", "readonly"]).default("readwrite"),
-    bucket: z.string().min(3).max(63).optional(),
+    /** The bucket's name alone (no "s3://", no slash): letters, digits, ".", "-" and "_", 3-63 characters. */
+    bucket: z
+      .string()
+      .min(3)
+      .max(63)
+      .refine((name) => !name.includes("://") && !name.includes("/"), { message: 'give the bucket\'s name alone, not a URL or a path (put the path in "prefix")' })
+      .refine((name) => /^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$/.test(name), {
+        message: "a bucket name holds only letters, digits, '.', '-' and '_', and starts and ends with a letter or digit",
+      })
+      .optional(),
     prefix: z.string().max(512).default(""),
     region: z.string().min(1).optional(),
-    endpoint: z.string().url().optional(),
+    /** The service's URL, scheme included ("https://host", "http://localhost:9000"). */
+    endpoint: z
+      .string()
+      .refine(isHttpUrl, { message: 'expected an http:// or https:// URL with a host, such as "http://localhost:9000"' })
+      .optional(),
     forcePathStyle: z.boolean().optional(),
     credentials: z
       .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
