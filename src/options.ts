@@ -6,8 +6,31 @@ import { FsError } from "./errors.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 
-const positiveInteger = z.number().int().positive();
+/** The longest delay a timer can wait (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const maxTimerMs = 2 ** 31 - 1;
+
+const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER, { message: "expected a safe integer" });
+const nonNegativeInteger = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER, { message: "expected a safe integer" });
+
+/** Bytes held in memory at once: a positive integer up to `max`. */
+function bytesUpTo(max: number) {
+  return z
+    .number()
+    .int()
+    .positive()
+    .max(max, { message: `at most ${max / MiB} MiB (${max} bytes): this many bytes are held in memory at once` });
+}
+
+/** A delay or timeout in ms that a timer can honour. */
+function milliseconds(minimum: 0 | 1) {
+  return z
+    .number()
+    .int()
+    .min(minimum)
+    .max(maxTimerMs, { message: `at most ${maxTimerMs} ms (about 24.8 days), the longest a timer can wait` });
+}
 
 function isHttpUrl(value: string): boolean {
   try {
@@ -18,16 +41,23 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/** What chunk uploads may hold in memory together (one buffer per upload in flight). */
+const maxUploadBufferBytes = GiB;
+
 export const layoutSchema = z
   .object({
-    blockBytes: positiveInteger.default(MiB),
-    chunkBytes: positiveInteger.default(8 * MiB),
-    largeFileBytes: positiveInteger.default(4 * MiB),
-    inlineRecordBytes: positiveInteger.default(4 * MiB),
-    packBytes: positiveInteger.default(16 * MiB),
+    blockBytes: bytesUpTo(64 * MiB).default(MiB),
+    chunkBytes: bytesUpTo(256 * MiB).default(8 * MiB),
+    largeFileBytes: bytesUpTo(256 * MiB).default(4 * MiB),
+    inlineRecordBytes: bytesUpTo(64 * MiB).default(4 * MiB),
+    packBytes: bytesUpTo(256 * MiB).default(16 * MiB),
     uploadConcurrency: positiveInteger.max(64).default(4),
   })
-  .strict();
+  .strict()
+  .refine((layout) => layout.chunkBytes * layout.uploadConcurrency <= maxUploadBufferBytes, {
+    message: `chunkBytes x uploadConcurrency must be at most ${maxUploadBufferBytes / GiB} GiB: each upload in flight holds a chunk in memory`,
+    path: ["uploadConcurrency"],
+  });
 
 export const mountConfigSchema = z
   .object({
@@ -59,26 +89,26 @@ export const mountConfigSchema = z
     /** Disk the mount's cache may use (default 256 MiB; bounded by the manager's total too). */
     cacheBytes: positiveInteger.default(256 * MiB),
     /** Mount readers refresh on this interval, in ms (off by default). */
-    refreshIntervalMs: positiveInteger.optional(),
+    refreshIntervalMs: milliseconds(1).optional(),
     /** Writer lease: its time to live, and what to do when another writer holds it. */
-    leaseTtlMs: positiveInteger.default(30_000),
+    leaseTtlMs: milliseconds(1).default(30_000),
     onWriterBusy: z.enum(["wait", "fail", "takeover"]).default("wait"),
-    leaseWaitTimeoutMs: positiveInteger.default(120_000),
+    leaseWaitTimeoutMs: milliseconds(1).default(120_000),
     /**
      * Time travel: mount the filesystem as it was at this seq (read-only; the seq must still be
      * within the retention window garbage collection keeps). The mount never moves from it.
      */
-    atSeq: z.number().int().nonnegative().optional(),
+    atSeq: nonNegativeInteger.optional(),
     snapshotEveryCommits: positiveInteger.default(1_000),
     snapshotEveryBytes: positiveInteger.default(64 * MiB),
-    headDelayMs: z.number().int().nonnegative().default(1_000),
+    headDelayMs: milliseconds(0).default(1_000),
     /** Largest ranged GET, coalescing gap and read concurrency. */
-    maxRangeBytes: positiveInteger.default(8 * MiB),
-    coalesceGapBytes: z.number().int().nonnegative().default(64 * 1024),
+    maxRangeBytes: bytesUpTo(256 * MiB).default(8 * MiB),
+    coalesceGapBytes: z.number().int().nonnegative().max(64 * MiB, { message: `at most 64 MiB (${64 * MiB} bytes)` }).default(64 * 1024),
     readConcurrency: positiveInteger.max(256).default(8),
     /** Retries of retryable store errors. */
     maxAttempts: positiveInteger.max(20).default(6),
-    requestTimeoutMs: positiveInteger.default(60_000),
+    requestTimeoutMs: milliseconds(1).default(60_000),
     layout: layoutSchema.default({
       blockBytes: MiB,
       chunkBytes: 8 * MiB,
