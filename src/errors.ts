@@ -7,6 +7,7 @@ import {
   AmbiguousOutcomeError,
   CorruptObjectError,
   InvalidRequestError,
+  MisconfiguredError,
   NotFoundError,
   PreconditionFailedError,
   StoreError,
@@ -111,6 +112,10 @@ export class FencedError extends FsError {
 export function fromStoreError(error: unknown, syscall: string, path?: string, dest?: string): Error {
   if (error instanceof FsError || !(error instanceof StoreError)) return error as Error;
   const details = { path, dest, cause: error };
+  if (error instanceof MisconfiguredError) {
+    // Permanent: the mount config names the wrong thing. ENOENT for a bucket that does not exist.
+    return new FsError(error.field === "bucket" && error.missing ? "ENOENT" : "EINVAL", syscall, { ...details, detail: `invalid mount config: ${error.field}: ${error.message}` });
+  }
   if (error instanceof UnauthorizedError) return new FsError("EACCES", syscall, { ...details, detail: `object store refused access (${error.message})` });
   if (error instanceof UnsupportedFormatError) return new FsError("EIO", syscall, { ...details, detail: error.message });
   if (error instanceof CorruptObjectError) return new FsError("EIO", syscall, { ...details, detail: `corrupt data in the object store (${error.message})` });

@@ -12,7 +12,7 @@ import { rm, stat as localStat } from "node:fs/promises";
 import { join } from "node:path";
 import type { BunFile } from "bun";
 import { FsError, fromStoreError } from "./errors.ts";
-import { normalizePath, parentOf, baseName } from "./paths.ts";
+import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./paths.ts";
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
 import { readContent, withHead, concatenate, type WriteData } from "./content.ts";
 import type { Extent } from "./log/ops.ts";
@@ -151,7 +151,8 @@ export abstract class FileSystemOperations {
       return false;
     }
     try {
-      return this.view().tryResolve(normalized, true, "access") !== undefined;
+      const found = this.view().tryResolve(normalized, true, "access");
+      return found !== undefined && (!namesDirectory(path, normalized) || found.node.kind === "directory");
     } catch {
       return false; // ELOOP
     }
@@ -186,10 +187,15 @@ export abstract class FileSystemOperations {
 
   /** Every entry below `path` (not following links), with paths relative to it, parents first. */
   async walk(path: string, options: { maxDepth?: number } = {}): Promise<{ path: string; stats: FileStats; depth: number }[]> {
+    const maxDepth = options.maxDepth;
+    if (maxDepth !== undefined && maxDepth !== Number.POSITIVE_INFINITY && !(Number.isSafeInteger(maxDepth) && maxDepth >= 0)) {
+      throw new FsError("EINVAL", "scandir", { path, detail: `maxDepth must be an integer >= 0 or Infinity (the children are depth 1), got ${String(maxDepth)}` });
+    }
     const { node } = this.lookup(path, true, "scandir");
     if (node.kind !== "directory") throw new FsError("ENOTDIR", "scandir", { path });
+    if (maxDepth === 0) return [];
     return this.view()
-      .descendants(node.id, options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth })
+      .descendants(node.id, maxDepth === undefined || maxDepth === Number.POSITIVE_INFINITY ? {} : { maxDepth })
       .map((entry) => ({ path: entry.relative, stats: new FileStats(entry.node), depth: entry.depth }));
   }
 
@@ -243,6 +249,7 @@ export abstract class FileSystemOperations {
    * instead of evicting everything else.
    */
   async stream(path: string, options: { start?: number; end?: number; windowBytes?: number; windowsAhead?: number } = {}): Promise<ReadableStream<Uint8Array>> {
+    checkStreamOptions(options, path);
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     const extents = this.view().extents(node.id);
@@ -402,6 +409,7 @@ export abstract class FileSystemOperations {
 
   async rm(path: string, options: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
     const normalized = this.writable("rm", path);
+    this.requireDirectoryIfSlashed("rm", path, normalized);
     const force = options.force === true;
     if (force && normalized !== "/" && !this.entryExists(normalized)) return; // nothing to publish
     await this.perform("rm", normalized, (batch) => ({ op: "rm", path: normalized, recursive: options.recursive === true, force, time: batch.time }));
@@ -411,6 +419,10 @@ export abstract class FileSystemOperations {
   async rename(from: string, to: string): Promise<void> {
     const source = this.writable("rename", from, to);
     const target = normalizePath(to, "rename");
+    this.requireDirectoryIfSlashed("rename", from, source, to);
+    if (namesDirectory(to, target) && this.view().tryResolve(source, false, "rename")?.node.kind !== "directory") {
+      throw new FsError("ENOTDIR", "rename", { path: from, dest: to });
+    }
     await this.perform("rename", source, (batch) => ({ op: "rename", from: source, to: target, time: batch.time }));
   }
 
@@ -418,6 +430,7 @@ export abstract class FileSystemOperations {
   async copyFile(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
     const source = this.writable("copyfile", from, to);
     const target = normalizePath(to, "copyfile");
+    this.checkCopyEnds("copyfile", from, source, to, target);
     const overwrite = options.overwrite !== false;
     await this.perform("copyfile", source, (batch) => ({ op: "copy", from: source, to: target, recursive: false, overwrite, time: batch.time }));
   }
@@ -426,6 +439,7 @@ export abstract class FileSystemOperations {
   async cp(from: string, to: string, options: { recursive?: boolean; overwrite?: boolean } = {}): Promise<void> {
     const source = this.writable("cp", from, to);
     const target = normalizePath(to, "cp");
+    this.checkCopyEnds("cp", from, source, to, target);
     const recursive = options.recursive === true;
     const overwrite = options.overwrite !== false;
     await this.perform("cp", source, (batch) => ({ op: "copy", from: source, to: target, recursive, overwrite, time: batch.time }));
@@ -436,11 +450,18 @@ export abstract class FileSystemOperations {
     if (typeof target !== "string" || target === "" || target.includes("\0") || Buffer.byteLength(target) > 4096) {
       throw new FsError("EINVAL", "symlink", { path: String(target), dest: normalized, detail: "the link target must be a non-empty string without NUL bytes, at most 4096 bytes" });
     }
+    if (!target.isWellFormed()) {
+      throw new FsError("EINVAL", "symlink", { path: escapeLoneSurrogates(target), dest: normalized, detail: "the link target contains a lone UTF-16 surrogate, which has no UTF-8 form" });
+    }
+    if (namesDirectory(path, normalized) && this.view().tryResolve(normalized, false, "symlink") === undefined) {
+      throw new FsError("ENOENT", "symlink", { path: target, dest: path }); // as node:fs: a new link's name cannot end in "/"
+    }
     await this.perform("symlink", normalized, (batch) => ({ op: "symlink", target, path: normalized, time: batch.time }));
   }
 
   async chmod(path: string, mode: number): Promise<void> {
     const normalized = this.writable("chmod", path);
+    this.requireDirectoryIfSlashed("chmod", path, normalized);
     const checked = checkMode(mode, "chmod", normalized);
     await this.perform("chmod", normalized, (batch) => ({ op: "chmod", path: normalized, mode: checked, time: batch.time }));
   }
@@ -448,6 +469,7 @@ export abstract class FileSystemOperations {
   /** Sets access and modification times (Dates, or numbers in seconds as Node takes them). */
   async utimes(path: string, atime: Date | number, mtime: Date | number): Promise<void> {
     const normalized = this.writable("utime", path);
+    this.requireDirectoryIfSlashed("utime", path, normalized);
     const access = toMilliseconds(atime, "utime", normalized);
     const modification = toMilliseconds(mtime, "utime", normalized);
     await this.perform("utime", normalized, (batch) => ({ op: "utimes", path: normalized, atime: access, mtime: modification, time: batch.time }));
@@ -460,6 +482,7 @@ export abstract class FileSystemOperations {
    */
   async openWrite(path: string, options: { mode?: number; allowOversize?: boolean } = {}): Promise<WriteHandle> {
     const normalized = this.writable("open", path);
+    if (namesDirectory(path, normalized)) throw new FsError("EISDIR", "open", { path }); // as node:fs: a file's name cannot end in "/"
     this.precheckWrite(normalized, "open", path);
     const local = join(this.context.stagingDirectory, `write-${randomUUID()}`);
     await Bun.write(local, "");
@@ -495,7 +518,26 @@ export abstract class FileSystemOperations {
   protected lookup(path: string, followLast: boolean, syscall: string): { node: NodeRow; path: string } {
     this.checkOpen(syscall, typeof path === "string" ? path : undefined);
     const normalized = normalizePath(path, syscall);
-    return this.view().resolve(normalized, followLast, syscall, path);
+    // A trailing "/" names a directory: a link there is followed, and anything else is ENOTDIR.
+    const directoryOnly = namesDirectory(path, normalized);
+    const found = this.view().resolve(normalized, followLast || directoryOnly, syscall, path);
+    if (directoryOnly && found.node.kind !== "directory") throw new FsError("ENOTDIR", syscall, { path });
+    return found;
+  }
+
+  /** A path written with a trailing "/" must name a directory, if it names anything (ENOTDIR), as in node:fs. */
+  private requireDirectoryIfSlashed(syscall: string, path: string, normalized: string, dest?: string): void {
+    if (!namesDirectory(path, normalized)) return;
+    const found = this.view().tryResolve(normalized, true, syscall);
+    if (found !== undefined && found.node.kind !== "directory") throw new FsError("ENOTDIR", syscall, { path, dest });
+  }
+
+  /** copyFile and cp with a trailing "/": the source must be a directory, and a file is never copied to a name ending in "/". */
+  private checkCopyEnds(syscall: string, from: string, source: string, to: string, target: string): void {
+    this.requireDirectoryIfSlashed(syscall, from, source, to);
+    if (namesDirectory(to, target) && this.view().tryResolve(source, true, syscall)?.node.kind !== "directory") {
+      throw new FsError("EISDIR", syscall, { path: from, dest: to });
+    }
   }
 
   private entryExists(path: string): boolean {
@@ -543,9 +585,13 @@ export abstract class FileSystemOperations {
   private async writeData(kind: "write" | "append", path: string, data: WriteData, options: WriteOptions): Promise<void> {
     const syscall = "open";
     const normalized = this.writable(syscall, path);
+    if (namesDirectory(path, normalized)) throw new FsError("EISDIR", syscall, { path }); // as node:fs: a file's name cannot end in "/"
     const mode = checkMode(options.mode ?? defaultFileMode, syscall, normalized);
+    checkWriteOptions(options, syscall, path);
+    throwIfAborted(options.signal, path);
     const { layout, store } = this.context;
     const content = await readContent(data, layout.largeFileBytes, syscall, path, options.encoding);
+    throwIfAborted(options.signal, path); // reading the source took a while: the abort may have come meanwhile
     if (content.kind === "bytes" && content.bytes.byteLength <= layout.largeFileBytes) {
       if (kind === "append" && content.bytes.byteLength === 0 && this.view().tryResolve(normalized, true, syscall)?.node.kind === "file") return;
       const bytes = content.bytes;
@@ -777,4 +823,36 @@ function toMilliseconds(time: Date | number, syscall: string, path: string): num
   const ms = time instanceof Date ? time.getTime() : typeof time === "number" ? time * 1000 : Number.NaN;
   if (!Number.isFinite(ms)) throw new FsError("EINVAL", syscall, { path, detail: `invalid time ${String(time)}` });
   return ms;
+}
+
+/** Whether the caller's path ends in "/" (or "/."): it names a directory, as in node:fs. */
+function namesDirectory(path: string, normalized: string): boolean {
+  return normalized !== "/" && /\/\.?$/.test(path);
+}
+
+function checkStreamOptions(options: { start?: number; end?: number; windowBytes?: number; windowsAhead?: number }, path: string): void {
+  const problem = (name: string, value: unknown, minimum: number) =>
+    new FsError("EINVAL", "read", { path, detail: `${name} must be an integer >= ${minimum}, got ${String(value)}` });
+  const { start, end, windowBytes, windowsAhead } = options;
+  if (start !== undefined && !(Number.isSafeInteger(start) && start >= 0)) throw problem("start", start, 0);
+  if (end !== undefined && !(Number.isSafeInteger(end) && end >= 0)) throw problem("end", end, 0);
+  if (start !== undefined && end !== undefined && start > end + 1) {
+    throw new FsError("EINVAL", "read", { path, detail: `start (${start}) must be <= end + 1 (end ${end} is inclusive)` });
+  }
+  if (windowBytes !== undefined && !(Number.isSafeInteger(windowBytes) && windowBytes >= 1)) throw problem("windowBytes", windowBytes, 1);
+  if (windowsAhead !== undefined && !(Number.isSafeInteger(windowsAhead) && windowsAhead >= 1)) throw problem("windowsAhead", windowsAhead, 1);
+}
+
+function checkWriteOptions(options: WriteOptions, syscall: string, path: string): void {
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new FsError("EINVAL", syscall, { path, detail: "signal must be an AbortSignal" });
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
+    throw new FsError("EINVAL", syscall, { path, detail: "onProgress must be a function" });
+  }
+}
+
+/** An aborted write publishes nothing, however small. */
+function throwIfAborted(signal: AbortSignal | undefined, path: string): void {
+  if (signal?.aborted) throw new FsError("ECANCELED", "write", { path, detail: "the write was aborted; nothing was published", cause: signal.reason });
 }

@@ -72,7 +72,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
       if (config.mode === "readonly") {
         throw new FsError("ENOENT", "mount", { path: store.description, detail: `no filesystem at ${store.description} (format.json is missing); mount it read-write once to create it` });
       }
-      format = await log.createFormat();
+      format = await log.createFormat({ format: formatVersion, fsId: randomUUID(), created: new Date().toISOString(), prefix: normalizePrefix(config.prefix) });
     }
     if (format.format !== formatVersion) {
       throw new FsError("EIO", "mount", { path: store.description, detail: `${store.description} holds format ${format.format}; this version reads format ${formatVersion}` });
@@ -84,6 +84,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         detail: `${store.description} is a fork of ${Object.values(ancestors).join(", ")}, which this mount's store cannot reach; mount by bucket and prefix, or give the manager a storeFactory returning a LocatedStore`,
       });
     }
+    checkPrefix(format.prefix, config.prefix, store.description);
     origins.configure(ancestors, locator);
     const fetchedHead = await log.readHead();
     const head = fetchedHead?.head.fsId === format.fsId ? fetchedHead : undefined; // a foreign head is no hint about this filesystem
@@ -278,6 +279,21 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
     releaseDirectory();
     throw fromStoreError(error, "mount", store.description);
   }
+}
+
+/**
+ * Refuses a mount whose configured prefix is not the one the filesystem was created at: its store
+ * ignores the prefix (a bucket-rooted store from a storeFactory), so this "other" filesystem would
+ * be the recorded one, its files and its writer lease shared. Nothing is read or written after it.
+ */
+function checkPrefix(recorded: string | undefined, configured: string, where: string): void {
+  if (recorded === undefined) return; // format.json from before the field: nothing to check against
+  const wanted = normalizePrefix(configured);
+  if (recorded === wanted) return;
+  throw new FsError("EINVAL", "mount", {
+    path: where,
+    detail: `the mount config's prefix is ${JSON.stringify(wanted)}, but the filesystem its store reaches was created at prefix ${JSON.stringify(recorded)}: the store ignores the prefix (a storeFactory must return a store rooted at config.prefix)`,
+  });
 }
 
 function openIndex(file: string): Namespace {

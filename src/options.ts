@@ -6,29 +6,81 @@ import { FsError } from "./errors.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 
-const positiveInteger = z.number().int().positive();
+/** The longest delay a timer can wait (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const maxTimerMs = 2 ** 31 - 1;
+
+const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER, { message: "expected a safe integer" });
+const nonNegativeInteger = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER, { message: "expected a safe integer" });
+
+/** Bytes held in memory at once: a positive integer up to `max`. */
+function bytesUpTo(max: number) {
+  return z
+    .number()
+    .int()
+    .positive()
+    .max(max, { message: `at most ${max / MiB} MiB (${max} bytes): this many bytes are held in memory at once` });
+}
+
+/** A delay or timeout in ms that a timer can honour. */
+function milliseconds(minimum: 0 | 1) {
+  return z
+    .number()
+    .int()
+    .min(minimum)
+    .max(maxTimerMs, { message: `at most ${maxTimerMs} ms (about 24.8 days), the longest a timer can wait` });
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+/** What chunk uploads may hold in memory together (one buffer per upload in flight). */
+const maxUploadBufferBytes = GiB;
 
 export const layoutSchema = z
   .object({
-    blockBytes: positiveInteger.default(MiB),
-    chunkBytes: positiveInteger.default(8 * MiB),
-    largeFileBytes: positiveInteger.default(4 * MiB),
-    inlineRecordBytes: positiveInteger.default(4 * MiB),
-    packBytes: positiveInteger.default(16 * MiB),
+    blockBytes: bytesUpTo(64 * MiB).default(MiB),
+    chunkBytes: bytesUpTo(256 * MiB).default(8 * MiB),
+    largeFileBytes: bytesUpTo(256 * MiB).default(4 * MiB),
+    inlineRecordBytes: bytesUpTo(64 * MiB).default(4 * MiB),
+    packBytes: bytesUpTo(256 * MiB).default(16 * MiB),
     uploadConcurrency: positiveInteger.max(64).default(4),
   })
-  .strict();
+  .strict()
+  .refine((layout) => layout.chunkBytes * layout.uploadConcurrency <= maxUploadBufferBytes, {
+    message: `chunkBytes x uploadConcurrency must be at most ${maxUploadBufferBytes / GiB} GiB: each upload in flight holds a chunk in memory`,
+    path: ["uploadConcurrency"],
+  });
 
 export const mountConfigSchema = z
   .object({
     /** Names the mount in the manager and its directory under cacheRoot (default: from bucket and prefix). */
     name: z.string().min(1).max(200).optional(),
     mode: z.enum(["readwrite", "readonly"]).default("readwrite"),
-    bucket: z.string().min(3).max(63).optional(),
+    /** The bucket's name alone (no "s3://", no slash): letters, digits, ".", "-" and "_", 3-63 characters. */
+    bucket: z
+      .string()
+      .min(3)
+      .max(63)
+      .refine((name) => !name.includes("://") && !name.includes("/"), { message: 'give the bucket\'s name alone, not a URL or a path (put the path in "prefix")' })
+      .refine((name) => /^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$/.test(name), {
+        message: "a bucket name holds only letters, digits, '.', '-' and '_', and starts and ends with a letter or digit",
+      })
+      .optional(),
     prefix: z.string().max(512).default(""),
     region: z.string().min(1).optional(),
-    endpoint: z.string().url().optional(),
+    /** The service's URL, scheme included ("https://host", "http://localhost:9000"). */
+    endpoint: z
+      .string()
+      .refine(isHttpUrl, { message: 'expected an http:// or https:// URL with a host, such as "http://localhost:9000"' })
+      .optional(),
     forcePathStyle: z.boolean().optional(),
     credentials: z
       .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
@@ -37,26 +89,26 @@ export const mountConfigSchema = z
     /** Disk the mount's cache may use (default 256 MiB; bounded by the manager's total too). */
     cacheBytes: positiveInteger.default(256 * MiB),
     /** Mount readers refresh on this interval, in ms (off by default). */
-    refreshIntervalMs: positiveInteger.optional(),
+    refreshIntervalMs: milliseconds(1).optional(),
     /** Writer lease: its time to live, and what to do when another writer holds it. */
-    leaseTtlMs: positiveInteger.default(30_000),
+    leaseTtlMs: milliseconds(1).default(30_000),
     onWriterBusy: z.enum(["wait", "fail", "takeover"]).default("wait"),
-    leaseWaitTimeoutMs: positiveInteger.default(120_000),
+    leaseWaitTimeoutMs: milliseconds(1).default(120_000),
     /**
      * Time travel: mount the filesystem as it was at this seq (read-only; the seq must still be
      * within the retention window garbage collection keeps). The mount never moves from it.
      */
-    atSeq: z.number().int().nonnegative().optional(),
+    atSeq: nonNegativeInteger.optional(),
     snapshotEveryCommits: positiveInteger.default(1_000),
     snapshotEveryBytes: positiveInteger.default(64 * MiB),
-    headDelayMs: z.number().int().nonnegative().default(1_000),
+    headDelayMs: milliseconds(0).default(1_000),
     /** Largest ranged GET, coalescing gap and read concurrency. */
-    maxRangeBytes: positiveInteger.default(8 * MiB),
-    coalesceGapBytes: z.number().int().nonnegative().default(64 * 1024),
+    maxRangeBytes: bytesUpTo(256 * MiB).default(8 * MiB),
+    coalesceGapBytes: z.number().int().nonnegative().max(64 * MiB, { message: `at most 64 MiB (${64 * MiB} bytes)` }).default(64 * 1024),
     readConcurrency: positiveInteger.max(256).default(8),
     /** Retries of retryable store errors. */
     maxAttempts: positiveInteger.max(20).default(6),
-    requestTimeoutMs: positiveInteger.default(60_000),
+    requestTimeoutMs: milliseconds(1).default(60_000),
     layout: layoutSchema.default({
       blockBytes: MiB,
       chunkBytes: 8 * MiB,

@@ -13,6 +13,10 @@ export function normalizePath(path: unknown, syscall: string): string {
     throw new FsError("EINVAL", syscall, { detail: `the path must be a string, got ${path === null ? "null" : typeof path}` });
   }
   if (path.includes("\0")) throw new FsError("EINVAL", syscall, { path: path.replaceAll("\0", "\\0"), detail: "path contains a NUL byte" });
+  if (!path.isWellFormed()) {
+    // A lone surrogate has no UTF-8 form: stored, it would become U+FFFD and name another file.
+    throw new FsError("EINVAL", syscall, { path: escapeLoneSurrogates(path), detail: "path contains a lone UTF-16 surrogate, which has no UTF-8 form" });
+  }
   if (path === "") throw new FsError("ENOENT", syscall, { path });
   if (Buffer.byteLength(path) > maxPathBytes) throw new FsError("ENAMETOOLONG", syscall, { path: `${path.slice(0, 64)}...` });
   const parts: string[] = [];
@@ -27,6 +31,11 @@ export function normalizePath(path: unknown, syscall: string): string {
     parts.push(part);
   }
   return `/${parts.join("/")}`;
+}
+
+/** `text` with each lone UTF-16 surrogate written as \uXXXX, for messages. */
+export function escapeLoneSurrogates(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Components of a normalised path ("/" -> []). */

@@ -16,6 +16,13 @@ export interface FormatDocument {
   fsId: string;
   created: string;
   /**
+   * The prefix the filesystem was created at, as its creator's mount config named it (normalised:
+   * "a/b", "" for the bucket's root). A mount configured with another prefix is refused: its store
+   * ignores the prefix, and would otherwise show this filesystem under another name. Absent in
+   * format.json written before it existed (such a filesystem is mounted at any prefix, as before).
+   */
+  prefix?: string;
+  /**
    * A fork's ancestors: fsId -> bucket-relative prefix of each filesystem whose objects this one
    * reads as `origin/<fsId>/<key>` (docs/s3-layout.md F1). Absent for a filesystem that is no fork.
    */
@@ -61,7 +68,7 @@ export class RemoteLog {
   async readFormat(): Promise<FormatDocument | undefined> {
     try {
       const document = parseJson<FormatDocument>(formatKey, (await this.store.get(formatKey)).body);
-      if (typeof document.fsId !== "string" || typeof document.format !== "number") {
+      if (typeof document.fsId !== "string" || typeof document.format !== "number" || (document.prefix !== undefined && typeof document.prefix !== "string")) {
         throw new CorruptObjectError(`${formatKey} lacks format or fsId`, { operation: "get", key: formatKey });
       }
       if (document.format > formatVersion) {
@@ -79,6 +86,7 @@ export class RemoteLog {
 
   /** Creates format.json unless it exists; either way returns the one that stands. */
   async createFormat(document: FormatDocument = { format: formatVersion, fsId: randomUUID(), created: new Date().toISOString() }): Promise<FormatDocument> {
+    // A format.json that another process created meanwhile is returned as it stands, prefix and all.
     try {
       await this.store.put(formatKey, encoder.encode(JSON.stringify(document, null, 2)), { ifNoneMatch: "*", contentType: "application/json" });
       return document;

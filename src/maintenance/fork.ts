@@ -143,6 +143,7 @@ export async function forkFilesystem(context: MaintenanceContext, options: ForkO
         format: formatVersion,
         fsId,
         created,
+        prefix: target,
         origins: { ...context.format.origins, [sourceFsId]: source },
         forkedFrom: { fsId: sourceFsId, prefix: source, seq: position.seq, hash: position.hash, epoch: position.epoch },
       };

@@ -48,6 +48,7 @@ import {
 import {
   AmbiguousOutcomeError,
   InvalidRequestError,
+  MisconfiguredError,
   NotFoundError,
   PreconditionFailedError,
   StoreError,
@@ -363,7 +364,26 @@ export function mapS3Error(operation: StoreOperation, key: string | undefined, e
   const detail = `${name}${status === undefined ? "" : ` (HTTP ${status})`}`;
   const details = { operation, key, cause: error, status: status ?? failure.code };
   if (status === 304) return new UnavailableError(describe(operation, key, "not modified"), { ...details, status: 304 });
-  if (name === "NoSuchBucket") return new InvalidRequestError(describe(operation, key, `the bucket does not exist: ${detail}`), details);
+  // Configuration mistakes are permanent: answered at once, naming the field, never retried.
+  if (name === "NoSuchBucket") return new MisconfiguredError(describe(operation, key, `the bucket does not exist: ${detail}`), { ...details, field: "bucket", missing: true });
+  if (name === "InvalidBucketName") {
+    return new MisconfiguredError(describe(operation, key, `the bucket name is not valid: ${detail}: ${failure.message ?? ""}`), { ...details, field: "bucket" });
+  }
+  if (name === "EndpointError") {
+    return new MisconfiguredError(describe(operation, key, `the endpoint is not a usable URL (give one such as "https://host" or "http://localhost:9000"): ${failure.message ?? ""}`), {
+      ...details,
+      field: "endpoint",
+    });
+  }
+  if (name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed" || name === "IllegalLocationConstraintException") {
+    return new MisconfiguredError(describe(operation, key, `the bucket is in another region than the one configured: ${detail}: ${failure.message ?? ""}`), { ...details, field: "region" });
+  }
+  if (name === "CredentialsProviderError") {
+    return new UnauthorizedError(
+      describe(operation, key, "no credentials: give credentials in the mount config, or provide them through the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), a profile or an instance role"),
+      details,
+    );
+  }
   if (status === 404 || name === "NoSuchKey" || name === "NotFound") {
     if (operation === "put") return new PreconditionFailedError(describe(operation, key, `the object to compare-and-swap does not exist: ${detail}`), details);
     return new NotFoundError(describe(operation, key, "no such key"), details);

@@ -9,6 +9,8 @@
 //   CorruptObjectError       bytes do not match their checksum or format: never use them
 //   UnsupportedFormatError   (a CorruptObjectError) sound, but of a newer format: upgrade to use them
 //   InvalidRequestError      the request itself is wrong (bad key, range past the end)
+//   MisconfiguredError       the store's configuration is wrong (no such bucket, an unusable
+//                            endpoint or bucket name): fix the named field; retrying will not help
 
 export type StoreOperation = "get" | "head" | "put" | "delete" | "list";
 
@@ -21,7 +23,7 @@ export interface StoreErrorDetails {
 }
 
 export abstract class StoreError extends Error {
-  abstract readonly kind: "not-found" | "precondition-failed" | "ambiguous" | "unavailable" | "unauthorized" | "corrupt" | "invalid";
+  abstract readonly kind: "not-found" | "precondition-failed" | "ambiguous" | "unavailable" | "unauthorized" | "corrupt" | "invalid" | "misconfigured";
   /** Whether repeating the same request later may succeed. */
   abstract readonly retryable: boolean;
   readonly operation: StoreOperation;
@@ -78,6 +80,24 @@ export class UnsupportedFormatError extends CorruptObjectError {}
 export class InvalidRequestError extends StoreError {
   readonly kind = "invalid";
   readonly retryable = false;
+}
+
+/** The configuration field at fault in a MisconfiguredError. */
+export type ConfigurationField = "bucket" | "endpoint" | "region";
+
+export class MisconfiguredError extends StoreError {
+  readonly kind = "misconfigured";
+  readonly retryable = false;
+  /** The field of the store's configuration (the mount config) that is wrong. */
+  readonly field: ConfigurationField;
+  /** The bucket the configuration names does not exist (as opposed to a malformed value). */
+  readonly missing: boolean;
+
+  constructor(message: string, details: StoreErrorDetails & { field: ConfigurationField; missing?: boolean }) {
+    super(message, details);
+    this.field = details.field;
+    this.missing = details.missing ?? false;
+  }
 }
 
 export function isStoreError(error: unknown): error is StoreError {
