@@ -14,6 +14,7 @@ import { join, relative, resolve, dirname } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { S3CachedFsManagerImpl } from "./manager.ts";
 import { FsError } from "./errors.ts";
+import { localCopyError, replaceFile } from "./local-files.ts";
 import type { S3CachedFs } from "./fs.ts";
 import type { MountConfig } from "./options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
@@ -176,7 +177,9 @@ const commands: Record<string, Command> = {
       }
       const size = (await fs.stat(source)).size;
       const bar = progressBar(io, `get ${source}`, size);
-      await writeLocal(await fs.stream(source), target, (bytes) => bar.update(bytes));
+      await replaceFile(target, await fs.stream(source), (bytes) => bar.update(bytes)).catch((error: unknown) => {
+        throw localCopyError(error, "get", source, `the local file ${target}`);
+      });
       bar.done(size);
       return exitCodes.ok;
     },
@@ -394,7 +397,10 @@ grace period. Without --delete it only reports (and needs no writer lease). Dura
         } else {
           mkdirSync(dirname(local), { recursive: true });
           const before = done;
-          await writeLocal(await fs.stream(joinVirtual(source, entry.path)), local, (bytes) => bar.update(before + bytes, count));
+          const path = joinVirtual(source, entry.path);
+          await replaceFile(local, await fs.stream(path), (bytes) => bar.update(before + bytes, count)).catch((error: unknown) => {
+            throw localCopyError(error, "export", path, `the local file ${local}`);
+          });
           done += entry.stats.size;
           count++;
           bar.update(done, count);
@@ -727,17 +733,6 @@ function walkLocal(root: string): LocalEntry[] {
   };
   visit(root);
   return entries;
-}
-
-async function writeLocal(stream: ReadableStream<Uint8Array>, path: string, onProgress: (bytes: number) => void): Promise<void> {
-  const sink = Bun.file(path).writer();
-  let written = 0;
-  for await (const piece of stream) {
-    sink.write(piece);
-    written += piece.byteLength;
-    onProgress(written);
-  }
-  await sink.end();
 }
 
 async function pipeToStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
