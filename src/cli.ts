@@ -8,13 +8,14 @@
 // Exit status: 0 success; 1 the command failed (the message says why); 2 the command line is
 // wrong; 3 fsck found problems (the filesystem is not sound).
 
-import { mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, mkdirSync, symlinkSync } from "node:fs";
+import { constants, mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, mkdirSync, symlinkSync, realpathSync, renameSync, unlinkSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative, resolve, dirname } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { S3CachedFsManagerImpl } from "./manager.ts";
 import { FsError } from "./errors.ts";
-import { localCopyError, replaceFile } from "./local-files.ts";
+import { localCopyError, replaceFile, temporarySibling } from "./local-files.ts";
 import type { S3CachedFs } from "./fs.ts";
 import type { MountConfig } from "./options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
@@ -354,7 +355,14 @@ grace period. Without --delete it only reports (and needs no writer lease). Dura
           else if (entry.kind === "symlink") await tx.symlink(readlinkSync(entry.absolute), path);
           else {
             const before = done;
-            await tx.writeFile(path, Bun.file(entry.absolute), { mode: entry.mode, onProgress: (bytes) => bar.update(before + bytes, files) });
+            // Opened without following a link: a file swapped for a link since the walk is refused (ELOOP).
+            const handle = await open(entry.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+            try {
+              if (!(await handle.stat()).isFile()) throw new FsError("EINVAL", "import", { path, detail: `${entry.absolute} is no longer a regular file` });
+              await tx.writeFile(path, Bun.file(handle.fd), { mode: entry.mode, onProgress: (bytes) => bar.update(before + bytes, files) });
+            } finally {
+              await handle.close();
+            }
             done += entry.size;
             files++;
             bar.update(done, files);
@@ -381,23 +389,29 @@ grace period. Without --delete it only reports (and needs no writer lease). Dura
       const entries = await fs.walk(source);
       const files = entries.filter((entry) => entry.stats.isFile());
       const total = files.reduce((sum, entry) => sum + entry.stats.size, 0);
-      const root = resolve(target);
-      mkdirSync(root, { recursive: true });
+      mkdirSync(resolve(target), { recursive: true });
+      const root = realpathSync(resolve(target)); // the root itself may be reached through links the user chose
       const bar = progressBar(io, "export", total, files.length);
       let done = 0;
       let count = 0;
       for (const entry of entries) {
-        const local = join(root, entry.path);
-        if (relative(root, local).startsWith("..")) throw new FsError("EINVAL", "export", { path: entry.path, detail: "escapes the target directory" });
-        if (entry.stats.isDirectory()) mkdirSync(local, { recursive: true });
+        const parts = entry.path.split("/");
+        if (parts.some((part) => part === "" || part === "." || part === "..")) throw new FsError("EINVAL", "export", { path: entry.path, detail: "escapes the target directory" });
+        const path = joinVirtual(source, entry.path);
+        const directory = localDirectory(root, parts.slice(0, -1), path);
+        const local = join(directory, parts.at(-1)!);
+        if (entry.stats.isDirectory()) localDirectory(root, parts, path);
         else if (entry.stats.isSymbolicLink()) {
-          mkdirSync(dirname(local), { recursive: true });
-          rmSync(local, { force: true });
-          symlinkSync(await fs.readlink(joinVirtual(source, entry.path)), local);
+          const temporary = temporarySibling(local);
+          symlinkSync(await fs.readlink(path), temporary);
+          try {
+            renameSync(temporary, local); // replaces a file or link there, never follows it
+          } catch (error) {
+            rmSync(temporary, { force: true });
+            throw localCopyError(error, "export", path, `the local link ${local}`);
+          }
         } else {
-          mkdirSync(dirname(local), { recursive: true });
           const before = done;
-          const path = joinVirtual(source, entry.path);
           await replaceFile(local, await fs.stream(path), (bytes) => bar.update(before + bytes, count)).catch((error: unknown) => {
             throw localCopyError(error, "export", path, `the local file ${local}`);
           });
@@ -733,6 +747,33 @@ function walkLocal(root: string): LocalEntry[] {
   };
   visit(root);
   return entries;
+}
+
+/**
+ * The real directory `root`/`parts`, made where missing. Each component must be a real directory:
+ * a host link there (left by an earlier export of a link the filesystem has since replaced) is
+ * removed, never followed, so nothing is written outside `root`; anything else is ENOTDIR.
+ */
+function localDirectory(root: string, parts: readonly string[], path: string): string {
+  let directory = root;
+  for (const part of parts) {
+    directory = join(directory, part);
+    let found = lstatSync(directory, { throwIfNoEntry: false });
+    if (found?.isSymbolicLink()) {
+      unlinkSync(directory);
+      found = undefined;
+    }
+    if (found === undefined) {
+      try {
+        mkdirSync(directory); // never follows a link: EEXIST if one appeared meanwhile
+      } catch (error) {
+        throw localCopyError(error, "export", path, `the local directory ${directory}`);
+      }
+    } else if (!found.isDirectory()) {
+      throw new FsError("ENOTDIR", "export", { path, detail: `${directory} is in the way: a local file where the filesystem has a directory` });
+    }
+  }
+  return directory;
 }
 
 async function pipeToStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
