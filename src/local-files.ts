@@ -69,6 +69,25 @@ export function temporarySibling(path: string): string {
   return join(dirname(path), `.s3bcfs-${randomUUID()}.part`);
 }
 
+/**
+ * `name` cut to at most `maxBytes` bytes of UTF-8 (never inside a character), keeping a short
+ * extension so tools that look at it still can: a local name made from it stays within the host's
+ * 255-byte limit.
+ */
+export function shortLocalName(name: string, maxBytes = 64): string {
+  if (Buffer.byteLength(name) <= maxBytes) return name;
+  const dot = name.lastIndexOf(".");
+  const extension = dot > 0 && Buffer.byteLength(name.slice(dot)) <= 16 ? name.slice(dot) : "";
+  let stem = "";
+  let bytes = Buffer.byteLength(extension);
+  for (const character of name.slice(0, name.length - extension.length)) {
+    bytes += Buffer.byteLength(character);
+    if (bytes > maxBytes) break;
+    stem += character;
+  }
+  return `${stem}${extension}`;
+}
+
 /** Host errno codes and the FsError code each stands for. */
 const localCodes: Record<string, FsErrorCode> = {
   ENOSPC: "ENOSPC",

@@ -54,3 +54,30 @@ describe("materialize on a full local disk", () => {
     }
   });
 });
+
+describe("materialize of long names", () => {
+  test("a file named with 206 to 255 bytes is materialised under a short local name; failures give the reservation back", async () => {
+    const workspace = await testWorkspace("local", "materialize-names");
+    const fs = await workspace.mount({ cacheBytes: 4 * MiB });
+    for (const length of [206, 230, 255]) {
+      const name = `/${"n".repeat(length - 4)}.bin`;
+      await fs.writeFile(name, pattern(MiB, length));
+      const local = await fs.materialize(name);
+      expect(Buffer.compare(readFileSync(local.path), pattern(MiB, length))).toBe(0);
+      expect(Buffer.byteLength(local.path.split("/").pop()!)).toBeLessThanOrEqual(255);
+      expect(local.path.endsWith(".bin")).toBe(true); // tools that look at the extension still see it
+      await local.release();
+      expect(existsSync(local.path)).toBe(false);
+    }
+    const multibyte = `/${"é".repeat(127)}`; // 254 bytes
+    await fs.writeFile(multibyte, "accents");
+    const accented = await fs.materialize(multibyte);
+    expect(readFileSync(accented.path, "utf8")).toBe("accents");
+    await accented.release();
+    // Three copies of a 1 MiB file in a 4 MiB cache and still room: nothing leaked.
+    expect(fs.stats().cache.pinnedBytes).toBe(0);
+    const copies = await Promise.all([1, 2, 3].map(() => fs.materialize(`/${"n".repeat(251)}.bin`)));
+    for (const copy of copies) await copy.release();
+    await fs.close();
+  });
+});
