@@ -8,12 +8,14 @@
 // Exit status: 0 success; 1 the command failed (the message says why); 2 the command line is
 // wrong; 3 fsck found problems (the filesystem is not sound).
 
-import { mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, mkdirSync, symlinkSync } from "node:fs";
+import { constants, mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, mkdirSync, symlinkSync, realpathSync, renameSync, unlinkSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative, resolve, dirname } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { S3CachedFsManagerImpl } from "./manager.ts";
 import { FsError } from "./errors.ts";
+import { localCopyError, replaceFile, temporarySibling } from "./local-files.ts";
 import type { S3CachedFs } from "./fs.ts";
 import type { MountConfig } from "./options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
@@ -176,7 +178,9 @@ const commands: Record<string, Command> = {
       }
       const size = (await fs.stat(source)).size;
       const bar = progressBar(io, `get ${source}`, size);
-      await writeLocal(await fs.stream(source), target, (bytes) => bar.update(bytes));
+      await replaceFile(target, await fs.stream(source), (bytes) => bar.update(bytes)).catch((error: unknown) => {
+        throw localCopyError(error, "get", source, `the local file ${target}`);
+      });
       bar.done(size);
       return exitCodes.ok;
     },
@@ -351,7 +355,14 @@ grace period. Without --delete it only reports (and needs no writer lease). Dura
           else if (entry.kind === "symlink") await tx.symlink(readlinkSync(entry.absolute), path);
           else {
             const before = done;
-            await tx.writeFile(path, Bun.file(entry.absolute), { mode: entry.mode, onProgress: (bytes) => bar.update(before + bytes, files) });
+            // Opened without following a link: a file swapped for a link since the walk is refused (ELOOP).
+            const handle = await open(entry.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+            try {
+              if (!(await handle.stat()).isFile()) throw new FsError("EINVAL", "import", { path, detail: `${entry.absolute} is no longer a regular file` });
+              await tx.writeFile(path, Bun.file(handle.fd), { mode: entry.mode, onProgress: (bytes) => bar.update(before + bytes, files) });
+            } finally {
+              await handle.close();
+            }
             done += entry.size;
             files++;
             bar.update(done, files);
@@ -378,23 +389,32 @@ grace period. Without --delete it only reports (and needs no writer lease). Dura
       const entries = await fs.walk(source);
       const files = entries.filter((entry) => entry.stats.isFile());
       const total = files.reduce((sum, entry) => sum + entry.stats.size, 0);
-      const root = resolve(target);
-      mkdirSync(root, { recursive: true });
+      mkdirSync(resolve(target), { recursive: true });
+      const root = realpathSync(resolve(target)); // the root itself may be reached through links the user chose
       const bar = progressBar(io, "export", total, files.length);
       let done = 0;
       let count = 0;
       for (const entry of entries) {
-        const local = join(root, entry.path);
-        if (relative(root, local).startsWith("..")) throw new FsError("EINVAL", "export", { path: entry.path, detail: "escapes the target directory" });
-        if (entry.stats.isDirectory()) mkdirSync(local, { recursive: true });
+        const parts = entry.path.split("/");
+        if (parts.some((part) => part === "" || part === "." || part === "..")) throw new FsError("EINVAL", "export", { path: entry.path, detail: "escapes the target directory" });
+        const path = joinVirtual(source, entry.path);
+        const directory = localDirectory(root, parts.slice(0, -1), path);
+        const local = join(directory, parts.at(-1)!);
+        if (entry.stats.isDirectory()) localDirectory(root, parts, path);
         else if (entry.stats.isSymbolicLink()) {
-          mkdirSync(dirname(local), { recursive: true });
-          rmSync(local, { force: true });
-          symlinkSync(await fs.readlink(joinVirtual(source, entry.path)), local);
+          const temporary = temporarySibling(local);
+          symlinkSync(await fs.readlink(path), temporary);
+          try {
+            renameSync(temporary, local); // replaces a file or link there, never follows it
+          } catch (error) {
+            rmSync(temporary, { force: true });
+            throw localCopyError(error, "export", path, `the local link ${local}`);
+          }
         } else {
-          mkdirSync(dirname(local), { recursive: true });
           const before = done;
-          await writeLocal(await fs.stream(joinVirtual(source, entry.path)), local, (bytes) => bar.update(before + bytes, count));
+          await replaceFile(local, await fs.stream(path), (bytes) => bar.update(before + bytes, count)).catch((error: unknown) => {
+            throw localCopyError(error, "export", path, `the local file ${local}`);
+          });
           done += entry.stats.size;
           count++;
           bar.update(done, count);
@@ -729,15 +749,31 @@ function walkLocal(root: string): LocalEntry[] {
   return entries;
 }
 
-async function writeLocal(stream: ReadableStream<Uint8Array>, path: string, onProgress: (bytes: number) => void): Promise<void> {
-  const sink = Bun.file(path).writer();
-  let written = 0;
-  for await (const piece of stream) {
-    sink.write(piece);
-    written += piece.byteLength;
-    onProgress(written);
+/**
+ * The real directory `root`/`parts`, made where missing. Each component must be a real directory:
+ * a host link there (left by an earlier export of a link the filesystem has since replaced) is
+ * removed, never followed, so nothing is written outside `root`; anything else is ENOTDIR.
+ */
+function localDirectory(root: string, parts: readonly string[], path: string): string {
+  let directory = root;
+  for (const part of parts) {
+    directory = join(directory, part);
+    let found = lstatSync(directory, { throwIfNoEntry: false });
+    if (found?.isSymbolicLink()) {
+      unlinkSync(directory);
+      found = undefined;
+    }
+    if (found === undefined) {
+      try {
+        mkdirSync(directory); // never follows a link: EEXIST if one appeared meanwhile
+      } catch (error) {
+        throw localCopyError(error, "export", path, `the local directory ${directory}`);
+      }
+    } else if (!found.isDirectory()) {
+      throw new FsError("ENOTDIR", "export", { path, detail: `${directory} is in the way: a local file where the filesystem has a directory` });
+    }
   }
-  await sink.end();
+  return directory;
 }
 
 async function pipeToStdout(stream: ReadableStream<Uint8Array>): Promise<void> {

@@ -12,6 +12,7 @@ import { rm, stat as localStat } from "node:fs/promises";
 import { join } from "node:path";
 import type { BunFile } from "bun";
 import { FsError, fromStoreError } from "./errors.ts";
+import { localCopyError, shortLocalName, writeNewFile } from "./local-files.ts";
 import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./paths.ts";
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
 import { readContent, withHead, concatenate, type WriteData } from "./content.ts";
@@ -111,8 +112,11 @@ interface MaterializationLease {
 async function releaseMaterialization(lease: MaterializationLease): Promise<void> {
   if (lease.released) return;
   lease.released = true;
-  await rm(lease.local, { force: true });
-  lease.cache.unpin(lease.bytes);
+  try {
+    await rm(lease.local, { force: true });
+  } finally {
+    lease.cache.unpin(lease.bytes); // the reservation goes back even if the copy cannot be removed
+  }
 }
 
 /** Materialised files whose handle was dropped without `release()`: released then. */
@@ -335,21 +339,15 @@ export abstract class FileSystemOperations {
         detail: `the file (${node.size} bytes) does not fit in the cache (${cache.maxBytes} bytes, ${cache.pinnedBytes} pinned); pass allowOversize to materialise it anyway`,
       });
     }
-    const local = join(this.context.stagingDirectory, `materialized-${randomUUID()}-${baseName(path) || "root"}`);
+    // The local name stays short whatever the file's (up to 255 bytes, and the host's limit is 255 too).
+    const local = join(this.context.stagingDirectory, `materialized-${randomUUID()}-${shortLocalName(baseName(path) || "root")}`);
     const lease: MaterializationLease = { local, bytes: pinned ? node.size : 0, cache, released: false };
     try {
-      const stream = await this.stream(path);
-      const sink = Bun.file(local).writer();
-      let written = 0;
-      for await (const piece of stream) {
-        sink.write(piece);
-        written += piece.byteLength;
-        options.onProgress?.(written);
-      }
-      await sink.end();
+      // Every write is awaited: a full disk fails the copy (and removes it), never leaving a short file.
+      await writeNewFile(local, await this.stream(path), options.onProgress);
     } catch (error) {
-      await releaseMaterialization(lease);
-      throw fromStoreError(error, "read", path);
+      await releaseMaterialization(lease).catch(() => {}); // the reservation is returned whatever happens to the copy
+      throw localCopyError(fromStoreError(error, "read", path), "materialize", path, "the local copy");
     }
     const file = Bun.file(local);
     const release = async () => {

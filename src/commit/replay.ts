@@ -45,7 +45,7 @@ export function applyRecord(namespace: Namespace, applier: OpApplier, position: 
   if (problem !== undefined) throw new CorruptObjectError(`commit record ${key} ${problem}`, { operation: "get", key });
   for (const op of record.header.ops) {
     try {
-      applier.apply(op, key);
+      applier.apply(op, key, { replay: true });
     } catch (error) {
       if (error instanceof FsError) {
         throw new CorruptObjectError(`commit record ${key} does not apply to the local index (${error.message}); the index will be rebuilt`, {

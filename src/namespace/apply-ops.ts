@@ -10,7 +10,7 @@ import type { Database, Statement } from "bun:sqlite";
 import { FsError } from "../errors.ts";
 import { extentBytes, type Extent, type Op, type Relocation } from "../log/ops.ts";
 import { unknownOperation } from "../log/record.ts";
-import { isWithin, joinPath, parentOf, splitPath } from "../paths.ts";
+import { isWithin, joinPath, maxNameBytes, maxPathBytes, parentOf, splitPath } from "../paths.ts";
 import { Namespace, kindCode, rootId, type NodeKind, type NodeRow } from "./namespace.ts";
 
 export const defaultFileMode = 0o644;
@@ -51,11 +51,17 @@ export class OpApplier {
     return this.namespace.pending;
   }
 
+  /** Whether new entries are held to the name and path limits (see apply's `replay`). */
+  private checkLimits = true;
+
   /**
    * Applies `op`; `recordKey` replaces the "" object of inline extents. Throws FsError (and
-   * changes nothing, when run inside Namespace.step) if the operation is invalid here.
+   * changes nothing, when run inside Namespace.step) if the operation is invalid here. A `replay`
+   * of a published record does not enforce the name and path limits on new entries: records
+   * written before they were enforced must still replay to the same tree.
    */
-  apply(op: Op, recordKey: string): void {
+  apply(op: Op, recordKey: string, options: { replay?: boolean } = {}): void {
+    this.checkLimits = options.replay !== true;
     switch (op.op) {
       case "mkdir":
         return this.mkdir(op.path, op.mode, op.recursive, op.time);
@@ -103,6 +109,7 @@ export class OpApplier {
     if (!recursive) {
       const place = this.view.place(path, false, syscall);
       if (place.existing !== undefined) throw new FsError("EEXIST", syscall, { path });
+      this.checkNewEntry(place.parentPath, place.name, syscall, { path });
       this.create(place.parent, place.name, "directory", mode, time, null);
       return;
     }
@@ -118,6 +125,7 @@ export class OpApplier {
       const last = index === parts.length - 1;
       const existing = this.view.child(current.id, name);
       if (existing === undefined) {
+        this.checkNewEntry(currentPath, name, syscall, { path: reported });
         current = this.create(current, name, "directory", mode, time, null);
         currentPath = joinPath(currentPath, name);
         continue;
@@ -143,6 +151,7 @@ export class OpApplier {
     const existing = place.existing;
     if (existing?.kind === "directory") throw new FsError("EISDIR", syscall, { path });
     if (existing === undefined) {
+      this.checkNewEntry(place.parentPath, place.name, syscall, { path });
       const node = this.create(place.parent, place.name, "file", mode, time, null, extentBytes(extents));
       this.addExtents(node.id, 0, extents);
       return;
@@ -201,6 +210,9 @@ export class OpApplier {
     const moving = source.existing;
     if (source.path === target.path) return;
     if (moving.kind === "directory" && isWithin(target.path, source.path)) throw new FsError("EINVAL", syscall, report);
+    if (Buffer.byteLength(target.path) > Buffer.byteLength(source.path)) {
+      this.checkNewEntry(target.parentPath, target.name, syscall, report, this.deepestBelow(moving));
+    }
     const replaced = target.existing;
     if (replaced !== undefined) {
       if (replaced.id === moving.id) return;
@@ -223,6 +235,7 @@ export class OpApplier {
     if (source.node.kind === "directory" && isWithin(target.path, source.path)) {
       throw new FsError("EINVAL", syscall, { ...report, detail: `cannot copy '${from}' into itself, '${to}'` });
     }
+    this.checkNewEntry(target.parentPath, target.name, syscall, report, this.deepestBelow(source.node));
     this.copyNode(source.node, target.parent, target.name, target.existing, overwrite, time, syscall, report);
   }
 
@@ -268,6 +281,7 @@ export class OpApplier {
     if (path === "/") throw new FsError("EEXIST", syscall, report);
     const place = this.placeFor(path, false, syscall, report);
     if (place.existing !== undefined) throw new FsError("EEXIST", syscall, report);
+    this.checkNewEntry(place.parentPath, place.name, syscall, report);
     this.create(place.parent, place.name, "symlink", symlinkMode, time, target, Buffer.byteLength(target));
   }
 
@@ -285,6 +299,40 @@ export class OpApplier {
     } catch (error) {
       throw withReport(error, report);
     }
+  }
+
+  /**
+   * An entry named `name` in the directory whose real path is `parentPath` (symbolic links
+   * resolved), with `below` bytes of path under it (a tree moved or copied there), must keep every
+   * name to 255 bytes and every real path to 4096, as the path checks of the facade do for the
+   * paths callers give: a link must not let an entry escape them.
+   */
+  private checkNewEntry(parentPath: string, name: string, syscall: string, report: { path: string; dest?: string }, below = 0): void {
+    if (!this.checkLimits) return;
+    const nameBytes = Buffer.byteLength(name);
+    const pathBytes = Buffer.byteLength(joinPath(parentPath, name)) + below;
+    if (nameBytes > maxNameBytes) {
+      throw new FsError("ENAMETOOLONG", syscall, { ...report, detail: `name too long: a name reached through a symbolic link would be ${nameBytes} bytes (at most ${maxNameBytes})` });
+    }
+    if (pathBytes > maxPathBytes) {
+      throw new FsError("ENAMETOOLONG", syscall, { ...report, detail: `name too long: the real path${below > 0 ? " of an entry below it" : ""} would be ${pathBytes} bytes (at most ${maxPathBytes})` });
+    }
+  }
+
+  /** The longest path below `node`, in bytes ("/a/b" below it is 4); 0 for a file or an empty directory. */
+  private deepestBelow(node: NodeRow): number {
+    if (node.kind !== "directory") return 0;
+    const row = this.db
+      .query<{ deepest: number | null }, [number]>(
+        `WITH RECURSIVE tree(id, bytes) AS (
+           SELECT id, length(CAST(name AS BLOB)) + 1 FROM nodes WHERE parent = ?1
+           UNION ALL
+           SELECT n.id, tree.bytes + length(CAST(n.name AS BLOB)) + 1 FROM nodes n JOIN tree ON n.parent = tree.id
+         )
+         SELECT max(bytes) AS deepest FROM tree`,
+      )
+      .get(node.id);
+    return row?.deepest ?? 0;
   }
 
   private create(parent: NodeRow, name: string, kind: NodeKind, mode: number, time: number, target: string | null, size = 0): NodeRow {

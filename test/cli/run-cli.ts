@@ -10,10 +10,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function cli(args: string[], options: { env?: Record<string, string | undefined>; stdin?: Uint8Array | string } = {}): Promise<CliResult> {
+export async function cli(args: string[], options: { env?: Record<string, string | undefined>; stdin?: Uint8Array | string; bunArgs?: string[] } = {}): Promise<CliResult> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, ...options.env })) if (value !== undefined) env[key] = value;
-  const child = Bun.spawn([process.execPath, join(repository, "src", "cli.ts"), ...args], {
+  const child = Bun.spawn([process.execPath, ...(options.bunArgs ?? []), join(repository, "src", "cli.ts"), ...args], {
     cwd: repository,
     env,
     stdin: options.stdin === undefined ? "ignore" : typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin,

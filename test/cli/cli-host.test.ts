@@ -1,0 +1,133 @@
+// The command line where it meets the host: local files written whole or not at all, export and
+// import that never follow a host link out of their root, and a killed command's writer lease.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
+import { smallDisk } from "../support/small-disk.ts";
+import { cli } from "./run-cli.ts";
+import { LocalObjectStore, S3CachedFsManagerImpl, type S3CachedFs } from "../../src/core.ts";
+
+afterAll(removeTempDirectories);
+
+const MiB = 1024 * 1024;
+
+function workspace(label: string) {
+  const bucket = tempDirectory(`cli-host-${label}`);
+  return { bucket, at: ["--local", bucket, "--prefix", "ws/main"] };
+}
+
+describe("cli: a full local disk", () => {
+  test("get and export that cannot write a file whole exit 1 with ENOSPC and leave no partial file", async () => {
+    const { at } = workspace("full");
+    const big = join(tempDirectory("cli-host-full-src"), "big.bin");
+    writeFileSync(big, new Uint8Array(2 * MiB).map((_, index) => index & 0xff));
+    expect((await cli(["put", big, "/tree/big.bin", ...at])).status).toBe(0);
+    expect((await cli(["put", "-", "/tree/a-small.txt", ...at], { stdin: "small" })).status).toBe(0);
+    const disk = smallDisk("cli-full", 1 * MiB);
+    try {
+      const run = (args: string[]) => cli([...args, ...at], { bunArgs: disk.childArgs, env: disk.childEnv });
+      const got = await run(["get", "/tree/big.bin", join(disk.root, "copy.bin")]);
+      expect(got.status).toBe(1);
+      expect(got.stderr).toContain("ENOSPC");
+      expect(readdirSync(disk.root)).toEqual([]);
+      // An existing file is replaced only by a whole copy: a failed get leaves it as it was.
+      writeFileSync(join(disk.root, "copy.bin"), "before");
+      expect((await run(["get", "/tree/big.bin", join(disk.root, "copy.bin")])).status).toBe(1);
+      expect(readFileSync(join(disk.root, "copy.bin"), "utf8")).toBe("before");
+      expect(readdirSync(disk.root)).toEqual(["copy.bin"]);
+      const exported = await run(["export", "/tree", join(disk.root, "out")]);
+      expect(exported.status).toBe(1);
+      expect(exported.stderr).toContain("ENOSPC");
+      expect(exported.stderr).toContain("/tree/big.bin");
+      expect(readdirSync(join(disk.root, "out"))).toEqual(["a-small.txt"]); // written before, whole
+      expect(existsSync(join(disk.root, "out", "big.bin"))).toBe(false);
+    } finally {
+      disk.release();
+    }
+  }, 120_000);
+});
+
+describe("cli: export and import never follow a host link out of their root", () => {
+  test("export replaces a host link left by an earlier export; what the link pointed to stays unchanged", async () => {
+    const { bucket, at } = workspace("export-links");
+    const outside = tempDirectory("cli-host-victim");
+    const victimFile = join(outside, "victim.txt");
+    const victimDirectory = join(outside, "victim-dir");
+    writeFileSync(victimFile, "the exporter's own file");
+    mkdirSync(victimDirectory);
+    writeFileSync(join(victimDirectory, "passwd"), "the exporter's own passwd");
+    const out = join(tempDirectory("cli-host-export"), "out");
+    const escaped = `escaped-${crypto.randomUUID()}.txt`; // where a link climbing out of the root would put it
+    // Whoever writes the filesystem plants links to the exporter's files...
+    await withFilesystem(bucket, async (fs) => {
+      await fs.writeFile("/tree/readme.txt", "hello");
+      await fs.symlink(victimFile, "/tree/file-link");
+      await fs.symlink(victimDirectory, "/tree/dir-link");
+      await fs.mkdir("/tree/deep");
+      await fs.symlink("../../..", "/tree/deep/up");
+    });
+    expect((await cli(["export", "/tree", out, ...at])).status).toBe(0);
+    expect(readlinkSync(join(out, "file-link"))).toBe(victimFile);
+    expect(readlinkSync(join(out, "dir-link"))).toBe(victimDirectory);
+    // ...then turns them into a file and directories, and waits for the next export.
+    await withFilesystem(bucket, async (fs) => {
+      await fs.rm("/tree/file-link");
+      await fs.writeFile("/tree/file-link", "written through the link");
+      await fs.rm("/tree/dir-link");
+      await fs.writeFile("/tree/dir-link/passwd", "written through the link");
+      await fs.writeFile("/tree/dir-link/new.txt", "planted through the link");
+      await fs.rm("/tree/deep/up");
+      await fs.writeFile(`/tree/deep/up/${escaped}`, "planted through the link");
+    });
+    const again = await cli(["export", "/tree", out, ...at]);
+    expect(again.stderr).not.toContain("rror");
+    expect(again.status).toBe(0);
+    expect(readFileSync(victimFile, "utf8")).toBe("the exporter's own file");
+    expect(readFileSync(join(victimDirectory, "passwd"), "utf8")).toBe("the exporter's own passwd");
+    expect(readdirSync(victimDirectory)).toEqual(["passwd"]);
+    expect(existsSync(join(out, "..", "..", escaped))).toBe(false);
+    expect(lstatSync(join(out, "file-link")).isFile()).toBe(true);
+    expect(readFileSync(join(out, "file-link"), "utf8")).toBe("written through the link");
+    expect(lstatSync(join(out, "dir-link")).isDirectory()).toBe(true);
+    expect(readFileSync(join(out, "dir-link", "passwd"), "utf8")).toBe("written through the link");
+    expect(readFileSync(join(out, "deep", "up", escaped), "utf8")).toBe("planted through the link");
+  }, 120_000);
+
+  test("import copies a host link that points outside its root as a link, never what it points to", async () => {
+    const { at } = workspace("import-links");
+    const outside = tempDirectory("cli-host-secret");
+    writeFileSync(join(outside, "secret.txt"), "the importer's secret");
+    const source = join(tempDirectory("cli-host-import"), "src");
+    mkdirSync(source);
+    writeFileSync(join(source, "plain.txt"), "plain");
+    const large = new Uint8Array(5 * MiB).map((_, index) => (index * 13) & 0xff); // streamed, not read whole
+    writeFileSync(join(source, "large.bin"), large);
+    symlinkSync(join(outside, "secret.txt"), join(source, "secret-link"));
+    symlinkSync(outside, join(source, "dir-link"));
+    symlinkSync("../..", join(source, "up"));
+    expect((await cli(["import", source, "/in", ...at])).status).toBe(0);
+    const listed = (await cli(["ls", "-R", "/in", ...at])).stdout.split("\n").filter(Boolean).sort();
+    expect(listed).toEqual(["dir-link", "large.bin", "plain.txt", "secret-link", "up"]);
+    const copy = join(tempDirectory("cli-host-import-copy"), "large.bin");
+    expect((await cli(["get", "/in/large.bin", copy, ...at])).status).toBe(0);
+    expect(Buffer.compare(readFileSync(copy), large)).toBe(0);
+    const link = JSON.parse((await cli(["stat", "/in/secret-link", "--json", ...at])).stdout);
+    expect(link).toMatchObject({ type: "symlink", target: join(outside, "secret.txt") });
+    // Read through the filesystem, the link resolves inside the filesystem: the host secret is not there.
+    const read = await cli(["cat", "/in/secret-link", ...at]);
+    expect(read.status).toBe(1);
+    expect(read.stdout).not.toContain("secret");
+  }, 120_000);
+});
+
+/** The CLI's filesystem (--local bucket --prefix ws/main), mounted read-write in this process. */
+async function withFilesystem(bucket: string, body: (fs: S3CachedFs) => Promise<void>): Promise<void> {
+  const manager = new S3CachedFsManagerImpl({ cacheRoot: tempDirectory("cli-host-lib"), storeFactory: () => new LocalObjectStore({ root: join(bucket, "ws", "main") }) });
+  const fs = await manager.mount({ name: "lib" });
+  try {
+    await body(fs);
+  } finally {
+    await fs.close();
+  }
+}
