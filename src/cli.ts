@@ -291,7 +291,9 @@ const commands: Record<string, Command> = {
       "  -v, --verbose          list every object deleted (or that would be)",
     ],
     details: `Deletes only objects that nothing in the retention window names and that are older than the
-grace period. Without --delete it only reports (and needs no writer lease). Durations: 90s, 30m,
+grace period. Without --delete it only reports (and needs no writer lease). With --delete the
+mount publishes the writer's epoch record first, as every writer does; a collection that then
+stops publishes nothing more and deletes nothing. Durations: 90s, 30m,
 24h, 7d, 500ms, or milliseconds. Defaults: --retention ${defaultRetentionMs / 3_600_000}h, --grace ${defaultGraceMs / 3_600_000}h.`,
     mount: (values) => (values.delete ? "readwrite" : "readonly"),
     options: {

@@ -51,6 +51,9 @@ export interface HeadDocument {
   updated: string;
 }
 
+/** A record's trailer (docs/s3-layout.md L2): magic, header offset and length, hash. */
+const recordTrailerBytes = 32;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -154,6 +157,13 @@ export class RemoteLog {
         ? tail.subarray(range.offset - tailStart, range.offset - tailStart + range.length)
         : (await this.store.get(key, { range })).body;
     return decodeRecordHeader(key, bytes);
+  }
+
+  /** Bytes of inline data in record `seq`, whose object is `size` bytes: one ranged GET of its trailer. */
+  async readRecordDataBytes(seq: number, size: number): Promise<number> {
+    const key = walKey(seq);
+    const tail = (await this.store.get(key, { range: { offset: Math.max(0, size - recordTrailerBytes), length: Math.min(size, recordTrailerBytes) } })).body;
+    return recordHeaderRange(key, size, tail).offset;
   }
 
   /** Create-only: throws PreconditionFailedError if the slot is taken. */

@@ -10,7 +10,7 @@ import type { Extent, Relocation } from "../log/ops.ts";
 import { seqOfWalKey } from "../log/record.ts";
 import { parseOriginKey } from "./origin-store.ts";
 import type { Inventory } from "./inventory.ts";
-import type { MaintenanceContext } from "./maintenance-context.ts";
+import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 
 export interface CompactionOptions {
   dryRun: boolean;
@@ -24,6 +24,7 @@ export interface CompactionOptions {
 
 export interface CompactionCandidate {
   key: string;
+  /** Bytes of data the object holds: a pack's size, a record's inline data. */
   size: number;
   liveBytes: number;
   liveFraction: number;
@@ -45,8 +46,13 @@ export function emptyCompaction(): CompactionReport {
   return { objects: [], movedBytes: 0, commits: [] };
 }
 
-/** Objects worth rewriting, least live first, within `maxBytes` of live data. */
-export function compactionCandidates(context: MaintenanceContext, inventory: Inventory, options: CompactionOptions): CompactionCandidate[] {
+/**
+ * Objects worth rewriting, least live first, within `maxBytes` of live data. A record's live
+ * fraction is of its inline data, not of the whole object: its header and trailer are no garbage
+ * a rewrite could reclaim, and a record holding only live data (a `relocate` record compaction
+ * wrote) must never be rewritten again, or every run would move the same bytes.
+ */
+export async function compactionCandidates(context: MaintenanceContext, inventory: Inventory, options: CompactionOptions): Promise<CompactionCandidate[]> {
   const rows = context.namespace.committed.db
     .query<{ object: string; live: number; longest: number }, []>(
       `SELECT object, SUM(length) AS live, MAX(length) AS longest
@@ -55,16 +61,27 @@ export function compactionCandidates(context: MaintenanceContext, inventory: Inv
     )
     .all();
   const candidates: CompactionCandidate[] = [];
+  const records: { key: string; seq: number; size: number; live: number }[] = [];
   for (const row of rows) {
     if (parseOriginKey(row.object) !== undefined) continue; // another filesystem's object: never ours to rewrite
     if (row.longest > context.layout.blockBytes) continue; // cannot be placed as one extent again
     const entry = inventory.objects.get(row.object);
     if (entry === undefined || entry.size === 0) continue; // missing: fsck's business, not compaction's
+    if (entry.kind === "pack") {
+      const liveFraction = row.live / entry.size;
+      if (liveFraction < options.below) candidates.push({ key: row.object, size: entry.size, liveBytes: row.live, liveFraction });
+      continue;
+    }
     const recordSeq = seqOfWalKey(row.object);
-    if (entry.kind !== "pack" && !(entry.kind === "record" && recordSeq !== undefined && recordSeq <= options.recordsUpTo)) continue;
-    const liveFraction = row.live / entry.size;
-    if (liveFraction < options.below) candidates.push({ key: row.object, size: entry.size, liveBytes: row.live, liveFraction });
+    if (entry.kind !== "record" || recordSeq === undefined || recordSeq > options.recordsUpTo) continue;
+    // Only a record below the threshold by its whole size can be below it by its data alone.
+    if (row.live / entry.size < options.below) records.push({ key: row.object, seq: recordSeq, size: entry.size, live: row.live });
   }
+  await boundedEach(records, 16, async (record) => {
+    const dataBytes = await context.log.readRecordDataBytes(record.seq, record.size);
+    const liveFraction = dataBytes === 0 ? 1 : record.live / dataBytes;
+    if (liveFraction < options.below) candidates.push({ key: record.key, size: dataBytes, liveBytes: record.live, liveFraction });
+  });
   candidates.sort((a, b) => a.liveFraction - b.liveFraction || a.key.localeCompare(b.key));
   const chosen: CompactionCandidate[] = [];
   let total = 0;
@@ -78,7 +95,7 @@ export function compactionCandidates(context: MaintenanceContext, inventory: Inv
 
 /** Rewrites the candidates' live extents and publishes `relocate` records (the writer only). */
 export async function compact(context: MaintenanceContext, inventory: Inventory, options: CompactionOptions): Promise<CompactionReport> {
-  const objects = compactionCandidates(context, inventory, options);
+  const objects = await compactionCandidates(context, inventory, options);
   const report: CompactionReport = { objects, movedBytes: 0, commits: [] };
   if (options.dryRun || objects.length === 0) return report;
   const committer = context.committer;

@@ -6,6 +6,7 @@
 //   the log's hashes;
 //   every object the kept history (and every fork of it) names exists, and every extent's bytes
 //   match their hash (unless `verifyData` is off);
+//   garbage collection can plan from what is listed (a state it cannot work from is unsound);
 //   orphans: objects nothing kept names (garbage collection's to remove once past the grace
 //   period; reported, they do not make the filesystem unsound).
 // The report says `sound` when nothing but orphans was found. fsck only reads.
@@ -23,6 +24,7 @@ import { References } from "./references.ts";
 import { readForkRegistration } from "./fork.ts";
 import { parseOriginKey } from "./origin-store.ts";
 import { retainedFrom } from "./time-travel.ts";
+import { RetentionError, planRetention } from "./retention.ts";
 
 export interface FsckOptions {
   /** Read every referenced extent and check its hash (default true); off: existence only. */
@@ -40,6 +42,7 @@ export type FsckProblemKind =
   | "missing-snapshot"
   | "corrupt-snapshot"
   | "fork-registration"
+  | "retention"
   | "missing-object"
   | "out-of-bounds"
   | "checksum-mismatch"
@@ -184,6 +187,29 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
     }
   });
 
+  // Garbage collection can plan from this state: the same rule, on the same listing (GC2, GC7).
+  if (!problems.some((entry) => entry.kind === "head" || entry.kind === "format")) {
+    const damaged = new Set(problems.filter((entry) => entry.kind === "corrupt-snapshot" || entry.kind === "missing-snapshot").map((entry) => entry.key));
+    const snapshots = new Map([...inventory.snapshots].filter(([seq]) => !damaged.has(snapshotKey(seq))));
+    // The newest state may have no record left (a collection at the tip keeps its snapshot alone).
+    const newestRecord = Math.max(tip, context.position().seq);
+    try {
+      planRetention({
+        now: Date.now(),
+        retentionMs: 0,
+        tip: newestRecord,
+        records: inventory.records,
+        snapshots,
+        headSnapshot: head?.head.snapshot ?? 0,
+        logStartsAfter: format.forkedFrom?.seq ?? 0,
+        retainedFrom: base,
+      });
+    } catch (error) {
+      if (!(error instanceof RetentionError)) throw error;
+      problem("retention", error.reason === "log-gap" ? walKey(lowestOfRun(inventory.records, newestRecord)) : snapshotKey(head?.head.snapshot ?? 0), `garbage collection cannot run from this state: ${error.message}`);
+    }
+  }
+
   // Every referenced object exists, and every extent matches its hash.
   const view = context.namespace.committed;
   await boundedEach(references.objects(), concurrency, async (object) => {
@@ -239,6 +265,13 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
     orphans,
     orphanBytes: orphans.reduce((sum, orphan) => sum + orphan.size, 0),
   };
+}
+
+/** The seq below the run of records that ends at `tip` (0: the run starts at the log's start). */
+function lowestOfRun(records: ReadonlyMap<number, unknown>, tip: number): number {
+  let lowest = tip;
+  while (lowest > 0 && records.has(lowest)) lowest--;
+  return lowest;
 }
 
 function isOrphan(entry: InventoryEntry, references: References, pinned: ReadonlySet<number>, base: number): boolean {

@@ -4,17 +4,19 @@
 //    lastModified was stamped with (a fast local clock must not shorten the grace period).
 // 2. An inventory: every object under the prefix (LIST is allowed here; it is no mount, refresh
 //    or commit path). A failed page fails the run.
-// 3. Compaction of packs whose live fraction is low (new objects, a `relocate` record).
-// 4. The plan (retention.ts): the horizon state R and the base B. Then everything the kept
-//    history names is read: snapshot B, the header of every record after it, and the snapshot
-//    each fork of this filesystem pinned. A failed read fails the run.
+// 3. The plan (retention.ts): the horizon state R and the base B. A run that cannot plan stops
+//    here, before it publishes anything.
+// 4. Everything the kept history names is read: snapshot B, the header of every record after it,
+//    and the snapshot each fork of this filesystem pinned. A failed read fails the run. Then
+//    compaction of packs whose live fraction is low (new objects, a `relocate` record).
 // 5. Deletable: data objects (packs, chunks, old records' inline data) nothing kept names, records
 //    at or below B nothing names, snapshots below B no fork pins; and only those older than the
 //    grace period (a writer, maybe a zombie, may still be uploading younger ones).
 // 6. The head announces `retainedFrom: B` (time travel stops offering older seqs) before
 //    anything goes; fork registrations are listed again (a fork made meanwhile pins data); then
 //    the deletions, and the first failed one stops the rest.
-// Everything before step 6 only reads: any error there deletes nothing, and a dry run stops there.
+// Everything before step 6 only reads (but for compaction's records): any error there deletes
+// nothing, and a dry run stops there.
 
 import { FsError, fromStoreError } from "../errors.ts";
 import { snapshotKey, walKey } from "../log/record.ts";
@@ -134,16 +136,9 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
       }
     }
     const tip = Math.max(before, newestListed);
-    // 3. Compaction (its records come after `tip`; the objects it moves from stay named by the history up to `tip`).
+    // 3. The plan. It comes before compaction: a run that cannot plan publishes nothing.
     const head = await context.log.readHead();
     const headSnapshot = head !== undefined && head.head.fsId === context.format.fsId ? head.head.snapshot : 0;
-    const compaction =
-      options.compact === false
-        ? emptyCompaction()
-        : dryRun
-          ? { objects: compactionCandidates(context, inventory, { dryRun, below: compactBelow, maxBytes: options.maxCompactBytes ?? 256 * 1024 * 1024, recordsUpTo: headSnapshot }), movedBytes: 0, commits: [] }
-          : await compact(context, inventory, { dryRun, below: compactBelow, maxBytes: options.maxCompactBytes ?? 256 * 1024 * 1024, recordsUpTo: headSnapshot });
-    // 4. The plan, and everything the kept history names.
     let plan;
     try {
       plan = planRetention({
@@ -160,8 +155,17 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
       if (error instanceof RetentionError && error.reason === "log-ahead" && committer !== undefined) throw committer.fence(undefined, "gc");
       throw error;
     }
+    // 4. Everything the kept history names, then compaction (its records come after `tip`; the
+    // objects it moves from stay named by the history up to `tip`).
     const pins = await forkPins(context, inventory);
     const references = await keptReferences(context, inventory, plan.base, tip, pins, plan.base);
+    const compactionOptions = { dryRun, below: compactBelow, maxBytes: options.maxCompactBytes ?? 256 * 1024 * 1024, recordsUpTo: headSnapshot };
+    const compaction =
+      options.compact === false
+        ? emptyCompaction()
+        : dryRun
+          ? { objects: await compactionCandidates(context, inventory, compactionOptions), movedBytes: 0, commits: [] }
+          : await compact(context, inventory, compactionOptions);
     // 5. What may go.
     const report: GarbageReport = {
       dryRun,

@@ -5,9 +5,11 @@
 // state R is the newest one committed at or before the window's start, so every state from R on
 // was current at some moment inside the window (a reader may be mounted at it, time travel may
 // open it). The base B is the newest snapshot at or below R (and at or below the snapshot the
-// head names, so every mount still finds the log it needs after it): everything from B on is
-// kept whole (snapshot, records, the objects they name), and B is what the head then announces
-// as `retainedFrom`. Anything older goes only once it is also older than the grace period.
+// head names, so every mount still finds the log it needs after it), or, when an earlier
+// collection with a shorter window already removed the log before every such snapshot, the
+// oldest snapshot that still has the whole log after it: everything from B on is kept whole
+// (snapshot, records, the objects they name), and B is what the head then announces as
+// `retainedFrom`. Anything older goes only once it is also older than the grace period.
 
 export interface RetentionInput {
   /** Now, in ms on the store's clock. */
@@ -67,20 +69,22 @@ export function planRetention(input: RetentionInput): RetentionPlan {
   // R: the newest state of that run committed at or before the window's start.
   let horizonSeq = lowest;
   for (let seq = lowest + 1; seq <= input.tip; seq++) if (input.records.get(seq)!.lastModified.getTime() <= horizon) horizonSeq = seq;
-  // B: the newest snapshot at or below R and the head's snapshot, with the whole run after it.
-  const candidates = [...input.snapshots.keys()];
+  // B: a snapshot (or the empty start) at or below the head's snapshot with the whole run after
+  // it: the newest at or below R, where every state from R on stays whole. States before the
+  // oldest such snapshot are gone already (an earlier collection with a shorter window removed
+  // their log): then B is that oldest snapshot, the most that can still be kept. States below the
+  // seq an earlier collection announced are no longer promised either.
+  const candidates = [...input.snapshots.keys()].filter((seq) => seq >= lowest && seq <= input.headSnapshot && seq <= input.tip);
   if (lowest === 0 && input.logStartsAfter === 0) candidates.push(0);
-  let base: number | undefined;
-  for (const seq of candidates) {
-    if (seq < lowest || seq > horizonSeq || seq > input.headSnapshot || seq > input.tip) continue;
-    if (base === undefined || seq > base) base = seq;
-  }
-  if (base === undefined) {
+  if (candidates.length === 0) {
     throw new RetentionError(
-      `no snapshot at or below seq ${Math.min(horizonSeq, input.headSnapshot)} has the whole log after it (the listed log runs from ${lowest + 1} to ${input.tip}); run fsck`,
+      `no snapshot at or below the head's snapshot (${input.headSnapshot}) has the whole log after it (the listed log runs from ${lowest + 1} to ${input.tip}); run fsck`,
       "no-base",
     );
   }
+  const kept = Math.max(horizonSeq, input.retainedFrom);
+  const atOrBelow = candidates.filter((seq) => seq <= kept);
+  const base = atOrBelow.length > 0 ? Math.max(...atOrBelow) : Math.min(...candidates);
   return { horizon, horizonSeq, base };
 }
 

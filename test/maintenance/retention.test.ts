@@ -51,6 +51,18 @@ describe("planRetention", () => {
     expect(plan.base).toBe(15);
   });
 
+  test("a window reaching back before what an earlier, shorter window kept: the oldest state still whole is the base", () => {
+    // A collection with retention 0 kept from snapshot 4 (records 2 and 4 for their data, 3 gone);
+    // a later run with a long window wants state 3, which is gone: it keeps from 4 on.
+    const plan = planRetention(input({ recordSeqs: [2, ...range(4, 8)], snapshotSeqs: [4, 6, 8], retainedFrom: 4, now: 8_000, retentionMs: 24 * 3_600_000 }));
+    expect(plan.horizonSeq).toBe(3);
+    expect(plan.base).toBe(4);
+    // And with the window's start past the announced base, the newest snapshot at or below it.
+    expect(planRetention(input({ recordSeqs: [2, ...range(4, 20)], snapshotSeqs: [4, 6, 8, 20], retainedFrom: 4, now: 20_000, retentionMs: 11_500 })).base).toBe(8);
+    // States below the announced base are no longer promised: the base never goes below it when a snapshot stands there.
+    expect(planRetention(input({ recordSeqs: range(1, 20), snapshotSeqs: [2, 10, 20], retainedFrom: 10, now: 20_000, retentionMs: 60_000 })).base).toBe(10);
+  });
+
   test("a record missing above the announced base stops the plan", () => {
     expect(reason(() => planRetention(input({ recordSeqs: [...range(1, 11), ...range(13, 20)], snapshotSeqs: [10, 15, 20] })))).toBe("log-gap");
     expect(reason(() => planRetention(input({ recordSeqs: [...range(11, 14), ...range(16, 20)], snapshotSeqs: [10, 15, 20], retainedFrom: 10 })))).toBe("log-gap");
