@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Database, SQLiteError } from "bun:sqlite";
 import { FsError, fromStoreError } from "./errors.ts";
 import { S3CachedFs, type FsStats, type MountContext } from "./fs.ts";
 import type { ResolvedMountConfig } from "./options.ts";
@@ -395,23 +396,59 @@ function locateStore(rawStore: ObjectStore, config: ResolvedMountConfig): StoreL
   return { prefix: normalizePrefix(config.prefix), storeAt: (prefix) => s3StoreFromConfig(config, prefix) };
 }
 
-/** One mount per cache directory, across processes: a lock file naming the holder's pid. */
-function holdDirectory(directory: string, name: string): () => void {
-  const lockFile = join(directory, "mount.lock");
+/**
+ * One mount per cache directory, across processes. The lock is an exclusive SQLite transaction
+ * held on `mount.lock.sqlite` for the mount's lifetime: taking it is one atomic step (two
+ * processes can never both hold it), and the operating system lets go of it when the holder's
+ * process ends, however it ends, so a dead holder never blocks the next mount. The file itself
+ * stays (removing it could let a process that opened it just before lock a file nobody else
+ * sees); `mount.holder` names the holder's pid, for the message of a mount that finds it busy.
+ */
+export function holdDirectory(directory: string, name: string): () => void {
   if (heldDirectories.has(directory)) {
     throw new FsError("EBUSY", "mount", { path: name, detail: `mount ${JSON.stringify(name)} is already open in this process (${directory})` });
   }
-  if (existsSync(lockFile)) {
-    const pid = Number(readFileSync(lockFile, "utf8").trim());
-    if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) {
-      throw new FsError("EBUSY", "mount", { path: name, detail: `the cache directory ${directory} is in use by process ${pid}; give each process its own cacheRoot or mount name` });
+  const holderFile = join(directory, "mount.holder");
+  const busy = (pid: number | undefined) =>
+    new FsError("EBUSY", "mount", {
+      path: name,
+      detail: `the cache directory ${directory} is in use by ${pid === undefined ? "another process" : `process ${pid}`}; give each process its own cacheRoot or mount name`,
+    });
+  // An earlier version's lock: a file naming its holder's pid. Its holder, if alive, still counts.
+  const legacyFile = join(directory, "mount.lock");
+  const legacyPid = existsSync(legacyFile) ? Number(readFileSync(legacyFile, "utf8").trim()) : undefined;
+  if (legacyPid !== undefined && Number.isInteger(legacyPid) && legacyPid !== process.pid && processAlive(legacyPid)) throw busy(legacyPid);
+  let lock: Database | undefined;
+  try {
+    lock = new Database(join(directory, "mount.lock.sqlite"), { create: true });
+    // Two processes trying at once both take SQLite's shared lock on the way to the exclusive one;
+    // without a short wait each would see the other and both would give up.
+    lock.exec("PRAGMA busy_timeout = 100");
+    lock.exec("BEGIN EXCLUSIVE");
+  } catch (error) {
+    lock?.close();
+    if (error instanceof SQLiteError && (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED")) {
+      let pid: number | undefined;
+      try {
+        pid = Number(readFileSync(holderFile, "utf8").trim());
+      } catch {
+        // the holder is still writing its name, or just let go
+      }
+      throw busy(pid !== undefined && Number.isInteger(pid) && pid > 0 ? pid : undefined);
     }
+    throw new FsError("EIO", "mount", { path: name, detail: `cannot lock the cache directory ${directory} (${(error as Error).message})`, cause: error });
   }
-  writeFileSync(lockFile, String(process.pid));
+  const held = lock;
+  writeFileSync(holderFile, String(process.pid));
+  if (legacyPid !== undefined) rmSync(legacyFile, { force: true });
   heldDirectories.add(directory);
+  let released = false;
   return () => {
+    if (released) return;
+    released = true;
     heldDirectories.delete(directory);
-    rmSync(lockFile, { force: true });
+    rmSync(holderFile, { force: true });
+    held.close(); // ends the transaction, and with it the lock
   };
 }
 
