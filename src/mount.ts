@@ -286,11 +286,14 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
  * Refuses a mount whose configured prefix is not the one the filesystem was created at: its store
  * ignores the prefix (a bucket-rooted store from a storeFactory), so this "other" filesystem would
  * be the recorded one, its files and its writer lease shared. Nothing is read or written after it.
+ * An empty prefix on either side names no place: a storeFactory may root its store at the
+ * filesystem itself and mount it with no prefix, and the same filesystem is then mounted by bucket
+ * and prefix (the command line does so); both reach the same objects, so neither is refused.
  */
 function checkPrefix(recorded: string | undefined, configured: string, where: string): void {
   if (recorded === undefined) return; // format.json from before the field: nothing to check against
   const wanted = normalizePrefix(configured);
-  if (recorded === wanted) return;
+  if (recorded === wanted || recorded === "" || wanted === "") return;
   throw new FsError("EINVAL", "mount", {
     path: where,
     detail: `the mount config's prefix is ${JSON.stringify(wanted)}, but the filesystem its store reaches was created at prefix ${JSON.stringify(recorded)}: the store ignores the prefix (a storeFactory must return a store rooted at config.prefix)`,

@@ -70,6 +70,24 @@ describe("a store that ignores the prefix never merges filesystems", () => {
     await again.close();
   });
 
+  test("a store rooted at the filesystem, mounted with no prefix, is the same filesystem mounted by bucket and prefix", async () => {
+    const root = tempDirectory("prefix-rooted");
+    // Created through a storeFactory whose store is already rooted at the prefix, with no prefix named...
+    const rooted = new S3CachedFsManagerImpl({ cacheRoot: tempDirectory("prefix-cache"), storeFactory: () => new LocalObjectStore({ root: `${root}/ws/main`, fsync: false }) });
+    const fs = await rooted.mount({ name: "a", headDelayMs: 60_000 });
+    await fs.writeFile("/x.txt", "x");
+    await fs.close();
+    // ...then mounted by bucket and prefix (as the command line does), and back.
+    const byPrefix = new S3CachedFsManagerImpl({ cacheRoot: tempDirectory("prefix-cache"), storeFactory: (config) => new LocalObjectStore({ root: `${root}/${config.prefix}`, fsync: false }) });
+    const named = await byPrefix.mount({ name: "b", prefix: "ws/main" });
+    expect(await named.readText("/x.txt")).toBe("x");
+    await named.writeFile("/y.txt", "y");
+    await named.close();
+    const again = await rooted.mount({ name: "a", mode: "readonly" });
+    expect(await again.readText("/y.txt")).toBe("y");
+    await again.close();
+  });
+
   test("format.json records the prefix; one written before the field existed keeps working", async () => {
     const { root, manager } = bucketRooted();
     const fs = await manager.mount({ name: "a", prefix: "tenant-a", headDelayMs: 60_000 });
