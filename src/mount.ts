@@ -292,7 +292,7 @@ function checkPrefix(recorded: string | undefined, configured: string, where: st
   if (recorded === wanted) return;
   throw new FsError("EINVAL", "mount", {
     path: where,
-    detail: `the mount config's prefix is ${JSON.stringify(wanted)}, but the filesystem its store reaches was created at prefix ${JSON.stringify(recorded)}: the store ignores the prefix (a storeFactory must return a store rooted at config.prefix)`,
+    detail: `the mount config's prefix is ${JSON.stringify(wanted)}, but the filesystem its store reaches was created at prefix ${JSON.stringify(recorded)}: the store ignores the prefix, and it must honour config.prefix (a storeFactory returns a store rooted at config.prefix)`,
   });
 }
 
