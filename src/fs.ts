@@ -521,7 +521,7 @@ export abstract class FileSystemOperations {
       if (!this.isOpen()) {
         throw new FsError("EBADF", "close", {
           path: normalized,
-          detail: "the filesystem was closed before this write handle: nothing was published, and the bytes stay in the handle's local file (abort() discards it)",
+          detail: "the filesystem (or the transaction the handle was opened in) closed before this write handle: nothing was published, and the bytes stay in the handle's local file (abort() discards it)",
         });
       }
       let size: number;
@@ -544,7 +544,7 @@ export abstract class FileSystemOperations {
         if (!this.isOpen() || (error instanceof FsError && error.code === "EBADF")) {
           throw new FsError("EBADF", "close", {
             path: normalized,
-            detail: "the filesystem was closed while this write handle committed: nothing was published, and the bytes stay in the handle's local file (abort() discards it)",
+            detail: "the filesystem (or the transaction the handle was opened in) closed while this write handle committed: nothing was published, and the bytes stay in the handle's local file (abort() discards it)",
             cause: error,
           });
         }
