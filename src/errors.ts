@@ -128,3 +128,25 @@ export function fromStoreError(error: unknown, syscall: string, path?: string, d
   }
   return new FsError("EIO", syscall, { ...details, detail: error.message });
 }
+
+/** Host errnos passed on as they are (the rest become EIO). */
+const hostCodes = new Set<string>(["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY", "EROFS", "EINVAL", "EBUSY", "EIO", "ENOSPC", "EFBIG", "ENAMETOOLONG", "ELOOP", "EPERM", "EACCES"]);
+
+/**
+ * Maps an error met on the local disk (cache root, index, staging files) while serving `syscall`
+ * to an FsError naming the virtual `path`, if any, and never a host path: the host's errno where
+ * it is one of ours (ENOSPC, EACCES, ...; SQLITE_FULL is ENOSPC), else EIO. `what` says what
+ * failed. FsErrors pass unchanged; store errors are mapped as fromStoreError maps them.
+ */
+export function fromLocalError(error: unknown, syscall: string, what: string, path?: string): FsError {
+  if (error instanceof FsError) return error;
+  if (error instanceof StoreError) return fromStoreError(error, syscall, path) as FsError;
+  const hostCode = (error as { code?: unknown } | null)?.code;
+  if (typeof hostCode === "string") {
+    // An errno's message names the host path: say the code and its meaning instead.
+    const code: FsErrorCode = hostCode === "SQLITE_FULL" ? "ENOSPC" : hostCodes.has(hostCode) ? (hostCode as FsErrorCode) : "EIO";
+    const reason = hostCodes.has(hostCode) ? `${hostCode}: ${descriptions[hostCode as FsErrorCode]}` : hostCode;
+    return new FsError(code, syscall, { path, detail: `${what} (${reason})`, cause: error });
+  }
+  return new FsError("EIO", syscall, { path, detail: `${what} (${error instanceof Error ? error.message : String(error)})`, cause: error });
+}

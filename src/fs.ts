@@ -8,10 +8,10 @@
 //                and are published together when the transaction's callback returns
 
 import { randomUUID } from "node:crypto";
-import { rm, stat as localStat } from "node:fs/promises";
+import { mkdir, rm, stat as localStat } from "node:fs/promises";
 import { join } from "node:path";
 import type { BunFile } from "bun";
-import { FsError, fromStoreError } from "./errors.ts";
+import { FsError, fromLocalError, fromStoreError } from "./errors.ts";
 import { localCopyError, shortLocalName, writeNewFile } from "./local-files.ts";
 import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./paths.ts";
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
@@ -72,7 +72,10 @@ export interface WriteHandle {
    * Commits what was written (the whole local file) to the filesystem. While it uploads, the local
    * file counts against the cache; one that cannot fit is refused with EFBIG, unless the handle was
    * opened with `allowOversize`, and the handle stays open so nothing written is lost: `abort()`
-   * discards it.
+   * discards it. So does any other failed commit: the handle stays open with its bytes, to be
+   * closed again or aborted. After the mount closed, close() fails with EBADF and the local file
+   * is kept (the mount's close leaves it, and only `abort()` or the next mount of the same name
+   * removes it): a handle's bytes are committed or kept, never dropped without an error.
    */
   close(): Promise<void>;
   /** Discards the local file; nothing is published. */
@@ -135,6 +138,16 @@ export abstract class FileSystemOperations {
   /** Publishes (or, in a transaction, applies) one operation. */
   protected abstract perform(syscall: string, path: string, prepare: PreparedOp): Promise<void>;
   protected abstract checkOpen(syscall: string, path?: string): void;
+
+  /** Whether calls may still be made (checkOpen would not throw). */
+  protected isOpen(): boolean {
+    try {
+      this.checkOpen("access");
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
   // ---- metadata, answered by the index alone --------------------------------------------------
 
@@ -216,6 +229,7 @@ export abstract class FileSystemOperations {
   }
 
   async readText(path: string, encoding: TextEncoding = "utf8"): Promise<string> {
+    checkEncoding(encoding, "read", path);
     const bytes = await this.readFile(path);
     return encoding === "utf8" || encoding === "utf-8" ? textDecoder.decode(bytes) : bytes.toString(encoding);
   }
@@ -343,6 +357,7 @@ export abstract class FileSystemOperations {
     const local = join(this.context.stagingDirectory, `materialized-${randomUUID()}-${shortLocalName(baseName(path) || "root")}`);
     const lease: MaterializationLease = { local, bytes: pinned ? node.size : 0, cache, released: false };
     try {
+      await mkdir(this.context.stagingDirectory, { recursive: true }); // someone may have deleted the cache directory
       // Every write is awaited: a full disk fails the copy (and removes it), never leaving a short file.
       await writeNewFile(local, await this.stream(path), options.onProgress);
     } catch (error) {
@@ -483,30 +498,62 @@ export abstract class FileSystemOperations {
     if (namesDirectory(path, normalized)) throw new FsError("EISDIR", "open", { path }); // as node:fs: a file's name cannot end in "/"
     this.precheckWrite(normalized, "open", path);
     const local = join(this.context.stagingDirectory, `write-${randomUUID()}`);
-    await Bun.write(local, "");
+    try {
+      await mkdir(this.context.stagingDirectory, { recursive: true }); // someone may have deleted the cache directory
+      await Bun.write(local, "");
+    } catch (error) {
+      throw fromLocalError(error, "open", "the local file for the handle could not be created", normalized);
+    }
+    const staged = stagedWriteFiles(this.context);
+    staged.add(local);
     const cache = this.context.cache;
     let done = false;
     const finish = async (commit: boolean) => {
       if (done) throw new FsError("EBADF", "close", { path: normalized, detail: "the write handle is already closed" });
-      if (commit) this.writable("close", normalized); // a handle of the mount, closed inside a transaction body: EDEADLK, and the handle stays open
+      if (!commit) {
+        done = true;
+        staged.delete(local);
+        await rm(local, { force: true });
+        return;
+      }
+      if (!this.isOpen()) {
+        throw new FsError("EBADF", "close", {
+          path: normalized,
+          detail: "the filesystem (or the transaction the handle was opened in) closed before this write handle: nothing was published, and the bytes stay in the handle's local file (abort() discards it)",
+        });
+      }
+      this.writable("close", normalized); // a handle of the mount, closed inside a transaction body: EDEADLK, and the handle stays open
+      let size: number;
+      try {
+        size = (await localStat(local)).size;
+      } catch (error) {
+        throw fromLocalError(error, "close", "the handle's local file cannot be read", normalized);
+      }
       let pinned = 0;
-      if (commit) {
-        const size = (await localStat(local)).size;
-        if (await cache.pinSettled(size)) pinned = size;
-        else if (!options.allowOversize) {
-          throw new FsError("EFBIG", "close", {
+      if (await cache.pinSettled(size)) pinned = size;
+      else if (!options.allowOversize) {
+        throw new FsError("EFBIG", "close", {
+          path: normalized,
+          detail: `the written file (${size} bytes) does not fit in the cache (${cache.maxBytes} bytes, ${cache.pinnedBytes} pinned); open it with allowOversize to commit it anyway, or abort() to discard it`,
+        });
+      }
+      try {
+        await this.writeFile(normalized, Bun.file(local), options.mode === undefined ? {} : { mode: options.mode });
+      } catch (error) {
+        if (!this.isOpen() || (error instanceof FsError && error.code === "EBADF")) {
+          throw new FsError("EBADF", "close", {
             path: normalized,
-            detail: `the written file (${size} bytes) does not fit in the cache (${cache.maxBytes} bytes, ${cache.pinnedBytes} pinned); open it with allowOversize to commit it anyway, or abort() to discard it`,
+            detail: "the filesystem (or the transaction the handle was opened in) closed while this write handle committed: nothing was published, and the bytes stay in the handle's local file (abort() discards it)",
+            cause: error,
           });
         }
-      }
-      done = true;
-      try {
-        if (commit) await this.writeFile(normalized, Bun.file(local), options.mode === undefined ? {} : { mode: options.mode });
+        throw error; // the handle stays open with its bytes: close() again, or abort()
       } finally {
         cache.unpin(pinned);
-        await rm(local, { force: true });
       }
+      done = true;
+      staged.delete(local);
+      await rm(local, { force: true });
     };
     return { path: local, file: Bun.file(local), target: normalized, close: () => finish(true), abort: () => finish(false) };
   }
@@ -588,7 +635,12 @@ export abstract class FileSystemOperations {
     checkWriteOptions(options, syscall, path);
     throwIfAborted(options.signal, path);
     const { layout, store } = this.context;
-    const content = await readContent(data, layout.largeFileBytes, syscall, path, options.encoding);
+    let content: Awaited<ReturnType<typeof readContent>>;
+    try {
+      content = await readContent(data, layout.largeFileBytes, syscall, path, options.encoding);
+    } catch (error) {
+      throw sourceFailure(error, path);
+    }
     throwIfAborted(options.signal, path); // reading the source took a while: the abort may have come meanwhile
     if (content.kind === "bytes" && content.bytes.byteLength <= layout.largeFileBytes) {
       if (kind === "append" && content.bytes.byteLength === 0 && this.view().tryResolve(normalized, true, syscall)?.node.kind === "file") return;
@@ -606,7 +658,7 @@ export abstract class FileSystemOperations {
       });
     } catch (error) {
       if (options.signal?.aborted) throw new FsError("ECANCELED", "write", { path, detail: "the write was aborted; nothing was published", cause: error });
-      throw fromStoreError(error, "write", path);
+      throw sourceFailure(fromStoreError(error, "write", path), path);
     }
     if (options.signal?.aborted) throw new FsError("ECANCELED", "write", { path, detail: "the write was aborted; nothing was published", cause: options.signal.reason });
     await this.perform(syscall, normalized, (batch) => ({ op: kind, path: normalized, mode, extents: uploaded.extents, time: batch.time }));
@@ -674,6 +726,9 @@ export class S3CachedFs extends FileSystemOperations {
    */
   async transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
     this.checkOpen("transaction");
+    if (typeof body !== "function") {
+      throw new FsError("EINVAL", "transaction", { detail: `the transaction body must be a function (tx) => Promise, got ${body === null ? "null" : typeof body}` });
+    }
     const committer = this.context.committer;
     if (committer === undefined) throw new FsError("EROFS", "transaction", {});
     return committer.transaction(async (batch, apply) => {
@@ -848,6 +903,28 @@ function checkWriteOptions(options: WriteOptions, syscall: string, path: string)
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
     throw new FsError("EINVAL", syscall, { path, detail: "onProgress must be a function" });
   }
+  if (options.encoding !== undefined) checkEncoding(options.encoding, syscall, path);
+}
+
+function checkEncoding(encoding: unknown, syscall: string, path: string): void {
+  if (typeof encoding !== "string" || !Buffer.isEncoding(encoding)) {
+    throw new FsError("EINVAL", syscall, { path, detail: `unknown encoding ${JSON.stringify(String(encoding))}: use utf8, ascii, latin1, base64, base64url, hex or utf16le` });
+  }
+}
+
+/** A write's data source (a stream, a Blob, a Response) that failed: EIO naming the virtual path. */
+function sourceFailure(error: unknown, path: string): Error {
+  if (error instanceof FsError) return error;
+  return new FsError("EIO", "write", { path, detail: `the data source failed: ${error instanceof Error ? error.message : String(error)}; nothing was published`, cause: error });
+}
+
+/** Local files of the write handles still open on a mount: its close keeps them (their bytes are not yet committed). */
+const stagedWrites = new WeakMap<MountContext, Set<string>>();
+
+export function stagedWriteFiles(context: MountContext): Set<string> {
+  let files = stagedWrites.get(context);
+  if (files === undefined) stagedWrites.set(context, (files = new Set()));
+  return files;
 }
 
 /** An aborted write publishes nothing, however small. */

@@ -1,9 +1,9 @@
 // S3CachedFsManagerImpl: mounts filesystems by name under one cache root, with a total cache
 // budget shared by all of them, and closes them all together.
 
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
-import { FsError } from "./errors.ts";
+import { mkdirSync, mkdtempSync, rmdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { FsError, fromLocalError, fromStoreError } from "./errors.ts";
 import type { S3CachedFs } from "./fs.ts";
 import { openMount } from "./mount.ts";
 import { managerOptionsSchema, mountConfigSchema, parseOptions, type ManagerOptions, type MountConfig, type ResolvedMountConfig } from "./options.ts";
@@ -22,7 +22,12 @@ export class S3CachedFsManagerImpl {
   constructor(options: ManagerOptions) {
     const parsed = parseOptions(managerOptionsSchema, options, "manager options");
     this.cacheRoot = resolve(parsed.cacheRoot);
-    mkdirSync(this.cacheRoot, { recursive: true });
+    try {
+      mkdirSync(this.cacheRoot, { recursive: true });
+      rmdirSync(mkdtempSync(join(this.cacheRoot, ".writable-"))); // every mount writes here: find out now
+    } catch (error) {
+      throw fromLocalError(error, "mount", "cacheRoot: the cache directory cannot be created or written");
+    }
     this.budget = new CacheBudget(parsed.cacheBytes ?? Number.MAX_SAFE_INTEGER);
     this.storeFactory = options.storeFactory ?? ((config) => s3StoreFromConfig(config));
     this.now = options.now ?? Date.now;
@@ -37,7 +42,7 @@ export class S3CachedFsManagerImpl {
     }
     this.opening.add(name);
     try {
-      const rawStore = await this.storeFactory(resolved);
+      const rawStore = await this.openStore(name, resolved);
       const fs = await openMount(name, resolved, {
         cacheRoot: this.cacheRoot,
         budget: this.budget,
@@ -49,9 +54,27 @@ export class S3CachedFsManagerImpl {
       });
       this.mounts.set(name, fs);
       return fs;
+    } catch (error) {
+      throw fromLocalError(error, "mount", "the mount failed", name);
     } finally {
       this.opening.delete(name);
     }
+  }
+
+  /** The store the factory supplies, checked to be one. */
+  private async openStore(name: string, config: ResolvedMountConfig): Promise<ObjectStore> {
+    let store: unknown;
+    try {
+      store = await this.storeFactory(config);
+    } catch (error) {
+      if (error instanceof FsError) throw error;
+      const mapped = fromStoreError(error, "mount", name);
+      if (mapped instanceof FsError) throw mapped;
+      throw new FsError("EIO", "mount", { path: name, detail: `the storeFactory failed: ${error instanceof Error ? error.message : String(error)}`, cause: error });
+    }
+    const missing = objectStoreProblem(store);
+    if (missing !== undefined) throw new FsError("EINVAL", "mount", { path: name, detail: `invalid manager options: storeFactory returned ${missing}; it must return an ObjectStore (or a promise of one)` });
+    return store as ObjectStore;
   }
 
   get(name: string): S3CachedFs | undefined {
@@ -83,4 +106,16 @@ export class S3CachedFsManagerImpl {
 function defaultName(config: ResolvedMountConfig): string {
   if (config.bucket === undefined) throw new FsError("EINVAL", "mount", { detail: "invalid mount config: give a name or a bucket" });
   return `${config.bucket}/${config.prefix}`.replace(/\/+$/, "");
+}
+
+const storeMethods = ["get", "getIfChanged", "head", "put", "delete", "list"] as const;
+
+/** What is wrong with a value that should be an ObjectStore, or undefined if it looks like one. */
+function objectStoreProblem(value: unknown): string | undefined {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return value === null ? "null" : typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
+  const store = value as Record<string, unknown>;
+  const absent = storeMethods.filter((method) => typeof store[method] !== "function");
+  if (absent.length > 0) return `an object without ${absent.join(", ")}`;
+  if (typeof store.capabilities !== "object" || store.capabilities === null) return "an object without capabilities";
+  return undefined;
 }

@@ -5,11 +5,11 @@
 // ancestors' prefixes (src/maintenance/origin-store.ts).
 
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database, SQLiteError } from "bun:sqlite";
 import { FsError, fromStoreError } from "./errors.ts";
-import { S3CachedFs, type FsStats, type MountContext } from "./fs.ts";
+import { S3CachedFs, stagedWriteFiles, type FsStats, type MountContext } from "./fs.ts";
 import type { ResolvedMountConfig } from "./options.ts";
 import { Namespace } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
@@ -250,7 +250,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         await cache.close();
         mounted.close();
         await store.close();
-        rmSync(stagingDirectory, { recursive: true, force: true });
+        clearStaging(stagingDirectory, stagedWriteFiles(context));
         releaseDirectory();
         dependencies.onClosed();
       }
@@ -296,8 +296,26 @@ function checkPrefix(recorded: string | undefined, configured: string, where: st
   if (recorded === wanted || recorded === "" || wanted === "") return;
   throw new FsError("EINVAL", "mount", {
     path: where,
-    detail: `the mount config's prefix is ${JSON.stringify(wanted)}, but the filesystem its store reaches was created at prefix ${JSON.stringify(recorded)}: the store ignores the prefix (a storeFactory must return a store rooted at config.prefix)`,
+    detail: `the mount config's prefix is ${JSON.stringify(wanted)}, but the filesystem its store reaches was created at prefix ${JSON.stringify(recorded)}: the store ignores the prefix, and it must honour config.prefix (a storeFactory returns a store rooted at config.prefix)`,
   });
+}
+
+/** Removes the staging directory, but keeps the files of write handles still open (and it, if any). */
+function clearStaging(directory: string, keep: ReadonlySet<string>): void {
+  if (keep.size === 0) {
+    rmSync(directory, { recursive: true, force: true });
+    return;
+  }
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return; // already gone
+  }
+  for (const name of names) {
+    const file = join(directory, name);
+    if (!keep.has(file)) rmSync(file, { recursive: true, force: true });
+  }
 }
 
 function openIndex(file: string): Namespace {

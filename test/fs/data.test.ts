@@ -289,10 +289,13 @@ describe("transactions", () => {
   test("writes issued during a transaction wait for it and commit after it", async () => {
     const workspace = await testWorkspace("local", "tx-order");
     const fs = await workspace.mount();
-    let outside: Promise<void> | undefined;
+    // Issued by other code while the body runs (a write from inside the body itself is EDEADLK:
+    // test/fs/transaction-reentry.test.ts): the callback runs in the context that registered it.
+    let bodyStarted!: () => void;
+    const outside = new Promise<void>((resolve) => (bodyStarted = resolve)).then(() => fs.writeFile("/order.txt", "from outside, later"));
     await fs.transaction(async (tx) => {
       await tx.writeFile("/order.txt", "from the transaction");
-      outside = fs.writeFile("/order.txt", "from outside, later");
+      bodyStarted();
       await Bun.sleep(20);
       expect(await tx.readText("/order.txt")).toBe("from the transaction");
     });

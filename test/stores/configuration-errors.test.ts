@@ -5,8 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { S3CachedFsManagerImpl, type MountConfig } from "../../src/core.ts";
 import { s3StoreFromConfig } from "../../src/store-from-config.ts";
 import { CountingStore } from "../../src/stores/counting-store.ts";
+import { RetryingStore } from "../../src/stores/retrying-store.ts";
+import { MisconfiguredError } from "../../src/stores/store-errors.ts";
 import { expectCode } from "../support/errors.ts";
-import { freshBucket, s3Server } from "../support/s3-server.ts";
+import { freshBucket, s3Server, s3Store } from "../support/s3-server.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 
 afterAll(removeTempDirectories);
@@ -115,5 +117,25 @@ describe("configuration mistakes fail at once, naming the field or the cause", (
     await fs.writeFile("/ok.txt", "ok");
     expect(await fs.readText("/ok.txt")).toBe("ok");
     await fs.close();
+  });
+});
+
+describe("the store's answer to a missing bucket", () => {
+  test("is a MisconfiguredError naming the bucket, which the retrying store never retries", async () => {
+    const counted = new CountingStore(s3Store(`no-such-bucket-${crypto.randomUUID().slice(0, 8)}`));
+    const store = new RetryingStore(counted, { maxAttempts: 6, sleep: async () => {} });
+    for (const attempt of [() => store.get("format.json"), () => store.put("wal/1", new Uint8Array(1), { ifNoneMatch: "*" }), () => store.list({ prefix: "wal/" })]) {
+      const before = counted.snapshot().total.requests;
+      const error = await attempt().then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(MisconfiguredError);
+      expect((error as MisconfiguredError).field).toBe("bucket");
+      expect((error as MisconfiguredError).missing).toBe(true);
+      expect((error as MisconfiguredError).retryable).toBe(false);
+      expect(counted.snapshot().total.requests - before).toBe(1);
+    }
+    await store.close();
   });
 });
