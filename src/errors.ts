@@ -33,6 +33,7 @@ export type FsErrorCode =
   | "EACCES"
   | "EBADF"
   | "ECANCELED"
+  | "EDEADLK"
   | "EFENCED";
 
 const descriptions: Record<FsErrorCode, string> = {
@@ -53,6 +54,7 @@ const descriptions: Record<FsErrorCode, string> = {
   EACCES: "permission denied",
   EBADF: "bad file descriptor",
   ECANCELED: "operation canceled",
+  EDEADLK: "resource deadlock avoided",
   EFENCED: "this writer was fenced by a newer writer and can no longer publish",
 };
 

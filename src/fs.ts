@@ -467,6 +467,7 @@ export abstract class FileSystemOperations {
     let done = false;
     const finish = async (commit: boolean) => {
       if (done) throw new FsError("EBADF", "close", { path: normalized, detail: "the write handle is already closed" });
+      if (commit) this.writable("close", normalized); // a handle of the mount, closed inside a transaction body: EDEADLK, and the handle stays open
       let pinned = 0;
       if (commit) {
         const size = (await localStat(local)).size;
@@ -615,6 +616,13 @@ export class S3CachedFs extends FileSystemOperations {
     await committer.submit(prepare);
   }
 
+  /** Inside one of this mount's transaction bodies, writes go through `tx`: this one fails at once (EDEADLK), before any upload. */
+  protected override writable(syscall: string, path: string, dest?: string): string {
+    const normalized = super.writable(syscall, path, dest);
+    this.context.committer?.checkOutsideTransaction(syscall, normalized);
+    return normalized;
+  }
+
   /**
    * Runs `body` as one commit: its writes are validated as they happen (an invalid one throws
    * inside `body`) and visible to its own reads; all are published together when it returns, and
@@ -698,6 +706,7 @@ export class S3CachedFs extends FileSystemOperations {
 
   /** Publishes what is queued, writes a snapshot if needed, releases the writer lease. */
   async close(): Promise<void> {
+    this.context.committer?.checkOutsideTransaction("close"); // close() waits for the body that waits for it
     if (this.closing === undefined) {
       this.closing = this.hooks.close().finally(() => {
         this.isClosed = true;

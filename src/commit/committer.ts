@@ -11,6 +11,7 @@
 //    is unknown, the batch fails and the next one first re-reads the log.
 // 4. Off the critical path: the head (a hint for cold mounts) and snapshots.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { FencedError, FsError, fromStoreError } from "../errors.ts";
 import type { Op } from "../log/ops.ts";
@@ -101,6 +102,12 @@ export class Committer {
   private snapshotting: Promise<void> | undefined;
   private closed = false;
   private lastTime = 0;
+  /**
+   * Open while a transaction body of this committer runs, in the body's own async context: a
+   * write through the mount (not the transaction) from there would wait for the body that waits
+   * for it. Closed when the body returns, so work the body left behind is not mistaken for it.
+   */
+  private readonly bodies = new AsyncLocalStorage<{ open: boolean }>();
   readonly stats: CommitStats = {
     commits: 0,
     operations: 0,
@@ -172,8 +179,26 @@ export class Committer {
     return this.fencedBy;
   }
 
+  /**
+   * Throws EDEADLK when called from inside a transaction body of this committer: a commit, a
+   * nested transaction or close() started there could only run after the body returns, and the
+   * body would wait for it for ever.
+   */
+  checkOutsideTransaction(syscall: string, path?: string): void {
+    if (this.bodies.getStore()?.open !== true) return;
+    throw new FsError("EDEADLK", syscall, {
+      path,
+      detail: `${syscall} was called on the filesystem from inside one of its own transaction bodies, where it could only wait for the body to finish; use the transaction's object (tx) inside the body, or call it after the transaction`,
+    });
+  }
+
   /** Queues one operation for the next group commit; resolves once it is durable. */
   submit(prepare: PreparedOp): Promise<void> {
+    try {
+      this.checkOutsideTransaction("write");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.fencedBy !== undefined) return Promise.reject(this.fencedBy);
     if (this.closed) return Promise.reject(new FsError("EBADF", "write", { detail: "the filesystem is closed" }));
     return new Promise<void>((resolve, reject) => {
@@ -187,18 +212,26 @@ export class Committer {
    * reach `body`), and all are published together when it returns, or none if it throws.
    */
   transaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void) => Promise<T>): Promise<T> {
+    try {
+      this.checkOutsideTransaction("transaction");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.fencedBy !== undefined) return Promise.reject(this.fencedBy);
     return this.mutex.run(async () => {
       await this.beforeBatch();
       const batch = this.newBatch();
       this.namespace.beginBatch();
       let result: T;
+      const scope = { open: true };
       try {
-        result = await body(batch, (prepare) => this.applyOne(batch, prepare));
+        result = await this.bodies.run(scope, () => body(batch, (prepare) => this.applyOne(batch, prepare)));
       } catch (error) {
         this.namespace.rollbackBatch();
         await batch.settle();
         throw error;
+      } finally {
+        scope.open = false;
       }
       if (batch.empty) {
         this.namespace.rollbackBatch();
