@@ -845,6 +845,7 @@ export class Transaction extends FileSystemOperations {
 
   protected async perform(_syscall: string, _path: string, prepare: PreparedOp): Promise<void> {
     this.apply(prepare);
+    await this.batch.room(); // packs upload as the body goes on; memory holds only those in flight
   }
 }
 

@@ -330,9 +330,14 @@ export class Committer {
    */
   private newBatch(): Batch {
     this.lastTime = Math.max(this.options.now(), this.lastTime + 1);
-    return new Batch(this.position.seq + 1, this.options.epoch, this.lastTime, this.store, this.options.layout, (key, bytes) =>
-      this.track(this.cache.insert(key, 0, bytes)),
-    );
+    return new Batch(this.position.seq + 1, this.options.epoch, this.lastTime, this.store, this.options.layout, (key, bytes) => {
+      const inserted = this.cache.insert(key, 0, bytes);
+      this.track(inserted);
+      return inserted.then(
+        () => {},
+        () => {},
+      );
+    });
   }
 
   /** Before validating a new batch: stop if fenced, and re-read the log after an unknown outcome. */

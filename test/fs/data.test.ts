@@ -286,16 +286,15 @@ describe("transactions", () => {
     await fs.close();
   });
 
-  test("writes issued during a transaction wait for it and commit after it", async () => {
+  test("writes another task issues during a transaction wait for it and commit after it", async () => {
     const workspace = await testWorkspace("local", "tx-order");
     const fs = await workspace.mount();
-    // Issued by other code while the body runs (a write from inside the body itself is EDEADLK:
-    // test/fs/transaction-reentry.test.ts): the callback runs in the context that registered it.
-    let bodyStarted!: () => void;
-    const outside = new Promise<void>((resolve) => (bodyStarted = resolve)).then(() => fs.writeFile("/order.txt", "from outside, later"));
+    // Another task, started outside the body (a write of the mount from the body itself is EDEADLK).
+    const go = Promise.withResolvers<void>();
+    const outside = go.promise.then(() => fs.writeFile("/order.txt", "from outside, later"));
     await fs.transaction(async (tx) => {
       await tx.writeFile("/order.txt", "from the transaction");
-      bodyStarted();
+      go.resolve(); // the other task writes now, while the transaction is open
       await Bun.sleep(20);
       expect(await tx.readText("/order.txt")).toBe("from the transaction");
     });
