@@ -16,7 +16,7 @@ import { normalizePath, parentOf, baseName } from "./paths.ts";
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
 import { readContent, withHead, concatenate, type WriteData } from "./content.ts";
 import type { Extent } from "./log/ops.ts";
-import type { Namespace, NamespaceView, NodeRow } from "./namespace/namespace.ts";
+import { LocalIndexCorruptError, type Namespace, type NamespaceView, type NodeRow } from "./namespace/namespace.ts";
 import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts";
 import type { DataReader, PendingBytes } from "./data/data-reader.ts";
 import { uploadChunks, type DataLayout } from "./data/data-writer.ts";
@@ -152,7 +152,8 @@ export abstract class FileSystemOperations {
     }
     try {
       return this.view().tryResolve(normalized, true, "access") !== undefined;
-    } catch {
+    } catch (error) {
+      if (error instanceof LocalIndexCorruptError) throw error; // damage is never "no such file"
       return false; // ELOOP
     }
   }
@@ -500,7 +501,8 @@ export abstract class FileSystemOperations {
   private entryExists(path: string): boolean {
     try {
       return this.view().place(path, false, "rm").existing !== undefined;
-    } catch {
+    } catch (error) {
+      if (error instanceof LocalIndexCorruptError) throw error;
       return false;
     }
   }

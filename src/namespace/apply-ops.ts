@@ -6,11 +6,10 @@
 // (times, modes and extents travel inside the operation). The rules mirror POSIX and Node's fs
 // (the node:fs reference run of the filesystem suite keeps them honest).
 
-import type { Database, Statement } from "bun:sqlite";
 import { FsError } from "../errors.ts";
 import { extentBytes, type Extent, type Op, type Relocation } from "../log/ops.ts";
 import { isWithin, joinPath, parentOf, splitPath } from "../paths.ts";
-import { Namespace, kindCode, rootId, type NodeKind, type NodeRow } from "./namespace.ts";
+import type { Namespace, NodeKind, NodeRow } from "./namespace.ts";
 
 export const defaultFileMode = 0o644;
 export const defaultDirectoryMode = 0o755;
@@ -32,19 +31,7 @@ const syscalls: Record<Op["op"], string> = {
 };
 
 export class OpApplier {
-  private readonly db: Database;
-  private readonly insertNode: Statement<{ id: number }, [number, string, number, number, number, number, number, number, number, string | null]>;
-  private readonly insertExtent: Statement<unknown, [number, number, string, number, number, string]>;
-  private readonly relocateExtent: Statement<unknown, [string, number, string, number, number, string]>;
-
-  constructor(private readonly namespace: Namespace) {
-    this.db = namespace.writeConnection;
-    this.insertNode = this.db.query(
-      "INSERT INTO nodes (parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    );
-    this.insertExtent = this.db.query("INSERT INTO extents (node, position, object, offset, length, hash) VALUES (?, ?, ?, ?, ?, ?)");
-    this.relocateExtent = this.db.query("UPDATE extents SET object = ?, offset = ? WHERE object = ? AND offset = ? AND length = ? AND hash = ?");
-  }
+  constructor(private readonly namespace: Namespace) {}
 
   private get view() {
     return this.namespace.pending;
@@ -72,12 +59,12 @@ export class OpApplier {
         return this.symlink(op.target, op.path, op.time);
       case "chmod": {
         const { node } = this.view.resolve(op.path, true, syscalls.chmod);
-        this.db.query("UPDATE nodes SET mode = ?, ctime = ? WHERE id = ?").run(op.mode & 0o7777, op.time, node.id);
+        this.namespace.updateNode(node.id, { mode: op.mode & 0o7777, ctime: op.time });
         return;
       }
       case "utimes": {
         const { node } = this.view.resolve(op.path, true, syscalls.utimes);
-        this.db.query("UPDATE nodes SET atime = ?, mtime = ?, ctime = ? WHERE id = ?").run(op.atime, op.mtime, op.time, node.id);
+        this.namespace.updateNode(node.id, { atime: op.atime, mtime: op.mtime, ctime: op.time });
         return;
       }
       case "epoch":
@@ -137,16 +124,16 @@ export class OpApplier {
     if (existing?.kind === "directory") throw new FsError("EISDIR", syscall, { path });
     if (existing === undefined) {
       const node = this.create(place.parent, place.name, "file", mode, time, null, extentBytes(extents));
-      this.addExtents(node.id, 0, extents);
+      this.namespace.insertExtents(node.id, 0, extents);
       return;
     }
     if (append) {
-      this.addExtents(existing.id, existing.size, extents);
-      this.db.query("UPDATE nodes SET size = size + ?, mtime = ?, ctime = ? WHERE id = ?").run(extentBytes(extents), time, time, existing.id);
+      const size = this.namespace.insertExtents(existing.id, existing.size, extents);
+      this.namespace.updateNode(existing.id, { size, mtime: time, ctime: time });
     } else {
-      this.db.query("DELETE FROM extents WHERE node = ?").run(existing.id);
-      this.addExtents(existing.id, 0, extents);
-      this.db.query("UPDATE nodes SET size = ?, mtime = ?, ctime = ? WHERE id = ?").run(extentBytes(extents), time, time, existing.id);
+      this.namespace.deleteExtents(existing.id);
+      const size = this.namespace.insertExtents(existing.id, 0, extents);
+      this.namespace.updateNode(existing.id, { size, mtime: time, ctime: time });
     }
   }
 
@@ -160,7 +147,7 @@ export class OpApplier {
       if (!Number.isSafeInteger(move.length) || move.length <= 0 || !Number.isSafeInteger(move.toOffset) || move.toOffset < 0) {
         throw new FsError("EINVAL", syscalls.relocate, { detail: `invalid relocation of ${move.object}@${move.offset}` });
       }
-      this.relocateExtent.run(move.toObject === "" ? recordKey : move.toObject, move.toOffset, move.object, move.offset, move.length, move.hash);
+      this.namespace.relocateExtents(move, move.toObject === "" ? recordKey : move.toObject, move.toOffset);
     }
   }
 
@@ -202,7 +189,7 @@ export class OpApplier {
       if (replaced.kind === "directory" && this.view.hasChildren(replaced.id)) throw new FsError("ENOTEMPTY", syscall, report);
       this.removeTree(replaced.id);
     }
-    this.db.query("UPDATE nodes SET parent = ?, name = ?, ctime = ? WHERE id = ?").run(target.parent.id, target.name, time, moving.id);
+    this.namespace.updateNode(moving.id, { parent: target.parent.id, name: target.name, ctime: time });
     this.touch(source.parent.id, time);
     this.touch(target.parent.id, time);
   }
@@ -247,12 +234,7 @@ export class OpApplier {
       this.removeTree(existing.id);
     }
     const copy = this.create(parent, name, source.kind, source.mode, time, source.target, source.size);
-    if (source.kind === "file") {
-      this.db.query("INSERT INTO extents (node, position, object, offset, length, hash) SELECT ?, position, object, offset, length, hash FROM extents WHERE node = ?").run(
-        copy.id,
-        source.id,
-      );
-    }
+    if (source.kind === "file") this.namespace.copyExtents(source.id, copy.id);
   }
 
   private symlink(target: string, path: string, time: number): void {
@@ -281,31 +263,18 @@ export class OpApplier {
   }
 
   private create(parent: NodeRow, name: string, kind: NodeKind, mode: number, time: number, target: string | null, size = 0): NodeRow {
-    const row = this.insertNode.get(parent.id, name, kindCode(kind), mode & 0o7777, size, time, time, time, time, target);
-    if (row === null) throw new Error("inserting a node returned no id");
+    const node = this.namespace.insertNode({ parent: parent.id, name, kind, mode: mode & 0o7777, size, mtime: time, ctime: time, atime: time, birthtime: time, target });
     this.touch(parent.id, time);
-    return { id: row.id, parent: parent.id, name, kind, mode: mode & 0o7777, size, mtime: time, ctime: time, atime: time, birthtime: time, target };
-  }
-
-  private addExtents(node: number, start: number, extents: Extent[]): void {
-    let position = start;
-    for (const extent of extents) {
-      if (extent.length === 0) continue;
-      this.insertExtent.run(node, position, extent.object, extent.offset, extent.length, extent.hash);
-      position += extent.length;
-    }
+    return node;
   }
 
   /** A directory's mtime and ctime change when an entry is added or removed (POSIX). */
   private touch(directory: number, time: number): void {
-    this.db.query("UPDATE nodes SET mtime = ?, ctime = ? WHERE id = ?").run(time, time, directory);
+    this.namespace.updateNode(directory, { mtime: time, ctime: time });
   }
 
   private removeTree(id: number): void {
-    if (id === rootId) throw new Error("refusing to remove the root node");
-    const subtree = `WITH RECURSIVE tree(id) AS (SELECT ?1 UNION ALL SELECT nodes.id FROM nodes JOIN tree ON nodes.parent = tree.id)`;
-    this.db.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT id FROM tree)`).run(id);
-    this.db.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);
+    this.namespace.removeTree(id);
   }
 }
 
