@@ -17,7 +17,7 @@ import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./paths
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
 import { readContent, withHead, concatenate, type WriteData } from "./content.ts";
 import type { Extent } from "./log/ops.ts";
-import type { Namespace, NamespaceView, NodeRow } from "./namespace/namespace.ts";
+import { LocalIndexCorruptError, type Namespace, type NamespaceView, type NodeRow } from "./namespace/namespace.ts";
 import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts";
 import type { DataReader, PendingBytes } from "./data/data-reader.ts";
 import { uploadChunks, type DataLayout } from "./data/data-writer.ts";
@@ -170,7 +170,8 @@ export abstract class FileSystemOperations {
     try {
       const found = this.view().tryResolve(normalized, true, "access");
       return found !== undefined && (!namesDirectory(path, normalized) || found.node.kind === "directory");
-    } catch {
+    } catch (error) {
+      if (error instanceof LocalIndexCorruptError) throw error; // damage is never "no such file"
       return false; // ELOOP
     }
   }
@@ -588,7 +589,8 @@ export abstract class FileSystemOperations {
   private entryExists(path: string): boolean {
     try {
       return this.view().place(path, false, "rm").existing !== undefined;
-    } catch {
+    } catch (error) {
+      if (error instanceof LocalIndexCorruptError) throw error;
       return false;
     }
   }

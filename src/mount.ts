@@ -11,12 +11,12 @@ import { Database, SQLiteError } from "bun:sqlite";
 import { FsError, fromStoreError } from "./errors.ts";
 import { S3CachedFs, stagedWriteFiles, type FsStats, type MountContext } from "./fs.ts";
 import type { ResolvedMountConfig } from "./options.ts";
-import { Namespace } from "./namespace/namespace.ts";
+import { LocalIndexCorruptError, Namespace, removeIndexFiles } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
 import { loadSnapshot } from "./namespace/snapshot.ts";
 import { RemoteLog, formatVersion } from "./log/remote-log.ts";
 import { snapshotKey, walKey, type LogPosition } from "./log/record.ts";
-import { catchUp, positionFromMeta, positionMeta } from "./commit/replay.ts";
+import { catchUp, indexNeedsRebuild, positionFromMeta, positionMeta } from "./commit/replay.ts";
 import { Committer } from "./commit/committer.ts";
 import { WriterLease } from "./commit/lease.ts";
 import { DataReader } from "./data/data-reader.ts";
@@ -98,7 +98,12 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
     if (atSeq !== undefined) {
       position = await openAtSeq(namespace, applier, log, cache, format.fsId, created, timeTravelBase(head?.head, format, atSeq), atSeq);
     } else {
-      position = await prepareIndex(namespace, log, format.fsId, head?.head.snapshot ?? 0, false, created, "replay");
+      const index = namespace;
+      position = await prepareIndex(index, log, format.fsId, head?.head.snapshot ?? 0, false, created, "replay").catch((error: unknown) => {
+        if (!indexNeedsRebuild(error)) throw error;
+        index.recreate(); // damage found on reading its position: start afresh
+        return prepareIndex(index, log, format.fsId, head?.head.snapshot ?? 0, true, created, "replay");
+      });
       const startedEmpty = position.seq === 0;
       if (startedEmpty && format.forkedFrom !== undefined) {
         throw new CorruptObjectError(`the fork's starting snapshot ${snapshotKey(format.forkedFrom.seq)} is missing or not named by the head`, { operation: "get", key: snapshotKey(format.forkedFrom.seq) });
@@ -106,8 +111,9 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
       try {
         position = (await catchUp(log, namespace, applier, position, cache, undefined, headSeq, config.mode === "readonly" ? Math.max(0, headSeq - position.seq) + 256 : undefined)).position;
       } catch (error) {
-        if (!(error instanceof CorruptObjectError) || !String(error.message).includes("local index")) throw error;
-        position = await prepareIndex(namespace, log, format.fsId, head?.head.snapshot ?? 0, true, created, "replay"); // the index disagrees with the log: rebuild it
+        if (!indexNeedsRebuild(error)) throw error;
+        namespace.recreate(); // the index is damaged or disagrees with the log: rebuild it
+        position = await prepareIndex(namespace, log, format.fsId, head?.head.snapshot ?? 0, true, created, "replay");
         position = (await catchUp(log, namespace, applier, position, cache)).position;
       }
       if (startedEmpty && position.seq === 0 && head === undefined && (await collectedBefore(store))) {
@@ -164,6 +170,12 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
     let headSnapshot = head?.head.snapshot ?? 0;
     let readerPosition = position;
     let refreshing: Promise<{ seq: number; changed: boolean }> | undefined;
+    /** A reader's index found damaged (or disagreeing with the log) is replaced and filled again from the newest snapshot and the log. */
+    const rebuildReaderIndex = async () => {
+      mounted.recreate();
+      readerPosition = await prepareIndex(mounted, log, readerPosition.fsId, headSnapshot, true, created, "replay");
+      readerPosition = (await catchUp(log, mounted, applier, readerPosition, cache)).position;
+    };
     const refresh = async (): Promise<{ seq: number; changed: boolean }> => {
       if (committer !== undefined) return { seq: committer.current.seq, changed: false };
       if (atSeq !== undefined) return { seq: atSeq, changed: false }; // time travel stays where it is
@@ -171,6 +183,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         try {
           // The head and the next log slot are read at once: an idle refresh is two requests in
           // one round trip, and a reader learns of a new commit one round trip after it lands.
+          if (mounted.damaged !== undefined) await rebuildReaderIndex(); // found damaged by a read: rebuilt from the log now
           const before = readerPosition.seq;
           const [changedHead, next] = await Promise.all([log.readHeadIfChanged(headEtag), log.readRecord(before + 1)]);
           if (changedHead !== undefined && changedHead !== "unchanged" && changedHead.head.fsId === format.fsId) {
@@ -180,8 +193,12 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
           }
           if (next !== undefined || knownSeq > before) {
             // What the head announced, plus a little: a reader behind a busy writer still returns.
-            const caught = await catchUp(log, mounted, applier, readerPosition, cache, next, knownSeq, Math.max(0, knownSeq - before) + 256);
-            readerPosition = caught.position;
+            try {
+              readerPosition = (await catchUp(log, mounted, applier, readerPosition, cache, next, knownSeq, Math.max(0, knownSeq - before) + 256)).position;
+            } catch (error) {
+              if (!indexNeedsRebuild(error)) throw error;
+              await rebuildReaderIndex();
+            }
           }
           if (readerPosition.seq < headSnapshot) {
             // Following the log stopped short of the head's snapshot: the log after our position
@@ -318,12 +335,22 @@ function clearStaging(directory: string, keep: ReadonlySet<string>): void {
   }
 }
 
+/**
+ * The local index in `file`, checked whole (Namespace.verify) before it is trusted, unless it is
+ * byte for byte what the last clean close left (Namespace.closedCleanly). A damaged or
+ * unreadable index is only a cache: it is replaced by an empty one, which the mount then fills
+ * from the snapshot and the log.
+ */
 function openIndex(file: string): Namespace {
+  let namespace: Namespace | undefined;
   try {
-    return new Namespace(file);
-  } catch {
-    // An unreadable index is only a cache: start a new one.
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
+    namespace = new Namespace(file);
+    if (!namespace.closedCleanly) namespace.verify(); // a crash, or damage since: check it whole
+    return namespace;
+  } catch (error) {
+    namespace?.close();
+    if (!(error instanceof LocalIndexCorruptError) && !(error instanceof SQLiteError)) throw error;
+    removeIndexFiles(file);
     return new Namespace(file);
   }
 }
@@ -385,7 +412,8 @@ async function openAtSeq(
   try {
     position = (await catchUp(log, namespace, applier, position, cache, undefined, atSeq, atSeq - position.seq)).position;
   } catch (error) {
-    if (!(error instanceof CorruptObjectError) || !String(error.message).includes("local index") || !reusable) throw error;
+    if (!indexNeedsRebuild(error) || !reusable) throw error;
+    namespace.recreate();
     position = await prepareIndex(namespace, log, fsId, base, true, created, "fail");
     position = (await catchUp(log, namespace, applier, position, cache, undefined, atSeq, atSeq - position.seq)).position;
   }

@@ -6,12 +6,17 @@ import type { DecodedRecord, LogPosition } from "../log/record.ts";
 import { recordFollowsProblem, walKey } from "../log/record.ts";
 import type { RemoteLog } from "../log/remote-log.ts";
 import { CorruptObjectError } from "../stores/store-errors.ts";
-import type { Namespace, NamespaceView } from "../namespace/namespace.ts";
+import { LocalIndexCorruptError, type Namespace, type NamespaceView } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 
 export function positionMeta(position: LogPosition): Record<string, string> {
   return { fsId: position.fsId, seq: String(position.seq), hash: position.hash, epoch: String(position.epoch) };
+}
+
+/** Whether `error` means the local index must be rebuilt from the log (it is damaged, or disagrees with the log). */
+export function indexNeedsRebuild(error: unknown): boolean {
+  return error instanceof LocalIndexCorruptError || error instanceof RecordDoesNotApplyError;
 }
 
 export function positionFromMeta(namespace: Namespace): LogPosition | undefined {
@@ -36,9 +41,17 @@ export function recordEpoch(record: DecodedRecord): number {
 }
 
 /**
+ * A published operation does not apply to the local index. The index, not the log, is suspect
+ * first: the mount rebuilds the index and replays again, and only if the operation fails on a
+ * freshly built index is the record at fault.
+ */
+export class RecordDoesNotApplyError extends CorruptObjectError {}
+
+/**
  * Applies `record` inside the open namespace batch, after checking it follows `position`.
- * Returns the new position. Throws CorruptObjectError if the record breaks an invariant or an
- * operation no longer applies (the local index disagrees with the log: rebuild it).
+ * Returns the new position. Throws CorruptObjectError if the record breaks an invariant,
+ * RecordDoesNotApplyError if an operation no longer applies, LocalIndexCorruptError if the index
+ * is found damaged.
  */
 export function applyRecord(namespace: Namespace, applier: OpApplier, position: LogPosition, record: DecodedRecord, key: string): LogPosition {
   const problem = recordFollowsProblem(position, record.header);
@@ -47,8 +60,8 @@ export function applyRecord(namespace: Namespace, applier: OpApplier, position: 
     try {
       applier.apply(op, key, { replay: true });
     } catch (error) {
-      if (error instanceof FsError) {
-        throw new CorruptObjectError(`commit record ${key} does not apply to the local index (${error.message}); the index will be rebuilt`, {
+      if (error instanceof FsError && !(error instanceof LocalIndexCorruptError)) {
+        throw new RecordDoesNotApplyError(`commit record ${key} does not apply to the local index (${error.message})`, {
           operation: "get",
           key,
           cause: error,

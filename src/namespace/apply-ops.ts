@@ -6,12 +6,11 @@
 // (times, modes and extents travel inside the operation). The rules mirror POSIX and Node's fs
 // (the node:fs reference run of the filesystem suite keeps them honest).
 
-import type { Database, Statement } from "bun:sqlite";
 import { FsError } from "../errors.ts";
 import { extentBytes, type Extent, type Op, type Relocation } from "../log/ops.ts";
 import { unknownOperation } from "../log/record.ts";
 import { isWithin, joinPath, maxNameBytes, maxPathBytes, parentOf, splitPath } from "../paths.ts";
-import { Namespace, kindCode, rootId, type NodeKind, type NodeRow } from "./namespace.ts";
+import type { Namespace, NodeKind, NodeRow } from "./namespace.ts";
 
 export const defaultFileMode = 0o644;
 export const defaultDirectoryMode = 0o755;
@@ -33,19 +32,7 @@ const syscalls: Record<Op["op"], string> = {
 };
 
 export class OpApplier {
-  private readonly db: Database;
-  private readonly insertNode: Statement<{ id: number }, [number, string, number, number, number, number, number, number, number, string | null]>;
-  private readonly insertExtent: Statement<unknown, [number, number, string, number, number, string]>;
-  private readonly relocateExtent: Statement<unknown, [string, number, string, number, number, string]>;
-
-  constructor(private readonly namespace: Namespace) {
-    this.db = namespace.writeConnection;
-    this.insertNode = this.db.query(
-      "INSERT INTO nodes (parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    );
-    this.insertExtent = this.db.query("INSERT INTO extents (node, position, object, offset, length, hash) VALUES (?, ?, ?, ?, ?, ?)");
-    this.relocateExtent = this.db.query("UPDATE extents SET object = ?, offset = ? WHERE object = ? AND offset = ? AND length = ? AND hash = ?");
-  }
+  constructor(private readonly namespace: Namespace) {}
 
   private get view() {
     return this.namespace.pending;
@@ -79,12 +66,12 @@ export class OpApplier {
         return this.symlink(op.target, op.path, op.time);
       case "chmod": {
         const { node } = this.view.resolve(op.path, true, syscalls.chmod);
-        this.db.query("UPDATE nodes SET mode = ?, ctime = ? WHERE id = ?").run(op.mode & 0o7777, op.time, node.id);
+        this.namespace.updateNode(node.id, { mode: op.mode & 0o7777, ctime: op.time });
         return;
       }
       case "utimes": {
         const { node } = this.view.resolve(op.path, true, syscalls.utimes);
-        this.db.query("UPDATE nodes SET atime = ?, mtime = ?, ctime = ? WHERE id = ?").run(op.atime, op.mtime, op.time, node.id);
+        this.namespace.updateNode(node.id, { atime: op.atime, mtime: op.mtime, ctime: op.time });
         return;
       }
       case "epoch":
@@ -153,16 +140,16 @@ export class OpApplier {
     if (existing === undefined) {
       this.checkNewEntry(place.parentPath, place.name, syscall, { path });
       const node = this.create(place.parent, place.name, "file", mode, time, null, extentBytes(extents));
-      this.addExtents(node.id, 0, extents);
+      this.namespace.insertExtents(node.id, 0, extents);
       return;
     }
     if (append) {
-      this.addExtents(existing.id, existing.size, extents);
-      this.db.query("UPDATE nodes SET size = size + ?, mtime = ?, ctime = ? WHERE id = ?").run(extentBytes(extents), time, time, existing.id);
+      const size = this.namespace.insertExtents(existing.id, existing.size, extents);
+      this.namespace.updateNode(existing.id, { size, mtime: time, ctime: time });
     } else {
-      this.db.query("DELETE FROM extents WHERE node = ?").run(existing.id);
-      this.addExtents(existing.id, 0, extents);
-      this.db.query("UPDATE nodes SET size = ?, mtime = ?, ctime = ? WHERE id = ?").run(extentBytes(extents), time, time, existing.id);
+      this.namespace.deleteExtents(existing.id);
+      const size = this.namespace.insertExtents(existing.id, 0, extents);
+      this.namespace.updateNode(existing.id, { size, mtime: time, ctime: time });
     }
   }
 
@@ -176,7 +163,7 @@ export class OpApplier {
       if (!Number.isSafeInteger(move.length) || move.length <= 0 || !Number.isSafeInteger(move.toOffset) || move.toOffset < 0) {
         throw new FsError("EINVAL", syscalls.relocate, { detail: `invalid relocation of ${move.object}@${move.offset}` });
       }
-      this.relocateExtent.run(move.toObject === "" ? recordKey : move.toObject, move.toOffset, move.object, move.offset, move.length, move.hash);
+      this.namespace.relocateExtents(move, move.toObject === "" ? recordKey : move.toObject, move.toOffset);
     }
   }
 
@@ -221,7 +208,7 @@ export class OpApplier {
       if (replaced.kind === "directory" && this.view.hasChildren(replaced.id)) throw new FsError("ENOTEMPTY", syscall, report);
       this.removeTree(replaced.id);
     }
-    this.db.query("UPDATE nodes SET parent = ?, name = ?, ctime = ? WHERE id = ?").run(target.parent.id, target.name, time, moving.id);
+    this.namespace.updateNode(moving.id, { parent: target.parent.id, name: target.name, ctime: time });
     this.touch(source.parent.id, time);
     this.touch(target.parent.id, time);
   }
@@ -267,12 +254,7 @@ export class OpApplier {
       this.removeTree(existing.id);
     }
     const copy = this.create(parent, name, source.kind, source.mode, time, source.target, source.size);
-    if (source.kind === "file") {
-      this.db.query("INSERT INTO extents (node, position, object, offset, length, hash) SELECT ?, position, object, offset, length, hash FROM extents WHERE node = ?").run(
-        copy.id,
-        source.id,
-      );
-    }
+    if (source.kind === "file") this.namespace.copyExtents(source.id, copy.id);
   }
 
   private symlink(target: string, path: string, time: number): void {
@@ -321,46 +303,22 @@ export class OpApplier {
 
   /** The longest path below `node`, in bytes ("/a/b" below it is 4); 0 for a file or an empty directory. */
   private deepestBelow(node: NodeRow): number {
-    if (node.kind !== "directory") return 0;
-    const row = this.db
-      .query<{ deepest: number | null }, [number]>(
-        `WITH RECURSIVE tree(id, bytes) AS (
-           SELECT id, length(CAST(name AS BLOB)) + 1 FROM nodes WHERE parent = ?1
-           UNION ALL
-           SELECT n.id, tree.bytes + length(CAST(n.name AS BLOB)) + 1 FROM nodes n JOIN tree ON n.parent = tree.id
-         )
-         SELECT max(bytes) AS deepest FROM tree`,
-      )
-      .get(node.id);
-    return row?.deepest ?? 0;
+    return node.kind === "directory" ? this.view.deepestPathBelow(node.id) : 0;
   }
 
   private create(parent: NodeRow, name: string, kind: NodeKind, mode: number, time: number, target: string | null, size = 0): NodeRow {
-    const row = this.insertNode.get(parent.id, name, kindCode(kind), mode & 0o7777, size, time, time, time, time, target);
-    if (row === null) throw new Error("inserting a node returned no id");
+    const node = this.namespace.insertNode({ parent: parent.id, name, kind, mode: mode & 0o7777, size, mtime: time, ctime: time, atime: time, birthtime: time, target });
     this.touch(parent.id, time);
-    return { id: row.id, parent: parent.id, name, kind, mode: mode & 0o7777, size, mtime: time, ctime: time, atime: time, birthtime: time, target };
-  }
-
-  private addExtents(node: number, start: number, extents: Extent[]): void {
-    let position = start;
-    for (const extent of extents) {
-      if (extent.length === 0) continue;
-      this.insertExtent.run(node, position, extent.object, extent.offset, extent.length, extent.hash);
-      position += extent.length;
-    }
+    return node;
   }
 
   /** A directory's mtime and ctime change when an entry is added or removed (POSIX). */
   private touch(directory: number, time: number): void {
-    this.db.query("UPDATE nodes SET mtime = ?, ctime = ? WHERE id = ?").run(time, time, directory);
+    this.namespace.updateNode(directory, { mtime: time, ctime: time });
   }
 
   private removeTree(id: number): void {
-    if (id === rootId) throw new Error("refusing to remove the root node");
-    const subtree = `WITH RECURSIVE tree(id) AS (SELECT ?1 UNION ALL SELECT nodes.id FROM nodes JOIN tree ON nodes.parent = tree.id)`;
-    this.db.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT id FROM tree)`).run(id);
-    this.db.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);
+    this.namespace.removeTree(id);
   }
 }
 

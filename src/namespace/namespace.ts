@@ -13,17 +13,37 @@
 // Every operation is validated by applying it (apply-ops.ts) inside a savepoint on the pending
 // view: an invalid one fails its caller and leaves no trace, so nothing invalid is ever published.
 
-import { Database, type Statement } from "bun:sqlite";
+import { Database, SQLiteError, type Statement } from "bun:sqlite";
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { FsError } from "../errors.ts";
 import type { Extent } from "../log/ops.ts";
 import { joinPath, resolveLinkTarget, splitPath } from "../paths.ts";
 
 export const rootId = 1;
 export const maxSymlinkHops = 40;
+/** The index's layout (PRAGMA user_version): an index of another layout is rebuilt, never read. */
+export const indexLayoutVersion = 2;
 
 export type NodeKind = "directory" | "file" | "symlink";
 const kindCodes: Record<NodeKind, number> = { directory: 0, file: 1, symlink: 2 };
 const kindNames: NodeKind[] = ["directory", "file", "symlink"];
+
+/**
+ * The local index is damaged: a row fails its checksum or is not the row asked for, SQLite finds
+ * the file corrupt, or the index was found damaged before. It is an EIO naming the local index,
+ * never the object store: the index is rebuilt from the log (at once where the mount can, else
+ * at the next mount), and the bucket is not at fault.
+ */
+export class LocalIndexCorruptError extends FsError {
+  constructor(what: string, options: { cause?: unknown } = {}) {
+    super("EIO", "index", { detail: `the local index is damaged (${what}); it is rebuilt from the log at the next mount`, cause: options.cause });
+  }
+}
+
+/** Whether SQLite says the database file itself is damaged or is no database. */
+export function isCorruptionError(error: unknown): error is SQLiteError {
+  return error instanceof SQLiteError && (String(error.code).startsWith("SQLITE_CORRUPT") || error.code === "SQLITE_NOTADB");
+}
 
 export interface NodeRow {
   id: number;
@@ -41,6 +61,13 @@ export interface NodeRow {
 
 interface RawNode extends Omit<NodeRow, "kind"> {
   kind: number;
+  sum: number;
+}
+
+interface RawExtent extends Extent {
+  node: number;
+  position: number;
+  sum: number;
 }
 
 export interface Resolved {
@@ -59,9 +86,13 @@ export interface Place {
   existing: NodeRow | undefined;
 }
 
+// Every row carries `sum`, a checksum over all its other columns (its own keys included), checked
+// whenever the row is read: a flipped bit anywhere in a row (an extent's hash, a node's parent or
+// name) is found, not trusted. What checksums cannot see (a row lost from a page, an index entry
+// pointing elsewhere) PRAGMA integrity_check finds when the index is opened.
 const schema = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS nodes (
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, sum INTEGER NOT NULL);
+CREATE TABLE nodes (
   id INTEGER PRIMARY KEY,
   parent INTEGER NOT NULL,
   name TEXT NOT NULL,
@@ -72,61 +103,138 @@ CREATE TABLE IF NOT EXISTS nodes (
   ctime REAL NOT NULL,
   atime REAL NOT NULL,
   birthtime REAL NOT NULL,
-  target TEXT
+  target TEXT,
+  sum INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS nodes_by_parent ON nodes (parent, name);
-CREATE TABLE IF NOT EXISTS extents (
+CREATE UNIQUE INDEX nodes_by_parent ON nodes (parent, name);
+CREATE TABLE extents (
   node INTEGER NOT NULL,
   position INTEGER NOT NULL,
   object TEXT NOT NULL,
   offset INTEGER NOT NULL,
   length INTEGER NOT NULL,
   hash TEXT NOT NULL,
+  sum INTEGER NOT NULL,
   PRIMARY KEY (node, position)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS extents_by_object ON extents (object);
+CREATE INDEX extents_by_object ON extents (object);
+PRAGMA user_version = ${indexLayoutVersion};
 `;
 
-/** Queries on one connection. */
+/**
+ * A 53-bit checksum of a row's values (two seeded xxHash32 of one canonical text). Strings are
+ * taken as SQLite stores them (UTF-8: a lone surrogate becomes U+FFFD), numbers as JavaScript
+ * prints them, which reads back exactly.
+ */
+export function rowSum(table: string, values: readonly (string | number | null)[]): number {
+  let text = table;
+  for (const value of values) {
+    if (value === null) text += "\u0001";
+    else if (typeof value === "number") text += `\u0002${value}`;
+    else text += `\u0003${value.length}:${value.toWellFormed()}`;
+  }
+  return Bun.hash.xxHash32(text, 0x5eed) * 0x200000 + (Bun.hash.xxHash32(text, 0x0d1) & 0x1fffff);
+}
+
+function nodeSum(row: Omit<RawNode, "sum">): number {
+  return rowSum("nodes", [row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target]);
+}
+
+function extentSum(row: Omit<RawExtent, "sum">): number {
+  return rowSum("extents", [row.node, row.position, row.object, row.offset, row.length, row.hash]);
+}
+
+function metaSum(key: string, value: string): number {
+  return rowSum("meta", [key, value]);
+}
+
+/** Queries on one connection; every row read is checked (see `rowSum`). */
 export class NamespaceView {
   private readonly childStatement: Statement<RawNode, [number, string]>;
   private readonly nodeStatement: Statement<RawNode, [number]>;
   private readonly childrenStatement: Statement<RawNode, [number]>;
-  private readonly extentsStatement: Statement<Extent & { position: number }, [number]>;
-  private readonly hasChildrenStatement: Statement<{ one: number }, [number]>;
+  private readonly extentsStatement: Statement<RawExtent, [number]>;
+  private readonly hasChildrenStatement: Statement<RawNode, [number]>;
+  private readonly metaStatement: Statement<{ key: string; value: string; sum: number }, [string]>;
 
-  constructor(readonly db: Database) {
+  constructor(
+    readonly db: Database,
+    /** Turns a sign of damage into the error to throw (and remembers that the index is damaged). */
+    private readonly damaged: (error: unknown) => unknown,
+  ) {
     this.childStatement = db.query("SELECT * FROM nodes WHERE parent = ? AND name = ?");
     this.nodeStatement = db.query("SELECT * FROM nodes WHERE id = ?");
     this.childrenStatement = db.query("SELECT * FROM nodes WHERE parent = ? ORDER BY name");
-    this.extentsStatement = db.query("SELECT position, object, offset, length, hash FROM extents WHERE node = ? ORDER BY position");
-    this.hasChildrenStatement = db.query("SELECT 1 AS one FROM nodes WHERE parent = ? LIMIT 1");
+    this.extentsStatement = db.query("SELECT node, position, object, offset, length, hash, sum FROM extents WHERE node = ? ORDER BY position");
+    this.hasChildrenStatement = db.query("SELECT * FROM nodes WHERE parent = ? LIMIT 1");
+    this.metaStatement = db.query("SELECT key, value, sum FROM meta WHERE key = ?");
+  }
+
+  /** Runs a read, turning SQLite's corruption errors into LocalIndexCorruptError. */
+  private read<T>(body: () => T): T {
+    try {
+      return body();
+    } catch (error) {
+      throw this.damaged(error);
+    }
+  }
+
+  /** The row as a NodeRow, after checking its checksum and that it is the row asked for. */
+  private checkedNode(row: RawNode | null | undefined, asked: { id?: number; parent?: number; name?: string }): NodeRow | undefined {
+    if (row === null || row === undefined) return undefined;
+    if (row.sum !== nodeSum(row)) throw this.damaged(new LocalIndexCorruptError(`node ${row.id} (${JSON.stringify(row.name)}) fails its checksum`));
+    if ((asked.id !== undefined && row.id !== asked.id) || (asked.parent !== undefined && row.parent !== asked.parent) || (asked.name !== undefined && row.name !== asked.name)) {
+      throw this.damaged(new LocalIndexCorruptError(`looking up ${JSON.stringify(asked)} found node ${row.id}, parent ${row.parent}, ${JSON.stringify(row.name)}`));
+    }
+    const kind = kindNames[row.kind];
+    if (kind === undefined) throw this.damaged(new LocalIndexCorruptError(`node ${row.id} has unknown kind ${row.kind}`));
+    return { id: row.id, parent: row.parent, name: row.name, kind, mode: row.mode, size: row.size, mtime: row.mtime, ctime: row.ctime, atime: row.atime, birthtime: row.birthtime, target: row.target };
   }
 
   node(id: number): NodeRow | undefined {
-    return toNode(this.nodeStatement.get(id));
+    return this.read(() => this.checkedNode(this.nodeStatement.get(id), { id }));
   }
 
   root(): NodeRow {
     const root = this.node(rootId);
-    if (root === undefined) throw new Error("namespace index has no root directory");
+    if (root === undefined) throw this.damaged(new LocalIndexCorruptError("it has no root directory"));
     return root;
   }
 
   child(parent: number, name: string): NodeRow | undefined {
-    return toNode(this.childStatement.get(parent, name));
+    return this.read(() => this.checkedNode(this.childStatement.get(parent, name), { parent, name }));
   }
 
   children(parent: number): NodeRow[] {
-    return this.childrenStatement.all(parent).map((row) => toNode(row)!);
+    return this.read(() => this.childrenStatement.all(parent).map((row) => this.checkedNode(row, { parent })!));
   }
 
   hasChildren(parent: number): boolean {
-    return this.hasChildrenStatement.get(parent) !== null;
+    return this.read(() => this.checkedNode(this.hasChildrenStatement.get(parent), { parent }) !== undefined);
   }
 
+  /**
+   * A file's extents in order. They must follow each other from 0 to the file's size: an extent
+   * row lost or moved to another file is damage, never a shorter or different file.
+   */
   extents(node: number): (Extent & { position: number })[] {
-    return this.extentsStatement.all(node);
+    return this.read(() => {
+      const extents: (Extent & { position: number })[] = [];
+      let end = 0;
+      for (const row of this.extentsStatement.all(node)) {
+        if (row.sum !== extentSum(row)) throw this.damaged(new LocalIndexCorruptError(`extent ${row.position} of node ${row.node} fails its checksum`));
+        if (row.node !== node || row.position !== end) {
+          throw this.damaged(new LocalIndexCorruptError(`node ${node}'s extents break off at ${end} (found node ${row.node}, position ${row.position})`));
+        }
+        extents.push({ position: row.position, object: row.object, offset: row.offset, length: row.length, hash: row.hash });
+        end += row.length;
+      }
+      const owner = this.node(node);
+      if (owner === undefined ? extents.length > 0 : owner.kind === "file" ? owner.size !== end : extents.length > 0) {
+        throw this.damaged(new LocalIndexCorruptError(`node ${node}'s extents cover ${end} bytes, not its size ${owner?.size}`));
+      }
+      return extents;
+    });
   }
 
   /**
@@ -199,18 +307,37 @@ export class NamespaceView {
 
   /** Every node below `directory` (not itself), parents before children, with paths relative to it. */
   descendants(directory: number, options: { maxDepth?: number } = {}): { node: NodeRow; relative: string; depth: number }[] {
-    const rows = this.db
-      .query<RawNode & { relative: string; depth: number }, [number, number]>(
-        `WITH RECURSIVE tree(id, relative, depth) AS (
-           SELECT id, name, 1 FROM nodes WHERE parent = ?1
-           UNION ALL
-           SELECT n.id, tree.relative || '/' || n.name, tree.depth + 1 FROM nodes n JOIN tree ON n.parent = tree.id
-             WHERE tree.depth < ?2
-         )
-         SELECT nodes.*, tree.relative, tree.depth FROM tree JOIN nodes ON nodes.id = tree.id ORDER BY tree.relative`,
-      )
-      .all(directory, options.maxDepth ?? 1_000_000);
-    return rows.map((row) => ({ node: toNode(row)!, relative: row.relative, depth: row.depth }));
+    return this.read(() => {
+      const rows = this.db
+        .query<RawNode & { relative: string; depth: number; under: number }, [number, number]>(
+          `WITH RECURSIVE tree(id, under, relative, depth) AS (
+             SELECT id, parent, name, 1 FROM nodes WHERE parent = ?1
+             UNION ALL
+             SELECT n.id, n.parent, tree.relative || '/' || n.name, tree.depth + 1 FROM nodes n JOIN tree ON n.parent = tree.id
+               WHERE tree.depth < ?2
+           )
+           SELECT nodes.*, tree.under, tree.relative, tree.depth FROM tree JOIN nodes ON nodes.id = tree.id ORDER BY tree.relative`,
+        )
+        .all(directory, options.maxDepth ?? 1_000_000);
+      return rows.map((row) => ({ node: this.checkedNode(row, { parent: row.under })!, relative: row.relative, depth: row.depth }));
+    });
+  }
+
+  /** The bytes of the longest path below `directory`, relative to it ("/a/b" below it is 4); 0 if it is empty. */
+  deepestPathBelow(directory: number): number {
+    return this.read(() => {
+      const row = this.db
+        .query<{ deepest: number | null }, [number]>(
+          `WITH RECURSIVE tree(id, bytes) AS (
+             SELECT id, length(CAST(name AS BLOB)) + 1 FROM nodes WHERE parent = ?1
+             UNION ALL
+             SELECT n.id, tree.bytes + length(CAST(n.name AS BLOB)) + 1 FROM nodes n JOIN tree ON n.parent = tree.id
+           )
+           SELECT max(bytes) AS deepest FROM tree`,
+        )
+        .get(directory);
+      return row?.deepest ?? 0;
+    });
   }
 
   /** Every path in the filesystem, sorted ("/" first). */
@@ -219,41 +346,158 @@ export class NamespaceView {
   }
 
   counts(): { files: number; directories: number; symlinks: number; bytes: number } {
-    const row = this.db
-      .query<{ files: number; directories: number; symlinks: number; bytes: number }, []>(
-        `SELECT SUM(kind = 1) AS files, SUM(kind = 0) AS directories, SUM(kind = 2) AS symlinks, COALESCE(SUM(CASE WHEN kind = 1 THEN size END), 0) AS bytes FROM nodes`,
-      )
-      .get();
+    const row = this.read(() =>
+      this.db
+        .query<{ files: number; directories: number; symlinks: number; bytes: number }, []>(
+          `SELECT SUM(kind = 1) AS files, SUM(kind = 0) AS directories, SUM(kind = 2) AS symlinks, COALESCE(SUM(CASE WHEN kind = 1 THEN size END), 0) AS bytes FROM nodes`,
+        )
+        .get(),
+    );
     return { files: row?.files ?? 0, directories: row?.directories ?? 0, symlinks: row?.symlinks ?? 0, bytes: row?.bytes ?? 0 };
   }
 
   meta(key: string): string | undefined {
-    return this.db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?").get(key)?.value;
+    return this.read(() => {
+      const row = this.metaStatement.get(key);
+      if (row === null) return undefined;
+      if (row.key !== key || row.sum !== metaSum(row.key, row.value)) throw this.damaged(new LocalIndexCorruptError(`its ${JSON.stringify(key)} record fails its checksum`));
+      return row.value;
+    });
   }
 }
 
-/** The index of one filesystem: two views on one database file, and the batch lifecycle. */
+/** The index of one filesystem: two views on one database file, the batch lifecycle, and every change to its rows. */
 export class Namespace {
-  readonly committed: NamespaceView;
-  readonly pending: NamespaceView;
-  private readonly writer: Database;
-  private readonly reader: Database;
+  private writer!: Database;
+  private reader!: Database;
+  private committedView!: NamespaceView;
+  private pendingView!: NamespaceView;
   private batchOpen = false;
+  private damage: LocalIndexCorruptError | undefined;
+  private maxIdStatement!: Statement<{ id: number | null }, []>;
+  private insertNodeStatement!: Statement<unknown, [number, number, string, number, number, number, number, number, number, number, string | null, number]>;
+  private updateNodeStatement!: Statement<unknown, [number, string, number, number, number, number, number, number, number, string | null, number, number]>;
+  private insertExtentStatement!: Statement<unknown, [number, number, string, number, number, string, number]>;
 
+  /**
+   * Opens (or creates) the index in `file`. An index found damaged before (a marker beside it)
+   * is replaced by an empty one; an index of another layout or one failing its checks is refused
+   * with LocalIndexCorruptError (see `verify`), so the caller can start afresh.
+   */
   constructor(readonly file: string) {
-    this.writer = new Database(file, { create: true });
-    this.writer.exec("PRAGMA journal_mode = WAL");
-    this.writer.exec("PRAGMA synchronous = NORMAL");
-    this.writer.exec("PRAGMA busy_timeout = 5000");
-    this.writer.exec(schema);
-    const now = 0;
-    this.writer
-      .query("INSERT OR IGNORE INTO nodes (id, parent, name, kind, mode, size, mtime, ctime, atime, birthtime) VALUES (?, 0, '', 0, ?, 0, ?, ?, ?, ?)")
-      .run(rootId, 0o755, now, now, now, now);
-    this.reader = new Database(file);
-    this.reader.exec("PRAGMA busy_timeout = 5000");
-    this.committed = new NamespaceView(this.reader);
-    this.pending = new NamespaceView(this.writer);
+    if (existsSync(damageMarker(file))) removeIndexFiles(file);
+    this.closedCleanly = matchesDigest(file);
+    this.connect();
+  }
+
+  /**
+   * Whether the file is byte for byte what this library left at its last clean close (its digest
+   * was recorded then): only such an index may skip `verify` when it is opened.
+   */
+  readonly closedCleanly: boolean;
+
+  private connect(): void {
+    this.writer = new Database(this.file, { create: true });
+    try {
+      this.writer.exec("PRAGMA journal_mode = WAL");
+      this.writer.exec("PRAGMA synchronous = NORMAL");
+      this.writer.exec("PRAGMA busy_timeout = 5000");
+      const version = this.writer.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+      const tables = this.writer.query<{ count: number }, []>("SELECT COUNT(*) AS count FROM sqlite_master").get()?.count ?? 0;
+      if (version === 0 && tables === 0) {
+        this.writer.exec(`BEGIN; ${schema} COMMIT;`);
+      } else if (version !== indexLayoutVersion) {
+        throw new LocalIndexCorruptError(`layout ${version}, not ${indexLayoutVersion}`);
+      }
+      this.prepare();
+      if (this.pendingView.node(rootId) === undefined) {
+        this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: 0, ctime: 0, atime: 0, birthtime: 0, target: null });
+      }
+      this.reader = new Database(this.file);
+      this.reader.exec("PRAGMA busy_timeout = 5000");
+      this.committedView = new NamespaceView(this.reader, (error) => this.sign(error));
+    } catch (error) {
+      this.reader?.close();
+      this.writer.close();
+      throw isCorruptionError(error) ? new LocalIndexCorruptError(error.message, { cause: error }) : error;
+    }
+  }
+
+  private prepare(): void {
+    this.pendingView = new NamespaceView(this.writer, (error) => this.sign(error));
+    this.maxIdStatement = this.writer.query("SELECT MAX(id) AS id FROM nodes");
+    this.insertNodeStatement = this.writer.query(
+      "INSERT INTO nodes (id, parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target, sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.updateNodeStatement = this.writer.query(
+      "UPDATE nodes SET parent = ?, name = ?, kind = ?, mode = ?, size = ?, mtime = ?, ctime = ?, atime = ?, birthtime = ?, target = ?, sum = ? WHERE id = ?",
+    );
+    this.insertExtentStatement = this.writer.query("INSERT INTO extents (node, position, object, offset, length, hash, sum) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  }
+
+  /**
+   * Checks the whole index: SQLite's integrity check (pages, and every index entry against its
+   * row) and every row's checksum. Throws LocalIndexCorruptError at the first problem.
+   */
+  verify(): void {
+    try {
+      const problems = this.writer.query<{ integrity_check: string }, []>("PRAGMA integrity_check(5)").all().map((row) => row.integrity_check);
+      if (problems.length !== 1 || problems[0] !== "ok") throw new LocalIndexCorruptError(`integrity check: ${problems.join("; ")}`);
+      for (const row of this.writer.query<RawNode, []>("SELECT * FROM nodes").iterate()) {
+        if (row.sum !== nodeSum(row)) throw new LocalIndexCorruptError(`node ${row.id} fails its checksum`);
+      }
+      for (const row of this.writer.query<RawExtent, []>("SELECT node, position, object, offset, length, hash, sum FROM extents").iterate()) {
+        if (row.sum !== extentSum(row)) throw new LocalIndexCorruptError(`extent ${row.position} of node ${row.node} fails its checksum`);
+      }
+      for (const row of this.writer.query<{ key: string; value: string; sum: number }, []>("SELECT key, value, sum FROM meta").iterate()) {
+        if (row.sum !== metaSum(row.key, row.value)) throw new LocalIndexCorruptError(`its ${JSON.stringify(row.key)} record fails its checksum`);
+      }
+      if (this.pendingView.node(rootId)?.kind !== "directory") throw new LocalIndexCorruptError("its root is not a directory");
+    } catch (error) {
+      throw this.sign(error);
+    }
+  }
+
+  /**
+   * Classifies an error met reading or writing the index: signs of damage become (and are
+   * remembered as) LocalIndexCorruptError; anything else is returned as it is.
+   */
+  private sign(error: unknown): unknown {
+    if (!(error instanceof LocalIndexCorruptError) && !isCorruptionError(error)) return error;
+    const damage = error instanceof LocalIndexCorruptError ? error : new LocalIndexCorruptError(error.message, { cause: error });
+    if (this.damage === undefined) {
+      this.damage = damage;
+      try {
+        writeFileSync(damageMarker(this.file), `${damage.message}\n`); // the next mount rebuilds, even after a crash
+      } catch {
+        // close() removes the index anyway
+      }
+    }
+    return damage;
+  }
+
+  /** The damage found in this index, if any (then it is rebuilt: at once by `recreate`, or at the next mount). */
+  get damaged(): LocalIndexCorruptError | undefined {
+    return this.damage;
+  }
+
+  /** The view of what is durable in the object store. */
+  get committed(): NamespaceView {
+    return this.committedView;
+  }
+
+  /** The committed view plus the open batch. */
+  get pending(): NamespaceView {
+    return this.pendingView;
+  }
+
+  /** Throws away the index file and starts an empty one in its place (a damaged index, rebuilt from the log). */
+  recreate(): void {
+    this.batchOpen = false;
+    this.closeConnections();
+    removeIndexFiles(this.file);
+    this.damage = undefined;
+    this.connect();
   }
 
   get inBatch(): boolean {
@@ -301,26 +545,164 @@ export class Namespace {
   }
 
   setMeta(meta: Record<string, string>): void {
-    const statement = this.writer.query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    for (const [key, value] of Object.entries(meta)) statement.run(key, value);
+    const statement = this.writer.query("INSERT INTO meta (key, value, sum) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, sum = excluded.sum");
+    for (const [key, value] of Object.entries(meta)) statement.run(key, value, metaSum(key, value));
   }
 
   /** Empties the index (before loading a snapshot into it), leaving a root with the given times. */
   clear(rootTime = 0): void {
-    this.writer.exec("DELETE FROM extents; DELETE FROM nodes WHERE id != 1; DELETE FROM meta;");
-    this.writer.query("UPDATE nodes SET mode = ?, size = 0, mtime = ?, ctime = ?, atime = ?, birthtime = ? WHERE id = ?").run(0o755, rootTime, rootTime, rootTime, rootTime, rootId);
+    this.writer.exec("DELETE FROM extents; DELETE FROM nodes; DELETE FROM meta;");
+    this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: rootTime, ctime: rootTime, atime: rootTime, birthtime: rootTime, target: null });
+  }
+
+  // ---- changes to rows (each row written whole, with its checksum) ----------------------------
+
+  /** Writes a node row whole: a new one (`insert`), or over the existing row of its id. */
+  private writeNode(row: Omit<RawNode, "sum">, insert = true): void {
+    const sum = nodeSum(row);
+    if (insert) this.insertNodeStatement.run(row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, sum);
+    else this.updateNodeStatement.run(row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, sum, row.id);
+  }
+
+  /** Adds a node; returns it with its new id. */
+  insertNode(node: Omit<NodeRow, "id">): NodeRow {
+    const id = (this.maxIdStatement.get()?.id ?? rootId) + 1;
+    this.writeNode({ ...node, id, kind: kindCodes[node.kind] });
+    return { ...node, id };
+  }
+
+  /** Changes columns of node `id` (read and checked first: damage is never carried into a new checksum). */
+  updateNode(id: number, changes: Partial<Omit<NodeRow, "id" | "kind">>): NodeRow {
+    const current = this.pendingView.node(id);
+    if (current === undefined) throw this.sign(new LocalIndexCorruptError(`node ${id} is missing`));
+    const next = { ...current, ...changes };
+    this.writeNode({ ...next, kind: kindCodes[next.kind] }, false);
+    return next;
+  }
+
+  /** Replaces the root's mode and times (loading a snapshot). */
+  setRoot(root: { mode: number; mtime: number; ctime: number; atime: number; birthtime: number }): void {
+    this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, size: 0, target: null, ...root }, false);
+  }
+
+  /** Adds extents to a file at `start` onwards (empty ones are skipped); returns the new end. */
+  insertExtents(node: number, start: number, extents: readonly Extent[]): number {
+    let position = start;
+    for (const extent of extents) {
+      if (extent.length === 0) continue;
+      const row = { node, position, object: extent.object, offset: extent.offset, length: extent.length, hash: extent.hash };
+      this.insertExtentStatement.run(node, position, row.object, row.offset, row.length, row.hash, extentSum(row));
+      position += extent.length;
+    }
+    return position;
+  }
+
+  deleteExtents(node: number): void {
+    this.writer.query("DELETE FROM extents WHERE node = ?").run(node);
+  }
+
+  /** Gives file `to` the extents of file `from` (a copy shares them). */
+  copyExtents(from: number, to: number): void {
+    this.insertExtents(to, 0, this.pendingView.extents(from));
+  }
+
+  /**
+   * Repoints every extent equal to (object, offset, length, hash) at `toObject`@`toOffset`: the
+   * same bytes elsewhere.
+   */
+  relocateExtents(move: { object: string; offset: number; length: number; hash: string }, toObject: string, toOffset: number): void {
+    const rows = this.writer
+      .query<RawExtent, [string, number, number, string]>("SELECT node, position, object, offset, length, hash, sum FROM extents WHERE object = ? AND offset = ? AND length = ? AND hash = ?")
+      .all(move.object, move.offset, move.length, move.hash);
+    const update = this.writer.query("UPDATE extents SET object = ?, offset = ?, sum = ? WHERE node = ? AND position = ?");
+    for (const row of rows) {
+      if (row.sum !== extentSum(row)) throw this.sign(new LocalIndexCorruptError(`extent ${row.position} of node ${row.node} fails its checksum`));
+      const moved = { ...row, object: toObject, offset: toOffset };
+      update.run(toObject, toOffset, extentSum(moved), row.node, row.position);
+    }
+  }
+
+  /** Removes node `id` and everything below it, with their extents. */
+  removeTree(id: number): void {
+    if (id === rootId) throw new Error("refusing to remove the root node");
+    const subtree = `WITH RECURSIVE tree(id) AS (SELECT ?1 UNION ALL SELECT nodes.id FROM nodes JOIN tree ON nodes.parent = tree.id)`;
+    this.writer.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT id FROM tree)`).run(id);
+    this.writer.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);
+  }
+
+  private closeConnections(): void {
+    for (const connection of [this.reader, this.writer]) {
+      try {
+        connection?.close();
+      } catch {
+        // closing a connection of a damaged file
+      }
+    }
   }
 
   close(): void {
-    this.rollbackBatch();
-    this.reader.close();
-    this.writer.close();
+    try {
+      this.rollbackBatch();
+    } finally {
+      this.closeConnections();
+      if (this.damage !== undefined) removeIndexFiles(this.file);
+      else recordDigest(this.file);
+    }
   }
 }
 
-export function toNode(row: RawNode | null | undefined): NodeRow | undefined {
-  if (row === null || row === undefined) return undefined;
-  return { ...row, kind: kindNames[row.kind] ?? "file" };
+/** The digest of a closed index file (its WAL folded in and gone), for `matchesDigest` at the next open. */
+function recordDigest(file: string): void {
+  try {
+    if (!existsSync(`${file}-wal`)) writeFileSync(digestFile(file), fileDigest(file));
+  } catch {
+    // no digest: the next open verifies the whole index
+  }
+}
+
+/** Whether `file` is what the last clean close left (digest recorded, no WAL since). The digest is used once. */
+function matchesDigest(file: string): boolean {
+  let recorded: string;
+  try {
+    recorded = readFileSync(digestFile(file), "utf8");
+  } catch {
+    return false;
+  }
+  rmSync(digestFile(file), { force: true }); // the file changes from now on
+  try {
+    return !existsSync(`${file}-wal`) && recorded === fileDigest(file);
+  } catch {
+    return false;
+  }
+}
+
+function digestFile(file: string): string {
+  return `${file}.digest`;
+}
+
+function fileDigest(file: string): string {
+  const hasher = new Bun.CryptoHasher("sha256");
+  const descriptor = openSync(file, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (;;) {
+      const read = readSync(descriptor, buffer, 0, buffer.byteLength, null);
+      if (read === 0) break;
+      hasher.update(buffer.subarray(0, read));
+    }
+  } finally {
+    closeSync(descriptor);
+  }
+  return hasher.digest("hex");
+}
+
+function damageMarker(file: string): string {
+  return `${file}.damaged`;
+}
+
+/** Deletes the index database, its WAL and shared-memory files, and a damage marker. */
+export function removeIndexFiles(file: string): void {
+  for (const suffix of ["", "-wal", "-shm", ".damaged", ".digest"]) rmSync(`${file}${suffix}`, { force: true });
 }
 
 export function kindCode(kind: NodeKind): number {

@@ -71,32 +71,19 @@ export function decodeSnapshot(key: string, bytes: Uint8Array): SnapshotDocument
 /** Replaces the namespace's contents with the snapshot's, in the open batch. Returns its position. */
 export function loadSnapshot(namespace: Namespace, key: string, bytes: Uint8Array): LogPosition {
   const document = decodeSnapshot(key, bytes);
-  const db = namespace.writeConnection;
   namespace.clear();
-  db.query("UPDATE nodes SET mode = ?, mtime = ?, ctime = ?, atime = ?, birthtime = ? WHERE id = ?").run(
-    document.root.mode,
-    document.root.mtime,
-    document.root.ctime,
-    document.root.atime,
-    document.root.birthtime,
-    rootId,
-  );
-  const insertNode = db.query<{ id: number }, [number, string, number, number, number, number, number, number, number, string | null]>(
-    "INSERT INTO nodes (parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-  );
-  const insertExtent = db.query("INSERT INTO extents (node, position, object, offset, length, hash) VALUES (?, ?, ?, ?, ?, ?)");
+  namespace.setRoot(document.root);
   const ids = new Map<string, number>([["", rootId]]);
   for (const [path, kind, mode, size, mtime, ctime, atime, birthtime, target, extents] of document.nodes) {
     const slash = path.lastIndexOf("/");
     const parent = ids.get(slash < 0 ? "" : path.slice(0, slash));
     if (parent === undefined) throw new CorruptObjectError(`snapshot ${key} lists ${path} before its parent`, { operation: "get", key });
-    const row = insertNode.get(parent, path.slice(slash + 1), kindCode(kind), mode, size, mtime, ctime, atime, birthtime, target);
-    if (row === null) throw new Error("inserting a node returned no id");
-    ids.set(path, row.id);
-    let position = 0;
-    for (const [object, offset, length, hash] of extents) {
-      insertExtent.run(row.id, position, object, offset, length, hash);
-      position += length;
+    if (kindCode(kind) === undefined) throw new CorruptObjectError(`snapshot ${key} gives ${path} the unknown kind ${JSON.stringify(kind)}`, { operation: "get", key });
+    const node = namespace.insertNode({ parent, name: path.slice(slash + 1), kind, mode, size, mtime, ctime, atime, birthtime, target });
+    ids.set(path, node.id);
+    const end = namespace.insertExtents(node.id, 0, extents.map(([object, offset, length, hash]) => ({ object, offset, length, hash })));
+    if (kind === "file" ? end !== size : end !== 0) {
+      throw new CorruptObjectError(`snapshot ${key} gives ${path} extents of ${end} bytes, but a size of ${size}`, { operation: "get", key });
     }
   }
   return document.position;
