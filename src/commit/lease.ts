@@ -249,7 +249,7 @@ export function thisProcess(): ProcessIdentity {
   if (ownIdentity !== undefined) return ownIdentity;
   const bootId = readProc(() => readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
   const pidNamespace = readProc(() => readlinkSync("/proc/self/ns/pid"));
-  const startTime = processStartTime(process.pid);
+  const startTime = processStat(process.pid)?.startTime;
   ownIdentity = {
     host: hostname(),
     pid: process.pid,
@@ -276,18 +276,24 @@ export function processGone(holder: ProcessIdentity | undefined): boolean {
     if ((error as NodeJS.ErrnoException).code === "ESRCH") return true;
     if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
-  // A process has that pid: the holder only if it started when the holder did.
-  const startTime = processStartTime(holder.pid);
-  return holder.startTime !== undefined && startTime !== undefined && startTime !== holder.startTime;
+  // A process has that pid: the holder only if it started when the holder did, and still runs
+  // (an exited process its parent has not reaped yet is a zombie, "Z").
+  const found = processStat(holder.pid);
+  if (found === undefined) return false;
+  if (holder.startTime !== undefined && found.startTime !== holder.startTime) return true;
+  return found.state === "Z" || found.state === "X"; // whichever process it is, the holder no longer runs
 }
 
-/** Field 22 of /proc/<pid>/stat (after the command name, which may hold spaces and parentheses). */
-function processStartTime(pid: number): string | undefined {
-  return readProc(() => {
+/** The state (field 3) and start time (field 22) of /proc/<pid>/stat, after the command name, which may hold spaces. */
+function processStat(pid: number): { state: string; startTime: string } | undefined {
+  try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19]; // field 3 is the first after the name
-  });
+    const [state, startTime] = [fields[0], fields[19]];
+    return state === undefined || startTime === undefined || startTime === "" ? undefined : { state, startTime };
+  } catch {
+    return undefined;
+  }
 }
 
 function readProc(read: () => string | undefined): string | undefined {

@@ -2,6 +2,7 @@
 // (process.exit without close(), SIGKILL) is taken over at once by a successor on the same host;
 // a successor that must wait says for whom and until when; `await using` releases.
 import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { expectCode } from "../support/errors.ts";
@@ -89,6 +90,33 @@ describe("a writer that left without releasing its lease", () => {
     expect(processGone(undefined)).toBe(false);
     // Our own pid, but started at another time: the holder was an earlier process with this pid.
     expect(processGone({ ...self, startTime: "1" })).toBe(self.startTime !== undefined);
+  });
+
+  test("a holder that exited but was not yet reaped by its parent (a zombie) is gone", async () => {
+    // `sleep 0` exits at once; its parent, now `sleep 30`, never reaps it.
+    const parent = Bun.spawn(["sh", "-c", "sleep 0 & echo $!; exec sleep 30"], { stdout: "pipe" });
+    try {
+      const reader = parent.stdout.getReader();
+      let said = "";
+      while (!said.includes("\n")) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        said += new TextDecoder().decode(value);
+      }
+      const pid = Number(said.trim());
+      let state = "";
+      let startTime = "";
+      for (let attempt = 0; attempt < 200 && state !== "Z"; attempt++) {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        [state, startTime] = [fields[0]!, fields[19]!];
+        if (state !== "Z") await Bun.sleep(25);
+      }
+      expect(state).toBe("Z");
+      expect(processGone({ ...thisProcess(), pid, startTime })).toBe(true);
+    } finally {
+      parent.kill();
+    }
   });
 });
 
