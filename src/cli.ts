@@ -16,7 +16,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { S3CachedFsManagerImpl } from "./manager.ts";
 import { releaseHeldLeases } from "./commit/lease.ts";
 import { FsError } from "./errors.ts";
-import { localCopyError, replaceFile, temporarySibling } from "./local-files.ts";
+import { localCopyError, removePartialFiles, replaceFile, temporarySibling } from "./local-files.ts";
 import type { S3CachedFs } from "./fs.ts";
 import type { MountConfig } from "./options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
@@ -612,6 +612,7 @@ function onSignals(command: string, io: Io, cleanUp: () => void): () => void {
     io.stderr(`${program} ${command}: ${signal}: releasing the writer lease and stopping\n`);
     void Promise.race([releaseHeldLeases(), Bun.sleep(10_000)]).finally(() => {
       try {
+        removePartialFiles(); // a get or export stopped mid-file leaves no partial copy
         cleanUp();
       } finally {
         process.exit(signalStatus[signal]);

@@ -165,6 +165,32 @@ describe("cli: a stopped command leaves no lease behind", () => {
     }, 120_000);
   }
 
+  test("a get stopped by SIGTERM in the middle of a file leaves no partial file", async () => {
+    const { at } = workspace("signal-get");
+    const big = join(tempDirectory("cli-host-get-src"), "big.bin");
+    writeFileSync(big, new Uint8Array(3 * MiB).map((_, index) => index & 0xff));
+    expect((await cli(["put", big, "/big.bin", ...at])).status).toBe(0);
+    const target = tempDirectory("cli-host-get-target");
+    const child = Bun.spawn([process.execPath, "--preload", join(import.meta.dir, "..", "support", "stall-writes-preload.ts"), join(repository, "src", "cli.ts"), "get", "/big.bin", join(target, "copy.bin"), ...at], {
+      cwd: repository,
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    const reader = child.stderr.getReader();
+    let said = "";
+    while (!said.includes("stalled")) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      said += new TextDecoder().decode(value);
+    }
+    expect(said).toContain("stalled");
+    expect(readdirSync(target)).toHaveLength(1); // the partial copy, under its temporary name
+    child.kill("SIGTERM");
+    expect(await child.exited).toBe(143);
+    expect(readdirSync(target)).toEqual([]);
+  }, 120_000);
+
   test("a put that must wait for a live writer says for whom and until when, on stderr", async () => {
     const { bucket, at } = workspace("wait-message");
     expect((await cli(["put", "-", "/first.txt", ...at], { stdin: "first" })).status).toBe(0);
