@@ -266,7 +266,7 @@ export function thisProcess(): ProcessIdentity {
  * (another host or container, no /proc to look in) is "not gone": the caller then waits for the TTL.
  */
 export function processGone(holder: ProcessIdentity | undefined): boolean {
-  if (holder === undefined || typeof holder.pid !== "number" || !Number.isSafeInteger(holder.pid) || holder.pid <= 0) return false;
+  if (typeof holder !== "object" || holder === null || !Number.isSafeInteger(holder.pid) || holder.pid <= 0) return false; // the lease is read from the store: trust no shape
   const self = thisProcess();
   if (holder.host !== self.host || self.bootId === undefined || holder.bootId !== self.bootId) return false;
   if (self.pidNamespace === undefined || holder.pidNamespace !== self.pidNamespace) return false;

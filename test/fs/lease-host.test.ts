@@ -88,6 +88,8 @@ describe("a writer that left without releasing its lease", () => {
     expect(processGone({ ...dead, bootId: "00000000-0000-0000-0000-000000000000" })).toBe(false);
     expect(processGone({ host: self.host, pid: dead.pid })).toBe(false); // nothing to compare: wait for the TTL
     expect(processGone(undefined)).toBe(false);
+    expect(processGone(null as never)).toBe(false);
+    expect(processGone({ ...dead, pid: "12" } as never)).toBe(false);
     // Our own pid, but started at another time: the holder was an earlier process with this pid.
     expect(processGone({ ...self, startTime: "1" })).toBe(self.startTime !== undefined);
   });
