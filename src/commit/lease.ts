@@ -85,6 +85,8 @@ export class WriterLease {
   private document: LeaseDocument | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private renewing: Promise<void> | undefined;
+  /** The lease write in flight, if any (settles, never rejects). */
+  private writing: Promise<void> | undefined;
   private lost = false;
   private readonly monotonicNow: () => number;
   private readonly sleep: Sleep;
@@ -176,7 +178,11 @@ export class WriterLease {
   async release(): Promise<void> {
     this.stop();
     await this.renewing;
-    if (this.document === undefined || this.lost) return;
+    await this.writing; // an acquisition on its way: release what it takes
+    if (this.document === undefined || this.lost) {
+      heldLeases.delete(this);
+      return;
+    }
     const released: LeaseDocument = { ...this.document, released: true, nonce: randomUUID(), renewed: new Date().toISOString() };
     await this.write(released, this.etag, true).catch(() => {});
     this.document = undefined;
@@ -213,17 +219,25 @@ export class WriterLease {
 
   /** Conditional write; false if someone else got there first (unless `strict`, then it throws). */
   private async write(document: LeaseDocument, etag: string | undefined, strict = false): Promise<boolean> {
+    // Counted as held from before the request: a release racing with it (a signal handler) waits
+    // for it to settle, and then releases what it took.
+    if (!document.released) heldLeases.add(this);
+    const attempt = this.store.put(leaseKey, encoder.encode(JSON.stringify(document, null, 2)), {
+      ...(etag === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: etag }),
+      contentType: "application/json",
+    });
+    this.writing = attempt.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      const result = await this.store.put(leaseKey, encoder.encode(JSON.stringify(document, null, 2)), {
-        ...(etag === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: etag }),
-        contentType: "application/json",
-      });
+      const result = await attempt;
       this.etag = result.etag;
       this.document = document;
       if (document.released) heldLeases.delete(this);
-      else heldLeases.add(this);
       return true;
     } catch (error) {
+      if (this.document === undefined || this.document.released) heldLeases.delete(this);
       if (error instanceof PreconditionFailedError && !strict) return false;
       throw error;
     }
