@@ -108,7 +108,7 @@ describe("a writer that left without releasing its lease", () => {
       const pid = Number(said.trim());
       let state = "";
       let startTime = "";
-      for (let attempt = 0; attempt < 200 && state !== "Z"; attempt++) {
+      for (let attempt = 0; attempt < 400 && state !== "Z"; attempt++) {
         const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         [state, startTime] = [fields[0]!, fields[19]!];
