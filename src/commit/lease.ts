@@ -221,7 +221,7 @@ export class WriterLease {
   private async write(document: LeaseDocument, etag: string | undefined, strict = false): Promise<boolean> {
     // Counted as held from before the request: a release racing with it (a signal handler) waits
     // for it to settle, and then releases what it took.
-    if (!document.released) heldLeases.add(this);
+    if (!document.released) holdLease(this);
     const attempt = this.store.put(leaseKey, encoder.encode(JSON.stringify(document, null, 2)), {
       ...(etag === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: etag }),
       contentType: "application/json",
@@ -246,6 +246,18 @@ export class WriterLease {
 
 /** Leases this process holds now. */
 const heldLeases = new Set<WriterLease>();
+let releasingBeforeExit = false;
+
+function holdLease(lease: WriterLease): void {
+  heldLeases.add(lease);
+  if (releasingBeforeExit) return;
+  releasingBeforeExit = true;
+  // A script that ends without close() (its event loop empty: nothing left to publish) gives its
+  // leases back before it exits, so the next writer, wherever it runs, need not wait for the TTL.
+  process.on("beforeExit", () => {
+    if (heldLeases.size > 0) void releaseHeldLeases();
+  });
+}
 
 /**
  * Releases every writer lease this process holds, at once (for a signal handler about to exit):

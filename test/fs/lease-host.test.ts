@@ -24,7 +24,7 @@ async function readLease(store: ObjectStore): Promise<LeaseDocument> {
   return JSON.parse(new TextDecoder().decode((await store.get(leaseKey)).body)) as LeaseDocument;
 }
 
-function worker(root: string, action: "exit-without-close" | "hold") {
+function worker(root: string, action: "exit-without-close" | "end-without-close" | "hold") {
   return Bun.spawn([process.execPath, join(import.meta.dir, "lease-worker.ts"), JSON.stringify({ store: root, cacheRoot: tempDirectory("lease-worker-cache"), action })], {
     stdin: "pipe",
     stdout: "pipe",
@@ -50,6 +50,18 @@ describe("a writer that left without releasing its lease", () => {
     const taken = await readLease(store());
     expect(taken.epoch).toBeGreaterThan(left.epoch);
     expect(taken.process?.pid).toBe(process.pid);
+    await fs.close();
+  }, 60_000);
+
+  test("a script that simply ends without close() gives its lease back before it exits", async () => {
+    const { root, store, manager } = objects("end");
+    const child = worker(root, "end-without-close");
+    expect(await child.exited).toBe(0);
+    const left = await readLease(store());
+    expect(left.released).toBe(true); // any writer, on any host, may take it now
+    expect(left.process?.pid).toBe(child.pid);
+    const fs = await manager().mount({ name: "next", onWriterBusy: "fail" });
+    expect(await fs.readText(`/from-${child.pid}.txt`)).toBe("written before leaving");
     await fs.close();
   }, 60_000);
 
