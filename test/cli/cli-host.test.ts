@@ -82,7 +82,7 @@ describe("cli: export and import never follow a host link out of their root", ()
       await fs.writeFile(`/tree/deep/up/${escaped}`, "planted through the link");
     });
     const again = await cli(["export", "/tree", out, ...at]);
-    expect(again.stderr).not.toContain("rror");
+    expect(again.stderr).toStartWith("exported ");
     expect(again.status).toBe(0);
     expect(readFileSync(victimFile, "utf8")).toBe("the exporter's own file");
     expect(readFileSync(join(victimDirectory, "passwd"), "utf8")).toBe("the exporter's own passwd");
