@@ -14,8 +14,9 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { S3CachedFsManagerImpl } from "./manager.ts";
+import { releaseHeldLeases } from "./commit/lease.ts";
 import { FsError } from "./errors.ts";
-import { localCopyError, replaceFile, temporarySibling } from "./local-files.ts";
+import { localCopyError, removePartialFiles, replaceFile, temporarySibling } from "./local-files.ts";
 import type { S3CachedFs } from "./fs.ts";
 import type { MountConfig } from "./options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
@@ -74,6 +75,7 @@ const globalOptions: OptionSpec = {
   "cache-root": { type: "string" },
   "at-seq": { type: "string" },
   writer: { type: "string" },
+  "lease-ttl": { type: "string" },
   json: { type: "boolean" },
   progress: { type: "boolean" },
   "no-progress": { type: "boolean" },
@@ -93,6 +95,9 @@ Options of every command:
   --cache-root <dir>     keep the index and cache here between runs (default: a temporary directory)
   --at-seq <seq>         read the filesystem as it was at this seq (time travel; read commands only)
   --writer <mode>        if another writer holds the lease: wait (default), fail, or takeover
+                         (a holder on this host whose process is gone is taken over at once)
+  --lease-ttl <duration> the writer lease's time to live (default 30s): how long a successor
+                         elsewhere waits for it if this command dies without releasing it
   --json                 machine-readable output
   --progress, --no-progress   progress bars on stderr (default: only when stderr is a terminal)
   -h, --help             help`;
@@ -530,6 +535,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   let cacheRoot: string | undefined;
   let temporary = false;
+  let stopOnSignals: (() => void) | undefined;
   try {
     let parsed;
     try {
@@ -550,17 +556,25 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (atSeq !== undefined && mode === "readwrite") throw new UsageError(`--at-seq is read-only time travel; ${name} writes`, name);
     const writer = values.writer === undefined ? "wait" : String(values.writer);
     if (writer !== "wait" && writer !== "fail" && writer !== "takeover") throw new UsageError(`--writer must be wait, fail or takeover, not ${JSON.stringify(writer)}`, name);
+    const leaseTtlMs = values["lease-ttl"] === undefined ? undefined : parseDuration(String(values["lease-ttl"]), "--lease-ttl");
+    if (leaseTtlMs !== undefined && leaseTtlMs < 1) throw new UsageError("--lease-ttl must be above 0", name);
     const location = storeLocation(values, env);
     if (values["cache-root"] === undefined) {
       cacheRoot = mkdtempSync(join(tmpdir(), `${program}-`));
       temporary = true;
     } else cacheRoot = resolve(String(values["cache-root"]));
+    const temporaryCache = temporary ? cacheRoot : undefined;
+    stopOnSignals = onSignals(name, io, () => {
+      if (temporaryCache !== undefined) rmSync(temporaryCache, { recursive: true, force: true });
+    });
     const manager = new S3CachedFsManagerImpl({ cacheRoot, storeFactory: (config) => location.storeAt(config.prefix) });
     const config: MountConfig = {
       name: "cli",
       mode,
       prefix: location.prefix,
       onWriterBusy: writer,
+      onWriterWait: (wait) => io.stderr(`${program} ${name}: ${wait.message}\n`),
+      ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
       ...(atSeq === undefined ? {} : { atSeq }),
     };
     const fs = await manager.mount(config);
@@ -579,8 +593,40 @@ export async function main(argv: string[], env: Record<string, string | undefine
     io.stderr(`${program} ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
     return exitCodes.failed;
   } finally {
+    stopOnSignals?.();
     if (temporary && cacheRoot !== undefined) rmSync(cacheRoot, { recursive: true, force: true });
   }
+}
+
+const signalStatus = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Until the returned function is called: on SIGINT or SIGTERM, release the writer lease at once
+ * (the next writer need not wait for it to expire), run `cleanUp` (the temporary cache), and exit
+ * 128 + the signal's number. The command stops where it was: a commit already sent may still
+ * land (whole, as any commit), nothing else it was doing is published. A second signal exits at once.
+ */
+function onSignals(command: string, io: Io, cleanUp: () => void): () => void {
+  let stopping = false;
+  const handler = (signal: keyof typeof signalStatus) => {
+    if (stopping) process.exit(signalStatus[signal]);
+    stopping = true;
+    io.stderr(`${program} ${command}: ${signal}: releasing the writer lease and stopping\n`);
+    void Promise.race([releaseHeldLeases(), Bun.sleep(10_000)]).finally(() => {
+      try {
+        removePartialFiles(); // a get or export stopped mid-file leaves no partial copy
+        cleanUp();
+      } finally {
+        process.exit(signalStatus[signal]);
+      }
+    });
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
 }
 
 interface StoreLocation {

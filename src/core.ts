@@ -23,6 +23,7 @@ export {
 export { LocatedStore, type StoreLocator } from "./maintenance/located-store.ts";
 export { FsError, FencedError, type FsErrorCode } from "./errors.ts";
 export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./options.ts";
+export { releaseHeldLeases, type LeaseWaitInfo } from "./commit/lease.ts";
 export { normalizePath } from "./paths.ts";
 export * from "./stores/index.ts";
 export { seededRandom } from "./random.ts";

@@ -80,6 +80,11 @@ export interface WriteHandle {
   close(): Promise<void>;
   /** Discards the local file; nothing is published. */
   abort(): Promise<void>;
+  /**
+   * Leaving an `await using` block discards a handle that was neither closed nor aborted (as
+   * `abort()`): only an explicit `close()` publishes, as a transaction publishes only when its body returns.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** What a mount shares with its facade and its transactions. */
@@ -556,7 +561,16 @@ export abstract class FileSystemOperations {
       staged.delete(local);
       await rm(local, { force: true });
     };
-    return { path: local, file: Bun.file(local), target: normalized, close: () => finish(true), abort: () => finish(false) };
+    return {
+      path: local,
+      file: Bun.file(local),
+      target: normalized,
+      close: () => finish(true),
+      abort: () => finish(false),
+      [Symbol.asyncDispose]: async () => {
+        if (!done) await finish(false);
+      },
+    };
   }
 
   // ---- helpers --------------------------------------------------------------------------------
@@ -814,6 +828,11 @@ export class S3CachedFs extends FileSystemOperations {
       });
     }
     return this.closing;
+  }
+
+  /** `await using fs = await manager.mount(...)`: closed (as `close()`) when the block is left. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

@@ -3,7 +3,7 @@
 // awaited (a full disk is an error of the copy, never an unhandled rejection), and a copy that could
 // not be written whole is removed before the error is reported.
 
-import { constants } from "node:fs";
+import { constants, rmSync } from "node:fs";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
@@ -27,6 +27,7 @@ export async function createExclusive(path: string, mode = 0o666): Promise<FileH
  */
 export async function writeNewFile(path: string, stream: AsyncIterable<Uint8Array>, onProgress?: (bytes: number) => void, mode = 0o666): Promise<number> {
   const handle = await createExclusive(path, mode);
+  partialFiles.add(path);
   let written = 0;
   try {
     for await (const piece of stream) {
@@ -43,8 +44,19 @@ export async function writeNewFile(path: string, stream: AsyncIterable<Uint8Arra
     await handle.close().catch(() => {});
     await rm(path, { force: true }).catch(() => {});
     throw error;
+  } finally {
+    partialFiles.delete(path);
   }
   return written;
+}
+
+/** Files being written by writeNewFile right now. */
+const partialFiles = new Set<string>();
+
+/** Removes the files this process is writing now (for a signal handler about to exit). */
+export function removePartialFiles(): void {
+  for (const path of partialFiles) rmSync(path, { force: true });
+  partialFiles.clear();
 }
 
 /**

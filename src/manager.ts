@@ -97,6 +97,11 @@ export class S3CachedFsManagerImpl {
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   }
 
+  /** `await using manager = new S3CachedFsManagerImpl(...)`: every mount closed (as `closeAll()`) when the block is left. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.closeAll();
+  }
+
   /** Disk used by all mounts' caches. */
   get cacheUsedBytes(): number {
     return this.budget.usedBytes;

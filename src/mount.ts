@@ -146,6 +146,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         writerId,
         ttlMs: config.leaseTtlMs,
         onBusy: config.onWriterBusy,
+        onWait: config.onWriterWait,
         waitTimeoutMs: config.leaseWaitTimeoutMs,
         onLost: (holder) => committer?.fence(holder?.epoch),
       });

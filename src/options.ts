@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { FsError } from "./errors.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
+import type { LeaseWaitInfo } from "./commit/lease.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -93,6 +94,11 @@ export const mountConfigSchema = z
     /** Writer lease: its time to live, and what to do when another writer holds it. */
     leaseTtlMs: milliseconds(1).default(30_000),
     onWriterBusy: z.enum(["wait", "fail", "takeover"]).default("wait"),
+    /**
+     * Told what a mount waiting for the writer lease waits for (the holder, where it runs) and
+     * until when; the library prints nothing by itself.
+     */
+    onWriterWait: z.custom<(wait: LeaseWaitInfo) => void>((value) => typeof value === "function", { message: "expected a function" }).optional(),
     leaseWaitTimeoutMs: milliseconds(1).default(120_000),
     /**
      * Time travel: mount the filesystem as it was at this seq (read-only; the seq must still be

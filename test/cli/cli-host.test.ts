@@ -5,8 +5,9 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { smallDisk } from "../support/small-disk.ts";
-import { cli } from "./run-cli.ts";
-import { LocalObjectStore, S3CachedFsManagerImpl, type S3CachedFs } from "../../src/core.ts";
+import { cli, repository } from "./run-cli.ts";
+import { LocalObjectStore, S3CachedFsManagerImpl, type ObjectStore, type S3CachedFs } from "../../src/core.ts";
+import { leaseKey, type LeaseDocument } from "../../src/commit/lease.ts";
 
 afterAll(removeTempDirectories);
 
@@ -81,7 +82,7 @@ describe("cli: export and import never follow a host link out of their root", ()
       await fs.writeFile(`/tree/deep/up/${escaped}`, "planted through the link");
     });
     const again = await cli(["export", "/tree", out, ...at]);
-    expect(again.stderr).not.toContain("rror");
+    expect(again.stderr).toStartWith("exported ");
     expect(again.status).toBe(0);
     expect(readFileSync(victimFile, "utf8")).toBe("the exporter's own file");
     expect(readFileSync(join(victimDirectory, "passwd"), "utf8")).toBe("the exporter's own passwd");
@@ -120,6 +121,117 @@ describe("cli: export and import never follow a host link out of their root", ()
     expect(read.stdout).not.toContain("secret");
   }, 120_000);
 });
+
+describe("cli: a stopped command leaves no lease behind", () => {
+  for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
+    test(`a put stopped by ${signal} mid-command: the next put takes the lease at once`, async () => {
+      const { bucket, at } = workspace(`signal-${signal}`);
+      expect((await cli(["put", "-", "/first.txt", ...at], { stdin: "first" })).status).toBe(0);
+      const temporary = tempDirectory(`cli-host-tmp-${signal}`);
+      const store = new LocalObjectStore({ root: join(bucket, "ws", "main") });
+      // A put reading a stdin that never ends holds the lease (of an hour) until it is stopped.
+      const child = Bun.spawn([process.execPath, join(repository, "src", "cli.ts"), "put", "-", "/never.txt", "--lease-ttl", "1h", ...at], {
+        cwd: repository,
+        env: { ...process.env, TMPDIR: temporary },
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      child.stdin.write("some bytes, and more to come");
+      await child.stdin.flush();
+      let holder: LeaseDocument | undefined;
+      for (let attempt = 0; attempt < 600 && holder?.process?.pid !== child.pid; attempt++) {
+        await Bun.sleep(50);
+        holder = await readLease(store);
+      }
+      expect(holder?.process?.pid).toBe(child.pid);
+      expect(holder?.released).toBe(false);
+      expect(holder?.ttlMs).toBe(3_600_000);
+      child.kill(signal);
+      const status = await child.exited;
+      const stderr = await new Response(child.stderr).text();
+      if (signal !== "SIGKILL") {
+        expect(status).toBe(signal === "SIGINT" ? 130 : 143);
+        expect(stderr).toContain(`${signal}: releasing the writer lease`);
+        expect((await readLease(store))?.released).toBe(true);
+        expect(readdirSync(temporary)).toEqual([]); // its temporary cache is gone
+      }
+      // --writer fail: the lease must be free (released, or its holder seen gone) for this to run at all.
+      const next = await cli(["put", "-", "/next.txt", "--writer", "fail", ...at], { stdin: "next" });
+      expect(next.stderr).toBe("");
+      expect(next.status).toBe(0);
+      expect((await cli(["cat", "/first.txt", "/next.txt", ...at])).stdout).toBe("firstnext");
+      expect((await cli(["cat", "/never.txt", ...at])).status).toBe(1); // nothing of the stopped put was published
+    }, 120_000);
+  }
+
+  test("a get stopped by SIGTERM in the middle of a file leaves no partial file", async () => {
+    const { at } = workspace("signal-get");
+    const big = join(tempDirectory("cli-host-get-src"), "big.bin");
+    writeFileSync(big, new Uint8Array(3 * MiB).map((_, index) => index & 0xff));
+    expect((await cli(["put", big, "/big.bin", ...at])).status).toBe(0);
+    const target = tempDirectory("cli-host-get-target");
+    const child = Bun.spawn([process.execPath, "--preload", join(import.meta.dir, "..", "support", "stall-writes-preload.ts"), join(repository, "src", "cli.ts"), "get", "/big.bin", join(target, "copy.bin"), ...at], {
+      cwd: repository,
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    const reader = child.stderr.getReader();
+    let said = "";
+    while (!said.includes("stalled")) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      said += new TextDecoder().decode(value);
+    }
+    expect(said).toContain("stalled");
+    expect(readdirSync(target)).toHaveLength(1); // the partial copy, under its temporary name
+    child.kill("SIGTERM");
+    expect(await child.exited).toBe(143);
+    expect(readdirSync(target)).toEqual([]);
+  }, 120_000);
+
+  test("a put that must wait for a live writer says for whom and until when, on stderr", async () => {
+    const { bucket, at } = workspace("wait-message");
+    expect((await cli(["put", "-", "/first.txt", ...at], { stdin: "first" })).status).toBe(0);
+    const manager = new S3CachedFsManagerImpl({ cacheRoot: tempDirectory("cli-host-holder"), storeFactory: () => new LocalObjectStore({ root: join(bucket, "ws", "main") }) });
+    const holder = await manager.mount({ name: "holder", leaseTtlMs: 3_600_000 });
+    const child = Bun.spawn([process.execPath, join(repository, "src", "cli.ts"), "put", "-", "/second.txt", ...at], {
+      cwd: repository,
+      stdin: new TextEncoder().encode("second"),
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    // The holder closes (releasing the lease) once the waiting command has said what it waits for.
+    let said = "";
+    const decoder = new TextDecoder();
+    const reader = child.stderr.getReader();
+    while (!said.includes("giving up at")) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      said += decoder.decode(value, { stream: true });
+    }
+    await holder.close();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      said += decoder.decode(value, { stream: true });
+    }
+    expect(await child.exited).toBe(0);
+    expect(said).toContain("waiting for the writer lease held by holder@");
+    expect(said).toContain(`pid ${process.pid} on `);
+    expect(said).toContain("giving up at");
+    expect((await cli(["cat", "/second.txt", ...at])).stdout).toBe("second");
+  }, 120_000);
+});
+
+async function readLease(store: ObjectStore): Promise<LeaseDocument | undefined> {
+  try {
+    return JSON.parse(new TextDecoder().decode((await store.get(leaseKey)).body)) as LeaseDocument;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The CLI's filesystem (--local bucket --prefix ws/main), mounted read-write in this process. */
 async function withFilesystem(bucket: string, body: (fs: S3CachedFs) => Promise<void>): Promise<void> {

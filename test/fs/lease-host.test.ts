@@ -1,0 +1,164 @@
+// The writer lease where it meets the host's processes: a holder that died without releasing
+// (process.exit without close(), SIGKILL) is taken over at once by a successor on the same host;
+// a successor that must wait says for whom and until when; `await using` releases.
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
+import { expectCode } from "../support/errors.ts";
+import { LocalObjectStore, S3CachedFsManagerImpl, type LeaseWaitInfo, type ObjectStore } from "../../src/core.ts";
+import { leaseKey, processGone, thisProcess, type LeaseDocument } from "../../src/commit/lease.ts";
+
+afterAll(removeTempDirectories);
+
+const hour = 3_600_000;
+
+function objects(label: string) {
+  const root = tempDirectory(`lease-${label}`);
+  const store = () => new LocalObjectStore({ root, fsync: false });
+  const manager = () => new S3CachedFsManagerImpl({ cacheRoot: tempDirectory(`lease-cache-${label}`), storeFactory: store });
+  return { root, store, manager };
+}
+
+async function readLease(store: ObjectStore): Promise<LeaseDocument> {
+  return JSON.parse(new TextDecoder().decode((await store.get(leaseKey)).body)) as LeaseDocument;
+}
+
+function worker(root: string, action: "exit-without-close" | "end-without-close" | "hold") {
+  return Bun.spawn([process.execPath, join(import.meta.dir, "lease-worker.ts"), JSON.stringify({ store: root, cacheRoot: tempDirectory("lease-worker-cache"), action })], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+}
+
+describe("a writer that left without releasing its lease", () => {
+  test("a child that mounts read-write and exits without close(): the next mount takes over at once", async () => {
+    const { root, store, manager } = objects("exit");
+    const child = worker(root, "exit-without-close");
+    expect(await child.exited).toBe(0);
+    const left = await readLease(store());
+    expect(left.released).toBe(false);
+    expect(left.ttlMs).toBe(hour);
+    expect(left.process?.pid).toBe(child.pid);
+    // A lease of an hour, and "fail": only seeing the holder gone lets this mount in.
+    const waits: LeaseWaitInfo[] = [];
+    const fs = await manager().mount({ name: "next", onWriterBusy: "fail", onWriterWait: (wait) => waits.push(wait) });
+    expect(await fs.readText(`/from-${child.pid}.txt`)).toBe("written before leaving");
+    await fs.writeFile("/after.txt", "the successor writes");
+    expect(waits).toEqual([]);
+    const taken = await readLease(store());
+    expect(taken.epoch).toBeGreaterThan(left.epoch);
+    expect(taken.process?.pid).toBe(process.pid);
+    await fs.close();
+  }, 60_000);
+
+  test("a script that simply ends without close() gives its lease back before it exits", async () => {
+    const { root, store, manager } = objects("end");
+    const child = worker(root, "end-without-close");
+    expect(await child.exited).toBe(0);
+    const left = await readLease(store());
+    expect(left.released).toBe(true); // any writer, on any host, may take it now
+    expect(left.process?.pid).toBe(child.pid);
+    const fs = await manager().mount({ name: "next", onWriterBusy: "fail" });
+    expect(await fs.readText(`/from-${child.pid}.txt`)).toBe("written before leaving");
+    await fs.close();
+  }, 60_000);
+
+  test("a live holder in another process is waited for, and the wait says for whom and until when", async () => {
+    const { root, manager } = objects("live");
+    const child = worker(root, "hold");
+    const reader = child.stdout.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(JSON.parse(first)).toEqual({ mounted: child.pid });
+    const refused = await expectCode(manager().mount({ name: "busy", onWriterBusy: "fail" }), "EBUSY");
+    expect(refused.message).toContain(`pid ${child.pid} on ${thisProcess().host}`);
+    const waits: LeaseWaitInfo[] = [];
+    const before = Date.now();
+    await expectCode(manager().mount({ name: "waiting", leaseWaitTimeoutMs: 1_000, onWriterWait: (wait) => waits.push(wait) }), "EBUSY");
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toMatchObject({ pid: child.pid, host: thisProcess().host });
+    expect(waits[0]!.writer).toContain(`@${child.pid}:`);
+    expect(waits[0]!.expiresBy.getTime()).toBeGreaterThanOrEqual(before + hour - 60_000);
+    expect(waits[0]!.giveUpAt.getTime()).toBeLessThan(waits[0]!.expiresBy.getTime());
+    expect(waits[0]!.message).toContain(`pid ${child.pid}`);
+    expect(waits[0]!.message).toContain(waits[0]!.giveUpAt.toISOString());
+    child.stdin.end();
+    expect(await child.exited).toBe(0);
+    // Closed: released, so the next writer needs no takeover.
+    const fs = await manager().mount({ name: "after", onWriterBusy: "fail" });
+    await fs.close();
+  }, 60_000);
+
+  test("a holder is judged gone only on this host, this boot and this pid namespace, and not while its pid runs the same process", () => {
+    const self = thisProcess();
+    const dead = { ...self, pid: 2 ** 22 + 12_345 }; // above pid_max: no such process
+    expect(processGone(dead)).toBe(true);
+    expect(processGone(self)).toBe(false);
+    expect(processGone({ ...dead, host: `${self.host}-elsewhere` })).toBe(false);
+    expect(processGone({ ...dead, pidNamespace: "pid:[1]" })).toBe(false); // another container with the same host name
+    expect(processGone({ ...dead, bootId: "00000000-0000-0000-0000-000000000000" })).toBe(false);
+    expect(processGone({ host: self.host, pid: dead.pid })).toBe(false); // nothing to compare: wait for the TTL
+    expect(processGone(undefined)).toBe(false);
+    expect(processGone(null as never)).toBe(false);
+    expect(processGone({ ...dead, pid: "12" } as never)).toBe(false);
+    // Our own pid, but started at another time: the holder was an earlier process with this pid.
+    expect(processGone({ ...self, startTime: "1" })).toBe(self.startTime !== undefined);
+  });
+
+  test("a holder that exited but was not yet reaped by its parent (a zombie) is gone", async () => {
+    // `sleep 0` exits at once; its parent, now `sleep 30`, never reaps it.
+    const parent = Bun.spawn(["sh", "-c", "sleep 0 & echo $!; exec sleep 30"], { stdout: "pipe" });
+    try {
+      const reader = parent.stdout.getReader();
+      let said = "";
+      while (!said.includes("\n")) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        said += new TextDecoder().decode(value);
+      }
+      const pid = Number(said.trim());
+      let state = "";
+      let startTime = "";
+      for (let attempt = 0; attempt < 400 && state !== "Z"; attempt++) {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        [state, startTime] = [fields[0]!, fields[19]!];
+        if (state !== "Z") await Bun.sleep(25);
+      }
+      expect(state).toBe("Z");
+      expect(processGone({ ...thisProcess(), pid, startTime })).toBe(true);
+    } finally {
+      parent.kill();
+    }
+  });
+});
+
+describe("await using", () => {
+  test("leaving the block closes the filesystem (releasing the lease), the manager's mounts, and discards an unclosed write handle", async () => {
+    const { store, manager } = objects("using");
+    {
+      await using fs = await manager().mount({ name: "scoped", leaseTtlMs: hour });
+      await fs.writeFile("/a.txt", "a");
+      {
+        await using handle = await fs.openWrite("/unclosed.txt");
+        await Bun.write(handle.file, "never committed");
+      }
+      {
+        await using handle = await fs.openWrite("/closed.txt");
+        await Bun.write(handle.file, "committed");
+        await handle.close();
+      }
+    }
+    expect((await readLease(store())).released).toBe(true);
+    {
+      await using scoped = manager();
+      const fs = await scoped.mount({ name: "managed", onWriterBusy: "fail", leaseTtlMs: hour });
+      expect(await fs.readText("/closed.txt")).toBe("committed");
+      expect(await fs.exists("/unclosed.txt")).toBe(false);
+    }
+    expect((await readLease(store())).released).toBe(true);
+    const fs = await manager().mount({ name: "last", onWriterBusy: "fail" });
+    await fs.close();
+  }, 60_000);
+});
