@@ -6,4 +6,7 @@ import { requestCountCases } from "./request-count-cases.ts";
 
 afterAll(removeTempDirectories);
 
-requestCountCases("AcceleratedFS on LocalObjectStore", acceleratedSubjects("mastra-requests"));
+// The head is brought up to date, and the lease renewed, outside the measured calls: a tool call that
+// runs long on a busy machine never counts an earlier commit's head update or a renewal.
+const quiet = { headDelayMs: 600_000, leaseTtlMs: 600_000 };
+requestCountCases("AcceleratedFS on LocalObjectStore", acceleratedSubjects("mastra-requests", undefined, quiet));

@@ -40,14 +40,14 @@ export function storageOptions(directory: string, bucket?: string): Partial<Acce
 }
 
 /** A factory of subjects; `bucket` selects the S3 server, else a LocalObjectStore. */
-export function acceleratedSubjects(label: string, bucket?: () => string) {
+export function acceleratedSubjects(label: string, bucket?: () => string, defaults: Partial<AcceleratedFSOptions> = {}) {
   return async (): Promise<AcceleratedSubject> => {
     const directory = tempDirectory(label);
     const cacheRoot = join(directory, "cache");
     const storage = storageOptions(directory, bucket?.());
     const opened: AcceleratedFS[] = [];
     const open = (options: Partial<AcceleratedFSOptions> = {}) => {
-      const fs = new AcceleratedFS({ cacheRoot, ...storage, ...options });
+      const fs = new AcceleratedFS({ cacheRoot, ...storage, ...defaults, ...options });
       opened.push(fs);
       return fs;
     };
