@@ -22,6 +22,7 @@ import type { MountConfig } from "./options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
 import { S3ObjectStore } from "./stores/s3-object-store.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
+import { CorruptObjectError } from "./stores/store-errors.ts";
 import { LocatedStore, normalizePrefix } from "./maintenance/located-store.ts";
 import { defaultGraceMs, defaultRetentionMs, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
 import type { FsckReport } from "./maintenance/fsck.ts";
@@ -323,14 +324,22 @@ stops publishes nothing more and deletes nothing. Durations: 90s, 30m,
 
   fsck: {
     summary: "check that every referenced object exists and matches its checksum; report orphans",
-    usage: "fsck [--quick] [--verbose]",
-    optionHelp: ["  --quick                check that objects exist, without reading their bytes", "  -v, --verbose          list every orphan"],
-    details: "Exit status 0 when the filesystem is sound, 3 when problems were found. --quick checks existence only.",
-    mount: "readonly",
-    options: { quick: { type: "boolean" }, verbose: { type: "boolean", short: "v" } },
+    usage: "fsck [--quick] [--repair] [--verbose]",
+    optionHelp: [
+      "  --quick                check that objects exist, without reading their bytes",
+      "  --repair               rewrite a damaged head, replace damaged snapshots; mounts read-write",
+      "  -v, --verbose          list every orphan",
+    ],
+    details: `Exit status 0 when the filesystem is sound, 3 when problems were found (or it cannot be
+mounted because an object it needs is damaged). --quick checks existence only. --repair writes a
+snapshot of the current state, rewrites the head by compare-and-swap, deletes damaged snapshots
+that a newer good one replaces, and checks again; missing or damaged records and data stay.`,
+    mount: (values) => (values.repair ? "readwrite" : "readonly"),
+    options: { quick: { type: "boolean" }, repair: { type: "boolean" }, verbose: { type: "boolean", short: "v" } },
     validate: (args) => atMost(args, 0, "fsck"),
     async run(fs, _args, values, io) {
-      const report = await fs.fsck({ verifyData: !values.quick });
+      const report = await fs.fsck({ verifyData: !values.quick, repair: values.repair === true });
+      if (!io.json) for (const repair of report.repairs ?? []) io.stdout(`repaired: ${repair}\n`);
       if (io.json) io.stdout(`${JSON.stringify(report)}\n`);
       else printFsckReport(report, io, values.verbose === true);
       return report.sound ? exitCodes.ok : exitCodes.unsound;
@@ -496,7 +505,7 @@ Run '${program} <command> --help' for a command's options.
 }
 
 function commandHelp(command: Command): string {
-  const mode = typeof command.mount === "function" ? "read-only, or read-write with --delete" : command.mount === "readonly" ? "read-only" : "read-write (takes the writer lease)";
+  const mode = typeof command.mount === "function" ? `read-only, or read-write with ${command.options?.repair === undefined ? "--delete" : "--repair"}` : command.mount === "readonly" ? "read-only" : "read-write (takes the writer lease)";
   return `${program} ${command.usage}
 
 ${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}. Mounts ${mode}.
@@ -591,6 +600,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
       return exitCodes.usage;
     }
     io.stderr(`${program} ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    // A filesystem that cannot be mounted because an object it needs is damaged is not sound.
+    if (name === "fsck" && error instanceof FsError && error.code === "EIO" && error.cause instanceof CorruptObjectError) return exitCodes.unsound;
     return exitCodes.failed;
   } finally {
     stopOnSignals?.();

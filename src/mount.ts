@@ -14,7 +14,7 @@ import type { ResolvedMountConfig } from "./options.ts";
 import { LocalIndexCorruptError, Namespace, removeIndexFiles } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
 import { loadSnapshot } from "./namespace/snapshot.ts";
-import { RemoteLog, formatVersion } from "./log/remote-log.ts";
+import { DamagedHeadError, RemoteLog, formatVersion, headKey, type FormatDocument, type HeadDocument } from "./log/remote-log.ts";
 import { snapshotKey, walKey, type LogPosition } from "./log/record.ts";
 import { catchUp, indexNeedsRebuild, positionFromMeta, positionMeta } from "./commit/replay.ts";
 import { Committer } from "./commit/committer.ts";
@@ -31,7 +31,8 @@ import { S3ObjectStore } from "./stores/s3-object-store.ts";
 import { OriginStore } from "./maintenance/origin-store.ts";
 import { findLocator, normalizePrefix, type StoreLocator } from "./maintenance/located-store.ts";
 import { s3StoreFromConfig } from "./store-from-config.ts";
-import { timeTravelBase } from "./maintenance/time-travel.ts";
+import { retainedFrom, timeTravelBase } from "./maintenance/time-travel.ts";
+import { oldestWholeState } from "./maintenance/retention.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
 import { clockKey } from "./maintenance/inventory.ts";
 
@@ -87,51 +88,30 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
     }
     checkPrefix(format.prefix, config.prefix, store.description);
     origins.configure(ancestors, locator);
-    const fetchedHead = await log.readHead();
-    const head = fetchedHead?.head.fsId === format.fsId ? fetchedHead : undefined; // a foreign head is no hint about this filesystem
+    // The head is a hint: a damaged one (unreadable, wrong shape or checksum) or one naming another
+    // filesystem (left at a reused prefix) says nothing about this one; a writer replaces it.
+    const fetchedHead = await log.readHeadOrDamage();
+    const readableHead = fetchedHead instanceof DamagedHeadError ? undefined : fetchedHead;
+    const head = readableHead?.head.fsId === format.fsId ? readableHead : undefined;
     namespace = openIndex(join(directory, "index.sqlite"));
     const applier = new OpApplier(namespace);
     const created = Date.parse(format.created) || 0;
-    const headSeq = head?.head.seq ?? 0;
     const atSeq = config.atSeq;
     let position: LogPosition;
+    let start: MountStart | undefined;
     if (atSeq !== undefined) {
       position = await openAtSeq(namespace, applier, log, cache, format.fsId, created, timeTravelBase(head?.head, format, atSeq), atSeq);
     } else {
-      const index = namespace;
-      position = await prepareIndex(index, log, format.fsId, head?.head.snapshot ?? 0, false, created, "replay").catch((error: unknown) => {
-        if (!indexNeedsRebuild(error)) throw error;
-        index.recreate(); // damage found on reading its position: start afresh
-        return prepareIndex(index, log, format.fsId, head?.head.snapshot ?? 0, true, created, "replay");
-      });
-      const startedEmpty = position.seq === 0;
-      if (startedEmpty && format.forkedFrom !== undefined) {
-        throw new CorruptObjectError(`the fork's starting snapshot ${snapshotKey(format.forkedFrom.seq)} is missing or not named by the head`, { operation: "get", key: snapshotKey(format.forkedFrom.seq) });
-      }
+      const open = (rebuild: boolean) =>
+        startIndex({ namespace: namespace!, applier, log, store, cache, format, created, head: head?.head, damagedHead: fetchedHead instanceof DamagedHeadError ? fetchedHead : undefined, rebuild, readonly: config.mode === "readonly" });
       try {
-        position = (await catchUp(log, namespace, applier, position, cache, undefined, headSeq, config.mode === "readonly" ? Math.max(0, headSeq - position.seq) + 256 : undefined)).position;
+        start = await open(false);
       } catch (error) {
         if (!indexNeedsRebuild(error)) throw error;
         namespace.recreate(); // the index is damaged or disagrees with the log: rebuild it
-        position = await prepareIndex(namespace, log, format.fsId, head?.head.snapshot ?? 0, true, created, "replay");
-        position = (await catchUp(log, namespace, applier, position, cache)).position;
+        start = await open(true);
       }
-      if (startedEmpty && position.seq === 0 && head === undefined && (await collectedBefore(store))) {
-        // No head, no first record, yet garbage collection has run here: the head was lost (it is
-        // the only pointer to the snapshot that replaced the log's start). Never start afresh over it.
-        throw new CorruptObjectError(`${walKey(1)} and the head are missing, but garbage was collected here (${clockKey} exists): the log's start was collected; restore heads/main.json naming the newest snapshot`, {
-          operation: "get",
-          key: walKey(1),
-        });
-      }
-      if (startedEmpty && position.seq === 0 && headSeq > 0) {
-        // The head knows of commits, yet the log has no first record: its start was collected and
-        // the snapshot that replaced it is gone. Never mistake that for an empty filesystem.
-        throw new CorruptObjectError(`${walKey(1)} is missing, yet the head names seq ${headSeq}: the log's start was collected and the snapshot the head names (${head?.head.snapshot ?? 0}) cannot be read`, {
-          operation: "get",
-          key: walKey(1),
-        });
-      }
+      position = start.position;
     }
 
     const reader = new DataReader(store, cache, {
@@ -159,7 +139,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         snapshotEveryBytes: config.snapshotEveryBytes,
         headDelayMs: config.headDelayMs,
         now: dependencies.now,
-      }, { position, head: fetchedHead === undefined ? undefined : { etag: fetchedHead.etag, document: head?.head } });
+      }, { position, head: fetchedHead === undefined && start?.document === undefined ? undefined : { etag: fetchedHead?.etag, document: start?.document ?? head?.head } });
       // The epoch record: from here on, a writer of an older epoch cannot publish.
       await committer.submit((batch) => ({ op: "epoch", epoch, writer: writerId, time: batch.time }));
       lease.startRenewing();
@@ -167,8 +147,8 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
 
     const mounted = namespace;
     let headEtag = fetchedHead?.etag;
-    let knownSeq = head?.head.seq ?? 0;
-    let headSnapshot = head?.head.snapshot ?? 0;
+    let knownSeq = Math.max(head?.head.seq ?? 0, start?.knownSeq ?? 0);
+    let headSnapshot = start?.document?.snapshot ?? head?.head.snapshot ?? 0;
     let readerPosition = position;
     let refreshing: Promise<{ seq: number; changed: boolean }> | undefined;
     /** A reader's index found damaged (or disagreeing with the log) is replaced and filled again from the newest snapshot and the log. */
@@ -356,6 +336,145 @@ function openIndex(file: string): Namespace {
   }
 }
 
+/** Where a mount started, and, when the head could not say, what a writer's head should say instead. */
+interface MountStart {
+  position: LogPosition;
+  /** The newest seq known to exist (the head's, or the listing's when the head was no help). */
+  knownSeq: number;
+  /** The head a writer starts from when the mount did not start where the head said. */
+  document: HeadDocument | undefined;
+}
+
+/**
+ * Brings the index to the newest state it can reach, from the best starting point that works:
+ * the head's snapshot, else an older one the head lists, else the log's start (where it is still
+ * there). When the head is damaged, names another filesystem, or none of its starting points
+ * works, the snapshots and records are listed (a recovery path, never a routine one: M6) and each
+ * snapshot is tried, newest first. A starting point works when it loads whole and the log after
+ * it reaches every seq known to exist: a damaged snapshot, or one whose log was collected, is
+ * passed over. If none works, the mount fails naming every object that stood in the way; it never
+ * starts afresh over a filesystem whose log's start was collected.
+ */
+async function startIndex(options: {
+  namespace: Namespace;
+  applier: OpApplier;
+  log: RemoteLog;
+  store: ObjectStore;
+  cache: SegmentCache;
+  format: FormatDocument;
+  created: number;
+  head: HeadDocument | undefined;
+  damagedHead: DamagedHeadError | undefined;
+  rebuild: boolean;
+  readonly: boolean;
+}): Promise<MountStart> {
+  const { namespace, applier, log, cache, format, head } = options;
+  const fsId = format.fsId;
+  const forkPoint = format.forkedFrom?.seq ?? 0;
+  const problems: { key: string; detail: string }[] = options.damagedHead === undefined ? [] : [{ key: headKey, detail: options.damagedHead.problem }];
+  const failed = new Set<number>();
+  const tried = new Set<number>();
+  let known = head?.seq ?? 0;
+  let reuseLocal = !options.rebuild;
+  let listing: { records: Set<number>; snapshots: number[] } | undefined;
+
+  const attempt = async (seq: number): Promise<LogPosition | undefined> => {
+    tried.add(seq);
+    const local = positionFromMeta(namespace);
+    const fromLocal = reuseLocal && local !== undefined && local.fsId === fsId && local.seq >= seq;
+    let position: LogPosition;
+    if (fromLocal) position = local!;
+    else {
+      try {
+        position = await prepareIndex(namespace, log, fsId, seq, true, options.created, "throw");
+      } catch (error) {
+        if (!(error instanceof NotFoundError || error instanceof CorruptObjectError)) throw error;
+        failed.add(seq);
+        problems.push({ key: snapshotKey(seq), detail: error instanceof NotFoundError ? "it is missing" : error.message });
+        return undefined;
+      }
+    }
+    const limit = options.readonly ? Math.max(0, known - position.seq) + 256 : undefined;
+    position = (await catchUp(log, namespace, applier, position, cache, undefined, known, limit)).position;
+    const reached = Math.max(known, newest(failed));
+    if (position.seq < reached) {
+      if (fromLocal) reuseLocal = false;
+      problems.push({
+        key: walKey(position.seq + 1),
+        detail: `it is missing, so ${seq === 0 ? "the log's start" : fromLocal ? `the local index (at seq ${local!.seq})` : snapshotKey(seq)} cannot reach seq ${reached}`,
+      });
+      return undefined;
+    }
+    if (position.seq === 0 && seq === 0 && listing === undefined && (await collectedBefore(options.store))) {
+      // No first record, yet garbage collection has run here: the log's start was collected and
+      // nothing said where it now begins. Never start afresh over it: look for its snapshots.
+      problems.push({ key: walKey(1), detail: `it is missing, but garbage was collected here (${clockKey} exists): the log's start was collected` });
+      return undefined;
+    }
+    return position;
+  };
+
+  const done = (position: LogPosition, seq: number): MountStart => {
+    if (listing === undefined && failed.size === 0) return { position, knownSeq: known, document: undefined };
+    // The head did not say where to start: what a writer's head should say instead.
+    const snapshot = tried.has(seq) && !failed.has(seq) ? seq : 0;
+    const good = (listing?.snapshots ?? head?.snapshots ?? []).filter((listed) => !failed.has(listed) && listed <= position.seq);
+    const retainedFrom =
+      head !== undefined && listing === undefined
+        ? (head.retainedFrom ?? 0)
+        : listing === undefined
+          ? snapshot
+          : (oldestWholeState(listing.records, good, Math.max(position.seq, newest(listing.records)), forkPoint) ?? snapshot);
+    const snapshots = [...new Set([...good.filter((listed) => listed >= retainedFrom), ...(snapshot > 0 ? [snapshot] : [])])].sort((a, b) => a - b);
+    const document: HeadDocument = {
+      format: formatVersion,
+      fsId,
+      seq: position.seq,
+      snapshot: newest(snapshots),
+      snapshots,
+      retainedFrom: Math.min(retainedFrom, snapshot === 0 ? retainedFrom : snapshot),
+      epoch: Math.max(position.epoch, head?.epoch ?? 0),
+      writer: head?.writer ?? "",
+      nonce: head?.nonce ?? "",
+      updated: head?.updated ?? "",
+    };
+    return { position, knownSeq: known, document };
+  };
+
+  // The head's starting points: its snapshot, the older ones it lists, then the log's start.
+  if (options.damagedHead === undefined) {
+    const retained = retainedFrom(head, format);
+    const listed = head === undefined ? [] : [head.snapshot, ...(head.snapshots ?? [])].filter((seq) => seq > 0 && seq >= retained);
+    const points = [...new Set(listed)].sort((a, b) => b - a);
+    if (retained === 0 && forkPoint === 0) points.push(0);
+    for (const seq of points) {
+      const position = await attempt(seq);
+      if (position !== undefined) return done(position, seq);
+    }
+  }
+  // None: list what the store holds, and try every snapshot, newest first, then the log's start.
+  listing = { records: await log.listRecords(), snapshots: await log.listSnapshots() };
+  // Every listed record and snapshot is a state that existed: starting points must reach it.
+  known = Math.max(known, newest(listing.records), newest(listing.snapshots));
+  for (const seq of [...listing.snapshots.filter((listed) => listed >= forkPoint && listed > 0).reverse(), ...(forkPoint === 0 ? [0] : [])]) {
+    if (failed.has(seq)) continue;
+    const position = await attempt(seq);
+    if (position !== undefined) return done(position, seq);
+  }
+  const [first] = problems.filter((problem) => problem.key !== headKey).concat(problems);
+  throw new CorruptObjectError(
+    `no state to start from: ${problems.map((problem) => `${problem.key}: ${problem.detail}`).join("; ")}${known > 0 ? ` (the filesystem reached seq ${known})` : ""}; run fsck, and restore the damaged object if you can`,
+    { operation: "get", key: first?.key },
+  );
+}
+
+/** The largest seq among `seqs`, 0 for none. */
+function newest(seqs: Iterable<number>): number {
+  let found = 0;
+  for (const seq of seqs) if (seq > found) found = seq;
+  return found;
+}
+
 /**
  * Makes the index ready to follow the log: kept as it is if it belongs to this filesystem and is
  * not behind `snapshot` (the newest the head names); otherwise emptied and loaded from that
@@ -370,7 +489,7 @@ async function prepareIndex(
   snapshot: number,
   rebuild: boolean,
   created: number,
-  missing: "replay" | "fail",
+  missing: "replay" | "fail" | "throw",
 ): Promise<LogPosition> {
   const local = positionFromMeta(namespace);
   if (!rebuild && local !== undefined && local.fsId === fsId && local.seq >= snapshot) return local;
@@ -378,13 +497,13 @@ async function prepareIndex(
   try {
     let position: LogPosition = { fsId, seq: 0, hash: "", epoch: 0 };
     const bytes = snapshot > 0 ? await log.readSnapshot(snapshot).catch((error: unknown) => {
-      if (!(error instanceof NotFoundError)) throw error;
+      if (!(error instanceof NotFoundError) || missing === "throw") throw error;
       if (missing === "fail") throw new FsError("ENOENT", "mount", { detail: `${snapshotKey(snapshot)} is gone: that part of the history is no longer retained` });
       return undefined; // the head is only a hint: replay the log from its start instead
     }) : undefined;
     if (bytes !== undefined) position = loadSnapshot(namespace, snapshotKey(snapshot), bytes);
     else namespace.clear(created); // the root was born with the filesystem (format.json), on every mount alike
-    if (position.fsId !== fsId) throw new CorruptObjectError(`snapshot ${snapshot} belongs to filesystem ${position.fsId}, not ${fsId}`, { operation: "get" });
+    if (position.fsId !== fsId) throw new CorruptObjectError(`snapshot ${snapshot} belongs to filesystem ${position.fsId}, not ${fsId}`, { operation: "get", key: snapshotKey(snapshot) });
     namespace.commitBatch(positionMeta(position));
     return position;
   } catch (error) {

@@ -16,7 +16,7 @@ import { randomUUID } from "node:crypto";
 import { FencedError, FsError, fromStoreError } from "../errors.ts";
 import type { Op } from "../log/ops.ts";
 import { encodeRecord, recordFormat, walKey, type DecodedRecord, type LogPosition } from "../log/record.ts";
-import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
+import { DamagedHeadError, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
 import type { Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
@@ -125,7 +125,7 @@ export class Committer {
     private readonly store: ObjectStore,
     private readonly cache: SegmentCache,
     private readonly options: CommitterOptions,
-    start: { position: LogPosition; head: { etag: string; document: HeadDocument | undefined } | undefined },
+    start: { position: LogPosition; head: { etag: string | undefined; document: HeadDocument | undefined } | undefined },
   ) {
     this.position = start.position;
     this.headEtag = start.head?.etag;
@@ -552,6 +552,11 @@ export class Committer {
     return this.updateHead();
   }
 
+  /** A damaged snapshot is being removed (fsck's repair): the head stops listing it. */
+  forgetSnapshot(seq: number): void {
+    this.headSnapshots = this.headSnapshots.filter((listed) => listed !== seq);
+  }
+
   private noteSnapshot(seq: number): void {
     if (!this.headSnapshots.includes(seq)) this.headSnapshots = [...this.headSnapshots, seq].sort((a, b) => a - b);
     // Bounded even if garbage collection never runs: time travel then starts from an older snapshot.
@@ -583,7 +588,11 @@ export class Committer {
         return true;
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
-        const current = await this.log.readHead();
+        const current = await this.log.readHeadOrDamage();
+        if (current instanceof DamagedHeadError) {
+          this.headEtag = current.etag; // a damaged head is no hint: ours replaces it
+          continue;
+        }
         if (current !== undefined && current.head.fsId === this.position.fsId && current.head.epoch > this.options.epoch) {
           this.fence(current.head.epoch);
           return false;

@@ -1,11 +1,13 @@
 // The filesystem's documents in the object store, through the conditional-write primitive:
 // format.json (create-only, once), wal/<seq> (create-only: the commit point), heads/main.json
-// (compare-and-swap, a hint), snapshots/<seq> (written once). See docs/s3-layout.md.
+// (compare-and-swap, a hint, carrying a checksum of its fields), snapshots/<seq> (written once).
+// See docs/s3-layout.md.
 
 import { randomUUID } from "node:crypto";
-import type { ObjectStore } from "../stores/object-store.ts";
+import { listAll, type ObjectStore } from "../stores/object-store.ts";
+import { hashBytes } from "./ops.ts";
 import { CorruptObjectError, NotFoundError, PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
-import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, snapshotKey, walKey, type DecodedRecord, type RecordHeader } from "./record.ts";
+import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, seqOfSnapshotKey, seqOfWalKey, snapshotKey, walKey, type DecodedRecord, type RecordHeader } from "./record.ts";
 
 export const formatVersion = 1;
 export const formatKey = "format.json";
@@ -57,6 +59,74 @@ const recordTrailerBytes = 32;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** The head's fields, in the order its checksum covers them. */
+const headFields = ["format", "fsId", "seq", "snapshot", "snapshots", "retainedFrom", "epoch", "writer", "nonce", "updated"] as const;
+
+/**
+ * xxHash3-64 of the head's fields (without `checksum`), serialised in a fixed order: whatever
+ * whitespace or key order a document has, the same fields give the same checksum.
+ */
+export function headChecksum(head: HeadDocument): string {
+  const fields: Record<string, unknown> = {};
+  for (const field of headFields) if (head[field] !== undefined) fields[field] = head[field];
+  return hashBytes(encoder.encode(JSON.stringify(fields)));
+}
+
+/**
+ * The head is damaged: unreadable, of the wrong shape, or failing its checksum. It is only a hint:
+ * mounts start from a snapshot or the log without it, fsck reports it, and a writer replaces it by
+ * compare-and-swap over `etag`.
+ */
+export class DamagedHeadError extends CorruptObjectError {
+  constructor(
+    readonly etag: string,
+    readonly problem: string,
+  ) {
+    super(`${headKey} is damaged: ${problem}`, { operation: "get", key: headKey });
+  }
+}
+
+const isCount = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+/** What is wrong with a parsed head, or undefined if it is whole (its shape, and its checksum when it has one). */
+export function headProblem(document: unknown): string | undefined {
+  if (document === null || typeof document !== "object" || Array.isArray(document)) return "it is not a JSON object";
+  const head = document as Record<string, unknown>;
+  const known = new Set<string>([...headFields, "checksum"]);
+  const unknown = Object.keys(head).filter((key) => !known.has(key));
+  if (unknown.length > 0) return `unknown field ${JSON.stringify(unknown[0])}`;
+  if (head.format !== formatVersion) return `format ${JSON.stringify(head.format)}, expected ${formatVersion}`;
+  if (typeof head.fsId !== "string" || head.fsId === "") return "no fsId";
+  for (const field of ["seq", "snapshot", "epoch"] as const) if (!isCount(head[field])) return `${field} is not a count`;
+  if (head.retainedFrom !== undefined && !isCount(head.retainedFrom)) return "retainedFrom is not a count";
+  if (head.snapshots !== undefined) {
+    if (!Array.isArray(head.snapshots) || !head.snapshots.every(isCount)) return "snapshots is not a list of seqs";
+    for (let index = 1; index < head.snapshots.length; index++) if (head.snapshots[index]! <= head.snapshots[index - 1]!) return "snapshots is not in ascending order";
+  }
+  if ((head.snapshot as number) > (head.seq as number)) return `snapshot ${head.snapshot} is after seq ${head.seq}`;
+  for (const field of ["writer", "nonce", "updated"] as const) if (typeof head[field] !== "string") return `${field} is not a string`;
+  if (head.checksum !== undefined) {
+    if (typeof head.checksum !== "string") return "checksum is not a string";
+    const expected = headChecksum(head as unknown as HeadDocument);
+    if (head.checksum !== expected) return `checksum ${head.checksum} does not match its fields (${expected})`;
+  }
+  return undefined;
+}
+
+/** The head in `bytes`, checked; throws DamagedHeadError naming what is wrong. */
+function parseHead(bytes: Uint8Array, etag: string): HeadDocument {
+  let document: unknown;
+  try {
+    document = JSON.parse(decoder.decode(bytes));
+  } catch (error) {
+    throw new DamagedHeadError(etag, `it is not valid JSON (${(error as Error).message})`);
+  }
+  const problem = headProblem(document);
+  if (problem !== undefined) throw new DamagedHeadError(etag, problem);
+  const { checksum: _checksum, ...head } = document as HeadDocument & { checksum?: string };
+  return head;
+}
+
 function parseJson<T>(key: string, bytes: Uint8Array): T {
   try {
     return JSON.parse(decoder.decode(bytes)) as T;
@@ -101,32 +171,67 @@ export class RemoteLog {
     }
   }
 
+  /** The head, checked (shape and checksum); undefined if there is none. Throws DamagedHeadError if it is damaged. */
   async readHead(): Promise<{ head: HeadDocument; etag: string } | undefined> {
     try {
       const object = await this.store.get(headKey);
-      return { head: parseJson<HeadDocument>(headKey, object.body), etag: object.etag };
+      return { head: parseHead(object.body, object.etag), etag: object.etag };
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
       throw error;
     }
   }
 
-  /** The head if it changed since `etag` (one conditional GET; unchanged costs no body). */
-  async readHeadIfChanged(etag: string | undefined): Promise<{ head: HeadDocument; etag: string } | "unchanged" | undefined> {
-    if (etag === undefined) return this.readHead();
+  /** The head, or what is wrong with it: a mount needs the damaged head's ETag to replace it. */
+  async readHeadOrDamage(): Promise<{ head: HeadDocument; etag: string } | DamagedHeadError | undefined> {
     try {
-      const object = await this.store.getIfChanged(headKey, etag);
-      if (object === undefined) return "unchanged";
-      return { head: parseJson<HeadDocument>(headKey, object.body), etag: object.etag };
+      return await this.readHead();
     } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
+      if (error instanceof DamagedHeadError) return error;
       throw error;
     }
+  }
+
+  /**
+   * The head if it changed since `etag` (one conditional GET; unchanged costs no body); undefined
+   * if there is none, or none usable (a damaged head is no hint: the log is followed without it).
+   */
+  async readHeadIfChanged(etag: string | undefined): Promise<{ head: HeadDocument; etag: string } | "unchanged" | undefined> {
+    try {
+      if (etag === undefined) return await this.readHead();
+      const object = await this.store.getIfChanged(headKey, etag);
+      if (object === undefined) return "unchanged";
+      return { head: parseHead(object.body, object.etag), etag: object.etag };
+    } catch (error) {
+      if (error instanceof NotFoundError || error instanceof DamagedHeadError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Snapshot seqs in the store, by listing `snapshots/`: the way back when no usable head lists them. */
+  async listSnapshots(): Promise<number[]> {
+    const seqs: number[] = [];
+    for await (const object of listAll(this.store, { prefix: "snapshots/" })) {
+      const seq = seqOfSnapshotKey(object.key);
+      if (seq !== undefined) seqs.push(seq);
+    }
+    return seqs.sort((a, b) => a - b);
+  }
+
+  /** Record seqs in the store, by listing `wal/`: with listSnapshots, how much of the log is left when no usable head says. */
+  async listRecords(): Promise<Set<number>> {
+    const seqs = new Set<number>();
+    for await (const object of listAll(this.store, { prefix: "wal/" })) {
+      const seq = seqOfWalKey(object.key);
+      if (seq !== undefined) seqs.add(seq);
+    }
+    return seqs;
   }
 
   /** Compare-and-swap on the head (create-only when `etag` is undefined). Returns the new ETag. */
   async writeHead(head: HeadDocument, etag: string | undefined): Promise<string> {
-    const body = encoder.encode(JSON.stringify(head, null, 2));
+    const { checksum: _stale, ...fields } = head as HeadDocument & { checksum?: string };
+    const body = encoder.encode(JSON.stringify({ ...fields, checksum: headChecksum(fields) }, null, 2));
     const condition = etag === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: etag };
     return (await this.store.put(headKey, body, { ...condition, contentType: "application/json" })).etag;
   }

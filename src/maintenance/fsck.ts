@@ -9,12 +9,13 @@
 //   garbage collection can plan from what is listed (a state it cannot work from is unsound);
 //   orphans: objects nothing kept names (garbage collection's to remove once past the grace
 //   period; reported, they do not make the filesystem unsound).
-// The report says `sound` when nothing but orphans was found. fsck only reads.
+// The report says `sound` when nothing but orphans was found. fsck only reads, unless asked to
+// repair (the writer only): see checkFilesystem.
 
-import { fromStoreError } from "../errors.ts";
+import { FsError, fromStoreError } from "../errors.ts";
 import { recordEpoch } from "../commit/replay.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
-import { recordFollowsProblem, snapshotKey, walKey, type LogPosition } from "../log/record.ts";
+import { recordFollowsProblem, seqOfSnapshotKey, snapshotKey, walKey, type LogPosition } from "../log/record.ts";
 import { decodeSnapshot } from "../namespace/snapshot.ts";
 import { rootId, type NamespaceView } from "../namespace/namespace.ts";
 import { CorruptObjectError, NotFoundError, StoreError } from "../stores/store-errors.ts";
@@ -24,13 +25,15 @@ import { References } from "./references.ts";
 import { readForkRegistration } from "./fork.ts";
 import { parseOriginKey } from "./origin-store.ts";
 import { retainedFrom } from "./time-travel.ts";
-import { RetentionError, planRetention } from "./retention.ts";
+import { RetentionError, oldestWholeState, planRetention } from "./retention.ts";
 
 export interface FsckOptions {
   /** Read every referenced extent and check its hash (default true); off: existence only. */
   verifyData?: boolean;
   /** Objects checked at once (default 8). */
   concurrency?: number;
+  /** The writer mends the head and damaged snapshots, then checks again (default false). */
+  repair?: boolean;
 }
 
 export type FsckProblemKind =
@@ -75,9 +78,63 @@ export interface FsckReport {
   problems: FsckProblem[];
   orphans: Orphan[];
   orphanBytes: number;
+  /** With `repair`: what was mended before this (second) check. */
+  repairs?: string[];
 }
 
+/**
+ * Checks the filesystem; with `repair`, the writer then mends what a good state can mend, and
+ * checks again: a head that is damaged, missing, of another filesystem or naming a missing or
+ * damaged snapshot is rewritten by compare-and-swap (after a snapshot of the writer's state is
+ * written, over a damaged one at the same seq); a damaged snapshot no fork pins is deleted once
+ * that newer good one stands, and the head stops listing it. Missing or damaged records and data
+ * are not repairable here: they stay in the report.
+ */
 export async function checkFilesystem(context: MaintenanceContext, options: FsckOptions = {}): Promise<FsckReport> {
+  const first = await inspect(context, options);
+  if (!options.repair) return first.report;
+  const committer = context.committer;
+  if (committer === undefined) throw new FsError("EROFS", "fsck", { detail: "only the writer repairs: mount read-write (the command line's fsck --repair does)" });
+  if (committer.fenced !== undefined) throw committer.fenced;
+  const repairs: string[] = [];
+  const { problems } = first.report;
+  const damaged = [
+    ...new Set(
+      problems
+        .filter((entry) => entry.kind === "corrupt-snapshot" || (entry.kind === "missing-snapshot" && first.listedSnapshots.has(seqOfSnapshotKey(entry.key) ?? -1)))
+        .map((entry) => seqOfSnapshotKey(entry.key))
+        .filter((seq): seq is number => seq !== undefined && !first.pinned.has(seq)),
+    ),
+  ];
+  const headProblem = problems.some((entry) => entry.kind === "head" || entry.kind === "retention" || entry.kind === "missing-snapshot");
+  if (damaged.length > 0 || headProblem) {
+    await committer.snapshotSettled();
+    const written = await committer.snapshot().catch((error: unknown) => {
+      throw fromStoreError(error, "fsck");
+    });
+    if (written > 0) repairs.push(`wrote ${snapshotKey(written)} from this writer's state${damaged.includes(written) ? ", over the damaged one" : ""}`);
+    for (const seq of damaged) {
+      if (seq === written) continue;
+      committer.forgetSnapshot(seq);
+      await context.store.delete(snapshotKey(seq)).catch((error: unknown) => {
+        throw fromStoreError(error, "fsck");
+      });
+      repairs.push(`deleted the damaged ${snapshotKey(seq)}`);
+    }
+    // The oldest state still whole, now that damaged snapshots are gone: what the head announces.
+    const inventory = await takeInventory(context.store).catch((error: unknown) => {
+      throw fromStoreError(error, "fsck");
+    });
+    const whole = oldestWholeState(inventory.records, inventory.snapshots.keys(), committer.current.seq, context.format.forkedFrom?.seq ?? 0);
+    const updated = whole !== undefined && whole > committer.retention.retainedFrom ? await committer.retain(whole) : await committer.updateHead();
+    if (!updated) throw committer.fenced ?? new FsError("EIO", "fsck", { detail: "the head could not be rewritten (another writer's head stands); run fsck again" });
+    repairs.push(`rewrote heads/main.json: snapshot ${committer.snapshotSeq}, seq ${committer.current.seq}, retained from ${committer.retention.retainedFrom}`);
+  }
+  const second = await inspect(context, options);
+  return { ...second.report, repairs };
+}
+
+async function inspect(context: MaintenanceContext, options: FsckOptions): Promise<{ report: FsckReport; pinned: ReadonlySet<number>; listedSnapshots: ReadonlySet<number> }> {
   const verifyData = options.verifyData ?? true;
   const concurrency = options.concurrency ?? 8;
   const { log, store, format } = context;
@@ -102,17 +159,27 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
     problem("head", "heads/main.json", describeError(error));
     return undefined;
   });
+  const forkPoint = format.forkedFrom?.seq ?? 0;
+  let newestListed = 0;
+  for (const seq of inventory.records.keys()) newestListed = Math.max(newestListed, seq);
   if (head !== undefined) {
     if (head.head.fsId !== format.fsId) problem("head", "heads/main.json", `the head names filesystem ${head.head.fsId}, not ${format.fsId}`);
-    else if (head.head.snapshot > 0 && !inventory.snapshots.has(head.head.snapshot)) {
-      problem("missing-snapshot", snapshotKey(head.head.snapshot), "the head names this snapshot, but it is missing: cold mounts cannot start from it");
+    else {
+      if (head.head.snapshot > 0 && !inventory.snapshots.has(head.head.snapshot)) {
+        problem("missing-snapshot", snapshotKey(head.head.snapshot), "the head names this snapshot, but it is missing: cold mounts cannot start from it");
+      }
+      const unlisted = (head.head.snapshots ?? []).filter((seq) => !inventory.snapshots.has(seq));
+      if (unlisted.length > 0) problem("head", "heads/main.json", `the head lists snapshots that are missing (${unlisted.join(", ")}): time travel would start from them`);
     }
+  } else if (!problems.some((entry) => entry.kind === "head") && !inventory.records.has(forkPoint + 1) && (newestListed > 0 || inventory.snapshots.size > 0)) {
+    problem("head", "heads/main.json", "the head is missing, and the log's start is gone: only a listing finds where the log now begins");
   }
+  const usableHead = head !== undefined && head.head.fsId === format.fsId ? head.head : undefined;
 
-  // The kept log: from the oldest kept state to the newest record.
-  const base = retainedFrom(head?.head, format);
-  let tip = Math.max(base, head?.head.fsId === format.fsId ? head.head.seq : 0);
-  for (const seq of inventory.records.keys()) tip = Math.max(tip, seq);
+  // The kept log: from the oldest kept state to the newest record. Without a usable head, the
+  // oldest state the listing shows whole stands in for what the head would announce.
+  const base = usableHead !== undefined ? retainedFrom(usableHead, format) : (oldestWholeState(inventory.records, inventory.snapshots.keys(), Math.max(newestListed, context.position().seq), forkPoint) ?? forkPoint);
+  let tip = Math.max(base, usableHead?.seq ?? 0, newestListed);
   const references = new References();
   const recordHashes = new Map<number, string>();
   let position: LogPosition | undefined = base === 0 ? { fsId: format.fsId, seq: 0, hash: "", epoch: 0 } : undefined;
@@ -255,7 +322,7 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
     }
   }
   problems.sort((a, b) => a.key.localeCompare(b.key) || a.kind.localeCompare(b.kind));
-  return {
+  const report: FsckReport = {
     sound: problems.length === 0,
     fsId: format.fsId,
     tip,
@@ -265,6 +332,7 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
     orphans,
     orphanBytes: orphans.reduce((sum, orphan) => sum + orphan.size, 0),
   };
+  return { report, pinned, listedSnapshots: new Set(inventory.snapshots.keys()) };
 }
 
 /** The seq below the run of records that ends at `tip` (0: the run starts at the log's start). */

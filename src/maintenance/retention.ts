@@ -92,3 +92,18 @@ export function planRetention(input: RetentionInput): RetentionPlan {
 export function pastGrace(lastModified: Date, now: number, graceMs: number): boolean {
   return lastModified.getTime() <= now - graceMs;
 }
+
+/**
+ * The oldest state still kept whole, from a listing alone: the log's start (0, or a fork's
+ * starting point) when the run of records ending at `tip` reaches back to it, else the oldest
+ * snapshot with that whole run after it; undefined if there is none. This is what the head's
+ * `retainedFrom` says when the head can be trusted, and what stands in for it when it cannot.
+ */
+export function oldestWholeState(records: { has(seq: number): boolean }, snapshots: Iterable<number>, tip: number, logStartsAfter: number): number | undefined {
+  let lowest = tip;
+  while (lowest > 0 && records.has(lowest)) lowest--;
+  if (lowest <= logStartsAfter) return logStartsAfter;
+  let oldest: number | undefined;
+  for (const seq of snapshots) if (seq >= lowest && seq <= tip && (oldest === undefined || seq < oldest)) oldest = seq;
+  return oldest;
+}

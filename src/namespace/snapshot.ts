@@ -2,7 +2,7 @@
 // mount can start from it. Gzipped JSON; nodes listed parents first.
 
 import { CorruptObjectError } from "../stores/store-errors.ts";
-import type { LogPosition } from "../log/record.ts";
+import { seqOfSnapshotKey, type LogPosition } from "../log/record.ts";
 import { kindCode, rootId, type Namespace, type NamespaceView, type NodeKind } from "./namespace.ts";
 
 export const snapshotFormat = 1;
@@ -54,18 +54,62 @@ export function encodeSnapshot(view: NamespaceView, position: LogPosition, objec
   return Bun.gzipSync(new TextEncoder().encode(JSON.stringify(document)));
 }
 
-/** The snapshot document in `bytes`, checked for shape. Throws CorruptObjectError if it is unreadable. */
+/**
+ * The snapshot document in `bytes`, checked: gzip's own CRC and length, the header this code
+ * writes (no flags, no time), the document's shape down to each node and extent, and, when `key`
+ * names a seq, that the snapshot holds that seq. Throws CorruptObjectError naming what is wrong: a
+ * damaged snapshot is never loaded, even in part.
+ */
 export function decodeSnapshot(key: string, bytes: Uint8Array): SnapshotDocument {
+  const corrupt = (what: string) => new CorruptObjectError(`snapshot ${key} is damaged: ${what}`, { operation: "get", key });
+  // Bun.gzipSync writes no flags and no modification time; gunzip would ignore both bytes' damage.
+  if (bytes.byteLength < 18 || bytes[0] !== 0x1f || bytes[1] !== 0x8b || bytes[2] !== 8) throw corrupt("it is not gzip data");
+  if (bytes[3] !== 0 || bytes[4] !== 0 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) throw corrupt("unexpected gzip header flags or time");
   let document: SnapshotDocument;
   try {
-    document = JSON.parse(new TextDecoder().decode(Bun.gunzipSync(bytes as Uint8Array<ArrayBuffer>)));
+    document = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Bun.gunzipSync(bytes as Uint8Array<ArrayBuffer>)));
   } catch (error) {
     throw new CorruptObjectError(`snapshot ${key} is unreadable (${(error as Error).message})`, { operation: "get", key });
   }
   if (document === null || typeof document !== "object" || document.format !== snapshotFormat || !Array.isArray(document.nodes) || typeof document.position?.seq !== "number") {
     throw new CorruptObjectError(`snapshot ${key} has unknown format ${(document as { format?: unknown } | null)?.format}`, { operation: "get", key });
   }
+  const problem = documentProblem(document);
+  if (problem !== undefined) throw corrupt(problem);
+  const seq = seqOfSnapshotKey(key);
+  if (seq !== undefined && document.position.seq !== seq) throw corrupt(`it holds seq ${document.position.seq}`);
   return document;
+}
+
+const isCount = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+const isTime = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
+const kinds = new Set<unknown>(["directory", "file", "symlink"]);
+
+/** What is wrong with the document's shape, or undefined. */
+function documentProblem(document: SnapshotDocument): string | undefined {
+  const { position, root } = document;
+  if (typeof position.fsId !== "string" || !isCount(position.seq) || typeof position.hash !== "string" || !isCount(position.epoch)) return "its position is malformed";
+  if (root === null || typeof root !== "object" || !isCount(root.mode) || !isTime(root.mtime) || !isTime(root.ctime) || !isTime(root.atime) || !isTime(root.birthtime)) {
+    return "its root is malformed";
+  }
+  for (const node of document.nodes as unknown[]) {
+    if (!Array.isArray(node) || node.length !== 10) return "a node is malformed";
+    const [path, kind, mode, size, mtime, ctime, atime, birthtime, target, extents] = node as unknown[];
+    const where = typeof path === "string" ? JSON.stringify(path) : "a node";
+    if (typeof path !== "string" || path === "" || path.startsWith("/") || path.endsWith("/")) return `${where} has a malformed path`;
+    if (!kinds.has(kind) || !isCount(mode) || !isCount(size) || !isTime(mtime) || !isTime(ctime) || !isTime(atime) || !isTime(birthtime)) return `${where} is malformed`;
+    if (kind === "symlink" ? typeof target !== "string" : target !== null) return `${where} has a malformed target`;
+    if (!Array.isArray(extents) || (kind !== "file" && extents.length > 0)) return `${where} has malformed extents`;
+    let total = 0;
+    for (const extent of extents as unknown[]) {
+      if (!Array.isArray(extent) || extent.length !== 4) return `${where} has a malformed extent`;
+      const [object, offset, length, hash] = extent as unknown[];
+      if (typeof object !== "string" || object === "" || !isCount(offset) || !isCount(length) || typeof hash !== "string") return `${where} has a malformed extent`;
+      total += length;
+    }
+    if (kind === "file" && total !== size) return `${where} has extents of ${total} bytes, but size ${size}`;
+  }
+  return undefined;
 }
 
 /** Replaces the namespace's contents with the snapshot's, in the open batch. Returns its position. */
