@@ -11,7 +11,7 @@ import { Database, SQLiteError } from "bun:sqlite";
 import { FsError, fromStoreError } from "./errors.ts";
 import { S3CachedFs, stagedWriteFiles, type FsStats, type MountContext } from "./fs.ts";
 import type { ResolvedMountConfig } from "./options.ts";
-import { LocalIndexCorruptError, Namespace, removeIndexFiles } from "./namespace/namespace.ts";
+import { LocalDiskFullError, LocalIndexCorruptError, Namespace, isDiskFullError, removeIndexFiles } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
 import { loadSnapshot } from "./namespace/snapshot.ts";
 import { DamagedHeadError, RemoteLog, formatVersion, headKey, type FormatDocument, type HeadDocument } from "./log/remote-log.ts";
@@ -330,9 +330,14 @@ function openIndex(file: string): Namespace {
     return namespace;
   } catch (error) {
     namespace?.close();
+    if (isDiskFullError(error)) throw new LocalDiskFullError("mount", { cause: error });
     if (!(error instanceof LocalIndexCorruptError) && !(error instanceof SQLiteError)) throw error;
     removeIndexFiles(file);
-    return new Namespace(file);
+    try {
+      return new Namespace(file);
+    } catch (again) {
+      throw isDiskFullError(again) ? new LocalDiskFullError("mount", { cause: again }) : again;
+    }
   }
 }
 

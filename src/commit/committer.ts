@@ -17,7 +17,7 @@ import { FencedError, FsError, fromStoreError } from "../errors.ts";
 import type { Op } from "../log/ops.ts";
 import { encodeRecord, recordFormat, walKey, type DecodedRecord, type LogPosition } from "../log/record.ts";
 import { DamagedHeadError, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
-import type { Namespace } from "../namespace/namespace.ts";
+import { isDiskFullError, type Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
@@ -288,7 +288,12 @@ export class Committer {
       return;
     }
     const batch = this.newBatch();
-    this.namespace.beginBatch();
+    try {
+      this.namespace.beginBatch();
+    } catch (error) {
+      for (const entry of entries) entry.reject(error); // a full disk, say: every caller hears of it
+      return;
+    }
     const accepted: Queued[] = [];
     for (const entry of entries) {
       try {
@@ -371,6 +376,7 @@ export class Committer {
     let batch = initial;
     const started = performance.now();
     try {
+      this.namespace.assertBatchIntact(); // a batch SQLite lost (a full disk) is never published
       await batch.finish();
     } catch (error) {
       this.namespace.rollbackBatch();
@@ -378,6 +384,13 @@ export class Committer {
       throw fromStoreError(error, "write");
     }
     for (;;) {
+      try {
+        this.namespace.assertBatchIntact();
+      } catch (error) {
+        this.namespace.rollbackBatch();
+        this.stats.failedCommits++;
+        throw error;
+      }
       const nonce = randomUUID();
       const { bytes, hash } = encodeRecord(batch.inlineData, {
         format: recordFormat,
@@ -474,8 +487,25 @@ export class Committer {
 
   private committed(batch: Batch, bytes: Uint8Array, hash: string, started: number, operations: number): void {
     const epoch = batch.ops.reduce((highest, op) => (op.op === "epoch" && op.epoch > highest ? op.epoch : highest), this.options.epoch);
-    this.position = { fsId: this.position.fsId, seq: batch.seq, hash, epoch };
-    this.namespace.commitBatch(positionMeta(this.position));
+    const position = { fsId: this.position.fsId, seq: batch.seq, hash, epoch };
+    try {
+      // On a full disk the index's reserve makes room to do the batch again (its operations are
+      // already validated, and the rollback restored the state they were validated on).
+      this.namespace.commitBatch(positionMeta(position), () => {
+        for (const op of batch.ops) this.applier.apply(op, batch.recordKey);
+      });
+    } catch (error) {
+      // The record is durable but the index could not take it in, even with its reserve of disk
+      // space: the index stays where it was, and the next batch applies the record from the log.
+      this.needsResync = true;
+      this.stats.failedCommits++;
+      if (!isDiskFullError(error)) throw error;
+      throw new FsError("ENOSPC", "write", {
+        detail: `the change was published (${walKey(batch.seq)}) but the local disk has no space for the index to take it in; the mount applies it from the log once there is space`,
+        cause: error,
+      });
+    }
+    this.position = position;
     const elapsed = performance.now() - started;
     this.stats.commits++;
     this.stats.operations += operations;

@@ -6,7 +6,7 @@ import type { DecodedRecord, LogPosition } from "../log/record.ts";
 import { recordFollowsProblem, walKey } from "../log/record.ts";
 import type { RemoteLog } from "../log/remote-log.ts";
 import { CorruptObjectError } from "../stores/store-errors.ts";
-import { LocalIndexCorruptError, type Namespace, type NamespaceView } from "../namespace/namespace.ts";
+import { LocalDiskFullError, LocalIndexCorruptError, type Namespace, type NamespaceView } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 
@@ -60,7 +60,7 @@ export function applyRecord(namespace: Namespace, applier: OpApplier, position: 
     try {
       applier.apply(op, key, { replay: true });
     } catch (error) {
-      if (error instanceof FsError && !(error instanceof LocalIndexCorruptError)) {
+      if (error instanceof FsError && !(error instanceof LocalIndexCorruptError) && !(error instanceof LocalDiskFullError)) {
         throw new RecordDoesNotApplyError(`commit record ${key} does not apply to the local index (${error.message})`, {
           operation: "get",
           key,
@@ -117,9 +117,13 @@ export async function catchUp(
   if (records.length === 0) return { position, records };
   namespace.beginBatch();
   let current = position;
-  try {
+  const apply = () => {
+    current = position;
     for (const record of records) current = applyRecord(namespace, applier, current, record, walKey(record.header.seq));
-    namespace.commitBatch(positionMeta(current));
+  };
+  try {
+    apply();
+    namespace.commitBatch(positionMeta(current), apply); // on a full disk, done again in the index's reserve
   } catch (error) {
     namespace.rollbackBatch();
     throw error;

@@ -14,7 +14,7 @@
 // view: an invalid one fails its caller and leaves no trace, so nothing invalid is ever published.
 
 import { Database, SQLiteError, type Statement } from "bun:sqlite";
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { FsError } from "../errors.ts";
 import type { Extent } from "../log/ops.ts";
 import { joinPath, resolveLinkTarget, splitPath } from "../paths.ts";
@@ -39,6 +39,31 @@ export class LocalIndexCorruptError extends FsError {
     super("EIO", "index", { detail: `the local index is damaged (${what}); it is rebuilt from the log at the next mount`, cause: options.cause });
   }
 }
+
+/**
+ * The local disk (the mount's directory under cacheRoot) has no space left for the index. Nothing
+ * was published; the mount works again as soon as there is space.
+ */
+export class LocalDiskFullError extends FsError {
+  constructor(syscall = "write", options: { cause?: unknown } = {}) {
+    super("ENOSPC", syscall, { detail: "no space left on the local disk for the filesystem's index (under cacheRoot); nothing was published", cause: options.cause });
+  }
+}
+
+/** Whether `error` is the local disk being full (SQLite's SQLITE_FULL, or ENOSPC from the file system). */
+export function isDiskFullError(error: unknown): boolean {
+  if (error instanceof LocalDiskFullError) return true;
+  if (error instanceof SQLiteError) return String(error.code).startsWith("SQLITE_FULL");
+  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOSPC";
+}
+
+/**
+ * Space the index keeps in reserve beside it (a file of zeros): when the disk fills up between a
+ * batch's check and its local commit, after its record was published, freeing the reserve lets
+ * the commit through, so a published record is always taken into the index. A batch starts only
+ * while the reserve is whole: with a full disk it fails before anything is published.
+ */
+export const indexReserveBytes = 4 * 1024 * 1024;
 
 /** Whether SQLite says the database file itself is damaged or is no database. */
 export function isCorruptionError(error: unknown): error is SQLiteError {
@@ -373,6 +398,8 @@ export class Namespace {
   private committedView!: NamespaceView;
   private pendingView!: NamespaceView;
   private batchOpen = false;
+  /** Why the open batch was lost (SQLite rolled it back on a full disk, say): it can only be rolled back now. */
+  private batchFailure: unknown;
   private damage: LocalIndexCorruptError | undefined;
   private maxIdStatement!: Statement<{ id: number | null }, []>;
   private insertNodeStatement!: Statement<unknown, [number, number, string, number, number, number, number, number, number, number, string | null, number]>;
@@ -509,39 +536,151 @@ export class Namespace {
     return this.writer;
   }
 
+  /**
+   * Opens a batch. Fails with LocalDiskFullError (and opens nothing) if the index's reserve of
+   * disk space cannot be made whole.
+   */
   beginBatch(): void {
     if (this.batchOpen) throw new Error("a namespace batch is already open");
-    this.writer.exec("BEGIN IMMEDIATE");
+    this.ensureReserve();
+    try {
+      this.writer.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      throw this.classify(error, "write");
+    }
     this.batchOpen = true;
+    this.batchFailure = undefined;
   }
 
-  /** Runs `step` in a savepoint of the open batch: if it throws, none of its changes remain. */
+  /**
+   * Runs `step` in a savepoint of the open batch: if it throws, none of its changes remain. If
+   * SQLite itself fails (a full disk, damage), the whole batch is lost: this step and every later
+   * one throw, and the batch can only be rolled back.
+   */
   step<T>(step: () => T): T {
     if (!this.batchOpen) throw new Error("no namespace batch is open");
-    this.writer.exec("SAVEPOINT step");
+    this.assertBatchIntact();
+    try {
+      this.writer.exec("SAVEPOINT step");
+    } catch (error) {
+      throw this.loseBatch(error);
+    }
     try {
       const result = step();
       this.writer.exec("RELEASE step");
       return result;
     } catch (error) {
-      this.writer.exec("ROLLBACK TO step");
-      this.writer.exec("RELEASE step");
+      // SQLite failing (a full disk, damage, I/O) may have ended the transaction: the batch is lost.
+      if ((error instanceof SQLiteError && !String(error.code).startsWith("SQLITE_CONSTRAINT")) || !this.writer.inTransaction) throw this.loseBatch(error);
+      try {
+        this.writer.exec("ROLLBACK TO step");
+        this.writer.exec("RELEASE step");
+      } catch (rollbackError) {
+        throw this.loseBatch(rollbackError);
+      }
       throw error;
     }
   }
 
-  /** Makes the batch visible in the committed view, recording the log position it reached. */
-  commitBatch(meta: Record<string, string>): void {
-    if (!this.batchOpen) throw new Error("no namespace batch is open");
-    this.setMeta(meta);
-    this.writer.exec("COMMIT");
-    this.batchOpen = false;
+  /** Throws why the open batch was lost, if it was (before publishing it: its changes are gone). */
+  assertBatchIntact(): void {
+    if (this.batchFailure !== undefined) throw this.batchFailure;
+    if (this.batchOpen && !this.writer.inTransaction) throw this.loseBatch(new Error("the index's transaction ended on its own"));
   }
 
+  /**
+   * Makes the batch visible in the committed view, recording the log position it reached. On a
+   * full disk SQLite rolls the whole batch back: then the reserve is given up and, if `redo` is
+   * given (it applies the batch's changes again), the batch is done once more and committed in
+   * the space freed. If that fails too, the batch is lost and LocalDiskFullError thrown.
+   */
+  commitBatch(meta: Record<string, string>, redo?: () => void): void {
+    if (!this.batchOpen) throw new Error("no namespace batch is open");
+    this.assertBatchIntact();
+    try {
+      this.setMeta(meta);
+      this.writer.exec("COMMIT");
+      this.batchOpen = false;
+      return;
+    } catch (error) {
+      const diskFull = isDiskFullError(error);
+      const failure = this.endLostBatch(error);
+      if (!diskFull || !this.releaseReserve() || redo === undefined) throw failure;
+    }
+    try {
+      this.writer.exec("BEGIN IMMEDIATE");
+      this.batchOpen = true;
+      redo();
+      this.setMeta(meta);
+      this.writer.exec("COMMIT");
+      this.batchOpen = false;
+    } catch (again) {
+      throw this.endLostBatch(again);
+    }
+  }
+
+  /** A commit that failed ends the batch: rolled back, closed, and the error to throw returned. */
+  private endLostBatch(error: unknown): unknown {
+    const failure = this.loseBatch(error);
+    this.batchOpen = false;
+    this.batchFailure = undefined;
+    return failure;
+  }
+
+  /** Ends the open batch, if any, undoing its changes. Never throws: the batch is closed after it. */
   rollbackBatch(): void {
     if (!this.batchOpen) return;
-    this.writer.exec("ROLLBACK");
     this.batchOpen = false;
+    this.batchFailure = undefined;
+    if (!this.writer.inTransaction) return; // SQLite rolled it back already (on a full disk, say)
+    try {
+      this.writer.exec("ROLLBACK");
+    } catch {
+      // SQLite ends the transaction when ROLLBACK fails
+    }
+  }
+
+  /** Records that the open batch is lost (rolling it back in SQLite, if it is not already), and returns the error to throw. */
+  private loseBatch(error: unknown): unknown {
+    const failure = this.classify(error, "write");
+    this.batchFailure ??= failure;
+    if (this.writer.inTransaction) {
+      try {
+        this.writer.exec("ROLLBACK");
+      } catch {
+        // ended all the same
+      }
+    }
+    return this.batchFailure;
+  }
+
+  /** Maps SQLite's errors to the filesystem's: a full disk is ENOSPC, damage LocalIndexCorruptError. */
+  private classify(error: unknown, syscall: string): unknown {
+    if (error instanceof FsError) return error;
+    if (isDiskFullError(error)) return new LocalDiskFullError(syscall, { cause: error });
+    return this.sign(error);
+  }
+
+  private get reserveFile(): string {
+    return `${this.file}.reserve`;
+  }
+
+  /** Makes the reserve whole; LocalDiskFullError if the disk has not the space. */
+  ensureReserve(): void {
+    try {
+      if (statSync(this.reserveFile, { throwIfNoEntry: false })?.size === indexReserveBytes) return;
+      writeFileSync(this.reserveFile, new Uint8Array(indexReserveBytes));
+    } catch (error) {
+      rmSync(this.reserveFile, { force: true });
+      throw isDiskFullError(error) ? new LocalDiskFullError("write", { cause: error }) : error;
+    }
+  }
+
+  /** Frees the reserve; whether there was one to free. */
+  private releaseReserve(): boolean {
+    const had = existsSync(this.reserveFile);
+    rmSync(this.reserveFile, { force: true });
+    return had;
   }
 
   setMeta(meta: Record<string, string>): void {
@@ -702,7 +841,7 @@ function damageMarker(file: string): string {
 
 /** Deletes the index database, its WAL and shared-memory files, and a damage marker. */
 export function removeIndexFiles(file: string): void {
-  for (const suffix of ["", "-wal", "-shm", ".damaged", ".digest"]) rmSync(`${file}${suffix}`, { force: true });
+  for (const suffix of ["", "-wal", "-shm", ".damaged", ".digest", ".reserve"]) rmSync(`${file}${suffix}`, { force: true });
 }
 
 export function kindCode(kind: NodeKind): number {
