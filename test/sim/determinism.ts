@@ -1,0 +1,224 @@
+// What makes one simulated run replay exactly from its seed, installed in the simulation's own
+// process before the library is loaded (test/sim/run.ts imports this first, then the library
+// dynamically: Bun binds `import { randomUUID } from "node:crypto"` when a module is linked).
+//
+// - Time is virtual. setTimeout/setInterval (the retrying store's backoff, the lease's renewal and
+//   wait, the delayed head update) register timers with the scheduler, which fires them when it
+//   chooses to let time pass; Date, Date.now and performance.now read the virtual clock. Nothing
+//   waits for real time. setImmediate and queueMicrotask stay real: they carry no time.
+// - randomUUID and Math.random (the retrying store's backoff jitter) draw from the run's seeded
+//   generator (writer ids, nonces, chunk keys, fsIds).
+// - Each simulated process reads the virtual clock through its manager's `now`, with a skew.
+//
+// Outside a run (no `virtual` installed) everything behaves as the real thing.
+
+import { createRequire } from "node:module";
+
+export interface VirtualTimer {
+  id: number;
+  due: number;
+  callback: () => void;
+  interval: number | undefined;
+  /** Registration order: timers due at the same moment fire in it. */
+  order: number;
+}
+
+export class VirtualTime {
+  now: number;
+  readonly timers = new Map<number, VirtualTimer>();
+  private nextId = 1;
+  private nextOrder = 1;
+  /** Bumped when a timer is set: the scheduler waits until activity stops. */
+  activity = 0;
+
+  constructor(
+    start: number,
+    readonly random: () => number,
+  ) {
+    this.now = start;
+  }
+
+  set(callback: () => void, ms: number, interval: boolean): number {
+    const delay = Math.max(0, Number.isFinite(ms) ? ms : 0);
+    const id = this.nextId++;
+    this.timers.set(id, { id, due: this.now + delay, callback, interval: interval ? Math.max(1, delay) : undefined, order: this.nextOrder++ });
+    this.activity++;
+    return id;
+  }
+
+  clear(id: unknown): void {
+    const key = typeof id === "object" && id !== null ? (id as { id: number }).id : (id as number);
+    this.timers.delete(key);
+  }
+
+  /** The timer that fires next, if any. */
+  next(): VirtualTimer | undefined {
+    let best: VirtualTimer | undefined;
+    for (const timer of this.timers.values()) {
+      if (best === undefined || timer.due < best.due || (timer.due === best.due && timer.order < best.order)) best = timer;
+    }
+    return best;
+  }
+
+  /** Moves the clock to the next timer and fires it. False when no timer is set. */
+  fireNext(): boolean {
+    const timer = this.next();
+    if (timer === undefined) return false;
+    this.now = Math.max(this.now, timer.due);
+    if (timer.interval === undefined) this.timers.delete(timer.id);
+    else {
+      timer.due = this.now + timer.interval;
+      timer.order = this.nextOrder++;
+    }
+    timer.callback();
+    return true;
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+  }
+
+  uuid(): string {
+    const hex = (digits: number) => {
+      let out = "";
+      for (let i = 0; i < digits; i++) out += Math.floor(this.random() * 16).toString(16);
+      return out;
+    };
+    return `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+  }
+}
+
+let virtual: VirtualTime | undefined;
+
+const real = {
+  setTimeout: globalThis.setTimeout,
+  clearTimeout: globalThis.clearTimeout,
+  setInterval: globalThis.setInterval,
+  clearInterval: globalThis.clearInterval,
+  Date: globalThis.Date,
+  performanceNow: performance.now.bind(performance),
+};
+
+class TimerHandle {
+  constructor(readonly id: number) {}
+  unref(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  hasRef(): boolean {
+    return false;
+  }
+  refresh(): this {
+    return this;
+  }
+  [Symbol.toPrimitive](): number {
+    return this.id;
+  }
+}
+
+let installed = false;
+let io = 0;
+
+/** Local file operations in flight (the cache's reads and writes): the scheduler waits for them. */
+export function ioInFlight(): number {
+  return io;
+}
+
+function counted<A extends unknown[], R>(call: (...args: A) => Promise<R>, wrapResult?: (result: R) => R): (...args: A) => Promise<R> {
+  return (...args: A) => {
+    io++;
+    let promise: Promise<R>;
+    try {
+      promise = call(...args);
+    } catch (error) {
+      io--;
+      throw error;
+    }
+    return promise.then(
+      (result) => {
+        io--;
+        return wrapResult === undefined ? result : wrapResult(result);
+      },
+      (error: unknown) => {
+        io--;
+        throw error;
+      },
+    );
+  };
+}
+
+/** Installs the virtual clock, timers and UUIDs (once per process; inert until `useVirtual`). */
+export function installDeterminism(): void {
+  if (installed) return;
+  installed = true;
+  const crypto = createRequire(import.meta.url)("node:crypto") as { randomUUID: () => string };
+  const realUuid = crypto.randomUUID.bind(crypto);
+  crypto.randomUUID = () => (virtual === undefined ? realUuid() : virtual.uuid());
+
+  // Count local file operations, so the scheduler can wait for them to finish before it decides
+  // (their real duration would otherwise decide which requests are queued when it looks).
+  const fsp = createRequire(import.meta.url)("node:fs/promises") as Record<string, unknown>;
+  const handleMethods = ["read", "write", "close", "sync", "datasync", "stat", "truncate", "readFile", "writeFile", "appendFile"];
+  const wrapHandle = (handle: Record<string, unknown>) => {
+    for (const method of handleMethods) {
+      const original = handle[method];
+      if (typeof original === "function") handle[method] = counted((original as (...args: unknown[]) => Promise<unknown>).bind(handle));
+    }
+    return handle;
+  };
+  for (const name of ["open", "rename", "rm", "unlink", "readFile", "writeFile", "mkdir", "stat", "readdir", "copyFile", "appendFile", "truncate"]) {
+    const original = fsp[name];
+    if (typeof original !== "function") continue;
+    const bound = (original as (...args: unknown[]) => Promise<unknown>).bind(fsp);
+    fsp[name] = name === "open" ? counted(bound, (handle) => wrapHandle(handle as Record<string, unknown>)) : counted(bound);
+  }
+
+  const g = globalThis as Record<string, unknown>;
+  g.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    if (virtual === undefined) return real.setTimeout(callback, ms, ...args);
+    return new TimerHandle(virtual.set(() => callback(...args), ms ?? 0, false));
+  }) as unknown;
+  g.setInterval = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    if (virtual === undefined) return real.setInterval(callback, ms, ...args);
+    return new TimerHandle(virtual.set(() => callback(...args), ms ?? 0, true));
+  }) as unknown;
+  g.clearTimeout = ((id: unknown) => {
+    if (id instanceof TimerHandle) virtual?.clear(id);
+    else real.clearTimeout(id as ReturnType<typeof setTimeout>);
+  }) as unknown;
+  g.clearInterval = ((id: unknown) => {
+    if (id instanceof TimerHandle) virtual?.clear(id);
+    else real.clearInterval(id as ReturnType<typeof setInterval>);
+  }) as unknown;
+
+  const RealDate = real.Date;
+  class SimDate extends RealDate {
+    constructor(...args: unknown[]) {
+      if (args.length === 0) super(virtual === undefined ? RealDate.now() : virtual.now);
+      else super(...(args as [number]));
+    }
+    static override now(): number {
+      return virtual === undefined ? RealDate.now() : virtual.now;
+    }
+  }
+  g.Date = SimDate;
+  const realRandom = Math.random;
+  Math.random = () => (virtual === undefined ? realRandom() : virtual.random());
+  performance.now = () => (virtual === undefined ? real.performanceNow() : virtual.now - 1_767_225_600_000);
+}
+
+/** Runs the simulation's clock from here until `stopVirtual`. */
+export function useVirtual(time: VirtualTime): void {
+  virtual = time;
+}
+
+export function stopVirtual(): void {
+  virtual = undefined;
+}
+
+/** Real time, for measuring the simulation itself. */
+export function realNow(): number {
+  return real.performanceNow();
+}
