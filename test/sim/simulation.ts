@@ -347,9 +347,16 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     }
   };
 
-  const readView = async (fs: S3CachedFs, who: string): Promise<Map<string, Value>> => {
+  /** Every path of a view; in the final checks (no faults) any error is a violation. */
+  const readView = async (fs: S3CachedFs, who: string, final = false): Promise<Map<string, Value>> => {
     const view = new Map<string, Value>();
-    for (const path of allPaths) view.set(path, await readValue(fs, path, who));
+    for (const path of allPaths) {
+      const value = await readValue(fs, path, who).catch((error: unknown) => {
+        if (final && !(error instanceof Violation)) fail(`${who} cannot read ${path}: ${(error as Error).message}`);
+        throw error;
+      });
+      view.set(path, value);
+    }
     return view;
   };
 
@@ -535,7 +542,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     } else if (roll < 0.86) {
       if (maintenanceBusy) return;
       maintenanceBusy = true;
-      const gcOptions = { retentionMs: pick([0, 2_000, 60_000]), graceMs: pick([5_000, 30_000]), compact: chance(0.6), compactBelow: pick([0.5, 0.9]), dryRun: chance(0.15) };
+      const gcOptions = { retentionMs: pick([0, 2_000, 60_000]), graceMs: pick([60_000, 120_000]), compact: chance(0.6), compactBelow: pick([0.5, 0.9]), dryRun: chance(0.15) };
       start(process, `gc ${JSON.stringify(gcOptions)}`, async () => {
         try {
           await fs.collectGarbage(gcOptions);
@@ -566,8 +573,11 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
         process.closed = true;
       });
     } else {
-      // Let time pass (lease renewals, backoffs, head updates, grace periods).
-      const ms = pick([100, 1_000, 10_000, 40_000]);
+      // Let time pass (lease renewals, backoffs, head updates, retention windows and grace
+      // periods). Long only while no write is in flight: GC4's grace period assumes a record lands
+      // within it of its data's upload (a writer paused for longer is the documented hazard).
+      const writing = [...running].some((op) => op.process.role === "writer") || bucket.late.length > 0 || bucket.queue.some((request) => request.write);
+      const ms = writing ? pick([10, 100]) : pick([100, 1_000, 10_000, 40_000, 180_000]);
       note(`time passes: ${ms} ms`);
       advance(ms);
     }
@@ -741,7 +751,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
         if (done === "EFENCED") break;
       }
       if (!fs.closed && active.fs !== undefined) {
-        writerView = await drive(readView(fs, `${active.name} (final)`));
+        writerView = await drive(readView(fs, `${active.name} (final)`, true));
         writerSeq = fs.stats().seq;
         checkView(writerView, `${active.name} (final, seq ${writerSeq})`, true);
       }
@@ -755,7 +765,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     }));
     if (freshFs === undefined) return;
     fresh.fs = freshFs;
-    const freshView = await drive(readView(freshFs, "a fresh mount"));
+    const freshView = await drive(readView(freshFs, "a fresh mount", true));
     const freshSeq = freshFs.stats().seq;
     checkView(freshView, `a fresh mount (seq ${freshSeq})`, true);
     if (writerView !== undefined && freshSeq === writerSeq) {
@@ -771,7 +781,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
       bucket.direct.add(reader.name);
       const fs = reader.fs;
       const refreshed = await drive(fs.refresh());
-      const view = await drive(readView(fs, `${reader.name} (final)`));
+      const view = await drive(readView(fs, `${reader.name} (final)`, true));
       checkView(view, `${reader.name} (final, seq ${refreshed.seq})`, refreshed.seq >= freshSeq);
     }
   }
@@ -779,7 +789,17 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
   /** Runs the scheduler (no faults) until `promise` settles. */
   async function drive<T>(promise: Promise<T>): Promise<T> {
     let settled = false;
-    const watched = promise.finally(() => (settled = true));
+    let outcome: { value: T } | { error: unknown } | undefined;
+    promise.then(
+      (value) => {
+        outcome = { value };
+        settled = true;
+      },
+      (error: unknown) => {
+        outcome = { error };
+        settled = true;
+      },
+    );
     for (let round = 0; round < 5_000 && !settled; round++) {
       await settle();
       if (settled) break;
@@ -791,8 +811,9 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
         time.fireNext();
       } else break;
     }
-    if (!settled) fail("a final check never settled");
-    return watched;
+    if (!settled || outcome === undefined) fail("a final check never settled");
+    if ("error" in outcome!) throw outcome.error;
+    return outcome!.value;
   }
 
   return {
