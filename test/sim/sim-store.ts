@@ -81,6 +81,9 @@ export interface BucketEvent {
   fate: string;
 }
 
+/** The only keys the format overwrites (docs/s3-layout.md L1). */
+const mutableKeys = new Set(["heads/main.json", "writer/lease.json", "gc/clock"]);
+
 const capabilities: StoreCapabilities = { createOnly: true, compareAndSwap: true, conditionalGet: true, maxListPage: 1000, keysNestUnderObjects: true };
 
 export class SimBucket {
@@ -95,6 +98,8 @@ export class SimBucket {
   allDirect = false;
   /** Every delete that took effect, by key, with the step: GC's footprint. */
   readonly deleted: { key: string; client: string; step: number }[] = [];
+  /** Keys meant to be written once (L1) that were overwritten with other bytes. */
+  readonly rewritten = new Set<string>();
   readonly events: BucketEvent[] = [];
   private nextRequest = 1;
   private nextVersion = 1;
@@ -257,6 +262,7 @@ export class SimBucket {
         status: 412,
       });
     }
+    if (current !== undefined && !mutableKeys.has(key) && Buffer.compare(current.body, body) !== 0) this.rewritten.add(key);
     const etag = `"v${this.nextVersion++}"`;
     this.objects.set(key, { body: body.slice(), etag, lastModified: this.clock() });
     return { etag };

@@ -27,6 +27,8 @@ export interface SimResult {
   seed: number;
   ok: boolean;
   violation?: string;
+  /** Set when the violation is the symptom of a known, filed bug (see `knownBugs`). */
+  knownBug?: string;
   /** Steps the scheduler took (the final phase included). */
   steps: number;
   /** Requests sent to the store, and faults injected into them. */
@@ -42,7 +44,19 @@ export interface SimResult {
 
 class Violation extends Error {
   override name = "Violation";
+  constructor(
+    message: string,
+    /** The store keys the violation is about, when known (to recognise a known bug). */
+    readonly keys: string[] = [],
+  ) {
+    super(message);
+  }
 }
+
+/** Bugs known and filed, recognised by their symptom so a search can go on past them. */
+export const knownBugs = {
+  packKeyReuse: "issue 14 item 1: a pack key reused by a retried batch (packs/<epoch>-<seq>-<n> rewritten with other bytes)",
+};
 
 /** Error codes that mean "refused by validation, nothing published". */
 const refusedCodes = new Set(["ENOENT", "EEXIST", "EISDIR", "ENOTDIR", "ENOTEMPTY", "EINVAL", "EROFS", "EBADF", "ENAMETOOLONG"]);
@@ -284,8 +298,9 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
   };
   process.on("unhandledRejection", unhandled);
 
-  const fail = (message: string): never => {
-    throw new Violation(message);
+  let violationKeys: string[] = [];
+  const fail = (message: string, keys: string[] = []): never => {
+    throw new Violation(message, keys);
   };
 
   /** Starts an operation; its outcome updates the model in the order outcomes arrive. */
@@ -298,7 +313,10 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     body().then(
       () => finish(op, "ok"),
       (error: unknown) => {
-        if (error instanceof Violation) violation ??= `${process.name} ${label}: ${error.message}`;
+        if (error instanceof Violation && violation === undefined) {
+          violation = `${process.name} ${label}: ${error.message}`;
+          violationKeys = error.keys;
+        }
         finish(op, `error ${codeOf(error) ?? (error as Error)?.name}: ${String((error as Error)?.message ?? error).slice(0, 160)}`);
       },
     );
@@ -318,7 +336,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
       await work();
     } catch (error) {
       const corrupt = corruptCause(error);
-      if (corrupt !== undefined) fail(`a write met corrupt data: ${corrupt.message}`);
+      if (corrupt !== undefined) fail(`a write met corrupt data: ${corrupt.message}`, corrupt.key === undefined ? [] : [corrupt.key]);
       const code = codeOf(error);
       if (code !== undefined && refusedCodes.has(code) && (fs.mode === "readwrite" || code === "EROFS")) {
         model.finish(record, "refused", []); // refused: nothing changed
@@ -341,7 +359,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     } catch (error) {
       if (error instanceof Violation) throw error;
       const corrupt = corruptCause(error);
-      if (corrupt !== undefined) fail(`${who} got a checksum failure reading ${path}: ${(error as Error).message}`);
+      if (corrupt !== undefined) fail(`${who} got a checksum failure reading ${path}: ${(error as Error).message}`, corrupt.key === undefined ? [] : [corrupt.key]);
       if (codeOf(error) === "ENOENT") return "absent";
       throw error;
     }
@@ -562,7 +580,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
             checker.fs = await checker.manager.mount(mountConfig("fsck", { mode: "readonly" }));
           }
           const report = await checker.fs.fsck();
-          if (!report.sound) fail(`fsck found the filesystem unsound: ${JSON.stringify(report.problems.slice(0, 3))}`);
+          if (!report.sound) fail(`fsck found the filesystem unsound: ${JSON.stringify(report.problems.slice(0, 3))}`, report.problems.map((problem) => problem.key));
         } finally {
           maintenanceBusy = false;
         }
@@ -581,6 +599,14 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
       note(`time passes: ${ms} ms`);
       advance(ms);
     }
+  };
+
+  /** L1: every key but the head, the lease and gc/clock is written once (same bytes if twice). */
+  const checkWrittenOnce = () => {
+    if (bucket.rewritten.size === 0 || violation !== undefined) return;
+    const keys = [...bucket.rewritten];
+    violation = `${keys.join(", ")} ${keys.length === 1 ? "was" : "were"} overwritten with other bytes: a key written once (docs/s3-layout.md L1) changed under every record naming it`;
+    violationKeys = keys;
   };
 
   /** Fires every timer due within `ms`, in order, then sets the clock. */
@@ -687,6 +713,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
         mountProcess(writer2, { onWriterBusy: "takeover" });
       }
       stepOnce(true, true);
+      checkWrittenOnce();
     }
     if (violation === undefined) await finalChecks();
   } catch (error) {
@@ -718,6 +745,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
       if (violation !== undefined) return;
       finalSteps++;
       stepOnce(false, false);
+      checkWrittenOnce();
     }
     if (running.size > 0) fail(`operations never settled: ${[...running].map((op) => `${op.process.name} ${op.label}`).join("; ")}`);
     // 2. The network delivers or loses what is still in flight.
@@ -732,6 +760,8 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
         bucket.dropLate(request);
       }
     }
+    checkWrittenOnce();
+    if (violation !== undefined) return;
     // 3. The writer commits once more: it must converge with the store (a record of its that
     //    landed late is in the log, and the next commit follows it).
     const active = [writer2, writer1].find((candidate) => candidate?.fs !== undefined && !candidate.fs.closed && candidate.closed === false);
@@ -774,7 +804,8 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
       }
     }
     const report = await drive(freshFs.fsck());
-    if (!report.sound) fail(`fsck found the filesystem unsound: ${JSON.stringify(report.problems.slice(0, 3))}`);
+    if (!report.sound) fail(`fsck found the filesystem unsound: ${JSON.stringify(report.problems.slice(0, 3))}`, report.problems.map((problem) => problem.key));
+    checkWrittenOnce();
     // 5. Every reader catches up to a committed state.
     for (const reader of readerProcesses) {
       if (reader.fs === undefined || reader.fs.closed) continue;
@@ -816,10 +847,12 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     return outcome!.value;
   }
 
+  const packKeyReuse = violationKeys.length > 0 && violationKeys.every((key) => key.startsWith("packs/") && bucket.rewritten.has(key));
   return {
     seed,
     ok: violation === undefined,
     ...(violation === undefined ? {} : { violation }),
+    ...(violation !== undefined && packKeyReuse ? { knownBug: knownBugs.packKeyReuse } : {}),
     steps: step,
     requests: bucket.sent,
     faults: bucket.faults,
