@@ -219,7 +219,8 @@ class Model {
 
   /** Files the source of a rename or copy may hold while it is in flight. */
   sourceFiles(record: WriteRecord | undefined, path: string, atStart: Value[]): Value[] {
-    const values = new Set<Value>([...atStart, ...this.get(path), ...(record === undefined ? [] : this.overlapping(record, path))]);
+    const pending = this.records.filter((other) => other.status === "pending" && other !== record).flatMap((other) => other.effects.filter(([p]) => p === path).flatMap(([, values]) => values));
+    const values = new Set<Value>([...atStart, ...this.get(path), ...pending, ...(record === undefined ? [] : this.overlapping(record, path))]);
     return [...values].filter((value) => value.startsWith("f:"));
   }
 }
