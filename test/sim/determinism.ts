@@ -46,9 +46,8 @@ export class VirtualTime {
     return id;
   }
 
-  clear(id: unknown): void {
-    const key = typeof id === "object" && id !== null ? (id as { id: number }).id : (id as number);
-    this.timers.delete(key);
+  clear(id: number): void {
+    this.timers.delete(id);
   }
 
   /** The timer that fires next, if any. */
@@ -100,7 +99,11 @@ const real = {
 };
 
 class TimerHandle {
-  constructor(readonly id: number) {}
+  /** The run that set it: a late clearTimeout from an earlier run must not clear this run's timer of the same number. */
+  constructor(
+    readonly id: number,
+    readonly owner: VirtualTime,
+  ) {}
   unref(): this {
     return this;
   }
@@ -178,18 +181,18 @@ export function installDeterminism(): void {
   const g = globalThis as Record<string, unknown>;
   g.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
     if (virtual === undefined) return real.setTimeout(callback, ms, ...args);
-    return new TimerHandle(virtual.set(() => callback(...args), ms ?? 0, false));
+    return new TimerHandle(virtual.set(() => callback(...args), ms ?? 0, false), virtual);
   }) as unknown;
   g.setInterval = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
     if (virtual === undefined) return real.setInterval(callback, ms, ...args);
-    return new TimerHandle(virtual.set(() => callback(...args), ms ?? 0, true));
+    return new TimerHandle(virtual.set(() => callback(...args), ms ?? 0, true), virtual);
   }) as unknown;
   g.clearTimeout = ((id: unknown) => {
-    if (id instanceof TimerHandle) virtual?.clear(id);
+    if (id instanceof TimerHandle) id.owner.clear(id.id);
     else real.clearTimeout(id as ReturnType<typeof setTimeout>);
   }) as unknown;
   g.clearInterval = ((id: unknown) => {
-    if (id instanceof TimerHandle) virtual?.clear(id);
+    if (id instanceof TimerHandle) id.owner.clear(id.id);
     else real.clearInterval(id as ReturnType<typeof setInterval>);
   }) as unknown;
 

@@ -94,6 +94,8 @@ export class SimBucket {
   readonly late: SimRequest[] = [];
   /** Clients whose requests take effect at once, faultless (invariant checks). */
   readonly direct = new Set<string>();
+  /** Clients whose process has died: nothing more is sent (what was sent may still land). */
+  readonly dead = new Set<string>();
   /** Every request takes effect at once (teardown). */
   allDirect = false;
   /** Every delete that took effect, by key, with the step: GC's footprint. */
@@ -139,6 +141,11 @@ export class SimBucket {
           else resolve(outcome.value as T);
         },
       };
+      if (this.dead.has(client)) {
+        request.answered = true;
+        reject(new UnavailableError(describe(operation, key, "simulated: the process is gone; nothing was sent"), { operation, key, status: "dead" }));
+        return;
+      }
       if (this.allDirect || this.direct.has(client)) {
         this.land(request, "direct");
         return;

@@ -21,6 +21,11 @@ export interface SimOptions {
   steps?: number;
   /** Print every step as it happens. */
   verbose?: boolean;
+  /**
+   * Check L1 (a write-once key is never overwritten with other bytes) after every step (default
+   * true). Off, a key reuse shows only through what it breaks: wrong bytes, a checksum, fsck.
+   */
+  checkWriteOnce?: boolean;
 }
 
 export interface SimResult {
@@ -69,25 +74,46 @@ const allPaths = [...filePaths, ...dirPaths, ...groupPaths];
 type Value = string; // "absent" | "dir" | "f:<tag>"
 type Effects = [string, Value[]][];
 
-/** A file's bytes name the write that made them and are checkable on their own. */
+/**
+ * A piece of a file's bytes: it names the write that made it and its own length, and the rest is
+ * generated from both, so any bytes read back can be checked on their own. A file is a sequence
+ * of pieces (appends add one); the value "f:3+7" is a file made by write 3 then append 7, "f:"
+ * an empty file.
+ */
 function contentFor(tag: number, size: number): Uint8Array {
-  const header = new TextEncoder().encode(`#${tag}#${size}#`);
-  const bytes = new Uint8Array(Math.max(size, header.byteLength));
-  bytes.set(header);
-  const random = seededRandom(tag * 7919 + size);
-  for (let i = header.byteLength; i < bytes.byteLength; i++) bytes[i] = Math.floor(random() * 256);
+  if (size === 0) return new Uint8Array(0);
+  const headerBytes = String(tag).length + 9; // "#<tag>:<6-digit length>#"
+  const total = Math.max(size, headerBytes);
+  const bytes = new Uint8Array(total);
+  bytes.set(new TextEncoder().encode(`#${tag}:${String(total).padStart(6, "0")}#`));
+  const random = seededRandom(tag * 7919 + total);
+  for (let i = headerBytes; i < total; i++) bytes[i] = Math.floor(random() * 256);
   return bytes;
 }
 
-/** The write whose bytes these are, or a violation if they are nobody's. */
-function tagOf(bytes: Uint8Array, path: string, who: string): number {
-  const text = new TextDecoder().decode(bytes.subarray(0, Math.min(32, bytes.byteLength)));
-  const match = /^#(\d+)#(\d+)#/.exec(text);
-  if (match === null) throw new Violation(`${who} read ${bytes.byteLength} bytes at ${path} that no write produced (header ${JSON.stringify(text.slice(0, 16))})`);
-  const tag = Number(match[1]);
-  const expected = contentFor(tag, Number(match[2]));
-  if (Buffer.compare(expected, bytes) !== 0) throw new Violation(`${who} read wrong bytes at ${path}: they claim write #${tag} (${expected.byteLength} bytes) but differ from it (${bytes.byteLength} bytes)`);
-  return tag;
+/** The writes whose pieces these bytes are ("f:3+7"), or a violation if they are nobody's. */
+function valueOf(bytes: Uint8Array, path: string, who: string): Value {
+  const tags: number[] = [];
+  for (let offset = 0; offset < bytes.byteLength; ) {
+    const text = new TextDecoder().decode(bytes.subarray(offset, Math.min(offset + 24, bytes.byteLength)));
+    const match = /^#(\d+):(\d{6})#/.exec(text);
+    if (match === null) throw new Violation(`${who} read ${bytes.byteLength} bytes at ${path} that no write produced (at offset ${offset}: ${JSON.stringify(text.slice(0, 16))})`);
+    const tag = Number(match[1]);
+    const expected = contentFor(tag, Number(match[2]));
+    const piece = bytes.subarray(offset, offset + expected.byteLength);
+    if (Buffer.compare(expected, piece) !== 0) {
+      throw new Violation(`${who} read wrong bytes at ${path}: at offset ${offset} they claim write #${tag} (${expected.byteLength} bytes) but differ from it`);
+    }
+    tags.push(tag);
+    offset += expected.byteLength;
+  }
+  return `f:${tags.join("+")}`;
+}
+
+/** A file's value after appending write `tag` to a file holding `value` (or to no file). */
+function appended(value: Value, tag: number, size: number): Value {
+  if (size === 0) return value === "absent" ? "f:" : value;
+  return value === "absent" || value === "f:" ? `f:${tag}` : `${value}+${tag}`;
 }
 
 /** A write creates its missing parent directory (SPEC: writeFile and friends make parents). */
@@ -125,6 +151,7 @@ interface Process {
   role: "writer" | "reader" | "checker";
   busy: number;
   closed: boolean;
+  crashed?: boolean;
   lastSeq: number;
 }
 
@@ -259,7 +286,10 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     snapshotEveryCommits: between(3, 12),
     leaseWaitTimeoutMs: 120_000,
   };
+  // A second writer: it takes over from a live first writer, or mounts after the first one's
+  // process died without closing (it then waits for the lease to expire).
   const takeoverAt = chance(0.6) ? between(20, Math.max(21, steps - 30)) : undefined;
+  const succession = pick(["takeover", "takeover", "crash"] as const);
   const readers = between(1, 2);
 
   const trace: string[] = [];
@@ -356,7 +386,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
       const stats = await fs.stat(path);
       if (stats.isDirectory()) return "dir";
       const bytes = await fs.readFile(path);
-      return `f:${tagOf(bytes, path, who)}`;
+      return valueOf(bytes, path, who);
     } catch (error) {
       if (error instanceof Violation) throw error;
       const corrupt = corruptCause(error);
@@ -425,7 +455,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     if (fs === undefined || fs.closed) {
       if (process.mounting || process.closed) return;
       if (process.role === "writer") {
-        const takeover = process === writer2;
+        const takeover = process === writer2 && succession === "takeover";
         mountProcess(process, takeover ? { onWriterBusy: "takeover" } : { onWriterBusy: "wait" });
       } else if (process.role === "reader") {
         if (!formatExists && !chance(0.1)) return;
@@ -468,11 +498,21 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     // A writer.
     const roll = random();
     const tag = nextTag++;
-    if (roll < 0.3) {
+    if (roll < 0.24) {
       const path = pick(filePaths);
       const size = pick([0, between(1, 40), between(40, 200), between(200, 700)]);
       start(process, `writeFile ${path} #${tag} (${size} bytes)`, () =>
-        writeOutcome(fs, who, () => fs.writeFile(path, contentFor(tag, size)), () => [[path, [`f:${tag}`]], ...parentOf(path)]),
+        writeOutcome(fs, who, () => fs.writeFile(path, contentFor(tag, size)), () => [[path, [size === 0 ? "f:" : `f:${tag}`]], ...parentOf(path)]),
+      );
+    } else if (roll < 0.31) {
+      const path = pick(filePaths);
+      const size = pick([0, between(1, 40), between(40, 200), between(200, 700)]);
+      const atStart = [...model.get(path)];
+      start(process, `appendFile ${path} #${tag} (${size} bytes)`, () =>
+        writeOutcome(fs, who, () => fs.appendFile(path, contentFor(tag, size)), (record) => {
+          const before = [...model.sourceFiles(record, path, atStart), ...(atStart.includes("absent") || model.get(path).has("absent") ? ["absent"] : [])];
+          return [[path, [...new Set(before.map((value) => appended(value, tag, size)))]], ...parentOf(path)];
+        }),
       );
     } else if (roll < 0.38) {
       const dir = pick(dirPaths);
@@ -513,7 +553,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
                 await tx.writeFile("/t/x", contentFor(tag, size));
                 if (abort) throw new FsError("EINVAL", "transaction", { detail: "the body gave up" });
                 await tx.writeFile("/t/y", contentFor(tag, size));
-                if (extraPath !== undefined) await tx.writeFile(extraPath, contentFor(tag, size + 1));
+                if (extraPath !== undefined) await tx.writeFile(extraPath, contentFor(tag, size));
               })
               .catch((error: unknown) => {
                 // A transaction whose extra write is invalid (a missing directory) is refused whole.
@@ -604,7 +644,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
 
   /** L1: every key but the head, the lease and gc/clock is written once (same bytes if twice). */
   const checkWrittenOnce = () => {
-    if (bucket.rewritten.size === 0 || violation !== undefined) return;
+    if (bucket.rewritten.size === 0 || violation !== undefined || options.checkWriteOnce === false) return;
     const keys = [...bucket.rewritten];
     violation = `${keys.join(", ")} ${keys.length === 1 ? "was" : "were"} overwritten with other bytes: a key written once (docs/s3-layout.md L1) changed under every record naming it`;
     violationKeys = keys;
@@ -687,9 +727,10 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     }
     if (startOps) {
       const candidates: Process[] = [];
-      const active = writer2?.fs !== undefined ? writer2 : writer1;
+      const active = writer2 !== undefined && (writer2.fs !== undefined || writer1.crashed === true) ? writer2 : writer1;
       if (active.busy < 3) candidates.push(active, active);
       if (writer2 !== undefined && writer1.fs !== undefined && !writer1.closed && writer1.busy < 2) candidates.push(writer1);
+      if (writer1.crashed) candidates.splice(0, candidates.length, ...candidates.filter((candidate) => candidate !== writer1));
       if (writer2 !== undefined && writer2.fs === undefined && !writer2.mounting) candidates.push(writer2);
       for (const reader of readerProcesses) if (reader.busy === 0) candidates.push(reader);
       if (candidates.length > 0 && operate(pick(candidates))) return;
@@ -710,8 +751,17 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
       if (!formatExists && bucket.objects.has("format.json")) formatExists = true;
       if (takeoverAt !== undefined && step >= takeoverAt && writer2 === undefined && writer1.fs !== undefined) {
         writer2 = makeProcess("w2", "writer", between(-30_000, 30_000));
-        note("a second writer takes over");
-        mountProcess(writer2, { onWriterBusy: "takeover" });
+        if (succession === "crash") {
+          // The process dies: it sends nothing more; what it sent may still land.
+          note("the first writer's process dies; a second writer mounts and waits for the lease");
+          bucket.dead.add(writer1.name);
+          writer1.closed = true;
+          writer1.crashed = true;
+          mountProcess(writer2, { onWriterBusy: "wait" });
+        } else {
+          note("a second writer takes over");
+          mountProcess(writer2, { onWriterBusy: "takeover" });
+        }
       }
       stepOnce(true, true);
       checkWrittenOnce();
@@ -741,14 +791,16 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
   async function finalChecks() {
     // 1. Let every operation finish, without new faults (requests still overtake each other).
     note("final: no more faults; every operation finishes");
-    for (let round = 0; round < 2_000 && (running.size > 0 || bucket.queue.length > 0); round++) {
+    const live = () => [...running].some((op) => !op.process.crashed);
+    for (let round = 0; round < 2_000 && (live() || bucket.queue.length > 0); round++) {
       await settle();
       if (violation !== undefined) return;
       finalSteps++;
       stepOnce(false, false);
       checkWrittenOnce();
     }
-    if (running.size > 0) fail(`operations never settled: ${[...running].map((op) => `${op.process.name} ${op.label}`).join("; ")}`);
+    const unsettled = [...running].filter((op) => !op.process.crashed);
+    if (unsettled.length > 0) fail(`operations never settled: ${unsettled.map((op) => `${op.process.name} ${op.label}`).join("; ")}`);
     // 2. The network delivers or loses what is still in flight.
     while (bucket.late.length > 0) {
       const request = pick(bucket.late);
