@@ -12,6 +12,7 @@
 //
 // Outside a run (no `virtual` installed) everything behaves as the real thing.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createRequire } from "node:module";
 
 export interface VirtualTimer {
@@ -87,7 +88,14 @@ export class VirtualTime {
   }
 }
 
-let virtual: VirtualTime | undefined;
+/**
+ * The run a piece of code belongs to follows it through promises and callbacks, so work left
+ * over from an earlier run (a continuation still settling) draws on its own run's clock and
+ * generators, never on the current run's.
+ */
+const runs = new AsyncLocalStorage<VirtualTime>();
+let current: VirtualTime | undefined;
+const virtualNow = (): VirtualTime | undefined => (current === undefined ? undefined : (runs.getStore() ?? current));
 
 const real = {
   setTimeout: globalThis.setTimeout,
@@ -158,7 +166,7 @@ export function installDeterminism(): void {
   installed = true;
   const crypto = createRequire(import.meta.url)("node:crypto") as { randomUUID: () => string };
   const realUuid = crypto.randomUUID.bind(crypto);
-  crypto.randomUUID = () => (virtual === undefined ? realUuid() : virtual.uuid());
+  crypto.randomUUID = () => virtualNow()?.uuid() ?? realUuid();
 
   // Count local file operations, so the scheduler can wait for them to finish before it decides
   // (their real duration would otherwise decide which requests are queued when it looks).
@@ -180,10 +188,12 @@ export function installDeterminism(): void {
 
   const g = globalThis as Record<string, unknown>;
   g.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const virtual = virtualNow();
     if (virtual === undefined) return real.setTimeout(callback, ms, ...args);
     return new TimerHandle(virtual.set(() => callback(...args), ms ?? 0, false), virtual);
   }) as unknown;
   g.setInterval = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const virtual = virtualNow();
     if (virtual === undefined) return real.setInterval(callback, ms, ...args);
     return new TimerHandle(virtual.set(() => callback(...args), ms ?? 0, true), virtual);
   }) as unknown;
@@ -199,26 +209,36 @@ export function installDeterminism(): void {
   const RealDate = real.Date;
   class SimDate extends RealDate {
     constructor(...args: unknown[]) {
-      if (args.length === 0) super(virtual === undefined ? RealDate.now() : virtual.now);
+      if (args.length === 0) super(virtualNow()?.now ?? RealDate.now());
       else super(...(args as [number]));
     }
     static override now(): number {
-      return virtual === undefined ? RealDate.now() : virtual.now;
+      return virtualNow()?.now ?? RealDate.now();
     }
   }
   g.Date = SimDate;
   const realRandom = Math.random;
-  Math.random = () => (virtual === undefined ? realRandom() : virtual.random());
-  performance.now = () => (virtual === undefined ? real.performanceNow() : virtual.now - 1_767_225_600_000);
+  Math.random = () => {
+    const virtual = virtualNow();
+    return virtual === undefined ? realRandom() : virtual.random();
+  };
+  performance.now = () => {
+    const virtual = virtualNow();
+    return virtual === undefined ? real.performanceNow() : virtual.now - 1_767_225_600_000;
+  };
 }
 
-/** Runs the simulation's clock from here until `stopVirtual`. */
-export function useVirtual(time: VirtualTime): void {
-  virtual = time;
+/** Runs `body` on the virtual clock and generators of `time` (and everything it starts). */
+export function withVirtual<T>(time: VirtualTime, body: () => Promise<T>): Promise<T> {
+  current = time;
+  return runs.run(time, body).finally(() => {
+    if (current === time) current = undefined;
+  });
 }
 
-export function stopVirtual(): void {
-  virtual = undefined;
+/** Waits `ms` of real time (for local file operations to finish; never part of the simulation). */
+export function realSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => real.setTimeout(resolve, ms));
 }
 
 /** Real time, for measuring the simulation itself. */

@@ -46,7 +46,7 @@ for (const seed of seeds) {
   totalFaults += result.faults;
   totalOperations += result.operations;
   if (checkReplay) {
-    const again = await runSeed({ seed, ...(steps === undefined ? {} : { steps }), checkWriteOnce });
+    const again = await runSeed({ seed, ...(steps === undefined ? {} : { steps }), checkWriteOnce, verbose });
     if (again.digest !== result.digest || again.ok !== result.ok) {
       console.log(`seed ${seed} did not replay: digest ${result.digest} then ${again.digest}`);
       failures.push({ seed, violation: "not deterministic" });

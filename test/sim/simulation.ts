@@ -13,7 +13,7 @@ import { FsError } from "../../src/errors.ts";
 import { CorruptObjectError, NotFoundError } from "../../src/stores/store-errors.ts";
 import { seededRandom } from "../../src/random.ts";
 import { SimBucket, failureFor, type SimRequest } from "./sim-store.ts";
-import { VirtualTime, ioInFlight, realNow, stopVirtual, useVirtual } from "./determinism.ts";
+import { VirtualTime, ioInFlight, realNow, realSleep, withVirtual } from "./determinism.ts";
 
 export interface SimOptions {
   seed: number;
@@ -246,20 +246,32 @@ class Model {
 
   /** Files the source of a rename or copy may hold while it is in flight. */
   sourceFiles(record: WriteRecord | undefined, path: string, atStart: Value[]): Value[] {
+    return this.sourceValues(record, path, atStart).filter((value) => value.startsWith("f:"));
+  }
+
+  /** Values a path may hold while `record` is in flight: at its start, now, and by writes pending or overlapping it. */
+  sourceValues(record: WriteRecord | undefined, path: string, atStart: Value[]): Value[] {
     const pending = this.records.filter((other) => other.status === "pending" && other !== record).flatMap((other) => other.effects.filter(([p]) => p === path).flatMap(([, values]) => values));
     const values = new Set<Value>([...atStart, ...this.get(path), ...pending, ...(record === undefined ? [] : this.overlapping(record, path))]);
-    return [...values].filter((value) => value.startsWith("f:"));
+    return [...values];
   }
 }
 
-export async function runSeed(options: SimOptions): Promise<SimResult> {
+let runCount = 0;
+
+export function runSeed(options: SimOptions): Promise<SimResult> {
+  const time = new VirtualTime(1_767_225_600_000, seededRandom(options.seed ^ 0x5bd1e995));
+  return withVirtual(time, () => simulate(options, time));
+}
+
+async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResult> {
   const started = realNow();
   const seed = options.seed;
   const random = seededRandom(seed);
-  const time = new VirtualTime(1_767_225_600_000, seededRandom(seed ^ 0x5bd1e995));
-  useVirtual(time);
   const bucket = new SimBucket(() => time.now);
-  const root = join(existsShm() ? "/dev/shm" : tmpdir(), `s3bcfs-sim-${process.pid}-${seed}`);
+  // A directory of its own per run (a replay of the same seed included): a run that stopped on a
+  // violation may leave mounts open, which must not meet the next run's.
+  const root = join(existsShm() ? "/dev/shm" : tmpdir(), `s3bcfs-sim-${process.pid}-${seed}-${++runCount}`);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
 
@@ -510,7 +522,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
       const atStart = [...model.get(path)];
       start(process, `appendFile ${path} #${tag} (${size} bytes)`, () =>
         writeOutcome(fs, who, () => fs.appendFile(path, contentFor(tag, size)), (record) => {
-          const before = [...model.sourceFiles(record, path, atStart), ...(atStart.includes("absent") || model.get(path).has("absent") ? ["absent"] : [])];
+          const before = model.sourceValues(record, path, atStart).filter((value) => value === "absent" || value.startsWith("f:"));
           return [[path, [...new Set(before.map((value) => appended(value, tag, size)))]], ...parentOf(path)];
         }),
       );
@@ -661,16 +673,23 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     time.now = Math.max(time.now, until);
   };
 
-  /** Waits until nothing moves: no request sent, no timer set, no operation ended. */
+  /**
+   * Waits until nothing moves: no request sent, no timer set, no operation ended, for ten turns of
+   * the event loop in a row, and no local file operation in flight (those are waited for however
+   * long they take: their real duration must not decide what the scheduler sees).
+   */
   const settle = async () => {
     let last = -1;
     let quiet = 0;
-    for (let round = 0; round < 5_000 && quiet < 4; round++) {
-      await new Promise((resolve) => setImmediate(resolve));
+    const since = realNow();
+    while (quiet < 10) {
       if (ioInFlight() > 0) {
         quiet = 0;
+        if (realNow() - since > 60_000) throw new Error("a local file operation has not finished for 60 s");
+        await realSleep(0);
         continue;
       }
+      await new Promise((resolve) => setImmediate(resolve));
       const activity = bucket.activity + time.activity + completions;
       if (activity === last) quiet++;
       else {
@@ -784,7 +803,10 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     }
     if (!closed) violation ??= "close() never settled";
     await Promise.race([closing, new Promise((resolve) => setImmediate(resolve))]);
-    stopVirtual();
+    // Nothing of this run may still be running when the next one starts (it would draw on the
+    // next run's clock and generators).
+    for (const request of bucket.queue.splice(0)) bucket.land(request, "delivered at teardown");
+    await settle();
     rmSync(root, { recursive: true, force: true });
   }
 
