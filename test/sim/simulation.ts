@@ -169,6 +169,8 @@ interface WriteRecord {
   end?: number;
   status: "pending" | "acknowledged" | "refused" | "unknown";
   effects: Effects;
+  /** Its effects computed anew (an append, copy or rename depends on what its source may hold). */
+  plan: (record: WriteRecord) => Effects;
 }
 
 /**
@@ -207,12 +209,25 @@ class Model {
   }
 
   /** A write is sent: from now on a reader may see it (its record can land before the answer). */
-  begin(effects: Effects): WriteRecord {
-    const record: WriteRecord = { start: ++this.clock, status: "pending", effects };
-    this.foresee(effects);
+  begin(plan: (record: WriteRecord | undefined) => Effects): WriteRecord {
+    const record: WriteRecord = { start: ++this.clock, status: "pending", effects: plan(undefined), plan };
     this.records.push(record);
+    this.foreseePending();
     if (this.records.length > 400) this.records = this.records.filter((other) => other.status === "pending" || other.end! > this.clock - 200);
     return record;
+  }
+
+  /**
+   * What every write in flight may yet produce, recomputed: a write sent later can still be
+   * published before an append, copy or rename sent earlier (its data uploads first), and change
+   * what that one produces.
+   */
+  private foreseePending(): void {
+    for (const record of this.records) {
+      if (record.status !== "pending") continue;
+      record.effects = record.plan(record);
+      this.foresee(record.effects);
+    }
   }
 
   private foresee(effects: Effects): void {
@@ -237,11 +252,13 @@ class Model {
     record.status = status;
     record.effects = effects;
     this.foresee(effects);
-    if (status === "refused") return;
-    for (const [path, values] of effects) {
-      if (status === "acknowledged") this.set(path, [...values, ...this.overlapping(record, path)]);
-      else this.add(path, values);
+    if (status !== "refused") {
+      for (const [path, values] of effects) {
+        if (status === "acknowledged") this.set(path, [...values, ...this.overlapping(record, path)]);
+        else this.add(path, values);
+      }
     }
+    this.foreseePending();
   }
 
   /** Files the source of a rename or copy may hold while it is in flight. */
@@ -374,7 +391,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
 
   /** A write's outcome: acknowledged, refused (nothing published) or unknown (maybe published). */
   const writeOutcome = async (fs: S3CachedFs, who: string, work: () => Promise<void>, effects: (record?: WriteRecord) => Effects) => {
-    const record = model.begin(effects());
+    const record = model.begin(effects);
     try {
       await work();
     } catch (error) {
