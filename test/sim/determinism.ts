@@ -236,11 +236,6 @@ export function withVirtual<T>(time: VirtualTime, body: () => Promise<T>): Promi
   });
 }
 
-/** Waits `ms` of real time (for local file operations to finish; never part of the simulation). */
-export function realSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => real.setTimeout(resolve, ms));
-}
-
 /** Real time, for measuring the simulation itself. */
 export function realNow(): number {
   return real.performanceNow();

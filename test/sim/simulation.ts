@@ -13,7 +13,7 @@ import { FsError } from "../../src/errors.ts";
 import { CorruptObjectError, NotFoundError } from "../../src/stores/store-errors.ts";
 import { seededRandom } from "../../src/random.ts";
 import { SimBucket, failureFor, type SimRequest } from "./sim-store.ts";
-import { VirtualTime, ioInFlight, realNow, realSleep, withVirtual } from "./determinism.ts";
+import { VirtualTime, ioInFlight, realNow, withVirtual } from "./determinism.ts";
 
 export interface SimOptions {
   seed: number;
@@ -691,7 +691,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   };
 
   /**
-   * Waits until nothing moves: no request sent, no timer set, no operation ended, for ten turns of
+   * Waits until nothing moves: no request sent, no timer set, no operation ended, for five turns of
    * the event loop in a row, and no local file operation in flight (those are waited for however
    * long they take: their real duration must not decide what the scheduler sees).
    */
@@ -699,11 +699,11 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     let last = -1;
     let quiet = 0;
     const since = realNow();
-    while (quiet < 10) {
+    while (quiet < 5) {
       if (ioInFlight() > 0) {
         quiet = 0;
         if (realNow() - since > 60_000) throw new Error("a local file operation has not finished for 60 s");
-        await realSleep(0);
+        await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
       await new Promise((resolve) => setImmediate(resolve));
