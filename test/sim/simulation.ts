@@ -906,6 +906,11 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       const refreshed = await drive(fs.refresh());
       const view = await drive(readView(fs, `${reader.name} (final)`, true));
       checkView(view, `${reader.name} (final, seq ${refreshed.seq})`, refreshed.seq >= freshSeq);
+      if (refreshed.seq === freshSeq) {
+        for (const [path, value] of view) {
+          if (freshView.get(path) !== value) fail(`at seq ${freshSeq} ${reader.name} shows ${path} as ${value}, a fresh mount as ${freshView.get(path)}`);
+        }
+      }
     }
   }
 
