@@ -390,7 +390,12 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   };
 
   /** A write's outcome: acknowledged, refused (nothing published) or unknown (maybe published). */
-  const writeOutcome = async (fs: S3CachedFs, who: string, work: () => Promise<void>, effects: (record?: WriteRecord) => Effects) => {
+  /**
+   * A write's outcome. `mayBeNoOp`: its success may publish nothing (an empty append to a file the
+   * writer sees), so a writer fenced without knowing it yet may acknowledge it from its own, older
+   * view: it then says nothing about the filesystem, and only adds what it may have done.
+   */
+  const writeOutcome = async (fs: S3CachedFs, who: string, work: () => Promise<void>, effects: (record?: WriteRecord) => Effects, mayBeNoOp = false) => {
     const record = model.begin(effects);
     try {
       await work();
@@ -406,7 +411,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       throw error;
     }
     if (fs.mode === "readonly") fail(`${who}: a write on a read-only mount succeeded`);
-    model.finish(record, "acknowledged", effects(record));
+    model.finish(record, mayBeNoOp ? "unknown" : "acknowledged", effects(record));
   };
 
   // Reading one path of a view: its value, checked against the bytes' own claim.
@@ -541,7 +546,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
         writeOutcome(fs, who, () => fs.appendFile(path, contentFor(tag, size)), (record) => {
           const before = model.sourceValues(record, path, atStart).filter((value) => value === "absent" || value.startsWith("f:"));
           return [[path, [...new Set(before.map((value) => appended(value, tag, size)))]], ...parentOf(path)];
-        }),
+        }, size === 0),
       );
     } else if (roll < 0.38) {
       const dir = pick(dirPaths);
