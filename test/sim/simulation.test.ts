@@ -25,10 +25,11 @@ interface Summary {
  * - 266, 311: the same bug as users see it (with `--no-write-once-check`): a reader's read of a
  *   committed file fails its checksum (266), fsck finds a pack that no longer matches the records
  *   naming it (311).
- * - 1631: a flaw of the simulation's own model, kept so it stays fixed (an append sent before a
- *   write but published after it).
+ * - 1631, 3786: flaws of the simulation's own model, kept so they stay fixed: an append sent
+ *   before a write but published after it (1631); an empty append that a writer fenced without
+ *   knowing it yet answers from its own view, publishing nothing (3786, found on main at 3087798).
  */
-const regressionSeeds = [19, 266, 311, 1631];
+const regressionSeeds = [19, 266, 311, 1631, 3786];
 
 async function simulate(args: string[]): Promise<{ summary: Summary; output: string }> {
   const child = Bun.spawn([process.execPath, `${import.meta.dir}/run.ts`, ...args, "--json", "--keep-going"], { stdout: "pipe", stderr: "pipe" });
