@@ -4,7 +4,8 @@
 // the command that replays it; `--keep-going` runs every seed and lists all failing ones.
 // `--json` prints one summary line as JSON at the end (the test reads it). `--skip-known` counts
 // seeds failing with the symptom of a known, filed bug apart and goes on; `--check-replay` runs
-// each seed twice and compares; `--no-write-once-check` leaves L1 to be seen through what it breaks.
+// each seed twice and compares; `--no-write-once-check` leaves L1 to be seen through what it breaks;
+// `--progress` reports every 100 seeds.
 
 import { installDeterminism, realNow } from "./determinism.ts";
 
@@ -54,6 +55,9 @@ for (const seed of seeds) {
   }
   if (single !== undefined || verbose || flag("digests")) {
     console.log(`seed ${seed}: ${result.ok ? "ok" : "VIOLATION"}, ${result.steps} steps, ${result.requests} requests, ${result.faults} faults, ${result.operations} operations, digest ${result.digest}, ${result.elapsedMs.toFixed(0)} ms`);
+  }
+  if (flag("progress") && ran % 100 === 0) {
+    console.log(`${ran} seeds done (to ${seed}), ${failures.length} failing, ${known.length} with a known bug, ${((realNow() - started) / 1000).toFixed(0)} s`);
   }
   if (!result.ok && skipKnown && result.knownBug !== undefined) {
     known.push({ seed, bug: result.knownBug });
