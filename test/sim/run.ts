@@ -1,0 +1,81 @@
+// Runs the deterministic simulation: `npm run sim -- --seed S` replays one seed (add --verbose for
+// every step), `npm run sim -- --seeds N [--from F]` runs N seeds from F (default 1), `--steps K`
+// sets the steps per seed. Exits 1 on the first violation, printing its seed, the last steps and
+// the command that replays it; `--keep-going` runs every seed and lists all failing ones.
+// `--json` prints one summary line as JSON at the end (the test reads it). `--skip-known` counts
+// seeds failing with the symptom of a known, filed bug apart and goes on; `--check-replay` runs
+// each seed twice and compares; `--no-write-once-check` leaves L1 to be seen through what it breaks;
+// `--progress` reports every 100 seeds.
+
+import { installDeterminism, realNow } from "./determinism.ts";
+
+installDeterminism();
+// The library is loaded only now, so its `randomUUID` is the seeded one.
+const { runSeed } = await import("./simulation.ts");
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+
+const single = argument("seed");
+const count = Number(argument("seeds") ?? (single === undefined ? 100 : 1));
+const from = Number(single ?? argument("from") ?? 1);
+const steps = argument("steps") === undefined ? undefined : Number(argument("steps"));
+const seeds = argument("list")?.split(",").map(Number) ?? Array.from({ length: count }, (_, index) => from + index);
+const verbose = flag("verbose");
+const keepGoing = flag("keep-going");
+const checkReplay = flag("check-replay");
+// Counts seeds failing with the symptom of a known, filed bug apart, and goes on (see knownBugs).
+const skipKnown = flag("skip-known");
+const checkWriteOnce = !flag("no-write-once-check");
+
+const started = realNow();
+let totalSteps = 0;
+let totalRequests = 0;
+let totalFaults = 0;
+let totalOperations = 0;
+const failures: { seed: number; violation: string }[] = [];
+const known: { seed: number; bug: string }[] = [];
+let ran = 0;
+for (const seed of seeds) {
+  const result = await runSeed({ seed, ...(steps === undefined ? {} : { steps }), verbose, checkWriteOnce });
+  ran++;
+  totalSteps += result.steps;
+  totalRequests += result.requests;
+  totalFaults += result.faults;
+  totalOperations += result.operations;
+  if (checkReplay) {
+    const again = await runSeed({ seed, ...(steps === undefined ? {} : { steps }), checkWriteOnce, verbose });
+    if (again.digest !== result.digest || again.ok !== result.ok) {
+      console.log(`seed ${seed} did not replay: digest ${result.digest} then ${again.digest}`);
+      failures.push({ seed, violation: "not deterministic" });
+    }
+  }
+  if (single !== undefined || verbose || flag("digests")) {
+    console.log(`seed ${seed}: ${result.ok ? "ok" : "VIOLATION"}, ${result.steps} steps, ${result.requests} requests, ${result.faults} faults, ${result.operations} operations, digest ${result.digest}, ${result.elapsedMs.toFixed(0)} ms`);
+  }
+  if (flag("progress") && ran % 100 === 0) {
+    console.log(`${ran} seeds done (to ${seed}), ${failures.length} failing, ${known.length} with a known bug, ${((realNow() - started) / 1000).toFixed(0)} s`);
+  }
+  if (!result.ok && skipKnown && result.knownBug !== undefined) {
+    known.push({ seed, bug: result.knownBug });
+    console.log(`seed ${seed}: known bug (${result.knownBug}): ${result.violation}`);
+  } else if (!result.ok) {
+    failures.push({ seed, violation: result.violation! });
+    console.log(`\nseed ${seed} FAILED: ${result.violation}`);
+    if (result.knownBug !== undefined) console.log(`(the symptom of a known bug: ${result.knownBug})`);
+    console.log(`last steps:\n  ${result.trace.slice(-40).join("\n  ")}`);
+    console.log(`replay: npm run sim -- --seed ${seed}\n`);
+    if (!keepGoing) break;
+  }
+}
+const elapsed = (realNow() - started) / 1000;
+const summary = { seeds: ran, steps: totalSteps, requests: totalRequests, faults: totalFaults, operations: totalOperations, failures, known, seconds: Number(elapsed.toFixed(1)) };
+console.log(
+  `${ran} seeds (${seeds[0]}..${seeds[ran - 1]}), ${totalSteps} steps, ${totalOperations} operations, ${totalRequests} requests, ${totalFaults} faults, ${failures.length} failing${skipKnown ? `, ${known.length} with a known bug` : ""}, ${elapsed.toFixed(1)} s`,
+);
+if (failures.length > 0) console.log(`failing seeds: ${failures.map((failure) => failure.seed).join(", ")}`);
+if (flag("json")) console.log(`SIM-SUMMARY ${JSON.stringify(summary)}`);
+process.exit(failures.length > 0 ? 1 : 0);
