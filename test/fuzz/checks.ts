@@ -42,10 +42,22 @@ export function describeError(error: unknown): string {
   return `a thrown ${typeof error}: ${String(error).slice(0, 200)}`;
 }
 
-/** The error's code if it has one (FsError, Mastra's errors), else a label naming what was thrown. */
+/**
+ * What identifies the error to a caller: its `code` (FsError, Mastra's errors), a Flue error's
+ * `type`, an AbortError's name; undefined if it has none.
+ */
+export function identityOf(error: unknown): string | undefined {
+  const fields = error as { code?: unknown; type?: unknown } | null;
+  if (typeof fields?.code === "string" && fields.code !== "") return fields.code;
+  if (error instanceof DOMException && error.name === "AbortError") return "AbortError";
+  if (error instanceof Error && typeof fields?.type === "string" && fields.type !== "") return fields.type;
+  return undefined;
+}
+
+/** The error's identity (see identityOf), else a label naming what was thrown. */
 export function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && code !== "") return code;
+  const code = identityOf(error);
+  if (code !== undefined) return code;
   if (error instanceof Error) return `<${error.constructor.name}>`;
   return `<${typeof error}>`;
 }
@@ -62,8 +74,8 @@ export function errorTexts(error: unknown, depth = 0): string[] {
 /** A problem with the error's shape (undefined: fine). `allowed` says which classes the surface may throw. */
 export function errorShapeProblem(error: unknown, allowed: (error: unknown) => boolean, hostPaths: readonly string[]): string | undefined {
   if (!allowed(error)) return `not an error of this surface: ${describeError(error)}`;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== "string" || code === "") return `an error without a code: ${describeError(error)}`;
+  const code = identityOf(error);
+  if (code === undefined) return `an error without a code: ${describeError(error)}`;
   if (error instanceof FsError) {
     if (!fsErrorCodes.has(code)) return `an FsError with an unknown code ${code}`;
     if (pathCodes.has(code) && error.path === undefined) return `an FsError ${code} that names no path: ${error.message}`;

@@ -30,12 +30,12 @@ export const knownFindings: KnownFinding[] = [
   {
     id: "nested-write-in-transaction-deadlocks",
     item: 8,
-    summary: "fs.writeFile or fs.transaction called (and awaited) inside a transaction body, or from a callback of a write in it, never settles; nor does the transaction",
+    summary: "fs.writeFile or fs.transaction called (and awaited) inside a transaction body, or from a callback of a write in it, never settles; nor does the transaction (the core, and through Mastra's and just-bash's transaction())",
     matches: (v) =>
       v.check === "settles" &&
       v.call !== undefined &&
-      ((calls(v, ["core"], ["writeFile", "transaction"]) && tagged(v, "nested") && (tagged(v, "in-tx-body") || tagged(v, "in-onProgress"))) ||
-        (calls(v, ["core"], ["transaction"]) && (tagged(v, "nested:outer-write") || tagged(v, "nested:outer-transaction") || tagged(v, "nested:in-callback"))) ||
+      ((calls(v, ["core", "mastra", "just-bash"], ["writeFile", "transaction"]) && tagged(v, "nested") && (tagged(v, "in-tx-body") || tagged(v, "in-onProgress"))) ||
+        (calls(v, ["core", "mastra", "just-bash"], ["transaction"]) && (tagged(v, "nested:outer-write") || tagged(v, "nested:outer-transaction") || tagged(v, "nested:in-callback"))) ||
         // the tx call whose callback made the nested write waits for it
         (calls(v, ["tx"], ["writeFile", "appendFile"]) && v.call.tags.some((tag) => tag.startsWith("onProgress-writes")))),
   },
@@ -43,8 +43,7 @@ export const knownFindings: KnownFinding[] = [
     id: "materialize-long-name-host-error",
     item: 12,
     summary: "materialize of a file whose name is 206-255 bytes fails with a raw host ENAMETOOLONG naming the staging path (and leaks the cache space it reserved)",
-    matches: (v) =>
-      (v.check === "errors" || v.check === "model") && calls(v, coreSurfaces, ["materialize"]) && tagged(v, "max-name") && threw(v, "Error", "ENAMETOOLONG"),
+    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, [...coreSurfaces, "mastra"], ["materialize"]) && threw(v, "Error", "ENAMETOOLONG"),
   },
   {
     id: "invalid-cache-root-host-error",
@@ -104,7 +103,8 @@ export const knownFindings: KnownFinding[] = [
     summary: "an unknown encoding throws Node's raw TypeError ERR_UNKNOWN_ENCODING (readText(path, 'bogus')) or is ignored (writeFile(path, data, { encoding: 42 }) writes utf8), not FsError EINVAL",
     matches: (v) =>
       (v.check === "errors" || v.check === "model") &&
-      ((calls(v, coreSurfaces, ["readText"]) && tagged(v, "bad-encoding")) || (calls(v, coreSurfaces, ["writeFile", "appendFile"]) && tagged(v, "bad-data:unknown-encoding"))) &&
+      ((calls(v, [...coreSurfaces, "mastra", "just-bash"], ["readText", "readFile"]) && tagged(v, "bad-encoding")) ||
+        (calls(v, ["just-bash"], ["writeFile", "appendFile"]) && tagged(v, "bad-encoding")) || (calls(v, coreSurfaces, ["writeFile", "appendFile"]) && tagged(v, "bad-data:unknown-encoding"))) &&
       (threw(v, "TypeError", "encoding") || threw(v, "TypeError", "Unknown encoding") || (v.check === "model" && succeeded(v))),
   },
   {
@@ -117,7 +117,7 @@ export const knownFindings: KnownFinding[] = [
     id: "transaction-of-a-non-function",
     item: 14,
     summary: "transaction(42) (or null, a string, an object) rejects with a raw TypeError 'body is not a function', not FsError EINVAL",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["core"], ["transaction"]) && tagged(v, "not-a-function") && threw(v, "TypeError", "is not a function"),
+    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["core", "mastra"], ["transaction"]) && tagged(v, "not-a-function") && threw(v, "TypeError", "is not a function"),
   },
   {
     id: "write-handle-closed-after-its-mount",
@@ -146,5 +146,65 @@ export const knownFindings: KnownFinding[] = [
     item: 13,
     summary: "a lone surrogate in a name reaches the file named with U+FFFD (as node:fs does), but realpath() answers the lone surrogate, not the name stored",
     matches: (v) => v.check === "result" && calls(v, coreSurfaces, ["realpath"]) && tagged(v, "lone-surrogate") && succeeded(v),
+  },
+  {
+    id: "just-bash-content-raw-type-error",
+    item: "new",
+    summary:
+      "AcceleratedJustBashFs.writeFile/appendFile (and so Flue's sandbox writeFile) of content that is neither a string nor bytes throws a raw TypeError, not FsError EINVAL",
+    matches: (v) =>
+      v.check === "errors" &&
+      calls(v, ["just-bash", "flue"], ["writeFile", "appendFile"]) &&
+      tagged(v, "bad-content") &&
+      threw(v, "TypeError", "file content must be a string or a Uint8Array"),
+  },
+  {
+    id: "flue-non-string-path-raw-type-error",
+    item: "new",
+    summary: "the Flue sandbox's verbs given a path that is not a string throw a raw TypeError ('p.startsWith is not a function') from Flue's path resolution, not FsError EINVAL",
+    matches: (v) =>
+      v.check === "errors" && calls(v, ["flue"], ["readFile", "readFileBuffer", "stat", "readdir", "mkdir", "rm", "writeFile", "resolvePath", "exec"]) && tagged(v, "not-a-string") && threw(v, "TypeError", "startsWith"),
+  },
+  {
+    id: "shell-exec-nul-in-path-env-raw-error",
+    item: "new",
+    summary: "shell.exec with a NUL byte in env.PATH rejects with a plain Error 'ENOENT: path contains null byte, access ...' instead of resolving with a failed command",
+    matches: (v) => v.check === "errors" && calls(v, ["shell"], ["exec"]) && tagged(v, "odd-env") && threw(v, "Error", "path contains null byte"),
+  },
+  {
+    id: "mastra-invalid-expected-mtime",
+    item: "new",
+    summary: "AcceleratedFS.writeFile(path, content, { expectedMtime }) with an invalid Date or a non-Date throws a raw RangeError 'Invalid Date' (or TypeError), not a FilesystemError",
+    matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["writeFile"]) && tagged(v, "bad-mtime") && (threw(v, "RangeError", "Invalid Date") || threw(v, "TypeError", "")),
+  },
+  {
+    id: "mastra-ebusy-names-cache-root",
+    item: "new",
+    summary: "a second AcceleratedFS on a mount name in use fails with EBUSY whose message names the host cache root",
+    matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["init"]) && tagged(v, "same-mount-name") && v.message.includes("a host path") && v.message.includes("EBUSY"),
+  },
+  {
+    id: "flue-failed-write-publishes-parents",
+    item: "new",
+    summary:
+      "a Flue sandbox writeFile that fails (bad content, a NUL in the name, ...) has published the parent directories first: Flue's wrapper retries every failed write after mkdir -p of the parent, which the adapter keeps although the core creates parents itself",
+    matches: (v) => v.check === "publishes" && calls(v, ["flue"], ["writeFile"]),
+  },
+  {
+    id: "mastra-non-string-path-raw-type-error",
+    item: "new",
+    summary:
+      "AcceleratedFS.writeFile, appendFile, copyFile and moveFile with a path that is not a string throw a raw TypeError ('corePath.lastIndexOf is not a function'; a Symbol: 'Cannot convert a symbol to a string', readRange too), not a FilesystemError EINVAL as the other methods do",
+    matches: (v) =>
+      v.check === "errors" &&
+      v.call?.surface === "mastra" &&
+      tagged(v, "not-a-string") &&
+      (threw(v, "TypeError", "is not a function") || threw(v, "TypeError", "Cannot convert a symbol")),
+  },
+  {
+    id: "just-bash-resolve-path-raw-type-error",
+    item: "new",
+    summary: "AcceleratedJustBashFs.resolvePath(base, path) with a path or base that is not a string throws a raw TypeError, not FsError EINVAL",
+    matches: (v) => v.check === "errors" && calls(v, ["just-bash"], ["resolvePath"]) && threw(v, "TypeError", ""),
   },
 ];
