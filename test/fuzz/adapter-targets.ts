@@ -226,9 +226,7 @@ export class MastraTarget extends AdapterTarget {
         break;
       case "info":
         outcome = await this.call("mastra", "getInfo", [], surfaceTags, () => [fs.getInfo(), fs.getInstructions()], mastraErrors);
-        if (outcome.status === "ok" && JSON.stringify(outcome.value).includes(this.storeRoot)) {
-          // cacheRoot is the caller's own and shown as metadata; the store's root is not a host path to leak either way
-        }
+        if (outcome.status !== "ok") this.run.violate({ check: "model", message: `getInfo()/getInstructions() answered ${outcome.status}`, call: outcome.record, outcome });
         break;
     }
     void outcome;

@@ -7,7 +7,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FsError, S3CachedFsManagerImpl, type MaterializedFile, type S3CachedFs, type Transaction, type WriteHandle } from "../../src/core.ts";
+import { S3CachedFsManagerImpl, type MaterializedFile, type S3CachedFs, type Transaction, type WriteHandle } from "../../src/core.ts";
 import { outcomeCode, type Outcome } from "./checks.ts";
 import { FilesystemModel, ModelError, difference, lookup, modelOf, paths, readdir as modelReaddir, readFile as modelReadFile, tryLookup, walk as modelWalk } from "./fuzz-model.ts";
 import type { Called, FuzzRun, Target } from "./fuzzer.ts";
@@ -283,7 +283,8 @@ export class CoreTarget implements Target {
   /** cp of a directory: without `recursive` refused; with it, the tree copied (what node's fs.cp does). */
   private cpTreeExpectation(model: FilesystemModel, from: string, to: string, recursive: boolean, overwrite: boolean): Expectation {
     if (!recursive) return refuse("EISDIR", "EINVAL");
-    if (to === from || to.startsWith(`${from}/`)) return refuse("EINVAL");
+    // Into itself: node:fs says EINVAL before looking at the destination's parent; ENOENT/ENOTDIR for it are as clear.
+    if (to === from || to.startsWith(`${from}/`)) return refuse("EINVAL", "ENOENT", "ENOTDIR");
     const copyTree = (m: FilesystemModel) => {
       const parent = to.slice(0, to.lastIndexOf("/")) || "/";
       const parentNode = lookup(m, parent);
@@ -600,11 +601,6 @@ export class CoreTarget implements Target {
     this.model = await modelOf(fs);
   }
 
-  /** Waits until everything queued is published (a snapshot forces the queue through). */
-  private async settleQueue(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-
   /**
    * After a call that never settled the writer may be wedged: close it if it still closes, else
    * leave it and take the filesystem over with a new writer; the model restarts from the store.
@@ -807,9 +803,6 @@ export class CoreTarget implements Target {
         if (isNew && modeValid && options.mode !== undefined) m.nodes.set(p, { kind: "file", content: text, mode: options.mode as number });
       }),
     );
-    if (!modeValid && openExpect.ok !== undefined) {
-      // The mode was refused only at close (or never): either way, check what happens.
-    }
     const first = finish === "abort" || finish === "abort-then-close" ? "abort" : "close";
     const plan: Plan = { method: `handle.${first}`, args: [], tags: [], run: async () => undefined, expect: () => expectation };
     const pathTags = path.flaw === undefined ? [] : [path.flaw];
@@ -1230,4 +1223,3 @@ function* permutations(items: number[]): Generator<number[]> {
   }
 }
 
-export { FsError };

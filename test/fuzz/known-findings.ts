@@ -135,11 +135,12 @@ export const knownFindings: KnownFinding[] = [
     id: "maintenance-options-unchecked",
     item: "new",
     summary:
-      "history({ limit, before }), fsck({ concurrency }) and collectGarbage({ graceMs, maxCompactBytes, deleteConcurrency, ... }) accept NaN, negative, fractional, string and object values instead of EINVAL; a BigInt throws a raw TypeError",
+      "history({ limit, before }), fsck({ concurrency }) and collectGarbage({ graceMs, maxCompactBytes, deleteConcurrency, ... }) accept NaN, negative, fractional, string and object values instead of EINVAL; a BigInt throws a raw TypeError (collectGarbage: EIO 'garbage collection stopped')",
     matches: (v) =>
       calls(v, ["core"], ["history", "fsck", "collectGarbage"]) &&
       tagged(v, "bad-number") &&
-      ((v.check === "model" && succeeded(v)) || ((v.check === "errors" || v.check === "model") && threw(v, "TypeError", "BigInt"))),
+      ((v.check === "model" && succeeded(v)) ||
+        ((v.check === "errors" || v.check === "model") && (threw(v, "TypeError", "BigInt") || (calls(v, ["core"], ["collectGarbage"]) && threw(v, "GarbageCollectionError", "BigInt"))))),
   },
   {
     id: "realpath-keeps-lone-surrogate",

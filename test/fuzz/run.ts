@@ -29,8 +29,9 @@ try {
   for (const [key, entry] of Object.entries(report.collected)) console.log(`\n=== ${entry.count}x ${key}\n${entry.first}`);
   const { collected: _collected, ...figures } = report;
   console.log(JSON.stringify(figures, null, 2));
-  console.log(`${report.calls} calls in ${report.seconds.toFixed(1)} s, ${report.errors} refused, no violation beyond the known findings`);
-  process.exit(0);
+  const classes = Object.keys(report.collected).length;
+  console.log(`${report.calls} calls in ${report.seconds.toFixed(1)} s, ${report.errors} refused, ${classes === 0 ? "no violation beyond the known findings" : `${classes} kind(s) of violation beyond the known findings (above)`}`);
+  process.exit(classes === 0 ? 0 : 1);
 } catch (error) {
   if (error instanceof FuzzFailure) {
     console.error(error.message);
