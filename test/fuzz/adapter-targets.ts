@@ -188,7 +188,8 @@ export class MastraTarget extends AdapterTarget {
           includeHidden: bool(),
           ...(this.p.chance(0.3) ? { maxCountPerFile: numberArg(this.p, () => 1 + this.p.int(3)).value, contextLines: numberArg(this.p, () => this.p.int(3)).value } : {}),
         };
-        outcome = await this.call("mastra", kind, [options], tags, () => fs.grep(options as never), mastraErrors);
+        const badNumber = [options.maxCountPerFile, options.contextLines].some((value) => value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 0));
+        outcome = await this.call("mastra", kind, [options], [...tags, ...(badNumber ? ["bad-number"] : [])], () => fs.grep(options as never), mastraErrors);
         break;
       }
       case "exists":

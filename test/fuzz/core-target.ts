@@ -629,7 +629,7 @@ export class CoreTarget implements Target {
     const nestedKinds = deadlocks ? (["outer-read", "reader-refresh", "outer-close", "escape"] as const) : (["outer-write", "outer-transaction", "outer-read", "reader-refresh", "outer-close", "escape"] as const);
     const nestedKind = this.p.chance(0.12) ? this.p.pick(nestedKinds) : undefined;
     const nestedInCallback = plans.some((plan) => plan.tags.some((tag) => tag.startsWith("onProgress-writes")));
-    const draft = this.model.clone();
+    let draft = this.model.clone();
     const sentinel = new Error("the fuzzer's transaction body throws");
     let matched = true;
     let nestedOk: ((m: FilesystemModel) => void) | undefined;
@@ -654,7 +654,11 @@ export class CoreTarget implements Target {
               wedged = true;
               return;
             }
-            matched = this.judge(plan, expectation, inner, draft) && matched;
+            if (!this.judge(plan, expectation, inner, draft)) {
+              // A tolerated deviation: the rest of the body is judged against what tx holds now.
+              matched = false;
+              draft = await modelOf(tx);
+            }
             for (const apply of (plan as Plan & { extraApply?: ((m: FilesystemModel) => void)[] }).extraApply ?? []) nestedOk = chain(nestedOk, apply);
           }
           if (nestedKind !== undefined) {

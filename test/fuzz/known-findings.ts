@@ -208,4 +208,10 @@ export const knownFindings: KnownFinding[] = [
     summary: "AcceleratedJustBashFs.resolvePath(base, path) with a path or base that is not a string throws a raw TypeError, not FsError EINVAL",
     matches: (v) => v.check === "errors" && calls(v, ["just-bash"], ["resolvePath"]) && threw(v, "TypeError", ""),
   },
+  {
+    id: "mastra-grep-options-unchecked",
+    item: "new",
+    summary: "AcceleratedFS.grep({ maxCountPerFile, contextLines }) given a BigInt throws a raw TypeError (other non-counts are not refused either)",
+    matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["grep"]) && tagged(v, "bad-number") && threw(v, "TypeError", "BigInt"),
+  },
 ];
