@@ -214,4 +214,10 @@ export const knownFindings: KnownFinding[] = [
     summary: "AcceleratedFS.grep({ maxCountPerFile, contextLines }) given a BigInt throws a raw TypeError (other non-counts are not refused either)",
     matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["grep"]) && tagged(v, "bad-number") && threw(v, "TypeError", "BigInt"),
   },
+  {
+    id: "symbol-path-in-read-range-message",
+    item: "new",
+    summary: "readRange(Symbol(), NaN, 1): building the EINVAL for the bad numbers embeds the path in the message and throws a raw TypeError 'Cannot convert a symbol to a string'",
+    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, coreSurfaces, ["readRange"]) && tagged(v, "not-a-string") && threw(v, "TypeError", "Cannot convert a symbol"),
+  },
 ];
