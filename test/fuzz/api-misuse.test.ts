@@ -1,6 +1,7 @@
 // API-misuse fuzzing (issue 15, part 3), CI-sized: a seeded run of random, often hostile calls of
 // every public method of the core and of the Mastra, just-bash and Flue adapters, each checked as
-// test/fuzz/fuzzer.ts says. FUZZ_SEED replays a run, FUZZ_CALLS sizes it; `npm run fuzz` runs more.
+// test/fuzz/fuzzer.ts says. FUZZ_SEED picks (or replays) a run, FUZZ_CALLS sizes it; `npm run fuzz`
+// runs more, from fresh seeds.
 
 import { afterAll, expect, test } from "bun:test";
 import { FsError } from "../../src/core.ts";
@@ -11,11 +12,14 @@ import { knownFindings } from "./known-findings.ts";
 import { targetsFor } from "./targets.ts";
 
 const calls = Number(process.env.FUZZ_CALLS ?? 1_500);
+const defaultSeed = 20_261_206;
 const runs: FuzzRun[] = [];
 afterAll(() => runs.splice(0).forEach((run) => run.cleanup()));
 
 test(`${calls} random and hostile API calls settle, fail only as FsError or the framework's errors, publish nothing when they fail, and leave the model's tree`, async () => {
-  const seed = seedFrom("FUZZ_SEED");
+  // A fixed seed by default, so CI runs the same vetted calls every time; FUZZ_SEED picks another,
+  // and `npm run fuzz` (a fresh seed each run) explores beyond it.
+  const seed = process.env.FUZZ_SEED === undefined ? defaultSeed : seedFrom("FUZZ_SEED");
   console.log(`API-misuse fuzzer: FUZZ_SEED=${seed} (replay: ${replayCommand(seed, calls)})`);
   const options = { seed, calls };
   let report;
