@@ -5,7 +5,7 @@
 // paths. The model (node:fs semantics, test/fs/model.ts) says what each call must answer and what
 // the tree must hold afterwards.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FsError, S3CachedFsManagerImpl, type MaterializedFile, type S3CachedFs, type Transaction, type WriteHandle } from "../../src/core.ts";
 import { outcomeCode, type Outcome } from "./checks.ts";
@@ -1000,7 +1000,7 @@ export class CoreTarget implements Target {
 
   /** The manager with hostile options, configs and names. */
   private async managerMisuse(): Promise<void> {
-    const kind = this.p.pick(["constructor", "mount-config", "mount-twice", "unmount", "get", "readonly-missing"] as const);
+    const kind = this.p.pick(["constructor", "mount-config", "mount-twice", "unmount", "get", "readonly-missing", "junk-store"] as const);
     switch (kind) {
       case "constructor": {
         const options = this.p.pick<unknown>([
@@ -1066,6 +1066,17 @@ export class CoreTarget implements Target {
         else if (((outcome.value as unknown[])[0] === this.fs) !== (name === "core")) this.run.violate({ check: "result", message: `get(${showValue(name)}) returned the wrong mount`, call: outcome.record, outcome });
         return;
       }
+      case "junk-store": {
+        // A storeFactory that returns something that is not a store: the mount must refuse it clearly.
+        const junk = this.p.pick<unknown>([{}, null, 42, "s3://bucket", { get: 1 }]);
+        const manager = new S3CachedFsManagerImpl({ cacheRoot: this.run.cacheRoot("junk"), storeFactory: () => junk as never });
+        const outcome = await this.run.call("manager", "mount", [{ name: "junk", storeFactory: junk }], ["junk-store"], () => manager.mount({ name: "junk" }));
+        if (outcome.status === "ok") {
+          await (outcome.value as S3CachedFs).close().catch(() => {});
+          this.run.violate({ check: "model", message: `a mount on a storeFactory returning ${showValue(junk)} succeeded`, call: outcome.record, outcome });
+        } else if (outcome.status === "error" && outcome.code !== "EINVAL") this.run.violate({ check: "model", message: `a mount on a storeFactory returning ${showValue(junk)} failed with ${outcome.code}, not EINVAL`, call: outcome.record, outcome });
+        return;
+      }
       case "readonly-missing": {
         const manager = this.run.manager(join(this.run.directory, `store-empty-${this.p.int(1e9)}`), "empty");
         const outcome = await this.run.call("manager", "mount", [{ name: "empty", mode: "readonly" }], ["no-filesystem"], () => manager.mount({ name: "empty", mode: "readonly" }));
@@ -1113,7 +1124,8 @@ export class CoreTarget implements Target {
 
   /** Close the writer (twice, concurrently, with writes in flight, with a handle open) and mount again. */
   private async lifecycle(): Promise<void> {
-    const kind = this.p.pick(["remount", "close-twice", "close-amid-writes", "handle-after-close", "materialized-after-close"] as const);
+    const kind = this.p.pick(["remount", "close-twice", "close-amid-writes", "handle-after-close", "materialized-after-close", "cache-deleted"] as const);
+    if (kind === "cache-deleted") return this.cacheDeleted();
     const fs = this.fs;
     let handle: WriteHandle | undefined;
     let materialized: MaterializedFile | undefined;
@@ -1169,6 +1181,28 @@ export class CoreTarget implements Target {
       if (released.status !== "ok") this.run.violate({ check: "model", message: `release() after close answered ${outcomeCode(released)}`, call: released.record, outcome: released });
     }
     await this.reopen(`after ${kind}`);
+  }
+
+  /** The mount's whole cache directory deleted under it: reads fail clearly (or still work), and a remount rebuilds. */
+  private async cacheDeleted(): Promise<void> {
+    rmSync(this.manager.cacheRoot, { recursive: true, force: true });
+    const file = this.model.files()[0];
+    if (file !== undefined) {
+      const [path, content] = file;
+      const outcome = await this.run.call("core", "materialize", [path], ["cache-deleted"], () => this.fs.materialize(path), {
+        consume: async (value) => {
+          const handle = value as MaterializedFile;
+          const bytes = readFileSync(handle.path, "utf8");
+          await handle.release();
+          return bytes;
+        },
+      });
+      if (outcome.status === "ok" && outcome.value !== content) this.run.violate({ check: "result", message: "materialize after the cache was deleted returned other bytes", call: outcome.record, outcome });
+      const read = await this.run.call("core", "readText", [path], ["cache-deleted"], () => this.fs.readText(path));
+      if (read.status === "ok" && read.value !== content) this.run.violate({ check: "result", message: "readText after the cache was deleted returned other bytes", call: read.record, outcome: read });
+    }
+    await this.fs.close().catch(() => {});
+    await this.reopen("after its cache directory was deleted");
   }
 
   /** Mounts the writer again; a fresh mount must hold the model's tree and bytes. */

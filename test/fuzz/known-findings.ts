@@ -52,6 +52,18 @@ export const knownFindings: KnownFinding[] = [
     matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["manager"], ["new S3CachedFsManagerImpl"]) && tagged(v, "bad-options") && threw(v, "Error", "mkdir"),
   },
   {
+    id: "store-factory-junk-raw-type-error",
+    item: 14,
+    summary: "mount() on a storeFactory that returns something that is not a store ({}, null, 42, a string) fails with a raw TypeError ('this.inner.get is not a function'), not FsError EINVAL",
+    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["manager"], ["mount"]) && tagged(v, "junk-store") && threw(v, "TypeError", ""),
+  },
+  {
+    id: "materialize-after-cache-deleted-host-error",
+    item: 14,
+    summary: "materialize after the mount's cache directory was deleted fails with a raw ENOENT naming the host staging path, not an FsError",
+    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["core"], ["materialize"]) && tagged(v, "cache-deleted") && threw(v, "Error", "ENOENT"),
+  },
+  {
     id: "huge-chunk-bytes-accepted",
     item: 13,
     summary: "mount({ layout: { chunkBytes: 2 ** 40 } }) is accepted (large writes then die with RangeError: Out of memory)",
