@@ -273,6 +273,7 @@ export abstract class FileSystemOperations {
    * instead of evicting everything else.
    */
   async stream(path: string, options: { start?: number; end?: number; windowBytes?: number; windowsAhead?: number } = {}): Promise<ReadableStream<Uint8Array>> {
+    this.checkOpen("open", typeof path === "string" ? path : undefined); // a closed mount says so first, whatever the options
     checkStreamOptions(options, path);
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
@@ -501,7 +502,8 @@ export abstract class FileSystemOperations {
    */
   async openWrite(path: string, options: { mode?: number; allowOversize?: boolean } = {}): Promise<WriteHandle> {
     const normalized = this.writable("open", path);
-    if (namesDirectory(path, normalized)) throw new FsError("EISDIR", "open", { path }); // as node:fs: a file's name cannot end in "/"
+    if (namesDirectory(path, normalized)) throw this.notAFileName("open", path, normalized); // as node:fs: a file's name cannot end in "/"
+    if (options.mode !== undefined) checkMode(options.mode, "open", normalized); // refused at open, as node:fs does, not at close
     this.precheckWrite(normalized, "open", path);
     const local = join(this.context.stagingDirectory, `write-${randomUUID()}`);
     try {
@@ -585,6 +587,24 @@ export abstract class FileSystemOperations {
     return found;
   }
 
+  /**
+   * The error node:fs gives for writing a file at a name that names a directory: EISDIR for a
+   * trailing "/"; for a trailing "/." the directory must exist (ENOENT) and be one (ENOTDIR).
+   */
+  private notAFileName(syscall: string, path: string, normalized: string): FsError {
+    if (path.endsWith("/.")) {
+      let kind: string;
+      try {
+        kind = this.view().resolve(normalized, true, syscall, path).node.kind; // ENOENT, or ENOTDIR for a file on the way
+      } catch (error) {
+        if (error instanceof FsError) return error;
+        throw error;
+      }
+      if (kind !== "directory") return new FsError("ENOTDIR", syscall, { path });
+    }
+    return new FsError("EISDIR", syscall, { path });
+  }
+
   /** A path written with a trailing "/" must name a directory, if it names anything (ENOTDIR), as in node:fs. */
   private requireDirectoryIfSlashed(syscall: string, path: string, normalized: string, dest?: string): void {
     if (!namesDirectory(path, normalized)) return;
@@ -646,7 +666,7 @@ export abstract class FileSystemOperations {
   private async writeData(kind: "write" | "append", path: string, data: WriteData, options: WriteOptions): Promise<void> {
     const syscall = "open";
     const normalized = this.writable(syscall, path);
-    if (namesDirectory(path, normalized)) throw new FsError("EISDIR", syscall, { path }); // as node:fs: a file's name cannot end in "/"
+    if (namesDirectory(path, normalized)) throw this.notAFileName(syscall, path, normalized); // as node:fs: a file's name cannot end in "/"
     const mode = checkMode(options.mode ?? defaultFileMode, syscall, normalized);
     checkWriteOptions(options, syscall, path);
     throwIfAborted(options.signal, path);

@@ -26,7 +26,10 @@ export class S3CachedFsManagerImpl {
       mkdirSync(this.cacheRoot, { recursive: true });
       rmdirSync(mkdtempSync(join(this.cacheRoot, ".writable-"))); // every mount writes here: find out now
     } catch (error) {
-      throw fromLocalError(error, "mount", "cacheRoot: the cache directory cannot be created or written");
+      const local = fromLocalError(error, "mount", "cacheRoot: the cache directory cannot be created or written");
+      if (["ENOSPC", "EACCES", "EPERM", "EROFS", "EIO"].includes(local.code)) throw local; // the disk's own trouble keeps its code
+      // A path that cannot be a directory (a file on the way, ...) is a bad option: EINVAL naming the field.
+      throw new FsError("EINVAL", "mount", { detail: `cacheRoot: the cache directory cannot be created (${local.code} on the local disk)`, cause: error });
     }
     this.budget = new CacheBudget(parsed.cacheBytes ?? Number.MAX_SAFE_INTEGER);
     this.storeFactory = options.storeFactory ?? ((config) => s3StoreFromConfig(config));

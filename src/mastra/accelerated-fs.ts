@@ -32,7 +32,7 @@ import {
   type WorkspaceFilesystem,
   type WriteOptions,
 } from "@mastra/core/workspace";
-import { S3CachedFsManagerImpl, type MaterializedFile, type S3CachedFs, type Transaction } from "../core.ts";
+import { FsError, S3CachedFsManagerImpl, type MaterializedFile, type S3CachedFs, type Transaction } from "../core.ts";
 import { toFilesystemError } from "./error-mapping.ts";
 import { checkOptions, mountOptionsOf, type AcceleratedFSOptions, type AcceleratedMountOptions } from "./options.ts";
 import type { GrepSettings } from "./native-grep.ts";
@@ -296,6 +296,9 @@ export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesyst
   async transaction<T>(body: (tx: AcceleratedTransaction) => Promise<T>): Promise<T> {
     const fs = await this.current("write", "transaction");
     try {
+      if (typeof body !== "function") {
+        throw new FsError("EINVAL", "transaction", { detail: `the transaction body must be a function (tx) => Promise, got ${body === null ? "null" : typeof body}` });
+      }
       return await fs.transaction(async (tx: Transaction) => {
         const operations = new WorkspaceOperations(async (kind, operation) => {
           if (kind === "write" && this.readOnly) throw new WorkspaceReadOnlyError(operation);

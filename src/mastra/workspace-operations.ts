@@ -34,7 +34,7 @@ import {
   type WalkOptions,
   type WriteOptions,
 } from "@mastra/core/workspace";
-import { FsError, S3CachedFs, type FileStats, type MaterializedFile, type Transaction } from "../core.ts";
+import { FsError, S3CachedFs, type FileStats, type MaterializedFile, type TextEncoding, type Transaction } from "../core.ts";
 import { translated, type ErrorContext } from "./error-mapping.ts";
 import { mimeTypeOf } from "./mime-types.ts";
 import { grepFiles, type GrepSettings } from "./native-grep.ts";
@@ -65,8 +65,9 @@ export class WorkspaceOperations {
 
   async readFile(path: string, options?: ReadOptions): Promise<string | Buffer> {
     return this.run("read", { path, operation: "readFile" }, async (fs) => {
-      const bytes = await fs.readFile(toCorePath(path));
-      return options?.encoding === undefined ? bytes : bytes.toString(options.encoding);
+      // The core checks the encoding at run time (an unknown one is EINVAL, which Mastra's errors
+      // carry); Node's spellings its type leaves out, such as "utf-16le", are accepted there too.
+      return options?.encoding === undefined ? fs.readFile(toCorePath(path)) : fs.readText(toCorePath(path), options.encoding as TextEncoding);
     });
   }
 

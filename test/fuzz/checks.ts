@@ -22,6 +22,7 @@ export const fsErrorCodes = new Set([
   "EACCES",
   "EBADF",
   "ECANCELED",
+  "EDEADLK",
   "EFENCED",
 ]);
 

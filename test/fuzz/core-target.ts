@@ -386,7 +386,8 @@ export class CoreTarget implements Target {
           }),
         );
         if (refusals.length > 0) return { codes: [...new Set([...refusals, ...answer.codes])] };
-        if (tags.includes("onProgress-throws")) return { ...answer, codes: [...answer.codes] }; // its own error is also right
+        // Its own error is also right, and so is EIO carrying it (the write fails as a failed data source does, publishing nothing).
+        if (tags.includes("onProgress-throws")) return { ...answer, codes: [...new Set([...answer.codes, "EIO"])] };
         return answer;
       },
     };

@@ -28,116 +28,6 @@ const threw = (violation: Violation, name: string, text: string) =>
 
 export const knownFindings: KnownFinding[] = [
   {
-    id: "nested-write-in-transaction-deadlocks",
-    item: 8,
-    summary: "fs.writeFile or fs.transaction called (and awaited) inside a transaction body, or from a callback of a write in it, never settles; nor does the transaction (the core, and through Mastra's and just-bash's transaction())",
-    matches: (v) =>
-      v.check === "settles" &&
-      v.call !== undefined &&
-      ((calls(v, ["core", "mastra", "just-bash"], ["writeFile", "transaction"]) && tagged(v, "nested") && (tagged(v, "in-tx-body") || tagged(v, "in-onProgress"))) ||
-        (calls(v, ["core", "mastra", "just-bash"], ["transaction"]) && (tagged(v, "nested:outer-write") || tagged(v, "nested:outer-transaction") || tagged(v, "nested:in-callback"))) ||
-        // the tx call whose callback made the nested write waits for it
-        (calls(v, ["tx"], ["writeFile", "appendFile"]) && v.call.tags.some((tag) => tag.startsWith("onProgress-writes")))),
-  },
-  {
-    id: "materialize-long-name-host-error",
-    item: 12,
-    summary: "materialize of a file whose name is 206-255 bytes fails with a raw host ENAMETOOLONG naming the staging path (and leaks the cache space it reserved)",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, [...coreSurfaces, "mastra"], ["materialize"]) && threw(v, "Error", "ENAMETOOLONG"),
-  },
-  {
-    id: "invalid-cache-root-host-error",
-    item: 14,
-    summary: "new S3CachedFsManagerImpl({ cacheRoot }) with a cacheRoot that cannot be created throws the raw host mkdir error (ENOTDIR naming the host path), not FsError EINVAL",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["manager"], ["new S3CachedFsManagerImpl"]) && tagged(v, "bad-options") && threw(v, "Error", "mkdir"),
-  },
-  {
-    id: "store-factory-junk-raw-type-error",
-    item: 14,
-    summary: "mount() on a storeFactory that returns something that is not a store ({}, null, 42, a string) fails with a raw TypeError ('this.inner.get is not a function'), not FsError EINVAL",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["manager"], ["mount"]) && tagged(v, "junk-store") && threw(v, "TypeError", ""),
-  },
-  {
-    id: "materialize-after-cache-deleted-host-error",
-    item: 14,
-    summary: "materialize after the mount's cache directory was deleted fails with a raw ENOENT naming the host staging path, not an FsError",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["core"], ["materialize"]) && tagged(v, "cache-deleted") && threw(v, "Error", "ENOENT"),
-  },
-  {
-    id: "huge-chunk-bytes-accepted",
-    item: 13,
-    summary: "mount({ layout: { chunkBytes: 2 ** 40 } }) is accepted (large writes then die with RangeError: Out of memory)",
-    matches: (v) => v.check === "model" && calls(v, ["manager"], ["mount"]) && tagged(v, "bad-options") && succeeded(v) && v.call!.args.includes('"chunkBytes":1099511627776'),
-  },
-  {
-    id: "endpoint-without-scheme-accepted",
-    item: 15,
-    summary: 'mount({ endpoint: "localhost:9000" }) (no scheme) is accepted instead of EINVAL naming the field',
-    matches: (v) => v.check === "model" && calls(v, ["manager"], ["mount"]) && tagged(v, "bad-options") && succeeded(v) && v.call!.args.includes('"endpoint":"localhost:9000"'),
-  },
-  {
-    id: "walk-max-depth-unchecked",
-    item: 13,
-    summary: "walk({ maxDepth }) with a negative, fractional, NaN, infinite or non-number depth returns entries instead of EINVAL (a BigInt or object: a raw TypeError from SQLite)",
-    matches: (v) =>
-      calls(v, coreSurfaces, ["walk"]) &&
-      tagged(v, "bad-number") &&
-      ((v.check === "model" && succeeded(v)) || ((v.check === "errors" || v.check === "model") && (threw(v, "TypeError", "BigInt") || threw(v, "TypeError", "Binding expected")))),
-  },
-  {
-    id: "stream-options-unchecked",
-    item: 13,
-    summary: "stream({ start, end, windowBytes, windowsAhead }) with NaN, negative, fractional or non-number values returns bytes (often none) instead of EINVAL; a BigInt throws a raw TypeError",
-    matches: (v) =>
-      calls(v, coreSurfaces, ["stream"]) &&
-      tagged(v, "bad-number") &&
-      ((v.check === "model" && succeeded(v)) || ((v.check === "errors" || v.check === "model") && threw(v, "TypeError", "BigInt"))),
-  },
-  {
-    id: "trailing-slash-on-a-file",
-    item: 13,
-    summary: 'a trailing slash on a path that is (or would be) a file is ignored: writeFile("/new/") creates a file, stat("/file/") and rm("/file/") succeed (node:fs: ENOTDIR/EISDIR)',
-    matches: (v) =>
-      v.call !== undefined &&
-      ["core", "tx", "reader", "handle"].includes(v.call.surface) &&
-      tagged(v, "trailing-slash") &&
-      ((v.check === "model" && succeeded(v)) || (v.check === "result" && v.call.method === "exists" && v.outcome?.status === "ok" && v.outcome.value === true)),
-  },
-  {
-    id: "aborted-signal-ignored-by-small-write",
-    item: 13,
-    summary: "writeFile/appendFile with an already-aborted signal publishes a small file instead of failing with ECANCELED",
-    matches: (v) => v.check === "model" && calls(v, ["core", "tx"], ["writeFile", "appendFile"]) && tagged(v, "aborted-signal") && succeeded(v),
-  },
-  {
-    id: "unknown-encoding-raw-type-error",
-    item: 14,
-    summary: "an unknown encoding throws Node's raw TypeError ERR_UNKNOWN_ENCODING (readText(path, 'bogus')) or is ignored (writeFile(path, data, { encoding: 42 }) writes utf8), not FsError EINVAL",
-    matches: (v) =>
-      (v.check === "errors" || v.check === "model") &&
-      ((calls(v, [...coreSurfaces, "mastra", "just-bash"], ["readText", "readFile"]) && tagged(v, "bad-encoding")) ||
-        (calls(v, ["just-bash"], ["writeFile", "appendFile"]) && tagged(v, "bad-encoding")) || (calls(v, coreSurfaces, ["writeFile", "appendFile"]) && tagged(v, "bad-data:unknown-encoding"))) &&
-      (threw(v, "TypeError", "encoding") || threw(v, "TypeError", "Unknown encoding") || (v.check === "model" && succeeded(v))),
-  },
-  {
-    id: "erroring-source-stream-raw-error",
-    item: 14,
-    summary: "writeFile/appendFile of a ReadableStream that errors rejects with the stream's own raw error, not an FsError",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, coreSurfaces, ["writeFile", "appendFile"]) && tagged(v, "bad-data:erroring-stream") && threw(v, "Error", "the source broke"),
-  },
-  {
-    id: "transaction-of-a-non-function",
-    item: 14,
-    summary: "transaction(42) (or null, a string, an object) rejects with a raw TypeError 'body is not a function', not FsError EINVAL",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["core", "mastra"], ["transaction"]) && tagged(v, "not-a-function") && threw(v, "TypeError", "is not a function"),
-  },
-  {
-    id: "write-handle-closed-after-its-mount",
-    item: 14,
-    summary: "an openWrite handle closed after its mount closed rejects with a raw ENOENT naming the host staging path, and the written bytes are dropped",
-    matches: (v) => v.check === "errors" && calls(v, ["handle"], ["close"]) && tagged(v, "closed") && threw(v, "Error", "ENOENT"),
-  },
-  {
     id: "stats-after-close-raw-range-error",
     item: "new",
     summary: "stats() on a closed mount throws a raw RangeError 'Cannot use a closed database' (SQLite), not a report or an FsError EBADF",
@@ -153,12 +43,6 @@ export const knownFindings: KnownFinding[] = [
       tagged(v, "bad-number") &&
       ((v.check === "model" && succeeded(v)) ||
         ((v.check === "errors" || v.check === "model") && (threw(v, "TypeError", "BigInt") || (calls(v, ["core"], ["collectGarbage"]) && threw(v, "GarbageCollectionError", "BigInt"))))),
-  },
-  {
-    id: "realpath-keeps-lone-surrogate",
-    item: 13,
-    summary: "a lone surrogate in a name reaches the file named with U+FFFD (as node:fs does), but realpath() answers the lone surrogate, not the name stored",
-    matches: (v) => v.check === "result" && calls(v, coreSurfaces, ["realpath"]) && tagged(v, "lone-surrogate") && succeeded(v),
   },
   {
     id: "just-bash-content-raw-type-error",

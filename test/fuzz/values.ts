@@ -141,7 +141,9 @@ function flawedPath(p: Picker, existing: readonly string[], hostility: number): 
       return { value, shown: showValue(value), normalized: base, flaw };
     }
     case "spelled-differently": {
-      const value = p.pick([base.slice(1), `/.${base}`, `${base}/.`, `/${base}`.replaceAll("/", "//"), `${base}/../${base.split("/").pop()}`, `/a/..${base}`]);
+      // Names of the same entry: "x/." is not one of them (it names a directory, as "x/" does: node:fs
+      // refuses to write a file there), so it is left to the trailing-slash flaw.
+      const value = p.pick([base.slice(1), `/.${base}`, `/${base}`.replaceAll("/", "//"), `${base}/../${base.split("/").pop()}`, `/a/..${base}`]);
       return { value, shown: showValue(value), normalized: normalize(value), flaw };
     }
   }
