@@ -107,6 +107,11 @@ const invalid: { name: string; code: string; mentions?: string; run: (fs: S3Cach
   // a trailing slash names a directory, as in node:fs
   { name: "writeFile of a new path with a trailing slash", code: "EISDIR", run: (fs) => fs.writeFile("/newfile/", "x") },
   { name: "writeFile of a file's path with a trailing slash", code: "EISDIR", run: (fs) => fs.writeFile("/file.txt/", "x") },
+  // "x/." names x as a directory: node:fs refuses a file there with the error of resolving x as one
+  { name: "writeFile at a file's path followed by /.", code: "ENOTDIR", run: (fs) => fs.writeFile("/file.txt/.", "x") },
+  { name: "appendFile at a missing path followed by /.", code: "ENOENT", run: (fs) => fs.appendFile("/missing/.", "x") },
+  { name: "writeFile at a directory's path followed by /.", code: "EISDIR", run: (fs) => fs.writeFile("/dir/.", "x") },
+  { name: "openWrite with a mode out of range (refused at open, as node:fs does)", code: "EINVAL", run: (fs) => fs.openWrite("/new.txt", { mode: 2 ** 40 }) },
   { name: "appendFile of a new path with a trailing slash", code: "EISDIR", run: (fs) => fs.appendFile("/newfile/", "x") },
   { name: "openWrite of a new path with a trailing slash", code: "EISDIR", run: (fs) => fs.openWrite("/newfile/") },
   { name: "copyFile onto a new path with a trailing slash", code: "EISDIR", run: (fs) => fs.copyFile("/file.txt", "/new/") },
