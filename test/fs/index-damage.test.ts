@@ -12,6 +12,7 @@ import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mountDirectoryName } from "../../src/mount.ts";
 import { FsError } from "../../src/errors.ts";
+import { seededRandom } from "../../src/random.ts";
 import type { S3CachedFs } from "../../src/core.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
@@ -28,22 +29,11 @@ const layout = { blockBytes: 96, chunkBytes: 1024, largeFileBytes: 2048, inlineR
 
 type Entry = { kind: "file"; bytes: Uint8Array } | { kind: "directory" } | { kind: "symlink"; target: string };
 
-function random(seedValue: number): () => number {
-  let state = seedValue >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A tree whose files look alike (same sizes, different bytes): one file's extents read for another's would go unnoticed by size. */
 async function populate(workspace: TestWorkspace): Promise<Map<string, Entry>> {
   const expected = new Map<string, Entry>([["/", { kind: "directory" }]]);
   const fs = await workspace.mount({ layout, snapshotEveryCommits: 25 });
-  const next = random(seed);
+  const next = seededRandom(seed);
   for (const directory of ["/a", "/a/b", "/c", "/c/d", "/e"]) {
     await fs.mkdir(directory);
     expected.set(directory, { kind: "directory" });
@@ -144,7 +134,7 @@ test(`a damaged local index never returns wrong bytes or silently short listings
   const pristine = `${indexFile}.pristine`;
   copyFileSync(indexFile, pristine);
   const size = readFileSync(pristine).byteLength;
-  const next = random(seed + 1);
+  const next = seededRandom(seed + 1);
   let mounting = 0;
   let checking = 0;
   const totals = { trials: 0, rebuiltAtMount: 0, reportedWhileMounted: 0, wrong: [] as string[], misreported: [] as string[], remountWrong: [] as string[] };
