@@ -65,9 +65,12 @@ export function isDiskFullError(error: unknown): boolean {
  */
 export const indexReserveBytes = 4 * 1024 * 1024;
 
-/** Whether SQLite says the database file itself is damaged or is no database. */
+/**
+ * Whether SQLite says the database file itself is damaged or is no database, or found one of its
+ * files (the index or its -wal) shorter than its own records say: cut short under the open mount.
+ */
 export function isCorruptionError(error: unknown): error is SQLiteError {
-  return error instanceof SQLiteError && (String(error.code).startsWith("SQLITE_CORRUPT") || error.code === "SQLITE_NOTADB");
+  return error instanceof SQLiteError && (String(error.code).startsWith("SQLITE_CORRUPT") || error.code === "SQLITE_NOTADB" || error.code === "SQLITE_IOERR_SHORT_READ");
 }
 
 export interface NodeRow {
