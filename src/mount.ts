@@ -610,10 +610,18 @@ export function holdDirectory(directory: string, name: string): () => void {
       }
       throw busy(pid !== undefined && Number.isInteger(pid) && pid > 0 ? pid : undefined);
     }
-    throw new FsError("EIO", "mount", { path: name, detail: `cannot lock the cache directory ${directory} (${(error as Error).message})`, cause: error });
+    if (isDiskFullError(error)) throw new LocalDiskFullError("mount", { cause: error });
+    // The message of an error of the host names the host path: say what failed, and its code.
+    throw new FsError("EIO", "mount", { path: name, detail: `cannot lock the mount's cache directory (${(error as { code?: string }).code ?? (error as Error).message})`, cause: error });
   }
   const held = lock;
-  writeFileSync(holderFile, String(process.pid));
+  try {
+    writeFileSync(holderFile, String(process.pid));
+  } catch (error) {
+    held.close(); // a mount that fails lets go of the lock it took
+    if (isDiskFullError(error)) throw new LocalDiskFullError("mount", { cause: error });
+    throw new FsError("EIO", "mount", { path: name, detail: `cannot name the holder of the mount's cache directory (${(error as { code?: string }).code ?? "unknown"})`, cause: error });
+  }
   if (legacyPid !== undefined) rmSync(legacyFile, { force: true });
   heldDirectories.add(directory);
   let released = false;

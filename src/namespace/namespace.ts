@@ -50,10 +50,11 @@ export class LocalDiskFullError extends FsError {
   }
 }
 
-/** Whether `error` is the local disk being full (SQLite's SQLITE_FULL, or ENOSPC from the file system). */
+/** Whether `error` is the local disk being full (SQLite's SQLITE_FULL or SQLITE_IOERR_SHMSIZE, or ENOSPC from the file system). */
 export function isDiskFullError(error: unknown): boolean {
   if (error instanceof LocalDiskFullError) return true;
-  if (error instanceof SQLiteError) return String(error.code).startsWith("SQLITE_FULL");
+  // SQLITE_IOERR_SHMSIZE: the index's -shm file could not grow (SQLite names the full disk as its cause).
+  if (error instanceof SQLiteError) return String(error.code).startsWith("SQLITE_FULL") || error.code === "SQLITE_IOERR_SHMSIZE" || /database or disk is full/.test(error.message);
   return (error as NodeJS.ErrnoException | undefined)?.code === "ENOSPC";
 }
 
