@@ -24,17 +24,18 @@ describe("materialize on a full local disk", () => {
     let unhandled = 0;
     const onUnhandled = () => void unhandled++;
     process.on("unhandledRejection", onUnhandled);
-    const disk = smallDisk("materialize", 1 * MiB);
+    // 6 MiB: room for the index and its 4 MiB reserve, not for the 7 MiB copy.
+    const disk = smallDisk("materialize", 6 * MiB);
     try {
       const workspace = await testWorkspace("local", "materialize-full");
       // Written by a mount whose cache is on an ordinary disk; read by one whose cache root is the small disk.
       const writer = await workspace.mount({ name: "writer" });
-      const data = pattern(2 * MiB, 3);
+      const data = pattern(7 * MiB, 3);
       await writer.writeFile("/big.bin", data);
       await writer.writeFile("/small.txt", "fits");
       await writer.close();
       const manager = workspace.manager({ cacheRoot: disk.root });
-      const fs = await manager.mount({ name: "reader", mode: "readonly", cacheBytes: 3 * MiB });
+      const fs = await manager.mount({ name: "reader", mode: "readonly", cacheBytes: 8 * MiB });
       const error = await expectCode(fs.materialize("/big.bin"), "ENOSPC", { path: "/big.bin" });
       expect(error.message).not.toContain(disk.root);
       expect(fs.stats().cache.pinnedBytes).toBe(0);
