@@ -135,7 +135,7 @@ const hostCodes = new Set<string>(["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENO
 /**
  * Maps an error met on the local disk (cache root, index, staging files) while serving `syscall`
  * to an FsError naming the virtual `path`, if any, and never a host path: the host's errno where
- * it is one of ours (ENOSPC, EACCES, ...; SQLITE_FULL is ENOSPC), else EIO. `what` says what
+ * it is one of ours (ENOSPC, EACCES, ...; SQLITE_FULL and SQLITE_IOERR_SHMSIZE, a -shm file that cannot grow, are ENOSPC), else EIO. `what` says what
  * failed. FsErrors pass unchanged; store errors are mapped as fromStoreError maps them.
  */
 export function fromLocalError(error: unknown, syscall: string, what: string, path?: string): FsError {
@@ -144,7 +144,7 @@ export function fromLocalError(error: unknown, syscall: string, what: string, pa
   const hostCode = (error as { code?: unknown } | null)?.code;
   if (typeof hostCode === "string") {
     // An errno's message names the host path: say the code and its meaning instead.
-    const code: FsErrorCode = hostCode === "SQLITE_FULL" ? "ENOSPC" : hostCodes.has(hostCode) ? (hostCode as FsErrorCode) : "EIO";
+    const code: FsErrorCode = hostCode === "SQLITE_FULL" || hostCode === "SQLITE_IOERR_SHMSIZE" ? "ENOSPC" : hostCodes.has(hostCode) ? (hostCode as FsErrorCode) : "EIO";
     const reason = hostCodes.has(hostCode) ? `${hostCode}: ${descriptions[hostCode as FsErrorCode]}` : hostCode;
     return new FsError(code, syscall, { path, detail: `${what} (${reason})`, cause: error });
   }

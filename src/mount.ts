@@ -5,7 +5,7 @@
 // ancestors' prefixes (src/maintenance/origin-store.ts).
 
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database, SQLiteError } from "bun:sqlite";
 import { FsError, fromStoreError } from "./errors.ts";
@@ -593,12 +593,31 @@ export function holdDirectory(directory: string, name: string): () => void {
   const legacyPid = existsSync(legacyFile) ? Number(readFileSync(legacyFile, "utf8").trim()) : undefined;
   if (legacyPid !== undefined && Number.isInteger(legacyPid) && legacyPid !== process.pid && processAlive(legacyPid)) throw busy(legacyPid);
   let lock: Database | undefined;
+  const lockFile = join(directory, "mount.lock.sqlite");
+  const takeLock = (): Database => {
+    const database = new Database(lockFile, { create: true });
+    try {
+      // Two processes trying at once both take SQLite's shared lock on the way to the exclusive one;
+      // without a short wait each would see the other and both would give up.
+      database.exec("PRAGMA busy_timeout = 100");
+      database.exec("BEGIN EXCLUSIVE");
+      return database;
+    } catch (error) {
+      database.close();
+      throw error;
+    }
+  };
   try {
-    lock = new Database(join(directory, "mount.lock.sqlite"), { create: true });
-    // Two processes trying at once both take SQLite's shared lock on the way to the exclusive one;
-    // without a short wait each would see the other and both would give up.
-    lock.exec("PRAGMA busy_timeout = 100");
-    lock.exec("BEGIN EXCLUSIVE");
+    try {
+      lock = takeLock();
+    } catch (error) {
+      if (!(error instanceof SQLiteError && (error.code === "SQLITE_NOTADB" || String(error.code).startsWith("SQLITE_CORRUPT")))) throw error;
+      // The lock file holds no data, and SQLite found it no database (damaged, or swapped with its
+      // journal): nobody holds it (a holder would have made this BUSY). It is emptied in place, never
+      // replaced, so whoever races for it still locks the same file.
+      truncateSync(lockFile, 0);
+      lock = takeLock();
+    }
   } catch (error) {
     lock?.close();
     if (error instanceof SQLiteError && (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED")) {
@@ -610,10 +629,18 @@ export function holdDirectory(directory: string, name: string): () => void {
       }
       throw busy(pid !== undefined && Number.isInteger(pid) && pid > 0 ? pid : undefined);
     }
-    throw new FsError("EIO", "mount", { path: name, detail: `cannot lock the cache directory ${directory} (${(error as Error).message})`, cause: error });
+    if (isDiskFullError(error)) throw new LocalDiskFullError("mount", { cause: error });
+    // The message of an error of the host names the host path: say what failed, and its code.
+    throw new FsError("EIO", "mount", { path: name, detail: `cannot lock the mount's cache directory (${(error as { code?: string }).code ?? (error as Error).message})`, cause: error });
   }
   const held = lock;
-  writeFileSync(holderFile, String(process.pid));
+  try {
+    writeFileSync(holderFile, String(process.pid));
+  } catch (error) {
+    held.close(); // a mount that fails lets go of the lock it took
+    if (isDiskFullError(error)) throw new LocalDiskFullError("mount", { cause: error });
+    throw new FsError("EIO", "mount", { path: name, detail: `cannot name the holder of the mount's cache directory (${(error as { code?: string }).code ?? "unknown"})`, cause: error });
+  }
   if (legacyPid !== undefined) rmSync(legacyFile, { force: true });
   heldDirectories.add(directory);
   let released = false;

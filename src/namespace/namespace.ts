@@ -50,10 +50,11 @@ export class LocalDiskFullError extends FsError {
   }
 }
 
-/** Whether `error` is the local disk being full (SQLite's SQLITE_FULL, or ENOSPC from the file system). */
+/** Whether `error` is the local disk being full (SQLite's SQLITE_FULL or SQLITE_IOERR_SHMSIZE, or ENOSPC from the file system). */
 export function isDiskFullError(error: unknown): boolean {
   if (error instanceof LocalDiskFullError) return true;
-  if (error instanceof SQLiteError) return String(error.code).startsWith("SQLITE_FULL");
+  // SQLITE_IOERR_SHMSIZE: the index's -shm file could not grow (SQLite names the full disk as its cause).
+  if (error instanceof SQLiteError) return String(error.code).startsWith("SQLITE_FULL") || error.code === "SQLITE_IOERR_SHMSIZE" || /database or disk is full/.test(error.message);
   return (error as NodeJS.ErrnoException | undefined)?.code === "ENOSPC";
 }
 
@@ -65,9 +66,12 @@ export function isDiskFullError(error: unknown): boolean {
  */
 export const indexReserveBytes = 4 * 1024 * 1024;
 
-/** Whether SQLite says the database file itself is damaged or is no database. */
+/**
+ * Whether SQLite says the database file itself is damaged or is no database, or found one of its
+ * files (the index or its -wal) shorter than its own records say: cut short under the open mount.
+ */
 export function isCorruptionError(error: unknown): error is SQLiteError {
-  return error instanceof SQLiteError && (String(error.code).startsWith("SQLITE_CORRUPT") || error.code === "SQLITE_NOTADB");
+  return error instanceof SQLiteError && (String(error.code).startsWith("SQLITE_CORRUPT") || error.code === "SQLITE_NOTADB" || error.code === "SQLITE_IOERR_SHORT_READ");
 }
 
 export interface NodeRow {
