@@ -580,13 +580,14 @@ function locateStore(rawStore: ObjectStore, config: ResolvedMountConfig): StoreL
  */
 export function holdDirectory(directory: string, name: string): () => void {
   if (heldDirectories.has(directory)) {
-    throw new FsError("EBUSY", "mount", { path: name, detail: `mount ${JSON.stringify(name)} is already open in this process (${directory})` });
+    throw new FsError("EBUSY", "mount", { path: name, detail: `mount ${JSON.stringify(name)} is already open in this process under the same cacheRoot` });
   }
   const holderFile = join(directory, "mount.holder");
   const busy = (pid: number | undefined) =>
     new FsError("EBUSY", "mount", {
       path: name,
-      detail: `the cache directory ${directory} is in use by ${pid === undefined ? "another process" : `process ${pid}`}; give each process its own cacheRoot or mount name`,
+      // The mount's name and the option, never the host path (errors carry virtual names only).
+      detail: `the mount's cache directory under cacheRoot is in use by ${pid === undefined ? "another process" : `process ${pid}`}; give each process its own cacheRoot or mount name`,
     });
   // An earlier version's lock: a file naming its holder's pid. Its holder, if alive, still counts.
   const legacyFile = join(directory, "mount.lock");

@@ -190,7 +190,7 @@ export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesyst
     const key = `${cacheRoot}\0${name}`;
     if (namesInUse.has(key)) {
       throw new FilesystemError(
-        `EBUSY: another AcceleratedFS in this process has mounted ${JSON.stringify(name)} under ${cacheRoot}; give this one its own mountName or cacheRoot`,
+        `EBUSY: another AcceleratedFS in this process has mounted ${JSON.stringify(name)} under the same cacheRoot; give this one its own mountName or cacheRoot`,
         "EBUSY",
         name,
       );

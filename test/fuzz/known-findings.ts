@@ -75,12 +75,6 @@ export const knownFindings: KnownFinding[] = [
     matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["writeFile"]) && tagged(v, "bad-mtime") && (threw(v, "RangeError", "Invalid Date") || threw(v, "TypeError", "")),
   },
   {
-    id: "mastra-ebusy-names-cache-root",
-    item: "new",
-    summary: "a second AcceleratedFS on a mount name in use fails with EBUSY whose message names the host cache root",
-    matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["init"]) && tagged(v, "same-mount-name") && v.message.includes("a host path") && v.message.includes("EBUSY"),
-  },
-  {
     id: "flue-failed-write-publishes-parents",
     item: "new",
     summary:
