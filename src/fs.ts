@@ -274,6 +274,7 @@ export abstract class FileSystemOperations {
    */
   async stream(path: string, options: { start?: number; end?: number; windowBytes?: number; windowsAhead?: number } = {}): Promise<ReadableStream<Uint8Array>> {
     this.checkOpen("open", typeof path === "string" ? path : undefined); // a closed mount says so first, whatever the options
+    normalizePath(path, "open"); // then a path that is no path (the options' errors name it)
     checkStreamOptions(options, path);
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
