@@ -1,6 +1,6 @@
 // FsError: the one error class the filesystem throws, shaped like Node's (code, errno, syscall,
 // path, dest, and the message "ENOENT: no such file or directory, stat '/a/b'"). Store errors are
-// mapped to it once, here, at the facade boundary (STYLE.md: two tiers of errors, one table).
+// mapped to it once, here, at the facade boundary (two tiers of errors, one table).
 
 import { constants } from "node:os";
 import {

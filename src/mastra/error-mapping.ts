@@ -1,5 +1,5 @@
-// The one table from the core's FsError codes to Mastra's error classes (STYLE.md: two tiers of
-// errors, one mapping). The workspace tools act on these classes: write_file goes ahead when stat()
+// The one table from the core's FsError codes to Mastra's error classes (two tiers of errors,
+// one mapping). The workspace tools act on these classes: write_file goes ahead when stat()
 // throws FileNotFoundError, file_stat prints "not found" for it, grep treats code ENOENT/ENOTDIR as
 // "nothing searched", the .gitignore loader swallows only code ENOENT. So each error keeps its errno
 // `code` and names the path as the caller gave it, and the original FsError rides along as `cause`.

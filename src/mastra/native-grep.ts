@@ -1,7 +1,7 @@
 // `grep` served by the filesystem itself (WorkspaceFilesystem.grep, @mastra/core 1.71): the file list
 // comes from one walk of the local index, the bytes from the cache, so a warm search makes no remote
 // request at all. Without it, Mastra's grep tool walks the tree with one readdir per directory and
-// reads every file itself (frameworks.md §2.4).
+// reads every file itself.
 //
 // The output must let the tool print exactly what its own host-side search would: lines are split
 // on "\n" (so a final newline leaves an empty last line, which `after` context includes), columns are

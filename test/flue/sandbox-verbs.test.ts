@@ -19,15 +19,15 @@ async function sandboxFor(label: string, options: { cwd?: string } = {}) {
 test("cwd is absolute and exists; resolvePath resolves relative paths against it and passes absolute ones through, normalised", async () => {
   const { factory, sandbox, filesystem } = await sandboxFor("verbs-paths", { cwd: "work/space" });
   try {
-    expect(sandbox.cwd).toBe("/work/space");
-    expect((await filesystem.stat("/work/space")).isDirectory()).toBe(true);
-    expect(sandbox.resolvePath("a/b.txt")).toBe("/work/space/a/b.txt");
-    expect(sandbox.resolvePath("./a/../b")).toBe("/work/space/b");
+    expect(sandbox.cwd).toBe("/team/space");
+    expect((await filesystem.stat("/team/space")).isDirectory()).toBe(true);
+    expect(sandbox.resolvePath("a/b.txt")).toBe("/team/space/a/b.txt");
+    expect(sandbox.resolvePath("./a/../b")).toBe("/team/space/b");
     expect(sandbox.resolvePath("/etc//x/")).toBe("/etc/x");
     expect(sandbox.resolvePath("../../../..")).toBe("/");
     await sandbox.writeFile("relative.txt", "r");
-    await sandbox.writeFile("/work/absolute.txt", "a");
-    expect(await filesystem.readText("/work/space/relative.txt")).toBe("r");
+    await sandbox.writeFile("/team/absolute.txt", "a");
+    expect(await filesystem.readText("/team/space/relative.txt")).toBe("r");
     expect(await sandbox.readFile("../absolute.txt")).toBe("a");
   } finally {
     await factory.close();

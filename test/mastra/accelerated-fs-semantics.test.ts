@@ -272,7 +272,7 @@ describe("as a mount of Mastra's CompositeFilesystem (`new Workspace({ mounts })
       await ws.init();
       const tools = await createWorkspaceTools(ws);
       const run = (tool: string, input: Record<string, unknown>) => tools[`mastra_workspace_${tool}`]!.execute(input, { workspace: ws });
-      // respectGitignore: false works around Mastra's own "No mount for path: .gitignore" with mounts (frameworks.md §2.4).
+      // respectGitignore: false works around Mastra's own "No mount for path: .gitignore" with mounts.
       expect(await run("list_files", { path: "/data", maxDepth: 3, respectGitignore: false })).toBe([".", "docs", "\tguide.md", "", "1 directory, 1 file"].join("\n"));
       expect(await run("write_file", { path: "/data/notes/new.md", content: "new" })).toBe("Wrote 3 bytes to /data/notes/new.md");
       expect(await fs.readFile("notes/new.md", { encoding: "utf-8" })).toBe("new");

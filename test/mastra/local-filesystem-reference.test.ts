@@ -7,7 +7,7 @@
 // interface's documented contract, and a proxy strips the leading "/"; running the tools suite over them
 // shows the tools' native walk/grep paths give byte-identical output to their host-side fallbacks.
 //
-// The last block pins LocalFilesystem behaviours that differ from frameworks.md, and how the tools call
+// The last block pins LocalFilesystem behaviours that differ from what Mastra's own test suite expects, and how the tools call
 // the filesystem (paths and options, verbatim), so a Mastra upgrade that changes them fails here.
 
 import { afterAll, describe, expect, test } from "bun:test";
@@ -219,7 +219,7 @@ async function toolsOver(fs: WorkspaceFilesystem) {
     tools[`mastra_workspace_${tool}`].execute(input, { workspace: ws });
 }
 
-describe("LocalFilesystem 1.71: pinned behaviours that differ from frameworks.md", () => {
+describe("LocalFilesystem 1.71: pinned behaviours that differ from the interface's documentation", () => {
   test("a plain init() leaves status 'pending'; the first operation (ensureReady) or _init() makes it 'ready'", async () => {
     const fs = new LocalFilesystem({ basePath: tempDirectory("pin-init") });
     await fs.init();

@@ -1,10 +1,10 @@
 // A conformance suite for Mastra's `WorkspaceFilesystem` interface (@mastra/core 1.71), generic over the
 // filesystem under test. It ports the expectations of Mastra's private `@internal/workspace-test-utils`
-// suite (docs: /work/shared/reference/frameworks.md §2.4, §2.6) to bun:test, and adds the contract the
+// suite (as its interface documents them) to bun:test, and adds the contract the
 // workspace tools rely on (expectedMtime, path forms, walk, grep).
 //
 // It is validated against Mastra's own `LocalFilesystem` in local-filesystem-reference.test.ts. Where
-// that installed class behaves differently from frameworks.md, the installed package wins and the
+// that installed class behaves differently from that suite's expectations, the installed package wins and the
 // difference is noted next to the test ("Installed behaviour:").
 //
 // A filesystem that cannot do something declares it in `capabilities` as `{ notApplicable: reason }`:
@@ -44,7 +44,7 @@ export interface WorkspaceFilesystemCapabilities {
    * Pin the class a read-only fs throws on writes. Unset: either of Mastra's two read-only signals is
    * accepted. Installed behaviour: `LocalFilesystem` throws `WorkspaceReadOnlyError` (a `WorkspaceError`,
    * code READ_ONLY, NOT a `FilesystemError`); `CompositeFilesystem` throws `PermissionError` (EACCES) for
-   * a read-only mount. frameworks.md §2.6 says `PermissionError`.
+   * a read-only mount. Mastra's private suite expects `PermissionError`.
    */
   readOnlyError?: "PermissionError" | "WorkspaceReadOnlyError";
   /** An empty directory exists on its own after `mkdir` (default: required; S3 without markers cannot). */
@@ -145,7 +145,7 @@ export function workspaceFilesystemSuite(
           { init: false },
         ));
 
-      // frameworks.md §2.6: the private suite calls a plain `fs.init()` and expects 'ready'.
+      // Mastra's private suite calls a plain `fs.init()` and expects 'ready'.
       // Installed behaviour: LocalFilesystem (any MastraFilesystem subclass) stays 'pending' after a
       // plain init(); only `_init()` (what callLifecycle and ensureReady() use) sets 'ready'.
       caseFor(capabilities.plainInitSetsReady, "status is 'ready' after a plain fs.init()", () =>
@@ -206,7 +206,7 @@ export function workspaceFilesystemSuite(
         }),
       );
 
-      // frameworks.md §2.6 only says "throws"; @mastra/s3 throws a plain Error. The interface documents
+      // Mastra's private suite only says "throws"; @mastra/s3 throws a plain Error. The interface documents
       // DirectoryNotEmptyError, and that is what LocalFilesystem throws.
       test(
         "rmdir of a non-empty directory without recursive throws DirectoryNotEmptyError and removes nothing",
@@ -351,7 +351,7 @@ export function workspaceFilesystemSuite(
         }),
       );
 
-      // frameworks.md §2.6: "mkdir(p) without recursive works with a missing parent". Installed behaviour:
+      // Mastra's private suite: "mkdir(p) without recursive works with a missing parent". Installed behaviour:
       // that holds because `recursive` defaults to true; an explicit `recursive: false` with a missing parent
       // throws DirectoryNotFoundError (naming the parent).
       caseFor(
@@ -802,7 +802,7 @@ export function workspaceFilesystemSuite(
         }),
       );
 
-      // frameworks.md §2.4 (verified there): with `filesystem:`, tools pass paths verbatim, including
+      // Mastra's workspace tools, given `filesystem:`, pass paths verbatim, including
       // "/src/a.ts". Installed behaviour: LocalFilesystem (contained, the default) treats "/src" as a
       // host-absolute path outside basePath and throws PermissionError (pinned in the reference test).
       caseFor(

@@ -623,7 +623,7 @@ export function workspaceToolsSuite(
         }),
       );
 
-      // frameworks.md §2.4: with `filesystem:`, tool paths reach the fs verbatim, so "/src/util.ts" does too.
+      // Mastra's tools, given `filesystem:`, pass tool paths reach the fs verbatim, so "/src/util.ts" does too.
       caseFor(capabilities.rootedPaths, "tools accept workspace-rooted paths like '/src/util.ts'", () =>
         withTools(async ({ run, read }) => {
           expect(text(await run("read_file", { path: "/src/util.ts" }))).toContain("1→export function add");
