@@ -17,7 +17,7 @@ async function sandboxFor(label: string, options: { cwd?: string } = {}) {
 }
 
 test("cwd is absolute and exists; resolvePath resolves relative paths against it and passes absolute ones through, normalised", async () => {
-  const { factory, sandbox, filesystem } = await sandboxFor("verbs-paths", { cwd: "work/space" });
+  const { factory, sandbox, filesystem } = await sandboxFor("verbs-paths", { cwd: "team/space" });
   try {
     expect(sandbox.cwd).toBe("/team/space");
     expect((await filesystem.stat("/team/space")).isDirectory()).toBe(true);
