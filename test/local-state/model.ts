@@ -8,17 +8,8 @@ import type { S3CachedFs } from "../../src/core.ts";
 export type Entry = { kind: "file"; bytes: Uint8Array } | { kind: "directory" } | { kind: "symlink"; target: string };
 export type Model = Map<string, Entry>;
 
-/** A seeded generator (mulberry32): a seed replays the same campaign. */
-export function random(seedValue: number): () => number {
-  let state = seedValue >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator: a seed replays the same campaign. */
+export { seededRandom as random } from "../../src/random.ts";
 
 export function pick<T>(next: () => number, items: readonly T[]): T {
   return items[Math.floor(next() * items.length)]!;
