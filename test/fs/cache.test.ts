@@ -1,4 +1,4 @@
-// SPEC guarantee 6: the cache stays within its bound on disk, and no byte is returned unverified.
+// Guarantee 6 (docs/guarantees.md): the cache stays within its bound on disk, and no byte is returned unverified.
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";

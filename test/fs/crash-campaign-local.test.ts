@@ -1,4 +1,4 @@
-// SPEC guarantee 5 on LocalObjectStore: every kind of fault at every remote request of a workload
+// Guarantee 5 (docs/guarantees.md) on LocalObjectStore: every kind of fault at every remote request of a workload
 // (mount, commits, packs, chunks, snapshot, head, lease release), then a fresh mount.
 import { afterAll, expect, test } from "bun:test";
 import { removeTempDirectories } from "../support/temp.ts";

@@ -1,4 +1,4 @@
-// SPEC guarantee 5 on the real S3 server (Ceph RGW): crashes before and after each request lands,
+// Guarantee 5 (docs/guarantees.md) on the real S3 server (Ceph RGW): crashes before and after each request lands,
 // and lost answers, at every request of the workload.
 import { afterAll, expect, test } from "bun:test";
 import { removeTempDirectories } from "../support/temp.ts";

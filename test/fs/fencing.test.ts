@@ -1,4 +1,4 @@
-// SPEC guarantee 4: one writer at a time. A second writer waits for the lease, fails fast with
+// Guarantee 4 (docs/guarantees.md): one writer at a time. A second writer waits for the lease, fails fast with
 // EBUSY, or takes over at once; a fenced writer fails every later write with EFENCED and none of
 // its bytes ever become visible.
 import { afterAll, describe, expect, test } from "bun:test";

@@ -1,4 +1,4 @@
-// SPEC guarantee 3: an invalid operation fails its caller with the right code, publishes nothing
+// Guarantee 3 (docs/guarantees.md): an invalid operation fails its caller with the right code, publishes nothing
 // (zero PUTs), and leaves the filesystem mountable in its prior state.
 import { afterAll, describe, expect, test } from "bun:test";
 import type { S3CachedFs } from "../../src/core.ts";

@@ -1,6 +1,6 @@
 // Mounting: cold (head, snapshot, log tail), warm (the local index reused), after the cache
 // directory is deleted (rebuilt, nothing lost); format checks; options validated by field; and
-// SPEC guarantee 1: when a write resolves it is in the object store, whatever happens locally.
+// Guarantee 1 (docs/guarantees.md): when a write resolves it is in the object store, whatever happens locally.
 import { afterAll, describe, expect, test } from "bun:test";
 import { FsError, S3CachedFsManagerImpl, LocalObjectStore } from "../../src/core.ts";
 import { expectCode } from "../support/errors.ts";

@@ -1,5 +1,5 @@
 // The suite's reference subject: a real directory through node:fs. It only adapts the API's shape
-// (the virtual root is a temp directory; writes create missing parents as SPEC says ours do; rm of
+// (the virtual root is a temp directory; writes create missing parents, as ours do; rm of
 // an empty directory without recursive is rmdir, as `rm -d`), never the errors: those are the
 // kernel's, which is what keeps our filesystem's errno expectations honest.
 

@@ -116,7 +116,7 @@ function appended(value: Value, tag: number, size: number): Value {
   return value === "absent" || value === "f:" ? `f:${tag}` : `${value}+${tag}`;
 }
 
-/** A write creates its missing parent directory (SPEC: writeFile and friends make parents). */
+/** A write creates its missing parent directory (writeFile and friends make parents). */
 function parentOf(path: string): Effects {
   const parent = path.slice(0, path.lastIndexOf("/"));
   return dirPaths.includes(parent) ? [[parent, ["dir"]]] : [];
