@@ -1,8 +1,8 @@
 // Keeping long streams within bounded memory. JavaScriptCore collects large byte buffers lazily:
-// streaming gigabytes through fresh 8 MiB buffers (fetched ranges, a caller's stream pieces) let
-// garbage pile up: with no collections asked for, a 2 GiB read from Ceph RGW peaked at 264-281 MiB
-// of RSS, although little of it was live. So long streams ask for collections as they go, each
-// direction in the way measured to cost it least.
+// streaming gigabytes through fresh 8 MiB buffers (fetched ranges, a caller's stream pieces) lets
+// garbage pile up far beyond what is live. So long streams ask for collections as they go, each
+// direction in the way that costs it least. docs/performance.md ("How the stream closed its gap",
+// "Large files at scale") gives the measurements behind each rule and the ways not taken.
 
 import { fullGC, heapSize } from "bun:jsc";
 
@@ -12,13 +12,11 @@ const firstReadGarbageBytes = 40 * MiB;
 const readGarbageBytes = 80 * MiB;
 
 /**
- * Writes: the garbage is the caller's pieces and what the HTTP client keeps while it uploads,
- * not all of it in the JavaScript heap: the readers' rule below let a 2 GiB write to Ceph RGW
- * peak at 244-278 MiB. The stream watches the process's resident set, and when
- * it has grown by 32 MiB since the stream began (or since the last collection), asks for
- * `Bun.gc(true)`, which also hands freed pages back to the system. A stream that does not inflate
- * memory never pays for one. Measured (test/fs/large-file-worker.ts, 2 GiB written to Ceph RGW):
- * peak RSS 186-193 MiB.
+ * Writes: the garbage is the caller's pieces and what the HTTP client keeps while it uploads, much
+ * of it outside the JavaScript heap, so a heap rule does not bound it. The stream watches the
+ * process's resident set, and when it has grown by 32 MiB since the stream began (or since the last
+ * collection), asks for `Bun.gc(true)`, which also hands freed pages back to the system. A stream
+ * that does not inflate memory never pays for one.
  */
 export class StreamingWriteMemory {
   private sinceCheck = 0;
@@ -45,16 +43,8 @@ export class StreamingWriteMemory {
  * say), which would otherwise add to the peak. `fullGC` frees the dead buffers for the next ones
  * to reuse; `Bun.gc(true)` would also discard compiled code and hand the pages back, so that the
  * next buffers fault in fresh pages, and a resident-set trigger would count the in-flight ranges
- * refilling those pages as growth: that way collected every 12 MiB or so. The end of a stream asks
- * for nothing: nothing follows that a collection would make room for.
- *
- * Measured on Ceph RGW, a 2 GiB stream alone in a process of 70 MiB: `Bun.gc(true)` on 32 MiB of
- * resident-set growth ran 119-177 collections of ~20 ms, 217-267 MiB/s, peak 161-172 MiB; no
- * collections at all, 370-384 MiB/s, peak 264-281 MiB. With these rules, after a 2 GiB write in
- * the same process (test/fs/large-file-worker.ts): peak 189-215 MiB at 251-340 MiB/s on RGW over
- * four runs, and 180-203 MiB on LocalObjectStore over five. In the benchmark's process, whose
- * larger heap makes a collection cost 21-37 ms, a 64 MiB stream asked for none or one with the
- * 80 MiB rule alone (logged in a run); the earlier first collection adds at most one.
+ * refilling those pages as growth and collect far too often. The end of a stream asks for nothing:
+ * nothing follows that a collection would make room for.
  */
 export class StreamingReadMemory {
   private readonly heapSize: () => number;
