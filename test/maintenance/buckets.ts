@@ -74,3 +74,17 @@ export async function contents(fs: S3CachedFs): Promise<Record<string, string>> 
   }
   return result;
 }
+
+/** `size` bytes of a pattern that differs for every `seed`, so that each version of a file is new content. */
+export function bytes(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let index = 0; index < size; index++) out[index] = (index * 13 + seed * 7) & 0xff;
+  return out;
+}
+
+/** `size` characters of text that begins with `seed` and differs for every `seed`. */
+export function text(size: number, seed: number): string {
+  let out = `${seed}:`;
+  while (out.length < size) out += String.fromCharCode(97 + ((out.length * 5 + seed) % 26));
+  return out.slice(0, size);
+}

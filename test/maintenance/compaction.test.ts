@@ -7,18 +7,13 @@ import { Namespace } from "../../src/namespace/namespace.ts";
 import { OpApplier } from "../../src/namespace/apply-ops.ts";
 import { hashBytes } from "../../src/log/ops.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
-import { contents, keys, sleep, testBucket } from "./buckets.ts";
+import { bytes, contents, keys, sleep, testBucket } from "./buckets.ts";
 
 afterAll(removeTempDirectories);
 
 const KiB = 1024;
 const layout = { blockBytes: 16 * KiB, chunkBytes: 64 * KiB, largeFileBytes: 64 * KiB, inlineRecordBytes: 1 * KiB, packBytes: 32 * KiB };
 
-function bytes(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let index = 0; index < size; index++) out[index] = (index * 13 + seed * 7) & 0xff;
-  return out;
-}
 
 async function metadata(fs: S3CachedFs): Promise<Record<string, { mode: number; size: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number }>> {
   const result: Record<string, { mode: number; size: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number }> = {};

@@ -11,7 +11,7 @@ import { snapshotKey } from "../../src/log/record.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { cli } from "../cli/run-cli.ts";
-import { contents, keys, sleep, testBucket, type Backend, type TestBucket } from "./buckets.ts";
+import { text, contents, keys, sleep, testBucket, type Backend, type TestBucket } from "./buckets.ts";
 
 afterAll(removeTempDirectories);
 
@@ -19,11 +19,6 @@ const KiB = 1024;
 const layout = { blockBytes: 16 * KiB, chunkBytes: 64 * KiB, largeFileBytes: 64 * KiB, inlineRecordBytes: 2 * KiB, packBytes: 32 * KiB };
 const headKey = "heads/main.json";
 
-function text(size: number, seed: number): string {
-  let out = `${seed}:`;
-  while (out.length < size) out += String.fromCharCode(97 + ((out.length * 5 + seed) % 26));
-  return out.slice(0, size);
-}
 
 async function generation(fs: S3CachedFs, number: number): Promise<void> {
   await fs.transaction(async (tx) => {

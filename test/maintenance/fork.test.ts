@@ -8,18 +8,13 @@ import { freshBucket, s3Server } from "../support/s3-server.ts";
 import { OriginStore } from "../../src/maintenance/origin-store.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { expectCode } from "../support/errors.ts";
-import { contents, keys, sleep, testBucket, type Backend, type TestBucket } from "./buckets.ts";
+import { bytes, contents, keys, sleep, testBucket, type Backend, type TestBucket } from "./buckets.ts";
 
 afterAll(removeTempDirectories);
 
 const KiB = 1024;
 const layout = { blockBytes: 16 * KiB, chunkBytes: 64 * KiB, largeFileBytes: 64 * KiB, inlineRecordBytes: 2 * KiB, packBytes: 32 * KiB };
 
-function bytes(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let index = 0; index < size; index++) out[index] = (index * 11 + seed * 5) & 0xff;
-  return out;
-}
 
 async function source(bucket: TestBucket, prefix: string): Promise<S3CachedFs> {
   const fs = await bucket.mount(prefix, { layout, snapshotEveryCommits: 4 });

@@ -3,18 +3,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { S3CachedFs } from "../../src/core.ts";
 import { removeTempDirectories } from "../support/temp.ts";
-import { keys, testBucket, type TestBucket } from "./buckets.ts";
+import { bytes, keys, testBucket, type TestBucket } from "./buckets.ts";
 
 afterAll(removeTempDirectories);
 
 const KiB = 1024;
 const layout = { blockBytes: 16 * KiB, chunkBytes: 64 * KiB, largeFileBytes: 64 * KiB, inlineRecordBytes: 2 * KiB, packBytes: 32 * KiB };
 
-function bytes(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let index = 0; index < size; index++) out[index] = (index * 7 + seed * 3) & 0xff;
-  return out;
-}
 
 async function populated(label: string): Promise<{ bucket: TestBucket; fs: S3CachedFs }> {
   const bucket = await testBucket("local", label);

@@ -5,7 +5,7 @@ import { FaultInjectingStore, FsError, type ObjectStore, type S3CachedFs } from 
 import { GarbageCollectionError } from "../../src/maintenance/garbage-collector.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
-import { contents, keys, sleep, testBucket, type TestBucket } from "./buckets.ts";
+import { bytes, contents, keys, sleep, testBucket, type TestBucket } from "./buckets.ts";
 
 afterAll(removeTempDirectories);
 
@@ -13,11 +13,6 @@ const KiB = 1024;
 /** Small objects, so a few files make packs, chunks and inline data alike. */
 const layout = { blockBytes: 16 * KiB, chunkBytes: 64 * KiB, largeFileBytes: 64 * KiB, inlineRecordBytes: 2 * KiB, packBytes: 32 * KiB };
 
-function bytes(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let index = 0; index < size; index++) out[index] = (index * 31 + seed * 17) & 0xff;
-  return out;
-}
 
 /** A history with garbage in every kind of object: overwritten chunks, mostly dead packs, old records and snapshots. */
 async function writeHistory(fs: S3CachedFs, generation: number): Promise<void> {

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import type { S3CachedFs } from "../../src/core.ts";
 import { seedFrom, seededRandom } from "../../src/random.ts";
 import { removeTempDirectories } from "../support/temp.ts";
-import { contents, testBucket, type TestBucket } from "./buckets.ts";
+import { text, contents, testBucket, type TestBucket } from "./buckets.ts";
 
 afterAll(removeTempDirectories);
 
@@ -15,11 +15,6 @@ const KiB = 1024;
 /** Small objects, so a few files make inline data, packs and chunks alike. */
 const layout = { blockBytes: 16 * KiB, chunkBytes: 64 * KiB, largeFileBytes: 64 * KiB, inlineRecordBytes: 2 * KiB, packBytes: 32 * KiB };
 
-function text(size: number, seed: number): string {
-  let out = `${seed}:`;
-  while (out.length < size) out += String.fromCharCode(97 + ((out.length * 7 + seed) % 26));
-  return out.slice(0, size);
-}
 
 async function expectCollectable(fs: S3CachedFs, model: Map<string, string>, step: string): Promise<void> {
   for (const retentionMs of [0, 24 * 3_600_000]) {
