@@ -82,8 +82,8 @@ export class Mount implements MountContext, MaintenanceContext {
   format!: FormatDocument;
   namespace!: Namespace;
   private applier!: OpApplier;
-  /** The writer's; a reader has a follower instead. */
-  committer: Committer | undefined;
+  /** The writer's committer; a reader has a follower instead. */
+  private writer: Committer | undefined;
   private lease: WriterLease | undefined;
   private follower: Follower | undefined;
 
@@ -218,7 +218,7 @@ export class Mount implements MountContext, MaintenanceContext {
     const epoch = await lease.acquire(Math.max(start.position.epoch, head.document?.epoch ?? 0));
     // The head the committer starts from: the one read, unless the mount started elsewhere.
     const startHead = head.fetched === undefined && start.document === undefined ? undefined : { etag: head.fetched?.etag, document: start.document ?? head.document };
-    const committer = (this.committer = new Committer(
+    const committer = (this.writer = new Committer(
       this.namespace,
       this.applier,
       this.log,
@@ -253,6 +253,10 @@ export class Mount implements MountContext, MaintenanceContext {
       },
     ));
     if (this.config.refreshIntervalMs !== undefined) follower.poll(this.config.refreshIntervalMs);
+  }
+
+  get committer(): Committer | undefined {
+    return this.writer;
   }
 
   /** When the filesystem was created: the root's times when the index starts from the log's start. */
