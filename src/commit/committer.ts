@@ -25,23 +25,15 @@ import { PreconditionFailedError, UnsupportedFormatError } from "../stores/store
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { DataLayout } from "../data/data-writer.ts";
 import { Batch } from "./batch.ts";
-import { HeadKeeper, type LogRecordSize } from "./head-keeper.ts";
+import { HeadKeeper, type HeadKeeperOptions, type LogRecordSize } from "./head-keeper.ts";
 import { catchUp, positionMeta, recordEpoch } from "./replay.ts";
 
 /** Builds an operation, placing its data in the batch. Runs inside the batch's savepoint. */
 export type PreparedOp = (batch: Batch) => Op;
 
-export interface CommitterOptions {
+/** The writer's identity, clock and snapshot cadence (see HeadKeeperOptions), and how it lays out data. */
+export interface CommitterOptions extends HeadKeeperOptions {
   layout: DataLayout;
-  writerId: string;
-  epoch: number;
-  /** Write a snapshot after this many records of log (default 1,000)... */
-  snapshotEveryCommits: number;
-  /** ...or this many bytes of log (default 64 MiB). */
-  snapshotEveryBytes: number;
-  /** How long after a commit the head is brought up to date (default 1,000 ms). */
-  headDelayMs: number;
-  now: () => number;
 }
 
 export interface CommitStats {

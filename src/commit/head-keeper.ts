@@ -24,12 +24,13 @@ const maxListedSnapshots = 1_000;
 export interface HeadKeeperOptions {
   writerId: string;
   epoch: number;
-  /** Write a snapshot after this many records of log... */
+  /** Write a snapshot after this many records of log (default 1,000)... */
   snapshotEveryCommits: number;
-  /** ...or this many bytes of it. */
+  /** ...or this many bytes of it (default 64 MiB). */
   snapshotEveryBytes: number;
-  /** How long after a commit the head is brought up to date. */
+  /** How long after a commit the head is brought up to date (default 1,000 ms). */
   headDelayMs: number;
+  /** Wall clock, ms (the head's `updated`; a batch's time). */
   now: () => number;
 }
 
