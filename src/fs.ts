@@ -17,17 +17,16 @@ import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./paths
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
 import { readContent, withHead, concatenate, type WriteData } from "./content.ts";
 import type { Extent } from "./log/ops.ts";
-import { LocalIndexCorruptError, type Namespace, type NamespaceView, type NodeRow } from "./namespace/namespace.ts";
+import { LocalIndexCorruptError, type NamespaceView, type NodeRow } from "./namespace/namespace.ts";
 import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts";
-import type { DataReader, PendingBytes } from "./data/data-reader.ts";
-import { uploadChunks, type DataLayout } from "./data/data-writer.ts";
+import type { PendingBytes } from "./data/data-reader.ts";
+import { uploadChunks } from "./data/data-writer.ts";
 import type { SegmentCache } from "./data/segment-cache.ts";
 import { StreamingReadMemory } from "./data/memory.ts";
 import type { ScanDetector } from "./data/scan-detector.ts";
 import type { SequentialReads } from "./data/sequential-reads.ts";
 import type { Batch } from "./commit/batch.ts";
-import type { Committer, PreparedOp } from "./commit/committer.ts";
-import type { ObjectStore } from "./stores/object-store.ts";
+import type { PreparedOp } from "./commit/committer.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
 import { collectGarbage, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
 import { checkFilesystem, type FsckOptions, type FsckReport } from "./maintenance/fsck.ts";
@@ -87,24 +86,27 @@ export interface WriteHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** What a mount shares with its facade and its transactions. */
-export interface MountContext {
-  readonly name: string;
-  readonly mode: "readwrite" | "readonly";
-  readonly store: ObjectStore;
-  readonly namespace: Namespace;
-  readonly reader: DataReader;
+/**
+ * What the facade and its transactions need of their mount (src/mount.ts): what maintenance
+ * needs (the store, log, index, reader and committer), plus the cache, the staging directory, the
+ * read-ahead detectors, and the mount's own refresh, statistics and close.
+ */
+export interface MountContext extends MaintenanceContext {
   readonly cache: SegmentCache;
-  readonly layout: DataLayout;
   readonly stagingDirectory: string;
-  readonly committer: Committer | undefined;
+  /** Local files of the write handles still open: the mount's close keeps them (their bytes are not yet committed). */
+  readonly stagedWrites: Set<string>;
   /** Notices cold scans of a directory, to prefetch its neighbours (shared by a mount's readers). */
   readonly scans: ScanDetector;
   /** Notices readRange calls that continue each other, to fetch ahead of them. */
   readonly sequentialReads: SequentialReads;
   /** Ranged GETs a mount's reads may have in flight. */
   readonly readConcurrency: number;
-  now(): number;
+  /** Catches up with the writer (readers); returns the seq reached and whether anything changed. */
+  refresh(): Promise<{ seq: number; changed: boolean }>;
+  stats(): FsStats;
+  /** Publishes what is queued, writes a final snapshot if needed, releases the lease and everything local. */
+  close(): Promise<void>;
 }
 
 const textDecoder = new TextDecoder();
@@ -513,7 +515,7 @@ export abstract class FileSystemOperations {
     } catch (error) {
       throw fromLocalError(error, "open", "the local file for the handle could not be created", normalized);
     }
-    const staged = stagedWriteFiles(this.context);
+    const staged = this.context.stagedWrites;
     staged.add(local);
     const cache = this.context.cache;
     let done = false;
@@ -707,15 +709,7 @@ export class S3CachedFs extends FileSystemOperations {
   private closing: Promise<void> | undefined;
   private isClosed = false;
 
-  constructor(
-    context: MountContext,
-    private readonly hooks: {
-      refresh: () => Promise<{ seq: number; changed: boolean }>;
-      close: () => Promise<void>;
-      stats: () => FsStats;
-      maintenance: MaintenanceContext;
-    },
-  ) {
+  constructor(context: MountContext) {
     super(context);
   }
 
@@ -781,11 +775,11 @@ export class S3CachedFs extends FileSystemOperations {
   /** Catches up with the writer (readers); returns the seq reached and whether anything changed. */
   async refresh(): Promise<{ seq: number; changed: boolean }> {
     this.checkOpen("refresh");
-    return this.hooks.refresh();
+    return this.context.refresh();
   }
 
   stats(): FsStats {
-    return this.hooks.stats();
+    return this.context.stats();
   }
 
   /**
@@ -811,20 +805,20 @@ export class S3CachedFs extends FileSystemOperations {
    */
   async collectGarbage(options: GarbageCollectionOptions = {}): Promise<GarbageReport> {
     this.checkOpen("gc");
-    return collectGarbage(this.hooks.maintenance, options);
+    return collectGarbage(this.context, options);
   }
 
   /** Checks the filesystem in the bucket: every named object present, every extent's checksum, orphans. */
   async fsck(options: FsckOptions = {}): Promise<FsckReport> {
     this.checkOpen("fsck");
-    return checkFilesystem(this.hooks.maintenance, options);
+    return checkFilesystem(this.context, options);
   }
 
   /** The newest commits, newest first (headers only). */
   async history(options: HistoryOptions = {}): Promise<HistoryEntry[]> {
     this.checkOpen("log");
     try {
-      return await readHistory(this.hooks.maintenance, options);
+      return await readHistory(this.context, options);
     } catch (error) {
       throw fromStoreError(error, "log");
     }
@@ -837,14 +831,14 @@ export class S3CachedFs extends FileSystemOperations {
    */
   async fork(options: ForkOptions): Promise<ForkResult> {
     this.checkOpen("fork");
-    return forkFilesystem(this.hooks.maintenance, options);
+    return forkFilesystem(this.context, options);
   }
 
   /** Publishes what is queued, writes a snapshot if needed, releases the writer lease. */
   async close(): Promise<void> {
     this.context.committer?.checkOutsideTransaction("close"); // close() waits for the body that waits for it
     if (this.closing === undefined) {
-      this.closing = this.hooks.close().finally(() => {
+      this.closing = this.context.close().finally(() => {
         this.isClosed = true;
       });
     }
@@ -959,15 +953,6 @@ function checkEncoding(encoding: unknown, syscall: string, path: string): void {
 function sourceFailure(error: unknown, path: string): Error {
   if (error instanceof FsError) return error;
   return new FsError("EIO", "write", { path, detail: `the data source failed: ${error instanceof Error ? error.message : String(error)}; nothing was published`, cause: error });
-}
-
-/** Local files of the write handles still open on a mount: its close keeps them (their bytes are not yet committed). */
-const stagedWrites = new WeakMap<MountContext, Set<string>>();
-
-export function stagedWriteFiles(context: MountContext): Set<string> {
-  let files = stagedWrites.get(context);
-  if (files === undefined) stagedWrites.set(context, (files = new Set()));
-  return files;
 }
 
 /** An aborted write publishes nothing, however small. */

@@ -4,8 +4,8 @@
 import { mkdirSync, mkdtempSync, rmdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FsError, fromLocalError, fromStoreError } from "./errors.ts";
-import type { S3CachedFs } from "./fs.ts";
-import { openMount } from "./mount.ts";
+import { S3CachedFs } from "./fs.ts";
+import { Mount } from "./mount.ts";
 import { managerOptionsSchema, mountConfigSchema, parseOptions, type ManagerOptions, type MountConfig, type ResolvedMountConfig } from "./options.ts";
 import { CacheBudget } from "./data/segment-cache.ts";
 import { s3StoreFromConfig } from "./store-from-config.ts";
@@ -46,15 +46,17 @@ export class S3CachedFsManagerImpl {
     this.opening.add(name);
     try {
       const rawStore = await this.openStore(name, resolved);
-      const fs = await openMount(name, resolved, {
+      let fs: S3CachedFs | undefined;
+      const mount = await Mount.open(name, resolved, {
         cacheRoot: this.cacheRoot,
         budget: this.budget,
         rawStore,
         now: this.now,
         onClosed: () => {
-          if (this.mounts.get(name) === fs) this.mounts.delete(name);
+          if (fs !== undefined && this.mounts.get(name) === fs) this.mounts.delete(name);
         },
       });
+      fs = new S3CachedFs(mount);
       this.mounts.set(name, fs);
       return fs;
     } catch (error) {

@@ -9,41 +9,31 @@
 //    lost in transit) is success; a newer epoch means this writer is fenced, for good; an older
 //    writer's last record is applied and the batch re-validated for the next slot. If the outcome
 //    is unknown, the batch fails and the next one first re-reads the log.
-// 4. Off the critical path: the head (a hint for cold mounts) and snapshots.
+// 4. Off the critical path: the head (a hint for cold mounts) and snapshots, kept by the
+//    HeadKeeper (./head-keeper.ts), which hears of every record this writer commits or inherits.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { FencedError, FsError, fromStoreError } from "../errors.ts";
 import type { Op } from "../log/ops.ts";
 import { encodeRecord, recordFormat, walKey, type DecodedRecord, type LogPosition } from "../log/record.ts";
-import { DamagedHeadError, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
+import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
 import { isDiskFullError, type Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
-import { encodeSnapshot } from "../namespace/snapshot.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { DataLayout } from "../data/data-writer.ts";
 import { Batch } from "./batch.ts";
+import { HeadKeeper, type HeadKeeperOptions, type LogRecordSize } from "./head-keeper.ts";
 import { catchUp, positionMeta, recordEpoch } from "./replay.ts";
-
-/** The head lists at most this many snapshots for time travel (the newest ones). */
-const maxListedSnapshots = 1_000;
 
 /** Builds an operation, placing its data in the batch. Runs inside the batch's savepoint. */
 export type PreparedOp = (batch: Batch) => Op;
 
-export interface CommitterOptions {
+/** The writer's identity, clock and snapshot cadence (see HeadKeeperOptions), and how it lays out data. */
+export interface CommitterOptions extends HeadKeeperOptions {
   layout: DataLayout;
-  writerId: string;
-  epoch: number;
-  /** Write a snapshot after this many commits (default 1,000)... */
-  snapshotEveryCommits: number;
-  /** ...or this many bytes of log (default 64 MiB). */
-  snapshotEveryBytes: number;
-  /** How long after a commit the head is brought up to date (default 1,000 ms). */
-  headDelayMs: number;
-  now: () => number;
 }
 
 export interface CommitStats {
@@ -83,23 +73,10 @@ export class Committer {
   private readonly mutex = new Mutex();
   private fencedBy: FencedError | undefined;
   private needsResync = false;
-  private headEtag: string | undefined;
-  private headSnapshot = 0;
-  /** Snapshots the head lists for time travel (oldest first), and the oldest seq still kept. */
-  private headSnapshots: number[] = [];
-  private retainedFrom = 0;
-  private headTimer: ReturnType<typeof setTimeout> | undefined;
-  private background = new Set<Promise<unknown>>();
-  /**
-   * The records this writer committed above the newest snapshot, oldest first, with their running
-   * totals: a snapshot covers those at or below its seq, so commits landing while it uploads still
-   * count towards the next one.
-   */
-  private unsnapshotted: { seq: number; bytes: number; epochOnly: boolean }[] = [];
-  private bytesSinceSnapshot = 0;
-  /** Records since the last snapshot that held nothing but this writer's epoch operation. */
-  private epochOnlySinceSnapshot = 0;
-  private snapshotting: Promise<void> | undefined;
+  /** The head and the snapshot cadence. */
+  private readonly head: HeadKeeper;
+  /** Cache writes of what this writer published, awaited on close. */
+  private readonly background = new Set<Promise<unknown>>();
   private closed = false;
   private lastTime = 0;
   /**
@@ -125,36 +102,26 @@ export class Committer {
     private readonly store: ObjectStore,
     private readonly cache: SegmentCache,
     private readonly options: CommitterOptions,
-    start: { position: LogPosition; head: { etag: string | undefined; document: HeadDocument | undefined } | undefined },
+    start: {
+      position: LogPosition;
+      head: { etag: string | undefined; document: HeadDocument | undefined } | undefined;
+      /** Records earlier writers left that the mount read on its way to `position`. */
+      inherited: readonly LogRecordSize[];
+    },
   ) {
     this.position = start.position;
-    this.headEtag = start.head?.etag;
-    this.headSnapshot = start.head?.document?.snapshot ?? 0;
-    this.headSnapshots = start.head?.document?.snapshots?.slice() ?? (this.headSnapshot > 0 ? [this.headSnapshot] : []);
-    this.retainedFrom = start.head?.document?.retainedFrom ?? 0;
-  }
-
-  /** The cadence counts the log a cold mount must replay, including what earlier writers left. */
-  private get commitsSinceSnapshot(): number {
-    return Math.max(0, this.position.seq - this.headSnapshot);
-  }
-
-  private forgetSnapshotted(): void {
-    while (this.unsnapshotted.length > 0 && this.unsnapshotted[0]!.seq <= this.headSnapshot) {
-      const record = this.unsnapshotted.shift()!;
-      this.bytesSinceSnapshot -= record.bytes;
-      if (record.epochOnly) this.epochOnlySinceSnapshot--;
-    }
+    this.head = new HeadKeeper(log, () => namespace.committed, this, options, this.stats, start.head);
+    this.head.inherited(start.inherited);
   }
 
   /** The newest snapshot the head names (0: none). */
   get snapshotSeq(): number {
-    return this.headSnapshot;
+    return this.head.snapshotSeq;
   }
 
   /** What the head tells time travel: the snapshots kept and the oldest seq kept. */
   get retention(): { snapshots: number[]; retainedFrom: number } {
-    return { snapshots: this.headSnapshots.slice(), retainedFrom: this.retainedFrom };
+    return this.head.retention;
   }
 
   get current(): LogPosition {
@@ -252,12 +219,8 @@ export class Committer {
     // loop, and a wait that resolves in microtasks alone would never let that turn come.
     while (this.draining !== undefined) await this.draining.catch(() => {}); // each writer has its error
     this.closed = true;
-    if (this.headTimer !== undefined) clearTimeout(this.headTimer);
     await Promise.allSettled(this.background);
-    await this.snapshotting;
-    if (this.fencedBy !== undefined) return;
-    if (options.snapshot && this.position.seq - this.headSnapshot > this.epochOnlySinceSnapshot) await this.snapshot().catch(() => {});
-    else await this.updateHead().catch(() => {});
+    await this.head.close(options);
   }
 
   private async drain(): Promise<void> {
@@ -353,8 +316,14 @@ export class Committer {
       throw fromStoreError(error, "write");
     });
     this.checkForeign(records);
+    this.inherit(records);
     this.position = position;
     this.needsResync = false;
+  }
+
+  /** Records of earlier writers this writer applied: they count towards the snapshot cadence. */
+  private inherit(records: readonly DecodedRecord[]): void {
+    this.head.inherited(records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
 
   /** Any record of a newer epoch (or another writer of ours) fences this writer. */
@@ -441,6 +410,7 @@ export class Committer {
       try {
         const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, taken);
         this.checkForeign(caught.records);
+        this.inherit(caught.records);
         position = caught.position;
       } catch (error) {
         this.needsResync = true;
@@ -511,28 +481,9 @@ export class Committer {
     this.stats.operations += operations;
     this.stats.commitMilliseconds += elapsed;
     this.stats.lastCommitMilliseconds = elapsed;
-    const epochOnly = batch.ops.every((op) => op.op === "epoch");
-    this.unsnapshotted.push({ seq: batch.seq, bytes: bytes.byteLength, epochOnly });
-    this.bytesSinceSnapshot += bytes.byteLength;
-    if (epochOnly) this.epochOnlySinceSnapshot++;
     // Keep what we just wrote: reading it back must not cost a request.
     this.track(Promise.all(batch.written(bytes).map((segment) => this.cache.insert(segment.object, segment.offset, segment.bytes))));
-    if (!this.snapshotDue()) this.scheduleHead();
-  }
-
-  /** Starts a cadence snapshot when one is due; the commits that landed while it ran may call for the next. */
-  private snapshotDue(): boolean {
-    if (this.commitsSinceSnapshot < this.options.snapshotEveryCommits && this.bytesSinceSnapshot < this.options.snapshotEveryBytes) return false;
-    this.snapshotting ??= this.snapshot().then(
-      () => {
-        this.snapshotting = undefined;
-        if (!this.closed && this.fencedBy === undefined && this.snapshotDue()) return this.snapshotting;
-      },
-      () => {
-        this.snapshotting = undefined;
-      },
-    );
-    return true;
+    this.head.recorded(batch.seq, bytes.byteLength, batch.ops.every((op) => op.op === "epoch"));
   }
 
   private track(work: Promise<unknown>): void {
@@ -540,103 +491,34 @@ export class Committer {
     this.background.add(tracked);
   }
 
-  private scheduleHead(): void {
-    if (this.headTimer !== undefined || this.closed) return;
-    this.headTimer = setTimeout(() => {
-      this.headTimer = undefined;
-      this.track(this.updateHead());
-    }, this.options.headDelayMs);
-    this.headTimer.unref?.();
-  }
-
   /**
    * Writes the namespace at the current position as a snapshot, then points the head at it.
    * Returns the snapshot's seq (0 for an empty log: there is nothing to snapshot).
    */
-  async snapshot(): Promise<number> {
-    if (this.fencedBy !== undefined) throw this.fencedBy;
-    const position = this.position;
-    if (position.seq === 0) return 0;
-    const bytes = encodeSnapshot(this.namespace.committed, position);
-    await this.log.writeSnapshot(position.seq, bytes);
-    this.headSnapshot = Math.max(this.headSnapshot, position.seq);
-    this.forgetSnapshotted();
-    this.noteSnapshot(position.seq);
-    this.stats.snapshots++;
-    await this.updateHead();
-    return position.seq;
+  snapshot(): Promise<number> {
+    return this.head.snapshot();
   }
 
   /** Waits for a snapshot running in the background (the cadence), if any. */
-  async snapshotSettled(): Promise<void> {
-    await this.snapshotting;
+  snapshotSettled(): Promise<void> {
+    return this.head.snapshotSettled();
   }
 
   /**
    * Garbage collection is about to remove everything below `retainedFrom`: the head stops
    * offering those seqs to time travel first. Resolves true once the head says so.
    */
-  async retain(retainedFrom: number): Promise<boolean> {
-    this.retainedFrom = Math.max(this.retainedFrom, retainedFrom);
-    this.headSnapshots = this.headSnapshots.filter((seq) => seq >= this.retainedFrom);
-    return this.updateHead();
+  retain(retainedFrom: number): Promise<boolean> {
+    return this.head.retain(retainedFrom);
   }
 
   /** A damaged snapshot is being removed (fsck's repair): the head stops listing it. */
   forgetSnapshot(seq: number): void {
-    this.headSnapshots = this.headSnapshots.filter((listed) => listed !== seq);
+    this.head.forgetSnapshot(seq);
   }
 
-  private noteSnapshot(seq: number): void {
-    if (!this.headSnapshots.includes(seq)) this.headSnapshots = [...this.headSnapshots, seq].sort((a, b) => a - b);
-    // Bounded even if garbage collection never runs: time travel then starts from an older snapshot.
-    if (this.headSnapshots.length > maxListedSnapshots) this.headSnapshots = this.headSnapshots.slice(-maxListedSnapshots);
-  }
-
-  /**
-   * Compare-and-swap the head to the current position; a newer epoch there fences us. Resolves
-   * whether this writer's head now stands (false: fenced, or a newer writer's head is there).
-   */
-  async updateHead(): Promise<boolean> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (this.fencedBy !== undefined) return false;
-      const head: HeadDocument = {
-        format: recordFormat,
-        fsId: this.position.fsId,
-        seq: this.position.seq,
-        snapshot: this.headSnapshot,
-        snapshots: this.headSnapshots.slice(),
-        retainedFrom: this.retainedFrom,
-        epoch: this.position.epoch,
-        writer: this.options.writerId,
-        nonce: randomUUID(),
-        updated: new Date(this.options.now()).toISOString(),
-      };
-      try {
-        this.headEtag = await this.log.writeHead(head, this.headEtag);
-        this.stats.headUpdates++;
-        return true;
-      } catch (error) {
-        if (!(error instanceof PreconditionFailedError)) throw error;
-        const current = await this.log.readHeadOrDamage();
-        if (current instanceof DamagedHeadError) {
-          this.headEtag = current.etag; // a damaged head is no hint: ours replaces it
-          continue;
-        }
-        if (current !== undefined && current.head.fsId === this.position.fsId && current.head.epoch > this.options.epoch) {
-          this.fence(current.head.epoch);
-          return false;
-        }
-        this.headEtag = current?.etag;
-        if (current === undefined || current.head.fsId !== this.position.fsId) continue; // none, or left by another filesystem: ours replaces it
-        if (current.head.seq > this.position.seq) return false; // a newer writer's head stands
-        this.headSnapshot = Math.max(this.headSnapshot, current.head.snapshot);
-        this.forgetSnapshotted();
-        this.retainedFrom = Math.max(this.retainedFrom, current.head.retainedFrom ?? 0);
-        for (const seq of current.head.snapshots ?? []) if (seq >= this.retainedFrom) this.noteSnapshot(seq);
-        this.headSnapshots = this.headSnapshots.filter((seq) => seq >= this.retainedFrom);
-      }
-    }
-    return false;
+  /** Compare-and-swap the head to the current position; resolves whether this writer's head now stands. */
+  updateHead(): Promise<boolean> {
+    return this.head.update();
   }
 }

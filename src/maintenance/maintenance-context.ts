@@ -1,5 +1,6 @@
 // What maintenance needs from a mount: its store and log, its index, its reader, and (on a
-// read-write mount) its committer. The mount builds one; the maintenance modules only read it.
+// read-write mount) its committer. The mount (src/mount.ts) implements it, and passes itself; the
+// maintenance modules only read it. The facade's MountContext (src/fs.ts) extends it.
 
 import type { Committer } from "../commit/committer.ts";
 import type { DataLayout } from "../data/data-writer.ts";

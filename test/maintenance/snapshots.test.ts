@@ -89,6 +89,20 @@ describe("snapshot cadence", () => {
     await crashed.close();
   }, 120_000);
 
+  test("the byte count includes the log an earlier writer left without a snapshot", async () => {
+    const bucket = await testBucket("local", "cadence-tail-bytes");
+    const config = { snapshotEveryCommits: 1_000, snapshotEveryBytes: 10 * 1024 };
+    const crashed = await bucket.mount("main", config);
+    for (let index = 0; index < 2; index++) await crashed.writeFile(`/a${index}`, new Uint8Array(4 * 1024)); // seq 1..3: over 8 KiB of log, under 10
+    const next = await bucket.mount("main", { ...config, onWriterBusy: "takeover" }); // its epoch record is seq 4
+    await next.writeFile("/b", new Uint8Array(4 * 1024)); // seq 5: the log since the last snapshot passes 10 KiB
+    await next.writeFile("/c", "c"); // seq 6
+    await next.close(); // the final snapshot
+    // A snapshot at 5 was due as if this writer had written the whole log; without it, only the final one.
+    expect(await snapshotsOf(bucket)).toEqual([5, 6]);
+    await crashed.close();
+  }, 120_000);
+
   test("close writes a snapshot only if something changed since the last one", async () => {
     const bucket = await testBucket("local", "cadence-close");
     const first = await bucket.mount("main");
