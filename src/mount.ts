@@ -14,8 +14,9 @@ import type { ResolvedMountConfig } from "./options.ts";
 import { LocalDiskFullError, LocalIndexCorruptError, Namespace, isDiskFullError, removeIndexFiles } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
 import { loadSnapshot } from "./namespace/snapshot.ts";
-import { DamagedHeadError, RemoteLog, formatVersion, headKey, type FormatDocument, type HeadDocument } from "./log/remote-log.ts";
-import { snapshotKey, walKey, type LogPosition } from "./log/record.ts";
+import { DamagedHeadError, RemoteLog, formatVersion, type FormatDocument, type HeadDocument } from "./log/remote-log.ts";
+import { clockKey, headKey, snapshotKey, walKey } from "./log/keys.ts";
+import type { LogPosition } from "./log/record.ts";
 import { catchUp, indexNeedsRebuild, positionFromMeta, positionMeta } from "./commit/replay.ts";
 import { Committer } from "./commit/committer.ts";
 import { WriterLease } from "./commit/lease.ts";
@@ -34,7 +35,6 @@ import { s3StoreFromConfig } from "./store-from-config.ts";
 import { retainedFrom, timeTravelBase } from "./maintenance/time-travel.ts";
 import { oldestWholeState } from "./maintenance/retention.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
-import { clockKey } from "./maintenance/inventory.ts";
 
 export interface MountDependencies {
   cacheRoot: string;

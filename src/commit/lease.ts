@@ -16,11 +16,10 @@ import { randomUUID } from "node:crypto";
 import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { FsError } from "../errors.ts";
+import { leaseKey } from "../log/keys.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
 import { sleep as realSleep, type Sleep } from "../random.ts";
-
-export const leaseKey = "writer/lease.json";
 
 export interface LeaseDocument {
   writer: string;

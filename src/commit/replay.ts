@@ -3,7 +3,8 @@
 
 import { FsError } from "../errors.ts";
 import type { DecodedRecord, LogPosition } from "../log/record.ts";
-import { recordFollowsProblem, walKey } from "../log/record.ts";
+import { recordFollowsProblem } from "../log/record.ts";
+import { walKey } from "../log/keys.ts";
 import type { RemoteLog } from "../log/remote-log.ts";
 import { CorruptObjectError } from "../stores/store-errors.ts";
 import { LocalDiskFullError, LocalIndexCorruptError, type Namespace, type NamespaceView } from "../namespace/namespace.ts";

@@ -39,14 +39,6 @@ export interface DecodedRecord {
   dataBytes: number;
 }
 
-export function walKey(seq: number): string {
-  return `wal/${String(seq).padStart(20, "0")}`;
-}
-
-export function snapshotKey(seq: number): string {
-  return `snapshots/${String(seq).padStart(20, "0")}`;
-}
-
 export function encodeRecord(data: Uint8Array[], header: RecordHeader): { bytes: Uint8Array; hash: string } {
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
   let dataBytes = 0;
@@ -157,18 +149,6 @@ export function unknownOperation(key: string, kind: unknown): UnsupportedFormatE
   // 'frobnicate' as it is; anything long or odd as a short JSON string.
   const quoted = /^[A-Za-z0-9_-]{1,64}$/.test(text) ? `'${text}'` : JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text);
   return new UnsupportedFormatError(`commit record ${key} holds operation kind ${quoted}, which this version does not know${upgrade}`, { operation: "get", key });
-}
-
-/** The seq a `wal/<seq>` key names, or undefined for any other key. */
-export function seqOfWalKey(key: string): number | undefined {
-  const match = /^wal\/(\d{20})$/.exec(key);
-  return match === null ? undefined : Number(match[1]);
-}
-
-/** The seq a `snapshots/<seq>` key names, or undefined for any other key. */
-export function seqOfSnapshotKey(key: string): number | undefined {
-  const match = /^snapshots\/(\d{20})$/.exec(key);
-  return match === null ? undefined : Number(match[1]);
 }
 
 function hashHex(hash: bigint): string {

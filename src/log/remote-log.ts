@@ -7,11 +7,10 @@ import { randomUUID } from "node:crypto";
 import { listAll, type ObjectStore } from "../stores/object-store.ts";
 import { hashBytes } from "./ops.ts";
 import { CorruptObjectError, NotFoundError, PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
-import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, seqOfSnapshotKey, seqOfWalKey, snapshotKey, walKey, type DecodedRecord, type RecordHeader } from "./record.ts";
+import { formatKey, headKey, seqOfSnapshotKey, seqOfWalKey, snapshotKey, snapshotPrefix, walKey, walPrefix } from "./keys.ts";
+import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, type DecodedRecord, type RecordHeader } from "./record.ts";
 
 export const formatVersion = 1;
-export const formatKey = "format.json";
-export const headKey = "heads/main.json";
 
 export interface FormatDocument {
   format: number;
@@ -211,7 +210,7 @@ export class RemoteLog {
   /** Snapshot seqs in the store, by listing `snapshots/`: the way back when no usable head lists them. */
   async listSnapshots(): Promise<number[]> {
     const seqs: number[] = [];
-    for await (const object of listAll(this.store, { prefix: "snapshots/" })) {
+    for await (const object of listAll(this.store, { prefix: snapshotPrefix })) {
       const seq = seqOfSnapshotKey(object.key);
       if (seq !== undefined) seqs.push(seq);
     }
@@ -221,7 +220,7 @@ export class RemoteLog {
   /** Record seqs in the store, by listing `wal/`: with listSnapshots, how much of the log is left when no usable head says. */
   async listRecords(): Promise<Set<number>> {
     const seqs = new Set<number>();
-    for await (const object of listAll(this.store, { prefix: "wal/" })) {
+    for await (const object of listAll(this.store, { prefix: walPrefix })) {
       const seq = seqOfWalKey(object.key);
       if (seq !== undefined) seqs.add(seq);
     }

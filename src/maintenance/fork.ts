@@ -14,13 +14,13 @@
 
 import { randomUUID } from "node:crypto";
 import { FsError, fromStoreError } from "../errors.ts";
-import { recordFormat, snapshotKey } from "../log/record.ts";
+import { forkRegistrationKey, snapshotKey } from "../log/keys.ts";
+import { recordFormat } from "../log/record.ts";
 import { RemoteLog, formatVersion, type FormatDocument } from "../log/remote-log.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { RetryingStore } from "../stores/retrying-store.ts";
 import { CorruptObjectError, PreconditionFailedError } from "../stores/store-errors.ts";
-import { forkRegistrationPrefix } from "./inventory.ts";
 import { normalizePrefix } from "./located-store.ts";
 import { committedPosition } from "./time-travel.ts";
 import type { MaintenanceContext } from "./maintenance-context.ts";
@@ -48,10 +48,6 @@ export interface ForkResult {
   seq: number;
   parent: { fsId: string; prefix: string };
   files: number;
-}
-
-export function forkRegistrationKey(fsId: string): string {
-  return `${forkRegistrationPrefix}${fsId}.json`;
 }
 
 export async function readForkRegistration(store: ObjectStore, key: string): Promise<ForkRegistration> {

@@ -19,11 +19,11 @@
 // nothing, and a dry run stops there.
 
 import { FsError, fromStoreError } from "../errors.ts";
-import { snapshotKey, walKey } from "../log/record.ts";
+import { clockKey, forkRegistrationPrefix, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
 import { decodeSnapshot } from "../namespace/snapshot.ts";
 import { CorruptObjectError, NotFoundError } from "../stores/store-errors.ts";
 import { compact, compactionCandidates, emptyCompaction, type CompactionReport } from "./compaction.ts";
-import { clockKey, forkRegistrationPrefix, takeInventory, type Inventory, type InventoryEntry, type ObjectKind } from "./inventory.ts";
+import { takeInventory, type Inventory, type InventoryEntry } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { References } from "./references.ts";
 import { RetentionError, pastGrace, planRetention } from "./retention.ts";
@@ -90,8 +90,6 @@ export class GarbageCollectionError extends FsError {
     super("EIO", "gc", { detail: `garbage collection stopped after ${report.deletions.length} deletions: ${(cause as Error)?.message ?? String(cause)}`, cause });
   }
 }
-
-export { clockKey };
 
 /** Now on the store's clock: the lastModified of an object written this instant. */
 export async function storeNow(context: MaintenanceContext): Promise<number> {

@@ -4,7 +4,8 @@
 // namespace (`copy` shares extents already there), so a snapshot's references plus those of the
 // records after it cover every state in between (docs/s3-layout.md GC3).
 
-import { unknownOperation, walKey, type RecordHeader } from "../log/record.ts";
+import { walKey } from "../log/keys.ts";
+import { unknownOperation, type RecordHeader } from "../log/record.ts";
 import type { Extent } from "../log/ops.ts";
 import type { SnapshotDocument } from "../namespace/snapshot.ts";
 

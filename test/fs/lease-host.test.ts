@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { expectCode } from "../support/errors.ts";
 import { LocalObjectStore, S3CachedFsManagerImpl, type LeaseWaitInfo, type ObjectStore } from "../../src/core.ts";
-import { leaseKey, processGone, thisProcess, type LeaseDocument } from "../../src/commit/lease.ts";
+import { processGone, thisProcess, type LeaseDocument } from "../../src/commit/lease.ts";
+import { leaseKey } from "../../src/log/keys.ts";
 
 afterAll(removeTempDirectories);
 
