@@ -26,7 +26,8 @@ import { PreconditionFailedError, UnsupportedFormatError } from "../stores/store
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { DataLayout } from "../data/data-writer.ts";
 import { Batch } from "./batch.ts";
-import { catchUp, positionMeta, recordEpoch } from "./replay.ts";
+import { catchUp, recordEpoch } from "./replay.ts";
+import { positionMeta } from "../namespace/position.ts";
 
 /** The head lists at most this many snapshots for time travel (the newest ones). */
 const maxListedSnapshots = 1_000;

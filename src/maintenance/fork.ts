@@ -24,7 +24,7 @@ import { NotFoundError, PreconditionFailedError } from "../stores/store-errors.t
 import { readDocument, writeDocument, type DocumentKind } from "../log/document.ts";
 import { z } from "zod";
 import { normalizePrefix } from "./located-store.ts";
-import { committedPosition } from "./time-travel.ts";
+import { committedPosition } from "../namespace/position.ts";
 import type { MaintenanceContext } from "./maintenance-context.ts";
 import { originKey, parseOriginKey } from "./origin-store.ts";
 

@@ -7,7 +7,7 @@ import type { RecordHeader } from "../log/record.ts";
 import type { Op } from "../log/ops.ts";
 import { listAll } from "../stores/object-store.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
-import { committedPosition } from "./time-travel.ts";
+import { committedPosition } from "../namespace/position.ts";
 
 export interface HistoryOptions {
   /** At most this many records (default 20). */
