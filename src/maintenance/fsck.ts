@@ -18,7 +18,7 @@ import { hashBytes, type Extent } from "../log/ops.ts";
 import { formatKey, headKey, seqOfSnapshotKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
 import { recordFollowsProblem, type LogPosition } from "../log/record.ts";
 import { decodeSnapshot } from "../namespace/snapshot.ts";
-import { rootId, type NamespaceView } from "../namespace/namespace.ts";
+import type { NamespaceView } from "../namespace/namespace.ts";
 import { CorruptObjectError, NotFoundError, StoreError } from "../stores/store-errors.ts";
 import { takeInventory, type InventoryEntry } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
@@ -386,21 +386,5 @@ async function mismatchedExtents(context: MaintenanceContext, object: string, ex
 
 /** Files of the mounted state whose extents lie in `object` (those among `extents`, if given). */
 function pathsUsing(view: NamespaceView, object: string, extents?: readonly Extent[]): string[] {
-  const rows = view.db.query<{ node: number; offset: number }, [string]>("SELECT DISTINCT node, offset FROM extents WHERE object = ?").all(object);
-  const wanted = extents === undefined ? undefined : new Set(extents.map((extent) => extent.offset));
-  const nodes = [...new Set(rows.filter((row) => wanted === undefined || wanted.has(row.offset)).map((row) => row.node))];
-  return nodes
-    .slice(0, 20)
-    .map((id) => pathOf(view, id))
-    .sort();
-}
-
-function pathOf(view: NamespaceView, id: number): string {
-  const names: string[] = [];
-  let node = view.node(id);
-  for (let depth = 0; node !== undefined && node.id !== rootId && depth < 4096; depth++) {
-    names.unshift(node.name);
-    node = view.node(node.parent);
-  }
-  return `/${names.join("/")}`;
+  return view.filesUsing(object, extents === undefined ? undefined : new Set(extents.map((extent) => extent.offset)));
 }
