@@ -126,10 +126,6 @@ export class Batch implements PendingBytes {
     return this.inline;
   }
 
-  get packCount(): number {
-    return this.packs.filter((pack) => pack.bytes > 0).length;
-  }
-
   holds(object: string): boolean {
     return object === this.recordKey || object === "" || this.packs.some((pack) => pack.key === object && !pack.uploaded);
   }

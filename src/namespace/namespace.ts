@@ -592,10 +592,6 @@ export class Namespace {
     this.connect();
   }
 
-  get inBatch(): boolean {
-    return this.batchOpen;
-  }
-
   /** The database connection that batches write through (for apply-ops.ts). */
   get writeConnection(): Database {
     return this.writer;
