@@ -57,7 +57,7 @@ const decoder = new TextDecoder();
 
 /** The document `key` holds in `bytes`, checked; throws DamagedDocumentError (or UnsupportedFormatError) naming what is wrong. */
 export function parseDocument<T>(kind: DocumentKind<T>, key: string, bytes: Uint8Array, etag: string): T {
-  const damaged = (problem: string) => (kind.damaged ?? ((...args) => new DamagedDocumentError(...args)))(key, etag, problem);
+  const damaged = (problem: string) => kind.damaged?.(key, etag, problem) ?? new DamagedDocumentError(key, etag, problem);
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(bytes));
