@@ -20,6 +20,7 @@ export {
   type ForkOptions,
   type ForkResult,
 } from "./fs.ts";
+export { GarbageCollectionError } from "./maintenance/garbage-collector.ts";
 export { LocatedStore, type StoreLocator } from "./maintenance/located-store.ts";
 export { FsError, FencedError, type FsErrorCode } from "./errors.ts";
 export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./options.ts";

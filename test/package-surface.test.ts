@@ -26,6 +26,15 @@ test("every subpath resolves by the package's own name", async () => {
   expect(typeof core.LocalObjectStore).toBe("function");
 });
 
+test("the core exports no internal helper (the store errors' message formatter), and exports the documented GarbageCollectionError", async () => {
+  for (const specifier of ["s3-bun-cached-fs", "s3-bun-cached-fs/core"]) {
+    const module = (await import(specifier)) as Record<string, unknown>;
+    expect(Object.keys(module)).not.toContain("describe");
+    expect(typeof module.GarbageCollectionError).toBe("function");
+    expect(Object.getPrototypeOf(module.GarbageCollectionError)).toBe(module.FsError);
+  }
+});
+
 test("framework packages are optional peers, and bun is a dev dependency", () => {
   for (const name of ["@mastra/core", "just-bash", "@flue/runtime"]) {
     expect(packageJson.peerDependencies[name as keyof typeof packageJson.peerDependencies]).toBeDefined();

@@ -13,10 +13,9 @@
 // and an upload (or the record naming it) of the failed attempt may still land afterwards. A key
 // made of epoch and seq would then hold the retry's bytes under the first attempt's extents.
 
-import { randomUUID } from "node:crypto";
 import type { ObjectStore } from "../stores/object-store.ts";
 import type { Extent, Op } from "../log/ops.ts";
-import { walKey } from "../log/record.ts";
+import { newPackKey, walKey } from "../log/keys.ts";
 import type { PendingBytes } from "../data/data-reader.ts";
 import { extentsFor, type DataLayout } from "../data/data-writer.ts";
 import { StreamingWriteMemory } from "../data/memory.ts";
@@ -83,7 +82,7 @@ export class Batch implements PendingBytes {
     let pack = this.packs.at(-1);
     if (pack === undefined || pack.upload !== undefined || pack.bytes + bytes.byteLength > this.layout.packBytes) {
       if (pack !== undefined && pack.upload === undefined) this.startUpload(pack);
-      pack = { key: `packs/${randomUUID()}`, pieces: [], bytes: 0 };
+      pack = { key: newPackKey(), pieces: [], bytes: 0 };
       this.packs.push(pack);
     }
     const extents = extentsFor(pack.key, pack.bytes, bytes, this.layout.blockBytes);
@@ -125,10 +124,6 @@ export class Batch implements PendingBytes {
 
   get inlineData(): Uint8Array[] {
     return this.inline;
-  }
-
-  get packCount(): number {
-    return this.packs.filter((pack) => pack.bytes > 0).length;
   }
 
   holds(object: string): boolean {

@@ -16,7 +16,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { FencedError, FsError, fromStoreError } from "../errors.ts";
 import type { Op } from "../log/ops.ts";
-import { encodeRecord, recordFormat, walKey, type DecodedRecord, type LogPosition } from "../log/record.ts";
+import { walKey } from "../log/keys.ts";
+import { encodeRecord, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
 import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
 import { isDiskFullError, type Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
@@ -26,7 +27,8 @@ import type { SegmentCache } from "../data/segment-cache.ts";
 import type { DataLayout } from "../data/data-writer.ts";
 import { Batch } from "./batch.ts";
 import { HeadKeeper, type HeadKeeperOptions, type LogRecordSize } from "./head-keeper.ts";
-import { catchUp, positionMeta, recordEpoch } from "./replay.ts";
+import { catchUp, recordEpoch } from "./replay.ts";
+import { positionMeta } from "../namespace/position.ts";
 
 /** Builds an operation, placing its data in the batch. Runs inside the batch's savepoint. */
 export type PreparedOp = (batch: Batch) => Op;

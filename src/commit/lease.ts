@@ -16,11 +16,12 @@ import { randomUUID } from "node:crypto";
 import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { FsError } from "../errors.ts";
+import { leaseKey } from "../log/keys.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
-import { NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
+import { PreconditionFailedError } from "../stores/store-errors.ts";
+import { readDocument, replacing, writeDocument, type DocumentKind } from "../log/document.ts";
+import { z } from "zod";
 import { sleep as realSleep, type Sleep } from "../random.ts";
-
-export const leaseKey = "writer/lease.json";
 
 export interface LeaseDocument {
   writer: string;
@@ -78,7 +79,24 @@ export interface LeaseOptions {
   sleep?: Sleep;
 }
 
-const encoder = new TextEncoder();
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The lease as stored. A lease that is not JSON or lacks a field the protocol needs is damaged
+ * (DamagedDocumentError, "writer/lease.json is damaged: ..."): no writer takes over what it cannot
+ * read. `process` is only trusted as far as processGone checks it.
+ */
+const leaseDocument: DocumentKind<LeaseDocument> = {
+  schema: z.looseObject({
+    writer: z.string(),
+    epoch: count,
+    ttlMs: z.number().nonnegative(),
+    nonce: z.string(),
+    released: z.boolean(),
+    acquired: z.string(),
+    renewed: z.string(),
+  }),
+};
 
 export class WriterLease {
   private etag: string | undefined;
@@ -101,10 +119,6 @@ export class WriterLease {
 
   get epoch(): number {
     return this.document?.epoch ?? 0;
-  }
-
-  get held(): boolean {
-    return this.document !== undefined && !this.lost;
   }
 
   /** Takes the lease with an epoch above `minimumEpoch`; returns the epoch. */
@@ -207,14 +221,8 @@ export class WriterLease {
     return { writer: this.options.writerId, epoch, ttlMs: this.options.ttlMs, nonce: randomUUID(), released: false, acquired: now, renewed: now, process: thisProcess() };
   }
 
-  private async read(): Promise<{ document: LeaseDocument; etag: string } | undefined> {
-    try {
-      const object = await this.store.get(leaseKey);
-      return { document: JSON.parse(new TextDecoder().decode(object.body)) as LeaseDocument, etag: object.etag };
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
+  private read(): Promise<{ document: LeaseDocument; etag: string } | undefined> {
+    return readDocument(this.store, leaseKey, leaseDocument);
   }
 
   /** Conditional write; false if someone else got there first (unless `strict`, then it throws). */
@@ -222,17 +230,13 @@ export class WriterLease {
     // Counted as held from before the request: a release racing with it (a signal handler) waits
     // for it to settle, and then releases what it took.
     if (!document.released) holdLease(this);
-    const attempt = this.store.put(leaseKey, encoder.encode(JSON.stringify(document, null, 2)), {
-      ...(etag === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: etag }),
-      contentType: "application/json",
-    });
+    const attempt = writeDocument(this.store, leaseKey, leaseDocument, document, replacing(etag));
     this.writing = attempt.then(
       () => undefined,
       () => undefined,
     );
     try {
-      const result = await attempt;
-      this.etag = result.etag;
+      this.etag = await attempt;
       this.document = document;
       if (document.released) heldLeases.delete(this);
       return true;

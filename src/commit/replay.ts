@@ -3,34 +3,18 @@
 
 import { FsError } from "../errors.ts";
 import type { DecodedRecord, LogPosition } from "../log/record.ts";
-import { recordFollowsProblem, walKey } from "../log/record.ts";
+import { recordFollowsProblem } from "../log/record.ts";
+import { walKey } from "../log/keys.ts";
 import type { RemoteLog } from "../log/remote-log.ts";
 import { CorruptObjectError } from "../stores/store-errors.ts";
-import { LocalDiskFullError, LocalIndexCorruptError, type Namespace, type NamespaceView } from "../namespace/namespace.ts";
+import { LocalDiskFullError, LocalIndexCorruptError, type Namespace } from "../namespace/namespace.ts";
+import { positionMeta } from "../namespace/position.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
-
-export function positionMeta(position: LogPosition): Record<string, string> {
-  return { fsId: position.fsId, seq: String(position.seq), hash: position.hash, epoch: String(position.epoch) };
-}
 
 /** Whether `error` means the local index must be rebuilt from the log (it is damaged, or disagrees with the log). */
 export function indexNeedsRebuild(error: unknown): boolean {
   return error instanceof LocalIndexCorruptError || error instanceof RecordDoesNotApplyError;
-}
-
-export function positionFromMeta(namespace: Namespace): LogPosition | undefined {
-  return positionOf(namespace.pending);
-}
-
-/** The log position a view of the index records (it moves with each commit, atomically). */
-export function positionOf(view: NamespaceView): LogPosition | undefined {
-  const fsId = view.meta("fsId");
-  const seq = view.meta("seq");
-  const hash = view.meta("hash");
-  const epoch = view.meta("epoch");
-  if (fsId === undefined || seq === undefined || hash === undefined || epoch === undefined) return undefined;
-  return { fsId, seq: Number(seq), hash, epoch: Number(epoch) };
 }
 
 /** The epoch a record establishes: its own, or a higher one announced by an epoch operation. */

@@ -8,10 +8,10 @@
 // Either way bytes are split into extents of at most `blockBytes`, each with its own hash: the
 // unit a reader fetches and verifies.
 
-import { randomUUID } from "node:crypto";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
 import { StreamingWriteMemory } from "./memory.ts";
+import { newChunkKey } from "../log/keys.ts";
 
 export interface DataLayout {
   /** Largest extent: the unit of verification and of random reads (default 1 MiB). */
@@ -67,7 +67,7 @@ export async function uploadChunks(
     const owned = buffer;
     buffer = spare.pop() ?? new Uint8Array(layout.chunkBytes);
     filled = 0;
-    const key = `chunks/${randomUUID()}`;
+    const key = newChunkKey();
     pieces.push(extentsFor(key, 0, bytes, layout.blockBytes));
     while (uploads.size >= layout.uploadConcurrency) await Promise.race(uploads);
     if (failure !== undefined) throw failure;

@@ -2,6 +2,8 @@
 // every input that affects their result (times, modes, extents), so replaying a record on the
 // namespace at its parent seq reproduces the writer's namespace exactly.
 
+import { UnsupportedFormatError } from "../stores/store-errors.ts";
+
 /** Where a run of a file's bytes lives. */
 export interface Extent {
   /**
@@ -46,10 +48,8 @@ export interface Relocation {
   toOffset: number;
 }
 
-export type OpName = Op["op"];
-
 /** Every operation kind this version knows (a Record: adding a kind to Op without listing it here fails to compile). */
-const knownOps: Record<OpName, true> = {
+const knownOps: Record<Op["op"], true> = {
   mkdir: true,
   write: true,
   append: true,
@@ -63,8 +63,49 @@ const knownOps: Record<OpName, true> = {
   relocate: true,
 };
 
-export function isKnownOp(kind: string): kind is OpName {
+export function isKnownOp(kind: string): kind is Op["op"] {
   return Object.hasOwn(knownOps, kind);
+}
+
+/**
+ * The extents `op` brings into a namespace, with inline ones ("") naming `recordKey`: a write's
+ * and an append's, and the destinations of a relocation. No other kind brings any (`copy` shares
+ * extents already there). The applier inserts exactly these, and garbage collection keeps every
+ * object they name (docs/s3-layout.md GC3): one exhaustive switch, so a new kind cannot compile
+ * without saying what it brings, and an unknown one stops the caller.
+ */
+export function extentsBroughtIn(op: Op, recordKey: string): Extent[] {
+  switch (op.op) {
+    case "write":
+    case "append":
+      return op.extents.map((extent) => (extent.object === "" ? { ...extent, object: recordKey } : extent));
+    case "relocate":
+      return op.moves.map((move) => ({ object: move.toObject === "" ? recordKey : move.toObject, offset: move.toOffset, length: move.length, hash: move.hash }));
+    case "copy":
+    case "mkdir":
+    case "rm":
+    case "rename":
+    case "symlink":
+    case "chmod":
+    case "utimes":
+    case "epoch":
+      return [];
+    default: {
+      const unknown: never = op;
+      throw unknownOperation(recordKey, (unknown as { op?: unknown }).op);
+    }
+  }
+}
+
+/** Advice closing every refusal of something a newer version wrote. */
+export const upgradeAdvice = "; upgrade s3-bun-cached-fs to read this filesystem";
+
+/** The error for an operation kind this version does not know, in record `key`. */
+export function unknownOperation(key: string, kind: unknown): UnsupportedFormatError {
+  const text = String(kind);
+  // 'frobnicate' as it is; anything long or odd as a short JSON string.
+  const quoted = /^[A-Za-z0-9_-]{1,64}$/.test(text) ? `'${text}'` : JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text);
+  return new UnsupportedFormatError(`commit record ${key} holds operation kind ${quoted}, which this version does not know${upgradeAdvice}`, { operation: "get", key });
 }
 
 export function extentBytes(extents: readonly Extent[]): number {

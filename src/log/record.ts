@@ -9,7 +9,7 @@
 // and an orphan or foreign record can never be taken for the committed one.
 
 import { CorruptObjectError, UnsupportedFormatError } from "../stores/store-errors.ts";
-import { isKnownOp, type Op } from "./ops.ts";
+import { isKnownOp, unknownOperation, upgradeAdvice, type Op } from "./ops.ts";
 
 export const recordFormat = 1;
 const magic = new TextEncoder().encode("S3BCFSR1");
@@ -37,14 +37,6 @@ export interface DecodedRecord {
   bytes: Uint8Array;
   /** Where inline data ends (and the header starts). */
   dataBytes: number;
-}
-
-export function walKey(seq: number): string {
-  return `wal/${String(seq).padStart(20, "0")}`;
-}
-
-export function snapshotKey(seq: number): string {
-  return `snapshots/${String(seq).padStart(20, "0")}`;
 }
 
 export function encodeRecord(data: Uint8Array[], header: RecordHeader): { bytes: Uint8Array; hash: string } {
@@ -124,8 +116,6 @@ export function decodeRecordHeader(key: string, bytes: Uint8Array): RecordHeader
   return checkHeader(key, header);
 }
 
-const upgrade = "; upgrade s3-bun-cached-fs to read this filesystem";
-
 /**
  * A header's shape, its record format and every operation's kind. A record of a newer format, or
  * holding an operation this version does not know, is refused (UnsupportedFormatError), never
@@ -136,7 +126,7 @@ function checkHeader(key: string, value: unknown): RecordHeader {
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw corrupt("malformed header");
   const header = value as RecordHeader;
   if (Number.isSafeInteger(header.format) && header.format > recordFormat) {
-    throw new UnsupportedFormatError(`commit record ${key} has record format ${header.format}, which this version does not know (it reads format ${recordFormat})${upgrade}`, {
+    throw new UnsupportedFormatError(`commit record ${key} has record format ${header.format}, which this version does not know (it reads format ${recordFormat})${upgradeAdvice}`, {
       operation: "get",
       key,
     });
@@ -149,26 +139,6 @@ function checkHeader(key: string, value: unknown): RecordHeader {
     if (!isKnownOp(kind)) throw unknownOperation(key, kind);
   }
   return header;
-}
-
-/** The error for an operation kind this version does not know, in record `key`. */
-export function unknownOperation(key: string, kind: unknown): UnsupportedFormatError {
-  const text = String(kind);
-  // 'frobnicate' as it is; anything long or odd as a short JSON string.
-  const quoted = /^[A-Za-z0-9_-]{1,64}$/.test(text) ? `'${text}'` : JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text);
-  return new UnsupportedFormatError(`commit record ${key} holds operation kind ${quoted}, which this version does not know${upgrade}`, { operation: "get", key });
-}
-
-/** The seq a `wal/<seq>` key names, or undefined for any other key. */
-export function seqOfWalKey(key: string): number | undefined {
-  const match = /^wal\/(\d{20})$/.exec(key);
-  return match === null ? undefined : Number(match[1]);
-}
-
-/** The seq a `snapshots/<seq>` key names, or undefined for any other key. */
-export function seqOfSnapshotKey(key: string): number | undefined {
-  const match = /^snapshots\/(\d{20})$/.exec(key);
-  return match === null ? undefined : Number(match[1]);
 }
 
 function hashHex(hash: bigint): string {

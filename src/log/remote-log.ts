@@ -6,12 +6,13 @@
 import { randomUUID } from "node:crypto";
 import { listAll, type ObjectStore } from "../stores/object-store.ts";
 import { hashBytes } from "./ops.ts";
-import { CorruptObjectError, NotFoundError, PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
-import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, seqOfSnapshotKey, seqOfWalKey, snapshotKey, walKey, type DecodedRecord, type RecordHeader } from "./record.ts";
+import { z } from "zod";
+import { NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
+import { DamagedDocumentError, readDocument, readDocumentIfChanged, replacing, writeDocument, type DocumentKind } from "./document.ts";
+import { formatKey, headKey, seqOfSnapshotKey, seqOfWalKey, snapshotKey, snapshotPrefix, walKey, walPrefix } from "./keys.ts";
+import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, type DecodedRecord, type RecordHeader } from "./record.ts";
 
 export const formatVersion = 1;
-export const formatKey = "format.json";
-export const headKey = "heads/main.json";
 
 export interface FormatDocument {
   format: number;
@@ -57,7 +58,6 @@ export interface HeadDocument {
 const recordTrailerBytes = 32;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** The head's fields, in the order its checksum covers them. */
 const headFields = ["format", "fsId", "seq", "snapshot", "snapshots", "retainedFrom", "epoch", "writer", "nonce", "updated"] as const;
@@ -77,91 +77,80 @@ export function headChecksum(head: HeadDocument): string {
  * mounts start from a snapshot or the log without it, fsck reports it, and a writer replaces it by
  * compare-and-swap over `etag`.
  */
-export class DamagedHeadError extends CorruptObjectError {
-  constructor(
-    readonly etag: string,
-    readonly problem: string,
-  ) {
-    super(`${headKey} is damaged: ${problem}`, { operation: "get", key: headKey });
+export class DamagedHeadError extends DamagedDocumentError {
+  constructor(etag: string, problem: string) {
+    super(headKey, etag, problem);
   }
 }
 
-const isCount = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
-/** What is wrong with a parsed head, or undefined if it is whole (its shape, and its checksum when it has one). */
-export function headProblem(document: unknown): string | undefined {
-  if (document === null || typeof document !== "object" || Array.isArray(document)) return "it is not a JSON object";
-  const head = document as Record<string, unknown>;
-  const known = new Set<string>([...headFields, "checksum"]);
-  const unknown = Object.keys(head).filter((key) => !known.has(key));
-  if (unknown.length > 0) return `unknown field ${JSON.stringify(unknown[0])}`;
-  if (head.format !== formatVersion) return `format ${JSON.stringify(head.format)}, expected ${formatVersion}`;
-  if (typeof head.fsId !== "string" || head.fsId === "") return "no fsId";
-  for (const field of ["seq", "snapshot", "epoch"] as const) if (!isCount(head[field])) return `${field} is not a count`;
-  if (head.retainedFrom !== undefined && !isCount(head.retainedFrom)) return "retainedFrom is not a count";
-  if (head.snapshots !== undefined) {
-    if (!Array.isArray(head.snapshots) || !head.snapshots.every(isCount)) return "snapshots is not a list of seqs";
-    for (let index = 1; index < head.snapshots.length; index++) if (head.snapshots[index]! <= head.snapshots[index - 1]!) return "snapshots is not in ascending order";
-  }
-  if ((head.snapshot as number) > (head.seq as number)) return `snapshot ${head.snapshot} is after seq ${head.seq}`;
-  for (const field of ["writer", "nonce", "updated"] as const) if (typeof head[field] !== "string") return `${field} is not a string`;
-  if (head.checksum !== undefined) {
-    if (typeof head.checksum !== "string") return "checksum is not a string";
-    const expected = headChecksum(head as unknown as HeadDocument);
-    if (head.checksum !== expected) return `checksum ${head.checksum} does not match its fields (${expected})`;
-  }
-  return undefined;
-}
+/** format.json: a newer format is refused before its shape is judged (it may have another). */
+const formatDocument: DocumentKind<FormatDocument> = {
+  newer: (json) => {
+    const format = json !== null && typeof json === "object" ? (json as { format?: unknown }).format : undefined;
+    if (typeof format !== "number" || !(format > formatVersion)) return undefined;
+    return `says format ${format}, which this version does not know (it reads format ${formatVersion}); upgrade s3-bun-cached-fs to read this filesystem`;
+  },
+  schema: z.looseObject({
+    format: z.number(),
+    fsId: z.string(),
+    created: z.string(),
+    prefix: z.string().optional(),
+    origins: z.record(z.string(), z.string()).optional(),
+    forkedFrom: z.looseObject({ fsId: z.string(), prefix: z.string(), seq: count, hash: z.string(), epoch: count }).optional(),
+  }),
+};
 
-/** The head in `bytes`, checked; throws DamagedHeadError naming what is wrong. */
-function parseHead(bytes: Uint8Array, etag: string): HeadDocument {
-  let document: unknown;
-  try {
-    document = JSON.parse(decoder.decode(bytes));
-  } catch (error) {
-    throw new DamagedHeadError(etag, `it is not valid JSON (${(error as Error).message})`);
-  }
-  const problem = headProblem(document);
-  if (problem !== undefined) throw new DamagedHeadError(etag, problem);
-  const { checksum: _checksum, ...head } = document as HeadDocument & { checksum?: string };
-  return head;
-}
-
-function parseJson<T>(key: string, bytes: Uint8Array): T {
-  try {
-    return JSON.parse(decoder.decode(bytes)) as T;
-  } catch (error) {
-    throw new CorruptObjectError(`${key} is not valid JSON (${(error as Error).message})`, { operation: "get", key });
-  }
-}
+/** The head: strict (an unknown field is damage), its checksum checked when it has one, and written with one. */
+const headDocument: DocumentKind<HeadDocument> = {
+  schema: z.strictObject({
+    format: z.literal(formatVersion),
+    fsId: z.string().min(1),
+    seq: count,
+    snapshot: count,
+    snapshots: z.array(count).optional(),
+    retainedFrom: count.optional(),
+    epoch: count,
+    writer: z.string(),
+    nonce: z.string(),
+    updated: z.string(),
+    checksum: z.string().optional(),
+  }),
+  check: (head) => {
+    const snapshots = head.snapshots ?? [];
+    for (let index = 1; index < snapshots.length; index++) if (snapshots[index]! <= snapshots[index - 1]!) return "snapshots is not in ascending order";
+    if (head.snapshot > head.seq) return `snapshot ${head.snapshot} is after seq ${head.seq}`;
+    const { checksum } = head as HeadDocument & { checksum?: string };
+    if (checksum !== undefined) {
+      const expected = headChecksum(head);
+      if (checksum !== expected) return `checksum ${checksum} does not match its fields (${expected})`;
+    }
+    return undefined;
+  },
+  fromJson: (json) => {
+    const { checksum: _checksum, ...head } = json as HeadDocument & { checksum?: string };
+    return head;
+  },
+  toJson: (head) => {
+    const { checksum: _stale, ...fields } = head as HeadDocument & { checksum?: string };
+    return { ...fields, checksum: headChecksum(fields) };
+  },
+  damaged: (_key, etag, problem) => new DamagedHeadError(etag, problem),
+};
 
 export class RemoteLog {
   constructor(readonly store: ObjectStore) {}
 
   async readFormat(): Promise<FormatDocument | undefined> {
-    try {
-      const document = parseJson<FormatDocument>(formatKey, (await this.store.get(formatKey)).body);
-      if (typeof document.fsId !== "string" || typeof document.format !== "number" || (document.prefix !== undefined && typeof document.prefix !== "string")) {
-        throw new CorruptObjectError(`${formatKey} lacks format or fsId`, { operation: "get", key: formatKey });
-      }
-      if (document.format > formatVersion) {
-        throw new UnsupportedFormatError(
-          `${formatKey} says format ${document.format}, which this version does not know (it reads format ${formatVersion}); upgrade s3-bun-cached-fs to read this filesystem`,
-          { operation: "get", key: formatKey },
-        );
-      }
-      return document;
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
+    return (await readDocument(this.store, formatKey, formatDocument))?.document;
   }
 
   /** Creates format.json unless it exists; either way returns the one that stands. */
   async createFormat(document: FormatDocument = { format: formatVersion, fsId: randomUUID(), created: new Date().toISOString() }): Promise<FormatDocument> {
     // A format.json that another process created meanwhile is returned as it stands, prefix and all.
     try {
-      await this.store.put(formatKey, encoder.encode(JSON.stringify(document, null, 2)), { ifNoneMatch: "*", contentType: "application/json" });
+      await writeDocument(this.store, formatKey, formatDocument, document, { create: true });
       return document;
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
@@ -173,13 +162,8 @@ export class RemoteLog {
 
   /** The head, checked (shape and checksum); undefined if there is none. Throws DamagedHeadError if it is damaged. */
   async readHead(): Promise<{ head: HeadDocument; etag: string } | undefined> {
-    try {
-      const object = await this.store.get(headKey);
-      return { head: parseHead(object.body, object.etag), etag: object.etag };
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
+    const read = await readDocument(this.store, headKey, headDocument);
+    return read === undefined ? undefined : { head: read.document, etag: read.etag };
   }
 
   /** The head, or what is wrong with it: a mount needs the damaged head's ETag to replace it. */
@@ -199,11 +183,10 @@ export class RemoteLog {
   async readHeadIfChanged(etag: string | undefined): Promise<{ head: HeadDocument; etag: string } | "unchanged" | undefined> {
     try {
       if (etag === undefined) return await this.readHead();
-      const object = await this.store.getIfChanged(headKey, etag);
-      if (object === undefined) return "unchanged";
-      return { head: parseHead(object.body, object.etag), etag: object.etag };
+      const read = await readDocumentIfChanged(this.store, headKey, headDocument, etag);
+      return read === undefined || read === "unchanged" ? read : { head: read.document, etag: read.etag };
     } catch (error) {
-      if (error instanceof NotFoundError || error instanceof DamagedHeadError) return undefined;
+      if (error instanceof DamagedHeadError) return undefined;
       throw error;
     }
   }
@@ -211,7 +194,7 @@ export class RemoteLog {
   /** Snapshot seqs in the store, by listing `snapshots/`: the way back when no usable head lists them. */
   async listSnapshots(): Promise<number[]> {
     const seqs: number[] = [];
-    for await (const object of listAll(this.store, { prefix: "snapshots/" })) {
+    for await (const object of listAll(this.store, { prefix: snapshotPrefix })) {
       const seq = seqOfSnapshotKey(object.key);
       if (seq !== undefined) seqs.push(seq);
     }
@@ -221,7 +204,7 @@ export class RemoteLog {
   /** Record seqs in the store, by listing `wal/`: with listSnapshots, how much of the log is left when no usable head says. */
   async listRecords(): Promise<Set<number>> {
     const seqs = new Set<number>();
-    for await (const object of listAll(this.store, { prefix: "wal/" })) {
+    for await (const object of listAll(this.store, { prefix: walPrefix })) {
       const seq = seqOfWalKey(object.key);
       if (seq !== undefined) seqs.add(seq);
     }
@@ -230,10 +213,7 @@ export class RemoteLog {
 
   /** Compare-and-swap on the head (create-only when `etag` is undefined). Returns the new ETag. */
   async writeHead(head: HeadDocument, etag: string | undefined): Promise<string> {
-    const { checksum: _stale, ...fields } = head as HeadDocument & { checksum?: string };
-    const body = encoder.encode(JSON.stringify({ ...fields, checksum: headChecksum(fields) }, null, 2));
-    const condition = etag === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: etag };
-    return (await this.store.put(headKey, body, { ...condition, contentType: "application/json" })).etag;
+    return writeDocument(this.store, headKey, headDocument, head, replacing(etag));
   }
 
   /** The record at `seq`, or undefined if that slot is empty. */

@@ -7,7 +7,7 @@
 
 import { FsError, fromStoreError } from "../errors.ts";
 import type { Extent, Relocation } from "../log/ops.ts";
-import { seqOfWalKey } from "../log/record.ts";
+import { seqOfWalKey } from "../log/keys.ts";
 import { parseOriginKey } from "./origin-store.ts";
 import type { Inventory } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
@@ -53,29 +53,22 @@ export function emptyCompaction(): CompactionReport {
  * wrote) must never be rewritten again, or every run would move the same bytes.
  */
 export async function compactionCandidates(context: MaintenanceContext, inventory: Inventory, options: CompactionOptions): Promise<CompactionCandidate[]> {
-  const rows = context.namespace.committed.db
-    .query<{ object: string; live: number; longest: number }, []>(
-      `SELECT object, SUM(length) AS live, MAX(length) AS longest
-         FROM (SELECT DISTINCT object, offset, length, hash FROM extents)
-        GROUP BY object`,
-    )
-    .all();
   const candidates: CompactionCandidate[] = [];
   const records: { key: string; seq: number; size: number; live: number }[] = [];
-  for (const row of rows) {
+  for (const row of context.namespace.committed.objectUsage()) {
     if (parseOriginKey(row.object) !== undefined) continue; // another filesystem's object: never ours to rewrite
-    if (row.longest > context.layout.blockBytes) continue; // cannot be placed as one extent again
+    if (row.longestExtent > context.layout.blockBytes) continue; // cannot be placed as one extent again
     const entry = inventory.objects.get(row.object);
     if (entry === undefined || entry.size === 0) continue; // missing: fsck's business, not compaction's
     if (entry.kind === "pack") {
-      const liveFraction = row.live / entry.size;
-      if (liveFraction < options.below) candidates.push({ key: row.object, size: entry.size, liveBytes: row.live, liveFraction });
+      const liveFraction = row.liveBytes / entry.size;
+      if (liveFraction < options.below) candidates.push({ key: row.object, size: entry.size, liveBytes: row.liveBytes, liveFraction });
       continue;
     }
     const recordSeq = seqOfWalKey(row.object);
     if (entry.kind !== "record" || recordSeq === undefined || recordSeq > options.recordsUpTo) continue;
     // Only a record below the threshold by its whole size can be below it by its data alone.
-    if (row.live / entry.size < options.below) records.push({ key: row.object, seq: recordSeq, size: entry.size, live: row.live });
+    if (row.liveBytes / entry.size < options.below) records.push({ key: row.object, seq: recordSeq, size: entry.size, live: row.liveBytes });
   }
   await boundedEach(records, 16, async (record) => {
     const dataBytes = await context.log.readRecordDataBytes(record.seq, record.size);
@@ -100,9 +93,6 @@ export async function compact(context: MaintenanceContext, inventory: Inventory,
   if (options.dryRun || objects.length === 0) return report;
   const committer = context.committer;
   if (committer === undefined) throw new FsError("EROFS", "gc", { detail: "only the writer compacts" });
-  const statement = context.namespace.committed.db.query<{ offset: number; length: number; hash: string }, [string]>(
-    "SELECT DISTINCT offset, length, hash FROM extents WHERE object = ? ORDER BY offset",
-  );
   let group: Extent[] = [];
   let groupBytes = 0;
   const flush = async () => {
@@ -130,9 +120,9 @@ export async function compact(context: MaintenanceContext, inventory: Inventory,
     report.movedBytes += extents.reduce((sum, extent) => sum + extent.length, 0);
   };
   for (const candidate of objects) {
-    for (const row of statement.all(candidate.key)) {
-      group.push({ object: candidate.key, ...row });
-      groupBytes += row.length;
+    for (const extent of context.namespace.committed.extentsIn(candidate.key)) {
+      group.push(extent);
+      groupBytes += extent.length;
       if (groupBytes >= bytesPerCommit) await flush();
     }
   }

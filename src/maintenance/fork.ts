@@ -14,15 +14,17 @@
 
 import { randomUUID } from "node:crypto";
 import { FsError, fromStoreError } from "../errors.ts";
-import { recordFormat, snapshotKey } from "../log/record.ts";
+import { forkRegistrationKey, snapshotKey } from "../log/keys.ts";
+import { recordFormat } from "../log/record.ts";
 import { RemoteLog, formatVersion, type FormatDocument } from "../log/remote-log.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { RetryingStore } from "../stores/retrying-store.ts";
-import { CorruptObjectError, PreconditionFailedError } from "../stores/store-errors.ts";
-import { forkRegistrationPrefix } from "./inventory.ts";
+import { NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
+import { readDocument, writeDocument, type DocumentKind } from "../log/document.ts";
+import { z } from "zod";
 import { normalizePrefix } from "./located-store.ts";
-import { committedPosition } from "./time-travel.ts";
+import { committedPosition } from "../namespace/position.ts";
 import type { MaintenanceContext } from "./maintenance-context.ts";
 import { originKey, parseOriginKey } from "./origin-store.ts";
 
@@ -50,22 +52,16 @@ export interface ForkResult {
   files: number;
 }
 
-export function forkRegistrationKey(fsId: string): string {
-  return `${forkRegistrationPrefix}${fsId}.json`;
-}
+/** `forks/<fsId>.json`: create-only, never changed (F2). */
+const forkRegistrationDocument: DocumentKind<ForkRegistration> = {
+  schema: z.looseObject({ fsId: z.string(), prefix: z.string(), seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), created: z.string() }),
+};
 
+/** The registration at `key` (a listed one); NotFoundError if it is gone, DamagedDocumentError if it cannot be used. */
 export async function readForkRegistration(store: ObjectStore, key: string): Promise<ForkRegistration> {
-  const bytes = (await store.get(key)).body;
-  let document: ForkRegistration;
-  try {
-    document = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (error) {
-    throw new CorruptObjectError(`${key} is not valid JSON (${(error as Error).message})`, { operation: "get", key });
-  }
-  if (typeof document?.fsId !== "string" || typeof document.prefix !== "string" || !Number.isSafeInteger(document.seq) || document.seq < 1) {
-    throw new CorruptObjectError(`${key} is not a fork registration`, { operation: "get", key });
-  }
-  return document;
+  const read = await readDocument(store, key, forkRegistrationDocument);
+  if (read === undefined) throw new NotFoundError(`${key}: the fork registration is gone`, { operation: "get", key });
+  return read.document;
 }
 
 /** Whether one prefix lies inside the other (so one filesystem's listing would show the other's keys). */
@@ -108,7 +104,7 @@ export async function forkFilesystem(context: MaintenanceContext, options: ForkO
       if (!(error instanceof PreconditionFailedError)) throw error;
     });
     const registration: ForkRegistration = { fsId, prefix: target, seq: position.seq, created };
-    await context.store.put(registrationKey, new TextEncoder().encode(JSON.stringify(registration, null, 2)), { ifNoneMatch: "*", contentType: "application/json" });
+    await writeDocument(context.store, registrationKey, forkRegistrationDocument, registration, { create: true });
     try {
       // F3: with the registration visible, the fork point must still be retained.
       const head = await context.log.readHead();

@@ -15,11 +15,12 @@
 import { FsError, fromStoreError } from "../errors.ts";
 import { recordEpoch } from "../commit/replay.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
-import { recordFollowsProblem, seqOfSnapshotKey, snapshotKey, walKey, type LogPosition } from "../log/record.ts";
+import { formatKey, headKey, seqOfSnapshotKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
+import { recordFollowsProblem, type LogPosition } from "../log/record.ts";
 import { decodeSnapshot } from "../namespace/snapshot.ts";
-import { rootId, type NamespaceView } from "../namespace/namespace.ts";
+import type { NamespaceView } from "../namespace/namespace.ts";
 import { CorruptObjectError, NotFoundError, StoreError } from "../stores/store-errors.ts";
-import { takeInventory, type InventoryEntry, type ObjectKind } from "./inventory.ts";
+import { takeInventory, type InventoryEntry } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { References } from "./references.ts";
 import { readForkRegistration } from "./fork.ts";
@@ -149,30 +150,30 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
   });
 
   const stored = await log.readFormat().catch((error: unknown) => {
-    problem("format", "format.json", describeError(error));
+    problem("format", formatKey, describeError(error));
     return undefined;
   });
-  if (stored === undefined && !problems.some((entry) => entry.kind === "format")) problem("format", "format.json", "format.json is missing");
-  else if (stored !== undefined && stored.fsId !== format.fsId) problem("format", "format.json", `format.json now names filesystem ${stored.fsId}, not ${format.fsId}`);
+  if (stored === undefined && !problems.some((entry) => entry.kind === "format")) problem("format", formatKey, `${formatKey} is missing`);
+  else if (stored !== undefined && stored.fsId !== format.fsId) problem("format", formatKey, `${formatKey} now names filesystem ${stored.fsId}, not ${format.fsId}`);
 
   const head = await log.readHead().catch((error: unknown) => {
-    problem("head", "heads/main.json", describeError(error));
+    problem("head", headKey, describeError(error));
     return undefined;
   });
   const forkPoint = format.forkedFrom?.seq ?? 0;
   let newestListed = 0;
   for (const seq of inventory.records.keys()) newestListed = Math.max(newestListed, seq);
   if (head !== undefined) {
-    if (head.head.fsId !== format.fsId) problem("head", "heads/main.json", `the head names filesystem ${head.head.fsId}, not ${format.fsId}`);
+    if (head.head.fsId !== format.fsId) problem("head", headKey, `the head names filesystem ${head.head.fsId}, not ${format.fsId}`);
     else {
       if (head.head.snapshot > 0 && !inventory.snapshots.has(head.head.snapshot)) {
         problem("missing-snapshot", snapshotKey(head.head.snapshot), "the head names this snapshot, but it is missing: cold mounts cannot start from it");
       }
       const unlisted = (head.head.snapshots ?? []).filter((seq) => !inventory.snapshots.has(seq));
-      if (unlisted.length > 0) problem("head", "heads/main.json", `the head lists snapshots that are missing (${unlisted.join(", ")}): time travel would start from them`);
+      if (unlisted.length > 0) problem("head", headKey, `the head lists snapshots that are missing (${unlisted.join(", ")}): time travel would start from them`);
     }
   } else if (!problems.some((entry) => entry.kind === "head") && !inventory.records.has(forkPoint + 1) && (newestListed > 0 || inventory.snapshots.size > 0)) {
-    problem("head", "heads/main.json", "the head is missing, and the log's start is gone: only a listing finds where the log now begins");
+    problem("head", headKey, "the head is missing, and the log's start is gone: only a listing finds where the log now begins");
   }
   const usableHead = head !== undefined && head.head.fsId === format.fsId ? head.head : undefined;
 
@@ -385,21 +386,5 @@ async function mismatchedExtents(context: MaintenanceContext, object: string, ex
 
 /** Files of the mounted state whose extents lie in `object` (those among `extents`, if given). */
 function pathsUsing(view: NamespaceView, object: string, extents?: readonly Extent[]): string[] {
-  const rows = view.db.query<{ node: number; offset: number }, [string]>("SELECT DISTINCT node, offset FROM extents WHERE object = ?").all(object);
-  const wanted = extents === undefined ? undefined : new Set(extents.map((extent) => extent.offset));
-  const nodes = [...new Set(rows.filter((row) => wanted === undefined || wanted.has(row.offset)).map((row) => row.node))];
-  return nodes
-    .slice(0, 20)
-    .map((id) => pathOf(view, id))
-    .sort();
-}
-
-function pathOf(view: NamespaceView, id: number): string {
-  const names: string[] = [];
-  let node = view.node(id);
-  for (let depth = 0; node !== undefined && node.id !== rootId && depth < 4096; depth++) {
-    names.unshift(node.name);
-    node = view.node(node.parent);
-  }
-  return `/${names.join("/")}`;
+  return view.filesUsing(object, extents === undefined ? undefined : new Set(extents.map((extent) => extent.offset)));
 }

@@ -19,11 +19,13 @@
 // nothing, and a dry run stops there.
 
 import { FsError, fromStoreError } from "../errors.ts";
-import { snapshotKey, walKey } from "../log/record.ts";
+import { clockKey, forkRegistrationPrefix, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
+import { writeDocument, type DocumentKind } from "../log/document.ts";
 import { decodeSnapshot } from "../namespace/snapshot.ts";
+import { z } from "zod";
 import { CorruptObjectError, NotFoundError } from "../stores/store-errors.ts";
 import { compact, compactionCandidates, emptyCompaction, type CompactionReport } from "./compaction.ts";
-import { clockKey, forkRegistrationPrefix, takeInventory, type Inventory, type InventoryEntry, type ObjectKind } from "./inventory.ts";
+import { takeInventory, type Inventory, type InventoryEntry } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { References } from "./references.ts";
 import { RetentionError, pastGrace, planRetention } from "./retention.ts";
@@ -91,13 +93,18 @@ export class GarbageCollectionError extends FsError {
   }
 }
 
-export { clockKey };
+/**
+ * `gc/clock`: who collected, and this machine's time then, on one line. Only its lastModified is
+ * read (a HEAD); the body is for a person looking at the bucket.
+ */
+const clockDocument: DocumentKind<{ writer: string; local: string }> = {
+  schema: z.looseObject({ writer: z.string(), local: z.string() }),
+  compact: true,
+};
 
 /** Now on the store's clock: the lastModified of an object written this instant. */
 export async function storeNow(context: MaintenanceContext): Promise<number> {
-  await context.store.put(clockKey, new TextEncoder().encode(JSON.stringify({ writer: context.name, local: new Date(context.now()).toISOString() })), {
-    contentType: "application/json",
-  });
+  await writeDocument(context.store, clockKey, clockDocument, { writer: context.name, local: new Date(context.now()).toISOString() }, { overwrite: true });
   return (await context.store.head(clockKey)).lastModified.getTime();
 }
 

@@ -2,11 +2,12 @@
 // by which writer and epoch, how many operations of each kind, on which paths). Headers only: a
 // large record's inline data is not downloaded (remote-log.ts readRecordHeader).
 
-import { walKey, type RecordHeader } from "../log/record.ts";
+import { walKey, walPrefix } from "../log/keys.ts";
+import type { RecordHeader } from "../log/record.ts";
 import type { Op } from "../log/ops.ts";
 import { listAll } from "../stores/object-store.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
-import { committedPosition } from "./time-travel.ts";
+import { committedPosition } from "../namespace/position.ts";
 
 export interface HistoryOptions {
   /** At most this many records (default 20). */
@@ -37,7 +38,7 @@ export async function readHistory(context: MaintenanceContext, options: HistoryO
   if (newest < 1) return [];
   // One listing page gives the records' sizes (so large ones are read by their tails).
   const sizes = new Map<number, number>();
-  for await (const object of listAll(context.store, { prefix: "wal/", startAfter: walKey(oldest - 1), maxKeys: Math.min(1000, limit) })) {
+  for await (const object of listAll(context.store, { prefix: walPrefix, startAfter: walKey(oldest - 1), maxKeys: Math.min(1000, limit) })) {
     const seq = Number(object.key.slice(4));
     if (seq > newest) break;
     sizes.set(seq, object.size);

@@ -4,11 +4,7 @@
 // whole: a partial inventory must never be mistaken for the truth.
 
 import { listAll, type ObjectInfo, type ObjectStore } from "../stores/object-store.ts";
-import { seqOfSnapshotKey, seqOfWalKey } from "../log/record.ts";
-import { formatKey, headKey } from "../log/remote-log.ts";
-import { leaseKey } from "../commit/lease.ts";
-
-export type ObjectKind = "format" | "head" | "lease" | "record" | "snapshot" | "pack" | "chunk" | "fork" | "maintenance" | "unknown";
+import { classifyKey, type ObjectKind } from "../log/keys.ts";
 
 export interface InventoryEntry extends ObjectInfo {
   kind: ObjectKind;
@@ -23,28 +19,6 @@ export interface Inventory {
   forks: InventoryEntry[];
   /** Bytes of everything listed. */
   bytes: number;
-}
-
-/** Fork registrations: `forks/<fsId>.json` in the parent's prefix (F2). */
-export const forkRegistrationPrefix = "forks/";
-/** Maintenance's own small objects (the garbage collector's clock). */
-export const maintenancePrefix = "gc/";
-/** Written by each garbage collection (GC1); its presence also tells a mount that collection has run. */
-export const clockKey = `${maintenancePrefix}clock`;
-
-export function classifyKey(key: string): { kind: ObjectKind; seq?: number } {
-  if (key === formatKey) return { kind: "format" };
-  if (key === headKey) return { kind: "head" };
-  if (key === leaseKey) return { kind: "lease" };
-  const record = seqOfWalKey(key);
-  if (record !== undefined) return { kind: "record", seq: record };
-  const snapshot = seqOfSnapshotKey(key);
-  if (snapshot !== undefined) return { kind: "snapshot", seq: snapshot };
-  if (key.startsWith("packs/")) return { kind: "pack" };
-  if (key.startsWith("chunks/")) return { kind: "chunk" };
-  if (key.startsWith(forkRegistrationPrefix) && key.endsWith(".json")) return { kind: "fork" };
-  if (key.startsWith(maintenancePrefix)) return { kind: "maintenance" };
-  return { kind: "unknown" };
 }
 
 /** Lists every object of the filesystem. Throws whatever the listing throws; never returns a partial one. */

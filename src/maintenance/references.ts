@@ -1,11 +1,13 @@
 // What a set of namespaces refers to: every extent (object, offset, length, hash) named by a
 // snapshot or introduced by a record. Garbage collection keeps every object named here; fsck
-// checks every extent named here. Only `write`, `append` and `relocate` bring new extents into a
-// namespace (`copy` shares extents already there), so a snapshot's references plus those of the
-// records after it cover every state in between (docs/s3-layout.md GC3).
+// checks every extent named here. Only the extents `extentsBroughtIn` names enter a namespace
+// (`write`, `append` and `relocate`; `copy` shares extents already there), so a snapshot's
+// references plus those of the records after it cover every state in between (docs/s3-layout.md
+// GC3).
 
-import { unknownOperation, walKey, type RecordHeader } from "../log/record.ts";
-import type { Extent } from "../log/ops.ts";
+import { walKey } from "../log/keys.ts";
+import type { RecordHeader } from "../log/record.ts";
+import { extentsBroughtIn, type Extent } from "../log/ops.ts";
 import type { SnapshotDocument } from "../namespace/snapshot.ts";
 
 export class References {
@@ -34,35 +36,12 @@ export class References {
 
   /**
    * The extents a record brings in; its inline data ("") is the record's own key. Every kind is
-   * named: an operation this version does not know may bring objects in, so it stops the caller
-   * (garbage collection must not delete what it cannot see is named).
+   * named (extentsBroughtIn): an operation this version does not know may bring objects in, so it
+   * stops the caller (garbage collection must not delete what it cannot see is named).
    */
   addRecord(header: RecordHeader): void {
     const own = walKey(header.seq);
-    for (const op of header.ops) {
-      switch (op.op) {
-        case "write":
-        case "append":
-          for (const extent of op.extents) this.add(extent.object === "" ? { ...extent, object: own } : extent);
-          break;
-        case "relocate":
-          for (const move of op.moves) this.add({ object: move.toObject === "" ? own : move.toObject, offset: move.toOffset, length: move.length, hash: move.hash });
-          break;
-        case "copy": // shares extents already present
-        case "mkdir":
-        case "rm":
-        case "rename":
-        case "symlink":
-        case "chmod":
-        case "utimes":
-        case "epoch":
-          break;
-        default: {
-          const unknown: never = op;
-          throw unknownOperation(own, (unknown as { op?: unknown }).op);
-        }
-      }
-    }
+    for (const op of header.ops) for (const extent of extentsBroughtIn(op, own)) this.add(extent);
   }
 
   has(object: string): boolean {

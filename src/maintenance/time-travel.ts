@@ -3,10 +3,7 @@
 // oldest seq it keeps whole; a seq below that is refused with a clear error, never half-served.
 
 import { FsError } from "../errors.ts";
-import type { LogPosition } from "../log/record.ts";
 import type { FormatDocument, HeadDocument } from "../log/remote-log.ts";
-import type { Namespace } from "../namespace/namespace.ts";
-import { positionOf } from "../commit/replay.ts";
 
 /** The oldest seq whose state is kept whole: what GC announced, or a fork's starting point. */
 export function retainedFrom(head: HeadDocument | undefined, format: FormatDocument): number {
@@ -25,9 +22,4 @@ export function timeTravelBase(head: HeadDocument | undefined, format: FormatDoc
   let base = oldest;
   for (const seq of [...listed, head?.snapshot ?? 0]) if (seq <= atSeq && seq >= oldest && seq > base) base = seq;
   return base;
-}
-
-/** The position of the committed view, read from the index itself (it moves with each commit, atomically). */
-export function committedPosition(namespace: Namespace): LogPosition | undefined {
-  return positionOf(namespace.committed);
 }

@@ -8,16 +8,17 @@ import { FsError } from "../errors.ts";
 import { LocalDiskFullError, LocalIndexCorruptError, Namespace, isDiskFullError, removeIndexFiles } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import { loadSnapshot } from "../namespace/snapshot.ts";
-import { DamagedHeadError, formatVersion, headKey, type FormatDocument, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
-import { snapshotKey, walKey, type DecodedRecord, type LogPosition } from "../log/record.ts";
-import { catchUp, indexNeedsRebuild, positionFromMeta, positionMeta } from "../commit/replay.ts";
+import { DamagedHeadError, formatVersion, type FormatDocument, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
+import { clockKey, headKey, snapshotKey, walKey } from "../log/keys.ts";
+import type { DecodedRecord, LogPosition } from "../log/record.ts";
+import { catchUp, indexNeedsRebuild } from "../commit/replay.ts";
+import { positionFromMeta, positionMeta } from "../namespace/position.ts";
 import type { LogRecordSize } from "../commit/head-keeper.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { CorruptObjectError, NotFoundError } from "../stores/store-errors.ts";
 import { retainedFrom } from "../maintenance/time-travel.ts";
 import { oldestWholeState } from "../maintenance/retention.ts";
-import { clockKey } from "../maintenance/inventory.ts";
 
 /**
  * The local index in `file`, checked whole (Namespace.verify) before it is trusted, unless it is

@@ -7,8 +7,7 @@
 // (the node:fs reference run of the filesystem suite keeps them honest).
 
 import { FsError } from "../errors.ts";
-import { extentBytes, type Extent, type Op, type Relocation } from "../log/ops.ts";
-import { unknownOperation } from "../log/record.ts";
+import { extentBytes, extentsBroughtIn, unknownOperation, type Extent, type Op, type Relocation } from "../log/ops.ts";
 import { isWithin, joinPath, maxNameBytes, maxPathBytes, parentOf, splitPath } from "../paths.ts";
 import type { Namespace, NodeKind, NodeRow } from "./namespace.ts";
 
@@ -53,9 +52,9 @@ export class OpApplier {
       case "mkdir":
         return this.mkdir(op.path, op.mode, op.recursive, op.time);
       case "write":
-        return this.write(op.path, op.mode, resolveExtents(op.extents, recordKey), op.time, false);
+        return this.write(op.path, op.mode, extentsBroughtIn(op, recordKey), op.time, false);
       case "append":
-        return this.write(op.path, op.mode, resolveExtents(op.extents, recordKey), op.time, true);
+        return this.write(op.path, op.mode, extentsBroughtIn(op, recordKey), op.time, true);
       case "rm":
         return this.rm(op.path, op.recursive, op.force, op.time);
       case "rename":
@@ -77,7 +76,7 @@ export class OpApplier {
       case "epoch":
         return;
       case "relocate":
-        return this.relocate(op.moves, recordKey);
+        return this.relocate(op.moves, extentsBroughtIn(op, recordKey));
       default: {
         // Decoding refuses unknown kinds (record.ts); this guards any other way in. Never an
         // FsError: that would read as "the index disagrees with the log", not "upgrade".
@@ -158,12 +157,13 @@ export class OpApplier {
    * extents). The bytes are the same (same length and hash), so no time or size changes; a source
    * nothing uses any more (the file was removed since) is simply skipped.
    */
-  private relocate(moves: readonly Relocation[], recordKey: string): void {
-    for (const move of moves) {
+  private relocate(moves: readonly Relocation[], destinations: readonly Extent[]): void {
+    for (const [index, move] of moves.entries()) {
       if (!Number.isSafeInteger(move.length) || move.length <= 0 || !Number.isSafeInteger(move.toOffset) || move.toOffset < 0) {
         throw new FsError("EINVAL", syscalls.relocate, { detail: `invalid relocation of ${move.object}@${move.offset}` });
       }
-      this.namespace.relocateExtents(move, move.toObject === "" ? recordKey : move.toObject, move.toOffset);
+      const destination = destinations[index]!;
+      this.namespace.relocateExtents(move, destination.object, destination.offset);
     }
   }
 
@@ -320,10 +320,6 @@ export class OpApplier {
   private removeTree(id: number): void {
     this.namespace.removeTree(id);
   }
-}
-
-function resolveExtents(extents: Extent[], recordKey: string): Extent[] {
-  return extents.map((extent) => (extent.object === "" ? { ...extent, object: recordKey } : extent));
 }
 
 /** Errors from path lookups name both paths for two-path operations, as Node does. */

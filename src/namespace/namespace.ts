@@ -393,6 +393,67 @@ export class NamespaceView {
       return row.value;
     });
   }
+
+  // Objects and the files that use them, for maintenance (compaction, fsck): the index's schema
+  // stays in this module.
+
+  /** Every object files use, with the bytes of its distinct extents (shared copies count once) and its longest extent. */
+  objectUsage(): ObjectUsage[] {
+    return this.read(() =>
+      this.db
+        .query<ObjectUsage, []>(
+          `SELECT object, SUM(length) AS liveBytes, MAX(length) AS longestExtent
+             FROM (SELECT DISTINCT object, offset, length, hash FROM extents)
+            GROUP BY object`,
+        )
+        .all(),
+    );
+  }
+
+  /** The distinct extents files use in `object` (each once, however many files share it), by offset. */
+  extentsIn(object: string): Extent[] {
+    return this.read(() =>
+      this.db
+        .query<{ offset: number; length: number; hash: string }, [string]>("SELECT DISTINCT offset, length, hash FROM extents WHERE object = ? ORDER BY offset")
+        .all(object)
+        .map((row) => ({ object, ...row })),
+    );
+  }
+
+  /** Every distinct extent files use, in any object. */
+  allExtents(): Extent[] {
+    return this.read(() =>
+      this.db.query<Extent, []>("SELECT DISTINCT object, offset, length, hash FROM extents ORDER BY object, offset, length, hash").all().map((row) => ({ ...row })),
+    );
+  }
+
+  /** Paths of the files with extents in `object` (only at `offsets`, if given), sorted, at most `limit`. */
+  filesUsing(object: string, offsets?: ReadonlySet<number>, limit = 20): string[] {
+    const rows = this.read(() => this.db.query<{ node: number; offset: number }, [string]>("SELECT DISTINCT node, offset FROM extents WHERE object = ?").all(object));
+    const nodes = [...new Set(rows.filter((row) => offsets === undefined || offsets.has(row.offset)).map((row) => row.node))];
+    return nodes
+      .slice(0, limit)
+      .map((id) => this.pathOf(id))
+      .sort();
+  }
+
+  /** The path of node `id`, by its parents ("/" for the root). */
+  pathOf(id: number): string {
+    const names: string[] = [];
+    let node = this.node(id);
+    for (let depth = 0; node !== undefined && node.id !== rootId && depth < 4096; depth++) {
+      names.unshift(node.name);
+      node = this.node(node.parent);
+    }
+    return `/${names.join("/")}`;
+  }
+}
+
+/** An object files use: the bytes of its distinct extents, and its longest extent. */
+export interface ObjectUsage {
+  object: string;
+  liveBytes: number;
+  longestExtent: number;
 }
 
 /** The index of one filesystem: two views on one database file, the batch lifecycle, and every change to its rows. */
@@ -529,10 +590,6 @@ export class Namespace {
     removeIndexFiles(this.file);
     this.damage = undefined;
     this.connect();
-  }
-
-  get inBatch(): boolean {
-    return this.batchOpen;
   }
 
   /** The database connection that batches write through (for apply-ops.ts). */

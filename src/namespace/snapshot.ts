@@ -2,7 +2,8 @@
 // mount can start from it. Gzipped JSON; nodes listed parents first.
 
 import { CorruptObjectError } from "../stores/store-errors.ts";
-import { seqOfSnapshotKey, type LogPosition } from "../log/record.ts";
+import { seqOfSnapshotKey } from "../log/keys.ts";
+import type { LogPosition } from "../log/record.ts";
 import { kindCode, rootId, type Namespace, type NamespaceView, type NodeKind } from "./namespace.ts";
 
 export const snapshotFormat = 1;

@@ -7,7 +7,8 @@ import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { smallDisk } from "../support/small-disk.ts";
 import { cli, repository } from "./run-cli.ts";
 import { LocalObjectStore, S3CachedFsManagerImpl, type ObjectStore, type S3CachedFs } from "../../src/core.ts";
-import { leaseKey, type LeaseDocument } from "../../src/commit/lease.ts";
+import type { LeaseDocument } from "../../src/commit/lease.ts";
+import { leaseKey } from "../../src/log/keys.ts";
 
 afterAll(removeTempDirectories);
 

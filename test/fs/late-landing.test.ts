@@ -3,7 +3,7 @@
 // store: each object a record names holds the bytes it held when the record was built.
 import { afterAll, describe, expect, test } from "bun:test";
 import { FaultInjectingStore, type ObjectStore, type S3CachedFs } from "../../src/core.ts";
-import { walKey } from "../../src/log/record.ts";
+import { walKey } from "../../src/log/keys.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace, type Backend, type TestWorkspace } from "../support/mounts.ts";

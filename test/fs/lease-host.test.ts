@@ -7,7 +7,10 @@ import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { expectCode } from "../support/errors.ts";
 import { LocalObjectStore, S3CachedFsManagerImpl, type LeaseWaitInfo, type ObjectStore } from "../../src/core.ts";
-import { leaseKey, processGone, thisProcess, type LeaseDocument } from "../../src/commit/lease.ts";
+import { WriterLease, processGone, thisProcess, type LeaseDocument } from "../../src/commit/lease.ts";
+import { DamagedDocumentError } from "../../src/log/document.ts";
+import { CorruptObjectError } from "../../src/stores/store-errors.ts";
+import { leaseKey } from "../../src/log/keys.ts";
 
 afterAll(removeTempDirectories);
 
@@ -170,5 +173,45 @@ describe("await using", () => {
     expect((await readLease(store())).released).toBe(true);
     const fs = await manager().mount({ name: "last", onWriterBusy: "fail" });
     await fs.close();
+  }, 60_000);
+});
+
+describe("a damaged lease", () => {
+  test("a lease that is not JSON, or lacks a field the protocol needs, is a typed error naming writer/lease.json: no writer takes over, nothing is written", async () => {
+    const { store, manager } = objects("damaged");
+    const first = await manager().mount({ name: "first" });
+    await first.writeFile("/a.txt", "a");
+    await first.close();
+    const { epoch, ...withoutEpoch } = await readLease(store());
+    expect(epoch).toBeGreaterThan(0);
+    for (const [damage, problem] of [
+      ["{ not json", "not valid JSON"],
+      [JSON.stringify({ ...withoutEpoch, epoch: "seven" }), "epoch"],
+      [JSON.stringify(withoutEpoch), "epoch"],
+      ["[]", "expected object"],
+    ] as const) {
+      await store().put(leaseKey, new TextEncoder().encode(damage));
+      const before = await store().head(leaseKey);
+      // Directly: the lease itself says what is damaged, as a store error of kind "corrupt".
+      const lease = new WriterLease(store(), { writerId: "w", ttlMs: hour, onBusy: "takeover", waitTimeoutMs: 1_000, onLost: () => {} });
+      const direct = await lease.acquire(0).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(direct).toBeInstanceOf(DamagedDocumentError);
+      expect(direct).toBeInstanceOf(CorruptObjectError);
+      expect((direct as DamagedDocumentError).key).toBe(leaseKey);
+      expect((direct as Error).message).toStartWith("writer/lease.json is damaged: ");
+      expect((direct as Error).message).toContain(problem);
+      // Through a mount: EIO naming the lease, never a SyntaxError.
+      const error = await expectCode(manager().mount({ name: "next", onWriterBusy: "takeover" }), "EIO");
+      expect(error.message).toContain("writer/lease.json is damaged");
+      expect(error.cause).toBeInstanceOf(DamagedDocumentError);
+      expect((await store().head(leaseKey)).etag).toBe(before.etag);
+    }
+    // A read-only mount needs no lease.
+    const reader = await manager().mount({ name: "reader", mode: "readonly" });
+    expect(await reader.readText("/a.txt")).toBe("a");
+    await reader.close();
   }, 60_000);
 });

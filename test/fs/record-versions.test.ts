@@ -5,7 +5,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { listAll, type ObjectStore } from "../../src/stores/object-store.ts";
-import { decodeRecord, encodeRecord, walKey, type RecordHeader } from "../../src/log/record.ts";
+import { decodeRecord, encodeRecord, type RecordHeader } from "../../src/log/record.ts";
+import { walKey } from "../../src/log/keys.ts";
 import { References } from "../../src/maintenance/references.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";

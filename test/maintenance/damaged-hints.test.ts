@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { S3CachedFs } from "../../src/core.ts";
 import { DamagedHeadError, RemoteLog, headChecksum } from "../../src/log/remote-log.ts";
-import { snapshotKey } from "../../src/log/record.ts";
+import { snapshotKey } from "../../src/log/keys.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { cli } from "../cli/run-cli.ts";

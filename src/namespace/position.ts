@@ -1,0 +1,31 @@
+// Where the index stands in the log: the position (fsId, seq, hash, epoch) it records in its meta
+// table, written in the same transaction as the rows a record changes, so it moves with each
+// commit atomically.
+
+import type { LogPosition } from "../log/record.ts";
+import type { Namespace, NamespaceView } from "./namespace.ts";
+
+/** The meta rows that record `position`. */
+export function positionMeta(position: LogPosition): Record<string, string> {
+  return { fsId: position.fsId, seq: String(position.seq), hash: position.hash, epoch: String(position.epoch) };
+}
+
+/** The log position a view of the index records; undefined for an index that has none yet. */
+export function positionOf(view: NamespaceView): LogPosition | undefined {
+  const fsId = view.meta("fsId");
+  const seq = view.meta("seq");
+  const hash = view.meta("hash");
+  const epoch = view.meta("epoch");
+  if (fsId === undefined || seq === undefined || hash === undefined || epoch === undefined) return undefined;
+  return { fsId, seq: Number(seq), hash, epoch: Number(epoch) };
+}
+
+/** The position of the pending view (the writer's batch, or the committed state outside one). */
+export function positionFromMeta(namespace: Namespace): LogPosition | undefined {
+  return positionOf(namespace.pending);
+}
+
+/** The position of the committed view: what readers of this index see. */
+export function committedPosition(namespace: Namespace): LogPosition | undefined {
+  return positionOf(namespace.committed);
+}
