@@ -37,10 +37,16 @@ describe("garbage collection", () => {
   test("deletes what nothing in the retention window names, and every current file stays readable", async () => {
     const { bucket, fs } = await collectedWorkspace("gc-basic");
     const before = await keys(bucket.store("main"));
-    await sleep(300);
+    // The window starts in the middle of a quiet second between generation 2 and generation 3,
+    // however long generation 3 takes to write (the machine may be busy): half a second of margin
+    // on each side for the collector's own reading of the store's clock.
+    const quietFrom = Date.now();
+    await sleep(1_000);
+    const quietTo = Date.now();
     await writeHistory(fs, 3); // within the window
     const expected = await contents(fs);
-    const report = await fs.collectGarbage({ retentionMs: 200, graceMs: 0, compact: false });
+    const retentionMs = Date.now() - Math.round((quietFrom + quietTo) / 2);
+    const report = await fs.collectGarbage({ retentionMs, graceMs: 0, compact: false });
     expect(report.dryRun).toBe(false);
     expect(report.clock).toBe("store");
     const deleted = report.deletions.map((deletion) => deletion.key);
