@@ -41,3 +41,33 @@ test("a mount's lock file that is no database (swapped with its journal, or over
   expect(await third.readText("/a.txt")).toBe("a");
   await third.close();
 }, 120_000);
+
+/** Runs shm-worker.ts: a mount whose index's -shm file is damaged between two operations. */
+async function damageShm(damage: "zero-hash" | "truncate" | "flips") {
+  const workspace = await testWorkspace("local", `shm-${damage}`);
+  const store = workspace.describe.slice("local:".length);
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "shm-worker.ts"), JSON.stringify({ store, cacheRoot: workspace.cacheRoot, damage })], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  expect({ exitCode, signal: child.signalCode, stderr: stderr.slice(0, 500) }).toEqual({ exitCode: 0, signal: null, stderr: "" });
+  const outcome = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  expect(outcome).toMatchObject({ missing: [], wrong: [], errors: [], written: true });
+  // The open index keeps SQLite's map of its -wal in the mount's memory: there is no -shm file to damage.
+  expect(outcome.shmWhileMounted).toBe(false);
+  // Whatever lies at that path is never read, and stays as it was left.
+  const again = await workspace.manager().mount({ name: "worker", headDelayMs: 60_000, leaseTtlMs: 5_000 });
+  for (let index = 0; index < 40; index++) expect(await again.readText(`/file-${index}.txt`)).toBe(`bytes of file ${index}`);
+  expect(await again.readText("/after.txt")).toBe("written after the damage");
+  await again.close();
+}
+
+test("the open index has no -shm file: a file at that path, its hash tables zeroed under the mount, hides no entry", async () => {
+  await damageShm("zero-hash");
+}, 120_000);
+
+test("the open index has no -shm file: a file at that path, bits flipped under the mount, hides no entry", async () => {
+  await damageShm("flips");
+}, 120_000);
+
+test("the open index has no -shm file: a file at that path truncated under the mount does not kill the process (SQLite maps a -shm: SIGBUS)", async () => {
+  await damageShm("truncate");
+}, 120_000);
