@@ -154,14 +154,17 @@ PRAGMA user_version = ${indexLayoutVersion};
 /**
  * A 53-bit checksum of a row's values (two seeded xxHash32 of one canonical text). Strings are
  * taken as SQLite stores them (UTF-8: a lone surrogate becomes U+FFFD), numbers as JavaScript
- * prints them, which reads back exactly.
+ * prints them, which reads back exactly. A value of any other type (a flipped bit in a record's
+ * header can make SQLite read a text column back as a blob) gets a text no written row has, so
+ * its row fails the check, as damage.
  */
-export function rowSum(table: string, values: readonly (string | number | null)[]): number {
+export function rowSum(table: string, values: readonly unknown[]): number {
   let text = table;
   for (const value of values) {
     if (value === null) text += "\u0001";
     else if (typeof value === "number") text += `\u0002${value}`;
-    else text += `\u0003${value.length}:${value.toWellFormed()}`;
+    else if (typeof value === "string") text += `\u0003${value.length}:${value.toWellFormed()}`;
+    else text += `\u0004${typeof value}:${String(value)}`;
   }
   return Bun.hash.xxHash32(text, 0x5eed) * 0x200000 + (Bun.hash.xxHash32(text, 0x0d1) & 0x1fffff);
 }
