@@ -1,7 +1,7 @@
 // Damage found by the local-state campaign (damage.test.ts), kept as regression cases: the open
 // index's files damaged between two operations of a mount.
 import { afterAll, expect, test } from "bun:test";
-import { statSync, truncateSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mountDirectoryName } from "../../src/mount.ts";
 import { removeTempDirectories } from "../support/temp.ts";
@@ -70,4 +70,27 @@ test("the open index has no -shm file: a file at that path, bits flipped under t
 
 test("the open index has no -shm file: a file at that path truncated under the mount does not kill the process (SQLite maps a -shm: SIGBUS)", async () => {
   await damageShm("truncate");
+}, 120_000);
+
+// A known defect, not yet fixed (run it with `bun test --todo`): found by the local-state campaign
+// (LOCAL_STATE_TRIALS=80 LOCAL_STATE_SEED=16, trial 79: 16 bits flipped in the open index's -wal,
+// then `stat` of a file that exists says ENOENT). Row checksums find a damaged row only when it
+// is read; a lookup whose key was changed in a page of the (parent, name) index finds no row at
+// all, and SQLite checks the -wal's frame checksums only when it recovers the -wal, never when it
+// reads a page from it. Here one bit of a name is flipped in every frame of the open index's -wal
+// that holds it: stat, readFile and exists miss the file (readdir finds the damaged row: EIO).
+test.todo("a name flipped in the open index's -wal never hides the file: a lookup answers right or fails with EIO naming the local index", async () => {
+  const workspace = await testWorkspace("local", "open-wal-key");
+  const fs = await workspace.mount();
+  for (let index = 0; index < 20; index++) await fs.writeFile(`/file-${index}.txt`, `bytes of file ${index}`);
+  const wal = join(workspace.cacheRoot, mountDirectoryName("test"), "index.sqlite-wal");
+  const bytes = Buffer.from(readFileSync(wal));
+  for (let at = bytes.indexOf("file-7.txt"); at >= 0; at = bytes.indexOf("file-7.txt", at + 1)) bytes[at + 8]! ^= 1;
+  writeFileSync(wal, bytes);
+  try {
+    expect((await fs.stat("/file-7.txt")).size).toBe("bytes of file 7".length);
+  } catch (error) {
+    expect(String(error)).toContain("local index is damaged");
+  }
+  await fs.close();
 }, 120_000);
