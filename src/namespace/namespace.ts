@@ -8,12 +8,13 @@
 //              open transaction read it (read-your-writes)
 // SQLite's snapshot isolation keeps the committed view free of pending changes until the batch's
 // record is durable and the batch commits. The index is disposable: it can always be rebuilt from
-// the object store (snapshot plus log), so it is written with synchronous=NORMAL.
+// the object store (snapshot plus log), so it is written with synchronous=NORMAL. Only this
+// process opens it (see `indexUri`): SQLite's map of the WAL lives in memory, not in a -shm file.
 //
 // Every operation is validated by applying it (apply-ops.ts) inside a savepoint on the pending
 // view: an invalid one fails its caller and leaves no trace, so nothing invalid is ever published.
 
-import { Database, SQLiteError, type Statement } from "bun:sqlite";
+import { Database, SQLiteError, constants, type Statement } from "bun:sqlite";
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { FsError } from "../errors.ts";
 import type { Extent } from "../log/ops.ts";
@@ -153,14 +154,17 @@ PRAGMA user_version = ${indexLayoutVersion};
 /**
  * A 53-bit checksum of a row's values (two seeded xxHash32 of one canonical text). Strings are
  * taken as SQLite stores them (UTF-8: a lone surrogate becomes U+FFFD), numbers as JavaScript
- * prints them, which reads back exactly.
+ * prints them, which reads back exactly. A value of any other type (a flipped bit in a record's
+ * header can make SQLite read a text column back as a blob) gets a text no written row has, so
+ * its row fails the check, as damage.
  */
-export function rowSum(table: string, values: readonly (string | number | null)[]): number {
+export function rowSum(table: string, values: readonly unknown[]): number {
   let text = table;
   for (const value of values) {
     if (value === null) text += "\u0001";
     else if (typeof value === "number") text += `\u0002${value}`;
-    else text += `\u0003${value.length}:${value.toWellFormed()}`;
+    else if (typeof value === "string") text += `\u0003${value.length}:${value.toWellFormed()}`;
+    else text += `\u0004${typeof value}:${String(value)}`;
   }
   return Bun.hash.xxHash32(text, 0x5eed) * 0x200000 + (Bun.hash.xxHash32(text, 0x0d1) & 0x1fffff);
 }
@@ -489,7 +493,7 @@ export class Namespace {
   readonly closedCleanly: boolean;
 
   private connect(): void {
-    this.writer = new Database(this.file, { create: true });
+    this.writer = new Database(indexUri(this.file), constants.SQLITE_OPEN_READWRITE | constants.SQLITE_OPEN_CREATE | constants.SQLITE_OPEN_URI);
     try {
       this.writer.exec("PRAGMA journal_mode = WAL");
       this.writer.exec("PRAGMA synchronous = NORMAL");
@@ -505,7 +509,7 @@ export class Namespace {
       if (this.pendingView.node(rootId) === undefined) {
         this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: 0, ctime: 0, atime: 0, birthtime: 0, target: null });
       }
-      this.reader = new Database(this.file);
+      this.reader = new Database(indexUri(this.file), constants.SQLITE_OPEN_READWRITE | constants.SQLITE_OPEN_URI);
       this.reader.exec("PRAGMA busy_timeout = 5000");
       this.committedView = new NamespaceView(this.reader, (error) => this.sign(error));
     } catch (error) {
@@ -874,6 +878,18 @@ function matchesDigest(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The index opened through SQLite's unix-excl VFS: the first connection takes a lock on the file
+ * that keeps every other process out (the mount's directory lock already does), and SQLite keeps
+ * its map of the -wal (the wal-index) in this process's memory, shared by the index's two
+ * connections, instead of in a -shm file mapped into memory. There is then no -shm file whose
+ * damage could hide a row (a flipped bit in its hash tables sends a lookup to a stale page) or
+ * kill the process (a mapped file truncated under it is SIGBUS).
+ */
+function indexUri(file: string): string {
+  return `file:${file.split("/").map(encodeURIComponent).join("/")}?vfs=unix-excl`;
 }
 
 function digestFile(file: string): string {

@@ -241,3 +241,38 @@ test("damage the open check cannot see is found when the row is read: EIO naming
   expect(await again.readdir("/")).toEqual(["a.txt", "b.txt", "copy.txt", "d"]);
   await again.close();
 }, 120_000);
+
+test("a value whose type a flipped bit changed (text read back as a blob) is damage: the mount rebuilds the index, and a trusted one fails the read with EIO naming the local index", async () => {
+  // Found by the full-size campaign (INDEX_FLIPS=1000 INDEX_MULTI=100 INDEX_SEED=14, trial 372): one
+  // flipped bit in a record's header turned a text column into a blob, and the checksum of the row,
+  // expecting text, threw a TypeError: the mount failed instead of rebuilding the index.
+  const workspace = await testWorkspace("local", "index-type-flip");
+  const fs = await workspace.mount();
+  await fs.writeFile("/a.txt", "the bytes of a");
+  await fs.writeFile("/b.txt", "the bytes of b");
+  await fs.close();
+  const indexFile = join(workspace.cacheRoot, mountDirectoryName("test"), "index.sqlite");
+  const damage = (meta: boolean) => {
+    const db = new Database(indexFile);
+    const id = db.query<{ id: number }, [string]>("SELECT id FROM nodes WHERE name = ?").get("a.txt")!.id;
+    db.query("UPDATE extents SET hash = CAST(hash AS BLOB) WHERE node = ?").run(id);
+    if (meta) db.query("UPDATE meta SET value = CAST(value AS BLOB) WHERE key = (SELECT MIN(key) FROM meta)").run();
+    db.close();
+  };
+
+  damage(true); // no digest: the mount checks the whole index, finds it damaged, and rebuilds it
+  const checked = await workspace.mount({ mode: "readonly" });
+  expect(await checked.readText("/a.txt")).toBe("the bytes of a");
+  expect(await checked.readdir("/")).toEqual(["a.txt", "b.txt"]);
+  await checked.close();
+
+  damage(false);
+  trustAsClosed(indexFile);
+  const trusted = await workspace.mount({ mode: "readonly" });
+  const error = await expectCode(trusted.readFile("/a.txt"), "EIO");
+  expect(namesLocalIndex(error)).toBe(true);
+  await trusted.close();
+  const again = await workspace.mount();
+  expect(await again.readText("/a.txt")).toBe("the bytes of a");
+  await again.close();
+}, 120_000);

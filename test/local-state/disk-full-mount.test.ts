@@ -1,7 +1,7 @@
 // Found by the local-state disk-full campaign (disk-full.test.ts), kept as a regression case: a new
-// mount on a disk a few pages short of full, where taking the directory's lock or growing the
-// index's shared-memory file is the write that finds no space. It fails with ENOSPC, an FsError
-// naming no host path, and mounts once there is space.
+// mount on a disk a few pages short of full, where taking the directory's lock or the index's
+// first writes (it had a shared-memory file then; now it keeps none) find no space. It fails with
+// ENOSPC, an FsError naming no host path, and mounts once there is space.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -41,7 +41,7 @@ function fillDisk(short: number): () => void {
   return () => rmSync(ballast, { force: true });
 }
 
-test.skipIf(process.getuid?.() !== 0)("a new mount on a disk 0 to 64 KiB short of full fails with ENOSPC naming no host path (the lock, the index's -shm), and mounts with space", async () => {
+test.skipIf(process.getuid?.() !== 0)("a new mount on a disk 0 to 64 KiB short of full fails with ENOSPC naming no host path (the lock, the index), and mounts with space", async () => {
   if (!mounted) return;
   const objects = tempDirectory("mount-disk-objects");
   const manager = new S3CachedFsManagerImpl({ cacheRoot: join(smallDisk, "cache"), storeFactory: () => new LocalObjectStore({ root: objects, fsync: false }) });
