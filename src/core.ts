@@ -20,7 +20,7 @@ export {
   type ForkOptions,
   type ForkResult,
 } from "./fs.ts";
-export { LocatedStore, type StoreLocator } from "./maintenance/located-store.ts";
+export { LocatedStore, type StoreLocator } from "./stores/located-store.ts";
 export { FsError, FencedError, type FsErrorCode } from "./errors.ts";
 export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./options.ts";
 export { releaseHeldLeases, type LeaseWaitInfo } from "./commit/lease.ts";

@@ -21,10 +21,10 @@ import type { ObjectStore } from "../stores/object-store.ts";
 import { RetryingStore } from "../stores/retrying-store.ts";
 import { CorruptObjectError, PreconditionFailedError } from "../stores/store-errors.ts";
 import { forkRegistrationPrefix } from "./inventory.ts";
-import { normalizePrefix } from "./located-store.ts";
+import { normalizePrefix } from "../stores/located-store.ts";
 import { committedPosition } from "./time-travel.ts";
 import type { MaintenanceContext } from "./maintenance-context.ts";
-import { originKey, parseOriginKey } from "./origin-store.ts";
+import { originKey, parseOriginKey } from "../stores/origin-store.ts";
 
 export interface ForkRegistration {
   /** The fork's fsId. */

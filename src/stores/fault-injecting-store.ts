@@ -19,7 +19,8 @@
 // A fault fires at most `times` times (default: once); `after` skips that many matching requests
 // first. Fault injection is for tests only; the real store underneath is the one tested.
 
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from "./object-store.ts";
+import { ForwardingStore, type StoreRequest } from "./forwarding-store.ts";
+import type { ObjectStore } from "./object-store.ts";
 import {
   AmbiguousOutcomeError,
   PreconditionFailedError,
@@ -91,9 +92,7 @@ interface RuleState {
   fired: number;
 }
 
-export class FaultInjectingStore implements ObjectStore {
-  readonly capabilities;
-  readonly description;
+export class FaultInjectingStore extends ForwardingStore {
   private readonly random: () => number;
   private readonly sleep: Sleep;
   private rules: RuleState[] = [];
@@ -105,12 +104,8 @@ export class FaultInjectingStore implements ObjectStore {
   /** What every late request did once it reached the store, in order. */
   readonly lateLandings: LateLanding[] = [];
 
-  constructor(
-    readonly inner: ObjectStore,
-    options: { seed?: number; rules?: FaultRule[]; sleep?: Sleep } = {},
-  ) {
-    this.capabilities = inner.capabilities;
-    this.description = inner.description;
+  constructor(inner: ObjectStore, options: { seed?: number; rules?: FaultRule[]; sleep?: Sleep } = {}) {
+    super(inner);
     this.random = seededRandom(options.seed ?? 1);
     this.sleep = options.sleep ?? realSleep;
     for (const rule of options.rules ?? []) this.add(rule);
@@ -141,33 +136,8 @@ export class FaultInjectingStore implements ObjectStore {
     return landings;
   }
 
-  get(key: string, options?: GetOptions): Promise<StoredObject> {
-    return this.apply("get", key, false, () => this.inner.get(key, options));
-  }
-
-  getIfChanged(key: string, etag: string, options?: { signal?: AbortSignal }): Promise<StoredObject | undefined> {
-    return this.apply("get", key, false, () => this.inner.getIfChanged(key, etag, options));
-  }
-
-  head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
-    return this.apply("head", key, false, () => this.inner.head(key, options));
-  }
-
-  put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    const conditional = options?.ifMatch !== undefined || options?.ifNoneMatch !== undefined;
-    return this.apply("put", key, conditional, () => this.inner.put(key, body, options));
-  }
-
-  delete(key: string, options?: { signal?: AbortSignal }): Promise<void> {
-    return this.apply("delete", key, false, () => this.inner.delete(key, options));
-  }
-
-  list(options?: ListOptions): Promise<ListPage> {
-    return this.apply("list", options?.prefix, false, () => this.inner.list(options));
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close?.();
+  protected override forward<T>(request: StoreRequest, send: () => Promise<T>): Promise<T> {
+    return this.apply(request.operation, request.key, request.conditional !== undefined, send);
   }
 
   private pick(operation: StoreOperation, key: string | undefined, conditional: boolean): Fault | undefined {

@@ -3,8 +3,8 @@
 // the stack must answer exactly as the S3 store alone (object-store-s3.test.ts).
 import { beforeAll } from "bun:test";
 import { CountingStore, FaultInjectingStore, LatencyStore, RetryingStore, type ObjectStore, type S3ObjectStoreOptions } from "../../src/stores/index.ts";
-import { OriginStore } from "../../src/maintenance/origin-store.ts";
-import { LocatedStore } from "../../src/maintenance/located-store.ts";
+import { OriginStore } from "../../src/stores/origin-store.ts";
+import { LocatedStore } from "../../src/stores/located-store.ts";
 import { freshBucket, s3Store } from "../support/s3-server.ts";
 import { objectStoreSuite } from "./object-store-suite.ts";
 

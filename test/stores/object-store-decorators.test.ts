@@ -4,8 +4,8 @@
 // (retries, counts, faults, delays) is tested in decorators.test.ts.
 import { afterAll } from "bun:test";
 import { CountingStore, FaultInjectingStore, LatencyStore, LocalObjectStore, RetryingStore, type ObjectStore } from "../../src/stores/index.ts";
-import { OriginStore } from "../../src/maintenance/origin-store.ts";
-import { LocatedStore } from "../../src/maintenance/located-store.ts";
+import { OriginStore } from "../../src/stores/origin-store.ts";
+import { LocatedStore } from "../../src/stores/located-store.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { objectStoreSuite } from "./object-store-suite.ts";
 
