@@ -1,6 +1,21 @@
 // The object-store layer: one contract, two stores, four decorators.
 export * from "./object-store.ts";
-export * from "./store-errors.ts";
+export {
+  StoreError,
+  NotFoundError,
+  PreconditionFailedError,
+  AmbiguousOutcomeError,
+  UnavailableError,
+  UnauthorizedError,
+  CorruptObjectError,
+  UnsupportedFormatError,
+  InvalidRequestError,
+  MisconfiguredError,
+  isStoreError,
+  type StoreOperation,
+  type StoreErrorDetails,
+  type ConfigurationField,
+} from "./store-errors.ts";
 export { settleConditionalPut, normalizeEtag, sameEtag } from "./conditional-put.ts";
 export { S3ObjectStore, detectProvider, type S3ObjectStoreOptions, type S3Credentials } from "./s3-object-store.ts";
 export { LocalObjectStore, type LocalObjectStoreOptions } from "./local-object-store.ts";

@@ -368,13 +368,13 @@ function quote(version: string): string {
   return `"${version}"`;
 }
 
-export function encodeSegment(segment: string): string {
+function encodeSegment(segment: string): string {
   if (segment === "") return "%";
   const escaped = segment.replaceAll("%", "%25");
   return escaped.startsWith(".") ? `%2E${escaped.slice(1)}` : escaped;
 }
 
-export function decodeSegment(name: string): string {
+function decodeSegment(name: string): string {
   if (name === "%") return "";
   return name.replace(/%(25|2E)/g, (match) => (match === "%25" ? "%" : "."));
 }

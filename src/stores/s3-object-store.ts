@@ -329,7 +329,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return await request(abortSignal);
     } catch (error) {
-      throw mapS3Error(operation, key, error, { timedOut: timeout.aborted, conditionalPut: false });
+      throw mapS3Error(operation, key, error, { timedOut: timeout.aborted });
     }
   }
 }
@@ -381,7 +381,7 @@ interface SdkError {
 }
 
 /** The one table from S3 answers to store errors. */
-export function mapS3Error(operation: StoreOperation, key: string | undefined, error: unknown, context: { timedOut: boolean; conditionalPut: boolean }): StoreError {
+function mapS3Error(operation: StoreOperation, key: string | undefined, error: unknown, context: { timedOut: boolean }): StoreError {
   const failure = error as SdkError;
   const status = failure.$metadata?.httpStatusCode;
   const name = failure.name ?? failure.code ?? "Error";
