@@ -174,16 +174,12 @@ export class FaultInjectingStore extends ForwardingStore {
       case "late": {
         this.hold(operation, key, request, fault.ms);
         const what = fault.error ?? "timeout";
-        const message = describe(operation, key, `injected: no answer (${what}); the request is still on its way and reaches the store later`);
-        if (operation === "put") throw new AmbiguousOutcomeError(message, { operation, key, status: what });
-        throw new UnavailableError(message, { operation, key, status: what });
+        throw unanswered(operation, key, what, `injected: no answer (${what}); the request is still on its way and reaches the store later`);
       }
       case "lost-answer": {
         await request().catch(() => {}); // whatever the store answered, the caller never hears it
         const what = fault.error ?? "timeout";
-        const message = describe(operation, key, `injected: the answer was lost (${what}) after the request reached the store`);
-        if (operation === "put") throw new AmbiguousOutcomeError(message, { operation, key, status: what });
-        throw new UnavailableError(message, { operation, key, status: what });
+        throw unanswered(operation, key, what, `injected: the answer was lost (${what}) after the request reached the store`);
       }
       case "crash": {
         if (fault.landed) await request().catch(() => {});
@@ -235,10 +231,14 @@ function injected(operation: StoreOperation, key: string | undefined, error: Inj
     case "unauthorized":
       return new UnauthorizedError(message("403 AccessDenied"), details(403));
     case "timeout":
-    case "reset": {
+    case "reset":
       // Failed before the request was sent; for a put the caller still cannot know that.
-      const text = message(error === "timeout" ? "the request timed out" : "the connection was reset");
-      return operation === "put" ? new AmbiguousOutcomeError(text, details(error)) : new UnavailableError(text, details(error));
-    }
+      return unanswered(operation, key, error, `injected: ${error === "timeout" ? "the request timed out" : "the connection was reset"}`);
   }
+}
+
+/** A request that got no answer: for a put the outcome is unknown; any other may be sent again. */
+function unanswered(operation: StoreOperation, key: string | undefined, status: "timeout" | "reset", what: string): StoreError {
+  const message = describe(operation, key, what);
+  return operation === "put" ? new AmbiguousOutcomeError(message, { operation, key, status }) : new UnavailableError(message, { operation, key, status });
 }

@@ -12,7 +12,7 @@
 //   InvalidRequestError: never retried; they are answers.
 
 import { settleConditionalPut } from "./conditional-put.ts";
-import { ForwardingStore, type StoreRequest } from "./forwarding-store.ts";
+import { ForwardingStore, conditionOf, type StoreRequest } from "./forwarding-store.ts";
 import type { ObjectStore, PutOptions, PutResult } from "./object-store.ts";
 import { AmbiguousOutcomeError, StoreError, type StoreOperation } from "./store-errors.ts";
 import { sleep as realSleep, type Sleep } from "../random.ts";
@@ -50,7 +50,7 @@ export class RetryingStore extends ForwardingStore {
   }
 
   override put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
-    const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
+    const conditional = conditionOf(options) !== undefined;
     return this.retry("put", key, async () => {
       try {
         return await this.inner.put(key, body, options);
