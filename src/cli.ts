@@ -23,7 +23,7 @@ import { LocalObjectStore } from "./stores/local-object-store.ts";
 import { S3ObjectStore } from "./stores/s3-object-store.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
 import { CorruptObjectError } from "./stores/store-errors.ts";
-import { LocatedStore, normalizePrefix } from "./maintenance/located-store.ts";
+import { LocatedStore, normalizePrefix } from "./stores/located-store.ts";
 import { defaultGraceMs, defaultRetentionMs, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
 import type { FsckReport } from "./maintenance/fsck.ts";
 

@@ -21,7 +21,7 @@ export {
   type ForkResult,
 } from "./fs.ts";
 export { GarbageCollectionError } from "./maintenance/garbage-collector.ts";
-export { LocatedStore, type StoreLocator } from "./maintenance/located-store.ts";
+export { LocatedStore, type StoreLocator } from "./stores/located-store.ts";
 export { FsError, FencedError, type FsErrorCode } from "./errors.ts";
 export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./options.ts";
 export { releaseHeldLeases, type LeaseWaitInfo } from "./commit/lease.ts";

@@ -9,7 +9,7 @@ import { Mount } from "./mount.ts";
 import { managerOptionsSchema, mountConfigSchema, parseOptions, type ManagerOptions, type MountConfig, type ResolvedMountConfig } from "./options.ts";
 import { CacheBudget } from "./data/segment-cache.ts";
 import { s3StoreFromConfig } from "./store-from-config.ts";
-import type { ObjectStore } from "./stores/object-store.ts";
+import type { ObjectStore, StoreCapabilities } from "./stores/object-store.ts";
 
 export class S3CachedFsManagerImpl {
   readonly cacheRoot: string;
@@ -127,5 +127,9 @@ function objectStoreProblem(value: unknown): string | undefined {
   const absent = storeMethods.filter((method) => typeof store[method] !== "function");
   if (absent.length > 0) return `an object without ${absent.join(", ")}`;
   if (typeof store.capabilities !== "object" || store.capabilities === null) return "an object without capabilities";
+  // The log is a sequence of create-only writes and the head a compare-and-swap: both must be atomic.
+  const capabilities = store.capabilities as Partial<StoreCapabilities>;
+  const lacking = (["createOnly", "compareAndSwap"] as const).filter((capability) => capabilities[capability] !== true);
+  if (lacking.length > 0) return `a store whose capabilities do not claim ${lacking.join(" or ")} (the commit log needs atomic conditional writes)`;
   return undefined;
 }

@@ -3,7 +3,7 @@
 // format.json and the head, starts the index (./mount/start.ts) and becomes the writer or a
 // follower (./mount/follower.ts). Never lists the bucket. A time-travel mount (`atSeq`) stops at
 // that seq and never moves; a fork reads its inherited objects from its ancestors' prefixes
-// (src/maintenance/origin-store.ts).
+// (src/stores/origin-store.ts).
 //
 // The facade (src/fs.ts) reaches the mount as its MountContext, and maintenance as its
 // MaintenanceContext: the same object, seen through two narrow interfaces.
@@ -29,10 +29,8 @@ import { CacheBudget, SegmentCache } from "./data/segment-cache.ts";
 import { CountingStore } from "./stores/counting-store.ts";
 import { RetryingStore } from "./stores/retrying-store.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
-import { S3ObjectStore } from "./stores/s3-object-store.ts";
-import { OriginStore } from "./maintenance/origin-store.ts";
-import { findLocator, normalizePrefix, type StoreLocator } from "./maintenance/located-store.ts";
-import { s3StoreFromConfig } from "./store-from-config.ts";
+import { OriginStore } from "./stores/origin-store.ts";
+import { normalizePrefix, storeLocator, type StoreLocator } from "./stores/located-store.ts";
 import { timeTravelBase } from "./maintenance/time-travel.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
 import { clearStaging, holdDirectory, mountDirectoryName } from "./mount/directory.ts";
@@ -118,7 +116,8 @@ export class Mount implements MountContext, MaintenanceContext {
     this.releaseDirectory = holdDirectory(this.directory, name);
     try {
       this.origins = new OriginStore(dependencies.rawStore);
-      this.locator = locateStore(dependencies.rawStore, config);
+      // Where the store lives, for forks: an S3 store or a LocatedStore knows; a local directory does not.
+      this.locator = storeLocator(dependencies.rawStore);
       this.counting = new CountingStore(this.origins);
       this.store = new RetryingStore(this.counting, { maxAttempts: config.maxAttempts });
       this.log = new RemoteLog(this.store);
@@ -347,15 +346,4 @@ function checkPrefix(recorded: string | undefined, configured: string, where: st
     path: where,
     detail: `the mount config's prefix is ${JSON.stringify(wanted)}, but the filesystem its store reaches was created at prefix ${JSON.stringify(recorded)}: the store ignores the prefix, and it must honour config.prefix (a storeFactory returns a store rooted at config.prefix)`,
   });
-}
-
-/**
- * Where the mount's store lives, for forks: a LocatedStore among its decorators, or, for the
- * manager's own S3 store (a mount by bucket and prefix), a new S3 store per prefix.
- */
-function locateStore(rawStore: ObjectStore, config: ResolvedMountConfig): StoreLocator | undefined {
-  const found = findLocator(rawStore);
-  if (found !== undefined) return found;
-  if (!(rawStore instanceof S3ObjectStore) || config.bucket === undefined || rawStore.bucket !== config.bucket) return undefined;
-  return { prefix: normalizePrefix(config.prefix), storeAt: (prefix) => s3StoreFromConfig(config, prefix) };
 }

@@ -23,10 +23,10 @@ import { RetryingStore } from "../stores/retrying-store.ts";
 import { NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
 import { readDocument, writeDocument, type DocumentKind } from "../log/document.ts";
 import { z } from "zod";
-import { normalizePrefix } from "./located-store.ts";
+import { normalizePrefix } from "../stores/located-store.ts";
 import { committedPosition } from "../namespace/position.ts";
 import type { MaintenanceContext } from "./maintenance-context.ts";
-import { originKey, parseOriginKey } from "./origin-store.ts";
+import { originKey, parseOriginKey } from "../stores/origin-store.ts";
 
 export interface ForkRegistration {
   /** The fork's fsId. */

@@ -24,7 +24,7 @@ import { takeInventory, type InventoryEntry } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { References } from "./references.ts";
 import { readForkRegistration } from "./fork.ts";
-import { parseOriginKey } from "./origin-store.ts";
+import { parseOriginKey } from "../stores/origin-store.ts";
 import { retainedFrom } from "./time-travel.ts";
 import { RetentionError, oldestWholeState, planRetention } from "./retention.ts";
 

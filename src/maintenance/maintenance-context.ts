@@ -9,7 +9,7 @@ import type { LogPosition } from "../log/record.ts";
 import type { FormatDocument, RemoteLog } from "../log/remote-log.ts";
 import type { Namespace } from "../namespace/namespace.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
-import type { StoreLocator } from "./located-store.ts";
+import type { StoreLocator } from "../stores/located-store.ts";
 
 export interface MaintenanceContext {
   readonly name: string;

@@ -23,7 +23,7 @@ export function sameEtag(a: string, b: string): boolean {
   return normalizeEtag(a) === normalizeEtag(b);
 }
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 

@@ -1,7 +1,8 @@
 // CountingStore: counts requests and bytes by operation, for `stats()` and for tests that assert
 // exactly how many requests an operation cost. Counts are deterministic, unlike timings.
 
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from "./object-store.ts";
+import { ForwardingStore, bytesReceived, type StoreRequest } from "./forwarding-store.ts";
+import type { ObjectStore } from "./object-store.ts";
 import type { StoreOperation } from "./store-errors.ts";
 
 export interface OperationCounts {
@@ -29,19 +30,16 @@ function zero(): OperationCounts {
   return { requests: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
 }
 
-export class CountingStore implements ObjectStore {
-  readonly capabilities;
-  readonly description;
+export class CountingStore extends ForwardingStore {
   private counts = new Map<StoreOperation, OperationCounts>(operations.map((operation) => [operation, zero()]));
   /** Every request since the last reset, when recording is on (tests), oldest first. */
   readonly requests: RecordedRequest[] = [];
 
   constructor(
-    readonly inner: ObjectStore,
+    inner: ObjectStore,
     private readonly options: { record?: boolean } = {},
   ) {
-    this.capabilities = inner.capabilities;
-    this.description = inner.description;
+    super(inner);
   }
 
   /** A copy of the counters. */
@@ -72,51 +70,17 @@ export class CountingStore implements ObjectStore {
     );
   }
 
-  async get(key: string, options?: GetOptions): Promise<StoredObject> {
-    return this.count("get", key, () => this.inner.get(key, options), (object) => object.body.byteLength, 0, {
-      ...(options?.range === undefined ? {} : { range: options.range }),
-    });
-  }
-
-  async getIfChanged(key: string, etag: string, options?: { signal?: AbortSignal }): Promise<StoredObject | undefined> {
-    return this.count("get", key, () => this.inner.getIfChanged(key, etag, options), (object) => object?.body.byteLength ?? 0, 0);
-  }
-
-  async head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
-    return this.count("head", key, () => this.inner.head(key, options), () => 0, 0);
-  }
-
-  async put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    const conditional = options?.ifNoneMatch !== undefined ? "create-only" : options?.ifMatch !== undefined ? "compare-and-swap" : undefined;
-    return this.count("put", key, () => this.inner.put(key, body, options), () => 0, body.byteLength, conditional === undefined ? {} : { conditional });
-  }
-
-  async delete(key: string, options?: { signal?: AbortSignal }): Promise<void> {
-    return this.count("delete", key, () => this.inner.delete(key, options), () => 0, 0);
-  }
-
-  async list(options?: ListOptions): Promise<ListPage> {
-    return this.count("list", options?.prefix, () => this.inner.list(options), () => 0, 0);
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close?.();
-  }
-
-  private async count<T>(
-    operation: StoreOperation,
-    key: string | undefined,
-    request: () => Promise<T>,
-    bytesIn: (result: T) => number,
-    bytesOut: number,
-    extra: Partial<RecordedRequest> = {},
-  ): Promise<T> {
+  protected override async forward<T>(request: StoreRequest, send: () => Promise<T>): Promise<T> {
+    const { operation, key, bytesOut } = request;
+    const extra: Partial<RecordedRequest> = {};
+    if (request.conditional !== undefined) extra.conditional = request.conditional;
+    if (request.range !== undefined) extra.range = request.range;
     const counts = this.counts.get(operation) ?? zero();
     counts.requests += 1;
     counts.bytesOut += bytesOut;
     try {
-      const result = await request();
-      const received = bytesIn(result);
+      const result = await send();
+      const received = bytesReceived(result);
       counts.bytesIn += received;
       if (this.options.record) this.requests.push({ operation, key, bytes: bytesOut + received, ok: true, ...extra });
       return result;

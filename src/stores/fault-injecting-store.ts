@@ -19,7 +19,8 @@
 // A fault fires at most `times` times (default: once); `after` skips that many matching requests
 // first. Fault injection is for tests only; the real store underneath is the one tested.
 
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from "./object-store.ts";
+import { ForwardingStore, type StoreRequest } from "./forwarding-store.ts";
+import type { ObjectStore } from "./object-store.ts";
 import {
   AmbiguousOutcomeError,
   PreconditionFailedError,
@@ -91,9 +92,7 @@ interface RuleState {
   fired: number;
 }
 
-export class FaultInjectingStore implements ObjectStore {
-  readonly capabilities;
-  readonly description;
+export class FaultInjectingStore extends ForwardingStore {
   private readonly random: () => number;
   private readonly sleep: Sleep;
   private rules: RuleState[] = [];
@@ -105,12 +104,8 @@ export class FaultInjectingStore implements ObjectStore {
   /** What every late request did once it reached the store, in order. */
   readonly lateLandings: LateLanding[] = [];
 
-  constructor(
-    readonly inner: ObjectStore,
-    options: { seed?: number; rules?: FaultRule[]; sleep?: Sleep } = {},
-  ) {
-    this.capabilities = inner.capabilities;
-    this.description = inner.description;
+  constructor(inner: ObjectStore, options: { seed?: number; rules?: FaultRule[]; sleep?: Sleep } = {}) {
+    super(inner);
     this.random = seededRandom(options.seed ?? 1);
     this.sleep = options.sleep ?? realSleep;
     for (const rule of options.rules ?? []) this.add(rule);
@@ -141,33 +136,8 @@ export class FaultInjectingStore implements ObjectStore {
     return landings;
   }
 
-  get(key: string, options?: GetOptions): Promise<StoredObject> {
-    return this.apply("get", key, false, () => this.inner.get(key, options));
-  }
-
-  getIfChanged(key: string, etag: string, options?: { signal?: AbortSignal }): Promise<StoredObject | undefined> {
-    return this.apply("get", key, false, () => this.inner.getIfChanged(key, etag, options));
-  }
-
-  head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
-    return this.apply("head", key, false, () => this.inner.head(key, options));
-  }
-
-  put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    const conditional = options?.ifMatch !== undefined || options?.ifNoneMatch !== undefined;
-    return this.apply("put", key, conditional, () => this.inner.put(key, body, options));
-  }
-
-  delete(key: string, options?: { signal?: AbortSignal }): Promise<void> {
-    return this.apply("delete", key, false, () => this.inner.delete(key, options));
-  }
-
-  list(options?: ListOptions): Promise<ListPage> {
-    return this.apply("list", options?.prefix, false, () => this.inner.list(options));
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close?.();
+  protected override forward<T>(request: StoreRequest, send: () => Promise<T>): Promise<T> {
+    return this.apply(request.operation, request.key, request.conditional !== undefined, send);
   }
 
   private pick(operation: StoreOperation, key: string | undefined, conditional: boolean): Fault | undefined {
@@ -204,16 +174,12 @@ export class FaultInjectingStore implements ObjectStore {
       case "late": {
         this.hold(operation, key, request, fault.ms);
         const what = fault.error ?? "timeout";
-        const message = describe(operation, key, `injected: no answer (${what}); the request is still on its way and reaches the store later`);
-        if (operation === "put") throw new AmbiguousOutcomeError(message, { operation, key, status: what });
-        throw new UnavailableError(message, { operation, key, status: what });
+        throw unanswered(operation, key, what, `injected: no answer (${what}); the request is still on its way and reaches the store later`);
       }
       case "lost-answer": {
         await request().catch(() => {}); // whatever the store answered, the caller never hears it
         const what = fault.error ?? "timeout";
-        const message = describe(operation, key, `injected: the answer was lost (${what}) after the request reached the store`);
-        if (operation === "put") throw new AmbiguousOutcomeError(message, { operation, key, status: what });
-        throw new UnavailableError(message, { operation, key, status: what });
+        throw unanswered(operation, key, what, `injected: the answer was lost (${what}) after the request reached the store`);
       }
       case "crash": {
         if (fault.landed) await request().catch(() => {});
@@ -265,10 +231,14 @@ function injected(operation: StoreOperation, key: string | undefined, error: Inj
     case "unauthorized":
       return new UnauthorizedError(message("403 AccessDenied"), details(403));
     case "timeout":
-    case "reset": {
+    case "reset":
       // Failed before the request was sent; for a put the caller still cannot know that.
-      const text = message(error === "timeout" ? "the request timed out" : "the connection was reset");
-      return operation === "put" ? new AmbiguousOutcomeError(text, details(error)) : new UnavailableError(text, details(error));
-    }
+      return unanswered(operation, key, error, `injected: ${error === "timeout" ? "the request timed out" : "the connection was reset"}`);
   }
+}
+
+/** A request that got no answer: for a put the outcome is unknown; any other may be sent again. */
+function unanswered(operation: StoreOperation, key: string | undefined, status: "timeout" | "reset", what: string): StoreError {
+  const message = describe(operation, key, what);
+  return operation === "put" ? new AmbiguousOutcomeError(message, { operation, key, status }) : new UnavailableError(message, { operation, key, status });
 }

@@ -1,7 +1,8 @@
 // LatencyStore: adds a round-trip time (and optionally a bandwidth limit) to every request, so
 // benchmarks on a loopback server show what users pay on real S3, R2 or Tigris.
 
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from "./object-store.ts";
+import { ForwardingStore, bytesReceived, type StoreRequest } from "./forwarding-store.ts";
+import type { ObjectStore } from "./object-store.ts";
 import { sleep as realSleep, type Sleep } from "../random.ts";
 
 export interface LatencyStoreOptions {
@@ -12,61 +13,25 @@ export interface LatencyStoreOptions {
   sleep?: Sleep;
 }
 
-export class LatencyStore implements ObjectStore {
-  readonly capabilities;
-  readonly description;
+export class LatencyStore extends ForwardingStore {
   readonly roundTripMs: number;
   private readonly bytesPerSecond: number | undefined;
   private readonly sleep: Sleep;
 
-  constructor(
-    readonly inner: ObjectStore,
-    options: LatencyStoreOptions = {},
-  ) {
-    this.capabilities = inner.capabilities;
-    this.description = inner.description;
+  constructor(inner: ObjectStore, options: LatencyStoreOptions = {}) {
+    super(inner);
     this.roundTripMs = options.roundTripMs ?? 20;
     this.bytesPerSecond = options.bytesPerSecond;
     this.sleep = options.sleep ?? realSleep;
   }
 
-  async get(key: string, options?: GetOptions): Promise<StoredObject> {
+  /** A round trip first; a body sent takes its time before the request, one received after it. */
+  protected override async forward<T>(request: StoreRequest, send: () => Promise<T>): Promise<T> {
     await this.sleep(this.roundTripMs);
-    const object = await this.inner.get(key, options);
-    await this.transfer(object.body.byteLength);
-    return object;
-  }
-
-  async getIfChanged(key: string, etag: string, options?: { signal?: AbortSignal }): Promise<StoredObject | undefined> {
-    await this.sleep(this.roundTripMs);
-    const object = await this.inner.getIfChanged(key, etag, options);
-    await this.transfer(object?.body.byteLength ?? 0);
-    return object;
-  }
-
-  async head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
-    await this.sleep(this.roundTripMs);
-    return this.inner.head(key, options);
-  }
-
-  async put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    await this.sleep(this.roundTripMs);
-    await this.transfer(body.byteLength);
-    return this.inner.put(key, body, options);
-  }
-
-  async delete(key: string, options?: { signal?: AbortSignal }): Promise<void> {
-    await this.sleep(this.roundTripMs);
-    return this.inner.delete(key, options);
-  }
-
-  async list(options?: ListOptions): Promise<ListPage> {
-    await this.sleep(this.roundTripMs);
-    return this.inner.list(options);
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close?.();
+    await this.transfer(request.bytesOut);
+    const answer = await send();
+    await this.transfer(bytesReceived(answer));
+    return answer;
   }
 
   private async transfer(bytes: number): Promise<void> {

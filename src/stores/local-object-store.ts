@@ -161,7 +161,7 @@ export class LocalObjectStore implements ObjectStore {
     let replaced: string | undefined;
     try {
       replaced = this.critical("put", key, () => {
-        const current = readVersion(path);
+        const current = readVersion(path, "put", key);
         if (options.ifNoneMatch === "*" && current !== undefined) {
           throw new PreconditionFailedError(describe("put", key, "the object already exists (If-None-Match: *)"), { operation: "put", key, status: 412 });
         }
@@ -193,7 +193,7 @@ export class LocalObjectStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     const path = this.pathOf("delete", key);
     const removed = this.critical("delete", key, () => {
-      const current = readVersion(path);
+      const current = readVersion(path, "delete", key);
       if (current === undefined) return undefined;
       unlinkSync(path);
       this.removeEmptyParents(path);
@@ -213,7 +213,7 @@ export class LocalObjectStore implements ObjectStore {
     await this.walk(segments, async (key, path) => {
       if (!key.startsWith(prefix)) return;
       if (after !== undefined && compareKeys(key, after) <= 0) return;
-      const version = readVersion(path);
+      const version = readVersion(path, "list", key);
       if (version === undefined) return;
       const info = await stat(join(this.blobs, version)).catch(() => undefined);
       if (info !== undefined) keys.push({ key, etag: quote(version), size: info.size, lastModified: info.mtime });
@@ -338,15 +338,22 @@ export class LocalObjectStore implements ObjectStore {
   }
 }
 
-function readVersion(path: string): string | undefined {
+/**
+ * The version a key's link names; undefined when the key holds no object. A key whose path is a
+ * directory holds none either (longer keys nest under it): there is nothing to delete there, and
+ * nothing may be written (keys cannot nest under objects here).
+ */
+function readVersion(path: string, operation: StoreOperation, key: string): string | undefined {
   try {
     return versionOf(readlinkSync(path));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    if (code === "EINVAL" && operation !== "put") return undefined;
     if (code === "EINVAL") {
-      throw new InvalidRequestError(`the key's path ${path} is a directory of longer keys, and LocalObjectStore keys cannot nest under objects`, {
-        operation: "put",
+      throw new InvalidRequestError(describe(operation, key, "longer keys already hold objects under this one, and LocalObjectStore keys cannot nest under objects"), {
+        operation,
+        key,
       });
     }
     throw error;
@@ -361,13 +368,13 @@ function quote(version: string): string {
   return `"${version}"`;
 }
 
-export function encodeSegment(segment: string): string {
+function encodeSegment(segment: string): string {
   if (segment === "") return "%";
   const escaped = segment.replaceAll("%", "%25");
   return escaped.startsWith(".") ? `%2E${escaped.slice(1)}` : escaped;
 }
 
-export function decodeSegment(name: string): string {
+function decodeSegment(name: string): string {
   if (name === "%") return "";
   return name.replace(/%(25|2E)/g, (match) => (match === "%25" ? "%" : "."));
 }

@@ -1,8 +1,8 @@
 // The ObjectStore contract: the only way the filesystem talks to durable storage.
 //
 // Every implementation (S3ObjectStore, LocalObjectStore) and every decorator (retrying, counting,
-// fault-injecting, latency) speaks exactly this interface, and one conformance suite
-// (test/stores/object-store-suite.ts) holds them all to it. Keys are opaque strings of at most
+// fault-injecting, latency, origin, located; all built on forwarding-store.ts) speaks exactly this
+// interface, and one conformance suite (test/stores/object-store-suite.ts) holds them all to it. Keys are opaque strings of at most
 // 1024 UTF-8 bytes, ordered by their UTF-8 bytes as S3 orders them.
 //
 // What each method throws is part of the contract: callers decide what to do from the class of a
@@ -29,6 +29,18 @@ export interface StoreCapabilities {
    * a directory tree cannot (a path is a file or a directory). The filesystem never needs it.
    */
   keysNestUnderObjects: boolean;
+}
+
+/**
+ * Where a store lives in its bucket, and how to reach the rest of that bucket. Forks need it (a
+ * fork reads its ancestors' objects where they lie, and registers itself with its parent); nothing
+ * else does.
+ */
+export interface StoreLocator {
+  /** This store's prefix in its bucket, normalised ("a/b", "" for the bucket's root). */
+  readonly prefix: string;
+  /** A store on the same bucket at `prefix` (normalised the same way). */
+  storeAt(prefix: string): ObjectStore;
 }
 
 export interface ObjectInfo {
@@ -85,6 +97,11 @@ export interface ObjectStore {
   readonly capabilities: StoreCapabilities;
   /** A short description for messages and `stats()` ("s3://bucket/prefix", "local:/dir"). */
   readonly description: string;
+  /**
+   * Set when the store can open stores at other prefixes of its bucket (an S3 store, or any store
+   * wrapped in a LocatedStore); decorators pass on their inner store's. Forks work only then.
+   */
+  readonly locator?: StoreLocator | undefined;
 
   /**
    * The object, or the bytes of `range` within it. A range that starts at or past the end of a

@@ -12,7 +12,8 @@
 //   InvalidRequestError: never retried; they are answers.
 
 import { settleConditionalPut } from "./conditional-put.ts";
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from "./object-store.ts";
+import { ForwardingStore, conditionOf, type StoreRequest } from "./forwarding-store.ts";
+import type { ObjectStore, PutOptions, PutResult } from "./object-store.ts";
 import { AmbiguousOutcomeError, StoreError, type StoreOperation } from "./store-errors.ts";
 import { sleep as realSleep, type Sleep } from "../random.ts";
 
@@ -30,9 +31,7 @@ export interface RetryingStoreOptions {
   onRetry?: (event: { operation: StoreOperation; key: string | undefined; attempt: number; error: StoreError; delayMs: number }) => void;
 }
 
-export class RetryingStore implements ObjectStore {
-  readonly capabilities;
-  readonly description;
+export class RetryingStore extends ForwardingStore {
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -40,12 +39,8 @@ export class RetryingStore implements ObjectStore {
   private readonly sleep: Sleep;
   private readonly onRetry: RetryingStoreOptions["onRetry"];
 
-  constructor(
-    readonly inner: ObjectStore,
-    options: RetryingStoreOptions = {},
-  ) {
-    this.capabilities = inner.capabilities;
-    this.description = inner.description;
+  constructor(inner: ObjectStore, options: RetryingStoreOptions = {}) {
+    super(inner);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 6);
     this.baseDelayMs = options.baseDelayMs ?? 50;
     this.maxDelayMs = options.maxDelayMs ?? 2_000;
@@ -54,28 +49,8 @@ export class RetryingStore implements ObjectStore {
     this.onRetry = options.onRetry;
   }
 
-  get(key: string, options?: GetOptions): Promise<StoredObject> {
-    return this.retry("get", key, () => this.inner.get(key, options));
-  }
-
-  getIfChanged(key: string, etag: string, options?: { signal?: AbortSignal }): Promise<StoredObject | undefined> {
-    return this.retry("get", key, () => this.inner.getIfChanged(key, etag, options));
-  }
-
-  head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
-    return this.retry("head", key, () => this.inner.head(key, options));
-  }
-
-  delete(key: string, options?: { signal?: AbortSignal }): Promise<void> {
-    return this.retry("delete", key, () => this.inner.delete(key, options));
-  }
-
-  list(options?: ListOptions): Promise<ListPage> {
-    return this.retry("list", options?.prefix, () => this.inner.list(options));
-  }
-
-  put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
-    const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
+  override put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    const conditional = conditionOf(options) !== undefined;
     return this.retry("put", key, async () => {
       try {
         return await this.inner.put(key, body, options);
@@ -89,8 +64,8 @@ export class RetryingStore implements ObjectStore {
     });
   }
 
-  async close(): Promise<void> {
-    await this.inner.close?.();
+  protected override forward<T>(request: StoreRequest, send: () => Promise<T>): Promise<T> {
+    return this.retry(request.operation, request.key, send);
   }
 
   private async retry<T>(operation: StoreOperation, key: string | undefined, attempt: () => Promise<T>): Promise<T> {

@@ -17,6 +17,9 @@
 // - Tigris evaluates conditions on the leader region only with `X-Tigris-Consistent: true`: sent
 //   when `tigrisConsistent` is set, which it is by default for Tigris endpoints.
 // Credentials never appear in messages, `description` or `util.inspect` output.
+//
+// The store knows where it lives (`locator`): a store at another prefix of the same bucket is one
+// with the same settings, which is what forks need to reach their ancestors.
 
 import {
   DeleteObjectCommand,
@@ -32,6 +35,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { settleConditionalPut, normalizeEtag, sameEtag } from "./conditional-put.ts";
+import { normalizePrefix } from "./located-store.ts";
 import {
   keyProblem,
   rangeProblem,
@@ -43,6 +47,7 @@ import {
   type PutOptions,
   type PutResult,
   type StoreCapabilities,
+  type StoreLocator,
   type StoredObject,
 } from "./object-store.ts";
 import {
@@ -90,6 +95,9 @@ export interface S3ObjectStoreOptions {
 
 type Provider = "aws" | "r2" | "tigris" | "spaces" | "other";
 
+/** Clients that already send `X-Tigris-Consistent`. */
+const consistentClients = new WeakSet<S3Client>();
+
 /** Endpoints found to match If-Match only unquoted, so every store on them starts out right. */
 const unquotedEndpoints = new Set<string>();
 
@@ -120,14 +128,21 @@ export class S3ObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly prefix: string;
   readonly provider: Provider;
+  /** This store's prefix as a location ("a/b"), and stores at the bucket's other prefixes. */
+  readonly locator: StoreLocator;
+  readonly #options: S3ObjectStoreOptions;
   readonly #client: S3Client;
+  /** False for a store at another prefix that shares the client given to the store it came from. */
+  #ownsClient = true;
   readonly #requestTimeoutMs: number;
   readonly #endpoint: string;
   #ifMatchEtag: "quoted" | "unquoted" | "auto";
 
   constructor(options: S3ObjectStoreOptions) {
+    this.#options = options;
     this.bucket = options.bucket;
-    this.prefix = normalizePrefix(options.prefix);
+    this.prefix = keyPrefix(options.prefix);
+    this.locator = { prefix: normalizePrefix(this.prefix), storeAt: (prefix) => this.storeAt(prefix) };
     this.provider = detectProvider(options.endpoint);
     this.description = `s3://${options.bucket}/${this.prefix}`;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
@@ -135,7 +150,8 @@ export class S3ObjectStore implements ObjectStore {
     this.#ifMatchEtag = options.ifMatchEtag ?? (this.provider === "spaces" || unquotedEndpoints.has(this.#endpoint) ? "unquoted" : "auto");
     this.#client = options.client ?? new S3Client(clientConfig(options, this.provider));
     const tigrisConsistent = options.tigrisConsistent ?? this.provider === "tigris";
-    if (tigrisConsistent) {
+    if (tigrisConsistent && !consistentClients.has(this.#client)) {
+      consistentClients.add(this.#client); // once per client: stores at other prefixes may share it
       this.#client.middlewareStack.add(
         (next) => async (args) => {
           const request = args.request as { headers?: Record<string, string> };
@@ -268,7 +284,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    this.#client.destroy();
+    if (this.#ownsClient) this.#client.destroy();
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -277,6 +293,13 @@ export class S3ObjectStore implements ObjectStore {
 
   toJSON(): { store: string } {
     return { store: this.description };
+  }
+
+  /** A store at `prefix` of the same bucket, with the same settings (and the same client, if one was given). */
+  private storeAt(prefix: string): S3ObjectStore {
+    const store = new S3ObjectStore({ ...this.#options, prefix });
+    if (this.#options.client !== undefined) store.#ownsClient = false;
+    return store;
   }
 
   private fullKey(operation: StoreOperation, key: string): string {
@@ -306,7 +329,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return await request(abortSignal);
     } catch (error) {
-      throw mapS3Error(operation, key, error, { timedOut: timeout.aborted, conditionalPut: false });
+      throw mapS3Error(operation, key, error, { timedOut: timeout.aborted });
     }
   }
 }
@@ -335,7 +358,8 @@ function clientConfig(options: S3ObjectStoreOptions, provider: Provider): S3Clie
   return config;
 }
 
-function normalizePrefix(prefix: string | undefined): string {
+/** Where the store's keys start in the bucket: "a/b" and "/a/b/" are both "a/b/"; "" is the root. */
+function keyPrefix(prefix: string | undefined): string {
   const trimmed = (prefix ?? "").replace(/^\/+|\/+$/g, "");
   return trimmed === "" ? "" : `${trimmed}/`;
 }
@@ -357,7 +381,7 @@ interface SdkError {
 }
 
 /** The one table from S3 answers to store errors. */
-export function mapS3Error(operation: StoreOperation, key: string | undefined, error: unknown, context: { timedOut: boolean; conditionalPut: boolean }): StoreError {
+function mapS3Error(operation: StoreOperation, key: string | undefined, error: unknown, context: { timedOut: boolean }): StoreError {
   const failure = error as SdkError;
   const status = failure.$metadata?.httpStatusCode;
   const name = failure.name ?? failure.code ?? "Error";

@@ -1,10 +1,10 @@
 // A "bucket" for maintenance tests: several filesystems side by side under their own prefixes, on
 // LocalObjectStore (a directory per prefix) or on the S3 server (one bucket), every store located
-// (src/maintenance/located-store.ts) so forks can reach their parents.
+// (src/stores/located-store.ts) so forks can reach their parents.
 
 import { join } from "node:path";
 import { S3CachedFsManagerImpl, LocalObjectStore, S3ObjectStore, type MountConfig, type ObjectStore, type S3CachedFs } from "../../src/core.ts";
-import { LocatedStore } from "../../src/maintenance/located-store.ts";
+import { LocatedStore } from "../../src/stores/located-store.ts";
 import { freshBucket, s3StoreOptions } from "../support/s3-server.ts";
 import { tempDirectory } from "../support/temp.ts";
 

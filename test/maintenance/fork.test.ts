@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { InvalidRequestError, LocalObjectStore, S3CachedFsManagerImpl, type ObjectStore, type PutOptions, type S3CachedFs } from "../../src/core.ts";
 import { testWorkspace } from "../support/mounts.ts";
 import { freshBucket, s3Server } from "../support/s3-server.ts";
-import { OriginStore } from "../../src/maintenance/origin-store.ts";
+import { OriginStore } from "../../src/stores/origin-store.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { expectCode } from "../support/errors.ts";
 import { bytes, contents, keys, sleep, testBucket, type Backend, type TestBucket } from "./buckets.ts";

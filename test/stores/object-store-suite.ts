@@ -1,6 +1,8 @@
-// The ObjectStore conformance suite, written once and run against every store
-// (object-store-local.test.ts, object-store-s3.test.ts). A store that cannot do something declares
-// it in `capabilities` or in `gaps` with a reason; nothing is skipped silently.
+// The ObjectStore conformance suite, written once and run against every store and every decorator
+// (object-store-local.test.ts, object-store-s3.test.ts, object-store-decorators.test.ts). What a
+// store can do it declares in `capabilities`, and the suite holds it to each claim; what it cannot
+// test (credentials of a local directory) the subject names as a gap with a reason. Nothing is
+// skipped silently.
 
 import { describe, expect, test } from "bun:test";
 import {
@@ -8,6 +10,7 @@ import {
   NotFoundError,
   PreconditionFailedError,
   UnauthorizedError,
+  StoreError,
   compareKeys,
   listAll,
   type ObjectStore,
@@ -299,6 +302,95 @@ export function objectStoreSuite(name: string, make: () => Promise<StoreUnderTes
       await expect(wrongCredentials.get(`${prefix}secret`)).rejects.toBeInstanceOf(UnauthorizedError);
       await expect(wrongCredentials.put(`${prefix}intruder`, text("x"))).rejects.toBeInstanceOf(UnauthorizedError);
       await expect(store.head(`${prefix}intruder`)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    describe("capabilities: every claim holds", () => {
+      test("the store declares well-formed capabilities, atomic conditional writes among them, and a description", async () => {
+        const { store } = await setup();
+        const { createOnly, compareAndSwap, conditionalGet, maxListPage, keysNestUnderObjects } = store.capabilities;
+        // The commit log is a sequence of create-only writes and the head a compare-and-swap: the
+        // filesystem runs on no store without both, and the tests above hold both to their claim.
+        expect(createOnly).toBe(true);
+        expect(compareAndSwap).toBe(true);
+        expect(typeof conditionalGet).toBe("boolean");
+        expect(typeof keysNestUnderObjects).toBe("boolean");
+        expect(Number.isSafeInteger(maxListPage) && maxListPage >= 1).toBe(true);
+        expect(typeof store.description).toBe("string");
+        expect(store.description.length).toBeGreaterThan(0);
+      });
+
+      test("conditionalGet: claimed, an unchanged object is answered without its body; either way a changed one comes back whole", async () => {
+        const { store, prefix } = await setup();
+        const { etag } = await store.put(`${prefix}c`, text("same"));
+        const unchanged = await store.getIfChanged(`${prefix}c`, etag);
+        if (store.capabilities.conditionalGet) expect(unchanged).toBeUndefined();
+        else expect(unchanged === undefined ? "same" : read(unchanged.body)).toBe("same");
+        await store.put(`${prefix}c`, text("changed"));
+        const changed = await store.getIfChanged(`${prefix}c`, etag);
+        expect(changed === undefined ? undefined : read(changed.body)).toBe("changed");
+      });
+
+      test("maxListPage: no page is longer, whatever maxKeys asks, and the pages together hold every key", async () => {
+        const { store, prefix } = await setup();
+        const { maxListPage } = store.capabilities;
+        const keys = Array.from({ length: maxListPage + 1 }, (_, index) => `${prefix}many/${String(index).padStart(6, "0")}`);
+        for (let start = 0; start < keys.length; start += 32) await Promise.all(keys.slice(start, start + 32).map((key) => store.put(key, text("x"))));
+        const unbounded = await store.list({ prefix: `${prefix}many/` });
+        expect(unbounded.objects).toHaveLength(maxListPage);
+        expect(unbounded.nextToken).toBeDefined();
+        const listed: string[] = [];
+        let token: string | undefined;
+        do {
+          const page = await store.list({ prefix: `${prefix}many/`, maxKeys: maxListPage + 100, ...(token === undefined ? {} : { continuationToken: token }) });
+          expect(page.objects.length).toBeLessThanOrEqual(maxListPage);
+          listed.push(...page.objects.map((object) => object.key));
+          token = page.nextToken;
+        } while (token !== undefined);
+        expect(listed).toEqual(keys);
+      }, 240_000);
+
+      test("keysNestUnderObjects: claimed, a key and the keys under it are separate objects; not claimed, a nesting write is refused and changes nothing", async () => {
+        const { store, prefix } = await setup();
+        const outer = `${prefix}nest/a`;
+        const inner = `${prefix}nest/a/b`;
+        const lower = `${prefix}nest/c/d`;
+        const upper = `${prefix}nest/c`;
+        await store.put(outer, text("outer"));
+        await store.put(lower, text("lower"));
+        if (store.capabilities.keysNestUnderObjects) {
+          await store.put(inner, text("inner"));
+          await store.put(upper, text("upper"));
+          expect(read((await store.get(outer)).body)).toBe("outer");
+          expect(read((await store.get(inner)).body)).toBe("inner");
+          const listed = [];
+          for await (const object of listAll(store, { prefix: `${prefix}nest/` })) listed.push(object.key);
+          expect(listed).toEqual([outer, inner, upper, lower].sort(compareKeys));
+          await store.delete(upper);
+          expect(read((await store.get(lower)).body)).toBe("lower");
+          return;
+        }
+        for (const [key, operation] of [
+          [inner, "put"],
+          [upper, "put"],
+        ] as const) {
+          const error = await store.put(key, text("nested"), { ifNoneMatch: "*" }).catch((caught: unknown) => caught);
+          expect(error).toBeInstanceOf(InvalidRequestError);
+          expect((error as StoreError).operation).toBe(operation);
+          expect((error as StoreError).key).toBe(key);
+          expect((error as Error).message).toStartWith(`put ${JSON.stringify(key)}: `);
+        }
+        // A prefix of longer keys holds no object: reading it finds nothing, deleting it is the
+        // deletion of a missing key (which succeeds), and the keys under it stay.
+        await expect(store.head(upper)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.get(upper)).rejects.toBeInstanceOf(NotFoundError);
+        await store.delete(upper);
+        await expect(store.head(inner)).rejects.toBeInstanceOf(NotFoundError);
+        expect(read((await store.get(outer)).body)).toBe("outer");
+        expect(read((await store.get(lower)).body)).toBe("lower");
+        const listed = [];
+        for await (const object of listAll(store, { prefix: `${prefix}nest/` })) listed.push(object.key);
+        expect(listed).toEqual([outer, lower]);
+      });
     });
   });
 }

@@ -2,6 +2,7 @@
 // quoted-ETag success, Tigris's header), reproduced by a scripted HTTP endpoint that the real SDK
 // talks to, so request signing, header handling and error parsing are all the real ones.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { S3Client } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
 import { createServer, type AddressInfo } from "node:net";
 import { PreconditionFailedError, S3ObjectStore, UnauthorizedError, UnavailableError, AmbiguousOutcomeError } from "../../src/stores/index.ts";
@@ -151,6 +152,33 @@ describe("S3ObjectStore against AWS-style answers", () => {
     expect(seen[0]?.headers["x-tigris-consistent"]).toBeUndefined();
     await store({ tigrisConsistent: true }).put("tigris", text("x"));
     expect(seen[1]?.headers["x-tigris-consistent"]).toBe("true");
+  });
+
+  test("a store at another prefix shares a given client: the Tigris header is added once, and closing it leaves the client open", async () => {
+    const client = new S3Client({
+      endpoint: `http://127.0.0.1:${server.port}`,
+      forcePathStyle: true,
+      region: "us-east-1",
+      credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "very-secret-key-material" },
+    });
+    let destroyed = 0;
+    const destroy = client.destroy.bind(client);
+    client.destroy = () => {
+      destroyed += 1;
+      destroy();
+    };
+    const parent = store({ prefix: "a", client, tigrisConsistent: true });
+    const sibling = parent.locator.storeAt("b");
+    await sibling.put("k", text("x"));
+    await sibling.close?.();
+    expect(destroyed).toBe(0);
+    await parent.put("k", text("y"));
+    expect(seen.map((request) => [request.path, request.headers["x-tigris-consistent"]])).toEqual([
+      ["/bucket/b/k", "true"],
+      ["/bucket/a/k", "true"],
+    ]);
+    await parent.close();
+    expect(destroyed).toBe(1);
   });
 
   test("a timeout on a conditional write that never landed is ambiguous, not a failure", async () => {

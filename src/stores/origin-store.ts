@@ -4,9 +4,9 @@
 // locator. Writes and deletes of inherited names are refused: a filesystem never changes, nor
 // collects, another filesystem's objects. Listing shows this filesystem's own objects only.
 
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from "../stores/object-store.ts";
-import { InvalidRequestError, describe, type StoreOperation } from "../stores/store-errors.ts";
-import type { StoreLocator } from "./located-store.ts";
+import { ForwardingStore } from "./forwarding-store.ts";
+import type { GetOptions, ObjectInfo, ObjectStore, PutOptions, PutResult, StoreLocator, StoredObject } from "./object-store.ts";
+import { InvalidRequestError, describe, type StoreOperation } from "./store-errors.ts";
 
 export const originKeyPrefix = "origin/";
 
@@ -23,60 +23,50 @@ export function parseOriginKey(name: string): { fsId: string; key: string } | un
   return { fsId: name.slice(originKeyPrefix.length, slash), key: name.slice(slash + 1) };
 }
 
-export class OriginStore implements ObjectStore {
-  readonly capabilities;
-  readonly description;
+export class OriginStore extends ForwardingStore {
   private origins: Record<string, string> = {};
-  private locator: StoreLocator | undefined;
+  /** Opens the ancestors' prefixes; undefined when this store cannot reach them. */
+  private ancestors: StoreLocator | undefined;
   private readonly opened = new Map<string, ObjectStore>();
-
-  constructor(readonly inner: ObjectStore) {
-    this.capabilities = inner.capabilities;
-    this.description = inner.description;
-  }
 
   /** Sets where each ancestor lives (from format.json), once the mount has read it. */
   configure(origins: Record<string, string>, locator: StoreLocator | undefined): void {
     this.origins = { ...origins };
-    this.locator = locator;
+    this.ancestors = locator;
   }
 
-  async get(key: string, options?: GetOptions): Promise<StoredObject> {
+  override async get(key: string, options?: GetOptions): Promise<StoredObject> {
     const origin = this.route("get", key);
     if (origin === undefined) return this.inner.get(key, options);
     return { ...(await origin.store.get(origin.key, options)), key };
   }
 
-  async getIfChanged(key: string, etag: string, options?: { signal?: AbortSignal }): Promise<StoredObject | undefined> {
+  override async getIfChanged(key: string, etag: string, options?: { signal?: AbortSignal }): Promise<StoredObject | undefined> {
     const origin = this.route("get", key);
     if (origin === undefined) return this.inner.getIfChanged(key, etag, options);
     const object = await origin.store.getIfChanged(origin.key, etag, options);
     return object === undefined ? undefined : { ...object, key };
   }
 
-  async head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
+  override async head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
     const origin = this.route("head", key);
     if (origin === undefined) return this.inner.head(key, options);
     return { ...(await origin.store.head(origin.key, options)), key };
   }
 
-  async put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
+  override async put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
     if (key.startsWith(originKeyPrefix)) throw refused("put", key);
     return this.inner.put(key, body, options);
   }
 
-  async delete(key: string, options?: { signal?: AbortSignal }): Promise<void> {
+  override async delete(key: string, options?: { signal?: AbortSignal }): Promise<void> {
     if (key.startsWith(originKeyPrefix)) throw refused("delete", key);
     return this.inner.delete(key, options);
   }
 
-  list(options?: ListOptions): Promise<ListPage> {
-    return this.inner.list(options);
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await Promise.allSettled([...this.opened.values()].map((store) => store.close?.()));
-    await this.inner.close?.();
+    await super.close();
   }
 
   /** The ancestor store and key for an inherited name; undefined for an own key. */
@@ -87,12 +77,12 @@ export class OriginStore implements ObjectStore {
     if (prefix === undefined) {
       throw new InvalidRequestError(describe(operation, key, `no ancestor filesystem ${parsed.fsId} is listed in format.json's origins`), { operation, key });
     }
-    if (this.locator === undefined) {
+    if (this.ancestors === undefined) {
       throw new InvalidRequestError(describe(operation, key, `this fork's objects live partly in ${JSON.stringify(prefix)}, which this store cannot reach`), { operation, key });
     }
     let store = this.opened.get(parsed.fsId);
     if (store === undefined) {
-      store = this.locator.storeAt(prefix);
+      store = this.ancestors.storeAt(prefix);
       this.opened.set(parsed.fsId, store);
     }
     return { store, key: parsed.key };
