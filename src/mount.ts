@@ -155,7 +155,7 @@ export class Mount implements MountContext, MaintenanceContext {
     if (Object.keys(ancestors).length > 0 && this.locator === undefined) {
       throw new FsError("EINVAL", "mount", {
         path: store.description,
-        detail: `${store.description} is a fork of ${Object.values(ancestors).join(", ")}, which this mount's store cannot reach; mount by bucket and prefix, or give the manager a storeFactory returning a LocatedStore`,
+        detail: `${store.description} is a fork of ${Object.values(ancestors).join(", ")}, which this mount's store cannot reach; mount by bucket and prefix, or give the manager a storeFactory returning an S3ObjectStore (alone or inside decorators) or a LocatedStore`,
       });
     }
     checkPrefix(format.prefix, config.prefix, store.description);

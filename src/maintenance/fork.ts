@@ -73,7 +73,7 @@ export async function forkFilesystem(context: MaintenanceContext, options: ForkO
   const locator = context.locator;
   if (locator === undefined) {
     throw new FsError("EINVAL", "fork", {
-      detail: "this mount's store cannot open other prefixes; mount by bucket and prefix, or give the manager a storeFactory that returns a LocatedStore",
+      detail: "this mount's store cannot open other prefixes; mount by bucket and prefix, or give the manager a storeFactory that returns an S3ObjectStore (alone or inside decorators) or a LocatedStore",
     });
   }
   if (typeof options?.prefix !== "string") throw new FsError("EINVAL", "fork", { detail: "give the fork's prefix" });
