@@ -358,10 +358,14 @@ function clientConfig(options: S3ObjectStoreOptions, provider: Provider): S3Clie
   return config;
 }
 
-/** Where the store's keys start in the bucket: "a/b" and "/a/b/" are both "a/b/"; "" is the root. */
+/**
+ * Where the store's keys start in the bucket: the prefix as a location (normalizePrefix: "a/b",
+ * "/a/b/", "a//b" and "a/./b" are all "a/b"), then "/"; "" is the root. One rule for the keys and
+ * the location, so that format.json, forks and the keys themselves agree on where a filesystem is.
+ */
 function keyPrefix(prefix: string | undefined): string {
-  const trimmed = (prefix ?? "").replace(/^\/+|\/+$/g, "");
-  return trimmed === "" ? "" : `${trimmed}/`;
+  const location = normalizePrefix(prefix ?? "");
+  return location === "" ? "" : `${location}/`;
 }
 
 function quoteEtag(etag: string): string {

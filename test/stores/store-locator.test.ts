@@ -27,6 +27,17 @@ beforeAll(async () => {
 });
 
 describe("store locations", () => {
+  test("an S3 store's keys and its location follow one prefix rule: empty and '.' segments are dropped", async () => {
+    const store = s3Store(bucket, { prefix: "odd//ws/./c/" });
+    expect(store.locator.prefix).toBe("odd/ws/c");
+    expect(store.description).toBe(`s3://${bucket}/odd/ws/c/`);
+    await store.put("k", text("in c"));
+    // The object is where the location says, so a fork's ancestor lookup (by location) finds it.
+    expect(read((await store.locator.storeAt(store.locator.prefix).get("k")).body)).toBe("in c");
+    expect(read((await s3Store(bucket, { prefix: "odd/ws/c" }).get("k")).body)).toBe("in c");
+    await store.close();
+  });
+
   test("an S3 store names its prefix as a location and opens the bucket's other prefixes with its own settings", async () => {
     const store = s3Store(bucket, { prefix: "/ws/a/" });
     expect(store.locator.prefix).toBe("ws/a");
