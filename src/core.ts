@@ -24,6 +24,7 @@ export { GarbageCollectionError } from "./maintenance/garbage-collector.ts";
 export { LocatedStore, type StoreLocator } from "./stores/located-store.ts";
 export { FsError, FencedError, type FsErrorCode } from "./errors.ts";
 export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./options.ts";
+export { defaultMountName, mountConfigKeys } from "./options.ts";
 export { releaseHeldLeases, type LeaseWaitInfo } from "./commit/lease.ts";
 export { normalizePath } from "./paths.ts";
 export * from "./stores/index.ts";

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { FsError, fromLocalError, fromStoreError } from "./errors.ts";
 import { S3CachedFs } from "./fs.ts";
 import { Mount } from "./mount.ts";
-import { managerOptionsSchema, mountConfigSchema, parseOptions, type ManagerOptions, type MountConfig, type ResolvedMountConfig } from "./options.ts";
+import { defaultMountName, managerOptionsSchema, mountConfigSchema, parseOptions, type ManagerOptions, type MountConfig, type ResolvedMountConfig } from "./options.ts";
 import { CacheBudget } from "./data/segment-cache.ts";
 import { s3StoreFromConfig } from "./store-from-config.ts";
 import type { ObjectStore, StoreCapabilities } from "./stores/object-store.ts";
@@ -114,8 +114,9 @@ export class S3CachedFsManagerImpl {
 }
 
 function defaultName(config: ResolvedMountConfig): string {
-  if (config.bucket === undefined) throw new FsError("EINVAL", "mount", { detail: "invalid mount config: give a name or a bucket" });
-  return `${config.bucket}/${config.prefix}`.replace(/\/+$/, "");
+  const name = config.bucket === undefined ? undefined : defaultMountName(config);
+  if (name === undefined) throw new FsError("EINVAL", "mount", { detail: "invalid mount config: give a name or a bucket" });
+  return name;
 }
 
 const storeMethods = ["get", "getIfChanged", "head", "put", "delete", "list"] as const;

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { FsError } from "./errors.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
+import { normalizePrefix } from "./stores/located-store.ts";
 import type { LeaseWaitInfo } from "./commit/lease.ts";
 
 const MiB = 1024 * 1024;
@@ -132,6 +133,20 @@ export const mountConfigSchema = z
 
 export type MountConfig = z.input<typeof mountConfigSchema>;
 export type ResolvedMountConfig = z.output<typeof mountConfigSchema>;
+
+/** Every field a MountConfig may have: adapters that take mount options beside their own accept exactly these. */
+export const mountConfigKeys = Object.keys(mountConfigSchema.shape) as (keyof MountConfig)[];
+
+/**
+ * The one rule for a mount's default name (and so its directory under cacheRoot), used by the
+ * manager and every adapter: "<bucket>/<prefix>", the prefix as a location (normalizePrefix), or
+ * the prefix alone without a bucket; undefined when there is neither.
+ */
+export function defaultMountName(config: { bucket?: string | undefined; prefix?: string | undefined }): string | undefined {
+  const prefix = normalizePrefix(config.prefix ?? "");
+  if (config.bucket === undefined) return prefix === "" ? undefined : prefix;
+  return prefix === "" ? config.bucket : `${config.bucket}/${prefix}`;
+}
 
 export const managerOptionsSchema = z
   .object({

@@ -14,7 +14,7 @@
 // A storeFactory that ignores `config.prefix` would quietly put every instance in one store; the
 // guard below refuses a store that has already been handed out for another prefix.
 
-import { FsError, type ManagerOptions, type MountConfig, type ResolvedMountConfig, type S3CachedFs, S3CachedFsManagerImpl } from "../core.ts";
+import { FsError, defaultMountName, type ManagerOptions, type MountConfig, type ResolvedMountConfig, type S3CachedFs, S3CachedFsManagerImpl } from "../core.ts";
 
 /** How an instance id becomes a mount config: a base config (one prefix per id), or the caller's function. */
 export type InstanceMount = MountConfig | ((id: string) => MountConfig);
@@ -151,10 +151,6 @@ function identityOf(config: MountConfig): string {
 }
 
 /** The manager's own default name (bucket/prefix), when there is a bucket. */
-function defaultMountName(config: MountConfig): string | undefined {
-  if (config.bucket === undefined) return config.prefix === undefined || trimSlashes(config.prefix) === "" ? undefined : trimSlashes(config.prefix);
-  return trimSlashes(`${config.bucket}/${config.prefix ?? ""}`);
-}
 
 /** The id as one key segment: "/" and other separators escaped, and never "." or "..". */
 function idSegment(id: string): string {

@@ -32,7 +32,7 @@ import {
   type WorkspaceFilesystem,
   type WriteOptions,
 } from "@mastra/core/workspace";
-import { FsError, S3CachedFsManagerImpl, type MaterializedFile, type S3CachedFs, type Transaction } from "../core.ts";
+import { FsError, S3CachedFsManagerImpl, defaultMountName, type MaterializedFile, type S3CachedFs, type Transaction } from "../core.ts";
 import { toFilesystemError } from "./error-mapping.ts";
 import { checkOptions, mountOptionsOf, type AcceleratedFSOptions, type AcceleratedMountOptions } from "./options.ts";
 import type { GrepSettings } from "./native-grep.ts";
@@ -181,7 +181,7 @@ export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesyst
    */
   private reserveMountName(cacheRoot: string): string {
     const { bucket, prefix } = this.mountOptions;
-    const base = this.options.mountName ?? (bucket === undefined ? prefix || "workspace" : `${bucket}/${prefix ?? ""}`.replace(/\/+$/, ""));
+    const base = this.options.mountName ?? defaultMountName({ bucket, prefix }) ?? "workspace";
     let name = base;
     if (this.readOnly && this.options.mountName === undefined) {
       name = `${base}~reader`;
@@ -405,6 +405,7 @@ export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesyst
 /** An icon for Mastra's UI from the endpoint, as @mastra/s3 picks one. */
 function iconFor(endpoint: string | undefined, custom: boolean): FilesystemIcon {
   if (endpoint === undefined) return custom ? "database" : "aws-s3";
+  if (typeof endpoint !== "string") return "s3"; // the core refuses it at mount, naming the option
   const host = endpoint.toLowerCase();
   if (host.includes("r2.cloudflarestorage")) return "r2";
   if (host.includes("storage.googleapis")) return "gcs";

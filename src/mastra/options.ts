@@ -5,7 +5,7 @@
 // core and @mastra/core/workspace.
 
 import type { FilesystemIcon, InstructionsOption, MastraFilesystemOptions } from "@mastra/core/workspace";
-import { S3CachedFs, type ManagerOptions, type MountConfig } from "../core.ts";
+import { S3CachedFs, mountConfigKeys, type ManagerOptions, type MountConfig } from "../core.ts";
 
 /** Options of AcceleratedFS's own mount: the core's MountConfig, less what the adapter decides. */
 export type AcceleratedMountOptions = Omit<MountConfig, "name" | "mode">;
@@ -47,28 +47,8 @@ export interface AcceleratedFSAdapterOptions extends MastraFilesystemOptions {
 
 export type AcceleratedFSOptions = AcceleratedFSAdapterOptions & AcceleratedMountOptions;
 
-const mountKeys = [
-  "bucket",
-  "prefix",
-  "region",
-  "endpoint",
-  "forcePathStyle",
-  "credentials",
-  "cacheBytes",
-  "refreshIntervalMs",
-  "leaseTtlMs",
-  "onWriterBusy",
-  "leaseWaitTimeoutMs",
-  "snapshotEveryCommits",
-  "snapshotEveryBytes",
-  "headDelayMs",
-  "maxRangeBytes",
-  "coalesceGapBytes",
-  "readConcurrency",
-  "maxAttempts",
-  "requestTimeoutMs",
-  "layout",
-] as const satisfies readonly (keyof AcceleratedMountOptions)[];
+/** The core's mount options, less what the adapter decides: every one the core accepts, as it grows. */
+const mountKeys = mountConfigKeys.filter((key): key is keyof AcceleratedMountOptions => key !== "name" && key !== "mode");
 
 type Check = (value: unknown) => string | undefined;
 
