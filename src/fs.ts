@@ -247,7 +247,7 @@ export abstract class FileSystemOperations {
    */
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new FsError("EINVAL", "read", { path, detail: `offset and length must be integers >= 0 (got ${offset}, ${length})` });
+      throw new FsError("EINVAL", "read", { path, detail: `offset and length must be integers >= 0 (got ${String(offset)}, ${String(length)})` });
     }
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });

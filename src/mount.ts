@@ -220,6 +220,8 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
       now: dependencies.now,
     };
     const heldLease = lease;
+    /** The index's counts as it closed: stats() still answers on a closed mount, from them. */
+    let filesAtClose: ReturnType<typeof mounted.committed.counts> | undefined;
     const stats = (): FsStats => ({
       name,
       mode: config.mode,
@@ -235,7 +237,7 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         segments: cache.segmentCount,
       },
       commits: committer === undefined ? undefined : { ...committer.stats },
-      files: mounted.committed.counts(),
+      files: filesAtClose ?? mounted.committed.counts(),
     });
     const close = async () => {
       if (timer !== undefined) clearInterval(timer);
@@ -246,6 +248,11 @@ export async function openMount(name: string, config: ResolvedMountConfig, depen
         await refreshing?.catch(() => {});
         await reader.close(); // background prefetches, and the cache writes they start
         await cache.close();
+        try {
+          filesAtClose = mounted.committed.counts();
+        } catch {
+          // a damaged index: stats() after close reports it as it would before
+        }
         mounted.close();
         await store.close();
         clearStaging(stagingDirectory, stagedWriteFiles(context));

@@ -5,6 +5,7 @@
 import { walKey, type RecordHeader } from "../log/record.ts";
 import type { Op } from "../log/ops.ts";
 import { listAll } from "../stores/object-store.ts";
+import { historyOptionsSchema, parseOptions } from "../options.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { committedPosition } from "./time-travel.ts";
 
@@ -31,6 +32,7 @@ export interface HistoryEntry {
 }
 
 export async function readHistory(context: MaintenanceContext, options: HistoryOptions = {}): Promise<HistoryEntry[]> {
+  parseOptions(historyOptionsSchema, options, "history options", "log");
   const limit = Math.max(1, Math.floor(options.limit ?? 20));
   const newest = Math.min(options.before ?? Number.POSITIVE_INFINITY, context.atSeq ?? Number.POSITIVE_INFINITY, committedPosition(context.namespace)?.seq ?? 0);
   const oldest = Math.max(1, newest - limit + 1);

@@ -130,6 +130,24 @@ const invalid: { name: string; code: string; mentions?: string; run: (fs: S3Cach
   { name: "a lone surrogate in a written name", code: "EINVAL", mentions: "surrogate", run: (fs) => fs.writeFile("/lone-\uD800.txt", "x") },
   { name: "a lone surrogate in a read name", code: "EINVAL", mentions: "surrogate", run: (fs) => fs.readFile("/lone-\uDC00.txt") },
   { name: "a lone surrogate in a symlink's target", code: "EINVAL", mentions: "surrogate", run: (fs) => fs.symlink("/t-\uD800", "/link") },
+  // a Symbol as a path or a number: refused, never converted to a string in the message
+  { name: "readRange of a Symbol path with NaN offset", code: "EINVAL", mentions: "offset", run: (fs) => fs.readRange(Symbol("path") as never, Number.NaN, 1) },
+  { name: "readRange with a Symbol offset", code: "EINVAL", mentions: "offset", run: (fs) => fs.readRange("/file.txt", Symbol("offset") as never, 1) },
+  { name: "readFile of a Symbol path", code: "EINVAL", mentions: "must be a string", run: (fs) => fs.readFile(Symbol("path") as never) },
+  // maintenance options are whole numbers (found by the API-misuse fuzzer: NaN, negatives, strings and BigInts were taken)
+  { name: "history with limit NaN", code: "EINVAL", mentions: "limit", run: (fs) => fs.history({ limit: Number.NaN }) },
+  { name: "history with limit -1", code: "EINVAL", mentions: "limit", run: (fs) => fs.history({ limit: -1 }) },
+  { name: "history with before 10n", code: "EINVAL", mentions: "before", run: (fs) => fs.history({ before: 10n as never }) },
+  { name: "history with before a string", code: "EINVAL", mentions: "before", run: (fs) => fs.history({ before: "3" as never }) },
+  { name: "fsck with concurrency 0", code: "EINVAL", mentions: "concurrency", run: (fs) => fs.fsck({ concurrency: 0 }) },
+  { name: "fsck with concurrency 1.5", code: "EINVAL", mentions: "concurrency", run: (fs) => fs.fsck({ concurrency: 1.5 }) },
+  { name: "fsck with concurrency 10n", code: "EINVAL", mentions: "concurrency", run: (fs) => fs.fsck({ concurrency: 10n as never }) },
+  { name: "collectGarbage with graceMs NaN", code: "EINVAL", mentions: "graceMs", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: Number.NaN }) },
+  { name: "collectGarbage with retentionMs 10n", code: "EINVAL", mentions: "retentionMs", run: (fs) => fs.collectGarbage({ retentionMs: 10n as never, graceMs: 0 }) },
+  { name: "collectGarbage with maxCompactBytes -1", code: "EINVAL", mentions: "maxCompactBytes", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: 0, maxCompactBytes: -1 }) },
+  { name: "collectGarbage with deleteConcurrency 0.5", code: "EINVAL", mentions: "deleteConcurrency", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: 0, deleteConcurrency: 0.5 }) },
+  { name: "collectGarbage with deleteConcurrency an object", code: "EINVAL", mentions: "deleteConcurrency", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: 0, deleteConcurrency: {} as never }) },
+  { name: "collectGarbage with compactBelow 2", code: "EINVAL", mentions: "compactBelow", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: 0, compactBelow: 2 }) },
 ];
 
 describe("bad arguments fail clearly and publish nothing", () => {

@@ -28,23 +28,6 @@ const threw = (violation: Violation, name: string, text: string) =>
 
 export const knownFindings: KnownFinding[] = [
   {
-    id: "stats-after-close-raw-range-error",
-    item: "new",
-    summary: "stats() on a closed mount throws a raw RangeError 'Cannot use a closed database' (SQLite), not a report or an FsError EBADF",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["core"], ["stats"]) && tagged(v, "closed") && threw(v, "RangeError", "closed database"),
-  },
-  {
-    id: "maintenance-options-unchecked",
-    item: "new",
-    summary:
-      "history({ limit, before }), fsck({ concurrency }) and collectGarbage({ graceMs, maxCompactBytes, deleteConcurrency, ... }) accept NaN, negative, fractional, string and object values instead of EINVAL; a BigInt throws a raw TypeError (collectGarbage: EIO 'garbage collection stopped')",
-    matches: (v) =>
-      calls(v, ["core"], ["history", "fsck", "collectGarbage"]) &&
-      tagged(v, "bad-number") &&
-      ((v.check === "model" && succeeded(v)) ||
-        ((v.check === "errors" || v.check === "model") && (threw(v, "TypeError", "BigInt") || (calls(v, ["core"], ["collectGarbage"]) && threw(v, "GarbageCollectionError", "BigInt"))))),
-  },
-  {
     id: "just-bash-content-raw-type-error",
     item: "new",
     summary:
@@ -103,11 +86,5 @@ export const knownFindings: KnownFinding[] = [
     item: "new",
     summary: "AcceleratedFS.grep({ maxCountPerFile, contextLines }) given a BigInt throws a raw TypeError (other non-counts are not refused either)",
     matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["grep"]) && tagged(v, "bad-number") && threw(v, "TypeError", "BigInt"),
-  },
-  {
-    id: "symbol-path-in-read-range-message",
-    item: "new",
-    summary: "readRange(Symbol(), NaN, 1): building the EINVAL for the bad numbers embeds the path in the message and throws a raw TypeError 'Cannot convert a symbol to a string'",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, coreSurfaces, ["readRange"]) && tagged(v, "not-a-string") && threw(v, "TypeError", "Cannot convert a symbol"),
   },
 ];
