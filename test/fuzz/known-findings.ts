@@ -52,12 +52,6 @@ export const knownFindings: KnownFinding[] = [
     matches: (v) => v.check === "errors" && calls(v, ["shell"], ["exec"]) && tagged(v, "odd-env") && threw(v, "Error", "path contains null byte"),
   },
   {
-    id: "mastra-invalid-expected-mtime",
-    item: "new",
-    summary: "AcceleratedFS.writeFile(path, content, { expectedMtime }) with an invalid Date or a non-Date throws a raw RangeError 'Invalid Date' (or TypeError), not a FilesystemError",
-    matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["writeFile"]) && tagged(v, "bad-mtime") && (threw(v, "RangeError", "Invalid Date") || threw(v, "TypeError", "")),
-  },
-  {
     id: "flue-failed-write-publishes-parents",
     item: "new",
     summary:
@@ -65,26 +59,9 @@ export const knownFindings: KnownFinding[] = [
     matches: (v) => v.check === "publishes" && calls(v, ["flue"], ["writeFile"]),
   },
   {
-    id: "mastra-non-string-path-raw-type-error",
-    item: "new",
-    summary:
-      "AcceleratedFS.writeFile, appendFile, copyFile and moveFile with a path that is not a string throw a raw TypeError ('corePath.lastIndexOf is not a function'; a Symbol: 'Cannot convert a symbol to a string', readRange too), not a FilesystemError EINVAL as the other methods do",
-    matches: (v) =>
-      v.check === "errors" &&
-      v.call?.surface === "mastra" &&
-      tagged(v, "not-a-string") &&
-      (threw(v, "TypeError", "is not a function") || threw(v, "TypeError", "Cannot convert a symbol")),
-  },
-  {
     id: "just-bash-resolve-path-raw-type-error",
     item: "new",
     summary: "AcceleratedJustBashFs.resolvePath(base, path) with a path or base that is not a string throws a raw TypeError, not FsError EINVAL",
     matches: (v) => v.check === "errors" && calls(v, ["just-bash"], ["resolvePath"]) && threw(v, "TypeError", ""),
-  },
-  {
-    id: "mastra-grep-options-unchecked",
-    item: "new",
-    summary: "AcceleratedFS.grep({ maxCountPerFile, contextLines }) given a BigInt throws a raw TypeError (other non-counts are not refused either)",
-    matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["grep"]) && tagged(v, "bad-number") && threw(v, "TypeError", "BigInt"),
   },
 ];
