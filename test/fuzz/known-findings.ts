@@ -28,17 +28,6 @@ const threw = (violation: Violation, name: string, text: string) =>
 
 export const knownFindings: KnownFinding[] = [
   {
-    id: "just-bash-content-raw-type-error",
-    item: "new",
-    summary:
-      "AcceleratedJustBashFs.writeFile/appendFile (and so Flue's sandbox writeFile) of content that is neither a string nor bytes throws a raw TypeError, not FsError EINVAL",
-    matches: (v) =>
-      v.check === "errors" &&
-      calls(v, ["just-bash", "flue"], ["writeFile", "appendFile"]) &&
-      tagged(v, "bad-content") &&
-      threw(v, "TypeError", "file content must be a string or a Uint8Array"),
-  },
-  {
     id: "flue-non-string-path-raw-type-error",
     item: "new",
     summary: "the Flue sandbox's verbs given a path that is not a string throw a raw TypeError ('p.startsWith is not a function') from Flue's path resolution, not FsError EINVAL",
@@ -46,22 +35,10 @@ export const knownFindings: KnownFinding[] = [
       v.check === "errors" && calls(v, ["flue"], ["readFile", "readFileBuffer", "stat", "readdir", "mkdir", "rm", "writeFile", "resolvePath", "exec"]) && tagged(v, "not-a-string") && threw(v, "TypeError", "startsWith"),
   },
   {
-    id: "shell-exec-nul-in-path-env-raw-error",
-    item: "new",
-    summary: "shell.exec with a NUL byte in env.PATH rejects with a plain Error 'ENOENT: path contains null byte, access ...' instead of resolving with a failed command",
-    matches: (v) => v.check === "errors" && calls(v, ["shell"], ["exec"]) && tagged(v, "odd-env") && threw(v, "Error", "path contains null byte"),
-  },
-  {
     id: "flue-failed-write-publishes-parents",
     item: "new",
     summary:
       "a Flue sandbox writeFile that fails (bad content, a NUL in the name, ...) has published the parent directories first: Flue's wrapper retries every failed write after mkdir -p of the parent, which the adapter keeps although the core creates parents itself",
     matches: (v) => v.check === "publishes" && calls(v, ["flue"], ["writeFile"]),
-  },
-  {
-    id: "just-bash-resolve-path-raw-type-error",
-    item: "new",
-    summary: "AcceleratedJustBashFs.resolvePath(base, path) with a path or base that is not a string throws a raw TypeError, not FsError EINVAL",
-    matches: (v) => v.check === "errors" && calls(v, ["just-bash"], ["resolvePath"]) && threw(v, "TypeError", ""),
   },
 ];
