@@ -27,18 +27,4 @@ const threw = (violation: Violation, name: string, text: string) =>
   violation.outcome.error.message.includes(text);
 
 export const knownFindings: KnownFinding[] = [
-  {
-    id: "flue-non-string-path-raw-type-error",
-    item: "new",
-    summary: "the Flue sandbox's verbs given a path that is not a string throw a raw TypeError ('p.startsWith is not a function') from Flue's path resolution, not FsError EINVAL",
-    matches: (v) =>
-      v.check === "errors" && calls(v, ["flue"], ["readFile", "readFileBuffer", "stat", "readdir", "mkdir", "rm", "writeFile", "resolvePath", "exec"]) && tagged(v, "not-a-string") && threw(v, "TypeError", "startsWith"),
-  },
-  {
-    id: "flue-failed-write-publishes-parents",
-    item: "new",
-    summary:
-      "a Flue sandbox writeFile that fails (bad content, a NUL in the name, ...) has published the parent directories first: Flue's wrapper retries every failed write after mkdir -p of the parent, which the adapter keeps although the core creates parents itself",
-    matches: (v) => v.check === "publishes" && calls(v, ["flue"], ["writeFile"]),
-  },
 ];
