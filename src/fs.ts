@@ -616,7 +616,10 @@ export abstract class FileSystemOperations {
   /** copyFile and cp with a trailing "/": the source must be a directory, and a file is never copied to a name ending in "/". */
   private checkCopyEnds(syscall: string, from: string, source: string, to: string, target: string): void {
     this.requireDirectoryIfSlashed(syscall, from, source, to);
-    if (namesDirectory(to, target) && this.view().tryResolve(source, true, syscall)?.node.kind !== "directory") {
+    // A file copied to "name/" is EISDIR; a source that cannot be resolved is reported first, as
+    // node:fs opens the source before the destination (the commit says ENOENT or ENOTDIR).
+    const found = namesDirectory(to, target) ? this.view().tryResolve(source, true, syscall) : undefined;
+    if (found !== undefined && found.node.kind !== "directory") {
       throw new FsError("EISDIR", syscall, { path: from, dest: to });
     }
   }

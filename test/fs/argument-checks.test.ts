@@ -116,6 +116,12 @@ const invalid: { name: string; code: string; mentions?: string; run: (fs: S3Cach
   { name: "openWrite of a new path with a trailing slash", code: "EISDIR", run: (fs) => fs.openWrite("/newfile/") },
   { name: "copyFile onto a new path with a trailing slash", code: "EISDIR", run: (fs) => fs.copyFile("/file.txt", "/new/") },
   { name: "copyFile from a file's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.copyFile("/file.txt/", "/new") },
+  // node:fs opens the source first: its error wins over the destination's trailing slash (fuzzer seed 18)
+  { name: "copyFile from below a file onto a directory's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.copyFile("/file.txt/x", "/dir/") },
+  { name: "copyFile from a missing path onto a new path with a trailing slash", code: "ENOENT", run: (fs) => fs.copyFile("/missing", "/new/") },
+  { name: "copyFile in a transaction from below a file onto a directory's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.transaction((tx) => tx.copyFile("/file.txt/x", "/dir/")) },
+  // a lone surrogate is refused (EINVAL) even beside a destination name that is too long (fuzzer seed 3: the model wanted ENAMETOOLONG)
+  { name: "copyFile from a lone surrogate onto a name over 255 bytes", code: "EINVAL", mentions: "surrogate", run: (fs) => fs.copyFile("/\uDFFF", `/${"é".repeat(128)}`) },
   { name: "rename of a file to a path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.rename("/file.txt", "/g/") },
   { name: "rm of a file's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.rm("/file.txt/") },
   { name: "chmod of a file's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.chmod("/file.txt/", 0o600) },

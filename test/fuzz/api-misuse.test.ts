@@ -6,7 +6,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { FsError } from "../../src/core.ts";
 import { seedFrom } from "../../src/random.ts";
+import { FilesystemModel } from "../fs/model.ts";
 import { errorShapeProblem, settleWithin } from "./checks.ts";
+import { withPaths } from "./core-target.ts";
 import { FuzzFailure, FuzzRun, replayCommand, runFuzz } from "./fuzzer.ts";
 import { knownFindings } from "./known-findings.ts";
 import { targetsFor } from "./targets.ts";
@@ -82,4 +84,14 @@ test("error shapes: a raw Error, an FsError without a path, or a host path in a 
   expect(errorShapeProblem(new FsError("ENOENT", "open", {}), isFs, [host])).toContain("names no path");
   expect(errorShapeProblem(new FsError("EIO", "open", { path: "/a", detail: `cannot read ${host}/index.sqlite` }), isFs, [host])).toContain("a host path");
   expect(await settleWithin(new Promise(() => {}), 10)).toEqual({ settled: false });
+});
+
+test("the model: a lone surrogate may be refused (EINVAL) even beside another refused argument (seed 3: copyFile of one onto a name over 255 bytes)", () => {
+  const model = new FilesystemModel();
+  const surrogate = { value: "/\uDFFF", shown: "", normalized: "/\uFFFD", flaw: "lone-surrogate" as const };
+  const long = { value: `/${"é".repeat(128)}`, shown: "", flaw: "long-name" as const, refusedWith: "ENAMETOOLONG" };
+  const expectation = withPaths(model, [{ arg: surrogate, role: "any" }, { arg: long, role: "create-file" }], () => ({ codes: [] }));
+  expect(expectation.codes.sort()).toEqual(["EINVAL", "ENAMETOOLONG"]);
+  // Without a lone surrogate, the refusal stays exact.
+  expect(withPaths(model, [{ arg: { value: "/a", shown: "", normalized: "/a" }, role: "any" }, { arg: long, role: "create-file" }], () => ({ codes: [] })).codes).toEqual(["ENAMETOOLONG"]);
 });
