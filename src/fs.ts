@@ -441,7 +441,10 @@ export abstract class FileSystemOperations {
     const source = this.writable("rename", from, to);
     const target = normalizePath(to, "rename");
     this.requireDirectoryIfSlashed("rename", from, source, to);
-    if (namesDirectory(to, target) && this.view().tryResolve(source, false, "rename")?.node.kind !== "directory") {
+    // Only a directory can be renamed to "name/"; a source that cannot be resolved is reported
+    // first, as node:fs does (the commit says ENOENT or ENOTDIR).
+    const found = namesDirectory(to, target) ? this.view().tryResolve(source, false, "rename") : undefined;
+    if (found !== undefined && found.node.kind !== "directory") {
       throw new FsError("ENOTDIR", "rename", { path: from, dest: to });
     }
     await this.perform("rename", source, (batch) => ({ op: "rename", from: source, to: target, time: batch.time }));

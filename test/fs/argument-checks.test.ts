@@ -123,6 +123,10 @@ const invalid: { name: string; code: string; mentions?: string; run: (fs: S3Cach
   // a lone surrogate is refused (EINVAL) even beside a destination name that is too long (fuzzer seed 3: the model wanted ENAMETOOLONG)
   { name: "copyFile from a lone surrogate onto a name over 255 bytes", code: "EINVAL", mentions: "surrogate", run: (fs) => fs.copyFile("/\uDFFF", `/${"é".repeat(128)}`) },
   { name: "rename of a file to a path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.rename("/file.txt", "/g/") },
+  // node:fs: the source's error first (fuzzer seed 49), and a file renamed to "dir/" is ENOTDIR (seed 54)
+  { name: "rename of a missing path to a directory's path with a trailing slash", code: "ENOENT", run: (fs) => fs.rename("/missing", "/dir/") },
+  { name: "rename of a missing path to a new path with a trailing slash", code: "ENOENT", run: (fs) => fs.rename("/missing", "/new/") },
+  { name: "rename of a file to a directory's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.rename("/file.txt", "/dir/") },
   { name: "rm of a file's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.rm("/file.txt/") },
   { name: "chmod of a file's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.chmod("/file.txt/", 0o600) },
   { name: "symlink at a path with a trailing slash", code: "ENOENT", run: (fs) => fs.symlink("/file.txt", "/link/") },

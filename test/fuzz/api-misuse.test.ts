@@ -32,7 +32,7 @@ test(`${calls} random and hostile API calls settle, fail only as FsError or the 
     throw error;
   }
   console.log(`API-misuse fuzzer: ${report.calls} calls in ${report.seconds.toFixed(1)} s (${Object.entries(report.bySurface).map(([surface, count]) => `${surface} ${count}`).join(", ")}), ${report.errors} refused`);
-  for (const [id, entry] of Object.entries(report.tolerated)) console.log(`  known finding ${id} (${entry.item === "new" ? "new" : `issue 14 item ${entry.item}`}): tolerated ${entry.count}x`);
+  for (const [id, entry] of Object.entries(report.tolerated)) console.log(`  known finding ${id} (${entry.item === "new" ? "new" : `issue ${entry.item}`}): tolerated ${entry.count}x`);
   expect(report.calls).toBeGreaterThanOrEqual(calls);
   // Every surface was called, and hostile calls were refused: the run exercised what it claims.
   for (const surface of ["manager", "core", "tx", "reader", "handle", "mastra", "just-bash", "shell", "flue"]) expect(report.bySurface[surface] ?? 0).toBeGreaterThan(0);
@@ -94,4 +94,16 @@ test("the model: a lone surrogate may be refused (EINVAL) even beside another re
   expect(expectation.codes.sort()).toEqual(["EINVAL", "ENAMETOOLONG"]);
   // Without a lone surrogate, the refusal stays exact.
   expect(withPaths(model, [{ arg: { value: "/a", shown: "", normalized: "/a" }, role: "any" }, { arg: long, role: "create-file" }], () => ({ codes: [] })).codes).toEqual(["ENAMETOOLONG"]);
+});
+
+test("the model: a file renamed or copied to \"dir/\" fails whatever is at dir (seed 54: it answered rename's EISDIR for an existing directory, node:fs says ENOTDIR)", () => {
+  const model = new FilesystemModel();
+  model.write("/file.txt", "x", false);
+  model.mkdir("/dir", false);
+  const file = { value: "/file.txt", shown: "", normalized: "/file.txt" };
+  const slashed = { value: "/dir/", shown: "", normalized: "/dir", flaw: "trailing-slash" as const };
+  const expectation = withPaths(model, [{ arg: file, role: "any" }, { arg: slashed, role: "create-file" }], () => ({ codes: ["EISDIR"] }));
+  expect(expectation.ok).toBeUndefined();
+  expect(expectation.codes).toContain("ENOTDIR");
+  expect(expectation.codes).toContain("EISDIR");
 });

@@ -81,8 +81,10 @@ export function withPaths(model: FilesystemModel, args: { arg: PathArg; role: Pa
     if (node?.kind === "file") return refuse(...slashRefusals);
     if (node === undefined && role === "create-file") return refuse(...slashRefusals);
   }
-  // A file at "x/" for a source that is a file (rename/copy onto a missing "dest/") fails in node:fs.
-  if (args.length === 2 && args[1]!.arg.flaw === "trailing-slash" && tryLookup(model, normalized[0]!)?.kind === "file" && tryLookup(model, normalized[1]!) === undefined) {
+  // A file renamed or copied to "dest/" fails in node:fs, whatever is at dest: a missing dest
+  // (ENOTDIR, EISDIR), a directory (rename: ENOTDIR, copyFile: EISDIR; seed 54 found the model
+  // answering rename's EISDIR for a file onto a directory without the slash).
+  if (args.length === 2 && args[1]!.arg.flaw === "trailing-slash" && tryLookup(model, normalized[0]!)?.kind === "file") {
     return refuse(...slashRefusals);
   }
   const expectation = inner(...normalized);
