@@ -14,14 +14,15 @@ import { knownFindings } from "./known-findings.ts";
 import { targetsFor } from "./targets.ts";
 
 const calls = Number(process.env.FUZZ_CALLS ?? 1_500);
-const defaultSeed = 20_261_206;
+// Fixed seeds by default, so CI runs the same vetted calls every time: the first vetted seed, and
+// seed 49, which found rename's answer for a missing source onto "dir/" once. FUZZ_SEED picks
+// another, and `npm run fuzz` (a fresh seed each run) explores beyond them.
+const defaultSeeds = [20_261_206, 49];
+const seeds = process.env.FUZZ_SEED === undefined ? defaultSeeds : [seedFrom("FUZZ_SEED")];
 const runs: FuzzRun[] = [];
 afterAll(() => runs.splice(0).forEach((run) => run.cleanup()));
 
-test(`${calls} random and hostile API calls settle, fail only as FsError or the framework's errors, publish nothing when they fail, and leave the model's tree`, async () => {
-  // A fixed seed by default, so CI runs the same vetted calls every time; FUZZ_SEED picks another,
-  // and `npm run fuzz` (a fresh seed each run) explores beyond it.
-  const seed = process.env.FUZZ_SEED === undefined ? defaultSeed : seedFrom("FUZZ_SEED");
+test.each(seeds)(`${calls} random and hostile API calls (seed %p) settle, fail only as FsError or the framework's errors, publish nothing when they fail, and leave the model's tree`, async (seed) => {
   console.log(`API-misuse fuzzer: FUZZ_SEED=${seed} (replay: ${replayCommand(seed, calls)})`);
   const options = { seed, calls };
   let report;
