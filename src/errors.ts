@@ -77,14 +77,18 @@ export class FsError extends Error {
 
   constructor(code: FsErrorCode, syscall: string, details: FsErrorDetails = {}) {
     const description = details.detail ?? descriptions[code];
-    const where = details.path === undefined ? "" : details.dest === undefined ? ` '${details.path}'` : ` '${details.path}' -> '${details.dest}'`;
+    // A caller's path that is not a string (a Symbol, an object) is not named: it is not a virtual
+    // path, and embedding it could throw while the error is built.
+    const path = typeof details.path === "string" ? details.path : undefined;
+    const dest = typeof details.dest === "string" ? details.dest : undefined;
+    const where = path === undefined ? "" : dest === undefined ? ` '${path}'` : ` '${path}' -> '${dest}'`;
     super(`${code}: ${description}, ${syscall}${where}`, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.code = code;
     this.errno = -((constants.errno as Record<string, number>)[code] ?? 1);
     this.syscall = syscall;
-    this.path = details.path;
-    this.dest = details.dest;
+    this.path = path;
+    this.dest = dest;
   }
 }
 

@@ -249,7 +249,7 @@ export abstract class FileSystemOperations {
    */
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new FsError("EINVAL", "read", { path, detail: `offset and length must be integers >= 0 (got ${offset}, ${length})` });
+      throw new FsError("EINVAL", "read", { path, detail: `offset and length must be integers >= 0 (got ${String(offset)}, ${String(length)})` });
     }
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
@@ -443,7 +443,10 @@ export abstract class FileSystemOperations {
     const source = this.writable("rename", from, to);
     const target = normalizePath(to, "rename");
     this.requireDirectoryIfSlashed("rename", from, source, to);
-    if (namesDirectory(to, target) && this.view().tryResolve(source, false, "rename")?.node.kind !== "directory") {
+    // Only a directory can be renamed to "name/"; a source that cannot be resolved is reported
+    // first, as node:fs does (the commit says ENOENT or ENOTDIR).
+    const found = namesDirectory(to, target) ? this.view().tryResolve(source, false, "rename") : undefined;
+    if (found !== undefined && found.node.kind !== "directory") {
       throw new FsError("ENOTDIR", "rename", { path: from, dest: to });
     }
     await this.perform("rename", source, (batch) => ({ op: "rename", from: source, to: target, time: batch.time }));
@@ -618,7 +621,10 @@ export abstract class FileSystemOperations {
   /** copyFile and cp with a trailing "/": the source must be a directory, and a file is never copied to a name ending in "/". */
   private checkCopyEnds(syscall: string, from: string, source: string, to: string, target: string): void {
     this.requireDirectoryIfSlashed(syscall, from, source, to);
-    if (namesDirectory(to, target) && this.view().tryResolve(source, true, syscall)?.node.kind !== "directory") {
+    // A file copied to "name/" is EISDIR; a source that cannot be resolved is reported first, as
+    // node:fs opens the source before the destination (the commit says ENOENT or ENOTDIR).
+    const found = namesDirectory(to, target) ? this.view().tryResolve(source, true, syscall) : undefined;
+    if (found !== undefined && found.node.kind !== "directory") {
       throw new FsError("EISDIR", syscall, { path: from, dest: to });
     }
   }

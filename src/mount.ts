@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { FsError, fromStoreError } from "./errors.ts";
 import type { FsStats, MountContext } from "./fs.ts";
 import type { ResolvedMountConfig } from "./options.ts";
-import type { Namespace } from "./namespace/namespace.ts";
+import type { Namespace, NamespaceView } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
 import { DamagedHeadError, RemoteLog, formatVersion, type FormatDocument, type HeadDocument } from "./log/remote-log.ts";
 import type { LogPosition } from "./log/record.ts";
@@ -84,6 +84,8 @@ export class Mount implements MountContext, MaintenanceContext {
   private writer: Committer | undefined;
   private lease: WriterLease | undefined;
   private follower: Follower | undefined;
+  /** The index's counts as it closed: stats() still answers on a closed mount, from them. */
+  private filesAtClose: ReturnType<NamespaceView["counts"]> | undefined;
 
   /** Opens the filesystem `config` names: the directory and stores, then the steps below, in order. */
   static async open(name: string, config: ResolvedMountConfig, dependencies: MountDependencies): Promise<Mount> {
@@ -297,7 +299,7 @@ export class Mount implements MountContext, MaintenanceContext {
         segments: cache.segmentCount,
       },
       commits: committer === undefined ? undefined : { ...committer.stats },
-      files: this.namespace.committed.counts(),
+      files: this.filesAtClose ?? this.namespace.committed.counts(),
     };
   }
 
@@ -310,6 +312,11 @@ export class Mount implements MountContext, MaintenanceContext {
       await this.follower?.stop();
       await this.reader.close(); // background prefetches, and the cache writes they start
       await this.cache.close();
+      try {
+        this.filesAtClose = this.namespace.committed.counts();
+      } catch {
+        // a damaged index: stats() after close reports it as it would before
+      }
       this.namespace.close();
       await this.store.close();
       clearStaging(this.stagingDirectory, this.stagedWrites);

@@ -168,10 +168,34 @@ export interface ManagerOptions {
   now?: () => number;
 }
 
-/** Parses `input` or throws EINVAL naming each bad field. */
-export function parseOptions<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+// Options of the maintenance calls (history, fsck, collectGarbage): counts are whole numbers, so a
+// NaN, a fraction, a string or a BigInt is refused naming the option rather than taken as a default.
+
+export const historyOptionsSchema = z.object({
+  limit: positiveInteger.optional(),
+  before: nonNegativeInteger.optional(),
+});
+
+export const fsckOptionsSchema = z.object({
+  verifyData: z.boolean().optional(),
+  concurrency: positiveInteger.optional(),
+  repair: z.boolean().optional(),
+});
+
+export const garbageCollectionOptionsSchema = z.object({
+  dryRun: z.boolean().optional(),
+  retentionMs: nonNegativeInteger.optional(),
+  graceMs: nonNegativeInteger.optional(),
+  compact: z.boolean().optional(),
+  compactBelow: z.number().min(0).max(1).optional(),
+  maxCompactBytes: nonNegativeInteger.optional(),
+  deleteConcurrency: positiveInteger.optional(),
+});
+
+/** Parses `input` or throws EINVAL (for `syscall`, "mount" by default) naming each bad field. */
+export function parseOptions<T extends z.ZodType>(schema: T, input: unknown, what: string, syscall = "mount"): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.length === 0 ? "(root)" : issue.path.join(".")}: ${issue.message}`);
-  throw new FsError("EINVAL", "mount", { detail: `invalid ${what}: ${problems.join("; ")}` });
+  throw new FsError("EINVAL", syscall, { detail: `invalid ${what}: ${problems.join("; ")}` });
 }

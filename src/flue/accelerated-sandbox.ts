@@ -1,16 +1,18 @@
 // The live Flue Sandbox of one instance: Flue's file verbs go through AcceleratedJustBashFs (the
 // same view of the files the shell has, system directories included), `exec` through the
 // just-bash shell (one commit per command). Flue's own `sandboxFromDriver` wraps it, so path
-// resolution against `cwd` (a per-call exec `cwd` included), the parent-creating write retry and
-// the abort race are Flue's, not a copy of them (its contract: adapters must not race aborts
-// themselves).
+// resolution against `cwd` (a per-call exec `cwd` included) and the abort race are Flue's, not a
+// copy of them (its contract: adapters must not race aborts themselves). Two things are ours:
+// a path that is not a string is refused before Flue's resolution reads it, and writeFile is one
+// write (Flue's wrapper retries a failed write after creating the parents, which would publish
+// them even when the write fails for good; the core creates missing parents itself).
 //
 // The sandbox carries a symbol-keyed link to its core filesystem, which survives Flue's object
 // spread when it hands the sandbox to tool factories, so the grep and glob tools can go straight
 // to the index and cache (search-files.ts).
 
 import { SandboxDiedError, sandboxFromDriver, type FileStat, type Sandbox, type SandboxDriver } from "@flue/runtime";
-import type { S3CachedFs } from "../core.ts";
+import { FsError, type S3CachedFs } from "../core.ts";
 import { systemRoots, type AcceleratedJustBashFs, type AcceleratedJustBashShell, type ShellExecOptions } from "../just-bash/index.ts";
 
 /** Where a sandbox made here keeps the link to its core filesystem (Symbol.for: one key even if this module loads twice). */
@@ -59,7 +61,7 @@ export function createAcceleratedSandbox(shell: AcceleratedJustBashShell): Accel
   };
 
   const sandbox = sandboxFromDriver(driver, shell.getCwd());
-  const exists = sandbox.exists;
+  const { exists, readFile, readFileBuffer, stat, readdir, mkdir, rm, exec, resolvePath } = sandbox;
   return Object.assign(sandbox, {
     // Flue's contract: exists never throws (a path its resolvePath cannot even read is simply absent).
     exists: async (path: string): Promise<boolean> => {
@@ -69,8 +71,29 @@ export function createAcceleratedSandbox(shell: AcceleratedJustBashShell): Accel
         return false;
       }
     },
+    // Flue's path resolution takes a string on trust: anything else is refused here, as the core does.
+    readFile: async (path: string) => readFile(checkedPath(path, "readFile")),
+    readFileBuffer: async (path: string) => readFileBuffer(checkedPath(path, "readFileBuffer")),
+    stat: async (path: string) => stat(checkedPath(path, "stat")),
+    readdir: async (path: string) => readdir(checkedPath(path, "readdir")),
+    mkdir: async (path: string, options?: Parameters<Sandbox["mkdir"]>[1]) => mkdir(checkedPath(path, "mkdir"), options),
+    rm: async (path: string, options?: Parameters<Sandbox["rm"]>[1]) => rm(checkedPath(path, "rm"), options),
+    resolvePath: (path: string) => resolvePath(checkedPath(path, "resolvePath")),
+    exec: async (command: string, options?: Parameters<Sandbox["exec"]>[1]) => {
+      if (options?.cwd !== undefined) checkedPath(options.cwd, "exec");
+      return exec(command, options);
+    },
+    // One write, no retry: Flue's wrapper would retry a failed write after `mkdir -p` of its parent,
+    // publishing the parents of a write that then fails anyway; the core creates missing parents itself.
+    writeFile: async (path: string, content: string | Uint8Array) => driver.writeFile(resolvePath(checkedPath(path, "writeFile")), content),
     [sandboxWorkspace]: { filesystem, fs },
   });
+}
+
+/** `path` if it is a string; anything else is EINVAL, naming its type. */
+function checkedPath(path: unknown, operation: string): string {
+  if (typeof path !== "string") throw new FsError("EINVAL", operation, { detail: `the path must be a string, got ${path === null ? "null" : typeof path}` });
+  return path;
 }
 
 /** The core link of a sandbox made by createAcceleratedSandbox (also after Flue spread it into a new object). */

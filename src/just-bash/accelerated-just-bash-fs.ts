@@ -197,6 +197,9 @@ export class AcceleratedJustBashFs implements IFileSystem {
   }
 
   resolvePath(base: string, path: string): string {
+    for (const [name, value] of [["base", base], ["path", path]] as const) {
+      if (typeof value !== "string") throw new FsError("EINVAL", "resolvePath", { detail: `${name} must be a string, got ${value === null ? "null" : typeof value}` });
+    }
     return resolveVirtualPath(base, path);
   }
 
@@ -371,7 +374,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async #write(kind: "write" | "append", path: string, content: FileContent, options: WriteFileOptions | undefined): Promise<void> {
     const normalized = this.#check("open", path);
-    const bytes = contentToBytes(content, encodingOf(options));
+    const bytes = contentToBytes(content, encodingOf(options), "open", path);
     const location = await this.#locate(normalized, true, "open", path);
     if (location.system) {
       this.#system.write(location.path, "open", path);

@@ -233,6 +233,11 @@ const strerror: Partial<Record<FsErrorCode, string>> = {
  * closed filesystem) is the transport's failure and rethrows.
  */
 function failedRedirection(error: unknown, workingDirectory: string): ShellResult {
+  // just-bash refuses a path with a NUL byte itself, and while it looks a command up along PATH
+  // (a NUL in the caller's env.PATH) that error escapes too: the command is not found.
+  if (!(error instanceof FsError) && error instanceof Error && error.message.startsWith("ENOENT: path contains null byte")) {
+    return { stdout: "", stderr: `bash: ${error.message.replaceAll("\0", "\\0")}\n`, exitCode: 127 };
+  }
   const description = error instanceof FsError ? strerror[error.code] : undefined;
   if (description === undefined || !(error instanceof FsError)) throw error;
   const path = error.path ?? "";

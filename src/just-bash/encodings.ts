@@ -5,6 +5,7 @@
 // "binary" strings and expect every byte back unchanged.
 
 import type { BufferEncoding, FileContent } from "just-bash";
+import { FsError } from "../core.ts";
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -16,9 +17,12 @@ export function encodingOf(options: { encoding?: BufferEncoding | null | undefin
   return options.encoding ?? undefined;
 }
 
-export function contentToBytes(content: FileContent, encoding: BufferEncoding | undefined): Uint8Array {
+/** The bytes of `content` for a write of `path`; content that is neither a string nor bytes is EINVAL, naming the path. */
+export function contentToBytes(content: FileContent, encoding: BufferEncoding | undefined, syscall: string, path: string): Uint8Array {
   if (content instanceof Uint8Array) return content;
-  if (typeof content !== "string") throw new TypeError(`file content must be a string or a Uint8Array, got ${content === null ? "null" : typeof content}`);
+  if (typeof content !== "string") {
+    throw new FsError("EINVAL", syscall, { path, detail: `file content must be a string or a Uint8Array, got ${content === null ? "null" : Array.isArray(content) ? "an array" : typeof content}` });
+  }
   switch (encoding) {
     case "binary":
     case "latin1":

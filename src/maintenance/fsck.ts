@@ -23,6 +23,7 @@ import { CorruptObjectError, NotFoundError, StoreError } from "../stores/store-e
 import { takeInventory, type InventoryEntry } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { References } from "./references.ts";
+import { fsckOptionsSchema, parseOptions } from "../options.ts";
 import { readForkRegistration } from "./fork.ts";
 import { parseOriginKey } from "../stores/origin-store.ts";
 import { retainedFrom } from "./time-travel.ts";
@@ -92,6 +93,7 @@ export interface FsckReport {
  * are not repairable here: they stay in the report.
  */
 export async function checkFilesystem(context: MaintenanceContext, options: FsckOptions = {}): Promise<FsckReport> {
+  parseOptions(fsckOptionsSchema, options, "fsck options", "fsck");
   const first = await inspect(context, options);
   if (!options.repair) return first.report;
   const committer = context.committer;

@@ -29,6 +29,7 @@ import { takeInventory, type Inventory, type InventoryEntry } from "./inventory.
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { References } from "./references.ts";
 import { RetentionError, pastGrace, planRetention } from "./retention.ts";
+import { garbageCollectionOptionsSchema, parseOptions } from "../options.ts";
 import { readForkRegistration } from "./fork.ts";
 
 const hour = 60 * 60 * 1000;
@@ -109,6 +110,7 @@ export async function storeNow(context: MaintenanceContext): Promise<number> {
 }
 
 export async function collectGarbage(context: MaintenanceContext, options: GarbageCollectionOptions = {}): Promise<GarbageReport> {
+  parseOptions(garbageCollectionOptionsSchema, options, "garbage collection options", "gc");
   const dryRun = options.dryRun ?? false;
   const retentionMs = nonNegative(options.retentionMs ?? defaultRetentionMs, "retentionMs");
   const graceMs = nonNegative(options.graceMs ?? defaultGraceMs, "graceMs");

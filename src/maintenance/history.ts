@@ -6,6 +6,7 @@ import { walKey, walPrefix } from "../log/keys.ts";
 import type { RecordHeader } from "../log/record.ts";
 import type { Op } from "../log/ops.ts";
 import { listAll } from "../stores/object-store.ts";
+import { historyOptionsSchema, parseOptions } from "../options.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { committedPosition } from "../namespace/position.ts";
 
@@ -32,6 +33,7 @@ export interface HistoryEntry {
 }
 
 export async function readHistory(context: MaintenanceContext, options: HistoryOptions = {}): Promise<HistoryEntry[]> {
+  parseOptions(historyOptionsSchema, options, "history options", "log");
   const limit = Math.max(1, Math.floor(options.limit ?? 20));
   const newest = Math.min(options.before ?? Number.POSITIVE_INFINITY, context.atSeq ?? Number.POSITIVE_INFINITY, committedPosition(context.namespace)?.seq ?? 0);
   const oldest = Math.max(1, newest - limit + 1);

@@ -17,6 +17,7 @@ import {
   DirectoryNotFoundError,
   FileExistsError,
   FileNotFoundError,
+  FilesystemError,
   IsDirectoryError,
   NotDirectoryError,
   PermissionError,
@@ -145,7 +146,14 @@ export class WorkspaceOperations {
 
   /** Content search from the index and the cache; see native-grep.ts. */
   async grep(options: FilesystemGrepOptions): Promise<FilesystemGrepResult[]> {
-    return this.run("read", { path: options.path, operation: "grep" }, (fs) => grepFiles(fs, toCorePath(options.path), options, this.grepSettings));
+    const root = toCorePath(options.path);
+    for (const name of ["maxCountPerFile", "maxTotalMatches", "contextLines"] as const) {
+      const value: unknown = options[name];
+      if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 0)) {
+        throw new FilesystemError(`EINVAL: grep option ${name} must be a whole number >= 0, got ${describeValue(value)}`, "EINVAL", options.path);
+      }
+    }
+    return this.run("read", { path: options.path, operation: "grep" }, (fs) => grepFiles(fs, root, options, this.grepSettings));
   }
 
   // ---- writes ---------------------------------------------------------------------------------
@@ -154,6 +162,9 @@ export class WorkspaceOperations {
     const context: ErrorContext = { path, operation: "writeFile" };
     const corePath = toCorePath(path);
     const { recursive, overwrite, expectedMtime } = options ?? {};
+    if (expectedMtime !== undefined && !(expectedMtime instanceof Date && Number.isFinite(expectedMtime.getTime()))) {
+      throw new FilesystemError(`EINVAL: expectedMtime must be a valid Date, got ${expectedMtime instanceof Date ? "an invalid Date" : describeValue(expectedMtime)}`, "EINVAL", path);
+    }
     // options.mimeType is only a hint: a file's type is always derived from its name, as in stat().
     if (recursive !== false && overwrite !== false && expectedMtime === undefined) {
       return this.run("write", context, (fs) => fs.writeFile(corePath, content));
@@ -176,7 +187,8 @@ export class WorkspaceOperations {
 
   /** Adds bytes at the end as new extents: the file is never read back and rewritten. */
   async appendFile(path: string, content: FileContent): Promise<void> {
-    return this.run("write", { path, operation: "appendFile" }, (fs) => fs.appendFile(toCorePath(path), content));
+    const corePath = toCorePath(path);
+    return this.run("write", { path, operation: "appendFile" }, (fs) => fs.appendFile(corePath, content));
   }
 
   async deleteFile(path: string, options?: RemoveOptions): Promise<void> {
@@ -359,4 +371,10 @@ async function mergeTree(tx: FsTarget, from: string, to: string): Promise<void> 
     if (entry.stats.isSymbolicLink()) await tx.symlink(await tx.readlink(source), target);
     else await tx.copyFile(source, target, { overwrite: false });
   }
+}
+
+/** A caller's value for a message: its type, and the value itself when it is a plain number. */
+function describeValue(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  return value === null ? "null" : typeof value;
 }

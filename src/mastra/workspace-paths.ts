@@ -7,11 +7,18 @@
 // ("src/a.ts", "" for the root), as Mastra's own LocalFilesystem reports them, so the tools print the
 // same headers over either filesystem.
 
-import { PermissionError } from "@mastra/core/workspace";
+import { FilesystemError, PermissionError } from "@mastra/core/workspace";
 
-/** The core path for a workspace path. Throws PermissionError for a path that climbs above the root. */
+/**
+ * The core path for a workspace path. Throws PermissionError for a path that climbs above the
+ * root, and FilesystemError EINVAL for one that is not a string (before any of Mastra's error
+ * classes would embed it in a message: a Symbol cannot be).
+ */
 export function toCorePath(path: string): string {
-  if (typeof path !== "string") return path; // the core rejects it with EINVAL, naming the type
+  if (typeof path !== "string") {
+    const type = path === null ? "null" : typeof path;
+    throw new FilesystemError(`EINVAL: the path must be a string, got ${type}`, "EINVAL", `<${type}>`);
+  }
   const parts: string[] = [];
   for (const part of path.split("/")) {
     if (part === "" || part === ".") continue;

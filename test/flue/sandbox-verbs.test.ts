@@ -5,6 +5,7 @@
 
 import { afterAll, expect, test } from "bun:test";
 import { SandboxDiedError } from "@flue/runtime";
+import { FsError } from "../../src/core.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testBucket } from "./flue-fixtures.ts";
 
@@ -46,6 +47,58 @@ test("writeFile creates missing parents, takes text or bytes, and fails with ENO
     expect(await sandbox.readFileBuffer("text.txt")).toEqual(new TextEncoder().encode("héllo ✓"));
     await expect(sandbox.writeFile("text.txt/child", "x")).rejects.toThrow("ENOTDIR: not a directory, open '/workspace/text.txt/child'");
     await expect(sandbox.writeFile("out", "x")).rejects.toThrow("EISDIR");
+  } finally {
+    await factory.close();
+  }
+});
+
+test("a write that fails publishes nothing, not even the parents Flue's wrapper would create to retry it (found by the API-misuse fuzzer)", async () => {
+  const { factory, sandbox, filesystem } = await sandboxFor("verbs-write-fails");
+  try {
+    await sandbox.writeFile("kept.txt", "kept");
+    const seq = filesystem.stats().seq;
+    const refused: [string, unknown][] = [
+      ["new/parents/bad-content.txt", 42],
+      ["other/parents/null.txt", null],
+      ["nul/parents/a\0b", "x"],
+    ];
+    for (const [path, content] of refused) {
+      const error = await sandbox.writeFile(path, content as string).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(FsError);
+      expect((error as FsError).code).toBe(path.includes("\0") ? "ENOENT" : "EINVAL");
+    }
+    expect(filesystem.stats().seq).toBe(seq);
+    expect(await filesystem.readdir("/workspace")).toEqual(["kept.txt"]);
+  } finally {
+    await factory.close();
+  }
+});
+
+test("a path that is not a string is FsError EINVAL in every verb, before Flue's path resolution reads it (found by the API-misuse fuzzer)", async () => {
+  const { factory, sandbox } = await sandboxFor("verbs-not-strings");
+  try {
+    const calls: [string, (path: never) => unknown][] = [
+      ["readFile", (path) => sandbox.readFile(path)],
+      ["readFileBuffer", (path) => sandbox.readFileBuffer(path)],
+      ["writeFile", (path) => sandbox.writeFile(path, "x")],
+      ["stat", (path) => sandbox.stat(path)],
+      ["readdir", (path) => sandbox.readdir(path)],
+      ["mkdir", (path) => sandbox.mkdir(path, { recursive: true })],
+      ["rm", (path) => sandbox.rm(path, { force: true })],
+      ["resolvePath", (path) => sandbox.resolvePath(path)],
+      ["exec cwd", (path) => sandbox.exec("pwd", { cwd: path })],
+    ];
+    for (const [name, call] of calls) {
+      for (const path of [42, null, Symbol("p"), {}]) {
+        let error: unknown;
+        try {
+          await call(path as never);
+        } catch (caught) {
+          error = caught;
+        }
+        expect([name, error instanceof FsError && error.code]).toEqual([name, "EINVAL"]);
+      }
+    }
   } finally {
     await factory.close();
   }

@@ -116,7 +116,17 @@ const invalid: { name: string; code: string; mentions?: string; run: (fs: S3Cach
   { name: "openWrite of a new path with a trailing slash", code: "EISDIR", run: (fs) => fs.openWrite("/newfile/") },
   { name: "copyFile onto a new path with a trailing slash", code: "EISDIR", run: (fs) => fs.copyFile("/file.txt", "/new/") },
   { name: "copyFile from a file's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.copyFile("/file.txt/", "/new") },
+  // node:fs opens the source first: its error wins over the destination's trailing slash (fuzzer seed 18)
+  { name: "copyFile from below a file onto a directory's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.copyFile("/file.txt/x", "/dir/") },
+  { name: "copyFile from a missing path onto a new path with a trailing slash", code: "ENOENT", run: (fs) => fs.copyFile("/missing", "/new/") },
+  { name: "copyFile in a transaction from below a file onto a directory's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.transaction((tx) => tx.copyFile("/file.txt/x", "/dir/")) },
+  // a lone surrogate is refused (EINVAL) even beside a destination name that is too long (fuzzer seed 3: the model wanted ENAMETOOLONG)
+  { name: "copyFile from a lone surrogate onto a name over 255 bytes", code: "EINVAL", mentions: "surrogate", run: (fs) => fs.copyFile("/\uDFFF", `/${"é".repeat(128)}`) },
   { name: "rename of a file to a path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.rename("/file.txt", "/g/") },
+  // node:fs: the source's error first (fuzzer seed 49), and a file renamed to "dir/" is ENOTDIR (seed 54)
+  { name: "rename of a missing path to a directory's path with a trailing slash", code: "ENOENT", run: (fs) => fs.rename("/missing", "/dir/") },
+  { name: "rename of a missing path to a new path with a trailing slash", code: "ENOENT", run: (fs) => fs.rename("/missing", "/new/") },
+  { name: "rename of a file to a directory's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.rename("/file.txt", "/dir/") },
   { name: "rm of a file's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.rm("/file.txt/") },
   { name: "chmod of a file's path with a trailing slash", code: "ENOTDIR", run: (fs) => fs.chmod("/file.txt/", 0o600) },
   { name: "symlink at a path with a trailing slash", code: "ENOENT", run: (fs) => fs.symlink("/file.txt", "/link/") },
@@ -130,6 +140,24 @@ const invalid: { name: string; code: string; mentions?: string; run: (fs: S3Cach
   { name: "a lone surrogate in a written name", code: "EINVAL", mentions: "surrogate", run: (fs) => fs.writeFile("/lone-\uD800.txt", "x") },
   { name: "a lone surrogate in a read name", code: "EINVAL", mentions: "surrogate", run: (fs) => fs.readFile("/lone-\uDC00.txt") },
   { name: "a lone surrogate in a symlink's target", code: "EINVAL", mentions: "surrogate", run: (fs) => fs.symlink("/t-\uD800", "/link") },
+  // a Symbol as a path or a number: refused, never converted to a string in the message
+  { name: "readRange of a Symbol path with NaN offset", code: "EINVAL", mentions: "offset", run: (fs) => fs.readRange(Symbol("path") as never, Number.NaN, 1) },
+  { name: "readRange with a Symbol offset", code: "EINVAL", mentions: "offset", run: (fs) => fs.readRange("/file.txt", Symbol("offset") as never, 1) },
+  { name: "readFile of a Symbol path", code: "EINVAL", mentions: "must be a string", run: (fs) => fs.readFile(Symbol("path") as never) },
+  // maintenance options are whole numbers (found by the API-misuse fuzzer: NaN, negatives, strings and BigInts were taken)
+  { name: "history with limit NaN", code: "EINVAL", mentions: "limit", run: (fs) => fs.history({ limit: Number.NaN }) },
+  { name: "history with limit -1", code: "EINVAL", mentions: "limit", run: (fs) => fs.history({ limit: -1 }) },
+  { name: "history with before 10n", code: "EINVAL", mentions: "before", run: (fs) => fs.history({ before: 10n as never }) },
+  { name: "history with before a string", code: "EINVAL", mentions: "before", run: (fs) => fs.history({ before: "3" as never }) },
+  { name: "fsck with concurrency 0", code: "EINVAL", mentions: "concurrency", run: (fs) => fs.fsck({ concurrency: 0 }) },
+  { name: "fsck with concurrency 1.5", code: "EINVAL", mentions: "concurrency", run: (fs) => fs.fsck({ concurrency: 1.5 }) },
+  { name: "fsck with concurrency 10n", code: "EINVAL", mentions: "concurrency", run: (fs) => fs.fsck({ concurrency: 10n as never }) },
+  { name: "collectGarbage with graceMs NaN", code: "EINVAL", mentions: "graceMs", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: Number.NaN }) },
+  { name: "collectGarbage with retentionMs 10n", code: "EINVAL", mentions: "retentionMs", run: (fs) => fs.collectGarbage({ retentionMs: 10n as never, graceMs: 0 }) },
+  { name: "collectGarbage with maxCompactBytes -1", code: "EINVAL", mentions: "maxCompactBytes", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: 0, maxCompactBytes: -1 }) },
+  { name: "collectGarbage with deleteConcurrency 0.5", code: "EINVAL", mentions: "deleteConcurrency", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: 0, deleteConcurrency: 0.5 }) },
+  { name: "collectGarbage with deleteConcurrency an object", code: "EINVAL", mentions: "deleteConcurrency", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: 0, deleteConcurrency: {} as never }) },
+  { name: "collectGarbage with compactBelow 2", code: "EINVAL", mentions: "compactBelow", run: (fs) => fs.collectGarbage({ retentionMs: 0, graceMs: 0, compactBelow: 2 }) },
 ];
 
 describe("bad arguments fail clearly and publish nothing", () => {

@@ -130,6 +130,22 @@ describe("bad arguments and failing sources are FsErrors with the virtual path",
   });
 });
 
+describe("a closed mount", () => {
+  test("stats() still answers with the figures at close; every other method is EBADF (found by the API-misuse fuzzer: a raw RangeError from the closed index)", async () => {
+    const workspace = await testWorkspace("local", "closed-stats");
+    const fs = await workspace.mount();
+    await fs.writeFile("/a/b.txt", "bytes");
+    await fs.close();
+    const stats = fs.stats();
+    expect(stats.files).toEqual({ files: 1, directories: 2, symlinks: 0, bytes: 5 });
+    expect(stats.seq).toBeGreaterThan(0);
+    await expectCode(fs.stat("/a/b.txt"), "EBADF");
+    await expectCode(fs.history(), "EBADF");
+    await fs.close(); // closing again answers too
+    expect(fs.stats().files).toEqual(stats.files);
+  });
+});
+
 describe("the local cache directory", () => {
   test("materialize after the cache directory was deleted works, or fails as an FsError with the virtual path", async () => {
     const workspace = await testWorkspace("local", "public-materialize");

@@ -67,9 +67,12 @@ const flawed = (plan: { tags: string[] }) => plan.tags.some((tag) => !["in-tx", 
  * Applies a path argument's flaw to the expectation `inner` (which works on normalised paths):
  * refused input, a trailing slash on something that is not a directory, a lone surrogate.
  */
-function withPaths(model: FilesystemModel, args: { arg: PathArg; role: PathRole }[], inner: (...normalized: string[]) => Expectation): Expectation {
+export function withPaths(model: FilesystemModel, args: { arg: PathArg; role: PathRole }[], inner: (...normalized: string[]) => Expectation): Expectation {
+  // node:fs writes a lone surrogate as U+FFFD; refusing it (EINVAL) is the other clear answer, also
+  // when another argument is refused: which of two bad arguments is named first is not node:fs's contract.
+  const surrogate = args.some(({ arg }) => arg.flaw === "lone-surrogate") ? ["EINVAL"] : [];
   const refusals = args.map(({ arg }) => arg.refusedWith).filter((code): code is string => code !== undefined);
-  if (refusals.length > 0) return refuse(...refusals);
+  if (refusals.length > 0) return refuse(...refusals, ...surrogate);
   const normalized = args.map(({ arg }) => arg.normalized!);
   for (const { arg, role } of args) {
     if (arg.flaw !== "trailing-slash") continue;
@@ -78,14 +81,15 @@ function withPaths(model: FilesystemModel, args: { arg: PathArg; role: PathRole 
     if (node?.kind === "file") return refuse(...slashRefusals);
     if (node === undefined && role === "create-file") return refuse(...slashRefusals);
   }
-  // A file at "x/" for a source that is a file (rename/copy onto a missing "dest/") fails in node:fs.
-  if (args.length === 2 && args[1]!.arg.flaw === "trailing-slash" && tryLookup(model, normalized[0]!)?.kind === "file" && tryLookup(model, normalized[1]!) === undefined) {
+  // A file renamed or copied to "dest/" fails in node:fs, whatever is at dest: a missing dest
+  // (ENOTDIR, EISDIR), a directory (rename: ENOTDIR, copyFile: EISDIR; seed 54 found the model
+  // answering rename's EISDIR for a file onto a directory without the slash).
+  if (args.length === 2 && args[1]!.arg.flaw === "trailing-slash" && tryLookup(model, normalized[0]!)?.kind === "file") {
     return refuse(...slashRefusals);
   }
   const expectation = inner(...normalized);
-  // node:fs writes a lone surrogate as U+FFFD (what `normalized` holds); refusing it is the other clear answer.
-  if (args.some(({ arg }) => arg.flaw === "lone-surrogate")) return { ...expectation, codes: [...new Set([...expectation.codes, "EINVAL"])] };
-  return expectation;
+  // `normalized` holds the U+FFFD form of a lone surrogate, as node:fs writes it.
+  return surrogate.length > 0 ? { ...expectation, codes: [...new Set([...expectation.codes, ...surrogate])] } : expectation;
 }
 
 interface Plan {
@@ -499,16 +503,18 @@ export class CoreTarget implements Target {
         const depth = this.p.chance(0.5) ? this.num(() => 1 + this.p.int(3)) : undefined;
         const options = depth === undefined ? undefined : { maxDepth: depth.value };
         const zero = depth?.value === 0;
+        // walk's maxDepth is a whole number >= 0, or Infinity for no limit (the core's documented contract).
+        const depthValid = depth === undefined || depth.valid || depth.value === Number.POSITIVE_INFINITY;
         return base("walk", options === undefined ? [path.value] : [path.value, options], (t) => t.walk(path.value as string, options as { maxDepth?: number }), (model) => {
           const answer = onPath(model, (p) =>
-            read(model, (m) => modelWalk(m, p, depth?.valid ? (depth.value as number) : undefined), (value, wanted) => {
+            read(model, (m) => modelWalk(m, p, depth !== undefined && depthValid ? (depth.value as number) : undefined), (value, wanted) => {
               const lines = (value as { path: string; stats: { isDirectory(): boolean }; depth: number }[]).map((entry) => `${entry.path} ${entry.stats.isDirectory() ? "directory" : "file"} ${entry.depth}`).sort();
               return JSON.stringify(lines) === JSON.stringify(wanted) ? undefined : `walked ${lines.length} entries, the model ${wanted.length}`;
             }),
           );
-          if (depth !== undefined && !depth.valid) return { codes: [...new Set(["EINVAL", ...answer.codes])] };
+          if (!depthValid) return { codes: [...new Set(["EINVAL", ...answer.codes])] };
           return answer;
-        }, depth !== undefined && !depth.valid ? { tags: [...tags, "bad-number"] } : zero ? { tags: [...tags, "depth-0"] } : {});
+        }, !depthValid ? { tags: [...tags, "bad-number"] } : zero ? { tags: [...tags, "depth-0"] } : {});
       }
       case "prefetch":
         return base("prefetch", [path.value], (t) => t.prefetch(path.value as string), (model) => onPath(model, (p) => read(model, (m) => node(m, p), () => undefined)));

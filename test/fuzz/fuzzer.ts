@@ -225,7 +225,7 @@ export class FuzzRun {
       if (seen === undefined) {
         const first = `call ${violation.call?.index ?? "-"}: ${violation.call === undefined ? "" : this.show(violation.call)} -> ${violation.message.slice(0, 300)}`;
         this.tolerated.set(finding.id, { finding, count: 1, first });
-        this.log(`known finding ${finding.id} (${finding.item === "new" ? "new" : `issue 14 item ${finding.item}`}) tolerated: ${first}`);
+        this.log(`known finding ${finding.id} (${finding.item === "new" ? "new" : `issue ${finding.item}`}) tolerated: ${first}`);
       } else seen.count++;
       return true;
     }

@@ -1,113 +1,20 @@
-// KNOWN FINDINGS: defects the fuzzer found that are being fixed under issue 14 (or are new and
-// reported with it). The checker tolerates a violation only when one of these narrow predicates
-// matches it (the surface and method called, the flaw in its arguments, which check failed and
-// how), and counts each one it tolerated. Delete an entry once its fix is merged: the fuzzer then
-// holds the fixed call to the rule like any other.
+// KNOWN FINDINGS: defects the fuzzer found that are not fixed yet. The table is EMPTY: every
+// finding so far is fixed at its source with a regression test (docs/fuzzing.md lists them), and
+// the checker holds every call to its rules.
+//
+// The mechanism stays for the next finding that cannot be fixed in the same change: add an entry
+// with a narrow predicate (the surface and method called, the flaw in its arguments, which check
+// failed and how); the checker then tolerates only the violations it matches, counts them, and
+// api-misuse.test.ts prints the count. Delete the entry with the fix.
 
 import type { Violation } from "./fuzzer.ts";
 
 export interface KnownFinding {
   id: string;
-  /** The issue-14 item whose fix removes it, or "new" (found by the fuzzer, not in issue 14). */
+  /** The issue whose fix removes it, or "new" (found by the fuzzer, not yet in an issue). */
   item: number | "new";
   summary: string;
   matches(violation: Violation): boolean;
 }
 
-const coreSurfaces = ["core", "tx", "reader"] as const;
-const calls = (violation: Violation, surfaces: readonly string[], methods: readonly string[]) =>
-  violation.call !== undefined && surfaces.includes(violation.call.surface) && methods.includes(violation.call.method);
-const tagged = (violation: Violation, tag: string) => violation.call?.tags.includes(tag) === true;
-const succeeded = (violation: Violation) => violation.outcome?.status === "ok";
-/** The call failed with a plain error (not FsError) of class `name` whose message contains `text`. */
-const threw = (violation: Violation, name: string, text: string) =>
-  violation.outcome?.status === "error" &&
-  violation.outcome.error instanceof Error &&
-  violation.outcome.error.constructor.name === name &&
-  violation.outcome.error.message.includes(text);
-
-export const knownFindings: KnownFinding[] = [
-  {
-    id: "stats-after-close-raw-range-error",
-    item: "new",
-    summary: "stats() on a closed mount throws a raw RangeError 'Cannot use a closed database' (SQLite), not a report or an FsError EBADF",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, ["core"], ["stats"]) && tagged(v, "closed") && threw(v, "RangeError", "closed database"),
-  },
-  {
-    id: "maintenance-options-unchecked",
-    item: "new",
-    summary:
-      "history({ limit, before }), fsck({ concurrency }) and collectGarbage({ graceMs, maxCompactBytes, deleteConcurrency, ... }) accept NaN, negative, fractional, string and object values instead of EINVAL; a BigInt throws a raw TypeError (collectGarbage: EIO 'garbage collection stopped')",
-    matches: (v) =>
-      calls(v, ["core"], ["history", "fsck", "collectGarbage"]) &&
-      tagged(v, "bad-number") &&
-      ((v.check === "model" && succeeded(v)) ||
-        ((v.check === "errors" || v.check === "model") && (threw(v, "TypeError", "BigInt") || (calls(v, ["core"], ["collectGarbage"]) && threw(v, "GarbageCollectionError", "BigInt"))))),
-  },
-  {
-    id: "just-bash-content-raw-type-error",
-    item: "new",
-    summary:
-      "AcceleratedJustBashFs.writeFile/appendFile (and so Flue's sandbox writeFile) of content that is neither a string nor bytes throws a raw TypeError, not FsError EINVAL",
-    matches: (v) =>
-      v.check === "errors" &&
-      calls(v, ["just-bash", "flue"], ["writeFile", "appendFile"]) &&
-      tagged(v, "bad-content") &&
-      threw(v, "TypeError", "file content must be a string or a Uint8Array"),
-  },
-  {
-    id: "flue-non-string-path-raw-type-error",
-    item: "new",
-    summary: "the Flue sandbox's verbs given a path that is not a string throw a raw TypeError ('p.startsWith is not a function') from Flue's path resolution, not FsError EINVAL",
-    matches: (v) =>
-      v.check === "errors" && calls(v, ["flue"], ["readFile", "readFileBuffer", "stat", "readdir", "mkdir", "rm", "writeFile", "resolvePath", "exec"]) && tagged(v, "not-a-string") && threw(v, "TypeError", "startsWith"),
-  },
-  {
-    id: "shell-exec-nul-in-path-env-raw-error",
-    item: "new",
-    summary: "shell.exec with a NUL byte in env.PATH rejects with a plain Error 'ENOENT: path contains null byte, access ...' instead of resolving with a failed command",
-    matches: (v) => v.check === "errors" && calls(v, ["shell"], ["exec"]) && tagged(v, "odd-env") && threw(v, "Error", "path contains null byte"),
-  },
-  {
-    id: "mastra-invalid-expected-mtime",
-    item: "new",
-    summary: "AcceleratedFS.writeFile(path, content, { expectedMtime }) with an invalid Date or a non-Date throws a raw RangeError 'Invalid Date' (or TypeError), not a FilesystemError",
-    matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["writeFile"]) && tagged(v, "bad-mtime") && (threw(v, "RangeError", "Invalid Date") || threw(v, "TypeError", "")),
-  },
-  {
-    id: "flue-failed-write-publishes-parents",
-    item: "new",
-    summary:
-      "a Flue sandbox writeFile that fails (bad content, a NUL in the name, ...) has published the parent directories first: Flue's wrapper retries every failed write after mkdir -p of the parent, which the adapter keeps although the core creates parents itself",
-    matches: (v) => v.check === "publishes" && calls(v, ["flue"], ["writeFile"]),
-  },
-  {
-    id: "mastra-non-string-path-raw-type-error",
-    item: "new",
-    summary:
-      "AcceleratedFS.writeFile, appendFile, copyFile and moveFile with a path that is not a string throw a raw TypeError ('corePath.lastIndexOf is not a function'; a Symbol: 'Cannot convert a symbol to a string', readRange too), not a FilesystemError EINVAL as the other methods do",
-    matches: (v) =>
-      v.check === "errors" &&
-      v.call?.surface === "mastra" &&
-      tagged(v, "not-a-string") &&
-      (threw(v, "TypeError", "is not a function") || threw(v, "TypeError", "Cannot convert a symbol")),
-  },
-  {
-    id: "just-bash-resolve-path-raw-type-error",
-    item: "new",
-    summary: "AcceleratedJustBashFs.resolvePath(base, path) with a path or base that is not a string throws a raw TypeError, not FsError EINVAL",
-    matches: (v) => v.check === "errors" && calls(v, ["just-bash"], ["resolvePath"]) && threw(v, "TypeError", ""),
-  },
-  {
-    id: "mastra-grep-options-unchecked",
-    item: "new",
-    summary: "AcceleratedFS.grep({ maxCountPerFile, contextLines }) given a BigInt throws a raw TypeError (other non-counts are not refused either)",
-    matches: (v) => v.check === "errors" && calls(v, ["mastra"], ["grep"]) && tagged(v, "bad-number") && threw(v, "TypeError", "BigInt"),
-  },
-  {
-    id: "symbol-path-in-read-range-message",
-    item: "new",
-    summary: "readRange(Symbol(), NaN, 1): building the EINVAL for the bad numbers embeds the path in the message and throws a raw TypeError 'Cannot convert a symbol to a string'",
-    matches: (v) => (v.check === "errors" || v.check === "model") && calls(v, coreSurfaces, ["readRange"]) && tagged(v, "not-a-string") && threw(v, "TypeError", "Cannot convert a symbol"),
-  },
-];
+export const knownFindings: KnownFinding[] = [];

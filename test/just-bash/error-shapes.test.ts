@@ -117,6 +117,20 @@ const cases: ErrorCase[] = [
     message: `ELOOP: too many symbolic links encountered, stat '${w}/loop'`,
     inMemoryFsDiffers: "InMemoryFs uses strerror's wording ('too many levels of symbolic links') and names the operation 'open'; we keep Node's",
   },
+  {
+    name: "writeFile of content that is neither text nor bytes (found by the API-misuse fuzzer)",
+    call: (fs) => fs.writeFile(`${w}/new.txt`, 42 as never),
+    code: "EINVAL",
+    message: `EINVAL: file content must be a string or a Uint8Array, got number, open '${w}/new.txt'`,
+    inMemoryFsDiffers: "InMemoryFs throws a raw TypeError",
+  },
+  {
+    name: "appendFile of null content (found by the API-misuse fuzzer)",
+    call: (fs) => fs.appendFile(`${w}/file`, null as never),
+    code: "EINVAL",
+    message: `EINVAL: file content must be a string or a Uint8Array, got null, open '${w}/file'`,
+    inMemoryFsDiffers: "InMemoryFs throws a raw TypeError",
+  },
   { name: "a path with a NUL byte", call: (fs) => fs.readFile(`${w}/a\0b`), code: "ENOENT", message: `ENOENT: path contains null byte, open '${w}/a\0b'`, sameAsInMemoryFs: true },
   {
     name: "a write into a system directory",
@@ -193,4 +207,19 @@ test("a failed operation changes nothing", async () => {
   const before = ours.getAllPaths();
   for (const c of cases) await failure(() => c.call(ours));
   expect(ours.getAllPaths()).toEqual(before);
+});
+
+test("resolvePath of a path or base that is not a string is FsError EINVAL, not a raw TypeError (found by the API-misuse fuzzer)", () => {
+  for (const [base, path] of [[w, 42], [w, Symbol("p")], [null, "x"], [{}, "x"]] as const) {
+    let thrown: unknown;
+    try {
+      ours.resolvePath(base as never, path as never);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(FsError);
+    expect((thrown as FsError).code).toBe("EINVAL");
+    expect((thrown as FsError).message).toContain("must be a string");
+  }
+  expect(ours.resolvePath(w, "a/../b")).toBe(`${w}/b`);
 });

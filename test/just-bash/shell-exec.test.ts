@@ -303,3 +303,18 @@ test("bad options fail at once, naming the option", async () => {
     await close();
   }
 });
+
+test("a NUL byte in env.PATH makes a command not found (exit 127, bash's message), never a rejected exec (found by the API-misuse fuzzer)", async () => {
+  const { filesystem, shell, close } = await shellFixture("jb-exec-nul-path");
+  try {
+    const seq = filesystem.stats().seq;
+    const result = await shell.exec("cat <(ls)", { env: { PATH: "\0" } });
+    expect(result.exitCode).toBe(127);
+    expect(result.stderr).toContain("path contains null byte");
+    expect(result.stderr).not.toContain("\0");
+    expect(filesystem.stats().seq).toBe(seq);
+    expect((await shell.exec("echo still works")).stdout).toBe("still works\n");
+  } finally {
+    await close();
+  }
+});

@@ -81,6 +81,43 @@ describe("errors", () => {
       const error = await rejectsWith(fs.readFile("bad\0name"), FilesystemError);
       expect(error.code).toBe("EINVAL");
     }));
+
+  test("bad arguments are FilesystemError EINVAL in every method, and nothing is published (found by the API-misuse fuzzer)", () =>
+    withSubject(async (fs) => {
+      await fs.writeFile("kept.txt", "kept");
+      const before = fs.filesystem.stats().seq;
+      const invalid: [string, () => Promise<unknown>, string][] = [
+        // a path that is not a string, a Symbol included (which no message may embed)
+        ["writeFile(42)", () => fs.writeFile(42 as never, "x"), "must be a string"],
+        ["writeFile(42) with options", () => fs.writeFile(42 as never, "x", { overwrite: false }), "must be a string"],
+        ["appendFile(null)", () => fs.appendFile(null as never, "x"), "must be a string"],
+        ["copyFile(Symbol())", () => fs.copyFile(Symbol("s") as never, "copy.txt"), "must be a string"],
+        ["copyFile to {}", () => fs.copyFile("kept.txt", {} as never), "must be a string"],
+        ["moveFile(42)", () => fs.moveFile(42 as never, "moved.txt"), "must be a string"],
+        ["readRange(Symbol())", () => fs.readRange(Symbol("s") as never, Number.NaN, 1), "must be a string"],
+        ["stat(Symbol())", () => fs.stat(Symbol("s") as never), "must be a string"],
+        ["deleteFile({})", () => fs.deleteFile({} as never), "must be a string"],
+        // expectedMtime that is not a valid Date
+        ["expectedMtime: Invalid Date", () => fs.writeFile("kept.txt", "y", { expectedMtime: new Date(Number.NaN) }), "expectedMtime"],
+        ["expectedMtime: a string", () => fs.writeFile("kept.txt", "y", { expectedMtime: "now" as never }), "expectedMtime"],
+        // grep's counts are whole numbers >= 0
+        ["grep maxCountPerFile 10n", () => fs.grep(grepOptions({ pattern: "k", maxCountPerFile: 10n as never })), "maxCountPerFile"],
+        ["grep contextLines NaN", () => fs.grep(grepOptions({ pattern: "k", contextLines: Number.NaN })), "contextLines"],
+        ["grep maxTotalMatches -1", () => fs.grep(grepOptions({ pattern: "k", maxTotalMatches: -1 })), "maxTotalMatches"],
+        ["grep maxCountPerFile 1.5", () => fs.grep(grepOptions({ pattern: "k", maxCountPerFile: 1.5 })), "maxCountPerFile"],
+      ];
+      for (const [name, call, mentions] of invalid) {
+        const error = await rejectsWith(call(), FilesystemError).catch((problem: Error) => {
+          throw new Error(`${name}: ${problem.message}`);
+        });
+        expect([name, error.code]).toEqual([name, "EINVAL"]);
+        expect([name, error.message.includes(mentions)]).toEqual([name, true]);
+        expect(typeof error.path).toBe("string");
+      }
+      expect(fs.filesystem.stats().seq).toBe(before);
+      expect(await fs.readFile("kept.txt", { encoding: "utf-8" })).toBe("kept");
+      expect(await fs.exists(Symbol("s") as never)).toBe(false);
+    }));
 });
 
 describe("symbolic links (made through the core)", () => {
