@@ -26,6 +26,18 @@ export { FsError, FencedError, type FsErrorCode } from "./errors.ts";
 export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./options.ts";
 export { defaultMountName, mountConfigKeys } from "./options.ts";
 export { releaseHeldLeases, type LeaseWaitInfo } from "./commit/lease.ts";
-export { normalizePath } from "./paths.ts";
+export {
+  normalizePath,
+  resolveWithin,
+  resolveLinkTarget,
+  splitPath,
+  joinPath,
+  parentOf,
+  baseName,
+  isWithin,
+  maxSymlinkHops,
+  maxNameBytes,
+  maxPathBytes,
+} from "./paths.ts";
 export * from "./stores/index.ts";
 export { seededRandom } from "./random.ts";

@@ -1,11 +1,13 @@
 // Paths inside the virtual tree: always absolute, "/"-separated, normalised. Hostile input is
-// refused before it reaches the index or the store (SPEC guarantee 7): NUL bytes, ".." that would
+// refused before it reaches the index or the store (docs/guarantees.md, guarantee 7): NUL bytes, ".." that would
 // climb above the root, and names or paths longer than Linux allows.
 
 import { FsError } from "./errors.ts";
 
 export const maxNameBytes = 255;
 export const maxPathBytes = 4096;
+/** Symbolic links followed while resolving one path before it is ELOOP (Linux's limit). */
+export const maxSymlinkHops = 40;
 
 /** The normalised absolute form of `path` ("a/./b/../c" -> "/a/c"), or an FsError for `syscall`. */
 export function normalizePath(path: unknown, syscall: string): string {
@@ -73,4 +75,13 @@ export function resolveLinkTarget(linkDirectory: string, target: string): string
     else parts.push(part);
   }
   return `/${parts.join("/")}`;
+}
+
+/**
+ * `path` resolved against the directory `base` as a shell resolves it: absolute, "/"-separated,
+ * and ".." at the root stays at the root, so the result never leaves the tree. (normalizePath,
+ * which the filesystem's own methods use, refuses a ".." above the root instead.)
+ */
+export function resolveWithin(base: string, path: string): string {
+  return resolveLinkTarget("/", path.startsWith("/") ? path : `${base}/${path}`);
 }

@@ -12,19 +12,11 @@
 // layout into any fs that has both, and those writes would land in the bucket.
 
 import { unsafeBytesFromLatin1, type BufferEncoding, type ByteString, type CpOptions, type FileContent, type FsStat, type IFileSystem, type MkdirOptions, type RmOptions } from "just-bash";
-import { FsError, S3CachedFs, type FileStats, type Transaction } from "../core.ts";
+import { FsError, S3CachedFs, isWithin, joinPath, maxSymlinkHops, parentOf, resolveLinkTarget, resolveWithin, splitPath, type FileStats, type Transaction } from "../core.ts";
 import { bytesToText, contentToBytes, encodingOf } from "./encodings.ts";
 import { asShellError, intoItselfError, shellError } from "./shell-errors.ts";
 import { isSystemPath, SystemTree, type ProcessInfo, type SystemNode } from "./system-tree.ts";
-import {
-  checkedPath,
-  isWithinVirtualPath,
-  joinVirtualPath,
-  parentOfVirtualPath,
-  resolveLinkTarget,
-  resolveVirtualPath,
-  splitVirtualPath,
-} from "./virtual-paths.ts";
+import { checkedPath } from "./virtual-paths.ts";
 
 /** What just-bash's readdirWithFileTypes returns (its DirentEntry, which it does not export). */
 export interface ShellDirectoryEntry {
@@ -59,7 +51,6 @@ interface Location {
   path: string;
 }
 
-const maxSymlinkHops = 40;
 /** `dev` of the system tree's entries, distinct from the core's, so `test a -ef b` stays exact. */
 const systemDevice = -1;
 
@@ -125,7 +116,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async exists(path: string): Promise<boolean> {
     if (typeof path !== "string" || path.includes("\0") || path === "") return false;
     if (this.#options.signal?.aborted) return false;
-    const normalized = resolveVirtualPath("/", path);
+    const normalized = resolveWithin("/", path);
     if (isSystemPath(normalized)) return this.#systemFind(normalized) !== undefined;
     try {
       if (await this.filesystem.exists(normalized)) return true;
@@ -200,7 +191,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     for (const [name, value] of [["base", base], ["path", path]] as const) {
       if (typeof value !== "string") throw new FsError("EINVAL", "resolvePath", { detail: `${name} must be a string, got ${value === null ? "null" : typeof value}` });
     }
-    return resolveVirtualPath(base, path);
+    return resolveWithin(base, path);
   }
 
   /** Every path, from the local index and the system tree (synchronous, as just-bash requires). */
@@ -272,7 +263,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     }
     if (stats.isDirectory()) {
       if (!recursive) throw shellError("EISDIR", "cp", source);
-      if (isWithinVirtualPath(target.path, await this.filesystem.realpath(from))) throw intoItselfError("cp", source, destination);
+      if (isWithin(target.path, await this.filesystem.realpath(from))) throw intoItselfError("cp", source, destination);
     }
     try {
       await this.filesystem.cp(from, to, { recursive, overwrite: true });
@@ -297,7 +288,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     } catch (error) {
       throw asShellError(error, "mv", source);
     }
-    if (stats.isDirectory() && target.path !== origin.path && isWithinVirtualPath(target.path, origin.path)) throw intoItselfError("mv", source, destination);
+    if (stats.isDirectory() && target.path !== origin.path && isWithin(target.path, origin.path)) throw intoItselfError("mv", source, destination);
     try {
       await this.filesystem.rename(from, to);
     } catch (error) {
@@ -423,7 +414,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (path === "/") return { system: false, path };
     const filesystem = this.filesystem;
     // Fast path: the parent resolves without leaving the index, so only the last name can be a link.
-    const parent = parentOfVirtualPath(path);
+    const parent = parentOf(path);
     const name = path.slice(parent === "/" ? 1 : parent.length + 1);
     let realParent: string | undefined;
     try {
@@ -432,30 +423,30 @@ export class AcceleratedJustBashFs implements IFileSystem {
       realParent = undefined;
     }
     if (realParent !== undefined && !isSystemPath(realParent)) {
-      const last = joinVirtualPath(realParent, name);
+      const last = joinPath(realParent, name);
       if (isSystemPath(last)) return { system: true, path: last };
       if (!followLast) return { system: false, path: last };
       const stats = await filesystem.lstat(last).catch(() => undefined);
       if (stats === undefined || !stats.isSymbolicLink()) return { system: false, path: last };
     }
     // Slow path: walk component by component.
-    let pending = splitVirtualPath(path);
+    let pending = splitPath(path);
     let current = "/";
     for (let hops = 0; pending.length > 0; ) {
-      const next = joinVirtualPath(current, pending[0]!);
+      const next = joinPath(current, pending[0]!);
       pending = pending.slice(1);
-      if (isSystemPath(next)) return { system: true, path: pending.reduce(joinVirtualPath, next) };
+      if (isSystemPath(next)) return { system: true, path: pending.reduce(joinPath, next) };
       if (pending.length === 0 && !followLast) return { system: false, path: next };
       let stats: FileStats;
       try {
         stats = await filesystem.lstat(next);
       } catch (error) {
-        if (error instanceof FsError && (error.code === "ENOENT" || error.code === "ENOTDIR")) return { system: false, path: pending.reduce(joinVirtualPath, next) };
+        if (error instanceof FsError && (error.code === "ENOENT" || error.code === "ENOTDIR")) return { system: false, path: pending.reduce(joinPath, next) };
         throw asShellError(error, op, reported);
       }
       if (stats.isSymbolicLink()) {
         if (++hops > maxSymlinkHops) throw shellError("ELOOP", op, reported);
-        pending = [...splitVirtualPath(resolveLinkTarget(current, await filesystem.readlink(next))), ...pending];
+        pending = [...splitPath(resolveLinkTarget(current, await filesystem.readlink(next))), ...pending];
         current = "/";
         continue;
       }
@@ -514,10 +505,10 @@ export class AcceleratedJustBashFs implements IFileSystem {
     });
     if (stats.isDirectory) {
       if (!recursive) throw shellError("EISDIR", "cp", source);
-      if (isWithinVirtualPath(target.path, origin.path)) throw intoItselfError("cp", source, destination);
+      if (isWithin(target.path, origin.path)) throw intoItselfError("cp", source, destination);
       await this.mkdir(target.path, { recursive: true });
       for (const name of await this.readdir(origin.path)) {
-        await this.cp(joinVirtualPath(origin.path, name), joinVirtualPath(target.path, name), { recursive });
+        await this.cp(joinPath(origin.path, name), joinPath(target.path, name), { recursive });
       }
       return;
     }

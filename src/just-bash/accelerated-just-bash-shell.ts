@@ -22,9 +22,8 @@ import {
   type CustomCommand,
   type ExecOptions,
 } from "just-bash";
-import { FsError, type FsErrorCode, type MountConfig, type S3CachedFs, type S3CachedFsManagerImpl } from "../core.ts";
+import { FsError, resolveWithin, type FsErrorCode, type MountConfig, type S3CachedFs, type S3CachedFsManagerImpl } from "../core.ts";
 import { AcceleratedJustBashFs, type CoreFilesystem } from "./accelerated-just-bash-fs.ts";
-import { resolveVirtualPath } from "./virtual-paths.ts";
 
 /** How a command's writes are published. */
 export type CommitMode = "per-command" | "per-write";
@@ -76,7 +75,7 @@ export async function createAcceleratedJustBashShell(options: AcceleratedJustBas
     filesystem = await manager.mount(mount);
     owned = true;
   }
-  const workingDirectory = resolveVirtualPath("/", cwd);
+  const workingDirectory = resolveWithin("/", cwd);
   const shell = new AcceleratedJustBashShell(filesystem, { cwd: workingDirectory, commit, timeoutMs, bashOptions, owned });
   try {
     if (!(await shell.fs.exists(workingDirectory))) {
@@ -141,7 +140,7 @@ export class AcceleratedJustBashShell {
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
       throw new FsError("EINVAL", "exec", { detail: `timeoutMs: expected a positive number of ms, got ${String(timeoutMs)}` });
     }
-    const workingDirectory = cwd === undefined ? this.cwd : resolveVirtualPath(this.cwd, cwd);
+    const workingDirectory = cwd === undefined ? this.cwd : resolveWithin(this.cwd, cwd);
     const ended = new AbortController();
     const timeout = new AbortController();
     const stop = signal === undefined ? timeout.signal : AbortSignal.any([signal, timeout.signal]);

@@ -12,8 +12,7 @@
 // is the shell's way of throwing output away). Anything else fails with EROFS: nothing written
 // here is silently kept in memory and lost.
 
-import { FsError } from "../core.ts";
-import { joinVirtualPath, splitVirtualPath } from "./virtual-paths.ts";
+import { FsError, joinPath, splitPath } from "../core.ts";
 
 /** The top-level directories the system tree owns; every path below them is served from memory. */
 export const systemRoots: readonly string[] = ["/bin", "/dev", "/proc", "/usr"];
@@ -109,7 +108,7 @@ export class SystemTree {
   /** The node at a normalised system path, or undefined; ENOTDIR if a file stands in the way. */
   find(path: string, syscall: string, reported: string): SystemNode | undefined {
     let node: SystemNode = this.root;
-    for (const name of splitVirtualPath(path)) {
+    for (const name of splitPath(path)) {
       if (node.kind !== "directory") throw new FsError("ENOTDIR", syscall, { path: reported });
       const child: SystemNode | undefined = node.children.get(name);
       if (child === undefined) return undefined;
@@ -129,7 +128,7 @@ export class SystemTree {
     const out: string[] = [];
     const visit = (directory: SystemDirectory, path: string) => {
       for (const [name, child] of directory.children) {
-        const childPath = joinVirtualPath(path, name);
+        const childPath = joinPath(path, name);
         out.push(childPath);
         if (child.kind === "directory") visit(child, childPath);
       }

@@ -18,10 +18,9 @@ import { Database, SQLiteError, constants, type Statement } from "bun:sqlite";
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { FsError } from "../errors.ts";
 import type { Extent } from "../log/ops.ts";
-import { joinPath, resolveLinkTarget, splitPath } from "../paths.ts";
+import { joinPath, maxSymlinkHops, resolveLinkTarget, splitPath } from "../paths.ts";
 
 export const rootId = 1;
-export const maxSymlinkHops = 40;
 /** The index's layout (PRAGMA user_version): an index of another layout is rebuilt, never read. */
 export const indexLayoutVersion = 2;
 
