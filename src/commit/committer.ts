@@ -231,10 +231,8 @@ export class Committer {
       while (this.queue.length > 0) {
         // Before a batch that queued behind another, one turn of the event loop: writers the last
         // batch acknowledged submit their next writes in it and join this batch, instead of
-        // waiting a whole commit behind it. Measured with the benchmark's mixed workload (8
-        // clients, half reads and half writes, 20 ms per request): 0.107 PUTs per operation
-        // instead of 0.149, write p50 45.8 ms instead of 58.9, the run 7.05 s against raw S3's
-        // 7.65 s where it had been 8.80 s against 7.02 (docs/performance.md's notes).
+        // waiting a whole commit behind it (fewer PUTs and a lower write latency for busy
+        // writers; docs/performance.md, "Writers joining the next batch", has the figures).
         if (!first) await new Promise((resolve) => setImmediate(resolve));
         first = false;
         const entries = this.queue.splice(0);

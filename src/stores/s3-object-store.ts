@@ -437,9 +437,8 @@ function mapS3Error(operation: StoreOperation, key: string | undefined, error: u
  * The SDK's own collector keeps every chunk (512 KiB each here) and then concatenates them: twice
  * the body's size at the peak for every 8 MiB range a large read fetches. Each chunk that owns its
  * whole buffer is detached once copied, which frees its memory at once instead of at the next
- * garbage collection: measured on Ceph RGW, a 2 GiB stream alone in a process of 70 MiB, with the
- * collections of src/data/memory.ts after every 48 MiB of heap growth, peaked at 172-173 MiB of RSS
- * instead of 215-226 MiB.
+ * garbage collection, and lowers a long stream's peak memory (docs/performance.md, "How the stream
+ * closed its gap").
  */
 async function collectBody(body: NonNullable<GetObjectCommandOutput["Body"]>, contentLength: number | undefined): Promise<Uint8Array> {
   const chunks = body as unknown as Partial<AsyncIterable<Uint8Array>>;
