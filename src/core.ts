@@ -22,9 +22,9 @@ export {
 } from "./fs.ts";
 export { GarbageCollectionError } from "./maintenance/garbage-collector.ts";
 export { LocatedStore, type StoreLocator } from "./stores/located-store.ts";
-export { FsError, FencedError, type FsErrorCode } from "./errors.ts";
-export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./options.ts";
-export { defaultMountName, mountConfigKeys } from "./options.ts";
+export { FsError, FencedError, type FsErrorCode } from "./base/errors.ts";
+export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./base/options.ts";
+export { defaultMountName, mountConfigKeys } from "./base/options.ts";
 export { releaseHeldLeases, type LeaseWaitInfo } from "./commit/lease.ts";
 export {
   normalizePath,
@@ -38,6 +38,6 @@ export {
   maxSymlinkHops,
   maxNameBytes,
   maxPathBytes,
-} from "./paths.ts";
+} from "./base/paths.ts";
 export * from "./stores/index.ts";
-export { seededRandom } from "./random.ts";
+export { seededRandom } from "./stores/random.ts";

@@ -11,11 +11,11 @@ import { randomUUID } from "node:crypto";
 import { mkdir, rm, stat as localStat } from "node:fs/promises";
 import { join } from "node:path";
 import type { BunFile } from "bun";
-import { FsError, fromLocalError, fromStoreError } from "./errors.ts";
-import { localCopyError, shortLocalName, writeNewFile } from "./local-files.ts";
-import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./paths.ts";
+import { FsError, fromLocalError, fromStoreError } from "./base/errors.ts";
+import { localCopyError, shortLocalName, writeNewFile } from "./base/local-files.ts";
+import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./base/paths.ts";
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
-import { readContent, withHead, concatenate, type WriteData } from "./content.ts";
+import { readContent, withHead, concatenate, type WriteData } from "./base/content.ts";
 import type { Extent } from "./log/ops.ts";
 import { LocalIndexCorruptError, type NamespaceView, type NodeRow } from "./namespace/namespace.ts";
 import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts";
@@ -33,7 +33,7 @@ import { checkFilesystem, type FsckOptions, type FsckReport } from "./maintenanc
 import { readHistory, type HistoryEntry, type HistoryOptions } from "./maintenance/history.ts";
 import { forkFilesystem, type ForkOptions, type ForkResult } from "./maintenance/fork.ts";
 
-export type { WriteData } from "./content.ts";
+export type { WriteData } from "./base/content.ts";
 export type { GarbageCollectionOptions, GarbageReport, FsckOptions, FsckReport, HistoryEntry, HistoryOptions, ForkOptions, ForkResult };
 export { FileStats, DirectoryEntry } from "./fs-stats.ts";
 

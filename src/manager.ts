@@ -3,12 +3,12 @@
 
 import { mkdirSync, mkdtempSync, rmdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { FsError, fromLocalError, fromStoreError } from "./errors.ts";
+import { FsError, fromLocalError, fromStoreError } from "./base/errors.ts";
 import { S3CachedFs } from "./fs.ts";
 import { Mount } from "./mount.ts";
-import { defaultMountName, managerOptionsSchema, mountConfigSchema, parseOptions, type ManagerOptions, type MountConfig, type ResolvedMountConfig } from "./options.ts";
+import { defaultMountName, managerOptionsSchema, mountConfigSchema, parseOptions, type ManagerOptions, type MountConfig, type ResolvedMountConfig } from "./base/options.ts";
 import { CacheBudget } from "./data/segment-cache.ts";
-import { s3StoreFromConfig } from "./store-from-config.ts";
+import { s3StoreFromConfig } from "./mount/store-from-config.ts";
 import type { ObjectStore, StoreCapabilities } from "./stores/object-store.ts";
 
 export class S3CachedFsManagerImpl {

@@ -11,9 +11,9 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { FsError, fromStoreError } from "./errors.ts";
+import { FsError, fromStoreError } from "./base/errors.ts";
 import type { FsStats, MountContext } from "./fs.ts";
-import type { ResolvedMountConfig } from "./options.ts";
+import type { ResolvedMountConfig } from "./base/options.ts";
 import type { Namespace, NamespaceView } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
 import { DamagedHeadError, RemoteLog, formatVersion, type FormatDocument, type HeadDocument } from "./log/remote-log.ts";

@@ -14,7 +14,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
-import { FencedError, FsError, fromStoreError } from "../errors.ts";
+import { FencedError, FsError, fromStoreError } from "../base/errors.ts";
 import type { Op } from "../log/ops.ts";
 import { walKey } from "../log/keys.ts";
 import { encodeRecord, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";

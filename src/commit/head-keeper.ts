@@ -11,7 +11,7 @@
 // and another writer's snapshot list is merged into ours.
 
 import { randomUUID } from "node:crypto";
-import type { FencedError } from "../errors.ts";
+import type { FencedError } from "../base/errors.ts";
 import { recordFormat, type LogPosition } from "../log/record.ts";
 import { DamagedHeadError, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
 import type { NamespaceView } from "../namespace/namespace.ts";

@@ -12,16 +12,17 @@
 // pid and start time), so a successor on the same host and in the same pid namespace that finds no
 // such process takes over at once. Anywhere else it waits, and says so through `onWait`.
 
+import type { LeaseWaitInfo } from "../base/options.ts";
 import { randomUUID } from "node:crypto";
 import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
-import { FsError } from "../errors.ts";
+import { FsError } from "../base/errors.ts";
 import { leaseKey } from "../log/keys.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { PreconditionFailedError } from "../stores/store-errors.ts";
 import { readDocument, replacing, writeDocument, type DocumentKind } from "../log/document.ts";
 import { z } from "zod";
-import { sleep as realSleep, type Sleep } from "../random.ts";
+import { sleep as realSleep, type Sleep } from "../stores/random.ts";
 
 export interface LeaseDocument {
   writer: string;
@@ -48,19 +49,8 @@ export interface ProcessIdentity {
 }
 
 /** What a writer waiting for the lease waits for, and until when. */
-export interface LeaseWaitInfo {
-  /** The holder's writer id, its epoch, and where it runs (when its lease says). */
-  writer: string;
-  epoch: number;
-  host?: string;
-  pid?: number;
-  /** The earliest the lease can be taken over if its holder stops renewing it now (a renewal moves it on). */
-  expiresBy: Date;
-  /** When the wait gives up with EBUSY (leaseWaitTimeoutMs). */
-  giveUpAt: Date;
-  /** All of it in a sentence, for a log or a terminal. */
-  message: string;
-}
+
+export type { LeaseWaitInfo };
 
 export type LeaseWait = "wait" | "fail" | "takeover";
 

@@ -1,7 +1,7 @@
 // Following the log: applying published records to the local index, checking each against the
 // invariants first. Mount, `refresh()` and the writer's resynchronisation all use this one path.
 
-import { FsError } from "../errors.ts";
+import { FsError } from "../base/errors.ts";
 import type { DecodedRecord, LogPosition } from "../log/record.ts";
 import { recordFollowsProblem } from "../log/record.ts";
 import { walKey } from "../log/keys.ts";

@@ -1,5 +1,5 @@
 // A caller's path, checked the way just-bash's own filesystems check it. The path math itself is
-// the core's (resolveWithin and friends, src/paths.ts): absolute, "/"-separated, and ".." at the
+// the core's (resolveWithin and friends, src/base/paths.ts): absolute, "/"-separated, and ".." at the
 // root stays at the root, as just-bash's `resolvePath` does. The core still refuses anything
 // hostile (NUL bytes, absurd lengths); clamping ".." only mirrors what every just-bash
 // IFileSystem does, and can never name a host path because the tree is virtual.

@@ -5,7 +5,7 @@
 // objects stay referenced by the history in the retention window and are collected once that
 // history has gone (GC3), so compaction never makes an older state unreadable.
 
-import { FsError, fromStoreError } from "../errors.ts";
+import { FsError, fromStoreError } from "../base/errors.ts";
 import type { Extent, Relocation } from "../log/ops.ts";
 import { seqOfWalKey } from "../log/keys.ts";
 import { parseOriginKey } from "../stores/origin-store.ts";

@@ -13,7 +13,7 @@
 // makes the fork fail (F3).
 
 import { randomUUID } from "node:crypto";
-import { FsError, fromStoreError } from "../errors.ts";
+import { FsError, fromStoreError } from "../base/errors.ts";
 import { forkRegistrationKey, snapshotKey } from "../log/keys.ts";
 import { recordFormat } from "../log/record.ts";
 import { RemoteLog, formatVersion, type FormatDocument } from "../log/remote-log.ts";

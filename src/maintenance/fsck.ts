@@ -12,7 +12,7 @@
 // The report says `sound` when nothing but orphans was found. fsck only reads, unless asked to
 // repair (the writer only): see checkFilesystem.
 
-import { FsError, fromStoreError } from "../errors.ts";
+import { FsError, fromStoreError } from "../base/errors.ts";
 import { recordEpoch } from "../commit/replay.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
 import { formatKey, headKey, seqOfSnapshotKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
@@ -23,7 +23,7 @@ import { CorruptObjectError, NotFoundError, StoreError } from "../stores/store-e
 import { takeInventory, type InventoryEntry } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { References } from "./references.ts";
-import { fsckOptionsSchema, parseOptions } from "../options.ts";
+import { fsckOptionsSchema, parseOptions } from "../base/options.ts";
 import { readForkRegistration } from "./fork.ts";
 import { parseOriginKey } from "../stores/origin-store.ts";
 import { retainedFrom } from "./time-travel.ts";

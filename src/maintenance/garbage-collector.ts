@@ -18,7 +18,7 @@
 // Everything before step 6 only reads (but for compaction's records): any error there deletes
 // nothing, and a dry run stops there.
 
-import { FsError, fromStoreError } from "../errors.ts";
+import { FsError, fromStoreError } from "../base/errors.ts";
 import { clockKey, forkRegistrationPrefix, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
 import { writeDocument, type DocumentKind } from "../log/document.ts";
 import { decodeSnapshot } from "../namespace/snapshot.ts";
@@ -29,7 +29,7 @@ import { takeInventory, type Inventory, type InventoryEntry } from "./inventory.
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { References } from "./references.ts";
 import { RetentionError, pastGrace, planRetention } from "./retention.ts";
-import { garbageCollectionOptionsSchema, parseOptions } from "../options.ts";
+import { garbageCollectionOptionsSchema, parseOptions } from "../base/options.ts";
 import { readForkRegistration } from "./fork.ts";
 
 const hour = 60 * 60 * 1000;

@@ -6,7 +6,7 @@ import { walKey, walPrefix } from "../log/keys.ts";
 import type { RecordHeader } from "../log/record.ts";
 import type { Op } from "../log/ops.ts";
 import { listAll } from "../stores/object-store.ts";
-import { historyOptionsSchema, parseOptions } from "../options.ts";
+import { historyOptionsSchema, parseOptions } from "../base/options.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { committedPosition } from "../namespace/position.ts";
 

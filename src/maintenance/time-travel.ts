@@ -2,7 +2,7 @@
 // retained (docs/s3-layout.md T1-T3). The head lists the snapshots garbage collection kept and the
 // oldest seq it keeps whole; a seq below that is refused with a clear error, never half-served.
 
-import { FsError } from "../errors.ts";
+import { FsError } from "../base/errors.ts";
 import type { FormatDocument, HeadDocument } from "../log/remote-log.ts";
 
 /** The oldest seq whose state is kept whole: what GC announced, or a fork's starting point. */

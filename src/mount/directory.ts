@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database, SQLiteError } from "bun:sqlite";
-import { FsError } from "../errors.ts";
+import { FsError } from "../base/errors.ts";
 import { LocalDiskFullError, isDiskFullError } from "../namespace/namespace.ts";
 
 /** Mount directories held by this process (another manager must not share one). */

@@ -2,7 +2,7 @@
 // at once, applies what was published since, and starts again from the head's snapshot when the
 // log it would follow was collected. A time-travel mount's follower is pinned: it never moves.
 
-import { fromStoreError } from "../errors.ts";
+import { fromStoreError } from "../base/errors.ts";
 import type { LogPosition } from "../log/record.ts";
 import type { RemoteLog } from "../log/remote-log.ts";
 import type { Namespace } from "../namespace/namespace.ts";

@@ -4,7 +4,7 @@
 // head offers fails.
 
 import { SQLiteError } from "bun:sqlite";
-import { FsError } from "../errors.ts";
+import { FsError } from "../base/errors.ts";
 import { LocalDiskFullError, LocalIndexCorruptError, Namespace, isDiskFullError, removeIndexFiles } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import { loadSnapshot } from "../namespace/snapshot.ts";

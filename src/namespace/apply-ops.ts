@@ -6,9 +6,9 @@
 // (times, modes and extents travel inside the operation). The rules mirror POSIX and Node's fs
 // (the node:fs reference run of the filesystem suite keeps them honest).
 
-import { FsError } from "../errors.ts";
+import { FsError } from "../base/errors.ts";
 import { extentBytes, extentsBroughtIn, unknownOperation, type Extent, type Op, type Relocation } from "../log/ops.ts";
-import { isWithin, joinPath, maxNameBytes, maxPathBytes, parentOf, splitPath } from "../paths.ts";
+import { isWithin, joinPath, maxNameBytes, maxPathBytes, parentOf, splitPath } from "../base/paths.ts";
 import type { Namespace, NodeKind, NodeRow } from "./namespace.ts";
 
 export const defaultFileMode = 0o644;

@@ -16,9 +16,9 @@
 
 import { Database, SQLiteError, constants, type Statement } from "bun:sqlite";
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { FsError } from "../errors.ts";
+import { FsError } from "../base/errors.ts";
 import type { Extent } from "../log/ops.ts";
-import { joinPath, maxSymlinkHops, resolveLinkTarget, splitPath } from "../paths.ts";
+import { joinPath, maxSymlinkHops, resolveLinkTarget, splitPath } from "../base/paths.ts";
 
 export const rootId = 1;
 /** The index's layout (PRAGMA user_version): an index of another layout is rebuilt, never read. */

@@ -30,7 +30,7 @@ import {
   describe,
   type StoreOperation,
 } from "./store-errors.ts";
-import { seededRandom, sleep as realSleep, type Sleep } from "../random.ts";
+import { seededRandom, sleep as realSleep, type Sleep } from "./random.ts";
 
 export type InjectedError = "throttle" | "server-error" | "unavailable" | "timeout" | "reset" | "conflict" | "precondition" | "unauthorized";
 

@@ -3,7 +3,7 @@
 
 import { ForwardingStore, bytesReceived, type StoreRequest } from "./forwarding-store.ts";
 import type { ObjectStore } from "./object-store.ts";
-import { sleep as realSleep, type Sleep } from "../random.ts";
+import { sleep as realSleep, type Sleep } from "./random.ts";
 
 export interface LatencyStoreOptions {
   /** Added to every request, in ms (default 20). */

@@ -15,7 +15,7 @@ import { settleConditionalPut } from "./conditional-put.ts";
 import { ForwardingStore, conditionOf, type StoreRequest } from "./forwarding-store.ts";
 import type { ObjectStore, PutOptions, PutResult } from "./object-store.ts";
 import { AmbiguousOutcomeError, StoreError, type StoreOperation } from "./store-errors.ts";
-import { sleep as realSleep, type Sleep } from "../random.ts";
+import { sleep as realSleep, type Sleep } from "./random.ts";
 
 export interface RetryingStoreOptions {
   /** Attempts per operation, the first included (default 6). */

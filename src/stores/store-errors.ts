@@ -1,5 +1,5 @@
 // Store errors say what the caller should do, not what went wrong on the wire. The facade maps
-// them to errno once (src/errors.ts); the retrying decorator decides from `retryable` alone.
+// them to errno once (src/base/errors.ts); the retrying decorator decides from `retryable` alone.
 //
 //   NotFoundError            the key does not exist: a normal answer, never retried
 //   PreconditionFailedError  an ifNoneMatch/ifMatch condition does not hold: nothing was written

@@ -3,7 +3,7 @@
 // holds; on "quit" it exits. A "go" line names an instant (ms since the epoch) to spin until, so
 // both contenders try at once rather than a pipe's latency apart.
 import { holdDirectory } from "../../src/mount.ts";
-import { FsError } from "../../src/errors.ts";
+import { FsError } from "../../src/base/errors.ts";
 
 const directory = process.argv[2]!;
 let release: (() => void) | undefined;

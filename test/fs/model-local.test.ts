@@ -1,7 +1,7 @@
 // Model-based test on LocalObjectStore: at least 2,000 random operations per run (MODEL_OPS for
 // more), across seeds and layouts; MODEL_SEED replays one seed.
 import { afterAll, expect, test } from "bun:test";
-import { seedFrom } from "../../src/random.ts";
+import { seedFrom } from "../../src/stores/random.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace } from "../support/mounts.ts";
 import { runModel } from "./model-run.ts";

@@ -1,7 +1,7 @@
 // Model-based test on the real S3 server: fewer operations than on LocalObjectStore (each commit
 // is an HTTP round trip), MODEL_S3_OPS for more.
 import { afterAll, expect, test } from "bun:test";
-import { seedFrom } from "../../src/random.ts";
+import { seedFrom } from "../../src/stores/random.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace } from "../support/mounts.ts";
 import { runModel } from "./model-run.ts";

@@ -6,7 +6,7 @@
 import { constants } from "node:fs";
 import * as fs from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { normalizePath } from "../../src/paths.ts";
+import { normalizePath } from "../../src/base/paths.ts";
 import type { SuiteFs } from "./fs-suite.ts";
 
 export function nodeReference(root: string): SuiteFs {

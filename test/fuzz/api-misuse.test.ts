@@ -5,7 +5,7 @@
 
 import { afterAll, expect, test } from "bun:test";
 import { FsError } from "../../src/core.ts";
-import { seedFrom } from "../../src/random.ts";
+import { seedFrom } from "../../src/stores/random.ts";
 import { FilesystemModel } from "../fs/model.ts";
 import { errorShapeProblem, settleWithin } from "./checks.ts";
 import { withPaths } from "./core-target.ts";

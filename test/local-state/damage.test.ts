@@ -24,7 +24,7 @@ import { afterAll, expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { mountDirectoryName } from "../../src/mount.ts";
-import { FsError } from "../../src/errors.ts";
+import { FsError } from "../../src/base/errors.ts";
 import type { S3CachedFs, WriteHandle } from "../../src/core.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { testWorkspace } from "../support/mounts.ts";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { S3CachedFsManagerImpl, LocalObjectStore } from "../../src/core.ts";
-import { FsError } from "../../src/errors.ts";
+import { FsError } from "../../src/base/errors.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 
 const smallDisk = join(tempDirectory("mount-disk-parent"), "disk");

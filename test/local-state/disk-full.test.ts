@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { closeSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { S3CachedFsManagerImpl, LocalObjectStore, type S3CachedFs, type MountConfig } from "../../src/core.ts";
-import { FsError } from "../../src/errors.ts";
+import { FsError } from "../../src/base/errors.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { random, randomBytes, settles } from "./model.ts";
 

@@ -2,14 +2,14 @@
 // exact bytes), a seeded generator, and a check of everything a reader can see (the list of all
 // paths, lstat, readFile, readlink, readdir) that sorts each answer into right, wrong, or an error.
 
-import { FsError } from "../../src/errors.ts";
+import { FsError } from "../../src/base/errors.ts";
 import type { S3CachedFs } from "../../src/core.ts";
 
 export type Entry = { kind: "file"; bytes: Uint8Array } | { kind: "directory" } | { kind: "symlink"; target: string };
 export type Model = Map<string, Entry>;
 
 /** A seeded generator: a seed replays the same campaign. */
-export { seededRandom as random } from "../../src/random.ts";
+export { seededRandom as random } from "../../src/stores/random.ts";
 
 export function pick<T>(next: () => number, items: readonly T[]): T {
   return items[Math.floor(next() * items.length)]!;

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 
 import { join } from "node:path";
 import { LocalObjectStore, S3CachedFsManagerImpl } from "../../src/core.ts";
 import { mountDirectoryName } from "../../src/mount.ts";
-import { seededRandom } from "../../src/random.ts";
+import { seededRandom } from "../../src/stores/random.ts";
 
 const job = JSON.parse(process.argv[2]!) as { store: string; cacheRoot: string; damage: "zero-hash" | "truncate" | "flips" };
 const manager = new S3CachedFsManagerImpl({ cacheRoot: job.cacheRoot, storeFactory: () => new LocalObjectStore({ root: job.store, fsync: false }) });

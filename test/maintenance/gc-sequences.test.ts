@@ -5,7 +5,7 @@
 // the first rewrites nothing.
 import { afterAll, describe, expect, test } from "bun:test";
 import type { S3CachedFs } from "../../src/core.ts";
-import { seedFrom, seededRandom } from "../../src/random.ts";
+import { seedFrom, seededRandom } from "../../src/stores/random.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { text, contents, testBucket, type TestBucket } from "./buckets.ts";
 

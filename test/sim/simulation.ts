@@ -9,9 +9,9 @@ import { mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3CachedFsManagerImpl, type S3CachedFs, type MountConfig } from "../../src/core.ts";
-import { FsError } from "../../src/errors.ts";
+import { FsError } from "../../src/base/errors.ts";
 import { CorruptObjectError, NotFoundError } from "../../src/stores/store-errors.ts";
-import { seededRandom } from "../../src/random.ts";
+import { seededRandom } from "../../src/stores/random.ts";
 import { SimBucket, failureFor, type SimRequest } from "./sim-store.ts";
 import { VirtualTime, ioInFlight, realNow, withVirtual } from "./determinism.ts";
 

@@ -3,7 +3,7 @@
 // unavailable". Checked against the real Ceph RGW server; each case counts the requests sent.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { S3CachedFsManagerImpl, type MountConfig } from "../../src/core.ts";
-import { s3StoreFromConfig } from "../../src/store-from-config.ts";
+import { s3StoreFromConfig } from "../../src/mount/store-from-config.ts";
 import { CountingStore } from "../../src/stores/counting-store.ts";
 import { RetryingStore } from "../../src/stores/retrying-store.ts";
 import { MisconfiguredError } from "../../src/stores/store-errors.ts";

@@ -1,10 +1,10 @@
 // A small disk for full-disk tests: a tmpfs of the given size where the test may mount one (as
-// root), else an ordinary directory whose writes through src/local-files.ts fail with ENOSPC once a
+// root), else an ordinary directory whose writes through src/base/local-files.ts fail with ENOSPC once a
 // file holds `bytes` (an injected write layer, so the test runs either way).
 
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { localWrites } from "../../src/local-files.ts";
+import { localWrites } from "../../src/base/local-files.ts";
 import { tempDirectory } from "./temp.ts";
 
 export interface SmallDisk {
@@ -45,7 +45,7 @@ export function smallDisk(label: string, bytes: number): SmallDisk {
 }
 
 /**
- * Makes writes through src/local-files.ts under `root` fail with ENOSPC once one file holds
+ * Makes writes through src/base/local-files.ts under `root` fail with ENOSPC once one file holds
  * `bytes` (a disk with that much room for each copy: removed copies give their room back).
  */
 export function limitLocalWrites(root: string, bytes: number): () => void {

@@ -3,14 +3,28 @@
 
 import { z } from "zod";
 import { FsError } from "./errors.ts";
-import type { ObjectStore } from "./stores/object-store.ts";
-import { normalizePrefix } from "./stores/located-store.ts";
-import type { LeaseWaitInfo } from "./commit/lease.ts";
+import type { ObjectStore } from "../stores/object-store.ts";
+import { normalizePrefix } from "../stores/located-store.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 /** The longest delay a timer can wait (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+/** What a mount waiting for the writer lease is told (`onWriterWait`): whom it waits for, and until when. */
+export interface LeaseWaitInfo {
+  /** The holder's writer id, its epoch, and where it runs (when its lease says). */
+  writer: string;
+  epoch: number;
+  host?: string;
+  pid?: number;
+  /** The earliest the lease can be taken over if its holder stops renewing it now (a renewal moves it on). */
+  expiresBy: Date;
+  /** When the wait gives up with EBUSY (leaseWaitTimeoutMs). */
+  giveUpAt: Date;
+  /** All of it in a sentence, for a log or a terminal. */
+  message: string;
+}
+
 export const maxTimerMs = 2 ** 31 - 1;
 
 const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER, { message: "expected a safe integer" });

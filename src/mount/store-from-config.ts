@@ -2,9 +2,9 @@
 // credentials): the manager's default store. A fork reaches its parent's prefix through the store's
 // own locator, with the same settings.
 
-import { FsError } from "./errors.ts";
-import type { ResolvedMountConfig } from "./options.ts";
-import { S3ObjectStore } from "./stores/s3-object-store.ts";
+import { FsError } from "../base/errors.ts";
+import type { ResolvedMountConfig } from "../base/options.ts";
+import { S3ObjectStore } from "../stores/s3-object-store.ts";
 
 export function s3StoreFromConfig(config: ResolvedMountConfig): S3ObjectStore {
   if (config.bucket === undefined) {

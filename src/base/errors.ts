@@ -14,7 +14,7 @@ import {
   UnauthorizedError,
   UnavailableError,
   UnsupportedFormatError,
-} from "./stores/store-errors.ts";
+} from "../stores/store-errors.ts";
 
 export type FsErrorCode =
   | "ENOENT"
