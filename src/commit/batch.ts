@@ -13,6 +13,7 @@
 // and an upload (or the record naming it) of the failed attempt may still land afterwards. A key
 // made of epoch and seq would then hold the retry's bytes under the first attempt's extents.
 
+import { concatenate } from "../base/content.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import type { Extent, Op } from "../log/ops.ts";
 import { newPackKey, walKey } from "../log/keys.ts";
@@ -164,13 +165,13 @@ export class Batch implements PendingBytes {
   written(recordBytes: Uint8Array): { object: string; offset: number; bytes: Uint8Array }[] {
     const segments = [
       { object: this.recordKey, offset: 0, bytes: recordBytes.subarray(0, this.inlineBytes) },
-      ...this.packs.filter((pack) => !pack.uploaded).map((pack) => ({ object: pack.key, offset: 0, bytes: concat(pack.pieces, pack.bytes) })),
+      ...this.packs.filter((pack) => !pack.uploaded).map((pack) => ({ object: pack.key, offset: 0, bytes: concatenate(pack.pieces, pack.bytes) })),
     ];
     return segments.filter((segment) => segment.bytes.byteLength > 0);
   }
 
   private startUpload(pack: Pack): void {
-    const bytes = concat(pack.pieces, pack.bytes);
+    const bytes = concatenate(pack.pieces, pack.bytes);
     pack.pieces = [bytes]; // one copy in memory while it uploads, not the pieces as well
     this.inFlight++;
     const upload = this.store
@@ -191,17 +192,6 @@ export class Batch implements PendingBytes {
     pack.upload = upload;
     this.uploads.add(upload);
   }
-}
-
-function concat(pieces: Uint8Array[], total: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    bytes.set(piece, offset);
-    offset += piece.byteLength;
-  }
-  return bytes;
 }
 
 /** Bytes [offset, offset + length) of the concatenation of `pieces`, or undefined past the end. */
