@@ -22,9 +22,7 @@ import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts"
 import type { PendingBytes } from "./data/data-reader.ts";
 import { uploadChunks } from "./data/data-writer.ts";
 import type { SegmentCache } from "./data/segment-cache.ts";
-import { StreamingReadMemory } from "./data/memory.ts";
-import type { ScanDetector } from "./data/scan-detector.ts";
-import type { SequentialReads } from "./data/sequential-reads.ts";
+import { gather, type ReadPlan, type ReadPlanner } from "./data/read-planner.ts";
 import type { Batch } from "./commit/batch.ts";
 import type { PreparedOp } from "./commit/committer.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
@@ -89,19 +87,15 @@ export interface WriteHandle {
 /**
  * What the facade and its transactions need of their mount (src/mount.ts): what maintenance
  * needs (the store, log, index, reader and committer), plus the cache, the staging directory, the
- * read-ahead detectors, and the mount's own refresh, statistics and close.
+ * read planner, and the mount's own refresh, statistics and close.
  */
 export interface MountContext extends MaintenanceContext {
   readonly cache: SegmentCache;
   readonly stagingDirectory: string;
   /** Local files of the write handles still open: the mount's close keeps them (their bytes are not yet committed). */
   readonly stagedWrites: Set<string>;
-  /** Notices cold scans of a directory, to prefetch its neighbours (shared by a mount's readers). */
-  readonly scans: ScanDetector;
-  /** Notices readRange calls that continue each other, to fetch ahead of them. */
-  readonly sequentialReads: SequentialReads;
-  /** Ranged GETs a mount's reads may have in flight. */
-  readonly readConcurrency: number;
+  /** Decides what each read fetches now and ahead (scans, sequential ranges, stream windows); the reader carries it out. */
+  readonly planner: ReadPlanner;
   /** Catches up with the writer (readers); returns the seq reached and whether anything changed. */
   refresh(): Promise<{ seq: number; changed: boolean }>;
   stats(): FsStats;
@@ -229,10 +223,9 @@ export abstract class FileSystemOperations {
   async readFile(path: string): Promise<Buffer> {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
-    const extents = this.view().extents(node.id);
-    this.noticeScan(node, extents);
-    const pieces = await this.readExtents(extents, "read", path);
-    const bytes = concatenate(pieces, node.size);
+    const pending = this.pendingBytes();
+    const plan = this.context.planner.wholeFile(node, this.view().extents(node.id), pending === undefined ? this.view() : undefined);
+    const bytes = concatenate(await this.readPlanned(plan, path), node.size);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -245,7 +238,7 @@ export abstract class FileSystemOperations {
   /**
    * Bytes [offset, offset + length) of a file, cut at its end; fetches only the extents touched.
    * A call that starts where the previous one on the file ended also fetches the next two chunks'
-   * worth in the background (src/data/sequential-reads.ts).
+   * worth in the background (src/data/read-planner.ts).
    */
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
@@ -253,20 +246,8 @@ export abstract class FileSystemOperations {
     }
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
-    const end = Math.min(node.size, offset + length);
-    if (offset >= end) return new Uint8Array(0);
-    const extents = this.view().extents(node.id);
-    const touched = extents.filter((extent) => extent.position < end && extent.position + extent.length > offset);
-    const ahead = this.context.sequentialReads.read(node, extents, offset, end);
-    if (ahead.length > 0) void this.context.reader.prefetch(ahead, this.pendingBytes());
-    const pieces = await this.readExtents(touched, "read", path);
-    const out = new Uint8Array(end - offset);
-    touched.forEach((extent, index) => {
-      const from = Math.max(offset, extent.position);
-      const to = Math.min(end, extent.position + extent.length);
-      out.set(pieces[index]!.subarray(from - extent.position, to - extent.position), from - offset);
-    });
-    return out;
+    const plan = this.context.planner.range(node, this.view().extents(node.id), offset, length);
+    return gather(plan, await this.readPlanned(plan, path));
   }
 
   /**
@@ -280,64 +261,8 @@ export abstract class FileSystemOperations {
     checkStreamOptions(options, path);
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
-    const extents = this.view().extents(node.id);
-    const start = Math.max(0, options.start ?? 0);
-    const end = Math.min(node.size, options.end === undefined ? node.size : options.end + 1);
-    const window = Math.max(1, options.windowBytes ?? this.context.layout.chunkBytes);
-    const pending = this.pendingBytes();
-    const reader = this.context.reader;
-    const cache = node.size <= this.context.cache.maxBytes / 2;
-    const readWindow = (from: number): Promise<Uint8Array[]> => {
-      const to = Math.min(end, from + window);
-      const touched = extents.filter((extent) => extent.position < to && extent.position + extent.length > from);
-      return reader.read(touched, pending, { cache }).then((pieces) =>
-        touched.map((extent, index) => {
-          const a = Math.max(from, extent.position);
-          const b = Math.min(to, extent.position + extent.length);
-          return pieces[index]!.subarray(a - extent.position, b - extent.position);
-        }),
-      );
-    };
-    // Several windows are fetched ahead of the consumer, so a sequential read keeps that many
-    // ranged GETs in flight, as a parallel download would. Three by default (at most half the read
-    // concurrency): measured on Ceph RGW, a 2 GiB stream alone in its process peaked at 188-202 MiB
-    // of RSS with three and 202-217 MiB with four, for no clear gain (330-349 against 326-370 MiB/s).
-    const windowsAhead = Math.max(1, options.windowsAhead ?? Math.min(3, Math.ceil(this.context.readConcurrency / 2)));
-    const memory = new StreamingReadMemory();
-    const ahead: Promise<Uint8Array[]>[] = [];
-    let next = start;
-    const fill = () => {
-      while (ahead.length < windowsAhead && next < end) {
-        const fetching = readWindow(next);
-        fetching.catch(() => {}); // surfaced when its turn comes
-        ahead.push(fetching);
-        next = Math.min(end, next + window);
-      }
-    };
-    fill();
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const current = ahead.shift();
-        if (current === undefined) {
-          controller.close();
-          return;
-        }
-        try {
-          const pieces = await current;
-          fill();
-          for (const piece of pieces) controller.enqueue(piece);
-          memory.moved(ahead.length === 0);
-          if (ahead.length === 0) controller.close();
-        } catch (error) {
-          ahead.length = 0;
-          controller.error(fromStoreError(error, "read", path));
-        }
-      },
-      cancel: () => {
-        ahead.length = 0;
-        next = end;
-      },
-    });
+    const plan = this.context.planner.stream(node, this.view().extents(node.id), options);
+    return this.context.reader.stream(plan, this.pendingBytes(), (error) => fromStoreError(error, "read", path));
   }
 
   /** Fetches a file's (or a whole tree's) bytes into the cache ahead of a scan. */
@@ -382,33 +307,6 @@ export abstract class FileSystemOperations {
     // The handle holds `file`, so `file` is unreachable only once the handle is too.
     unreleasedMaterializations.register(file, lease, lease);
     return { path: local, file, release, [Symbol.asyncDispose]: release };
-  }
-
-  /**
-   * On the second cold read in one directory within a short while, fetches the rest of the
-   * directory's small files in the background (scan-detector.ts), in large coalesced ranges that
-   * this read and the next ones then share.
-   */
-  private noticeScan(node: NodeRow, extents: readonly Extent[]): void {
-    const { cache, scans, layout } = this.context;
-    if (this.pendingBytes() !== undefined || extents.every((extent) => cache.has(extent.object, extent.offset, extent.length))) return;
-    if (!scans.miss(node.parent)) return;
-    const budget = Math.min(cache.maxBytes / 4, 64 * 1024 * 1024);
-    const byObject = new Map<string, Extent[]>();
-    let total = 0;
-    for (const sibling of this.view().children(node.parent)) {
-      if (sibling.kind !== "file" || sibling.size > layout.largeFileBytes) continue;
-      if (total + sibling.size > budget) break;
-      total += sibling.size;
-      for (const extent of this.view().extents(sibling.id)) {
-        if (cache.has(extent.object, extent.offset, extent.length)) continue;
-        byObject.set(extent.object, [...(byObject.get(extent.object) ?? []), extent]);
-      }
-    }
-    // Only objects holding several of the directory's files are worth a request of their own: a
-    // directory whose files were written one commit each is read file by file, as it would be anyway.
-    const wanted = [...byObject.values()].filter((extents) => extents.length > 1).flat();
-    if (wanted.length > 0) void this.context.reader.prefetch(wanted);
   }
 
   // ---- writes ---------------------------------------------------------------------------------
@@ -658,11 +556,12 @@ export abstract class FileSystemOperations {
     }
   }
 
-  private async readExtents(extents: readonly Extent[], syscall: string, path: string): Promise<Uint8Array[]> {
+  /** Carries out a read's plan (the reader, with this view's pending bytes); store errors leave as FsErrors. */
+  private async readPlanned(plan: ReadPlan, path: string): Promise<Uint8Array[]> {
     try {
-      return await this.context.reader.read(extents, this.pendingBytes());
+      return await this.context.reader.readPlanned(plan, this.pendingBytes());
     } catch (error) {
-      throw fromStoreError(error, syscall, path);
+      throw fromStoreError(error, "read", path);
     }
   }
 
