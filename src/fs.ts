@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, rm, stat as localStat } from "node:fs/promises";
 import { join } from "node:path";
 import type { BunFile } from "bun";
-import { FsError, fromLocalError, fromStoreError } from "./errors.ts";
+import { FsError, fromLocalError, fromStoreError, mapStoreErrorsAt } from "./errors.ts";
 import { localCopyError, shortLocalName, writeNewFile } from "./local-files.ts";
 import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./paths.ts";
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
@@ -225,7 +225,7 @@ export abstract class FileSystemOperations {
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     const pending = this.pendingBytes();
     const plan = this.context.planner.wholeFile(node, this.view().extents(node.id), pending === undefined ? this.view() : undefined);
-    const bytes = concatenate(await this.readPlanned(plan, path), node.size);
+    const bytes = concatenate(await this.readPlanned(plan), node.size);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -247,7 +247,7 @@ export abstract class FileSystemOperations {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     const plan = this.context.planner.range(node, this.view().extents(node.id), offset, length);
-    return gather(plan, await this.readPlanned(plan, path));
+    return gather(plan, await this.readPlanned(plan));
   }
 
   /**
@@ -556,13 +556,9 @@ export abstract class FileSystemOperations {
     }
   }
 
-  /** Carries out a read's plan (the reader, with this view's pending bytes); store errors leave as FsErrors. */
-  private async readPlanned(plan: ReadPlan, path: string): Promise<Uint8Array[]> {
-    try {
-      return await this.context.reader.readPlanned(plan, this.pendingBytes());
-    } catch (error) {
-      throw fromStoreError(error, "read", path);
-    }
+  /** Carries out a read's plan: the reader, with this view's pending bytes. */
+  private readPlanned(plan: ReadPlan): Promise<Uint8Array[]> {
+    return this.context.reader.readPlanned(plan, this.pendingBytes());
   }
 
   private async writeData(kind: "write" | "append", path: string, data: WriteData, options: WriteOptions): Promise<void> {
@@ -690,11 +686,7 @@ export class S3CachedFs extends FileSystemOperations {
     this.checkOpen("snapshot");
     const committer = this.context.committer;
     if (committer === undefined) throw new FsError("EROFS", "snapshot", { detail: "only the writer writes snapshots" });
-    try {
-      return await committer.snapshot();
-    } catch (error) {
-      throw fromStoreError(error, "snapshot");
-    }
+    return committer.snapshot();
   }
 
   /**
@@ -716,11 +708,7 @@ export class S3CachedFs extends FileSystemOperations {
   /** The newest commits, newest first (headers only). */
   async history(options: HistoryOptions = {}): Promise<HistoryEntry[]> {
     this.checkOpen("log");
-    try {
-      return await readHistory(this.context, options);
-    } catch (error) {
-      throw fromStoreError(error, "log");
-    }
+    return readHistory(this.context, options);
   }
 
   /**
@@ -783,6 +771,20 @@ export class Transaction extends FileSystemOperations {
     await this.batch.room(); // packs upload as the body goes on; memory holds only those in flight
   }
 }
+
+// The errno boundary: a store error thrown below one of these methods leaves it as an FsError with
+// the method's syscall (and its path argument); the layers below throw store errors as they are.
+// A stream's reads fail after `stream()` has returned, so the stream maps its own (DataReader.stream).
+mapStoreErrorsAt(FileSystemOperations.prototype, {
+  readFile: { syscall: "read", path: true },
+  readRange: { syscall: "read", path: true },
+});
+mapStoreErrorsAt(S3CachedFs.prototype, {
+  snapshot: { syscall: "snapshot" },
+  history: { syscall: "log" },
+  refresh: { syscall: "refresh" },
+  fsck: { syscall: "fsck" },
+});
 
 export interface FsStats {
   name: string;
