@@ -151,28 +151,31 @@ export function fromLocalError(error: unknown, syscall: string, what: string, pa
   return new FsError("EIO", syscall, { path, detail: `${what} (${error instanceof Error ? error.message : String(error)})`, cause: error });
 }
 
-/** How a method at the errno boundary reports a store error: its syscall, and whether its first argument is the path to name. */
+/** How a method at the errno boundary reports a store error: its syscall, and which of its arguments are the paths to name. */
 export interface BoundarySyscall {
   syscall: string;
-  /** The method's first argument is the (virtual) path the error names. */
-  path?: boolean;
+  /** The index of the argument that is the (virtual) path the error names. */
+  path?: number;
+  /** The index of the argument that is the destination path (rename, copy, symlink). */
+  dest?: number;
 }
 
 /**
  * The errno boundary, in one place: each named method of `prototype` (an async method of the
  * facade) maps a store error thrown anywhere below it to the FsError fromStoreError gives, with
- * the method's syscall and path. Layers below the boundary throw store errors as they are;
+ * the method's syscall and paths. Layers below the boundary throw store errors as they are;
  * FsErrors and any other error pass unchanged.
  */
 export function mapStoreErrorsAt<T extends object>(prototype: T, methods: { readonly [name in keyof T & string]?: BoundarySyscall }): void {
   for (const [name, how] of Object.entries(methods) as [string, BoundarySyscall][]) {
     const method = (prototype as Record<string, unknown>)[name];
     if (typeof method !== "function") throw new TypeError(`${name} is not a method`);
+    const argument = (args: unknown[], index: number | undefined) => (index !== undefined && typeof args[index] === "string" ? args[index] : undefined);
     const mapped = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
       try {
         return await method.apply(this, args);
       } catch (error) {
-        throw fromStoreError(error, how.syscall, how.path === true && typeof args[0] === "string" ? args[0] : undefined);
+        throw fromStoreError(error, how.syscall, argument(args, how.path), argument(args, how.dest));
       }
     };
     Object.defineProperty(mapped, "name", { value: name });

@@ -772,18 +772,32 @@ export class Transaction extends FileSystemOperations {
   }
 }
 
-// The errno boundary: a store error thrown below one of these methods leaves it as an FsError with
-// the method's syscall (and its path argument); the layers below throw store errors as they are.
-// A stream's reads fail after `stream()` has returned, so the stream maps its own (DataReader.stream).
+// The errno boundary: a store error thrown below one of these methods (reading bytes, uploading
+// them, publishing a commit, following the log, maintenance) leaves it as an FsError with the
+// method's syscall and paths; the layers below throw store errors as they are. A stream's reads
+// fail after `stream()` has returned, so the stream maps its own (DataReader.stream).
 mapStoreErrorsAt(FileSystemOperations.prototype, {
-  readFile: { syscall: "read", path: true },
-  readRange: { syscall: "read", path: true },
+  readFile: { syscall: "read", path: 0 },
+  readRange: { syscall: "read", path: 0 },
+  writeFile: { syscall: "write", path: 0 },
+  appendFile: { syscall: "write", path: 0 },
+  mkdir: { syscall: "mkdir", path: 0 },
+  rm: { syscall: "rm", path: 0 },
+  rename: { syscall: "rename", path: 0, dest: 1 },
+  copyFile: { syscall: "copyfile", path: 0, dest: 1 },
+  cp: { syscall: "cp", path: 0, dest: 1 },
+  symlink: { syscall: "symlink", path: 0, dest: 1 },
+  chmod: { syscall: "chmod", path: 0 },
+  utimes: { syscall: "utime", path: 0 },
 });
 mapStoreErrorsAt(S3CachedFs.prototype, {
-  snapshot: { syscall: "snapshot" },
-  history: { syscall: "log" },
+  transaction: { syscall: "transaction" },
   refresh: { syscall: "refresh" },
+  snapshot: { syscall: "snapshot" },
+  collectGarbage: { syscall: "gc" },
   fsck: { syscall: "fsck" },
+  history: { syscall: "log" },
+  close: { syscall: "close" },
 });
 
 export interface FsStats {

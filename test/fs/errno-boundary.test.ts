@@ -9,21 +9,23 @@ import { testWorkspace } from "../support/mounts.ts";
 
 afterAll(removeTempDirectories);
 
-/** A store that refuses every request once `refuse()` is called (an expired credential, say). */
-function refusing(): { wrap: (store: ObjectStore) => ObjectStore; refuse: () => void } {
+/** A store that refuses requests (every one, or puts under `keyPrefix`) once `refuse()` is called: an expired credential, say. */
+function refusing(): { wrap: (store: ObjectStore) => ObjectStore; refuse: (puts?: { keyPrefix: string }) => void; allow: () => void } {
   let injector: FaultInjectingStore | undefined;
   return {
     wrap: (store) => (injector = new FaultInjectingStore(store)),
-    refuse: () => void injector!.add({ times: Infinity, fault: { kind: "error", error: "unauthorized" } }),
+    refuse: (puts) => void injector!.add({ ...(puts === undefined ? {} : { operation: "put", keyPrefix: puts.keyPrefix }), times: Infinity, fault: { kind: "error", error: "unauthorized" } }),
+    allow: () => injector!.clear(),
   };
 }
 
-async function expectRefused(call: Promise<unknown>, syscall: string, path?: string): Promise<void> {
+async function expectRefused(call: Promise<unknown>, syscall: string, path?: string, dest?: string): Promise<void> {
   const error = await expectCode(call, "EACCES", path === undefined ? { syscall } : { syscall, path });
   expect(error).toBeInstanceOf(FsError);
   expect(error).not.toBeInstanceOf(StoreError);
   expect(error.message).toContain("object store refused access");
   if (path === undefined) expect((error as FsError).path).toBeUndefined();
+  expect((error as FsError).dest).toBe(dest);
 }
 
 describe("the errno boundary", () => {
@@ -57,5 +59,24 @@ describe("the errno boundary", () => {
     expect(error).toBeInstanceOf(FsError);
     expect(error).not.toBeInstanceOf(StoreError);
     await writer.close().catch(() => {});
+  });
+
+  test("a writer's commits report a refused store with each call's own syscall and paths", async () => {
+    const workspace = await testWorkspace("local", "errno-commits");
+    const store = refusing();
+    const writer = await workspace.mount({ name: "writer" }, { wrap: store.wrap });
+    await writer.writeFile("/kept.txt", "kept");
+    store.refuse({ keyPrefix: "wal/" });
+    await expectRefused(writer.writeFile("/a.txt", "alpha"), "write", "/a.txt");
+    await expectRefused(writer.appendFile("/kept.txt", "more"), "write", "/kept.txt");
+    await expectRefused(writer.mkdir("/d"), "mkdir", "/d");
+    await expectRefused(writer.rename("/kept.txt", "/moved.txt"), "rename", "/kept.txt", "/moved.txt");
+    await expectRefused(writer.copyFile("/kept.txt", "/copy.txt"), "copyfile", "/kept.txt", "/copy.txt");
+    await expectRefused(writer.transaction(async (tx) => void (await tx.writeFile("/t.txt", "t"))), "transaction");
+    store.allow();
+    await writer.writeFile("/after.txt", "after");
+    expect(await writer.readText("/kept.txt")).toBe("kept");
+    expect(await writer.exists("/a.txt")).toBe(false);
+    await writer.close();
   });
 });
