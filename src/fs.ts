@@ -17,6 +17,7 @@ import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./paths
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
 import { readContent, withHead, concatenate, type WriteData } from "./content.ts";
 import type { Extent } from "./log/ops.ts";
+import { StoreError } from "./stores/store-errors.ts";
 import { LocalIndexCorruptError, type NamespaceView, type NodeRow } from "./namespace/namespace.ts";
 import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts";
 import type { PendingBytes } from "./data/data-reader.ts";
@@ -592,7 +593,7 @@ export abstract class FileSystemOperations {
       });
     } catch (error) {
       if (options.signal?.aborted) throw new FsError("ECANCELED", "write", { path, detail: "the write was aborted; nothing was published", cause: error });
-      throw sourceFailure(fromStoreError(error, "write", path), path);
+      throw sourceFailure(error, path);
     }
     if (options.signal?.aborted) throw new FsError("ECANCELED", "write", { path, detail: "the write was aborted; nothing was published", cause: options.signal.reason });
     await this.perform(syscall, normalized, (batch) => ({ op: kind, path: normalized, mode, extents: uploaded.extents, time: batch.time }));
@@ -864,9 +865,12 @@ function checkEncoding(encoding: unknown, syscall: string, path: string): void {
   }
 }
 
-/** A write's data source (a stream, a Blob, a Response) that failed: EIO naming the virtual path. */
+/**
+ * A write's data source (a stream, a Blob, a Response) that failed: EIO naming the virtual path.
+ * A store error is the upload's, not the source's: it passes on to the errno boundary.
+ */
 function sourceFailure(error: unknown, path: string): Error {
-  if (error instanceof FsError) return error;
+  if (error instanceof FsError || error instanceof StoreError) return error;
   return new FsError("EIO", "write", { path, detail: `the data source failed: ${error instanceof Error ? error.message : String(error)}; nothing was published`, cause: error });
 }
 

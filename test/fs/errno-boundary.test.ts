@@ -74,9 +74,14 @@ describe("the errno boundary", () => {
     await expectRefused(writer.copyFile("/kept.txt", "/copy.txt"), "copyfile", "/kept.txt", "/copy.txt");
     await expectRefused(writer.transaction(async (tx) => void (await tx.writeFile("/t.txt", "t"))), "transaction");
     store.allow();
+    store.refuse({ keyPrefix: "chunks/" });
+    // A large file's chunk uploads are refused: the upload's error, not "the data source failed".
+    await expectRefused(writer.writeFile("/large.bin", new Uint8Array(5 * 1024 * 1024)), "write", "/large.bin");
+    store.allow();
     await writer.writeFile("/after.txt", "after");
     expect(await writer.readText("/kept.txt")).toBe("kept");
     expect(await writer.exists("/a.txt")).toBe(false);
+    expect(await writer.exists("/large.bin")).toBe(false);
     await writer.close();
   });
 });
