@@ -1,6 +1,7 @@
 // FsError: the one error class the filesystem throws, shaped like Node's (code, errno, syscall,
 // path, dest, and the message "ENOENT: no such file or directory, stat '/a/b'"). Store errors are
-// mapped to it once, here, at the facade boundary (two tiers of errors, one table).
+// mapped to it once, by one table (fromStoreError), at the facade's boundary (mapStoreErrorsAt,
+// applied to the public methods in src/fs.ts): the layers below throw store errors as they are.
 
 import { constants } from "node:os";
 import {
