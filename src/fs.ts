@@ -11,20 +11,19 @@ import { randomUUID } from "node:crypto";
 import { mkdir, rm, stat as localStat } from "node:fs/promises";
 import { join } from "node:path";
 import type { BunFile } from "bun";
-import { FsError, fromLocalError, fromStoreError } from "./base/errors.ts";
+import { FsError, fromLocalError, fromStoreError, mapStoreErrorsAt } from "./base/errors.ts";
 import { localCopyError, shortLocalName, writeNewFile } from "./base/local-files.ts";
 import { normalizePath, parentOf, baseName, escapeLoneSurrogates } from "./base/paths.ts";
 import { FileStats, DirectoryEntry } from "./fs-stats.ts";
 import { readContent, withHead, concatenate, type WriteData } from "./base/content.ts";
 import type { Extent } from "./log/ops.ts";
+import { StoreError } from "./stores/store-errors.ts";
 import { LocalIndexCorruptError, type NamespaceView, type NodeRow } from "./namespace/namespace.ts";
 import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts";
 import type { PendingBytes } from "./data/data-reader.ts";
 import { uploadChunks } from "./data/data-writer.ts";
 import type { SegmentCache } from "./data/segment-cache.ts";
-import { StreamingReadMemory } from "./data/memory.ts";
-import type { ScanDetector } from "./data/scan-detector.ts";
-import type { SequentialReads } from "./data/sequential-reads.ts";
+import { gather, type ReadPlan, type ReadPlanner } from "./data/read-planner.ts";
 import type { Batch } from "./commit/batch.ts";
 import type { PreparedOp } from "./commit/committer.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
@@ -89,19 +88,15 @@ export interface WriteHandle {
 /**
  * What the facade and its transactions need of their mount (src/mount.ts): what maintenance
  * needs (the store, log, index, reader and committer), plus the cache, the staging directory, the
- * read-ahead detectors, and the mount's own refresh, statistics and close.
+ * read planner, and the mount's own refresh, statistics and close.
  */
 export interface MountContext extends MaintenanceContext {
   readonly cache: SegmentCache;
   readonly stagingDirectory: string;
   /** Local files of the write handles still open: the mount's close keeps them (their bytes are not yet committed). */
   readonly stagedWrites: Set<string>;
-  /** Notices cold scans of a directory, to prefetch its neighbours (shared by a mount's readers). */
-  readonly scans: ScanDetector;
-  /** Notices readRange calls that continue each other, to fetch ahead of them. */
-  readonly sequentialReads: SequentialReads;
-  /** Ranged GETs a mount's reads may have in flight. */
-  readonly readConcurrency: number;
+  /** Decides what each read fetches now and ahead (scans, sequential ranges, stream windows); the reader carries it out. */
+  readonly planner: ReadPlanner;
   /** Catches up with the writer (readers); returns the seq reached and whether anything changed. */
   refresh(): Promise<{ seq: number; changed: boolean }>;
   stats(): FsStats;
@@ -229,10 +224,9 @@ export abstract class FileSystemOperations {
   async readFile(path: string): Promise<Buffer> {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
-    const extents = this.view().extents(node.id);
-    this.noticeScan(node, extents);
-    const pieces = await this.readExtents(extents, "read", path);
-    const bytes = concatenate(pieces, node.size);
+    const pending = this.pendingBytes();
+    const plan = this.context.planner.wholeFile(node, this.view().extents(node.id), pending === undefined ? this.view() : undefined);
+    const bytes = concatenate(await this.readPlanned(plan), node.size);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -245,7 +239,7 @@ export abstract class FileSystemOperations {
   /**
    * Bytes [offset, offset + length) of a file, cut at its end; fetches only the extents touched.
    * A call that starts where the previous one on the file ended also fetches the next two chunks'
-   * worth in the background (src/data/sequential-reads.ts).
+   * worth in the background (src/data/read-planner.ts).
    */
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
@@ -253,20 +247,8 @@ export abstract class FileSystemOperations {
     }
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
-    const end = Math.min(node.size, offset + length);
-    if (offset >= end) return new Uint8Array(0);
-    const extents = this.view().extents(node.id);
-    const touched = extents.filter((extent) => extent.position < end && extent.position + extent.length > offset);
-    const ahead = this.context.sequentialReads.read(node, extents, offset, end);
-    if (ahead.length > 0) void this.context.reader.prefetch(ahead, this.pendingBytes());
-    const pieces = await this.readExtents(touched, "read", path);
-    const out = new Uint8Array(end - offset);
-    touched.forEach((extent, index) => {
-      const from = Math.max(offset, extent.position);
-      const to = Math.min(end, extent.position + extent.length);
-      out.set(pieces[index]!.subarray(from - extent.position, to - extent.position), from - offset);
-    });
-    return out;
+    const plan = this.context.planner.range(node, this.view().extents(node.id), offset, length);
+    return gather(plan, await this.readPlanned(plan));
   }
 
   /**
@@ -280,64 +262,8 @@ export abstract class FileSystemOperations {
     checkStreamOptions(options, path);
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
-    const extents = this.view().extents(node.id);
-    const start = Math.max(0, options.start ?? 0);
-    const end = Math.min(node.size, options.end === undefined ? node.size : options.end + 1);
-    const window = Math.max(1, options.windowBytes ?? this.context.layout.chunkBytes);
-    const pending = this.pendingBytes();
-    const reader = this.context.reader;
-    const cache = node.size <= this.context.cache.maxBytes / 2;
-    const readWindow = (from: number): Promise<Uint8Array[]> => {
-      const to = Math.min(end, from + window);
-      const touched = extents.filter((extent) => extent.position < to && extent.position + extent.length > from);
-      return reader.read(touched, pending, { cache }).then((pieces) =>
-        touched.map((extent, index) => {
-          const a = Math.max(from, extent.position);
-          const b = Math.min(to, extent.position + extent.length);
-          return pieces[index]!.subarray(a - extent.position, b - extent.position);
-        }),
-      );
-    };
-    // Several windows are fetched ahead of the consumer, so a sequential read keeps that many
-    // ranged GETs in flight, as a parallel download would. Three by default (at most half the read
-    // concurrency): measured on Ceph RGW, a 2 GiB stream alone in its process peaked at 188-202 MiB
-    // of RSS with three and 202-217 MiB with four, for no clear gain (330-349 against 326-370 MiB/s).
-    const windowsAhead = Math.max(1, options.windowsAhead ?? Math.min(3, Math.ceil(this.context.readConcurrency / 2)));
-    const memory = new StreamingReadMemory();
-    const ahead: Promise<Uint8Array[]>[] = [];
-    let next = start;
-    const fill = () => {
-      while (ahead.length < windowsAhead && next < end) {
-        const fetching = readWindow(next);
-        fetching.catch(() => {}); // surfaced when its turn comes
-        ahead.push(fetching);
-        next = Math.min(end, next + window);
-      }
-    };
-    fill();
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const current = ahead.shift();
-        if (current === undefined) {
-          controller.close();
-          return;
-        }
-        try {
-          const pieces = await current;
-          fill();
-          for (const piece of pieces) controller.enqueue(piece);
-          memory.moved(ahead.length === 0);
-          if (ahead.length === 0) controller.close();
-        } catch (error) {
-          ahead.length = 0;
-          controller.error(fromStoreError(error, "read", path));
-        }
-      },
-      cancel: () => {
-        ahead.length = 0;
-        next = end;
-      },
-    });
+    const plan = this.context.planner.stream(node, this.view().extents(node.id), options);
+    return this.context.reader.stream(plan, this.pendingBytes(), (error) => fromStoreError(error, "read", path));
   }
 
   /** Fetches a file's (or a whole tree's) bytes into the cache ahead of a scan. */
@@ -382,33 +308,6 @@ export abstract class FileSystemOperations {
     // The handle holds `file`, so `file` is unreachable only once the handle is too.
     unreleasedMaterializations.register(file, lease, lease);
     return { path: local, file, release, [Symbol.asyncDispose]: release };
-  }
-
-  /**
-   * On the second cold read in one directory within a short while, fetches the rest of the
-   * directory's small files in the background (scan-detector.ts), in large coalesced ranges that
-   * this read and the next ones then share.
-   */
-  private noticeScan(node: NodeRow, extents: readonly Extent[]): void {
-    const { cache, scans, layout } = this.context;
-    if (this.pendingBytes() !== undefined || extents.every((extent) => cache.has(extent.object, extent.offset, extent.length))) return;
-    if (!scans.miss(node.parent)) return;
-    const budget = Math.min(cache.maxBytes / 4, 64 * 1024 * 1024);
-    const byObject = new Map<string, Extent[]>();
-    let total = 0;
-    for (const sibling of this.view().children(node.parent)) {
-      if (sibling.kind !== "file" || sibling.size > layout.largeFileBytes) continue;
-      if (total + sibling.size > budget) break;
-      total += sibling.size;
-      for (const extent of this.view().extents(sibling.id)) {
-        if (cache.has(extent.object, extent.offset, extent.length)) continue;
-        byObject.set(extent.object, [...(byObject.get(extent.object) ?? []), extent]);
-      }
-    }
-    // Only objects holding several of the directory's files are worth a request of their own: a
-    // directory whose files were written one commit each is read file by file, as it would be anyway.
-    const wanted = [...byObject.values()].filter((extents) => extents.length > 1).flat();
-    if (wanted.length > 0) void this.context.reader.prefetch(wanted);
   }
 
   // ---- writes ---------------------------------------------------------------------------------
@@ -664,12 +563,9 @@ export abstract class FileSystemOperations {
     }
   }
 
-  private async readExtents(extents: readonly Extent[], syscall: string, path: string): Promise<Uint8Array[]> {
-    try {
-      return await this.context.reader.read(extents, this.pendingBytes());
-    } catch (error) {
-      throw fromStoreError(error, syscall, path);
-    }
+  /** Carries out a read's plan: the reader, with this view's pending bytes. */
+  private readPlanned(plan: ReadPlan): Promise<Uint8Array[]> {
+    return this.context.reader.readPlanned(plan, this.pendingBytes());
   }
 
   private async writeData(kind: "write" | "append", path: string, data: WriteData, options: WriteOptions): Promise<void> {
@@ -703,7 +599,7 @@ export abstract class FileSystemOperations {
       });
     } catch (error) {
       if (options.signal?.aborted) throw new FsError("ECANCELED", "write", { path, detail: "the write was aborted; nothing was published", cause: error });
-      throw sourceFailure(fromStoreError(error, "write", path), path);
+      throw sourceFailure(error, path);
     }
     if (options.signal?.aborted) throw new FsError("ECANCELED", "write", { path, detail: "the write was aborted; nothing was published", cause: options.signal.reason });
     await this.perform(syscall, normalized, (batch) => ({ op: kind, path: normalized, mode, extents: uploaded.extents, time: batch.time }));
@@ -797,11 +693,7 @@ export class S3CachedFs extends FileSystemOperations {
     this.checkOpen("snapshot");
     const committer = this.context.committer;
     if (committer === undefined) throw new FsError("EROFS", "snapshot", { detail: "only the writer writes snapshots" });
-    try {
-      return await committer.snapshot();
-    } catch (error) {
-      throw fromStoreError(error, "snapshot");
-    }
+    return committer.snapshot();
   }
 
   /**
@@ -823,11 +715,7 @@ export class S3CachedFs extends FileSystemOperations {
   /** The newest commits, newest first (headers only). */
   async history(options: HistoryOptions = {}): Promise<HistoryEntry[]> {
     this.checkOpen("log");
-    try {
-      return await readHistory(this.context, options);
-    } catch (error) {
-      throw fromStoreError(error, "log");
-    }
+    return readHistory(this.context, options);
   }
 
   /**
@@ -890,6 +778,34 @@ export class Transaction extends FileSystemOperations {
     await this.batch.room(); // packs upload as the body goes on; memory holds only those in flight
   }
 }
+
+// The errno boundary: a store error thrown below one of these methods (reading bytes, uploading
+// them, publishing a commit, following the log, maintenance) leaves it as an FsError with the
+// method's syscall and paths; the layers below throw store errors as they are. A stream's reads
+// fail after `stream()` has returned, so the stream maps its own (DataReader.stream).
+mapStoreErrorsAt(FileSystemOperations.prototype, {
+  readFile: { syscall: "read", path: 0 },
+  readRange: { syscall: "read", path: 0 },
+  writeFile: { syscall: "write", path: 0 },
+  appendFile: { syscall: "write", path: 0 },
+  mkdir: { syscall: "mkdir", path: 0 },
+  rm: { syscall: "rm", path: 0 },
+  rename: { syscall: "rename", path: 0, dest: 1 },
+  copyFile: { syscall: "copyfile", path: 0, dest: 1 },
+  cp: { syscall: "cp", path: 0, dest: 1 },
+  symlink: { syscall: "symlink", path: 0, dest: 1 },
+  chmod: { syscall: "chmod", path: 0 },
+  utimes: { syscall: "utime", path: 0 },
+});
+mapStoreErrorsAt(S3CachedFs.prototype, {
+  transaction: { syscall: "transaction" },
+  refresh: { syscall: "refresh" },
+  snapshot: { syscall: "snapshot" },
+  collectGarbage: { syscall: "gc" },
+  fsck: { syscall: "fsck" },
+  history: { syscall: "log" },
+  close: { syscall: "close" },
+});
 
 export interface FsStats {
   name: string;
@@ -955,9 +871,12 @@ function checkEncoding(encoding: unknown, syscall: string, path: string): void {
   }
 }
 
-/** A write's data source (a stream, a Blob, a Response) that failed: EIO naming the virtual path. */
+/**
+ * A write's data source (a stream, a Blob, a Response) that failed: EIO naming the virtual path.
+ * A store error is the upload's, not the source's: it passes on to the errno boundary.
+ */
 function sourceFailure(error: unknown, path: string): Error {
-  if (error instanceof FsError) return error;
+  if (error instanceof FsError || error instanceof StoreError) return error;
   return new FsError("EIO", "write", { path, detail: `the data source failed: ${error instanceof Error ? error.message : String(error)}; nothing was published`, cause: error });
 }
 

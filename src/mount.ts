@@ -23,8 +23,7 @@ import { Committer } from "./commit/committer.ts";
 import { WriterLease } from "./commit/lease.ts";
 import { DataReader } from "./data/data-reader.ts";
 import type { DataLayout } from "./data/data-writer.ts";
-import { SequentialReads } from "./data/sequential-reads.ts";
-import { ScanDetector } from "./data/scan-detector.ts";
+import { ReadPlanner } from "./data/read-planner.ts";
 import { CacheBudget, SegmentCache } from "./data/segment-cache.ts";
 import { CountingStore } from "./stores/counting-store.ts";
 import { RetryingStore } from "./stores/retrying-store.ts";
@@ -56,7 +55,6 @@ interface FoundHead {
 export class Mount implements MountContext, MaintenanceContext {
   readonly mode: "readwrite" | "readonly";
   readonly layout: DataLayout;
-  readonly readConcurrency: number;
   readonly atSeq: number | undefined;
   readonly directory: string;
   readonly stagingDirectory: string;
@@ -71,10 +69,8 @@ export class Mount implements MountContext, MaintenanceContext {
   readonly log: RemoteLog;
   readonly cache: SegmentCache;
   readonly reader: DataReader;
-  /** Notices cold scans of a directory, to prefetch its neighbours (shared by a mount's readers). */
-  readonly scans = new ScanDetector();
-  /** Notices readRange calls that continue each other, to fetch ahead of them. */
-  readonly sequentialReads: SequentialReads;
+  /** What each read fetches now and ahead (shared by the mount's readers and transactions). */
+  readonly planner: ReadPlanner;
   private readonly releaseDirectory: () => void;
   // Set by the steps of `open`, before the mount is handed out.
   format!: FormatDocument;
@@ -111,7 +107,6 @@ export class Mount implements MountContext, MaintenanceContext {
   ) {
     this.mode = config.mode;
     this.layout = config.layout;
-    this.readConcurrency = config.readConcurrency;
     this.atSeq = config.atSeq;
     this.directory = join(dependencies.cacheRoot, mountDirectoryName(name));
     mkdirSync(this.directory, { recursive: true });
@@ -132,8 +127,7 @@ export class Mount implements MountContext, MaintenanceContext {
         coalesceGapBytes: config.coalesceGapBytes,
         concurrency: config.readConcurrency,
       });
-      // Two chunks ahead of a piecewise reader: two 8 MiB ranged GETs in flight by default.
-      this.sequentialReads = new SequentialReads(2 * config.layout.chunkBytes);
+      this.planner = new ReadPlanner(this.cache, config.layout, config.readConcurrency);
     } catch (error) {
       this.releaseDirectory(); // a mount that fails lets go of its directory
       throw error;

@@ -1,6 +1,7 @@
 // FsError: the one error class the filesystem throws, shaped like Node's (code, errno, syscall,
 // path, dest, and the message "ENOENT: no such file or directory, stat '/a/b'"). Store errors are
-// mapped to it once, here, at the facade boundary (two tiers of errors, one table).
+// mapped to it once, by one table (fromStoreError), at the facade's boundary (mapStoreErrorsAt,
+// applied to the public methods in src/fs.ts): the layers below throw store errors as they are.
 
 import { constants } from "node:os";
 import {
@@ -153,4 +154,36 @@ export function fromLocalError(error: unknown, syscall: string, what: string, pa
     return new FsError(code, syscall, { path, detail: `${what} (${reason})`, cause: error });
   }
   return new FsError("EIO", syscall, { path, detail: `${what} (${error instanceof Error ? error.message : String(error)})`, cause: error });
+}
+
+/** How a method at the errno boundary reports a store error: its syscall, and which of its arguments are the paths to name. */
+export interface BoundarySyscall {
+  syscall: string;
+  /** The index of the argument that is the (virtual) path the error names. */
+  path?: number;
+  /** The index of the argument that is the destination path (rename, copy, symlink). */
+  dest?: number;
+}
+
+/**
+ * The errno boundary, in one place: each named method of `prototype` (an async method of the
+ * facade) maps a store error thrown anywhere below it to the FsError fromStoreError gives, with
+ * the method's syscall and paths. Layers below the boundary throw store errors as they are;
+ * FsErrors and any other error pass unchanged.
+ */
+export function mapStoreErrorsAt<T extends object>(prototype: T, methods: { readonly [name in keyof T & string]?: BoundarySyscall }): void {
+  for (const [name, how] of Object.entries(methods) as [string, BoundarySyscall][]) {
+    const method = (prototype as Record<string, unknown>)[name];
+    if (typeof method !== "function") throw new TypeError(`${name} is not a method`);
+    const argument = (args: unknown[], index: number | undefined) => (index !== undefined && typeof args[index] === "string" ? args[index] : undefined);
+    const mapped = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      try {
+        return await method.apply(this, args);
+      } catch (error) {
+        throw fromStoreError(error, how.syscall, argument(args, how.path), argument(args, how.dest));
+      }
+    };
+    Object.defineProperty(mapped, "name", { value: name });
+    Object.defineProperty(prototype, name, { value: mapped, writable: true, configurable: true, enumerable: false });
+  }
 }

@@ -14,7 +14,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
-import { FencedError, FsError, fromStoreError } from "../base/errors.ts";
+import { FencedError, FsError } from "../base/errors.ts";
 import type { Op } from "../log/ops.ts";
 import { walKey } from "../log/keys.ts";
 import { encodeRecord, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
@@ -312,9 +312,7 @@ export class Committer {
   private async beforeBatch(): Promise<void> {
     if (this.fencedBy !== undefined) throw this.fencedBy;
     if (!this.needsResync) return;
-    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache).catch((error: unknown) => {
-      throw fromStoreError(error, "write");
-    });
+    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache);
     this.checkForeign(records);
     this.inherit(records);
     this.position = position;
@@ -350,7 +348,7 @@ export class Committer {
     } catch (error) {
       this.namespace.rollbackBatch();
       this.stats.failedCommits++;
-      throw fromStoreError(error, "write");
+      throw error;
     }
     for (;;) {
       try {
@@ -381,7 +379,7 @@ export class Committer {
           this.namespace.rollbackBatch();
           this.needsResync = true;
           this.stats.failedCommits++;
-          throw fromStoreError(error, "write");
+          throw error;
         }
         let unreadable: unknown;
         taken = await this.log.readRecord(batch.seq).catch((error: unknown) => void (unreadable = error));
@@ -390,7 +388,7 @@ export class Committer {
           this.namespace.rollbackBatch();
           this.needsResync = true;
           this.stats.failedCommits++;
-          throw fromStoreError(unreadable, "write");
+          throw unreadable;
         }
         if (taken === undefined) {
           // Told the slot is taken, yet it reads empty (a spurious 412, or it cannot be read): unknown.
@@ -415,7 +413,7 @@ export class Committer {
       } catch (error) {
         this.needsResync = true;
         this.stats.failedCommits++;
-        throw fromStoreError(error, "write");
+        throw error;
       }
       this.position = position;
       batch = this.revalidate(batch, entries);

@@ -1,12 +1,15 @@
-// Reading file bytes: for each extent, memory (a batch still being built), then the cache, then
-// the object store with ranged GETs of just the bytes needed. Neighbouring extents of one object
-// are coalesced into one request (up to `maxRangeBytes`), concurrent misses on the same bytes
-// share one request, and every extent is verified against its hash before it is returned.
+// Reading file bytes: carries out the read planner's plans (read-planner.ts). For each extent,
+// memory (a batch still being built), then the cache, then the object store with ranged GETs of
+// just the bytes needed. Neighbouring extents of one object are coalesced into one request (up to
+// `maxRangeBytes`), concurrent misses on the same bytes share one request, and every extent is
+// verified against its hash before it is returned.
 
 import type { ObjectStore } from "../stores/object-store.ts";
 import { CorruptObjectError } from "../stores/store-errors.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
 import type { SegmentCache } from "./segment-cache.ts";
+import { cut, type ReadPlan, type StreamPlan } from "./read-planner.ts";
+import { StreamingReadMemory } from "./memory.ts";
 
 /** Bytes not yet in the object store (an open batch's inline data and packs). */
 export interface PendingBytes {
@@ -42,6 +45,64 @@ export class DataReader {
     private readonly cache: SegmentCache,
     private readonly options: DataReaderOptions,
   ) {}
+
+  /**
+   * Carries out one read's plan: its prefetch starts in the background first (so the read shares
+   * its GETs), then the plan's own extents are read. Returns the bytes of [from, to), in file
+   * order, as views of the fetched pieces.
+   */
+  async readPlanned(plan: ReadPlan, pending?: PendingBytes): Promise<Uint8Array[]> {
+    if (plan.prefetch.length > 0) void this.prefetch(plan.prefetch, pending);
+    return cut(plan, await this.read(plan.fetch, pending, { cache: plan.cache }));
+  }
+
+  /**
+   * A stream's plan carried out: `windowsAhead` windows in flight ahead of the consumer, each
+   * handed on as fetched, without copying. A failure is passed through `failure` (the facade's
+   * errno) and ends the stream.
+   */
+  stream(plan: StreamPlan, pending: PendingBytes | undefined, failure: (error: unknown) => Error): ReadableStream<Uint8Array> {
+    const memory = new StreamingReadMemory();
+    const ahead: Promise<Uint8Array[]>[] = [];
+    let done = false;
+    const fill = () => {
+      while (!done && ahead.length < plan.windowsAhead) {
+        const window = plan.windows.next();
+        if (window.done === true) {
+          done = true;
+          return;
+        }
+        const fetching = this.readPlanned(window.value, pending);
+        fetching.catch(() => {}); // surfaced when its turn comes
+        ahead.push(fetching);
+      }
+    };
+    fill();
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const current = ahead.shift();
+        if (current === undefined) {
+          controller.close();
+          return;
+        }
+        try {
+          const pieces = await current;
+          fill();
+          for (const piece of pieces) controller.enqueue(piece);
+          memory.moved(ahead.length === 0);
+          if (ahead.length === 0) controller.close();
+        } catch (error) {
+          ahead.length = 0;
+          done = true;
+          controller.error(failure(error));
+        }
+      },
+      cancel: () => {
+        ahead.length = 0;
+        done = true;
+      },
+    });
+  }
 
   /**
    * The verified bytes of each extent, in order. With `cache: false` what is fetched is not kept

@@ -12,7 +12,7 @@
 // The report says `sound` when nothing but orphans was found. fsck only reads, unless asked to
 // repair (the writer only): see checkFilesystem.
 
-import { FsError, fromStoreError } from "../base/errors.ts";
+import { FsError } from "../base/errors.ts";
 import { recordEpoch } from "../commit/replay.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
 import { formatKey, headKey, seqOfSnapshotKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
@@ -90,7 +90,8 @@ export interface FsckReport {
  * damaged snapshot is rewritten by compare-and-swap (after a snapshot of the writer's state is
  * written, over a damaged one at the same seq); a damaged snapshot no fork pins is deleted once
  * that newer good one stands, and the head stops listing it. Missing or damaged records and data
- * are not repairable here: they stay in the report.
+ * are not repairable here: they stay in the report. A store error that stops the check is thrown
+ * as it is (the facade's fsck reports it as an FsError).
  */
 export async function checkFilesystem(context: MaintenanceContext, options: FsckOptions = {}): Promise<FsckReport> {
   parseOptions(fsckOptionsSchema, options, "fsck options", "fsck");
@@ -112,22 +113,16 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
   const headProblem = problems.some((entry) => entry.kind === "head" || entry.kind === "retention" || entry.kind === "missing-snapshot");
   if (damaged.length > 0 || headProblem) {
     await committer.snapshotSettled();
-    const written = await committer.snapshot().catch((error: unknown) => {
-      throw fromStoreError(error, "fsck");
-    });
+    const written = await committer.snapshot();
     if (written > 0) repairs.push(`wrote ${snapshotKey(written)} from this writer's state${damaged.includes(written) ? ", over the damaged one" : ""}`);
     for (const seq of damaged) {
       if (seq === written) continue;
       committer.forgetSnapshot(seq);
-      await context.store.delete(snapshotKey(seq)).catch((error: unknown) => {
-        throw fromStoreError(error, "fsck");
-      });
+      await context.store.delete(snapshotKey(seq));
       repairs.push(`deleted the damaged ${snapshotKey(seq)}`);
     }
     // The oldest state still whole, now that damaged snapshots are gone: what the head announces.
-    const inventory = await takeInventory(context.store).catch((error: unknown) => {
-      throw fromStoreError(error, "fsck");
-    });
+    const inventory = await takeInventory(context.store);
     const whole = oldestWholeState(inventory.records, inventory.snapshots.keys(), committer.current.seq, context.format.forkedFrom?.seq ?? 0);
     const updated = whole !== undefined && whole > committer.retention.retainedFrom ? await committer.retain(whole) : await committer.updateHead();
     if (!updated) throw committer.fenced ?? new FsError("EIO", "fsck", { detail: "the head could not be rewritten (another writer's head stands); run fsck again" });
@@ -147,9 +142,7 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
     problems.push(paths === undefined || paths.length === 0 ? { kind, key, detail } : { kind, key, detail, paths });
   const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
   // An error reading one object is a finding about that object; a listing failure means fsck cannot run.
-  const inventory = await takeInventory(store).catch((error: unknown) => {
-    throw fromStoreError(error, "fsck");
-  });
+  const inventory = await takeInventory(store);
 
   const stored = await log.readFormat().catch((error: unknown) => {
     problem("format", formatKey, describeError(error));

@@ -2,7 +2,6 @@
 // at once, applies what was published since, and starts again from the head's snapshot when the
 // log it would follow was collected. A time-travel mount's follower is pinned: it never moves.
 
-import { fromStoreError } from "../base/errors.ts";
 import type { LogPosition } from "../log/record.ts";
 import type { RemoteLog } from "../log/remote-log.ts";
 import type { Namespace } from "../namespace/namespace.ts";
@@ -72,7 +71,10 @@ export class Follower {
     await this.refreshing?.catch(() => {});
   }
 
-  /** Catches up with the log; returns the seq reached and whether anything changed. One refresh runs at a time. */
+  /**
+   * Catches up with the log; returns the seq reached and whether anything changed. One refresh
+   * runs at a time. Store errors leave as they are: the facade's refresh maps them.
+   */
   refresh(): Promise<{ seq: number; changed: boolean }> {
     if (this.pinned) return Promise.resolve({ seq: this.position.seq, changed: false }); // time travel stays where it is
     this.refreshing ??= this.followLog().finally(() => {
@@ -83,35 +85,31 @@ export class Follower {
 
   private async followLog(): Promise<{ seq: number; changed: boolean }> {
     const { log, namespace } = this.index;
-    try {
-      // The head and the next log slot are read at once: an idle refresh is two requests in
-      // one round trip, and a reader learns of a new commit one round trip after it lands.
-      if (namespace.damaged !== undefined) await this.rebuild(); // found damaged by a read: rebuilt from the log now
-      const before = this.position.seq;
-      const [changedHead, next] = await Promise.all([log.readHeadIfChanged(this.headEtag), log.readRecord(before + 1)]);
-      if (changedHead !== undefined && changedHead !== "unchanged" && changedHead.head.fsId === this.position.fsId) {
-        this.headEtag = changedHead.etag;
-        this.headSnapshot = Math.max(this.headSnapshot, changedHead.head.snapshot);
-        this.knownSeq = Math.max(this.knownSeq, changedHead.head.seq);
-      }
-      if (next !== undefined || this.knownSeq > before) {
-        // What the head announced, plus a little: a reader behind a busy writer still returns.
-        try {
-          this.position = (await catchUp(log, namespace, this.index.applier, this.position, this.index.cache, next, this.knownSeq, Math.max(0, this.knownSeq - before) + 256)).position;
-        } catch (error) {
-          if (!indexNeedsRebuild(error)) throw error;
-          await this.rebuild();
-        }
-      }
-      if (this.position.seq < this.headSnapshot) {
-        // Following the log stopped short of the head's snapshot: the log after our position
-        // was collected (perhaps all but a record kept for its data). Start again from the snapshot.
-        await this.restartFromSnapshot();
-      }
-      return { seq: this.position.seq, changed: this.position.seq !== before };
-    } catch (error) {
-      throw fromStoreError(error, "refresh");
+    // The head and the next log slot are read at once: an idle refresh is two requests in
+    // one round trip, and a reader learns of a new commit one round trip after it lands.
+    if (namespace.damaged !== undefined) await this.rebuild(); // found damaged by a read: rebuilt from the log now
+    const before = this.position.seq;
+    const [changedHead, next] = await Promise.all([log.readHeadIfChanged(this.headEtag), log.readRecord(before + 1)]);
+    if (changedHead !== undefined && changedHead !== "unchanged" && changedHead.head.fsId === this.position.fsId) {
+      this.headEtag = changedHead.etag;
+      this.headSnapshot = Math.max(this.headSnapshot, changedHead.head.snapshot);
+      this.knownSeq = Math.max(this.knownSeq, changedHead.head.seq);
     }
+    if (next !== undefined || this.knownSeq > before) {
+      // What the head announced, plus a little: a reader behind a busy writer still returns.
+      try {
+        this.position = (await catchUp(log, namespace, this.index.applier, this.position, this.index.cache, next, this.knownSeq, Math.max(0, this.knownSeq - before) + 256)).position;
+      } catch (error) {
+        if (!indexNeedsRebuild(error)) throw error;
+        await this.rebuild();
+      }
+    }
+    if (this.position.seq < this.headSnapshot) {
+      // Following the log stopped short of the head's snapshot: the log after our position
+      // was collected (perhaps all but a record kept for its data). Start again from the snapshot.
+      await this.restartFromSnapshot();
+    }
+    return { seq: this.position.seq, changed: this.position.seq !== before };
   }
 
   /** An index found damaged (or disagreeing with the log) is replaced and filled again from the newest snapshot and the log. */
