@@ -128,7 +128,7 @@ export class OpApplier {
   private write(path: string, mode: number, extents: Extent[], time: number, append: boolean): void {
     const syscall = syscalls.write;
     if (path === "/") throw new FsError("EISDIR", syscall, { path });
-    // Writes create missing parent directories (SPEC: writeFile, appendFile and openWrite do).
+    // Writes create missing parent directories (writeFile, appendFile and openWrite do, unlike node:fs).
     const parentPath = parentOf(path);
     const parentReached = this.view.tryResolve(parentPath, true, syscall);
     if (parentReached === undefined) this.makeDirectories(parentPath, defaultDirectoryMode, time, syscall, path);

@@ -15,6 +15,7 @@ import { FsError } from "../../src/base/errors.ts";
 import { seededRandom } from "../../src/stores/random.ts";
 import type { S3CachedFs } from "../../src/core.ts";
 import { expectCode } from "../support/errors.ts";
+import { check as compareWithModel, type Entry } from "../local-state/model.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace, type TestWorkspace } from "../support/mounts.ts";
 
@@ -27,7 +28,6 @@ const seed = Number(process.env.INDEX_SEED ?? 14);
 /** Small blocks and records: files of several extents, data in records and in packs. */
 const layout = { blockBytes: 96, chunkBytes: 1024, largeFileBytes: 2048, inlineRecordBytes: 3000, packBytes: 4096 };
 
-type Entry = { kind: "file"; bytes: Uint8Array } | { kind: "directory" } | { kind: "symlink"; target: string };
 
 /** A tree whose files look alike (same sizes, different bytes): one file's extents read for another's would go unnoticed by size. */
 async function populate(workspace: TestWorkspace): Promise<Map<string, Entry>> {
@@ -70,62 +70,13 @@ async function populate(workspace: TestWorkspace): Promise<Map<string, Entry>> {
   return expected;
 }
 
-interface Outcome {
-  wrong: string[];
-  /** Errors that name the local index (acceptable). */
-  reported: number;
-  /** Errors of any other kind (raw SQLite errors, or blaming the object store). */
-  misreported: string[];
-}
-
+/** The only acceptable report of a damaged index: EIO naming the local index, never blaming the object store. */
 function namesLocalIndex(error: unknown): boolean {
   return error instanceof FsError && error.code === "EIO" && /local index/.test(error.message) && !/object store/.test(error.message);
 }
 
-/** Compares everything a reader can see with `expected`. */
-async function check(fs: S3CachedFs, expected: Map<string, Entry>): Promise<Outcome> {
-  const outcome: Outcome = { wrong: [], reported: 0, misreported: [] };
-  const attempt = async (what: string, body: () => Promise<void>) => {
-    try {
-      await body();
-    } catch (error) {
-      if (namesLocalIndex(error)) outcome.reported++;
-      else outcome.misreported.push(`${what}: ${String(error)}`);
-    }
-  };
-  await attempt("allPaths", async () => {
-    const paths = fs.allPaths();
-    const wanted = [...expected.keys()].sort();
-    if (JSON.stringify([...paths].sort()) !== JSON.stringify(wanted)) outcome.wrong.push(`allPaths: ${paths.length} paths, wanted ${wanted.length}`);
-  });
-  for (const [path, entry] of expected) {
-    await attempt(`lstat ${path}`, async () => {
-      const stats = await fs.lstat(path);
-      const kind = stats.isDirectory() ? "directory" : stats.isSymbolicLink() ? "symlink" : "file";
-      if (kind !== entry.kind) outcome.wrong.push(`lstat ${path}: ${kind}`);
-      if (entry.kind === "file" && stats.size !== entry.bytes.byteLength) outcome.wrong.push(`lstat ${path}: size ${stats.size}`);
-    });
-    if (entry.kind === "file") {
-      await attempt(`readFile ${path}`, async () => {
-        const bytes = await fs.readFile(path);
-        if (Buffer.compare(bytes, Buffer.from(entry.bytes)) !== 0) outcome.wrong.push(`readFile ${path}: wrong bytes`);
-      });
-    } else if (entry.kind === "symlink") {
-      await attempt(`readlink ${path}`, async () => {
-        const target = await fs.readlink(path);
-        if (target !== entry.target) outcome.wrong.push(`readlink ${path}: ${target}`);
-      });
-    } else {
-      await attempt(`readdir ${path}`, async () => {
-        const names = await fs.readdir(path);
-        const prefix = path === "/" ? "/" : `${path}/`;
-        const wanted = [...expected.keys()].filter((candidate) => candidate.startsWith(prefix) && candidate !== "/" && !candidate.slice(prefix.length).includes("/")).map((candidate) => candidate.slice(prefix.length));
-        if (JSON.stringify([...names].sort()) !== JSON.stringify(wanted.sort())) outcome.wrong.push(`readdir ${path}: [${names.join(", ")}]`);
-      });
-    }
-  }
-  return outcome;
-}
+/** Compares everything a reader can see with `expected` (the local-state campaigns' check). */
+const check = (fs: S3CachedFs, expected: Map<string, Entry>) => compareWithModel(fs, expected, [], new Set(), undefined, namesLocalIndex);
 
 test(`a damaged local index never returns wrong bytes or silently short listings (${singleFlips} single-bit flips, ${multiTrials} multi-bit trials, seed ${seed})`, async () => {
   const workspace = await testWorkspace("local", "index-damage");
@@ -142,7 +93,7 @@ test(`a damaged local index never returns wrong bytes or silently short listings
 
   // The undamaged index reads back everything: the check itself is sound.
   const clean = await mountReadonly();
-  expect(await check(clean, expected)).toEqual({ wrong: [], reported: 0, misreported: [] });
+  expect(await check(clean, expected)).toEqual({ wrong: [], reported: [], misreported: [] });
   await clean.close();
 
   for (let trial = 0; trial < singleFlips + multiTrials; trial++) {
@@ -174,12 +125,12 @@ test(`a damaged local index never returns wrong bytes or silently short listings
     if (Buffer.compare(readFileSync(indexFile), Buffer.from(bytes)) !== 0) totals.rebuiltAtMount++;
     totals.wrong.push(...outcome.wrong.map((wrong) => `${label}: ${wrong}`));
     totals.misreported.push(...outcome.misreported.map((message) => `${label}: ${message}`));
-    if (outcome.reported > 0 || outcome.misreported.length > 0) {
+    if (outcome.reported.length > 0 || outcome.misreported.length > 0) {
       totals.reportedWhileMounted++;
       const again = await mountReadonly();
       const after = await check(again, expected);
       await again.close();
-      if (after.wrong.length + after.reported + after.misreported.length > 0) totals.remountWrong.push(`${label}: ${JSON.stringify(after).slice(0, 300)}`);
+      if (after.wrong.length + after.reported.length + after.misreported.length > 0) totals.remountWrong.push(`${label}: ${JSON.stringify(after).slice(0, 300)}`);
     }
   }
   console.log(

@@ -72,14 +72,22 @@ export function saysWhatWasDamaged(error: unknown, hostRoots: readonly string[])
 }
 
 /** Compares everything a reader can see with `model`; `unsettled` paths (a failed write: published or not) are left aside;
- * `reads` chooses the paths read one by one (the list of all paths is always compared whole). */
-export async function check(fs: S3CachedFs, model: Model, hostRoots: readonly string[], unsettled: ReadonlySet<string> = new Set(), reads?: (path: string) => boolean): Promise<Outcome> {
+ * `reads` chooses the paths read one by one (the list of all paths is always compared whole); `reported` says which
+ * errors are an acceptable report of the damage (default: saysWhatWasDamaged). */
+export async function check(
+  fs: S3CachedFs,
+  model: Model,
+  hostRoots: readonly string[],
+  unsettled: ReadonlySet<string> = new Set(),
+  reads?: (path: string) => boolean,
+  reported: (error: unknown) => boolean = (error) => saysWhatWasDamaged(error, hostRoots),
+): Promise<Outcome> {
   const outcome: Outcome = { wrong: [], reported: [], misreported: [] };
   const attempt = async (what: string, body: () => Promise<void>) => {
     try {
       await body();
     } catch (error) {
-      if (saysWhatWasDamaged(error, hostRoots)) outcome.reported.push(`${what}: ${String(error)}`);
+      if (reported(error)) outcome.reported.push(`${what}: ${String(error)}`);
       else outcome.misreported.push(`${what}: ${String(error)}`);
     }
   };
