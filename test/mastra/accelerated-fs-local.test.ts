@@ -4,26 +4,12 @@
 
 import { afterAll } from "bun:test";
 import { removeTempDirectories } from "../support/temp.ts";
-import { acceleratedSubjects } from "./accelerated-subjects.ts";
+import { acceleratedFilesystemCapabilities, acceleratedSubjects, acceleratedToolsCapabilities } from "./accelerated-subjects.ts";
 import { workspaceFilesystemSuite } from "./workspace-filesystem-suite.ts";
 import { workspaceToolsSuite } from "./workspace-tools-suite.ts";
 
 afterAll(removeTempDirectories);
 
-workspaceFilesystemSuite("AcceleratedFS on LocalObjectStore", acceleratedSubjects("mastra-accelerated"), {
-  walk: true,
-  grep: true,
-  readOnly: true,
-  // The same class LocalFilesystem throws, and what the tools themselves throw for read-only.
-  readOnlyError: "WorkspaceReadOnlyError",
-  emptyDirectories: true,
-  deleteThrowsOnMissing: true,
-  rootedPaths: true,
-  plainInitSetsReady: true,
-});
+workspaceFilesystemSuite("AcceleratedFS on LocalObjectStore", acceleratedSubjects("mastra-accelerated"), acceleratedFilesystemCapabilities);
 
-workspaceToolsSuite("AcceleratedFS on LocalObjectStore", acceleratedSubjects("mastra-accelerated-tools"), {
-  readOnly: true,
-  reopen: true,
-  rootedPaths: true,
-});
+workspaceToolsSuite("AcceleratedFS on LocalObjectStore", acceleratedSubjects("mastra-accelerated-tools"), acceleratedToolsCapabilities);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll } from "bun:test";
 import { freshBucket } from "../support/s3-server.ts";
 import { removeTempDirectories } from "../support/temp.ts";
-import { acceleratedSubjects } from "./accelerated-subjects.ts";
+import { acceleratedFilesystemCapabilities, acceleratedSubjects, acceleratedToolsCapabilities } from "./accelerated-subjects.ts";
 import { workspaceFilesystemSuite } from "./workspace-filesystem-suite.ts";
 import { workspaceToolsSuite } from "./workspace-tools-suite.ts";
 
@@ -21,19 +21,6 @@ const onServer = () => {
   return bucket;
 };
 
-workspaceFilesystemSuite("AcceleratedFS on S3 (Ceph RGW)", acceleratedSubjects("mastra-s3", onServer), {
-  walk: true,
-  grep: true,
-  readOnly: true,
-  readOnlyError: "WorkspaceReadOnlyError",
-  emptyDirectories: true,
-  deleteThrowsOnMissing: true,
-  rootedPaths: true,
-  plainInitSetsReady: true,
-});
+workspaceFilesystemSuite("AcceleratedFS on S3 (Ceph RGW)", acceleratedSubjects("mastra-s3", onServer), acceleratedFilesystemCapabilities);
 
-workspaceToolsSuite("AcceleratedFS on S3 (Ceph RGW)", acceleratedSubjects("mastra-s3-tools", onServer), {
-  readOnly: true,
-  reopen: true,
-  rootedPaths: true,
-});
+workspaceToolsSuite("AcceleratedFS on S3 (Ceph RGW)", acceleratedSubjects("mastra-s3-tools", onServer), acceleratedToolsCapabilities);

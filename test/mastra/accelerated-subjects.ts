@@ -2,6 +2,8 @@
 // directory, or a fresh prefix in a bucket of the real S3 server), with a read-only reader on the
 // same storage and a `reopen` that mounts again from a deleted cache directory, as a new machine would.
 
+import type { WorkspaceFilesystemCapabilities } from "./workspace-filesystem-suite.ts";
+import type { WorkspaceToolsCapabilities } from "./workspace-tools-suite.ts";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { callLifecycle } from "@mastra/core/workspace";
@@ -72,3 +74,18 @@ export function acceleratedSubjects(label: string, bucket?: () => string, defaul
     };
   };
 }
+
+/** What AcceleratedFS offers, wherever its store is: every capability of the suites is required. */
+export const acceleratedFilesystemCapabilities: WorkspaceFilesystemCapabilities = {
+  walk: true,
+  grep: true,
+  readOnly: true,
+  // The same class LocalFilesystem throws, and what the tools themselves throw for read-only.
+  readOnlyError: "WorkspaceReadOnlyError",
+  emptyDirectories: true,
+  deleteThrowsOnMissing: true,
+  rootedPaths: true,
+  plainInitSetsReady: true,
+};
+
+export const acceleratedToolsCapabilities: WorkspaceToolsCapabilities = { readOnly: true, reopen: true, rootedPaths: true };
