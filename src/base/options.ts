@@ -25,6 +25,15 @@ export interface LeaseWaitInfo {
   message: string;
 }
 
+/** The AWS SDK's credential provider shape (`AwsCredentialIdentityProvider`): `fromIni()`, `fromSSO()`, ... */
+export type CredentialProvider = () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }>;
+
+/** What the mount needs of an S3Client (its `send` and resolved `config`); any @aws-sdk/client-s3 v3 client has it. */
+export interface S3ClientLike {
+  send(...args: never[]): Promise<unknown>;
+  config: object;
+}
+
 export const maxTimerMs = 2 ** 31 - 1;
 
 const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER, { message: "expected a safe integer" });
@@ -98,9 +107,31 @@ export const mountConfigSchema = z
       .refine(isHttpUrl, { message: 'expected an http:// or https:// URL with a host, such as "http://localhost:9000"' })
       .optional(),
     forcePathStyle: z.boolean().optional(),
+    /**
+     * Credentials, in any one of the shapes users have (none of them: the SDK's default chain of
+     * environment, profile, SSO and instance role): `credentials` as keys or as a provider function
+     * (`fromIni()`, `fromSSO()`, `fromContainerMetadata()`, ...), the keys flat (`accessKeyId`,
+     * `secretAccessKey`, `sessionToken`), or an S3Client of the caller's (`client`).
+     */
     credentials: z
-      .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
-      .strict()
+      .union([
+        z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() }).strict(),
+        z.custom<CredentialProvider>((value) => typeof value === "function", { message: "expected { accessKeyId, secretAccessKey, sessionToken? } or a function" }),
+      ])
+      .optional(),
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    sessionToken: z.string().min(1).optional(),
+    /**
+     * An S3Client of the caller's: its credentials, region, endpoint, path style and transport are
+     * used; the mount sends through a client of its own built from them (the SDK's retries off, as
+     * the mount retries itself) and never destroys the caller's. Give `endpoint` too when the
+     * service is not AWS, so the mount knows the provider's quirks.
+     */
+    client: z
+      .custom<S3ClientLike>((value) => typeof value === "object" && value !== null && typeof (value as { send?: unknown }).send === "function" && typeof (value as { config?: unknown }).config === "object", {
+        message: "expected an S3Client",
+      })
       .optional(),
     /** Disk the mount's cache may use (default 256 MiB; bounded by the manager's total too). */
     cacheBytes: positiveInteger.default(256 * MiB),
@@ -143,6 +174,20 @@ export const mountConfigSchema = z
   .refine((config) => config.atSeq === undefined || config.mode === "readonly", {
     message: 'time travel is read-only: give mode "readonly" with atSeq',
     path: ["atSeq"],
+  })
+  .superRefine((config, context) => {
+    const flat = (["accessKeyId", "secretAccessKey", "sessionToken"] as const).filter((key) => config[key] !== undefined);
+    if (flat.length > 0 && config.credentials !== undefined) {
+      context.addIssue({ code: "custom", path: [flat[0]!], message: `${flat.join(", ")} and credentials: give the credentials one way, not both` });
+    }
+    if (flat.length > 0 && (config.accessKeyId === undefined || config.secretAccessKey === undefined)) {
+      const missing = config.accessKeyId === undefined ? "accessKeyId" : "secretAccessKey";
+      context.addIssue({ code: "custom", path: [missing], message: `required with ${flat.join(", ")}` });
+    }
+    if (config.client !== undefined && (flat.length > 0 || config.credentials !== undefined)) {
+      const given = config.credentials !== undefined ? "credentials" : flat.join(", ");
+      context.addIssue({ code: "custom", path: ["client"], message: `client and ${given}: the client carries its own credentials; give one or the other` });
+    }
   });
 
 export type MountConfig = z.input<typeof mountConfigSchema>;
