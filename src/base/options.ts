@@ -207,6 +207,18 @@ export function defaultMountName(config: { bucket?: string | undefined; prefix?:
   return prefix === "" ? config.bucket : `${config.bucket}/${prefix}`;
 }
 
+/** Options of one `mount()` call, beside its config. */
+export const mountCallOptionsSchema = z
+  .object({
+    /** Aborting it cancels a mount still opening (waiting for the writer lease, say): ECANCELED, nothing held. */
+    signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, { message: "expected an AbortSignal" }).optional(),
+  })
+  .strict();
+
+export interface MountCallOptions {
+  signal?: AbortSignal;
+}
+
 export const managerOptionsSchema = z
   .object({
     /** Where mounts keep their index, cache and staging files. */
@@ -255,6 +267,11 @@ export const garbageCollectionOptionsSchema = z.object({
 export function parseOptions<T extends z.ZodType>(schema: T, input: unknown, what: string, syscall = "mount"): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.length === 0 ? "(root)" : issue.path.join(".")}: ${issue.message}`);
+  const problems = result.error.issues.flatMap((issue) => {
+    const at = issue.path.map(String);
+    // An unknown key is named the way every adapter names it: "prefx: unknown option".
+    if (issue.code === "unrecognized_keys") return issue.keys.map((key) => `${[...at, key].join(".")}: unknown option`);
+    return [`${at.length === 0 ? "(root)" : at.join(".")}: ${issue.message}`];
+  });
   throw new FsError("EINVAL", syscall, { detail: `invalid ${what}: ${problems.join("; ")}` });
 }
