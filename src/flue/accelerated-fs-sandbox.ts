@@ -9,8 +9,7 @@
 
 import { createBashTool, createEditTool, createReadTool, createWriteTool, type Sandbox, type SandboxFactory, type SandboxToolFactory } from "@flue/runtime";
 import { FsError, S3CachedFs, S3CachedFsManagerImpl, type ManagerOptions } from "../core.ts";
-import { createAcceleratedJustBashShell, type AcceleratedJustBashShellOptions } from "../just-bash/index.ts";
-import { shellSettingKeys, unknownShellKeys } from "../just-bash/accelerated-just-bash-shell.ts";
+import { createAcceleratedJustBashShell, shellSettingKeys, type AcceleratedJustBashShellOptions } from "../just-bash/index.ts";
 import { createAcceleratedSandbox, type AcceleratedSandbox } from "./accelerated-sandbox.ts";
 import { createAcceleratedGlobTool } from "./glob-tool.ts";
 import { createAcceleratedGrepTool, type GrepToolOptions } from "./grep-tool.ts";
@@ -116,7 +115,7 @@ function checkOptions(options: AcceleratedFsSandboxOptions): void {
   if (typeof options !== "object" || options === null) throw invalid("expected an options object");
   const unknownIn = (object: object, allowed: readonly string[], path: string) => Object.keys(object).filter((key) => !allowed.includes(key)).map((key) => `${path}${key}: unknown option`);
   const unknown = unknownIn(options, sandboxKeys, "");
-  if (typeof options.shell === "object" && options.shell !== null) unknown.push(...unknownShellKeys(options.shell, shellSettingKeys, "shell."));
+  if (typeof options.shell === "object" && options.shell !== null) unknown.push(...unknownIn(options.shell, shellSettingKeys, "shell."));
   if (typeof options.grep === "object" && options.grep !== null) unknown.push(...unknownIn(options.grep, grepKeys, "grep."));
   if (unknown.length > 0) throw invalid(unknown.join("; "));
   if (options.cwd !== undefined && (typeof options.cwd !== "string" || options.cwd === "")) throw invalid("cwd: expected a non-empty string");

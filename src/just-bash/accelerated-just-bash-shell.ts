@@ -78,14 +78,14 @@ const bashOptionKeys = {
   processInfo: true,
 } satisfies Record<keyof Omit<BashOptions, "fs" | "files" | "cwd">, true>;
 
-/** The shell's own settings beside just-bash's (the ones a Flue sandbox's `shell` may carry too). */
+/** Every shell option but where the files come from and the working directory: just-bash's own, commit and timeoutMs. */
 export const shellSettingKeys: readonly string[] = [...Object.keys(bashOptionKeys), "commit", "timeoutMs"];
 
 /**
  * The keys of `options` that no shell option has, each as "<key>: unknown option" (`fs` and
  * `files` say why they are not taken), so a typo fails at once instead of being ignored.
  */
-export function unknownShellKeys(options: object, allowed: readonly string[], path = ""): string[] {
+function unknownShellKeys(options: object, allowed: readonly string[], path = ""): string[] {
   const problems: string[] = [];
   for (const key of Object.keys(options)) {
     if (allowed.includes(key)) continue;
