@@ -6,7 +6,17 @@ import { join, resolve } from "node:path";
 import { FsError, fromLocalError, fromStoreError } from "./base/errors.ts";
 import { S3CachedFs } from "./fs.ts";
 import { Mount } from "./mount.ts";
-import { defaultMountName, managerOptionsSchema, mountConfigSchema, parseOptions, type ManagerOptions, type MountConfig, type ResolvedMountConfig } from "./base/options.ts";
+import {
+  defaultMountName,
+  managerOptionsSchema,
+  mountCallOptionsSchema,
+  mountConfigSchema,
+  parseOptions,
+  type ManagerOptions,
+  type MountCallOptions,
+  type MountConfig,
+  type ResolvedMountConfig,
+} from "./base/options.ts";
 import { CacheBudget } from "./data/segment-cache.ts";
 import { s3StoreFromConfig } from "./mount/store-from-config.ts";
 import type { ObjectStore, StoreCapabilities } from "./stores/object-store.ts";
@@ -36,10 +46,16 @@ export class S3CachedFsManagerImpl {
     this.now = options.now ?? Date.now;
   }
 
-  /** Mounts a filesystem (creating it on first read-write mount). */
-  async mount(config: MountConfig): Promise<S3CachedFs> {
+  /**
+   * Mounts a filesystem (creating it on first read-write mount). Aborting `options.signal` while
+   * the mount opens (it may wait up to leaseWaitTimeoutMs for the writer lease) rejects with
+   * ECANCELED and leaves nothing held.
+   */
+  async mount(config: MountConfig, options: MountCallOptions = {}): Promise<S3CachedFs> {
     const resolved = parseOptions(mountConfigSchema, config, "mount config");
+    const { signal } = parseOptions(mountCallOptionsSchema, options, "mount options");
     const name = resolved.name ?? defaultName(resolved);
+    if (signal?.aborted) throw new FsError("ECANCELED", "mount", { path: name, detail: "the mount was aborted before it began", cause: signal.reason });
     if (this.mounts.has(name) || this.opening.has(name)) {
       throw new FsError("EBUSY", "mount", { path: name, detail: `a filesystem is already mounted as ${JSON.stringify(name)}; unmount it or choose another name` });
     }
@@ -52,6 +68,7 @@ export class S3CachedFsManagerImpl {
         budget: this.budget,
         rawStore,
         now: this.now,
+        ...(signal === undefined ? {} : { signal }),
         onClosed: () => {
           if (fs !== undefined && this.mounts.get(name) === fs) this.mounts.delete(name);
         },

@@ -44,6 +44,8 @@ export interface MountDependencies {
   rawStore: ObjectStore;
   now: () => number;
   onClosed: () => void;
+  /** Cancels the mount while it opens (between steps, and while it waits for the writer lease). */
+  signal?: AbortSignal;
 }
 
 /** The head as the mount found it: what was fetched (perhaps damaged), and the document if it is this filesystem's. */
@@ -86,11 +88,17 @@ export class Mount implements MountContext, MaintenanceContext {
   /** Opens the filesystem `config` names: the directory and stores, then the steps below, in order. */
   static async open(name: string, config: ResolvedMountConfig, dependencies: MountDependencies): Promise<Mount> {
     const mount = new Mount(name, config, dependencies);
+    const { signal } = dependencies;
+    const cancelled = () => {
+      if (signal?.aborted) throw new FsError("ECANCELED", "mount", { path: name, detail: "the mount was aborted while it opened", cause: signal.reason });
+    };
     try {
       await mount.readFormat();
+      cancelled();
       const head = await mount.readHead();
       mount.openIndex();
       const start = await mount.startIndex(head);
+      cancelled();
       if (config.mode === "readwrite") await mount.becomeWriter(start, head);
       else mount.follow(start, head);
       return mount;
@@ -210,7 +218,7 @@ export class Mount implements MountContext, MaintenanceContext {
       waitTimeoutMs: config.leaseWaitTimeoutMs,
       onLost: (holder) => this.committer?.fence(holder?.epoch),
     }));
-    const epoch = await lease.acquire(Math.max(start.position.epoch, head.document?.epoch ?? 0));
+    const epoch = await lease.acquire(Math.max(start.position.epoch, head.document?.epoch ?? 0), this.dependencies.signal);
     // The head the committer starts from: the one read, unless the mount started elsewhere.
     const startHead = head.fetched === undefined && start.document === undefined ? undefined : { etag: head.fetched?.etag, document: start.document ?? head.document };
     const committer = (this.writer = new Committer(

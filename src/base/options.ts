@@ -25,6 +25,15 @@ export interface LeaseWaitInfo {
   message: string;
 }
 
+/** The AWS SDK's credential provider shape (`AwsCredentialIdentityProvider`): `fromIni()`, `fromSSO()`, ... */
+export type CredentialProvider = () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }>;
+
+/** What the mount needs of an S3Client (its `send` and resolved `config`); any @aws-sdk/client-s3 v3 client has it. */
+export interface S3ClientLike {
+  send(...args: never[]): Promise<unknown>;
+  config: object;
+}
+
 export const maxTimerMs = 2 ** 31 - 1;
 
 const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER, { message: "expected a safe integer" });
@@ -98,9 +107,31 @@ export const mountConfigSchema = z
       .refine(isHttpUrl, { message: 'expected an http:// or https:// URL with a host, such as "http://localhost:9000"' })
       .optional(),
     forcePathStyle: z.boolean().optional(),
+    /**
+     * Credentials, in any one of the shapes users have (none of them: the SDK's default chain of
+     * environment, profile, SSO and instance role): `credentials` as keys or as a provider function
+     * (`fromIni()`, `fromSSO()`, `fromContainerMetadata()`, ...), the keys flat (`accessKeyId`,
+     * `secretAccessKey`, `sessionToken`), or an S3Client of the caller's (`client`).
+     */
     credentials: z
-      .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
-      .strict()
+      .union([
+        z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() }).strict(),
+        z.custom<CredentialProvider>((value) => typeof value === "function", { message: "expected { accessKeyId, secretAccessKey, sessionToken? } or a function" }),
+      ])
+      .optional(),
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    sessionToken: z.string().min(1).optional(),
+    /**
+     * An S3Client of the caller's: its credentials, region, endpoint, path style and transport are
+     * used; the mount sends through a client of its own built from them (the SDK's retries off, as
+     * the mount retries itself) and never destroys the caller's. Give `endpoint` too when the
+     * service is not AWS, so the mount knows the provider's quirks.
+     */
+    client: z
+      .custom<S3ClientLike>((value) => typeof value === "object" && value !== null && typeof (value as { send?: unknown }).send === "function" && typeof (value as { config?: unknown }).config === "object", {
+        message: "expected an S3Client",
+      })
       .optional(),
     /** Disk the mount's cache may use (default 256 MiB; bounded by the manager's total too). */
     cacheBytes: positiveInteger.default(256 * MiB),
@@ -143,6 +174,20 @@ export const mountConfigSchema = z
   .refine((config) => config.atSeq === undefined || config.mode === "readonly", {
     message: 'time travel is read-only: give mode "readonly" with atSeq',
     path: ["atSeq"],
+  })
+  .superRefine((config, context) => {
+    const flat = (["accessKeyId", "secretAccessKey", "sessionToken"] as const).filter((key) => config[key] !== undefined);
+    if (flat.length > 0 && config.credentials !== undefined) {
+      context.addIssue({ code: "custom", path: [flat[0]!], message: `${flat.join(", ")} and credentials: give the credentials one way, not both` });
+    }
+    if (flat.length > 0 && (config.accessKeyId === undefined || config.secretAccessKey === undefined)) {
+      const missing = config.accessKeyId === undefined ? "accessKeyId" : "secretAccessKey";
+      context.addIssue({ code: "custom", path: [missing], message: `required with ${flat.join(", ")}` });
+    }
+    if (config.client !== undefined && (flat.length > 0 || config.credentials !== undefined)) {
+      const given = config.credentials !== undefined ? "credentials" : flat.join(", ");
+      context.addIssue({ code: "custom", path: ["client"], message: `client and ${given}: the client carries its own credentials; give one or the other` });
+    }
   });
 
 export type MountConfig = z.input<typeof mountConfigSchema>;
@@ -160,6 +205,18 @@ export function defaultMountName(config: { bucket?: string | undefined; prefix?:
   const prefix = normalizePrefix(config.prefix ?? "");
   if (config.bucket === undefined) return prefix === "" ? undefined : prefix;
   return prefix === "" ? config.bucket : `${config.bucket}/${prefix}`;
+}
+
+/** Options of one `mount()` call, beside its config. */
+export const mountCallOptionsSchema = z
+  .object({
+    /** Aborting it cancels a mount still opening (waiting for the writer lease, say): ECANCELED, nothing held. */
+    signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, { message: "expected an AbortSignal" }).optional(),
+  })
+  .strict();
+
+export interface MountCallOptions {
+  signal?: AbortSignal;
 }
 
 export const managerOptionsSchema = z
@@ -210,6 +267,11 @@ export const garbageCollectionOptionsSchema = z.object({
 export function parseOptions<T extends z.ZodType>(schema: T, input: unknown, what: string, syscall = "mount"): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.length === 0 ? "(root)" : issue.path.join(".")}: ${issue.message}`);
+  const problems = result.error.issues.flatMap((issue) => {
+    const at = issue.path.map(String);
+    // An unknown key is named the way every adapter names it: "prefx: unknown option".
+    if (issue.code === "unrecognized_keys") return issue.keys.map((key) => `${[...at, key].join(".")}: unknown option`);
+    return [`${at.length === 0 ? "(root)" : at.join(".")}: ${issue.message}`];
+  });
   throw new FsError("EINVAL", syscall, { detail: `invalid ${what}: ${problems.join("; ")}` });
 }

@@ -111,12 +111,17 @@ export class WriterLease {
     return this.document?.epoch ?? 0;
   }
 
-  /** Takes the lease with an epoch above `minimumEpoch`; returns the epoch. */
-  async acquire(minimumEpoch: number): Promise<number> {
+  /**
+   * Takes the lease with an epoch above `minimumEpoch`; returns the epoch. Aborting `signal` ends a
+   * wait for a live holder with ECANCELED, having written nothing.
+   */
+  async acquire(minimumEpoch: number, signal?: AbortSignal): Promise<number> {
     const deadline = this.monotonicNow() + this.options.waitTimeoutMs;
     let watched: { etag: string; since: number } | undefined;
     let announced: string | undefined;
+    const cancelled = () => new FsError("ECANCELED", "mount", { detail: "the mount was aborted while it waited for the writer lease", cause: signal?.reason });
     for (;;) {
+      if (signal?.aborted) throw cancelled();
       const current = await this.read();
       if (current === undefined) {
         if (await this.write(this.fresh(minimumEpoch + 1), undefined)) return this.epoch;
@@ -153,7 +158,10 @@ export class WriterLease {
           message: `waiting for the writer lease held by ${describeHolder(document)}: until it is released, or left unrenewed until ${expiresBy.toISOString()} at the earliest (a renewal moves that on); giving up at ${giveUpAt.toISOString()}`,
         });
       }
-      await this.sleep(Math.min(Math.max(50, document.ttlMs / 4), 1_000, Math.max(1, deadline - now)));
+      if (signal?.aborted) throw cancelled(); // onWait may have aborted it
+      await this.sleep(Math.min(Math.max(50, document.ttlMs / 4), 1_000, Math.max(1, deadline - now)), signal).catch((error: unknown) => {
+        throw signal?.aborted ? cancelled() : error;
+      });
     }
   }
 

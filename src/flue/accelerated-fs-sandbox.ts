@@ -9,7 +9,7 @@
 
 import { createBashTool, createEditTool, createReadTool, createWriteTool, type Sandbox, type SandboxFactory, type SandboxToolFactory } from "@flue/runtime";
 import { FsError, S3CachedFs, S3CachedFsManagerImpl, type ManagerOptions } from "../core.ts";
-import { createAcceleratedJustBashShell, type AcceleratedJustBashShellOptions } from "../just-bash/index.ts";
+import { createAcceleratedJustBashShell, shellSettingKeys, type AcceleratedJustBashShellOptions } from "../just-bash/index.ts";
 import { createAcceleratedSandbox, type AcceleratedSandbox } from "./accelerated-sandbox.ts";
 import { createAcceleratedGlobTool } from "./glob-tool.ts";
 import { createAcceleratedGrepTool, type GrepToolOptions } from "./grep-tool.ts";
@@ -105,10 +105,19 @@ export function acceleratedFsSandbox(options: AcceleratedFsSandboxOptions): Acce
   return factory;
 }
 
+/** Every option the factory takes, and the grep tool's. */
+const sandboxKeys: readonly string[] = ["cwd", "shell", "grep", "filesystem", "mount", "managerConfig", "manager"] satisfies (keyof (SandboxSettings & WorkspaceChoice))[];
+const grepKeys: readonly string[] = ["maxFileBytes", "readAhead"] satisfies (keyof GrepToolOptions)[];
+
 /** Fails at once, naming the field, rather than at the agent's first message. */
 function checkOptions(options: AcceleratedFsSandboxOptions): void {
   const invalid = (detail: string) => new FsError("EINVAL", "acceleratedFsSandbox", { detail: `invalid sandbox options: ${detail}` });
   if (typeof options !== "object" || options === null) throw invalid("expected an options object");
+  const unknownIn = (object: object, allowed: readonly string[], path: string) => Object.keys(object).filter((key) => !allowed.includes(key)).map((key) => `${path}${key}: unknown option`);
+  const unknown = unknownIn(options, sandboxKeys, "");
+  if (typeof options.shell === "object" && options.shell !== null) unknown.push(...unknownIn(options.shell, shellSettingKeys, "shell."));
+  if (typeof options.grep === "object" && options.grep !== null) unknown.push(...unknownIn(options.grep, grepKeys, "grep."));
+  if (unknown.length > 0) throw invalid(unknown.join("; "));
   if (options.cwd !== undefined && (typeof options.cwd !== "string" || options.cwd === "")) throw invalid("cwd: expected a non-empty string");
   if (options.filesystem !== undefined) {
     if (!(options.filesystem instanceof S3CachedFs)) throw invalid("filesystem: expected a mounted S3CachedFs");

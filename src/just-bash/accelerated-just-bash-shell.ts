@@ -56,8 +56,51 @@ export interface ShellResult {
   exitCode: number;
 }
 
+/** just-bash's own options the shell passes through to it (all but fs, files and cwd, which the shell decides). */
+const bashOptionKeys = {
+  env: true,
+  executionLimits: true,
+  executionLimitProfile: true,
+  maxCallDepth: true,
+  maxCommandCount: true,
+  maxLoopIterations: true,
+  fetch: true,
+  network: true,
+  python: true,
+  javascript: true,
+  commands: true,
+  sleep: true,
+  customCommands: true,
+  logger: true,
+  trace: true,
+  defenseInDepth: true,
+  coverage: true,
+  processInfo: true,
+} satisfies Record<keyof Omit<BashOptions, "fs" | "files" | "cwd">, true>;
+
+/** Every shell option but where the files come from and the working directory: just-bash's own, commit and timeoutMs. */
+export const shellSettingKeys: readonly string[] = [...Object.keys(bashOptionKeys), "commit", "timeoutMs"];
+
+/**
+ * The keys of `options` that no shell option has, each as "<key>: unknown option" (`fs` and
+ * `files` say why they are not taken), so a typo fails at once instead of being ignored.
+ */
+function unknownShellKeys(options: object, allowed: readonly string[], path = ""): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(options)) {
+    if (allowed.includes(key)) continue;
+    const reason =
+      key === "fs" ? "not an option: the shell's files are the mounted filesystem" : key === "files" ? "not an option: write initial files through the filesystem" : "unknown option";
+    problems.push(`${path}${key}: ${reason}`);
+  }
+  return problems;
+}
+
 /** Creates a shell over a mounted filesystem (or mounts one), with its working directory ready. */
 export async function createAcceleratedJustBashShell(options: AcceleratedJustBashShellOptions): Promise<AcceleratedJustBashShell> {
+  if (typeof options !== "object" || options === null) throw new FsError("EINVAL", "shell", { detail: "invalid shell options: expected an options object" });
+  const unknown = unknownShellKeys(options, [...shellSettingKeys, "filesystem", "mount", "manager", "cwd"]);
+  if (unknown.length > 0) throw new FsError("EINVAL", "shell", { detail: `invalid shell options: ${unknown.join("; ")}` });
   const { filesystem: given, mount, manager, cwd = "/", commit = "per-command", timeoutMs, ...bashOptions } = options;
   if (commit !== "per-command" && commit !== "per-write") {
     throw new FsError("EINVAL", "shell", { detail: `invalid shell options: commit: expected "per-command" or "per-write", got ${JSON.stringify(commit)}` });

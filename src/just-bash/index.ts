@@ -4,6 +4,7 @@ export { AcceleratedJustBashFs, type AcceleratedJustBashFsOptions, type CoreFile
 export {
   createAcceleratedJustBashShell,
   AcceleratedJustBashShell,
+  shellSettingKeys,
   type AcceleratedJustBashShellOptions,
   type CommitMode,
   type ShellExecOptions,

@@ -61,6 +61,21 @@ const grepConcurrency = 8;
 /** Mount directories this process holds, by cacheRoot and name, so readers can pick a free one. */
 const namesInUse = new Set<string>();
 
+/**
+ * Writer mounts open in this process, by cacheRoot and name, shared by every AcceleratedFS of the
+ * same workspace: Mastra makes a new filesystem object per request or per test on one prefix and
+ * may never destroy the old one, and two mounts of one workspace would fight over its writer lease.
+ * The mount closes when the last AcceleratedFS holding it is destroyed.
+ */
+interface SharedWriter {
+  filesystem: Promise<S3CachedFs>;
+  holders: Set<AcceleratedFS>;
+  /** Where its files are (bucket, endpoint, region, prefix): another workspace under the same name is refused. */
+  identity: string;
+  closeOnDestroy: boolean;
+}
+const sharedWriters = new Map<string, SharedWriter>();
+
 export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesystem {
   readonly id: string;
   readonly name = "AcceleratedFS";
@@ -80,6 +95,8 @@ export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesyst
   private readonly operations: WorkspaceOperations;
   private mounted: S3CachedFs | undefined;
   private opening: Promise<S3CachedFs> | undefined;
+  /** The key of the shared writer mount this instance holds, while it holds one. */
+  private sharedWriter: string | undefined;
   /** This instance's hold on its mount name in `namesInUse`, while mounted. */
   private reservedName: string | undefined;
   /** The name of its own mount (kept after destroy, for getInfo). */
@@ -146,6 +163,7 @@ export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesyst
 
   private async mountOwn(): Promise<S3CachedFs> {
     const cacheRoot = this.cacheRoot!;
+    if (!this.readOnly) return this.joinWriter(cacheRoot);
     const manager = new S3CachedFsManagerImpl({ cacheRoot, ...(this.options.storeFactory === undefined ? {} : { storeFactory: this.options.storeFactory }) });
     const name = this.reserveMountName(cacheRoot);
     try {
@@ -156,14 +174,77 @@ export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesyst
     }
   }
 
-  /** Publishes what is queued and closes the mount (unless it was the caller's); a later operation remounts. */
+  /**
+   * The workspace's writer mount: the one already open in this process under the same cacheRoot
+   * and name (another AcceleratedFS of the same workspace), or a new one.
+   */
+  private async joinWriter(cacheRoot: string): Promise<S3CachedFs> {
+    const { bucket, prefix, endpoint, region } = this.mountOptions;
+    const name = this.options.mountName ?? defaultMountName({ bucket, prefix }) ?? "workspace";
+    const key = `${cacheRoot}\0${name}`;
+    const identity = JSON.stringify({ bucket, endpoint, region, prefix: defaultMountName({ prefix }) ?? "" });
+    for (;;) {
+      let entry = sharedWriters.get(key);
+      if (entry === undefined) {
+        if (namesInUse.has(key)) throw this.nameBusy(name, "a reader");
+        const manager = new S3CachedFsManagerImpl({ cacheRoot, ...(this.options.storeFactory === undefined ? {} : { storeFactory: this.options.storeFactory }) });
+        const opening: SharedWriter = { filesystem: manager.mount({ ...this.mountOptions, name, mode: "readwrite" }), holders: new Set(), identity, closeOnDestroy: this.closeOnDestroy };
+        sharedWriters.set(key, opening);
+        namesInUse.add(key);
+        opening.filesystem.catch(() => forgetWriter(key, opening));
+        entry = opening;
+      } else if (entry.identity !== identity) {
+        throw this.nameBusy(name, `another workspace (${entry.identity})`);
+      }
+      entry.holders.add(this);
+      let fs: S3CachedFs;
+      try {
+        fs = await entry.filesystem;
+      } catch (error) {
+        entry.holders.delete(this);
+        throw error;
+      }
+      if (fs.closed) {
+        // Closed behind the holders' backs (a fenced or failed mount closed by its owner): open it afresh.
+        entry.holders.delete(this);
+        forgetWriter(key, entry);
+        continue;
+      }
+      this.sharedWriter = key;
+      this.mountName = name;
+      return fs;
+    }
+  }
+
+  private nameBusy(name: string, holder: string): FilesystemError {
+    return new FilesystemError(
+      `EBUSY: ${holder} in this process has mounted ${JSON.stringify(name)} under the same cacheRoot; give this one its own mountName or cacheRoot`,
+      "EBUSY",
+      name,
+    );
+  }
+
+  /** Lets go of the shared writer mount; true when this was its last holder, so it is this one's to close. */
+  private leaveWriter(): boolean {
+    const key = this.sharedWriter;
+    this.sharedWriter = undefined;
+    const entry = key === undefined ? undefined : sharedWriters.get(key);
+    if (key === undefined || entry === undefined || !entry.holders.delete(this)) return false;
+    if (entry.holders.size > 0 || !entry.closeOnDestroy) return false;
+    forgetWriter(key, entry);
+    return true;
+  }
+
+  /** Publishes what is queued and closes the mount (unless it was the caller's, or is still shared); a later operation remounts. */
   override async destroy(): Promise<void> {
     await this.opening?.catch(() => {});
     const fs = this.mounted;
     this.mounted = undefined;
     this.status = "destroying";
     try {
-      if (fs !== undefined && this.closeOnDestroy) await fs.close();
+      const shared = this.sharedWriter !== undefined;
+      const last = this.leaveWriter();
+      if (fs !== undefined && (shared ? last : this.closeOnDestroy)) await fs.close();
       this.status = "destroyed";
     } catch (error) {
       this.status = "error";
@@ -411,4 +492,11 @@ function iconFor(endpoint: string | undefined, custom: boolean): FilesystemIcon 
   if (host.includes("storage.googleapis")) return "gcs";
   if (host.includes("minio")) return "minio";
   return "s3";
+}
+
+/** Drops a shared writer mount from the registry (if it is still the one registered) and frees its name. */
+function forgetWriter(key: string, entry: SharedWriter): void {
+  if (sharedWriters.get(key) !== entry) return;
+  sharedWriters.delete(key);
+  namesInUse.delete(key);
 }

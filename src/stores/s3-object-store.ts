@@ -77,8 +77,11 @@ export interface S3ObjectStoreOptions {
   /** For R2, Tigris, MinIO, Ceph RGW, a local server. */
   endpoint?: string;
   forcePathStyle?: boolean;
-  /** From the SDK's default chain (environment, profile, instance role) when omitted. */
-  credentials?: S3Credentials;
+  /**
+   * Keys, or a provider function of the AWS SDK's shape (`fromIni()`, `fromSSO()`, ...); from the
+   * SDK's default chain (environment, profile, SSO, instance role) when omitted.
+   */
+  credentials?: S3Credentials | S3CredentialProvider;
   /** How If-Match carries the ETag; see the header comment. Default "auto". */
   ifMatchEtag?: "quoted" | "unquoted" | "auto";
   /** Send `X-Tigris-Consistent: true`. Default: true for Tigris endpoints, false elsewhere. */
@@ -89,9 +92,17 @@ export interface S3ObjectStoreOptions {
   requestTimeoutMs?: number;
   /** Concurrent connections to the endpoint (default 64). */
   maxSockets?: number;
-  /** Use this client instead of building one (tests stub its transport). */
+  /**
+   * An S3Client of the caller's: the store sends through a client of its own built from this one's
+   * credentials, region, endpoint, path style and request handler, with the SDK's retries off (a
+   * retried conditional write that landed would come back 412). The caller's client is never
+   * destroyed. Give `endpoint` too when the service is not AWS: it names the provider's quirks.
+   */
   client?: S3Client;
 }
+
+/** The AWS SDK's credential provider shape (`AwsCredentialIdentityProvider`). */
+export type S3CredentialProvider = () => Promise<S3Credentials & { expiration?: Date }>;
 
 type Provider = "aws" | "r2" | "tigris" | "spaces" | "other";
 
@@ -138,7 +149,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly #endpoint: string;
   #ifMatchEtag: "quoted" | "unquoted" | "auto";
 
-  constructor(options: S3ObjectStoreOptions) {
+  /** `shared`: the client of the store this one came from (storeAt), when that one was built from a caller's client. */
+  constructor(options: S3ObjectStoreOptions, shared?: S3Client) {
     this.#options = options;
     this.bucket = options.bucket;
     this.prefix = keyPrefix(options.prefix);
@@ -148,7 +160,9 @@ export class S3ObjectStore implements ObjectStore {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#endpoint = options.endpoint ?? "aws";
     this.#ifMatchEtag = options.ifMatchEtag ?? (this.provider === "spaces" || unquotedEndpoints.has(this.#endpoint) ? "unquoted" : "auto");
-    this.#client = options.client ?? new S3Client(clientConfig(options, this.provider));
+    // A client built from the caller's shares its request handler, so closing the store leaves it alone.
+    this.#ownsClient = options.client === undefined;
+    this.#client = shared ?? (options.client === undefined ? new S3Client(clientConfig(options, this.provider)) : clientFrom(options.client));
     const tigrisConsistent = options.tigrisConsistent ?? this.provider === "tigris";
     if (tigrisConsistent && !consistentClients.has(this.#client)) {
       consistentClients.add(this.#client); // once per client: stores at other prefixes may share it
@@ -297,9 +311,7 @@ export class S3ObjectStore implements ObjectStore {
 
   /** A store at `prefix` of the same bucket, with the same settings (and the same client, if one was given). */
   private storeAt(prefix: string): S3ObjectStore {
-    const store = new S3ObjectStore({ ...this.#options, prefix });
-    if (this.#options.client !== undefined) store.#ownsClient = false;
-    return store;
+    return new S3ObjectStore({ ...this.#options, prefix }, this.#options.client === undefined ? undefined : this.#client);
   }
 
   private fullKey(operation: StoreOperation, key: string): string {
@@ -354,8 +366,21 @@ function clientConfig(options: S3ObjectStoreOptions, provider: Provider): S3Clie
   };
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;
   if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
-  if (options.credentials !== undefined) config.credentials = { ...options.credentials };
+  if (options.credentials !== undefined) config.credentials = typeof options.credentials === "function" ? options.credentials : { ...options.credentials };
   return config;
+}
+
+/** A client like the caller's (credentials, region, endpoint, path style, transport) with the SDK's retries off. */
+function clientFrom(client: S3Client): S3Client {
+  const given = client.config;
+  return new S3Client({
+    region: given.region,
+    credentials: given.credentials,
+    ...(given.endpoint === undefined ? {} : { endpoint: given.endpoint }),
+    forcePathStyle: given.forcePathStyle,
+    requestHandler: given.requestHandler,
+    maxAttempts: 1,
+  });
 }
 
 /**

@@ -112,7 +112,7 @@ describe("status", () => {
 });
 
 describe("mount names under one cacheRoot", () => {
-  test("readers get a directory each (~reader, ~reader-2); a second writer of the workspace is refused with EBUSY", async () => {
+  test("readers get a directory each (~reader, ~reader-2); a second writer of the workspace shares the first one's mount", async () => {
     const { fs, open, cleanup } = await subjects();
     try {
       await fs.init();
@@ -124,15 +124,59 @@ describe("mount names under one cacheRoot", () => {
       expect(names).toEqual([`${fs.getInfo().metadata?.mountName}~reader`, `${fs.getInfo().metadata?.mountName}~reader-2`]);
       expect(await second.readFile("shared.txt", { encoding: "utf-8" })).toBe("shared");
       const writer = open();
-      writer.__setLogger(noopLogger);
-      const error = await rejectsWith(writer._init(), FilesystemError);
-      expect(error.code).toBe("EBUSY");
-      expect(error.message).toContain("give this one its own mountName or cacheRoot");
-      // The refused writer took nothing from the first: it still writes, and its name outlives destroy in getInfo.
+      await writer._init();
+      expect(writer.getInfo().metadata?.mountName).toBe(fs.getInfo().metadata?.mountName);
+      // Both write through the one mount: no lease fight, each sees the other's files.
       await fs.writeFile("after.txt", "after");
+      await writer.writeFile("second.txt", "second");
+      expect(await fs.readFile("second.txt", { encoding: "utf-8" })).toBe("second");
       const name = fs.getInfo().metadata?.mountName;
       await fs.destroy();
       expect(fs.getInfo().metadata?.mountName).toBe(name);
+      // The first one's destroy left the mount open for the second.
+      expect(await writer.readFile("after.txt", { encoding: "utf-8" })).toBe("after");
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe("the same workspace opened again in this process", () => {
+  test("Mastra's pattern: a new AcceleratedFS per test on one prefix, the old ones never destroyed, each one just works", async () => {
+    const { open, cleanup } = await subjects();
+    try {
+      const instances: AcceleratedFS[] = [];
+      for (let round = 0; round < 3; round++) {
+        const fs = open({ id: `per-test-${round}` });
+        fs.__setLogger(noopLogger);
+        instances.push(fs); // the earlier ones stay open, as Mastra's beforeEach leaves them
+        expect(await fs.exists(`round-${round}.txt`)).toBe(false);
+        await fs.writeFile(`round-${round}.txt`, `round ${round}`);
+        for (let earlier = 0; earlier <= round; earlier++) expect(await fs.readFile(`round-${earlier}.txt`, { encoding: "utf-8" })).toBe(`round ${earlier}`);
+      }
+      expect(instances.map((fs) => fs.status)).toEqual(["ready", "ready", "ready"]);
+      // Destroying all but the last leaves the last one's files reachable; the last destroy closes the mount.
+      await instances[0]!.destroy();
+      await instances[1]!.destroy();
+      expect(await instances[2]!.readFile("round-0.txt", { encoding: "utf-8" })).toBe("round 0");
+      await instances[2]!.destroy();
+      const after = open({ id: "after-all" });
+      expect(await after.readFile("round-2.txt", { encoding: "utf-8" })).toBe("round 2");
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test("another workspace under the same mountName and cacheRoot is refused with EBUSY, naming the name", async () => {
+    const { fs, open, cleanup } = await subjects();
+    try {
+      await fs.init();
+      const other = open({ prefix: "elsewhere", mountName: fs.getInfo().metadata?.mountName as string });
+      other.__setLogger(noopLogger);
+      const error = await rejectsWith(other._init(), FilesystemError);
+      expect(error.code).toBe("EBUSY");
+      expect(error.message).toContain("give this one its own mountName or cacheRoot");
+      await fs.writeFile("still.txt", "still the writer");
     } finally {
       await cleanup();
     }

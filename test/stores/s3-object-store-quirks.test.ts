@@ -154,7 +154,7 @@ describe("S3ObjectStore against AWS-style answers", () => {
     expect(seen[1]?.headers["x-tigris-consistent"]).toBe("true");
   });
 
-  test("a store at another prefix shares a given client: the Tigris header is added once, and closing it leaves the client open", async () => {
+  test("a store at another prefix shares the client built from a given one: the Tigris header is added once, and closing either leaves the caller's client open", async () => {
     const client = new S3Client({
       endpoint: `http://127.0.0.1:${server.port}`,
       forcePathStyle: true,
@@ -178,7 +178,24 @@ describe("S3ObjectStore against AWS-style answers", () => {
       ["/bucket/a/k", "true"],
     ]);
     await parent.close();
-    expect(destroyed).toBe(1);
+    expect(destroyed).toBe(0);
+  });
+
+  test("a store given the caller's client sends each request once (the SDK's retries off), and the caller's client keeps its own", async () => {
+    const client = new S3Client({
+      endpoint: `http://127.0.0.1:${server.port}`,
+      forcePathStyle: true,
+      region: "us-east-1",
+      credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "very-secret-key-material" },
+    });
+    replies.push(() => s3Error(412, "PreconditionFailed"));
+    await expect(store({ client, ifMatchEtag: "quoted" }).put("wal/1", text("r"), { ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailedError);
+    expect(seen.length).toBe(1);
+    seen.length = 0;
+    replies.push(() => s3Error(503, "SlowDown"));
+    await expect(store({ client }).get("k")).rejects.toBeInstanceOf(UnavailableError);
+    expect(seen.length).toBe(1);
+    client.destroy();
   });
 
   test("a timeout on a conditional write that never landed is ambiguous, not a failure", async () => {

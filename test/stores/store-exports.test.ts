@@ -10,7 +10,7 @@ test("the core exports every store error and helper, and not the formatter of th
   for (const name of errors) expect(typeof core[name]).toBe("function");
   const helpers = ["isStoreError", "listAll", "compareKeys", "keyProblem", "rangeProblem", "settleConditionalPut", "normalizeEtag", "sameEtag", "detectProvider"];
   for (const name of helpers) expect(typeof core[name]).toBe("function");
-  const stores = ["S3ObjectStore", "LocalObjectStore", "RetryingStore", "CountingStore", "FaultInjectingStore", "StoreCrashedError", "LatencyStore", "LocatedStore"];
+  const stores = ["S3ObjectStore", "LocalObjectStore", "MemoryObjectStore", "RetryingStore", "CountingStore", "FaultInjectingStore", "StoreCrashedError", "LatencyStore", "LocatedStore"];
   for (const name of stores) expect(typeof core[name]).toBe("function");
   expect(core.maxKeyBytes).toBe(1024);
 });
