@@ -1,0 +1,59 @@
+// The package as a user gets it: `npm pack`, the tarball installed into an empty app with none of the
+// optional frameworks, then used the way the README says. Installing fetches only the package's own
+// dependencies (from the npm cache when they are there).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const repository = join(import.meta.dir, "..");
+const bun = process.execPath;
+let workspace = "";
+let app = "";
+let tarball = "";
+
+function run(command: string[], cwd: string, env: Record<string, string | undefined> = process.env) {
+  const result = Bun.spawnSync(command, { cwd, env, stdout: "pipe", stderr: "pipe" });
+  return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+function must(result: ReturnType<typeof run>, what: string) {
+  if (result.exitCode !== 0) throw new Error(`${what} failed (${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
+  return result;
+}
+
+beforeAll(() => {
+  workspace = mkdtempSync(join(tmpdir(), "package-install-"));
+  const packed = must(run(["npm", "pack", "--json", "--pack-destination", workspace], repository), "npm pack");
+  const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string }[];
+  tarball = join(workspace, report!.filename);
+  app = join(workspace, "app");
+  must(run(["mkdir", "-p", app], workspace), "mkdir");
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer-app", private: true, type: "module" }));
+  must(run(["npm", "install", "--no-audit", "--no-fund", "--prefer-offline", tarball], app), "npm install of the tarball");
+}, 120_000);
+
+afterAll(() => {
+  if (workspace !== "") rmSync(workspace, { recursive: true, force: true });
+});
+
+describe("the packed package installed into an empty app", () => {
+  test("installs with none of the optional frameworks", () => {
+    expect(existsSync(join(app, "node_modules/s3-bun-cached-fs/package.json"))).toBe(true);
+    for (const framework of ["@mastra/core", "just-bash", "@flue/runtime"]) expect(existsSync(join(app, "node_modules", framework))).toBe(false);
+  });
+
+  test("under Bun, the root entry and /core load without any framework and export the core", () => {
+    writeFileSync(
+      join(app, "entries.ts"),
+      [
+        `import * as root from "s3-bun-cached-fs";`,
+        `import * as core from "s3-bun-cached-fs/core";`,
+        `console.log(JSON.stringify({ root: typeof root.S3CachedFsManagerImpl, core: typeof core.LocalObjectStore, same: root.FsError === core.FsError }));`,
+      ].join("\n"),
+    );
+    const result = run([bun, "entries.ts"], app);
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toEqual({ root: "function", core: "function", same: true });
+  });
+});
