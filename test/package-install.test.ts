@@ -4,10 +4,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import packageJson from "../package.json";
 
 const repository = join(import.meta.dir, "..");
 const bun = process.execPath;
+const node = Bun.which("node");
+const needsBun = `needs Bun ${packageJson.engines.bun}`;
 let workspace = "";
 let app = "";
 let tarball = "";
@@ -55,5 +58,34 @@ describe("the packed package installed into an empty app", () => {
     const result = run([bun, "entries.ts"], app);
     expect(result.stderr).toBe("");
     expect(JSON.parse(result.stdout)).toEqual({ root: "function", core: "function", same: true });
+  });
+
+  test("under Node.js, importing or requiring any entry says in one sentence that the package needs Bun and which version", () => {
+    expect(node).not.toBeNull();
+    for (const specifier of ["s3-bun-cached-fs", "s3-bun-cached-fs/core", "s3-bun-cached-fs/mastra"]) {
+      for (const load of [`import(${JSON.stringify(specifier)})`, `Promise.resolve().then(() => require(${JSON.stringify(specifier)}))`]) {
+        const script = `const { createRequire } = require("node:module"); const require2 = createRequire(process.cwd() + "/"); ${load.replace("require(", "require2(")}.then(() => console.log("loaded"), (error) => console.log(String(error.message)))`;
+        const result = run([node!, "-e", script], app);
+        expect(result.stdout).not.toContain("loaded");
+        expect(result.stdout).not.toContain("ERR_UNKNOWN_FILE_EXTENSION");
+        expect(result.stdout).toContain(needsBun);
+        expect(result.stdout.trim().split("\n")).toHaveLength(1);
+      }
+    }
+  });
+
+  test("the command line without Bun says in one sentence that it needs Bun and which version; with Bun on PATH it runs", () => {
+    const command = join(app, "node_modules/.bin/s3-bun-cached-fs");
+    expect(existsSync(command)).toBe(true);
+    expect(existsSync(join(app, "node_modules/.bin/bun"))).toBe(false);
+    const withoutBun = run([command, "--help"], app, { PATH: `${dirname(node!)}:/usr/bin:/bin` });
+    expect(withoutBun.exitCode).not.toBe(0);
+    expect(withoutBun.stderr).not.toContain("No such file");
+    expect(withoutBun.stderr).toContain(needsBun);
+    expect(withoutBun.stderr.trim().split("\n")).toHaveLength(1);
+    const withBun = run([command, "--help"], app, { PATH: `${join(repository, "node_modules/.bin")}:/usr/bin:/bin` });
+    expect(withBun.stderr).toBe("");
+    expect(withBun.exitCode).toBe(0);
+    expect(withBun.stdout).toContain("Usage: s3-bun-cached-fs <command>");
   });
 });
