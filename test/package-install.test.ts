@@ -2,9 +2,9 @@
 // optional frameworks, then used the way the README says. Installing fetches only the package's own
 // dependencies (from the npm cache when they are there).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import packageJson from "../package.json";
 
 const repository = join(import.meta.dir, "..");
@@ -87,5 +87,30 @@ describe("the packed package installed into an empty app", () => {
     expect(withBun.stderr).toBe("");
     expect(withBun.exitCode).toBe(0);
     expect(withBun.stdout).toContain("Usage: s3-bun-cached-fs <command>");
+  });
+
+  test("the tarball ships an MIT LICENSE, and every relative link in its markdown files leads to a file it ships", () => {
+    const installed = join(app, "node_modules/s3-bun-cached-fs");
+    const license = readFileSync(join(installed, "LICENSE"), "utf8");
+    expect(license.startsWith("MIT License")).toBe(true);
+    expect(license).toContain("s3-bun-cached-fs contributors");
+    expect(JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).license).toBe("MIT");
+    const markdown = readdirSync(installed, { recursive: true, encoding: "utf8" }).filter((path) => path.endsWith(".md") && !path.startsWith("node_modules"));
+    expect(markdown).toContain("README.md");
+    expect(markdown).toContain("docs/performance.md");
+    const broken: string[] = [];
+    let links = 0;
+    for (const file of markdown) {
+      const text = readFileSync(join(installed, file), "utf8");
+      for (const match of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = match[1]!;
+        if (/^[a-z]+:/i.test(target) || target.startsWith("#")) continue;
+        links++;
+        const resolved = join(installed, dirname(file), target.split("#")[0]!);
+        if (relative(installed, resolved).startsWith("..") || !existsSync(resolved) || !(statSync(resolved).isFile() || statSync(resolved).isDirectory())) broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(links).toBeGreaterThan(30);
+    expect(broken).toEqual([]);
   });
 });
