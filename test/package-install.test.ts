@@ -2,13 +2,14 @@
 // optional frameworks, then used the way the README says. Installing fetches only the package's own
 // dependencies (from the npm cache when they are there).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import packageJson from "../package.json";
 
 const repository = join(import.meta.dir, "..");
 const bun = process.execPath;
+const tsc = join(repository, "node_modules/.bin/tsc");
 const node = Bun.which("node");
 const needsBun = `needs Bun ${packageJson.engines.bun}`;
 let workspace = "";
@@ -18,6 +19,26 @@ let tarball = "";
 function run(command: string[], cwd: string, env: Record<string, string | undefined> = process.env) {
   const result = Bun.spawnSync(command, { cwd, env, stdout: "pipe", stderr: "pipe" });
   return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+/** Links a package of this repository's node_modules into the app, as if the user had installed it. */
+function link(name: string) {
+  const target = join(app, "node_modules", name);
+  mkdirSync(dirname(target), { recursive: true });
+  if (!existsSync(target)) symlinkSync(realpathSync(join(repository, "node_modules", name)), target);
+}
+
+/** A plain strict tsconfig, as a user writes it: no allowImportingTsExtensions, no skipLibCheck, unused names are errors. */
+function typeCheck(files: string[]) {
+  const config = {
+    compilerOptions: { target: "ESNext", module: "Preserve", moduleResolution: "bundler", lib: ["ESNext"], types: ["bun"], strict: true, noUnusedLocals: true, noUnusedParameters: true, noEmit: true },
+    files,
+  };
+  writeFileSync(join(app, "tsconfig.json"), JSON.stringify(config, null, 2));
+  const result = run([tsc, "-p", "tsconfig.json", "--listFiles"], app);
+  const lines = result.stdout.split("\n").filter((line) => line !== "");
+  const fromPackage = lines.filter((line) => line.startsWith("/")).filter((file) => file.includes("node_modules/s3-bun-cached-fs/"));
+  return { fromPackage, check: { exitCode: result.exitCode, errors: lines.filter((line) => !line.startsWith("/")).join("\n") } };
 }
 
 function must(result: ReturnType<typeof run>, what: string) {
@@ -34,7 +55,7 @@ beforeAll(() => {
   must(run(["mkdir", "-p", app], workspace), "mkdir");
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer-app", private: true, type: "module" }));
   must(run(["npm", "install", "--no-audit", "--no-fund", "--prefer-offline", tarball], app), "npm install of the tarball");
-}, 120_000);
+}, 300_000);
 
 afterAll(() => {
   if (workspace !== "") rmSync(workspace, { recursive: true, force: true });
@@ -113,4 +134,61 @@ describe("the packed package installed into an empty app", () => {
     expect(links).toBeGreaterThan(30);
     expect(broken).toEqual([]);
   });
+
+  test("a consumer with a plain strict tsconfig type-checks against the root and /core, reading only the declaration files", () => {
+    link("@types/bun");
+    link("bun-types");
+    writeFileSync(
+      join(app, "consumer.ts"),
+      [
+        `import { S3CachedFsManagerImpl, FsError, type MountConfig } from "s3-bun-cached-fs";`,
+        `import { LocalObjectStore, type ObjectStore } from "s3-bun-cached-fs/core";`,
+        `export async function firstLine(path: string): Promise<string> {`,
+        `  const store: ObjectStore = new LocalObjectStore({ root: "/tmp/consumer-store" });`,
+        `  const config: MountConfig = { name: "consumer", mode: "readonly" };`,
+        `  const fs = await new S3CachedFsManagerImpl({ cacheRoot: "/tmp/consumer-cache", storeFactory: () => store }).mount(config);`,
+        `  const text: string = await fs.readText(path);`,
+        `  // @ts-expect-error readText gives a string, so the declarations are real types, not any`,
+        `  const wrong: number = await fs.readText(path);`,
+        `  if (wrong === 0 || text === "") throw new FsError("ENOENT", "open", { path });`,
+        `  return text.split("\\n")[0] ?? "";`,
+        `}`,
+      ].join("\n"),
+    );
+    const { fromPackage, check } = typeCheck(["consumer.ts"]);
+    expect(check.errors).toBe("");
+    expect(check.exitCode).toBe(0);
+    expect(fromPackage.length).toBeGreaterThan(0);
+    expect(fromPackage.filter((file) => !file.endsWith(".d.ts"))).toEqual([]);
+    expect(fromPackage.filter((file) => /\/types\/(mastra|just-bash|flue)\//.test(file))).toEqual([]);
+  }, 300_000);
+
+  test("with the frameworks installed, each adapter subpath type-checks from its declarations and loads under Bun", () => {
+    for (const framework of ["@mastra/core", "just-bash", "@flue/runtime"]) link(framework);
+    writeFileSync(
+      join(app, "adapters.ts"),
+      [
+        `import { AcceleratedFS, type AcceleratedFSOptions } from "s3-bun-cached-fs/mastra";`,
+        `import { createAcceleratedJustBashShell, type ShellResult } from "s3-bun-cached-fs/just-bash";`,
+        `import { acceleratedFsSandbox, type AcceleratedFsSandboxOptions } from "s3-bun-cached-fs/flue";`,
+        `export type Options = [AcceleratedFSOptions, AcceleratedFsSandboxOptions];`,
+        `export async function exitCode(shell: Awaited<ReturnType<typeof createAcceleratedJustBashShell>>): Promise<number> {`,
+        `  const result: ShellResult = await shell.exec("true");`,
+        `  // @ts-expect-error exitCode is a number, so the declarations are real types, not any`,
+        `  const wrong: string = result.exitCode;`,
+        `  return wrong === "" ? -1 : result.exitCode;`,
+        `}`,
+        `console.log(JSON.stringify([typeof AcceleratedFS, typeof createAcceleratedJustBashShell, typeof acceleratedFsSandbox]));`,
+      ].join("\n"),
+    );
+    const { fromPackage, check } = typeCheck(["adapters.ts"]);
+    // The frameworks' own declaration files do not all check without skipLibCheck (their missing
+    // optional types); only errors in the consumer or in this package's declarations count here.
+    const ours = check.errors.split("\n").filter((line) => line.startsWith("adapters.ts") || line.includes("node_modules/s3-bun-cached-fs/"));
+    expect(ours).toEqual([]);
+    expect(fromPackage.filter((file) => !file.endsWith(".d.ts"))).toEqual([]);
+    const loaded = run([bun, "adapters.ts"], app);
+    expect(loaded.stderr).toBe("");
+    expect(JSON.parse(loaded.stdout)).toEqual(["function", "function", "function"]);
+  }, 300_000);
 });
