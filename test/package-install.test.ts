@@ -28,10 +28,10 @@ function link(name: string) {
   if (!existsSync(target)) symlinkSync(realpathSync(join(repository, "node_modules", name)), target);
 }
 
-/** A plain strict tsconfig, as a user writes it: no allowImportingTsExtensions, no skipLibCheck, unused names are errors. */
-function typeCheck(files: string[]) {
+/** A plain strict tsconfig, as a user writes it: no allowImportingTsExtensions, unused names are errors. */
+function typeCheck(files: string[], skipLibCheck = false) {
   const config = {
-    compilerOptions: { target: "ESNext", module: "Preserve", moduleResolution: "bundler", lib: ["ESNext"], types: ["bun"], strict: true, noUnusedLocals: true, noUnusedParameters: true, noEmit: true },
+    compilerOptions: { target: "ESNext", module: "Preserve", moduleResolution: "bundler", lib: ["ESNext"], types: ["bun"], strict: true, noUnusedLocals: true, noUnusedParameters: true, noEmit: true, skipLibCheck },
     files,
   };
   writeFileSync(join(app, "tsconfig.json"), JSON.stringify(config, null, 2));
@@ -181,11 +181,12 @@ describe("the packed package installed into an empty app", () => {
         `console.log(JSON.stringify([typeof AcceleratedFS, typeof createAcceleratedJustBashShell, typeof acceleratedFsSandbox]));`,
       ].join("\n"),
     );
-    const { fromPackage, check } = typeCheck(["adapters.ts"]);
-    // The frameworks' own declaration files do not all check without skipLibCheck (their missing
-    // optional types); only errors in the consumer or in this package's declarations count here.
-    const ours = check.errors.split("\n").filter((line) => line.startsWith("adapters.ts") || line.includes("node_modules/s3-bun-cached-fs/"));
-    expect(ours).toEqual([]);
+    // The frameworks' own declaration files do not check without skipLibCheck (their optional
+    // types are missing), so a user of them sets it, as this consumer does; checking all of them
+    // would also take minutes. The root and /core are checked without it above.
+    const { fromPackage, check } = typeCheck(["adapters.ts"], true);
+    expect(check.errors).toBe("");
+    expect(check.exitCode).toBe(0);
     expect(fromPackage.filter((file) => !file.endsWith(".d.ts"))).toEqual([]);
     const loaded = run([bun, "adapters.ts"], app);
     expect(loaded.stderr).toBe("");
