@@ -52,7 +52,7 @@ beforeAll(() => {
   const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string }[];
   tarball = join(workspace, report!.filename);
   app = join(workspace, "app");
-  must(run(["mkdir", "-p", app], workspace), "mkdir");
+  mkdirSync(app);
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer-app", private: true, type: "module" }));
   must(run(["npm", "install", "--no-audit", "--no-fund", "--prefer-offline", tarball], app), "npm install of the tarball");
 }, 300_000);
