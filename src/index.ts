@@ -1,5 +1,4 @@
-// s3-bun-cached-fs: the core filesystem and its three framework adapters.
+// s3-bun-cached-fs: the root entry is the core filesystem alone, so it loads with none of the
+// optional frameworks installed. Each adapter lives at its own subpath:
+// "s3-bun-cached-fs/mastra", "s3-bun-cached-fs/just-bash", "s3-bun-cached-fs/flue".
 export * from "./core.ts";
-export * from "./mastra/index.ts";
-export * from "./just-bash/index.ts";
-export * from "./flue/index.ts";

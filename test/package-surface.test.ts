@@ -44,12 +44,12 @@ test("framework packages are optional peers, and bun is a dev dependency", () =>
   expect(packageJson.devDependencies.bun).toBeDefined();
 });
 
-test("the published package holds the sources, docs and README, and no tests, benchmarks or local state", async () => {
+test("the published package holds the sources, docs, README, LICENSE and the launchers, and no tests, benchmarks or local state", async () => {
   const packed = Bun.spawnSync(["npm", "pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: `${import.meta.dir}/..`, stderr: "pipe" });
   expect(packed.exitCode).toBe(0);
   const [report] = JSON.parse(packed.stdout.toString()) as { files: { path: string }[] }[];
   const paths = report!.files.map((file) => file.path);
-  for (const required of ["package.json", "README.md", "src/core.ts", "src/index.ts", "src/stores/object-store.ts", "src/mastra/index.ts", "src/just-bash/index.ts", "src/flue/index.ts", "docs/s3-layout.md"]) {
+  for (const required of ["package.json", "README.md", "LICENSE", "bin/s3-bun-cached-fs", "bin/needs-bun.cjs", "docs/performance/overview.svg", "src/core.ts", "src/index.ts", "src/stores/object-store.ts", "src/mastra/index.ts", "src/just-bash/index.ts", "src/flue/index.ts", "docs/s3-layout.md"]) {
     expect(paths).toContain(required);
   }
   for (const path of paths) expect(path).not.toMatch(/^(test|bench|scripts|node_modules|\.ci)\//);
