@@ -370,10 +370,16 @@ function clientConfig(options: S3ObjectStoreOptions, provider: Provider): S3Clie
   return config;
 }
 
-/** A client like the caller's (credentials, region, endpoint, path style, transport) with the SDK's retries off. */
+/**
+ * A client like the caller's, with the SDK's retries off: the caller's settings (credentials,
+ * region, endpoint, path style, transport) and the caller's middleware (its own logging, metrics or
+ * tracing see every request the store sends), but the SDK's retry step replaced by one that sends
+ * once. The store's own retries settle conditional writes by reading back; a retry inside the SDK
+ * would turn a write that landed into a 412 the store could not tell from a lost race.
+ */
 function clientFrom(client: S3Client): S3Client {
   const given = client.config;
-  return new S3Client({
+  const own = new S3Client({
     region: given.region,
     credentials: given.credentials,
     ...(given.endpoint === undefined ? {} : { endpoint: given.endpoint }),
@@ -381,6 +387,10 @@ function clientFrom(client: S3Client): S3Client {
     requestHandler: given.requestHandler,
     maxAttempts: 1,
   });
+  const stack = client.middlewareStack.clone();
+  stack.add((next) => (args) => next(args), { step: "finalizeRequest", name: "retryMiddleware", priority: "high", override: true });
+  (own as { middlewareStack: S3Client["middlewareStack"] }).middlewareStack = stack;
+  return own;
 }
 
 /**

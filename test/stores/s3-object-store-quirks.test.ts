@@ -181,13 +181,16 @@ describe("S3ObjectStore against AWS-style answers", () => {
     expect(destroyed).toBe(0);
   });
 
-  test("a store given the caller's client sends each request once (the SDK's retries off), and the caller's client keeps its own", async () => {
+  test("a store given the caller's client sends each request once (the SDK's retries off) through the caller's middleware, and the caller's client keeps its own", async () => {
     const client = new S3Client({
       endpoint: `http://127.0.0.1:${server.port}`,
       forcePathStyle: true,
       region: "us-east-1",
       credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "very-secret-key-material" },
     });
+    // The caller's own middleware (metrics, say) sees every request the store sends.
+    let observed = 0;
+    client.middlewareStack.add((next) => async (args) => { observed++; return next(args); }, { step: "finalizeRequest", name: "callersTally" });
     replies.push(() => s3Error(412, "PreconditionFailed"));
     await expect(store({ client, ifMatchEtag: "quoted" }).put("wal/1", text("r"), { ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailedError);
     expect(seen.length).toBe(1);
@@ -195,6 +198,7 @@ describe("S3ObjectStore against AWS-style answers", () => {
     replies.push(() => s3Error(503, "SlowDown"));
     await expect(store({ client }).get("k")).rejects.toBeInstanceOf(UnavailableError);
     expect(seen.length).toBe(1);
+    expect(observed).toBe(2);
     client.destroy();
   });
 
