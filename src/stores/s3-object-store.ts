@@ -93,10 +93,12 @@ export interface S3ObjectStoreOptions {
   /** Concurrent connections to the endpoint (default 64). */
   maxSockets?: number;
   /**
-   * An S3Client of the caller's: the store sends through a client of its own built from this one's
-   * credentials, region, endpoint, path style and request handler, with the SDK's retries off (a
-   * retried conditional write that landed would come back 412). The caller's client is never
-   * destroyed. Give `endpoint` too when the service is not AWS: it names the provider's quirks.
+   * An S3Client of the caller's: the store sends through it (its settings, and its middleware:
+   * the caller's metrics or logging see every request), each request once: the SDK's retry step is
+   * replaced on every command the store sends (a retried conditional write that landed would come
+   * back 412, which the store could not tell from a lost race; the store's own retries settle by
+   * reading back). The caller's client is never destroyed. Give `endpoint` too when the service is
+   * not AWS: it names the provider's quirks.
    */
   client?: S3Client;
 }
@@ -149,8 +151,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #endpoint: string;
   #ifMatchEtag: "quoted" | "unquoted" | "auto";
 
-  /** `shared`: the client of the store this one came from (storeAt), when that one was built from a caller's client. */
-  constructor(options: S3ObjectStoreOptions, shared?: S3Client) {
+  constructor(options: S3ObjectStoreOptions) {
     this.#options = options;
     this.bucket = options.bucket;
     this.prefix = keyPrefix(options.prefix);
@@ -160,9 +161,9 @@ export class S3ObjectStore implements ObjectStore {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#endpoint = options.endpoint ?? "aws";
     this.#ifMatchEtag = options.ifMatchEtag ?? (this.provider === "spaces" || unquotedEndpoints.has(this.#endpoint) ? "unquoted" : "auto");
-    // A client built from the caller's shares its request handler, so closing the store leaves it alone.
+    // The caller's client is the caller's: closing the store leaves it alone.
     this.#ownsClient = options.client === undefined;
-    this.#client = shared ?? (options.client === undefined ? new S3Client(clientConfig(options, this.provider)) : clientFrom(options.client));
+    this.#client = options.client ?? new S3Client(clientConfig(options, this.provider));
     const tigrisConsistent = options.tigrisConsistent ?? this.provider === "tigris";
     if (tigrisConsistent && !consistentClients.has(this.#client)) {
       consistentClients.add(this.#client); // once per client: stores at other prefixes may share it
@@ -175,6 +176,11 @@ export class S3ObjectStore implements ObjectStore {
         { step: "build", name: "tigrisConsistentHeader" },
       );
     }
+  }
+
+  /** A command as this store sends it: through a caller's client once (sentOnce); its own client's retries are off already. */
+  private once<C>(command: C): C {
+    return this.#ownsClient ? command : sentOnce(command);
   }
 
   /** The ETag form If-Match currently uses (it changes from "auto" once learned). */
@@ -191,7 +197,7 @@ export class S3ObjectStore implements ObjectStore {
     }
     const header = range === undefined ? undefined : `bytes=${range.offset}-${range.length === undefined ? "" : range.offset + range.length - 1}`;
     const response = await this.send("get", key, options.signal, (abortSignal) =>
-      this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey, Range: header }), { abortSignal }),
+      this.#client.send(this.once(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey, Range: header })), { abortSignal }),
     );
     return this.readBody("get", key, response, range !== undefined);
   }
@@ -200,7 +206,7 @@ export class S3ObjectStore implements ObjectStore {
     const fullKey = this.fullKey("get", key);
     try {
       const response = await this.send("get", key, options.signal, (abortSignal) =>
-        this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey, IfNoneMatch: etag }), { abortSignal }),
+        this.#client.send(this.once(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey, IfNoneMatch: etag })), { abortSignal }),
       );
       return await this.readBody("get", key, response, false);
     } catch (error) {
@@ -212,7 +218,7 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string, options: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
     const fullKey = this.fullKey("head", key);
     const response = await this.send("head", key, options.signal, (abortSignal) =>
-      this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fullKey }), { abortSignal }),
+      this.#client.send(this.once(new HeadObjectCommand({ Bucket: this.bucket, Key: fullKey })), { abortSignal }),
     );
     return { key, etag: response.ETag ?? "", size: response.ContentLength ?? 0, lastModified: response.LastModified ?? new Date(0) };
   }
@@ -226,15 +232,17 @@ export class S3ObjectStore implements ObjectStore {
     const attempt = (ifMatch: string | undefined) =>
       this.send("put", key, options.signal, (abortSignal) =>
         this.#client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: fullKey,
-            Body: body,
-            ContentLength: body.byteLength,
-            ContentType: options.contentType ?? "application/octet-stream",
-            IfNoneMatch: options.ifNoneMatch,
-            IfMatch: ifMatch,
-          }),
+          this.once(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: fullKey,
+              Body: body,
+              ContentLength: body.byteLength,
+              ContentType: options.contentType ?? "application/octet-stream",
+              IfNoneMatch: options.ifNoneMatch,
+              IfMatch: ifMatch,
+            }),
+          ),
           { abortSignal },
         ),
       );
@@ -270,7 +278,7 @@ export class S3ObjectStore implements ObjectStore {
   async delete(key: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     const fullKey = this.fullKey("delete", key);
     await this.send("delete", key, options.signal, (abortSignal) =>
-      this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey }), { abortSignal }),
+      this.#client.send(this.once(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey })), { abortSignal }),
     );
   }
 
@@ -278,13 +286,15 @@ export class S3ObjectStore implements ObjectStore {
     const maxKeys = Math.min(Math.max(1, options.maxKeys ?? 1000), 1000);
     const response = await this.send("list", options.prefix, undefined, (abortSignal) =>
       this.#client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix + (options.prefix ?? ""),
-          StartAfter: options.startAfter === undefined ? undefined : this.prefix + options.startAfter,
-          ContinuationToken: options.continuationToken,
-          MaxKeys: maxKeys,
-        }),
+        this.once(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + (options.prefix ?? ""),
+            StartAfter: options.startAfter === undefined ? undefined : this.prefix + options.startAfter,
+            ContinuationToken: options.continuationToken,
+            MaxKeys: maxKeys,
+          }),
+        ),
         { abortSignal },
       ),
     );
@@ -311,7 +321,7 @@ export class S3ObjectStore implements ObjectStore {
 
   /** A store at `prefix` of the same bucket, with the same settings (and the same client, if one was given). */
   private storeAt(prefix: string): S3ObjectStore {
-    return new S3ObjectStore({ ...this.#options, prefix }, this.#options.client === undefined ? undefined : this.#client);
+    return new S3ObjectStore({ ...this.#options, prefix });
   }
 
   private fullKey(operation: StoreOperation, key: string): string {
@@ -370,27 +380,11 @@ function clientConfig(options: S3ObjectStoreOptions, provider: Provider): S3Clie
   return config;
 }
 
-/**
- * A client like the caller's, with the SDK's retries off: the caller's settings (credentials,
- * region, endpoint, path style, transport) and the caller's middleware (its own logging, metrics or
- * tracing see every request the store sends), but the SDK's retry step replaced by one that sends
- * once. The store's own retries settle conditional writes by reading back; a retry inside the SDK
- * would turn a write that landed into a 412 the store could not tell from a lost race.
- */
-function clientFrom(client: S3Client): S3Client {
-  const given = client.config;
-  const own = new S3Client({
-    region: given.region,
-    credentials: given.credentials,
-    ...(given.endpoint === undefined ? {} : { endpoint: given.endpoint }),
-    forcePathStyle: given.forcePathStyle,
-    requestHandler: given.requestHandler,
-    maxAttempts: 1,
-  });
-  const stack = client.middlewareStack.clone();
-  stack.add((next) => (args) => next(args), { step: "finalizeRequest", name: "retryMiddleware", priority: "high", override: true });
-  (own as { middlewareStack: S3Client["middlewareStack"] }).middlewareStack = stack;
-  return own;
+/** A command sent through a caller's client goes once: the SDK's retry step is replaced on it. */
+function sentOnce<C>(command: C): C {
+  const stack = (command as unknown as { middlewareStack: { add(middleware: unknown, options: unknown): void } }).middlewareStack;
+  stack.add((next: (args: unknown) => unknown) => (args: unknown) => next(args), { step: "finalizeRequest", name: "retryMiddleware", priority: "high", override: true });
+  return command;
 }
 
 /**
