@@ -1,5 +1,5 @@
 // s3-bun-cached-fs/core: the filesystem and the object stores it runs on.
-export { S3CachedFsManagerImpl } from "./manager.ts";
+export { S3CachedFsManagerImpl, mountS3CachedFs, type MountS3CachedFsOptions } from "./manager.ts";
 export {
   S3CachedFs,
   Transaction,
@@ -24,7 +24,7 @@ export { GarbageCollectionError } from "./maintenance/garbage-collector.ts";
 export { LocatedStore, type StoreLocator } from "./stores/located-store.ts";
 export { FsError, FencedError, type FsErrorCode } from "./base/errors.ts";
 export type { MountConfig, ManagerOptions, ResolvedMountConfig } from "./base/options.ts";
-export { defaultMountName, mountConfigKeys } from "./base/options.ts";
+export { defaultCacheRoot, defaultMountName, mountConfigKeys } from "./base/options.ts";
 export { releaseHeldLeases, type LeaseWaitInfo } from "./commit/lease.ts";
 export {
   normalizePath,

@@ -7,6 +7,7 @@ import { FsError, fromLocalError, fromStoreError } from "./base/errors.ts";
 import { S3CachedFs } from "./fs.ts";
 import { Mount } from "./mount.ts";
 import {
+  defaultCacheRoot,
   defaultMountName,
   managerOptionsSchema,
   mountCallOptionsSchema,
@@ -29,11 +30,12 @@ export class S3CachedFsManagerImpl {
   private readonly mounts = new Map<string, S3CachedFs>();
   private readonly opening = new Set<string>();
 
-  constructor(options: ManagerOptions) {
+  /** Mounts under `options.cacheRoot`, by default `defaultCacheRoot()` (the platform's cache directory). */
+  constructor(options: ManagerOptions = {}) {
     const parsed = parseOptions(managerOptionsSchema, options, "manager options");
-    this.cacheRoot = resolve(parsed.cacheRoot);
+    this.cacheRoot = resolve(parsed.cacheRoot ?? defaultCacheRoot());
     try {
-      mkdirSync(this.cacheRoot, { recursive: true });
+      mkdirSync(this.cacheRoot, { recursive: true, mode: 0o700 }); // cached file data is private to its user
       rmdirSync(mkdtempSync(join(this.cacheRoot, ".writable-"))); // every mount writes here: find out now
     } catch (error) {
       const local = fromLocalError(error, "mount", "cacheRoot: the cache directory cannot be created or written");
@@ -128,6 +130,32 @@ export class S3CachedFsManagerImpl {
   get cacheUsedBytes(): number {
     return this.budget.usedBytes;
   }
+}
+
+/** What `mountS3CachedFs` takes: a mount config and, beside it, the options of the manager it creates. */
+export type MountS3CachedFsOptions = MountConfig & Omit<ManagerOptions, "cacheBytes">;
+
+const managerOnlyKeys = ["cacheRoot", "storeFactory", "now"] as const satisfies readonly (keyof ManagerOptions)[];
+
+/**
+ * One line to a mounted filesystem: `await mountS3CachedFs({ bucket, region, prefix })`. Any mount
+ * config key (`cacheBytes` is this mount's cache), plus the manager's `cacheRoot` (default: the
+ * platform's cache directory), `storeFactory` and `now`. The manager it creates is its own and
+ * holds nothing but this mount, so the filesystem's `close()` (or `await using`) releases all of
+ * it. For many mounts under one cache budget, use `S3CachedFsManagerImpl`.
+ */
+export async function mountS3CachedFs(options: MountS3CachedFsOptions, callOptions: MountCallOptions = {}): Promise<S3CachedFs> {
+  if (typeof options !== "object" || options === null) throw new FsError("EINVAL", "mount", { detail: "invalid mount config: expected an object of options" });
+  const config: Record<string, unknown> = { ...options };
+  const managerOptions: Record<string, unknown> = {};
+  for (const key of managerOnlyKeys) {
+    if (key in config) managerOptions[key] = config[key];
+    delete config[key];
+  }
+  // The config is checked first, so a typo fails before anything is created on disk.
+  parseOptions(mountConfigSchema, config, "mount config");
+  const manager = new S3CachedFsManagerImpl(managerOptions as ManagerOptions);
+  return manager.mount(config as MountConfig, callOptions);
 }
 
 function defaultName(config: ResolvedMountConfig): string {

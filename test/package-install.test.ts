@@ -143,6 +143,7 @@ describe("the packed package installed into an empty app", () => {
       [
         `import { S3CachedFsManagerImpl, FsError, type MountConfig } from "s3-bun-cached-fs";`,
         `import { LocalObjectStore, type ObjectStore } from "s3-bun-cached-fs/core";`,
+        `import { defaultCacheRoot, mountS3CachedFs } from "s3-bun-cached-fs";`,
         `export async function firstLine(path: string): Promise<string> {`,
         `  const store: ObjectStore = new LocalObjectStore({ root: "/tmp/consumer-store" });`,
         `  const config: MountConfig = { name: "consumer", mode: "readonly" };`,
@@ -152,6 +153,10 @@ describe("the packed package installed into an empty app", () => {
         `  const wrong: number = await fs.readText(path);`,
         `  if (wrong === 0 || text === "") throw new FsError("ENOENT", "open", { path });`,
         `  return text.split("\\n")[0] ?? "";`,
+        `}`,
+        `export async function oneLine(bucket: string): Promise<string> {`,
+        `  await using fs = await mountS3CachedFs({ bucket, region: "us-east-1", prefix: "notes" });`,
+        `  return (await fs.readText("/a.txt")) + defaultCacheRoot();`,
         `}`,
       ].join("\n"),
     );

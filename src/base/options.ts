@@ -1,6 +1,8 @@
 // Options of the manager and of each mount, validated by zod so a mistake fails at once with a
 // message naming the field ("mount config: cacheBytes: expected a number, received string").
 
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { FsError } from "./errors.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
@@ -219,10 +221,33 @@ export interface MountCallOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Where mounts keep their index, cache and staging files when no cacheRoot is given: the
+ * platform's cache directory. `$XDG_CACHE_HOME/s3-bun-cached-fs` when XDG_CACHE_HOME is an
+ * absolute path, else `~/Library/Caches/s3-bun-cached-fs` on macOS and
+ * `~/.cache/s3-bun-cached-fs` on Linux and others; `%LOCALAPPDATA%\s3-bun-cached-fs\Cache` on
+ * Windows. Read from the environment at each call.
+ */
+export function defaultCacheRoot(): string {
+  const env = process.env;
+  if (process.platform === "win32") {
+    const local = env.LOCALAPPDATA;
+    const base = local !== undefined && isAbsolute(local) ? local : join(homedir(), "AppData", "Local");
+    return join(base, "s3-bun-cached-fs", "Cache");
+  }
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, "s3-bun-cached-fs");
+  const home = env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir();
+  return process.platform === "darwin" ? join(home, "Library", "Caches", "s3-bun-cached-fs") : join(home, ".cache", "s3-bun-cached-fs");
+}
+
 export const managerOptionsSchema = z
   .object({
-    /** Where mounts keep their index, cache and staging files. */
-    cacheRoot: z.string().min(1),
+    /**
+     * Where mounts keep their index, cache and staging files (default: `defaultCacheRoot()`, the
+     * platform's cache directory). Created, with mode 0o700, if missing.
+     */
+    cacheRoot: z.string().min(1).optional(),
     /** Total disk all mounts' caches may use together (default: unbounded beyond each mount's own). */
     cacheBytes: positiveInteger.optional(),
     /** Supplies the object store for a mount (tests and demos use LocalObjectStore). */
@@ -233,7 +258,8 @@ export const managerOptionsSchema = z
   .strict();
 
 export interface ManagerOptions {
-  cacheRoot: string;
+  /** Default: `defaultCacheRoot()`, the platform's cache directory. */
+  cacheRoot?: string;
   cacheBytes?: number;
   storeFactory?: (config: ResolvedMountConfig) => ObjectStore | Promise<ObjectStore>;
   now?: () => number;

@@ -43,8 +43,11 @@ type WorkspaceChoice =
        * `<name>/<id>`; or a function from instance id to the mount config of its workspace.
        */
       mount: InstanceMount;
-      /** The manager the factory creates (on first use) to mount workspaces: cacheRoot, cacheBytes, storeFactory. */
-      managerConfig: ManagerOptions;
+      /**
+       * The manager the factory creates (on first use) to mount workspaces: cacheRoot (default:
+       * the platform's cache directory, `defaultCacheRoot()`), cacheBytes, storeFactory.
+       */
+      managerConfig?: ManagerOptions;
       manager?: never;
     }
   | {
@@ -94,7 +97,7 @@ export function acceleratedFsSandbox(options: AcceleratedFsSandboxOptions): Acce
       if (closed) throw new FsError("EBADF", "createSandbox", { detail: "this sandbox factory is closed" });
       if (options.filesystem !== undefined) return options.filesystem;
       // The manager is made on first use: Flue builds a factory on every render of the agent function.
-      manager ??= guardedManager(options.managerConfig!);
+      manager ??= guardedManager(options.managerConfig ?? {});
       return acquireWorkspace(manager, instanceMountConfig(options.mount!, id), factory);
     },
     async close() {
@@ -127,11 +130,11 @@ function checkOptions(options: AcceleratedFsSandboxOptions): void {
   } else {
     if (options.mount === undefined) throw invalid("give a mount config (one workspace per instance id) or a mounted filesystem (one shared workspace)");
     if (typeof options.mount !== "function" && (typeof options.mount !== "object" || options.mount === null)) throw invalid("mount: expected a mount config or a function from instance id to mount config");
-    if ((options.managerConfig === undefined) === (options.manager === undefined)) throw invalid("with mount, give exactly one of managerConfig and manager");
+    if (options.managerConfig !== undefined && options.manager !== undefined) throw invalid("with mount, give at most one of managerConfig and manager");
     if (options.manager !== undefined && !(options.manager instanceof S3CachedFsManagerImpl)) throw invalid("manager: expected an S3CachedFsManagerImpl");
-    if (options.managerConfig !== undefined && (typeof options.managerConfig !== "object" || typeof options.managerConfig.cacheRoot !== "string" || options.managerConfig.cacheRoot === "")) {
-      throw invalid("managerConfig.cacheRoot: expected a non-empty string");
-    }
+    if (options.managerConfig !== undefined && (typeof options.managerConfig !== "object" || options.managerConfig === null)) throw invalid("managerConfig: expected an object of manager options");
+    const cacheRoot = options.managerConfig?.cacheRoot;
+    if (cacheRoot !== undefined && (typeof cacheRoot !== "string" || cacheRoot === "")) throw invalid("managerConfig.cacheRoot: expected a non-empty string");
   }
   if (options.shell !== undefined && (typeof options.shell !== "object" || options.shell === null)) throw invalid("shell: expected an object of shell options");
   const maxFileBytes = options.grep?.maxFileBytes;

@@ -7,8 +7,7 @@
 // read-only; it keeps a reader fresh. Every file operation is delegated to WorkspaceOperations,
 // which applies Mastra's semantics over the core API.
 
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import {
   FilesystemError,
   FilesystemNotReadyError,
@@ -32,7 +31,7 @@ import {
   type WorkspaceFilesystem,
   type WriteOptions,
 } from "@mastra/core/workspace";
-import { FsError, S3CachedFsManagerImpl, defaultMountName, type MaterializedFile, type S3CachedFs, type Transaction } from "../core.ts";
+import { FsError, S3CachedFsManagerImpl, defaultCacheRoot, defaultMountName, type MaterializedFile, type S3CachedFs, type Transaction } from "../core.ts";
 import { toFilesystemError } from "./error-mapping.ts";
 import { checkOptions, mountOptionsOf, type AcceleratedFSOptions, type AcceleratedMountOptions } from "./options.ts";
 import type { GrepSettings } from "./native-grep.ts";
@@ -118,7 +117,7 @@ export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesyst
     if (options.displayName !== undefined) this.displayName = options.displayName;
     if (options.description !== undefined) this.description = options.description;
     this.icon = options.icon ?? iconFor(this.mountOptions.endpoint, options.storeFactory !== undefined || options.filesystem !== undefined);
-    this.cacheRoot = options.filesystem === undefined ? resolve(options.cacheRoot ?? join(tmpdir(), "s3-bun-cached-fs")) : undefined;
+    this.cacheRoot = options.filesystem === undefined ? resolve(options.cacheRoot ?? defaultCacheRoot()) : undefined;
     this.maxStalenessMs = options.maxStalenessMs ?? defaultMaxStalenessMs;
     this.closeOnDestroy = options.closeOnDestroy ?? options.filesystem === undefined;
     this.instructionsOverride = options.instructions;

@@ -18,7 +18,7 @@ export interface AcceleratedFSAdapterOptions extends MastraFilesystemOptions {
    * it open on destroy unless `closeOnDestroy` is true, and no mount option may be given.
    */
   filesystem?: S3CachedFs;
-  /** Where the mount keeps its index, cache and staging files (default: <tmpdir>/s3-bun-cached-fs). */
+  /** Where the mount keeps its index, cache and staging files (default: `defaultCacheRoot()`, the platform's cache directory). */
   cacheRoot?: string;
   /** Supplies the object store (tests and demos pass a LocalObjectStore); default: S3 from the mount options. */
   storeFactory?: ManagerOptions["storeFactory"];

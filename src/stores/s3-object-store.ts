@@ -447,7 +447,13 @@ function mapS3Error(operation: StoreOperation, key: string | undefined, error: u
   }
   if (status === 412) return new PreconditionFailedError(describe(operation, key, `precondition failed: ${detail}`), details);
   if (status === 401 || status === 403) {
-    return new UnauthorizedError(describe(operation, key, `access denied (${detail}); check the credentials, the bucket and its policy`), details);
+    // AWS answers 403, not 404, for a missing key when the policy does not grant s3:ListBucket,
+    // and the filesystem reads keys that may be missing (the head hint, the next log record).
+    const readHint =
+      status === 403 && (operation === "get" || operation === "head")
+        ? "; a key that does not exist also answers 403 when the policy does not grant s3:ListBucket on the bucket, and the filesystem needs those answers to be 404: grant s3:ListBucket (see docs/object-store-providers.md)"
+        : "";
+    return new UnauthorizedError(describe(operation, key, `access denied (${detail}); check the credentials, the bucket and its policy${readHint}`), details);
   }
   if (status === 416) return new InvalidRequestError(describe(operation, key, `range not satisfiable: ${detail}`), details);
   if (status === 409) return new UnavailableError(describe(operation, key, `conflicting concurrent request: ${detail}`), details);

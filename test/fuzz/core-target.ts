@@ -1010,11 +1010,12 @@ export class CoreTarget implements Target {
     const kind = this.p.pick(["constructor", "mount-config", "mount-twice", "unmount", "get", "readonly-missing", "junk-store"] as const);
     switch (kind) {
       case "constructor": {
+        // No options at all is valid: cacheRoot defaults to the platform's cache directory.
         const options = this.p.pick<unknown>([
-          undefined,
           null,
           42,
-          {},
+          { cacheRoot: null },
+          { cacheRoot: ["x"] },
           { cacheRoot: "" },
           { cacheRoot: 42 },
           { cacheRoot: join(this.run.directory, "x"), unknown: 1 },
