@@ -340,6 +340,17 @@ export class Committer {
    * record, a queued op that no longer applies fails alone; a transaction fails whole.
    */
   private async publish(initial: Batch, entries: Queued[] | undefined): Promise<void> {
+    try {
+      await this.publishOpenBatch(initial, entries);
+    } catch (error) {
+      // Whatever failed (the record's encoding, the clock, the store), no batch stays open: the
+      // next write must find the index free, not "a batch is already open".
+      this.namespace.rollbackBatch();
+      throw error;
+    }
+  }
+
+  private async publishOpenBatch(initial: Batch, entries: Queued[] | undefined): Promise<void> {
     let batch = initial;
     const started = performance.now();
     try {

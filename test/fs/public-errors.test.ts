@@ -199,3 +199,26 @@ describe("the local cache directory", () => {
     await fs.close();
   });
 });
+
+test("a commit that fails before its record is sent (the clock throws, as a sandbox that blocks it does) closes its batch: the next write works", async () => {
+  const workspace = await testWorkspace("local", "clock-throws");
+  const fs = await workspace.mount();
+  const realNow = performance.now.bind(performance);
+  let armed = true;
+  performance.now = () => {
+    if (armed) {
+      armed = false;
+      throw new Error("the clock is blocked");
+    }
+    return realNow();
+  };
+  try {
+    await caught(() => fs.writeFile("/a.txt", "first"));
+  } finally {
+    performance.now = realNow;
+  }
+  await fs.writeFile("/b.txt", "second");
+  expect(await fs.readText("/b.txt")).toBe("second");
+  expect(await fs.exists("/a.txt")).toBe(false);
+  await fs.close();
+}, 60_000);
