@@ -7,8 +7,7 @@
 
 import { FsError, fromStoreError } from "../base/errors.ts";
 import type { Extent, Relocation } from "../log/ops.ts";
-import { seqOfWalKey } from "../log/keys.ts";
-import { parseOriginKey } from "../stores/origin-store.ts";
+import { parseOriginKey, seqOfWalKey } from "../log/keys.ts";
 import type { Inventory } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 
