@@ -105,7 +105,7 @@ export class Mount implements MaintenanceContext {
       return mount;
     } catch (error) {
       await mount.abandon();
-      throw fromStoreError(error, "mount", mount.store.description);
+      throw fromStoreError(error, "mount", mount.store.description); // here, where the store's name is known; the manager names only the mount
     }
   }
 

@@ -149,7 +149,7 @@ export async function forkFilesystem(context: MaintenanceContext, options: ForkO
       throw error;
     }
   } catch (error) {
-    throw fromStoreError(error, "fork", target);
+    throw fromStoreError(error, "fork", target); // names the new prefix, which the boundary cannot take from the options
   } finally {
     await targetStore.close().catch(() => {});
   }
