@@ -263,6 +263,7 @@ export abstract class FileSystemOperations {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     const plan = this.context.planner.stream(node, this.view().extents(node.id), options);
+    // Its reads fail after stream() has returned, past the boundary: the stream maps its own errors.
     return this.context.reader.stream(plan, this.pendingBytes(), (error) => fromStoreError(error, "read", path));
   }
 
@@ -298,7 +299,7 @@ export abstract class FileSystemOperations {
       await writeNewFile(local, await this.stream(path), options.onProgress);
     } catch (error) {
       await releaseMaterialization(lease).catch(() => {}); // the reservation is returned whatever happens to the copy
-      throw localCopyError(fromStoreError(error, "read", path), "materialize", path, "the local copy");
+      throw localCopyError(error, "materialize", path, "the local copy"); // the stream's errors are FsErrors already
     }
     const file = Bun.file(local);
     const release = async () => {

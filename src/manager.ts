@@ -3,7 +3,7 @@
 
 import { mkdirSync, mkdtempSync, rmdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { FsError, fromLocalError, fromStoreError } from "./base/errors.ts";
+import { FsError, fromLocalError } from "./base/errors.ts";
 import { S3CachedFs } from "./fs.ts";
 import { Mount } from "./mount.ts";
 import {
@@ -21,6 +21,7 @@ import {
 import { CacheBudget } from "./data/segment-cache.ts";
 import { s3StoreFromConfig } from "./mount/store-from-config.ts";
 import type { ObjectStore, StoreCapabilities } from "./stores/object-store.ts";
+import { StoreError } from "./stores/store-errors.ts";
 
 export class S3CachedFsManagerImpl {
   readonly cacheRoot: string;
@@ -91,9 +92,7 @@ export class S3CachedFsManagerImpl {
     try {
       store = await this.storeFactory(config);
     } catch (error) {
-      if (error instanceof FsError) throw error;
-      const mapped = fromStoreError(error, "mount", name);
-      if (mapped instanceof FsError) throw mapped;
+      if (error instanceof FsError || error instanceof StoreError) throw error; // mapped with the mount's name below
       throw new FsError("EIO", "mount", { path: name, detail: `the storeFactory failed: ${error instanceof Error ? error.message : String(error)}`, cause: error });
     }
     const missing = objectStoreProblem(store);

@@ -6,13 +6,14 @@
 // (src/stores/origin-store.ts).
 //
 // The facade (src/fs.ts) reaches the mount as its MountContext, and maintenance as its
-// MaintenanceContext: the same object, seen through two narrow interfaces.
+// MaintenanceContext: the same object, seen through two narrow interfaces. The mount names only
+// the lower one; the facade's, declared above it, is checked where the manager hands the mount
+// to the facade (src/manager.ts), so nothing here refers up.
 
 import { randomUUID } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FsError, fromStoreError } from "./base/errors.ts";
-import type { FsStats, MountContext } from "./fs.ts";
 import type { ResolvedMountConfig } from "./base/options.ts";
 import type { Namespace, NamespaceView } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
@@ -54,7 +55,7 @@ interface FoundHead {
   document: HeadDocument | undefined;
 }
 
-export class Mount implements MountContext, MaintenanceContext {
+export class Mount implements MaintenanceContext {
   readonly mode: "readwrite" | "readonly";
   readonly layout: DataLayout;
   readonly atSeq: number | undefined;
@@ -104,7 +105,7 @@ export class Mount implements MountContext, MaintenanceContext {
       return mount;
     } catch (error) {
       await mount.abandon();
-      throw fromStoreError(error, "mount", mount.store.description);
+      throw fromStoreError(error, "mount", mount.store.description); // here, where the store's name is known; the manager names only the mount
     }
   }
 
@@ -283,7 +284,8 @@ export class Mount implements MountContext, MaintenanceContext {
     return this.follower!.refresh();
   }
 
-  stats(): FsStats {
+  /** What the facade reports as its FsStats (checked against it where the manager hands the mount to the facade). */
+  stats() {
     const { cache, committer } = this;
     const position = this.position();
     return {

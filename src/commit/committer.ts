@@ -26,7 +26,8 @@ import { PreconditionFailedError, UnsupportedFormatError } from "../stores/store
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { DataLayout } from "../data/data-writer.ts";
 import { Batch } from "./batch.ts";
-import { HeadKeeper, type HeadKeeperOptions, type LogRecordSize } from "./head-keeper.ts";
+import { HeadKeeper, type HeadKeeperOptions } from "./head-keeper.ts";
+import { recordSizesMeta, type LogRecordSize } from "./record-sizes.ts";
 import { catchUp, recordEpoch } from "./replay.ts";
 import { positionMeta } from "../namespace/position.ts";
 
@@ -107,7 +108,7 @@ export class Committer {
     start: {
       position: LogPosition;
       head: { etag: string | undefined; document: HeadDocument | undefined } | undefined;
-      /** Records earlier writers left that the mount read on its way to `position`. */
+      /** The records above the newest snapshot the index holds at `position`, with their sizes (earlier writers' too). */
       inherited: readonly LogRecordSize[];
     },
   ) {
@@ -312,7 +313,7 @@ export class Committer {
   private async beforeBatch(): Promise<void> {
     if (this.fencedBy !== undefined) throw this.fencedBy;
     if (!this.needsResync) return;
-    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache);
+    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
     this.checkForeign(records);
     this.inherit(records);
     this.position = position;
@@ -417,7 +418,7 @@ export class Committer {
       this.namespace.rollbackBatch();
       let position: LogPosition;
       try {
-        const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, taken);
+        const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { first: taken, snapshot: this.head.snapshotSeq });
         this.checkForeign(caught.records);
         this.inherit(caught.records);
         position = caught.position;
@@ -470,7 +471,8 @@ export class Committer {
     try {
       // On a full disk the index's reserve makes room to do the batch again (its operations are
       // already validated, and the rollback restored the state they were validated on).
-      this.namespace.commitBatch(positionMeta(position), () => {
+      const sizes = recordSizesMeta(this.namespace.pending, this.position.seq, [{ seq: batch.seq, bytes: bytes.byteLength }], this.head.snapshotSeq);
+      this.namespace.commitBatch({ ...positionMeta(position), ...sizes }, () => {
         for (const op of batch.ops) this.applier.apply(op, batch.recordKey);
       });
     } catch (error) {

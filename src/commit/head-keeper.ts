@@ -17,6 +17,7 @@ import { DamagedHeadError, type HeadDocument, type RemoteLog } from "../log/remo
 import type { NamespaceView } from "../namespace/namespace.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
 import { PreconditionFailedError } from "../stores/store-errors.ts";
+import type { LogRecordSize } from "./record-sizes.ts";
 
 /** The head lists at most this many snapshots for time travel (the newest ones). */
 const maxListedSnapshots = 1_000;
@@ -39,12 +40,6 @@ export interface KeptWriter {
   readonly current: LogPosition;
   readonly fenced: FencedError | undefined;
   fence(newerEpoch: number | undefined): FencedError;
-}
-
-/** A record of the log and its size in bytes. */
-export interface LogRecordSize {
-  seq: number;
-  bytes: number;
 }
 
 export class HeadKeeper {
@@ -226,8 +221,9 @@ export class HeadKeeper {
 
   /** Starts a cadence snapshot when one is due; the commits that landed while it ran may call for the next. */
   private snapshotDue(): boolean {
-    // The records a cold mount replays, including those earlier writers left (whose sizes this
-    // writer may not have read: the count comes from the position, the bytes from what it knows).
+    // The records a cold mount replays, including those earlier writers left: the count comes from
+    // the position, the bytes from the sizes the index keeps (./record-sizes.ts), which miss only
+    // records applied by an index that kept none.
     const records = Math.max(0, this.writer.current.seq - this.newestSnapshot);
     if (records < this.options.snapshotEveryCommits && this.unsnapshottedBytes < this.options.snapshotEveryBytes) return false;
     this.snapshotting ??= this.snapshot().then(

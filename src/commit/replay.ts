@@ -11,6 +11,7 @@ import { LocalDiskFullError, LocalIndexCorruptError, type Namespace } from "../n
 import { positionMeta } from "../namespace/position.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
+import { recordSizesMeta } from "./record-sizes.ts";
 
 /** Whether `error` means the local index must be rebuilt from the log (it is damaged, or disagrees with the log). */
 export function indexNeedsRebuild(error: unknown): boolean {
@@ -60,6 +61,18 @@ export function applyRecord(namespace: Namespace, applier: OpApplier, position: 
 /** Records fetched at once when the head says the log is further ahead. */
 const parallelReads = 16;
 
+/** How far one `catchUp` goes, and what it starts from. */
+export interface CatchUpOptions {
+  /** A record already read: the one after `position`. */
+  first?: DecodedRecord | undefined;
+  /** The newest seq known to exist (the head's hint). */
+  knownSeq?: number;
+  /** At most this many records in one call. */
+  maxRecords?: number | undefined;
+  /** The newest snapshot known: the index keeps the sizes of the records above it (./record-sizes.ts). */
+  snapshot?: number;
+}
+
 /**
  * Reads and applies every record after `position` until an empty slot, in one namespace batch, so
  * the committed view moves from one whole record boundary to a later one in a single step.
@@ -74,10 +87,9 @@ export async function catchUp(
   applier: OpApplier,
   position: LogPosition,
   cache: SegmentCache | undefined,
-  first?: DecodedRecord,
-  knownSeq = 0,
-  maxRecords = Number.POSITIVE_INFINITY,
+  options: CatchUpOptions = {},
 ): Promise<{ position: LogPosition; records: DecodedRecord[] }> {
+  const { first, knownSeq = 0, maxRecords = Number.POSITIVE_INFINITY, snapshot = 0 } = options;
   const records: DecodedRecord[] = [];
   if (first !== undefined) records.push(first);
   // Past the hint, probe one slot (an idle refresh costs one GET), then twice as many each time
@@ -107,7 +119,8 @@ export async function catchUp(
   };
   try {
     apply();
-    namespace.commitBatch(positionMeta(current), apply); // on a full disk, done again in the index's reserve
+    const sizes = recordSizesMeta(namespace.pending, position.seq, records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })), snapshot);
+    namespace.commitBatch({ ...positionMeta(current), ...sizes }, apply); // on a full disk, done again in the index's reserve
   } catch (error) {
     namespace.rollbackBatch();
     throw error;

@@ -22,6 +22,13 @@ export const maintenancePrefix = "gc/";
 /** Written by each garbage collection (GC1); its presence also tells a mount that collection has run. */
 export const clockKey = `${maintenancePrefix}clock`;
 
+/**
+ * A fork's name for an object it inherited, `origin/<fsId>/<key>` (F1): never a key in this
+ * filesystem's prefix, but read from `<key>` in the ancestor's. The store decorator that routes
+ * those reads defines it, in the layer below; it is part of this table all the same.
+ */
+export { originKey, originKeyPrefix, parseOriginKey } from "../stores/origin-store.ts";
+
 /** Seqs are zero-padded to 20 digits, so a listing returns them in order. */
 const seqDigits = 20;
 const walKeyPattern = new RegExp(`^${walPrefix}(\\d{${seqDigits}})$`);

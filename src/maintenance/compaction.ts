@@ -5,10 +5,9 @@
 // objects stay referenced by the history in the retention window and are collected once that
 // history has gone (GC3), so compaction never makes an older state unreadable.
 
-import { FsError, fromStoreError } from "../base/errors.ts";
+import { FsError } from "../base/errors.ts";
 import type { Extent, Relocation } from "../log/ops.ts";
-import { seqOfWalKey } from "../log/keys.ts";
-import { parseOriginKey } from "../stores/origin-store.ts";
+import { parseOriginKey, seqOfWalKey } from "../log/keys.ts";
 import type { Inventory } from "./inventory.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 
@@ -100,12 +99,7 @@ export async function compact(context: MaintenanceContext, inventory: Inventory,
     const extents = group;
     group = [];
     groupBytes = 0;
-    let pieces: Uint8Array[];
-    try {
-      pieces = await context.reader.read(extents, undefined, { cache: false });
-    } catch (error) {
-      throw fromStoreError(error, "gc", extents[0]?.object);
-    }
+    const pieces = await context.reader.read(extents, undefined, { cache: false }); // a store error is mapped where garbage collection stops
     let seq = 0;
     await committer.submit((batch) => {
       seq = batch.seq;

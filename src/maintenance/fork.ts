@@ -14,7 +14,7 @@
 
 import { randomUUID } from "node:crypto";
 import { FsError, fromStoreError } from "../base/errors.ts";
-import { forkRegistrationKey, snapshotKey } from "../log/keys.ts";
+import { forkRegistrationKey, originKey, parseOriginKey, snapshotKey } from "../log/keys.ts";
 import { recordFormat } from "../log/record.ts";
 import { RemoteLog, formatVersion, type FormatDocument } from "../log/remote-log.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
@@ -26,7 +26,6 @@ import { z } from "zod";
 import { normalizePrefix } from "../stores/located-store.ts";
 import { committedPosition } from "../namespace/position.ts";
 import type { MaintenanceContext } from "./maintenance-context.ts";
-import { originKey, parseOriginKey } from "../stores/origin-store.ts";
 
 export interface ForkRegistration {
   /** The fork's fsId. */
@@ -150,7 +149,7 @@ export async function forkFilesystem(context: MaintenanceContext, options: ForkO
       throw error;
     }
   } catch (error) {
-    throw fromStoreError(error, "fork", target);
+    throw fromStoreError(error, "fork", target); // names the new prefix, which the boundary cannot take from the options
   } finally {
     await targetStore.close().catch(() => {});
   }

@@ -15,7 +15,7 @@
 import { FsError } from "../base/errors.ts";
 import { recordEpoch } from "../commit/replay.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
-import { formatKey, headKey, seqOfSnapshotKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
+import { formatKey, headKey, parseOriginKey, seqOfSnapshotKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
 import { recordFollowsProblem, type LogPosition } from "../log/record.ts";
 import { decodeSnapshot } from "../namespace/snapshot.ts";
 import type { NamespaceView } from "../namespace/namespace.ts";
@@ -25,7 +25,6 @@ import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { References } from "./references.ts";
 import { fsckOptionsSchema, parseOptions } from "../base/options.ts";
 import { readForkRegistration } from "./fork.ts";
-import { parseOriginKey } from "../stores/origin-store.ts";
 import { retainedFrom } from "./time-travel.ts";
 import { RetentionError, oldestWholeState, planRetention } from "./retention.ts";
 
@@ -126,7 +125,7 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
     const whole = oldestWholeState(inventory.records, inventory.snapshots.keys(), committer.current.seq, context.format.forkedFrom?.seq ?? 0);
     const updated = whole !== undefined && whole > committer.retention.retainedFrom ? await committer.retain(whole) : await committer.updateHead();
     if (!updated) throw committer.fenced ?? new FsError("EIO", "fsck", { detail: "the head could not be rewritten (another writer's head stands); run fsck again" });
-    repairs.push(`rewrote heads/main.json: snapshot ${committer.snapshotSeq}, seq ${committer.current.seq}, retained from ${committer.retention.retainedFrom}`);
+    repairs.push(`rewrote ${headKey}: snapshot ${committer.snapshotSeq}, seq ${committer.current.seq}, retained from ${committer.retention.retainedFrom}`);
   }
   const second = await inspect(context, options);
   return { ...second.report, repairs };

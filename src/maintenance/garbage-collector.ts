@@ -215,12 +215,13 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
         report.deletedBytes += deletion.size;
       });
     } catch (error) {
-      throw new GarbageCollectionError(report, fromStoreError(error, "gc", undefined));
+      throw new GarbageCollectionError(report, fromStoreError(error, "gc", undefined)); // the report of what was deleted travels with the errno
     }
     return report;
   } catch (error) {
     if (error instanceof FsError) throw error;
-    // Nothing was deleted yet: say so, with the errno the store's answer maps to.
+    // Nothing was deleted yet: say so, with the errno the store's answer maps to (the boundary
+    // would give the errno, but not the news that nothing was deleted).
     const code = error instanceof RetentionError ? "EIO" : ((fromStoreError(error, "gc") as Partial<FsError>).code ?? undefined);
     if (code === undefined) throw error;
     throw new FsError(code, "gc", { detail: `garbage collection stopped, nothing was deleted: ${(error as Error).message}`, cause: error });

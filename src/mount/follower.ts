@@ -98,7 +98,12 @@ export class Follower {
     if (next !== undefined || this.knownSeq > before) {
       // What the head announced, plus a little: a reader behind a busy writer still returns.
       try {
-        this.position = (await catchUp(log, namespace, this.index.applier, this.position, this.index.cache, next, this.knownSeq, Math.max(0, this.knownSeq - before) + 256)).position;
+        this.position = (await catchUp(log, namespace, this.index.applier, this.position, this.index.cache, {
+          first: next,
+          knownSeq: this.knownSeq,
+          maxRecords: Math.max(0, this.knownSeq - before) + 256,
+          snapshot: this.headSnapshot,
+        })).position;
       } catch (error) {
         if (!indexNeedsRebuild(error)) throw error;
         await this.rebuild();
@@ -122,6 +127,6 @@ export class Follower {
   private async restartFromSnapshot(): Promise<void> {
     const { log, namespace, applier, cache, created } = this.index;
     this.position = await prepareIndex(namespace, log, this.position.fsId, this.headSnapshot, true, created, "replay");
-    this.position = (await catchUp(log, namespace, applier, this.position, cache)).position;
+    this.position = (await catchUp(log, namespace, applier, this.position, cache, { snapshot: this.headSnapshot })).position;
   }
 }

@@ -10,10 +10,10 @@ import type { OpApplier } from "../namespace/apply-ops.ts";
 import { loadSnapshot } from "../namespace/snapshot.ts";
 import { DamagedHeadError, formatVersion, type FormatDocument, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
 import { clockKey, headKey, snapshotKey, walKey } from "../log/keys.ts";
-import type { DecodedRecord, LogPosition } from "../log/record.ts";
+import type { LogPosition } from "../log/record.ts";
 import { catchUp, indexNeedsRebuild } from "../commit/replay.ts";
 import { positionFromMeta, positionMeta } from "../namespace/position.ts";
-import type { LogRecordSize } from "../commit/head-keeper.ts";
+import { recordSizes, type LogRecordSize } from "../commit/record-sizes.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { CorruptObjectError, NotFoundError } from "../stores/store-errors.ts";
@@ -52,7 +52,7 @@ export interface MountStart {
   knownSeq: number;
   /** The head a writer starts from when the mount did not start where the head said. */
   document: HeadDocument | undefined;
-  /** The records read from the log on the way to `position`, with their sizes (a writer's snapshot cadence counts them). */
+  /** The records the index holds above the snapshot it started from, with their sizes, read at this mount or before it (a writer's snapshot cadence counts them). */
   inherited: LogRecordSize[];
 }
 
@@ -88,7 +88,6 @@ export async function startIndex(options: {
   let known = head?.seq ?? 0;
   let reuseLocal = !options.rebuild;
   let listing: { records: Set<number>; snapshots: number[] } | undefined;
-  let read: DecodedRecord[] = [];
 
   const attempt = async (seq: number): Promise<LogPosition | undefined> => {
     tried.add(seq);
@@ -107,9 +106,7 @@ export async function startIndex(options: {
       }
     }
     const limit = options.readonly ? Math.max(0, known - position.seq) + 256 : undefined;
-    const caught = await catchUp(log, namespace, applier, position, cache, undefined, known, limit);
-    position = caught.position;
-    read = caught.records;
+    position = (await catchUp(log, namespace, applier, position, cache, { knownSeq: known, maxRecords: limit, snapshot: seq })).position;
     const reached = Math.max(known, newest(failed));
     if (position.seq < reached) {
       if (fromLocal) reuseLocal = false;
@@ -129,7 +126,8 @@ export async function startIndex(options: {
   };
 
   const done = (position: LogPosition, seq: number): MountStart => {
-    const inherited = read.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength }));
+    // Every record above the snapshot the index holds, whether read now or before this mount.
+    const inherited = recordSizes(namespace.pending, position.seq);
     if (listing === undefined && failed.size === 0) return { position, knownSeq: known, document: undefined, inherited };
     // The head did not say where to start: what a writer's head should say instead.
     const snapshot = tried.has(seq) && !failed.has(seq) ? seq : 0;
@@ -245,12 +243,12 @@ export async function openAtSeq(
   const reusable = local !== undefined && local.fsId === fsId && local.seq >= base && local.seq <= atSeq;
   let position = await prepareIndex(namespace, log, fsId, base, !reusable, created, "fail");
   try {
-    position = (await catchUp(log, namespace, applier, position, cache, undefined, atSeq, atSeq - position.seq)).position;
+    position = (await catchUp(log, namespace, applier, position, cache, { knownSeq: atSeq, maxRecords: atSeq - position.seq })).position;
   } catch (error) {
     if (!indexNeedsRebuild(error) || !reusable) throw error;
     namespace.recreate();
     position = await prepareIndex(namespace, log, fsId, base, true, created, "fail");
-    position = (await catchUp(log, namespace, applier, position, cache, undefined, atSeq, atSeq - position.seq)).position;
+    position = (await catchUp(log, namespace, applier, position, cache, { knownSeq: atSeq, maxRecords: atSeq - position.seq })).position;
   }
   if (position.seq !== atSeq) {
     throw new FsError("ENOENT", "mount", { detail: `seq ${atSeq} is not in the log: record ${position.seq + 1} does not exist (the log ends at ${position.seq}, or that part of it is no longer retained)` });

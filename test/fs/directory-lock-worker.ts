@@ -4,32 +4,27 @@
 // both contenders try at once rather than a pipe's latency apart.
 import { holdDirectory } from "../../src/mount.ts";
 import { FsError } from "../../src/base/errors.ts";
+import { eachLine } from "../support/lines.ts";
 
 const directory = process.argv[2]!;
 let release: (() => void) | undefined;
-let buffered = "";
-for await (const piece of Bun.stdin.stream()) {
-  buffered += new TextDecoder().decode(piece);
-  let newline: number;
-  while ((newline = buffered.indexOf("\n")) >= 0) {
-    const [command, round, at] = buffered.slice(0, newline).split(" ");
-    buffered = buffered.slice(newline + 1);
-    if (command === "go") {
-      let answer: string;
-      while (performance.timeOrigin + performance.now() < Number(at ?? 0)); // spin: no timer is this precise
-      try {
-        release = holdDirectory(directory, "contended");
-        answer = "won";
-      } catch (error) {
-        answer = error instanceof FsError && error.code === "EBUSY" ? "lost" : `error ${String(error)}`;
-      }
-      process.stdout.write(`${round} ${answer}\n`);
-    } else if (command === "release") {
-      release?.();
-      release = undefined;
-      process.stdout.write(`${round} released\n`);
-    } else if (command === "quit") {
-      process.exit(0);
+await eachLine(Bun.stdin.stream(), (line) => {
+  const [command, round, at] = line.split(" ");
+  if (command === "go") {
+    let answer: string;
+    while (performance.timeOrigin + performance.now() < Number(at ?? 0)); // spin: no timer is this precise
+    try {
+      release = holdDirectory(directory, "contended");
+      answer = "won";
+    } catch (error) {
+      answer = error instanceof FsError && error.code === "EBUSY" ? "lost" : `error ${String(error)}`;
     }
+    process.stdout.write(`${round} ${answer}\n`);
+  } else if (command === "release") {
+    release?.();
+    release = undefined;
+    process.stdout.write(`${round} released\n`);
+  } else if (command === "quit") {
+    process.exit(0);
   }
-}
+});

@@ -4,6 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
+import { eachLine } from "../support/lines.ts";
 
 afterAll(removeTempDirectories);
 
@@ -21,18 +22,10 @@ function contender(directory: string): Contender {
   const child = Bun.spawn([process.execPath, worker, directory], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
   const lines: string[] = [];
   const waiting: (() => void)[] = [];
-  void (async () => {
-    let buffered = "";
-    for await (const piece of child.stdout as ReadableStream<Uint8Array>) {
-      buffered += new TextDecoder().decode(piece);
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        lines.push(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-        for (const wake of waiting.splice(0)) wake();
-      }
-    }
-  })();
+  void eachLine(child.stdout as ReadableStream<Uint8Array>, (line) => {
+    lines.push(line);
+    for (const wake of waiting.splice(0)) wake();
+  });
   return {
     process: child,
     send: (line) => {

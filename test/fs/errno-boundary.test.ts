@@ -9,12 +9,13 @@ import { testWorkspace } from "../support/mounts.ts";
 
 afterAll(removeTempDirectories);
 
-/** A store that refuses requests (every one, or puts under `keyPrefix`) once `refuse()` is called: an expired credential, say. */
-function refusing(): { wrap: (store: ObjectStore) => ObjectStore; refuse: (puts?: { keyPrefix: string }) => void; allow: () => void } {
+/** A store that refuses requests (every one, or those of `operation`, puts by default, under `keyPrefix`) once `refuse()` is called: an expired credential, say. */
+function refusing(): { wrap: (store: ObjectStore) => ObjectStore; refuse: (some?: { keyPrefix: string; operation?: "get" | "put" }) => void; allow: () => void } {
   let injector: FaultInjectingStore | undefined;
   return {
     wrap: (store) => (injector = new FaultInjectingStore(store)),
-    refuse: (puts) => void injector!.add({ ...(puts === undefined ? {} : { operation: "put", keyPrefix: puts.keyPrefix }), times: Infinity, fault: { kind: "error", error: "unauthorized" } }),
+    refuse: (some) =>
+      void injector!.add({ ...(some === undefined ? {} : { operation: some.operation ?? "put", keyPrefix: some.keyPrefix }), times: Infinity, fault: { kind: "error", error: "unauthorized" } }),
     allow: () => injector!.clear(),
   };
 }
@@ -43,6 +44,7 @@ describe("the errno boundary", () => {
     await expectRefused(reader.readRange("/dir/a.txt", 1, 2), "read", "/dir/a.txt");
     const stream = await reader.stream("/dir/a.txt");
     await expectRefused(new Response(stream).arrayBuffer(), "read", "/dir/a.txt");
+    await expectRefused(reader.materialize("/dir/b.txt"), "read", "/dir/b.txt");
     await expectRefused(reader.refresh(), "refresh");
     await expectRefused(reader.history(), "log");
     await expectRefused(reader.fsck(), "fsck");
@@ -59,6 +61,28 @@ describe("the errno boundary", () => {
     expect(error).toBeInstanceOf(FsError);
     expect(error).not.toBeInstanceOf(StoreError);
     await writer.close().catch(() => {});
+  });
+
+  test("compaction that cannot read a pack reports a refused store as an FsError of gc, naming no object key as its path", async () => {
+    const workspace = await testWorkspace("local", "errno-compaction");
+    const layout = { blockBytes: 16 * 1024, chunkBytes: 64 * 1024, largeFileBytes: 64 * 1024, inlineRecordBytes: 1024, packBytes: 32 * 1024 };
+    const first = await workspace.mount({ name: "writer", layout });
+    await first.transaction(async (tx) => {
+      for (let index = 0; index < 20; index++) await tx.writeFile(`/packed/${index}.bin`, new Uint8Array(3 * 1024).fill(index));
+    });
+    for (let index = 2; index < 20; index++) await first.rm(`/packed/${index}.bin`); // the first pack is now mostly dead
+    await first.close();
+    const store = refusing();
+    const writer = await workspace.mount({ name: "writer", layout }, { cacheRoot: workspace.freshCacheRoot(), wrap: store.wrap }); // the packs are not in its cache
+    store.refuse({ operation: "get", keyPrefix: "packs/" });
+    const error = await expectCode(writer.collectGarbage({ retentionMs: 60_000, graceMs: 0, compactBelow: 0.5 }), "EACCES", { syscall: "gc" });
+    expect(error).toBeInstanceOf(FsError);
+    expect(error).not.toBeInstanceOf(StoreError);
+    expect((error as FsError).path).toBeUndefined();
+    expect(error.message).toContain("nothing was deleted");
+    store.allow();
+    expect(Array.from(await writer.readFile("/packed/1.bin"))).toEqual(Array.from(new Uint8Array(3 * 1024).fill(1)));
+    await writer.close();
   });
 
   test("a writer's commits report a refused store with each call's own syscall and paths", async () => {

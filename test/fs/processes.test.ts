@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
+import { eachLine } from "../support/lines.ts";
 import { testWorkspace, type Backend, type TestWorkspace } from "../support/mounts.ts";
 
 afterAll(removeTempDirectories);
@@ -21,23 +22,14 @@ function spawnWorker(job: Record<string, unknown>): Spawned {
   const child = Bun.spawn([process.execPath, worker, JSON.stringify(job)], { stdout: "pipe", stderr: "pipe", env: process.env });
   const messages: Record<string, unknown>[] = [];
   const listeners = new Set<() => void>();
-  void (async () => {
-    let buffered = "";
-    for await (const piece of child.stdout as ReadableStream<Uint8Array>) {
-      buffered += new TextDecoder().decode(piece);
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        try {
-          messages.push(JSON.parse(line));
-        } catch {
-          // not one of ours
-        }
-        for (const listener of listeners) listener();
-      }
+  void eachLine(child.stdout as ReadableStream<Uint8Array>, (line) => {
+    try {
+      messages.push(JSON.parse(line));
+    } catch {
+      // not one of ours
     }
-  })();
+    for (const listener of listeners) listener();
+  });
   return {
     process: child,
     messages,

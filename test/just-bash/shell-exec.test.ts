@@ -12,6 +12,19 @@ import { measure, remountCold, shellFixture, WORKSPACE } from "./shell-fixtures.
 
 afterAll(() => removeTempDirectories());
 
+/** Registers `abort-now`, a command that aborts the returned controller (the caller's signal) mid-script. */
+function abortNowCommand(shell: Awaited<ReturnType<typeof shellFixture>>["shell"]): AbortController {
+  const controller = new AbortController();
+  shell.registerCommand({
+    name: "abort-now",
+    execute: async () => {
+      controller.abort();
+      return { stdout: "", stderr: "", exitCode: 0 };
+    },
+  });
+  return controller;
+}
+
 test("mkdir, echo into a file and cat it back; the file outlives the mount and its cache", async () => {
   const { workspace, shell, close } = await shellFixture("jb-exec-seed");
   const result = await shell.exec("mkdir -p reports && echo hello > reports/out.txt && cat reports/out.txt");
@@ -123,14 +136,7 @@ test("timeoutMs also stops a busy loop that never yields to a timer", async () =
 test("an abort by the caller's signal rejects with an AbortError, and nothing is published", async () => {
   const { filesystem, shell, close } = await shellFixture("jb-exec-abort");
   try {
-    const controller = new AbortController();
-    shell.registerCommand({
-      name: "abort-now",
-      execute: async () => {
-        controller.abort();
-        return { stdout: "", stderr: "", exitCode: 0 };
-      },
-    });
+    const controller = abortNowCommand(shell);
     const measured = await measure(filesystem, async () => {
       const error = await shell.exec("echo lost > lost.txt; abort-now; sleep 1000", { signal: controller.signal }).catch((caught: unknown) => caught);
       return error;
@@ -194,14 +200,7 @@ test("on a read-only mount, reads work and writes fail as a read-only file syste
 test("with commit: per-write, writes are published as they happen, even if the command is then aborted", async () => {
   const { shell, close } = await shellFixture("jb-exec-per-write", { commit: "per-write" });
   try {
-    const controller = new AbortController();
-    shell.registerCommand({
-      name: "abort-now",
-      execute: async () => {
-        controller.abort();
-        return { stdout: "", stderr: "", exitCode: 0 };
-      },
-    });
+    const controller = abortNowCommand(shell);
     await expect(shell.exec("echo early > early.txt; abort-now; sleep 1000", { signal: controller.signal })).rejects.toThrow();
     expect(await shell.fs.readFile(`${WORKSPACE}/early.txt`)).toBe("early\n");
   } finally {

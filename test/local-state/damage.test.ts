@@ -229,6 +229,17 @@ test(`local-state damage campaign: every local file, by kind, damaged at rest an
       };
       let what: string | undefined;
       let fs: S3CachedFs | undefined;
+      /** Mounts the undamaged state and reads a few files; undefined (and a violation) if it cannot mount. */
+      const warm = async (mode: "readonly" | "readwrite"): Promise<{ fs: S3CachedFs; files: string[] } | undefined> => {
+        const mounted = await settles(mount(mode), `${label}: mount`);
+        if (mounted.status === "rejected") {
+          violations.push(`${label}: the undamaged mount failed: ${String(mounted.reason)}`);
+          return undefined;
+        }
+        const files = [...model].filter(([, entry]) => entry.kind === "file").map(([path]) => path);
+        for (let read = 0; read < 3; read++) await mounted.value.readFile(pick(next, files));
+        return { fs: mounted.value, files };
+      };
       const indexBefore = existsSync(join(directory, "index.sqlite")) ? readFileSync(join(directory, "index.sqlite")) : undefined;
 
       if (phase === "rest" || phase === "crashed") {
@@ -245,14 +256,10 @@ test(`local-state damage campaign: every local file, by kind, damaged at rest an
           else judge("writeFile", outcome.reason), uncertain.set(path, bytes);
         }
       } else if (phase === "reader") {
-        const mounted = await settles(mount("readonly"), `${label}: mount`);
-        if (mounted.status === "rejected") {
-          violations.push(`${label}: the undamaged mount failed: ${String(mounted.reason)}`);
-          continue;
-        }
-        fs = mounted.value;
-        const files = [...model].filter(([, entry]) => entry.kind === "file").map(([path]) => path);
-        for (let read = 0; read < 3; read++) await fs.readFile(pick(next, files));
+        const warmed = await warm("readonly");
+        if (warmed === undefined) continue;
+        fs = warmed.fs;
+        const files = warmed.files;
         const materialized = await fs.materialize(pick(next, files));
         // A writer elsewhere publishes; the damage comes before the reader's refresh takes it in.
         const publisher = await workspace.mount({ layout }, { cacheRoot: publisherRoot });
@@ -275,15 +282,11 @@ test(`local-state damage campaign: every local file, by kind, damaged at rest an
         }
         await settles(materialized.release(), `${label}: release`);
       } else {
-        const mounted = await settles(mount("readwrite"), `${label}: mount`);
-        if (mounted.status === "rejected") {
-          violations.push(`${label}: the undamaged mount failed: ${String(mounted.reason)}`);
-          continue;
-        }
-        fs = mounted.value;
         // Warm: read some files, open a write handle and materialize a file, so every kind of file exists.
-        const files = [...model].filter(([, entry]) => entry.kind === "file").map(([path]) => path);
-        for (let read = 0; read < 3; read++) await fs.readFile(pick(next, files));
+        const warmed = await warm("readwrite");
+        if (warmed === undefined) continue;
+        fs = warmed.fs;
+        const files = warmed.files;
         const handlePath = `/new/handle-${trial}.bin`;
         const handle: WriteHandle = await fs.openWrite(handlePath);
         writeFileSync(handle.path, randomBytes(next, 1500));

@@ -103,6 +103,52 @@ describe("snapshot cadence", () => {
     await crashed.close();
   }, 120_000);
 
+  // The local index was ahead of the newest snapshot when this writer mounted, so the records
+  // between them were never read from the store at this mount; their bytes count all the same.
+  const remountSettings = { prefix: "main", headDelayMs: 60_000, leaseTtlMs: 5_000, snapshotEveryCommits: 1_000, snapshotEveryBytes: 10 * 1024 };
+  const failSnapshots = (store: ObjectStore): ObjectStore =>
+    new Proxy(store, {
+      get(target, property, receiver) {
+        if (property !== "put") return Reflect.get(target, property, receiver);
+        return async (key: string, body: Uint8Array, options?: PutOptions) => {
+          if (key.startsWith("snapshots/")) throw new Error("snapshot uploads refused by the test");
+          return target.put(key, body, options);
+        };
+      },
+    });
+
+  test("the byte count includes the log this writer's own index holds from before a remount", async () => {
+    const bucket = await testBucket("local", "cadence-remount-bytes");
+    const cacheRoot = bucket.freshCacheRoot();
+    const first = await bucket.manager({ cacheRoot, wrap: failSnapshots }).mount({ name: "writer", ...remountSettings });
+    for (let index = 0; index < 2; index++) await first.writeFile(`/a${index}`, new Uint8Array(4 * 1024)); // seq 1..3: over 8 KiB of log, under 10
+    await first.close(); // its final snapshot fails: the log stays unsnapshotted
+    expect(await snapshotsOf(bucket)).toEqual([]);
+    const again = await bucket.manager({ cacheRoot }).mount({ name: "writer", ...remountSettings }); // the same index, at seq 3; its epoch record is seq 4
+    expect(again.stats().requests.get.requests).toBe(4); // format.json, the head (absent), the probe of seq 4, the lease: the index is reused, no record read
+    await again.writeFile("/b", new Uint8Array(4 * 1024)); // seq 5: the log since the last snapshot passes 10 KiB
+    await again.writeFile("/c", "c"); // seq 6
+    await again.close(); // the final snapshot
+    // A snapshot at 5 was due exactly as if the writer had never closed.
+    expect(await snapshotsOf(bucket)).toEqual([5, 6]);
+  }, 120_000);
+
+  test("the byte count includes the log a reader's index followed before it mounts read-write there", async () => {
+    const bucket = await testBucket("local", "cadence-reader-bytes");
+    const cacheRoot = bucket.freshCacheRoot();
+    const crashed = await bucket.mount("main", { snapshotEveryCommits: 1_000, snapshotEveryBytes: 10 * 1024 });
+    const reader = await bucket.manager({ cacheRoot }).mount({ name: "follower", ...remountSettings, mode: "readonly" });
+    for (let index = 0; index < 2; index++) await crashed.writeFile(`/a${index}`, new Uint8Array(4 * 1024)); // seq 1..3
+    expect((await reader.refresh()).seq).toBe(3); // the reader's index follows them
+    await reader.close();
+    const next = await bucket.manager({ cacheRoot }).mount({ name: "follower", ...remountSettings, onWriterBusy: "takeover" }); // its epoch record is seq 4
+    await next.writeFile("/b", new Uint8Array(4 * 1024)); // seq 5: past 10 KiB since the last snapshot (none)
+    await next.writeFile("/c", "c"); // seq 6
+    await next.close();
+    expect(await snapshotsOf(bucket)).toEqual([5, 6]);
+    await crashed.close();
+  }, 120_000);
+
   test("close writes a snapshot only if something changed since the last one", async () => {
     const bucket = await testBucket("local", "cadence-close");
     const first = await bucket.mount("main");

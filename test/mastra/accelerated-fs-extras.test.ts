@@ -3,24 +3,14 @@
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { FileExistsError, FilesystemNotReadyError, StaleFileError, WorkspaceReadOnlyError } from "@mastra/core/workspace";
-import type { AcceleratedFS } from "../../src/mastra/index.ts";
 import { removeTempDirectories } from "../support/temp.ts";
-import { acceleratedSubjects, type AcceleratedSubject } from "./accelerated-subjects.ts";
+import { acceleratedSubjects, subjectRunner } from "./accelerated-subjects.ts";
 import { rejectsWith } from "./workspace-filesystem-suite.ts";
 
 afterAll(removeTempDirectories);
 
 const subjects = acceleratedSubjects("mastra-extras");
-
-async function withSubject(body: (fs: AcceleratedFS, subject: AcceleratedSubject) => Promise<void>): Promise<void> {
-  const subject = await subjects();
-  try {
-    await subject.fs.init();
-    await body(subject.fs, subject);
-  } finally {
-    await subject.cleanup();
-  }
-}
+const withSubject = subjectRunner(subjects);
 
 describe("transaction", () => {
   test("publishes all its writes in one commit, and its reads see its own writes", () =>

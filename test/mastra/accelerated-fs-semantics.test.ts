@@ -18,24 +18,13 @@ import {
   type FilesystemGrepOptions,
 } from "@mastra/core/workspace";
 import { FsError } from "../../src/core.ts";
-import type { AcceleratedFS } from "../../src/mastra/index.ts";
 import { removeTempDirectories } from "../support/temp.ts";
-import { acceleratedSubjects, type AcceleratedSubject } from "./accelerated-subjects.ts";
+import { acceleratedSubjects, subjectRunner } from "./accelerated-subjects.ts";
 import { rejectsWith } from "./workspace-filesystem-suite.ts";
 
 afterAll(removeTempDirectories);
 
-const subjects = acceleratedSubjects("mastra-semantics");
-
-async function withSubject(body: (fs: AcceleratedFS, subject: AcceleratedSubject) => Promise<void>): Promise<void> {
-  const subject = await subjects();
-  try {
-    await subject.fs.init();
-    await body(subject.fs, subject);
-  } finally {
-    await subject.cleanup();
-  }
-}
+const withSubject = subjectRunner(acceleratedSubjects("mastra-semantics"));
 
 const grepOptions = (options: Partial<FilesystemGrepOptions> & { pattern: string }): FilesystemGrepOptions => ({
   path: ".",

@@ -75,6 +75,19 @@ export function acceleratedSubjects(label: string, bucket?: () => string, defaul
   };
 }
 
+/** Runs a test body on a fresh subject from `subjects`, its writer initialised, and cleans the subject up after. */
+export function subjectRunner(subjects: () => Promise<AcceleratedSubject>) {
+  return async (body: (fs: AcceleratedFS, subject: AcceleratedSubject) => Promise<void>): Promise<void> => {
+    const subject = await subjects();
+    try {
+      await subject.fs.init();
+      await body(subject.fs, subject);
+    } finally {
+      await subject.cleanup();
+    }
+  };
+}
+
 /** What AcceleratedFS offers, wherever its store is: every capability of the suites is required. */
 export const acceleratedFilesystemCapabilities: WorkspaceFilesystemCapabilities = {
   walk: true,

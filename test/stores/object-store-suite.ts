@@ -28,6 +28,20 @@ export interface StoreUnderTest {
 const text = (value: string) => new TextEncoder().encode(value);
 const read = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
+/** Runs `count` conditional writes at once; the writers whose write won (losers fail with PreconditionFailedError, any other error fails the test). */
+async function conditionalWinners(count: number, put: (writer: number) => Promise<unknown>): Promise<number[]> {
+  const attempts = Array.from({ length: count }, (_, writer) =>
+    put(writer).then(
+      () => writer,
+      (error: unknown) => {
+        if (error instanceof PreconditionFailedError) return -1;
+        throw error;
+      },
+    ),
+  );
+  return (await Promise.all(attempts)).filter((writer) => writer >= 0);
+}
+
 export function objectStoreSuite(name: string, make: () => Promise<StoreUnderTest>): void {
   describe(`ObjectStore conformance: ${name}`, () => {
     let counter = 0;
@@ -138,16 +152,7 @@ export function objectStoreSuite(name: string, make: () => Promise<StoreUnderTes
         const clients = [store, another(), another(), another()];
         for (let round = 0; round < 6; round++) {
           const key = `${prefix}race-${round}`;
-          const attempts = Array.from({ length: 16 }, (_, writer) =>
-            clients[writer % clients.length]!.put(key, text(`writer ${writer}`), { ifNoneMatch: "*" }).then(
-              () => writer,
-              (error: unknown) => {
-                if (error instanceof PreconditionFailedError) return -1;
-                throw error;
-              },
-            ),
-          );
-          const winners = (await Promise.all(attempts)).filter((writer) => writer >= 0);
+          const winners = await conditionalWinners(16, (writer) => clients[writer % clients.length]!.put(key, text(`writer ${writer}`), { ifNoneMatch: "*" }));
           expect(winners).toHaveLength(1);
           expect(read((await store.get(key)).body)).toBe(`writer ${winners[0]}`);
         }
@@ -180,16 +185,7 @@ export function objectStoreSuite(name: string, make: () => Promise<StoreUnderTes
         for (let round = 0; round < 4; round++) {
           const key = `${prefix}cas-${round}`;
           const { etag } = await store.put(key, text("start"));
-          const attempts = Array.from({ length: 12 }, (_, writer) =>
-            clients[writer % clients.length]!.put(key, text(`swap ${writer}`), { ifMatch: etag }).then(
-              () => writer,
-              (error: unknown) => {
-                if (error instanceof PreconditionFailedError) return -1;
-                throw error;
-              },
-            ),
-          );
-          const winners = (await Promise.all(attempts)).filter((writer) => writer >= 0);
+          const winners = await conditionalWinners(12, (writer) => clients[writer % clients.length]!.put(key, text(`swap ${writer}`), { ifMatch: etag }));
           expect(winners).toHaveLength(1);
           expect(read((await store.get(key)).body)).toBe(`swap ${winners[0]}`);
         }
