@@ -6,7 +6,8 @@
 // --local for a LocalObjectStore directory.
 //
 // Exit status: 0 success; 1 the command failed (the message says why); 2 the command line is
-// wrong; 3 fsck found problems (the filesystem is not sound).
+// wrong; 3 fsck found problems (the filesystem is not sound); 141 stdout's reader went away
+// (`| head`), quietly, as a shell reports a tool that SIGPIPE stopped.
 
 import { constants, mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, mkdirSync, symlinkSync, realpathSync, renameSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -29,7 +30,36 @@ import type { FsckReport } from "./maintenance/fsck.ts";
 
 const program = "s3-bun-cached-fs";
 
-const exitCodes = { ok: 0, failed: 1, usage: 2, unsound: 3 } as const;
+/**
+ * 141 (128 + SIGPIPE): what a shell reports for a tool whose reader closed the pipe, as coreutils'
+ * `cat` (killed by SIGPIPE) under `cat big | head -c 10`.
+ */
+const exitCodes = { ok: 0, failed: 1, usage: 2, unsound: 3, closedPipe: 141 } as const;
+
+/** Whoever reads stdout stopped reading (`| head`): the command ends quietly, as Unix tools do. */
+class StdoutClosed extends Error {
+  constructor() {
+    super("stdout was closed");
+  }
+}
+
+function isClosedPipe(error: unknown): boolean {
+  return error instanceof StdoutClosed || (error as NodeJS.ErrnoException | undefined)?.code === "EPIPE";
+}
+
+let stdoutClosed = false;
+
+/** Writes to stdout; throws StdoutClosed once the reader has gone. */
+function writeStdout(text: string | Uint8Array): void {
+  if (stdoutClosed) throw new StdoutClosed();
+  try {
+    process.stdout.write(text);
+  } catch (error) {
+    if (!isClosedPipe(error)) throw error;
+    stdoutClosed = true;
+    throw new StdoutClosed();
+  }
+}
 
 /** A mistake on the command line: exit 2, with a pointer to --help. */
 class UsageError extends Error {
@@ -499,7 +529,8 @@ ${Object.entries(commands)
 
 ${globalHelp}
 
-Exit status: 0 success, 1 failure, 2 bad command line, 3 fsck found problems.
+Exit status: 0 success, 1 failure, 2 bad command line, 3 fsck found problems,
+141 the reader of stdout went away (| head), as for any tool stopped by SIGPIPE.
 Run '${program} <command> --help' for a command's options.
 `;
 }
@@ -517,11 +548,16 @@ ${globalHelp}
 /** Runs the command line `argv` (without the program); returns the exit status. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   const io: Io = {
-    stdout: (text) => void process.stdout.write(text),
+    stdout: writeStdout,
     stderr: (text) => void process.stderr.write(text),
     progress: false,
     json: false,
   };
+  // A pipe closed while a write was under way reports here rather than at the write.
+  process.stdout.on("error", (error) => {
+    if (!isClosedPipe(error)) throw error;
+    stdoutClosed = true;
+  });
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const topic = name === "help" ? rest[0] : undefined;
@@ -590,11 +626,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
     let status: number;
     try {
       status = await command.run(fs, parsed.positionals, values, io);
+      await drainStdout();
     } finally {
       await fs.close();
     }
-    return status;
+    return stdoutClosed ? exitCodes.closedPipe : status;
   } catch (error) {
+    if (error instanceof StdoutClosed) return exitCodes.closedPipe;
     if (error instanceof UsageError) {
       io.stderr(`${program}: ${error.message}\nRun '${program} ${error.command ?? ""} --help'.\n`.replace("  --help", " --help"));
       return exitCodes.usage;
@@ -835,11 +873,32 @@ function localDirectory(root: string, parts: readonly string[], path: string): s
   return directory;
 }
 
+/** Waits until what was written to stdout has left (or the pipe turned out closed). */
+async function drainStdout(): Promise<void> {
+  if (stdoutClosed) return;
+  await new Promise<void>((done) => {
+    const settle = (error?: unknown) => {
+      process.stdout.off("error", settle);
+      if (error !== undefined && error !== null) {
+        if (!isClosedPipe(error)) throw error;
+        stdoutClosed = true;
+      }
+      done();
+    };
+    process.stdout.on("error", settle);
+    try {
+      process.stdout.write("", settle);
+    } catch (error) {
+      settle(error);
+    }
+  });
+}
+
 async function pipeToStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
-  const sink = Bun.stdout.writer();
   for await (const piece of stream) {
-    sink.write(piece);
-    await sink.flush();
+    writeStdout(piece);
+    await drainStdout(); // one piece at a time: memory stays bounded however slow the reader
+    if (stdoutClosed) throw new StdoutClosed();
   }
 }
 
@@ -897,4 +956,8 @@ export function parseDuration(text: string, flag: string): number {
 
 if (import.meta.main) {
   process.exitCode = await main(process.argv.slice(2));
+  // A closed pipe noticed only as the last output leaves still ends the command as one.
+  process.on("exit", () => {
+    if (stdoutClosed && process.exitCode === exitCodes.ok) process.exitCode = exitCodes.closedPipe;
+  });
 }
