@@ -13,7 +13,7 @@ import { constants, mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, m
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseArgs } from "node:util";
 import { S3CachedFsManagerImpl } from "./manager.ts";
 import { releaseHeldLeases } from "./commit/lease.ts";
 import { FsError } from "./base/errors.ts";
@@ -71,7 +71,14 @@ class UsageError extends Error {
   }
 }
 
-type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+/** A flag: its type, its one-letter form, and its line in --help (`value` names its argument). */
+interface Flag {
+  type: "string" | "boolean";
+  short?: string;
+  value?: string;
+  help: string;
+}
+type OptionSpec = Record<string, Flag>;
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface Io {
@@ -85,8 +92,6 @@ interface Command {
   summary: string;
   usage: string;
   details?: string;
-  /** One line per option of its own: "  -l, --long   ...". */
-  optionHelp?: string[];
   /** How the filesystem is mounted for this command. */
   mount: "readonly" | "readwrite" | ((values: Values) => "readonly" | "readwrite");
   options?: OptionSpec;
@@ -96,7 +101,8 @@ interface Command {
   run(fs: S3CachedFs, args: string[], values: Values, io: Io): Promise<number>;
 }
 
-const globalOptions: OptionSpec = {
+/** The flags every command takes; their help is globalHelp. */
+export const globalOptions: Record<string, Omit<Flag, "help">> = {
   bucket: { type: "string" },
   prefix: { type: "string" },
   region: { type: "string" },
@@ -133,13 +139,15 @@ Options of every command:
   --progress, --no-progress   progress bars on stderr (default: only when stderr is a terminal)
   -h, --help             help`;
 
-const commands: Record<string, Command> = {
+export const commands: Record<string, Command> = {
   ls: {
     summary: "list a directory",
     usage: "ls [path] [-l] [-R]",
-    optionHelp: ["  -l, --long             type, permissions, size and modification time", "  -R, --recursive        every entry below the path"],
     mount: "readonly",
-    options: { long: { type: "boolean", short: "l" }, recursive: { type: "boolean", short: "R" } },
+    options: {
+      long: { type: "boolean", short: "l", help: "type, permissions, size and modification time" },
+      recursive: { type: "boolean", short: "R", help: "every entry below the path" },
+    },
     validate: (args) => atMost(args, 1, "ls"),
     async run(fs, args, values, io) {
       const path = args[0] ?? "/";
@@ -178,9 +186,8 @@ const commands: Record<string, Command> = {
     summary: "upload a local file (or stdin) to a path",
     usage: "put <local file | -> <path> [--mode <octal>]",
     details: "Missing parent directories are created. The file is durable in the store when the command exits 0.",
-    optionHelp: ["  --mode <octal>         permission bits of a new file (default 644)"],
     mount: "readwrite",
-    options: { mode: { type: "string" } },
+    options: { mode: { type: "string", value: "<octal>", help: "permission bits of a new file (default 644)" } },
     validate(args, values) {
       const [source, target] = args;
       if (source === undefined || target === undefined || args.length > 2) throw new UsageError("put needs a local file (or - for stdin) and a path", "put");
@@ -241,9 +248,11 @@ const commands: Record<string, Command> = {
   du: {
     summary: "bytes and files used under a path (from the index: no download)",
     usage: "du [path] [-s] [--human]",
-    optionHelp: ["  -s, --summarize        only the total", "  -H, --human            sizes in KiB, MiB, GiB"],
     mount: "readonly",
-    options: { summarize: { type: "boolean", short: "s" }, human: { type: "boolean", short: "H" } },
+    options: {
+      summarize: { type: "boolean", short: "s", help: "only the total" },
+      human: { type: "boolean", short: "H", help: "sizes in KiB, MiB, GiB" },
+    },
     validate: (args) => atMost(args, 1, "du"),
     async run(fs, args, values, io) {
       const path = args[0] ?? "/";
@@ -278,9 +287,8 @@ const commands: Record<string, Command> = {
   log: {
     summary: "commit history, newest first",
     usage: "log [--limit <n>]",
-    optionHelp: ["  -n, --limit <n>        at most this many commits (default 20)"],
     mount: "readonly",
-    options: { limit: { type: "string", short: "n" } },
+    options: { limit: { type: "string", short: "n", value: "<n>", help: "at most this many commits (default 20)" } },
     validate(args, values) {
       atMost(args, 0, "log");
       if (values.limit !== undefined) positiveInteger(String(values.limit), "--limit");
@@ -318,14 +326,6 @@ const commands: Record<string, Command> = {
   gc: {
     summary: "garbage collection and compaction (a dry run unless --delete)",
     usage: "gc [--delete] [--retention <duration>] [--grace <duration>] [--no-compact] [--compact-below <fraction>] [--verbose]",
-    optionHelp: [
-      "  --delete               delete (and compact) for real; mounts read-write and takes the writer lease",
-      "  --retention <duration> every state this recent stays readable (readers, --at-seq, forks)",
-      "  --grace <duration>     objects younger than this are never deleted (uploads still in flight)",
-      "  --no-compact           do not rewrite packs with little live data",
-      "  --compact-below <f>    rewrite packs whose live fraction is below f (default 0.5)",
-      "  -v, --verbose          list every object deleted (or that would be)",
-    ],
     details: `Deletes only objects that nothing in the retention window names and that are older than the
 grace period. Without --delete it only reports (and needs no writer lease). With --delete the
 mount publishes the writer's epoch record first, as every writer does; a collection that then
@@ -333,12 +333,12 @@ stops publishes nothing more and deletes nothing. Durations: 90s, 30m,
 24h, 7d, 500ms, or milliseconds. Defaults: --retention ${defaultRetentionMs / 3_600_000}h, --grace ${defaultGraceMs / 3_600_000}h.`,
     mount: (values) => (values.delete ? "readwrite" : "readonly"),
     options: {
-      delete: { type: "boolean" },
-      retention: { type: "string" },
-      grace: { type: "string" },
-      "no-compact": { type: "boolean" },
-      "compact-below": { type: "string" },
-      verbose: { type: "boolean", short: "v" },
+      delete: { type: "boolean", help: "delete (and compact) for real; mounts read-write and takes the writer lease" },
+      retention: { type: "string", value: "<duration>", help: "every state this recent stays readable (readers, --at-seq, forks)" },
+      grace: { type: "string", value: "<duration>", help: "objects younger than this are never deleted (uploads still in flight)" },
+      "no-compact": { type: "boolean", help: "do not rewrite packs with little live data" },
+      "compact-below": { type: "string", value: "<f>", help: "rewrite packs whose live fraction is below f (default 0.5)" },
+      verbose: { type: "boolean", short: "v", help: "list every object deleted (or that would be)" },
     },
     validate(args, values) {
       atMost(args, 0, "gc");
@@ -355,17 +355,16 @@ stops publishes nothing more and deletes nothing. Durations: 90s, 30m,
   fsck: {
     summary: "check that every referenced object exists and matches its checksum; report orphans",
     usage: "fsck [--quick] [--repair] [--verbose]",
-    optionHelp: [
-      "  --quick                check that objects exist, without reading their bytes",
-      "  --repair               rewrite a damaged head, replace damaged snapshots; mounts read-write",
-      "  -v, --verbose          list every orphan",
-    ],
     details: `Exit status 0 when the filesystem is sound, 3 when problems were found (or it cannot be
 mounted because an object it needs is damaged). --quick checks existence only. --repair writes a
 snapshot of the current state, rewrites the head by compare-and-swap, deletes damaged snapshots
 that a newer good one replaces, and checks again; missing or damaged records and data stay.`,
     mount: (values) => (values.repair ? "readwrite" : "readonly"),
-    options: { quick: { type: "boolean" }, repair: { type: "boolean" }, verbose: { type: "boolean", short: "v" } },
+    options: {
+      quick: { type: "boolean", help: "check that objects exist, without reading their bytes" },
+      repair: { type: "boolean", help: "rewrite a damaged head, replace damaged snapshots; mounts read-write" },
+      verbose: { type: "boolean", short: "v", help: "list every orphan" },
+    },
     validate: (args) => atMost(args, 0, "fsck"),
     async run(fs, _args, values, io) {
       const report = await fs.fsck({ verifyData: !values.quick, repair: values.repair === true });
@@ -516,6 +515,16 @@ that a newer good one replaces, and checks again; missing or damaged records and
   },
 };
 
+/** One line per flag: "  -l, --long <value>     what it does". */
+function flagHelp(options: OptionSpec): string {
+  return Object.entries(options)
+    .map(([name, flag]) => {
+      const form = `${flag.short === undefined ? "" : `-${flag.short}, `}--${name}${flag.value === undefined ? "" : ` ${flag.value}`}`;
+      return `  ${form.padEnd(22)} ${flag.help}`;
+    })
+    .join("\n");
+}
+
 function mainHelp(): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   return `${program}: an S3-backed filesystem, from the command line
@@ -540,7 +549,7 @@ function commandHelp(command: Command): string {
   return `${program} ${command.usage}
 
 ${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}. Mounts ${mode}.
-${command.details === undefined ? "" : `\n${command.details}\n`}${command.optionHelp === undefined ? "" : `\nOptions:\n${command.optionHelp.join("\n")}\n`}
+${command.details === undefined ? "" : `\n${command.details}\n`}${command.options === undefined ? "" : `\nOptions:\n${flagHelp(command.options)}\n`}
 ${globalHelp}
 `;
 }
@@ -575,19 +584,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   const command = commands[name];
   if (command === undefined) {
-    io.stderr(`${program}: unknown command ${JSON.stringify(name)}; run '${program} --help' for the list\n`);
+    const nearest = nearestName(name, Object.keys(commands));
+    io.stderr(`${program}: unknown command ${JSON.stringify(name)}${nearest === undefined ? "" : ` (did you mean ${nearest}?)`}; run '${program} --help' for the list\n`);
     return exitCodes.usage;
   }
   let cacheRoot: string | undefined;
   let temporary = false;
   let stopOnSignals: (() => void) | undefined;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, options: { ...globalOptions, ...command.options }, allowPositionals: true, strict: true });
-    } catch (error) {
-      throw new UsageError((error as Error).message, name);
-    }
+    const parsed = parseCommandLine(name, command, rest);
     const values = parsed.values as Values;
     if (values.help) {
       io.stdout(commandHelp(command));
@@ -634,7 +639,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
   } catch (error) {
     if (error instanceof StdoutClosed) return exitCodes.closedPipe;
     if (error instanceof UsageError) {
-      io.stderr(`${program}: ${error.message}\nRun '${program} ${error.command ?? ""} --help'.\n`.replace("  --help", " --help"));
+      const usage = commands[error.command ?? name]?.usage;
+      io.stderr(`${program}: ${error.message}\n${usage === undefined ? "" : `Usage: ${program} ${usage}\n`}Run '${program} ${error.command ?? name} --help'.\n`);
       return exitCodes.usage;
     }
     io.stderr(`${program} ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -907,6 +913,58 @@ async function pipeToStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
 function joinVirtual(directory: string, name: string): string {
   if (name === "" || name === ".") return directory;
   return `${directory.replace(/\/+$/, "")}/${name}`;
+}
+
+/**
+ * The command line's flags and positionals. Unlike the runtime's parser, each mistake is named
+ * plainly: an unknown flag with the nearest known one, a flag missing its value, a switch given one.
+ */
+function parseCommandLine(name: string, command: Command, args: string[]): { values: Values; positionals: string[] } {
+  const flags: Record<string, Omit<Flag, "help">> = { ...globalOptions, ...command.options };
+  const { tokens } = parseArgs({ args, options: Object.fromEntries(Object.entries(flags).map(([flag, spec]) => [flag, { type: spec.type, ...(spec.short === undefined ? {} : { short: spec.short }) }])), allowPositionals: true, strict: false, tokens: true });
+  const values: Values = {};
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === "positional") positionals.push(token.value);
+    if (token.kind !== "option") continue;
+    const flag = flags[token.name];
+    if (flag === undefined) {
+      const nearest = token.rawName.startsWith("--") ? nearestName(token.name, Object.keys(flags)) : undefined;
+      throw new UsageError(`unknown option ${token.rawName}${nearest === undefined ? "" : ` (did you mean --${nearest}?)`}`, name);
+    }
+    const shown = flag.short === token.name ? `-${token.name}` : `--${token.name}`;
+    if (flag.type === "string") {
+      if (token.value === undefined || (token.inlineValue !== true && token.value.startsWith("-") && token.value !== "-")) {
+        throw new UsageError(`${shown} needs a value${flag.value === undefined ? "" : ` (${shown} ${flag.value})`}`, name);
+      }
+      values[token.name] = token.value;
+    } else {
+      if (token.inlineValue === true) throw new UsageError(`${shown} takes no value; give ${shown} alone`, name);
+      values[token.name] = true;
+    }
+  }
+  return { values, positionals };
+}
+
+/** The known name nearest `given` by edit distance, if near enough to be what was meant. */
+function nearestName(given: string, known: string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(given, name);
+    if (best === undefined || distance < best.distance) best = { name, distance };
+  }
+  if (best === undefined) return undefined;
+  return best.distance <= Math.max(2, Math.floor(given.length / 3)) ? best.name : known.find((name) => given.length >= 3 && name.startsWith(given));
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function atMost(args: string[], count: number, command: string): void {
