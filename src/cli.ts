@@ -23,7 +23,8 @@ import type { MountConfig } from "./base/options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
 import { S3ObjectStore } from "./stores/s3-object-store.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
-import { CorruptObjectError } from "./stores/store-errors.ts";
+import { CorruptObjectError, NotFoundError } from "./stores/store-errors.ts";
+import { formatKey } from "./log/keys.ts";
 import { LocatedStore, normalizePrefix } from "./stores/located-store.ts";
 import { defaultGraceMs, defaultRetentionMs, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
 import type { FsckReport } from "./maintenance/fsck.ts";
@@ -95,6 +96,8 @@ interface Command {
   /** How the filesystem is mounted for this command. */
   mount: "readonly" | "readwrite" | ((values: Values) => "readonly" | "readwrite");
   options?: OptionSpec;
+  /** init: makes the filesystem, and is refused where one exists. */
+  creates?: true;
   /** Checks the command line before anything is mounted (throws UsageError). */
   validate?(args: string[], values: Values): void;
   /** Runs the command; returns the exit status. */
@@ -140,6 +143,20 @@ Options of every command:
   -h, --help             help`;
 
 export const commands: Record<string, Command> = {
+  init: {
+    summary: "create a new, empty filesystem at --prefix (refused if one is there)",
+    usage: "init",
+    details: "Other commands never create a filesystem, except put and import given --create.",
+    mount: "readwrite",
+    creates: true,
+    validate: (args) => atMost(args, 0, "init"),
+    async run(fs, _args, _values, io) {
+      const stats = fs.stats();
+      io.stdout(io.json ? `${JSON.stringify({ store: stats.store, seq: stats.seq })}\n` : `created an empty filesystem at ${stats.store}\n`);
+      return exitCodes.ok;
+    },
+  },
+
   ls: {
     summary: "list a directory",
     usage: "ls [path] [-l] [-R]",
@@ -184,10 +201,13 @@ export const commands: Record<string, Command> = {
 
   put: {
     summary: "upload a local file (or stdin) to a path",
-    usage: "put <local file | -> <path> [--mode <octal>]",
+    usage: "put <local file | -> <path> [--mode <octal>] [--create]",
     details: "Missing parent directories are created. The file is durable in the store when the command exits 0.",
     mount: "readwrite",
-    options: { mode: { type: "string", value: "<octal>", help: "permission bits of a new file (default 644)" } },
+    options: {
+      mode: { type: "string", value: "<octal>", help: "permission bits of a new file (default 644)" },
+      create: { type: "boolean", help: "make a new filesystem if none is there yet (without it a mistyped prefix is refused)" },
+    },
     validate(args, values) {
       const [source, target] = args;
       if (source === undefined || target === undefined || args.length > 2) throw new UsageError("put needs a local file (or - for stdin) and a path", "put");
@@ -377,9 +397,12 @@ that a newer good one replaces, and checks again; missing or damaged records and
 
   import: {
     summary: "copy a local directory into the filesystem, as one commit",
-    usage: "import <local dir> [path]",
+    usage: "import <local dir> [path] [--create]",
     details: "Directories, files (with their permission bits) and symbolic links are copied under path (default /); all of it is published as one commit, or nothing is.",
     mount: "readwrite",
+    options: {
+      create: { type: "boolean", help: "make a new filesystem if none is there yet (without it a mistyped prefix is refused)" },
+    },
     validate(args) {
       if (args.length < 1 || args.length > 2) throw new UsageError("import needs a local directory, and optionally a path", "import");
       if (!lstatSync(resolve(args[0]!), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${args[0]}: not a local directory`, "import");
@@ -609,6 +632,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const leaseTtlMs = values["lease-ttl"] === undefined ? undefined : parseDuration(String(values["lease-ttl"]), "--lease-ttl");
     if (leaseTtlMs !== undefined && leaseTtlMs < 1) throw new UsageError("--lease-ttl must be above 0", name);
     const location = storeLocation(values, env);
+    // Nothing is made where no filesystem is (no store folder, no format.json): a mistyped
+    // --local or --prefix must not turn into a new, empty filesystem.
+    const found = await location.hasFilesystem();
+    const mayCreate = command.creates === true || (command.options?.create !== undefined && values.create === true);
+    if (found === false && !mayCreate) {
+      const hint = command.options?.create !== undefined ? "; give --create to make a new filesystem there" : mode === "readwrite" ? `; '${program} init' makes one` : "";
+      throw new FsError("ENOENT", name, { path: location.description, detail: `no filesystem at ${location.description} (format.json is missing): check --local, --bucket and --prefix; nothing was created${hint}` });
+    }
+    if (found === true && command.creates === true) throw new FsError("EEXIST", name, { path: location.description, detail: `a filesystem is already at ${location.description}` });
     if (values["cache-root"] === undefined) {
       cacheRoot = mkdtempSync(join(tmpdir(), `${program}-`));
       temporary = true;
@@ -687,6 +719,8 @@ function onSignals(command: string, io: Io, cleanUp: () => void): () => void {
 interface StoreLocation {
   description: string;
   prefix: string;
+  /** Whether format.json is there: undefined when the store cannot say (the mount then reports why). */
+  hasFilesystem(): Promise<boolean | undefined>;
   storeAt(prefix: string): ObjectStore;
 }
 
@@ -697,7 +731,13 @@ function storeLocation(values: Values, env: Record<string, string | undefined>):
     if (values.bucket !== undefined) throw new UsageError("give --local or --bucket, not both");
     const directory = resolve(String(values.local));
     const open = (at: string) => new LocalObjectStore({ root: join(directory, at) });
-    return { description: `local:${join(directory, prefix)}`, prefix, storeAt: (at) => new LocatedStore(open(at), at, open) };
+    return {
+      description: `local:${join(directory, prefix)}`,
+      prefix,
+      // Looked at without opening the store: a LocalObjectStore makes its folders when opened.
+      hasFilesystem: async () => lstatSync(join(directory, prefix, formatKey), { throwIfNoEntry: false }) !== undefined,
+      storeAt: (at) => new LocatedStore(open(at), at, open),
+    };
   }
   if (values.bucket === undefined) throw new UsageError("say where the filesystem is: --bucket <name> (S3) or --local <dir>");
   const bucket = String(values.bucket);
@@ -716,7 +756,22 @@ function storeLocation(values: Values, env: Record<string, string | undefined>):
         ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
         : {}),
     });
-  return { description: `s3://${bucket}/${prefix}`, prefix, storeAt: (at) => new LocatedStore(open(at), at, open) };
+  return {
+    description: `s3://${bucket}/${prefix}`,
+    prefix,
+    async hasFilesystem() {
+      const store = open(prefix);
+      try {
+        await store.head(formatKey);
+        return true;
+      } catch (error) {
+        return error instanceof NotFoundError ? false : undefined;
+      } finally {
+        await store.close?.();
+      }
+    },
+    storeAt: (at) => new LocatedStore(open(at), at, open),
+  };
 }
 
 function isLocalHost(endpoint: string): boolean {

@@ -1,7 +1,7 @@
 // The command line as an operator uses it every day, as a real subprocess on a local store: piped
 // into other tools, mistyped, stopped, and changing the filesystem one commit per command.
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { cli, repository } from "./run-cli.ts";
@@ -35,7 +35,7 @@ describe("cli: a closed pipe", () => {
     const { at } = workspace("pipe");
     const big = join(tempDirectory("cli-op-pipe-src"), "big.bin");
     writeFileSync(big, new Uint8Array(20 * MiB).map((_, index) => (index * 31) & 0xff));
-    expect((await cli(["put", big, "/big.bin", ...at])).status).toBe(0);
+    expect((await cli(["put", big, "/big.bin", "--create", ...at])).status).toBe(0);
     const cat = await closedAfter(10, ["cat", "/big.bin", ...at]);
     expect(cat.read).toBeGreaterThanOrEqual(10);
     expect(cat.stderr).toBe("");
@@ -96,5 +96,51 @@ describe("cli: usage errors", () => {
         if (spec.short !== undefined) expect(line).toContain(`-${spec.short}, --${flag}`);
       }
     }
+  }, 120_000);
+});
+
+describe("cli: typos create nothing", () => {
+  test("read-only commands on a mistyped folder or prefix create no folder and no filesystem", async () => {
+    const parent = tempDirectory("cli-op-typo");
+    const missing = join(parent, "mistyped-bucket");
+    const out = join(parent, "out");
+    const readOnly = [["ls", "/"], ["ls", "-R", "/"], ["cat", "/a"], ["get", "/a", join(parent, "a.copy")], ["stat", "/a"], ["du", "/"], ["log"], ["fsck"], ["gc"], ["stats"], ["export", "/", out], ["fork", "ws/copy"]];
+    for (const args of readOnly) {
+      const result = await cli([...args, "--local", missing, "--prefix", "ws/main"]);
+      expect(`${args.join(" ")}: ${result.status}`).toBe(`${args.join(" ")}: 1`);
+      expect(result.stderr).toContain(`no filesystem at local:${join(missing, "ws/main")}`);
+    }
+    expect(readdirSync(parent)).toEqual([]); // no bucket folder, no export target, no copy
+    // An existing folder with a mistyped prefix: nothing appears in it either.
+    const bucket = tempDirectory("cli-op-typo-bucket");
+    for (const args of [["ls", "/"], ["log"], ["fsck"], ["export", "/", join(bucket, "out")]]) expect((await cli([...args, "--local", bucket, "--prefix", "ws/mian"])).status).toBe(1);
+    expect(readdirSync(bucket)).toEqual([]);
+  }, 120_000);
+
+  test("put and import to a prefix with no filesystem refuse unless --create, naming where they looked; init creates one", async () => {
+    const bucket = tempDirectory("cli-op-create");
+    const at = ["--local", bucket, "--prefix", "ws/main"];
+    const source = tempDirectory("cli-op-create-src");
+    writeFileSync(join(source, "a.txt"), "a");
+    const refusals = [await cli(["put", "-", "/a.txt", ...at], { stdin: "a" }), await cli(["import", source, "/", ...at]), await cli(["snapshot", ...at]), await cli(["gc", "--delete", ...at])];
+    for (const refused of refusals) {
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(`no filesystem at local:${join(bucket, "ws/main")}`);
+      expect(refused.stderr).toContain("nothing was created");
+    }
+    expect(refusals[0]!.stderr).toContain("--create");
+    expect(readdirSync(bucket)).toEqual([]);
+    expect((await cli(["put", "-", "/a.txt", "--create", ...at], { stdin: "a" })).status).toBe(0);
+    expect((await cli(["put", "-", "/b.txt", ...at], { stdin: "b" })).status).toBe(0); // it exists now
+    expect((await cli(["cat", "/a.txt", "/b.txt", ...at])).stdout).toBe("ab");
+    const other = ["--local", bucket, "--prefix", "ws/other"];
+    const init = await cli(["init", ...other]);
+    expect(init.status).toBe(0);
+    expect(init.stdout).toContain(`created an empty filesystem at local:${join(bucket, "ws/other")}`);
+    expect(await cli(["ls", "/", ...other])).toMatchObject({ status: 0, stdout: "" });
+    const again = await cli(["init", ...other]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("EEXIST");
+    expect((await cli(["import", source, "/", "--create", "--local", bucket, "--prefix", "ws/third"])).status).toBe(0);
   }, 120_000);
 });
