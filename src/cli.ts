@@ -6,7 +6,8 @@
 // --local for a LocalObjectStore directory.
 //
 // Exit status: 0 success; 1 the command failed (the message says why); 2 the command line is
-// wrong; 3 fsck found problems (the filesystem is not sound); 141 stdout's reader went away
+// wrong; 3 fsck found problems (the filesystem is not sound); 75 another writer holds the lease
+// (EX_TEMPFAIL: --no-wait, or the wait gave up); 141 stdout's reader went away
 // (`| head`), quietly, as a shell reports a tool that SIGPIPE stopped.
 
 import { constants, mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, mkdirSync, symlinkSync, realpathSync, renameSync, unlinkSync } from "node:fs";
@@ -35,7 +36,7 @@ const program = "s3-bun-cached-fs";
  * 141 (128 + SIGPIPE): what a shell reports for a tool whose reader closed the pipe, as coreutils'
  * `cat` (killed by SIGPIPE) under `cat big | head -c 10`.
  */
-const exitCodes = { ok: 0, failed: 1, usage: 2, unsound: 3, closedPipe: 141 } as const;
+const exitCodes = { ok: 0, failed: 1, usage: 2, unsound: 3, busy: 75, closedPipe: 141 } as const;
 
 /** Whoever reads stdout stopped reading (`| head`): the command ends quietly, as Unix tools do. */
 class StdoutClosed extends Error {
@@ -119,6 +120,8 @@ export const globalOptions: Record<string, Omit<Flag, "help">> = {
   json: { type: "boolean" },
   progress: { type: "boolean" },
   "no-progress": { type: "boolean" },
+  wait: { type: "boolean" },
+  "no-wait": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -136,6 +139,8 @@ Options of every command:
   --at-seq <seq>         read the filesystem as it was at this seq (time travel; read commands only)
   --writer <mode>        if another writer holds the lease: wait (default), fail, or takeover
                          (a holder on this host whose process is gone is taken over at once)
+  --wait, --no-wait      wait for another writer's lease, saying for whom and how long (default),
+                         or fail at once with EBUSY (exit 75); --no-wait is --writer fail
   --lease-ttl <duration> the writer lease's time to live (default 30s): how long a successor
                          elsewhere waits for it if this command dies without releasing it
   --json                 machine-readable output
@@ -561,7 +566,8 @@ ${Object.entries(commands)
 
 ${globalHelp}
 
-Exit status: 0 success, 1 failure, 2 bad command line, 3 fsck found problems,
+Exit status: 0 success, 1 failure, 2 bad command line, 3 fsck found problems, 75 another
+writer holds the lease (--no-wait, or waited too long),
 141 the reader of stdout went away (| head), as for any tool stopped by SIGPIPE.
 Run '${program} <command> --help' for a command's options.
 `;
@@ -627,8 +633,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const mode = typeof command.mount === "function" ? command.mount(values) : command.mount;
     const atSeq = values["at-seq"] === undefined ? undefined : nonNegativeInteger(String(values["at-seq"]), "--at-seq");
     if (atSeq !== undefined && mode === "readwrite") throw new UsageError(`--at-seq is read-only time travel; ${name} writes`, name);
-    const writer = values.writer === undefined ? "wait" : String(values.writer);
-    if (writer !== "wait" && writer !== "fail" && writer !== "takeover") throw new UsageError(`--writer must be wait, fail or takeover, not ${JSON.stringify(writer)}`, name);
+    const writer = writerMode(values);
     const leaseTtlMs = values["lease-ttl"] === undefined ? undefined : parseDuration(String(values["lease-ttl"]), "--lease-ttl");
     if (leaseTtlMs !== undefined && leaseTtlMs < 1) throw new UsageError("--lease-ttl must be above 0", name);
     const location = storeLocation(values, env);
@@ -655,7 +660,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       mode,
       prefix: location.prefix,
       onWriterBusy: writer,
-      onWriterWait: (wait) => io.stderr(`${program} ${name}: ${wait.message}\n`),
+      onWriterWait: (wait) => io.stderr(`${program} ${name}: ${wait.message}; at most ${formatTimeLeft(wait.giveUpAt.getTime() - Date.now())} left before it gives up (--no-wait fails at once instead)\n`),
       ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
       ...(atSeq === undefined ? {} : { atSeq }),
     };
@@ -676,6 +681,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
       return exitCodes.usage;
     }
     io.stderr(`${program} ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Another writer holds the lease: a temporary failure (EX_TEMPFAIL), worth running again.
+    if (error instanceof FsError && error.code === "EBUSY" && error.syscall === "mount") {
+      io.stderr(`${program} ${name}: another writer holds the filesystem; run again later, or without --no-wait to wait for it\n`);
+      return exitCodes.busy;
+    }
     // A filesystem that cannot be mounted because an object it needs is damaged is not sound.
     if (name === "fsck" && error instanceof FsError && error.code === "EIO" && error.cause instanceof CorruptObjectError) return exitCodes.unsound;
     return exitCodes.failed;
@@ -1020,6 +1030,24 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+/** --writer, or its short forms --wait and --no-wait (one of them at most). */
+function writerMode(values: Values): "wait" | "fail" | "takeover" {
+  const given = [values.writer === undefined ? undefined : "--writer", values.wait ? "--wait" : undefined, values["no-wait"] ? "--no-wait" : undefined].filter((flag) => flag !== undefined);
+  if (given.length > 1) throw new UsageError(`give one of --writer, --wait or --no-wait, not both (${given.join(" and ")})`);
+  if (values.wait) return "wait";
+  if (values["no-wait"]) return "fail";
+  const writer = values.writer === undefined ? "wait" : String(values.writer);
+  if (writer !== "wait" && writer !== "fail" && writer !== "takeover") throw new UsageError(`--writer must be wait, fail or takeover, not ${JSON.stringify(writer)}`);
+  return writer;
+}
+
+/** "1h 5m", "4m 30s", "12s". */
+function formatTimeLeft(ms: number): string {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  const [h, m, s] = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60];
+  return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
 }
 
 function atMost(args: string[], count: number, command: string): void {

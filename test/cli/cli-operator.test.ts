@@ -5,6 +5,9 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { cli, repository } from "./run-cli.ts";
+import { LocalObjectStore, S3CachedFsManagerImpl, type ObjectStore } from "../../src/core.ts";
+import type { LeaseDocument } from "../../src/commit/lease.ts";
+import { leaseKey } from "../../src/log/keys.ts";
 
 afterAll(removeTempDirectories);
 
@@ -144,3 +147,82 @@ describe("cli: typos create nothing", () => {
     expect((await cli(["import", source, "/", "--create", "--local", bucket, "--prefix", "ws/third"])).status).toBe(0);
   }, 120_000);
 });
+
+describe("cli: the writer lease", () => {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    test(`an import stopped by ${signal} mid-upload releases the lease and removes its temporary cache; nothing is published`, async () => {
+      const { bucket, at } = workspace(`import-${signal}`);
+      expect((await cli(["init", ...at])).status).toBe(0);
+      const source = tempDirectory(`cli-op-import-${signal}`);
+      writeFileSync(join(source, "big.bin"), new Uint8Array(5 * MiB).fill(7));
+      writeFileSync(join(source, "small.txt"), "small");
+      const temporary = tempDirectory(`cli-op-tmp-${signal}`);
+      const child = Bun.spawn([process.execPath, "--preload", join(import.meta.dir, "stall-uploads-preload.ts"), join(repository, "src", "cli.ts"), "import", source, "/in", "--lease-ttl", "1h", ...at], {
+        cwd: repository,
+        env: { ...process.env, TMPDIR: temporary },
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "pipe",
+      });
+      const said = await readUntil(child.stderr, "stalled");
+      expect(said).toContain("stalled");
+      expect(readdirSync(temporary)).toHaveLength(1); // its cache, while it runs
+      const store = new LocalObjectStore({ root: join(bucket, "ws", "main") });
+      expect(await readLease(store)).toMatchObject({ released: false, process: { pid: child.pid } });
+      child.kill(signal);
+      expect(await child.exited).toBe(signal === "SIGINT" ? 130 : 143);
+      expect(await readLease(store)).toMatchObject({ released: true });
+      expect(readdirSync(temporary)).toEqual([]);
+      const next = await cli(["put", "-", "/next.txt", "--no-wait", ...at], { stdin: "next" });
+      expect(next).toMatchObject({ status: 0, stderr: "" });
+      expect((await cli(["ls", "/", ...at])).stdout).toBe("next.txt\n");
+    }, 120_000);
+  }
+
+  test("--no-wait fails at once with EBUSY naming the holder (exit 75); a waiting command says how long it may wait", async () => {
+    const { bucket, at } = workspace("no-wait");
+    expect((await cli(["init", ...at])).status).toBe(0);
+    const manager = new S3CachedFsManagerImpl({ cacheRoot: tempDirectory("cli-op-holder"), storeFactory: () => new LocalObjectStore({ root: join(bucket, "ws", "main") }) });
+    const holder = await manager.mount({ name: "holder", leaseTtlMs: 3_600_000 });
+    try {
+      const busy = await cli(["put", "-", "/a.txt", "--no-wait", ...at], { stdin: "a" });
+      expect(busy.status).toBe(75);
+      expect(busy.stderr).toContain("EBUSY");
+      expect(busy.stderr).toContain("holder@");
+      expect(busy.stderr).toContain("without --no-wait to wait for it");
+      const conflicting = await cli(["put", "-", "/a.txt", "--no-wait", "--wait", ...at], { stdin: "a" });
+      expect(conflicting.status).toBe(2);
+      expect(conflicting.stderr).toContain("give one of --writer, --wait or --no-wait, not both (--wait and --no-wait)");
+      const child = Bun.spawn([process.execPath, join(repository, "src", "cli.ts"), "put", "-", "/b.txt", "--wait", ...at], { cwd: repository, stdin: new TextEncoder().encode("b"), stdout: "ignore", stderr: "pipe" });
+      const said = await readUntil(child.stderr, "\n");
+      expect(said).toMatch(/waiting for the writer lease held by holder@.*; at most \d+(h|m|s)[\dms ]* left before it gives up \(--no-wait fails at once instead\)/);
+      await holder.close();
+      expect(await child.exited).toBe(0);
+      expect((await cli(["cat", "/b.txt", ...at])).stdout).toBe("b");
+    } finally {
+      await holder.close();
+    }
+  }, 120_000);
+});
+
+/** What `stream` says, up to the first occurrence of `text` (or its end). */
+async function readUntil(stream: ReadableStream<Uint8Array>, text: string): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let said = "";
+  while (!said.includes(text)) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    said += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  return said;
+}
+
+async function readLease(store: ObjectStore): Promise<LeaseDocument | undefined> {
+  try {
+    return JSON.parse(new TextDecoder().decode((await store.get(leaseKey)).body)) as LeaseDocument;
+  } catch {
+    return undefined;
+  }
+}
