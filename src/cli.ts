@@ -309,6 +309,169 @@ export const commands: Record<string, Command> = {
     },
   },
 
+  find: {
+    summary: "paths below a directory, by name (a glob) and type, from the index: no download",
+    usage: "find [path] [--name <glob>] [--type f|d|l]",
+    options: {
+      name: { type: "string", value: "<glob>", help: "only names matching the glob (*, ?, [abc], {a,b}), as find -name" },
+      type: { type: "string", value: "<f|d|l>", help: "only files (f), directories (d) or symbolic links (l)" },
+    },
+    mount: "readonly",
+    validate(args, values) {
+      atMost(args, 1, "find");
+      if (values.type !== undefined && !["f", "d", "l"].includes(String(values.type))) throw new UsageError(`--type must be f, d or l, not ${JSON.stringify(values.type)}`, "find");
+    },
+    async run(fs, args, values, io) {
+      const root = args[0] ?? "/";
+      const glob = values.name === undefined ? undefined : new Bun.Glob(String(values.name));
+      const top = await fs.lstat(root);
+      const entries = [{ path: root, stats: top }, ...(top.isDirectory() ? (await fs.walk(root)).map((entry) => ({ path: joinVirtual(root, entry.path), stats: entry.stats })) : [])];
+      const found = entries.filter(({ path, stats }) => {
+        if (glob !== undefined && !glob.match(path.split("/").filter(Boolean).pop() ?? "/")) return false;
+        return values.type === undefined || typeLetter(stats).replace("-", "f") === values.type;
+      });
+      if (io.json) io.stdout(`${JSON.stringify(found.map(({ path, stats }) => ({ path, ...describeStats(stats) })))}\n`);
+      else for (const { path } of found) io.stdout(`${path}\n`);
+      return exitCodes.ok;
+    },
+  },
+
+  mkdir: {
+    summary: "make directories, all in one commit",
+    usage: "mkdir <path>... [-p] [--mode <octal>]",
+    options: {
+      parents: { type: "boolean", short: "p", help: "make missing parents too; an existing directory is no error" },
+      mode: { type: "string", value: "<octal>", help: "permission bits of the new directories (default 755)" },
+    },
+    mount: "readwrite",
+    validate(args, values) {
+      if (args.length === 0) throw new UsageError("mkdir needs at least one path", "mkdir");
+      if (values.mode !== undefined) parseMode(String(values.mode));
+    },
+    async run(fs, args, values) {
+      const mode = values.mode === undefined ? undefined : parseMode(String(values.mode));
+      await fs.transaction(async (tx) => {
+        for (const path of args) await tx.mkdir(path, { recursive: values.parents === true, ...(mode === undefined ? {} : { mode }) });
+      });
+      return exitCodes.ok;
+    },
+  },
+
+  rm: {
+    summary: "remove files (and, with -r, directories), all in one commit",
+    usage: "rm <path>... [-r] [-f] [--dry-run]",
+    options: {
+      recursive: { type: "boolean", short: "r", help: "remove directories and everything below them" },
+      force: { type: "boolean", short: "f", help: "a missing path is no error" },
+      "dry-run": { type: "boolean", short: "n", help: "list what would be removed, and remove nothing (mounts read-only)" },
+      verbose: { type: "boolean", short: "v", help: "list what is removed" },
+    },
+    mount: (values) => (values["dry-run"] ? "readonly" : "readwrite"),
+    validate(args) {
+      if (args.length === 0) throw new UsageError("rm needs at least one path", "rm");
+    },
+    async run(fs, args, values, io) {
+      const removed: string[] = [];
+      for (const path of args) {
+        const stats = await fs.lstat(path).catch((error: unknown) => {
+          if (values.force && error instanceof FsError && error.code === "ENOENT") return undefined;
+          throw error;
+        });
+        if (stats === undefined) continue;
+        if (stats.isDirectory() && !values.recursive) throw new FsError("EISDIR", "rm", { path, detail: "is a directory (give -r to remove it and everything below it)" });
+        removed.push(path);
+        if (stats.isDirectory()) for (const entry of await fs.walk(path)) removed.push(joinVirtual(path, entry.path));
+      }
+      if (!values["dry-run"]) {
+        await fs.transaction(async (tx) => {
+          for (const path of args) await tx.rm(path, { recursive: values.recursive === true, force: values.force === true });
+        });
+      }
+      if (io.json) io.stdout(`${JSON.stringify({ dryRun: values["dry-run"] === true, removed })}\n`);
+      else if (values["dry-run"]) for (const path of removed) io.stdout(`would remove ${path}\n`);
+      else if (values.verbose) for (const path of removed) io.stdout(`removed ${path}\n`);
+      return exitCodes.ok;
+    },
+  },
+
+  mv: {
+    summary: "move or rename paths (into a directory, when the last path is one), in one commit; no bytes move",
+    usage: "mv <from>... <to> [-n]",
+    options: { "no-clobber": { type: "boolean", short: "n", help: "never replace an existing target (skipped instead)" } },
+    mount: "readwrite",
+    validate(args) {
+      if (args.length < 2) throw new UsageError("mv needs a path to move and where to", "mv");
+    },
+    async run(fs, args, values) {
+      const moves = await targets(fs, "rename", args, values["no-clobber"] === true);
+      await fs.transaction(async (tx) => {
+        for (const [from, to] of moves) await tx.rename(from, to);
+      });
+      return exitCodes.ok;
+    },
+  },
+
+  cp: {
+    summary: "copy files (and, with -r, directories), in one commit; no bytes move, the copies share them",
+    usage: "cp <from>... <to> [-r] [-n]",
+    options: {
+      recursive: { type: "boolean", short: "r", help: "copy directories and everything below them" },
+      "no-clobber": { type: "boolean", short: "n", help: "never replace an existing target (skipped instead)" },
+    },
+    mount: "readwrite",
+    validate(args) {
+      if (args.length < 2) throw new UsageError("cp needs a path to copy and where to", "cp");
+    },
+    async run(fs, args, values) {
+      const copies = await targets(fs, "cp", args, values["no-clobber"] === true);
+      await fs.transaction(async (tx) => {
+        for (const [from, to] of copies) {
+          if (!values.recursive && (await fs.lstat(from)).isDirectory()) throw new FsError("EISDIR", "cp", { path: from, detail: "is a directory (give -r to copy it and everything below it)" });
+          await tx.cp(from, to, { recursive: values.recursive === true });
+        }
+      });
+      return exitCodes.ok;
+    },
+  },
+
+  ln: {
+    summary: "make a symbolic link (-s) at a path, pointing at a target",
+    usage: "ln -s <target> <path>",
+    options: { symbolic: { type: "boolean", short: "s", help: "a symbolic link (the only kind there is; required, as a reminder)" } },
+    mount: "readwrite",
+    validate(args, values) {
+      if (!values.symbolic) throw new UsageError("ln makes symbolic links only: give -s", "ln");
+      if (args.length !== 2) throw new UsageError("ln -s needs a target and the link's path", "ln");
+    },
+    async run(fs, args) {
+      await fs.symlink(args[0]!, args[1]!);
+      return exitCodes.ok;
+    },
+  },
+
+  chmod: {
+    summary: "set permission bits, all in one commit",
+    usage: "chmod <octal mode> <path>... [-R]",
+    options: { recursive: { type: "boolean", short: "R", help: "every entry below each directory too (symbolic links are left alone)" } },
+    mount: "readwrite",
+    validate(args) {
+      if (args.length < 2) throw new UsageError("chmod needs a mode (octal, such as 644) and at least one path", "chmod");
+      parseMode(args[0]!, "chmod's mode");
+    },
+    async run(fs, args, values) {
+      const mode = parseMode(args[0]!, "chmod's mode");
+      const paths: string[] = [];
+      for (const path of args.slice(1)) {
+        paths.push(path);
+        if (values.recursive && (await fs.stat(path)).isDirectory()) for (const entry of await fs.walk(path)) if (!entry.stats.isSymbolicLink()) paths.push(joinVirtual(path, entry.path));
+      }
+      await fs.transaction(async (tx) => {
+        for (const path of paths) await tx.chmod(path, mode);
+      });
+      return exitCodes.ok;
+    },
+  },
+
   log: {
     summary: "commit history, newest first",
     usage: "log [--limit <n>]",
@@ -574,7 +737,7 @@ Run '${program} <command> --help' for a command's options.
 }
 
 function commandHelp(command: Command): string {
-  const mode = typeof command.mount === "function" ? `read-only, or read-write with ${command.options?.repair === undefined ? "--delete" : "--repair"}` : command.mount === "readonly" ? "read-only" : "read-write (takes the writer lease)";
+  const mode = typeof command.mount === "function" ? (command.options?.["dry-run"] !== undefined ? "read-write (takes the writer lease), or read-only with --dry-run" : `read-only, or read-write with ${command.options?.repair === undefined ? "--delete" : "--repair"}`) : command.mount === "readonly" ? "read-only" : "read-write (takes the writer lease)";
   return `${program} ${command.usage}
 
 ${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}. Mounts ${mode}.
@@ -1050,12 +1213,28 @@ function formatTimeLeft(ms: number): string {
   return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
 }
 
+/**
+ * [from, to] pairs for mv and cp: into the last path when it is a directory (or several paths are
+ * given, or it ends in "/"), else onto it. With noClobber, a pair whose target exists is left out.
+ */
+async function targets(fs: S3CachedFs, syscall: string, args: string[], noClobber: boolean): Promise<[string, string][]> {
+  const sources = args.slice(0, -1);
+  const target = args.at(-1)!;
+  const into = sources.length > 1 || target.endsWith("/") || (await fs.stat(target).then((stats) => stats.isDirectory(), () => false));
+  if (into && !(await fs.stat(target).then((stats) => stats.isDirectory(), () => false))) throw new FsError("ENOTDIR", syscall, { path: target, detail: "not a directory (several paths go into a directory)" });
+  const pairs: [string, string][] = sources.map((from) => [from, into ? joinVirtual(target, from.split("/").filter(Boolean).pop() ?? "") : target]);
+  if (!noClobber) return pairs;
+  const kept: [string, string][] = [];
+  for (const pair of pairs) if (!(await fs.exists(pair[1]))) kept.push(pair);
+  return kept;
+}
+
 function atMost(args: string[], count: number, command: string): void {
   if (args.length > count) throw new UsageError(`${command} takes ${count === 0 ? "no arguments" : `at most ${count} path`}; unexpected ${JSON.stringify(args[count])}`, command);
 }
 
-function parseMode(text: string): number {
-  if (!/^0?[0-7]{1,4}$/.test(text)) throw new UsageError(`--mode must be octal permission bits such as 644, not ${JSON.stringify(text)}`);
+function parseMode(text: string, what = "--mode"): number {
+  if (!/^0?[0-7]{1,4}$/.test(text)) throw new UsageError(`${what} must be octal permission bits such as 644, not ${JSON.stringify(text)}`);
   return Number.parseInt(text, 8);
 }
 

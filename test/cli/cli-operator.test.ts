@@ -1,7 +1,7 @@
 // The command line as an operator uses it every day, as a real subprocess on a local store: piped
 // into other tools, mistyped, stopped, and changing the filesystem one commit per command.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { cli, repository } from "./run-cli.ts";
@@ -226,3 +226,68 @@ async function readLease(store: ObjectStore): Promise<LeaseDocument | undefined>
     return undefined;
   }
 }
+
+describe("cli: changing the filesystem", () => {
+  test("mkdir -p, cp -r, mv, ln -s and chmod -R: each command one commit", async () => {
+    const { at } = workspace("change");
+    expect((await cli(["init", ...at])).status).toBe(0);
+    let steps = 0;
+    const step = async (args: string[], stdin?: string) => {
+      const result = await cli([...args, ...at], stdin === undefined ? {} : { stdin });
+      expect(`${args.join(" ")}: ${result.status} ${result.stderr}`).toBe(`${args.join(" ")}: 0 `);
+      steps++;
+      return result;
+    };
+    await step(["mkdir", "-p", "/a/b/c", "/d"]);
+    expect((await cli(["mkdir", "/x/y", ...at])).stderr).toContain("ENOENT"); // no -p: the parent must exist
+    await step(["put", "-", "/a/b/c/file.txt"], "data");
+    await step(["cp", "-r", "/a", "/copy"]);
+    expect((await cli(["cat", "/copy/b/c/file.txt", ...at])).stdout).toBe("data");
+    const notRecursive = await cli(["cp", "/a", "/copy2", ...at]);
+    expect(notRecursive.status).toBe(1);
+    expect(notRecursive.stderr).toContain("EISDIR");
+    await step(["mv", "/copy/b/c/file.txt", "/d"]); // into the directory
+    await step(["ln", "-s", "/d/file.txt", "/link"]);
+    expect((await cli(["cat", "/link", ...at])).stdout).toBe("data");
+    expect((await cli(["ln", "/d/file.txt", "/hard", ...at])).stderr).toContain("give -s");
+    await step(["chmod", "-R", "700", "/a"]);
+    expect(JSON.parse((await cli(["stat", "/a/b/c/file.txt", "--json", ...at])).stdout).mode).toBe("0700");
+    expect(JSON.parse((await cli(["stat", "/a/b", "--json", ...at])).stdout).mode).toBe("0700");
+    // One commit per command that succeeded, none for those refused (a writing command also
+    // publishes its writer's epoch record, not counted).
+    const log = JSON.parse((await cli(["log", "--json", "--limit", "100", ...at])).stdout) as { kinds: Record<string, number>; operations: number }[];
+    const commits = log.filter((entry) => entry.kinds.epoch === undefined);
+    expect(commits.length).toBe(steps);
+    expect(commits.map((entry) => entry.operations)).toEqual([4, 1, 1, 1, 1, 2]); // newest first: chmod of /a, /a/b, /a/b/c, the file; ...; mkdir of two paths
+  }, 120_000);
+
+  test("find by name and type; rm -r, -f and --dry-run, as one commit", async () => {
+    const { at } = workspace("find-rm");
+    const source = tempDirectory("cli-op-find-src");
+    mkdirSync(join(source, "a/b/c"), { recursive: true });
+    mkdirSync(join(source, "copy/b/c"), { recursive: true });
+    mkdirSync(join(source, "d"));
+    writeFileSync(join(source, "a/b/c/file.txt"), "data");
+    writeFileSync(join(source, "d/file.txt"), "data");
+    writeFileSync(join(source, "d/other.bin"), "data");
+    symlinkSync("/d/file.txt", join(source, "link"));
+    expect((await cli(["import", source, "/", "--create", ...at])).status).toBe(0);
+    const commits = async () => (JSON.parse((await cli(["log", "--json", "--limit", "100", ...at])).stdout) as { kinds: Record<string, number> }[]).filter((entry) => entry.kinds.epoch === undefined).length;
+    const before = await commits();
+    const found = await cli(["find", "/", "--name", "*.txt", ...at]);
+    expect(found.stdout).toBe("/a/b/c/file.txt\n/d/file.txt\n");
+    expect((await cli(["find", "/", "--type", "l", ...at])).stdout).toBe("/link\n");
+    expect((await cli(["find", "/copy", "--type", "d", ...at])).stdout).toBe("/copy\n/copy/b\n/copy/b/c\n");
+    const dry = await cli(["rm", "-r", "--dry-run", "/a", ...at]);
+    expect(dry.stdout).toBe("would remove /a\nwould remove /a/b\nwould remove /a/b/c\nwould remove /a/b/c/file.txt\n");
+    expect(await commits()).toBe(before);
+    const directory = await cli(["rm", "/a", ...at]);
+    expect(directory.status).toBe(1);
+    expect(directory.stderr).toContain("EISDIR");
+    expect((await cli(["rm", "/missing", ...at])).stderr).toContain("ENOENT");
+    expect(await commits()).toBe(before);
+    expect((await cli(["rm", "-r", "-f", "/a", "/copy", "/missing", ...at])).status).toBe(0);
+    expect(await commits()).toBe(before + 1);
+    expect((await cli(["ls", "/", ...at])).stdout).toBe("d/\nlink\n");
+  }, 120_000);
+});
