@@ -247,6 +247,9 @@ describe("cli: changing the filesystem", () => {
     expect(notRecursive.status).toBe(1);
     expect(notRecursive.stderr).toContain("EISDIR");
     await step(["mv", "/copy/b/c/file.txt", "/d"]); // into the directory
+    await step(["put", "-", "/kept.txt"], "kept");
+    for (const verb of ["mv", "cp"]) expect((await cli([verb, "-n", "/d/file.txt", "/kept.txt", ...at])).status).toBe(0); // -n: an existing target stays
+    expect((await cli(["cat", "/kept.txt", "/d/file.txt", ...at])).stdout).toBe("keptdata");
     await step(["ln", "-s", "/d/file.txt", "/link"]);
     expect((await cli(["cat", "/link", ...at])).stdout).toBe("data");
     expect((await cli(["ln", "/d/file.txt", "/hard", ...at])).stderr).toContain("give -s");
@@ -258,7 +261,7 @@ describe("cli: changing the filesystem", () => {
     const log = JSON.parse((await cli(["log", "--json", "--limit", "100", ...at])).stdout) as { kinds: Record<string, number>; operations: number }[];
     const commits = log.filter((entry) => entry.kinds.epoch === undefined);
     expect(commits.length).toBe(steps);
-    expect(commits.map((entry) => entry.operations)).toEqual([4, 1, 1, 1, 1, 2]); // newest first: chmod of /a, /a/b, /a/b/c, the file; ...; mkdir of two paths
+    expect(commits.map((entry) => entry.operations)).toEqual([4, 1, 1, 1, 1, 1, 2]); // newest first: chmod of /a, /a/b, /a/b/c, the file; ...; mkdir of two paths
   }, 120_000);
 
   test("find by name and type; rm -r, -f and --dry-run, as one commit", async () => {

@@ -39,6 +39,12 @@ describe("cli on the S3 server", () => {
     expect((await cli(["put", "-", "/notes.txt", "--bucket", bucket, "--prefix", "team/experiment"], { env, stdin: "forked" })).status).toBe(0);
     expect((await cli(["cat", "/notes.txt", "--bucket", bucket, "--prefix", "team/experiment"], { env })).stdout).toBe("forked");
     expect((await cli(["cat", "/notes.txt", ...at], { env })).stdout).toBe("on s3");
+    // The everyday changes, each one commit on the server.
+    expect((await cli(["mkdir", "-p", "/archive/2026", ...at], { env })).status).toBe(0);
+    expect((await cli(["mv", "/reports/report.bin", "/archive/2026/", ...at], { env })).status).toBe(0);
+    expect((await cli(["cp", "-r", "/archive", "/archive-copy", ...at], { env })).status).toBe(0);
+    expect((await cli(["rm", "-r", "/reports", ...at], { env })).status).toBe(0);
+    expect((await cli(["find", "/", "--name", "*.bin", ...at], { env })).stdout).toBe("/archive-copy/2026/report.bin\n/archive/2026/report.bin\n"); // in the index's order of paths
     // A mistyped prefix: the put is refused, naming the bucket and prefix, and nothing is written.
     const typo = await cli(["put", "-", "/notes.txt", "--bucket", bucket, "--prefix", "team/worksapce"], { env, stdin: "lost" });
     expect(typo.status).toBe(1);
