@@ -378,6 +378,8 @@ export const commands: Record<string, Command> = {
           throw error;
         });
         if (stats === undefined) continue;
+        // A dry run refuses what the real one would: the root cannot go.
+        if (stats.isDirectory() && (await fs.realpath(path)) === "/") throw new FsError("EPERM", "rm", { path, detail: "the root directory cannot be removed" });
         if (stats.isDirectory() && !values.recursive) throw new FsError("EISDIR", "rm", { path, detail: "is a directory (give -r to remove it and everything below it)" });
         removed.push(path);
         if (stats.isDirectory()) for (const entry of await fs.walk(path)) removed.push(joinVirtual(path, entry.path));

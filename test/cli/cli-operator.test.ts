@@ -283,6 +283,9 @@ describe("cli: changing the filesystem", () => {
     expect((await cli(["find", "/copy", "--type", "d", ...at])).stdout).toBe("/copy\n/copy/b\n/copy/b/c\n");
     const dry = await cli(["rm", "-r", "--dry-run", "/a", ...at]);
     expect(dry.stdout).toBe("would remove /a\nwould remove /a/b\nwould remove /a/b/c\nwould remove /a/b/c/file.txt\n");
+    const root = await cli(["rm", "-r", "--dry-run", "/", ...at]); // refused as the real rm is
+    expect(root).toMatchObject({ status: 1, stdout: "" });
+    expect(root.stderr).toContain("EPERM");
     expect(await commits()).toBe(before);
     const directory = await cli(["rm", "/a", ...at]);
     expect(directory.status).toBe(1);
