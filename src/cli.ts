@@ -6,13 +6,15 @@
 // --local for a LocalObjectStore directory.
 //
 // Exit status: 0 success; 1 the command failed (the message says why); 2 the command line is
-// wrong; 3 fsck found problems (the filesystem is not sound).
+// wrong; 3 fsck found problems (the filesystem is not sound); 75 another writer holds the lease
+// (EX_TEMPFAIL: --no-wait, or the wait gave up); 141 stdout's reader went away
+// (`| head`), quietly, as a shell reports a tool that SIGPIPE stopped.
 
 import { constants, mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, mkdirSync, symlinkSync, realpathSync, renameSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseArgs } from "node:util";
 import { S3CachedFsManagerImpl } from "./manager.ts";
 import { releaseHeldLeases } from "./commit/lease.ts";
 import { FsError } from "./base/errors.ts";
@@ -22,14 +24,44 @@ import type { MountConfig } from "./base/options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
 import { S3ObjectStore } from "./stores/s3-object-store.ts";
 import type { ObjectStore } from "./stores/object-store.ts";
-import { CorruptObjectError } from "./stores/store-errors.ts";
+import { CorruptObjectError, NotFoundError } from "./stores/store-errors.ts";
+import { formatKey } from "./log/keys.ts";
 import { LocatedStore, normalizePrefix } from "./stores/located-store.ts";
 import { defaultGraceMs, defaultRetentionMs, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
 import type { FsckReport } from "./maintenance/fsck.ts";
 
 const program = "s3-bun-cached-fs";
 
-const exitCodes = { ok: 0, failed: 1, usage: 2, unsound: 3 } as const;
+/**
+ * 141 (128 + SIGPIPE): what a shell reports for a tool whose reader closed the pipe, as coreutils'
+ * `cat` (killed by SIGPIPE) under `cat big | head -c 10`.
+ */
+const exitCodes = { ok: 0, failed: 1, usage: 2, unsound: 3, busy: 75, closedPipe: 141 } as const;
+
+/** Whoever reads stdout stopped reading (`| head`): the command ends quietly, as Unix tools do. */
+class StdoutClosed extends Error {
+  constructor() {
+    super("stdout was closed");
+  }
+}
+
+function isClosedPipe(error: unknown): boolean {
+  return error instanceof StdoutClosed || (error as NodeJS.ErrnoException | undefined)?.code === "EPIPE";
+}
+
+let stdoutClosed = false;
+
+/** Writes to stdout; throws StdoutClosed once the reader has gone. */
+function writeStdout(text: string | Uint8Array): void {
+  if (stdoutClosed) throw new StdoutClosed();
+  try {
+    process.stdout.write(text);
+  } catch (error) {
+    if (!isClosedPipe(error)) throw error;
+    stdoutClosed = true;
+    throw new StdoutClosed();
+  }
+}
 
 /** A mistake on the command line: exit 2, with a pointer to --help. */
 class UsageError extends Error {
@@ -41,7 +73,14 @@ class UsageError extends Error {
   }
 }
 
-type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+/** A flag: its type, its one-letter form, and its line in --help (`value` names its argument). */
+interface Flag {
+  type: "string" | "boolean";
+  short?: string;
+  value?: string;
+  help: string;
+}
+type OptionSpec = Record<string, Flag>;
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface Io {
@@ -55,18 +94,19 @@ interface Command {
   summary: string;
   usage: string;
   details?: string;
-  /** One line per option of its own: "  -l, --long   ...". */
-  optionHelp?: string[];
   /** How the filesystem is mounted for this command. */
   mount: "readonly" | "readwrite" | ((values: Values) => "readonly" | "readwrite");
   options?: OptionSpec;
+  /** init: makes the filesystem, and is refused where one exists. */
+  creates?: true;
   /** Checks the command line before anything is mounted (throws UsageError). */
   validate?(args: string[], values: Values): void;
   /** Runs the command; returns the exit status. */
   run(fs: S3CachedFs, args: string[], values: Values, io: Io): Promise<number>;
 }
 
-const globalOptions: OptionSpec = {
+/** The flags every command takes; their help is globalHelp. */
+export const globalOptions: Record<string, Omit<Flag, "help">> = {
   bucket: { type: "string" },
   prefix: { type: "string" },
   region: { type: "string" },
@@ -80,6 +120,8 @@ const globalOptions: OptionSpec = {
   json: { type: "boolean" },
   progress: { type: "boolean" },
   "no-progress": { type: "boolean" },
+  wait: { type: "boolean" },
+  "no-wait": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -97,19 +139,37 @@ Options of every command:
   --at-seq <seq>         read the filesystem as it was at this seq (time travel; read commands only)
   --writer <mode>        if another writer holds the lease: wait (default), fail, or takeover
                          (a holder on this host whose process is gone is taken over at once)
+  --wait, --no-wait      wait for another writer's lease, saying for whom and how long (default),
+                         or fail at once with EBUSY (exit 75); --no-wait is --writer fail
   --lease-ttl <duration> the writer lease's time to live (default 30s): how long a successor
                          elsewhere waits for it if this command dies without releasing it
   --json                 machine-readable output
   --progress, --no-progress   progress bars on stderr (default: only when stderr is a terminal)
   -h, --help             help`;
 
-const commands: Record<string, Command> = {
+export const commands: Record<string, Command> = {
+  init: {
+    summary: "create a new, empty filesystem at --prefix (refused if one is there)",
+    usage: "init",
+    details: "Other commands never create a filesystem, except put and import given --create.",
+    mount: "readwrite",
+    creates: true,
+    validate: (args) => atMost(args, 0, "init"),
+    async run(fs, _args, _values, io) {
+      const stats = fs.stats();
+      io.stdout(io.json ? `${JSON.stringify({ store: stats.store, seq: stats.seq })}\n` : `created an empty filesystem at ${stats.store}\n`);
+      return exitCodes.ok;
+    },
+  },
+
   ls: {
     summary: "list a directory",
     usage: "ls [path] [-l] [-R]",
-    optionHelp: ["  -l, --long             type, permissions, size and modification time", "  -R, --recursive        every entry below the path"],
     mount: "readonly",
-    options: { long: { type: "boolean", short: "l" }, recursive: { type: "boolean", short: "R" } },
+    options: {
+      long: { type: "boolean", short: "l", help: "type, permissions, size and modification time" },
+      recursive: { type: "boolean", short: "R", help: "every entry below the path" },
+    },
     validate: (args) => atMost(args, 1, "ls"),
     async run(fs, args, values, io) {
       const path = args[0] ?? "/";
@@ -146,11 +206,13 @@ const commands: Record<string, Command> = {
 
   put: {
     summary: "upload a local file (or stdin) to a path",
-    usage: "put <local file | -> <path> [--mode <octal>]",
+    usage: "put <local file | -> <path> [--mode <octal>] [--create]",
     details: "Missing parent directories are created. The file is durable in the store when the command exits 0.",
-    optionHelp: ["  --mode <octal>         permission bits of a new file (default 644)"],
     mount: "readwrite",
-    options: { mode: { type: "string" } },
+    options: {
+      mode: { type: "string", value: "<octal>", help: "permission bits of a new file (default 644)" },
+      create: { type: "boolean", help: "make a new filesystem if none is there yet (without it a mistyped prefix is refused)" },
+    },
     validate(args, values) {
       const [source, target] = args;
       if (source === undefined || target === undefined || args.length > 2) throw new UsageError("put needs a local file (or - for stdin) and a path", "put");
@@ -211,9 +273,11 @@ const commands: Record<string, Command> = {
   du: {
     summary: "bytes and files used under a path (from the index: no download)",
     usage: "du [path] [-s] [--human]",
-    optionHelp: ["  -s, --summarize        only the total", "  -H, --human            sizes in KiB, MiB, GiB"],
     mount: "readonly",
-    options: { summarize: { type: "boolean", short: "s" }, human: { type: "boolean", short: "H" } },
+    options: {
+      summarize: { type: "boolean", short: "s", help: "only the total" },
+      human: { type: "boolean", short: "H", help: "sizes in KiB, MiB, GiB" },
+    },
     validate: (args) => atMost(args, 1, "du"),
     async run(fs, args, values, io) {
       const path = args[0] ?? "/";
@@ -245,12 +309,176 @@ const commands: Record<string, Command> = {
     },
   },
 
+  find: {
+    summary: "paths below a directory, by name (a glob) and type, from the index: no download",
+    usage: "find [path] [--name <glob>] [--type f|d|l]",
+    options: {
+      name: { type: "string", value: "<glob>", help: "only names matching the glob (*, ?, [abc], {a,b}), as find -name" },
+      type: { type: "string", value: "<f|d|l>", help: "only files (f), directories (d) or symbolic links (l)" },
+    },
+    mount: "readonly",
+    validate(args, values) {
+      atMost(args, 1, "find");
+      if (values.type !== undefined && !["f", "d", "l"].includes(String(values.type))) throw new UsageError(`--type must be f, d or l, not ${JSON.stringify(values.type)}`, "find");
+    },
+    async run(fs, args, values, io) {
+      const root = args[0] ?? "/";
+      const glob = values.name === undefined ? undefined : new Bun.Glob(String(values.name));
+      const top = await fs.lstat(root);
+      const entries = [{ path: root, stats: top }, ...(top.isDirectory() ? (await fs.walk(root)).map((entry) => ({ path: joinVirtual(root, entry.path), stats: entry.stats })) : [])];
+      const found = entries.filter(({ path, stats }) => {
+        if (glob !== undefined && !glob.match(path.split("/").filter(Boolean).pop() ?? "/")) return false;
+        return values.type === undefined || typeLetter(stats).replace("-", "f") === values.type;
+      });
+      if (io.json) io.stdout(`${JSON.stringify(found.map(({ path, stats }) => ({ path, ...describeStats(stats) })))}\n`);
+      else for (const { path } of found) io.stdout(`${path}\n`);
+      return exitCodes.ok;
+    },
+  },
+
+  mkdir: {
+    summary: "make directories, all in one commit",
+    usage: "mkdir <path>... [-p] [--mode <octal>]",
+    options: {
+      parents: { type: "boolean", short: "p", help: "make missing parents too; an existing directory is no error" },
+      mode: { type: "string", value: "<octal>", help: "permission bits of the new directories (default 755)" },
+    },
+    mount: "readwrite",
+    validate(args, values) {
+      if (args.length === 0) throw new UsageError("mkdir needs at least one path", "mkdir");
+      if (values.mode !== undefined) parseMode(String(values.mode));
+    },
+    async run(fs, args, values) {
+      const mode = values.mode === undefined ? undefined : parseMode(String(values.mode));
+      await fs.transaction(async (tx) => {
+        for (const path of args) await tx.mkdir(path, { recursive: values.parents === true, ...(mode === undefined ? {} : { mode }) });
+      });
+      return exitCodes.ok;
+    },
+  },
+
+  rm: {
+    summary: "remove files (and, with -r, directories), all in one commit",
+    usage: "rm <path>... [-r] [-f] [--dry-run]",
+    options: {
+      recursive: { type: "boolean", short: "r", help: "remove directories and everything below them" },
+      force: { type: "boolean", short: "f", help: "a missing path is no error" },
+      "dry-run": { type: "boolean", short: "n", help: "list what would be removed, and remove nothing (mounts read-only)" },
+      verbose: { type: "boolean", short: "v", help: "list what is removed" },
+    },
+    mount: (values) => (values["dry-run"] ? "readonly" : "readwrite"),
+    validate(args) {
+      if (args.length === 0) throw new UsageError("rm needs at least one path", "rm");
+    },
+    async run(fs, args, values, io) {
+      const removed: string[] = [];
+      for (const path of args) {
+        const stats = await fs.lstat(path).catch((error: unknown) => {
+          if (values.force && error instanceof FsError && error.code === "ENOENT") return undefined;
+          throw error;
+        });
+        if (stats === undefined) continue;
+        // A dry run refuses what the real one would: the root cannot go.
+        if (stats.isDirectory() && (await fs.realpath(path)) === "/") throw new FsError("EPERM", "rm", { path, detail: "the root directory cannot be removed" });
+        if (stats.isDirectory() && !values.recursive) throw new FsError("EISDIR", "rm", { path, detail: "is a directory (give -r to remove it and everything below it)" });
+        removed.push(path);
+        if (stats.isDirectory()) for (const entry of await fs.walk(path)) removed.push(joinVirtual(path, entry.path));
+      }
+      if (!values["dry-run"]) {
+        await fs.transaction(async (tx) => {
+          for (const path of args) await tx.rm(path, { recursive: values.recursive === true, force: values.force === true });
+        });
+      }
+      if (io.json) io.stdout(`${JSON.stringify({ dryRun: values["dry-run"] === true, removed })}\n`);
+      else if (values["dry-run"]) for (const path of removed) io.stdout(`would remove ${path}\n`);
+      else if (values.verbose) for (const path of removed) io.stdout(`removed ${path}\n`);
+      return exitCodes.ok;
+    },
+  },
+
+  mv: {
+    summary: "move or rename paths (into a directory, when the last path is one), in one commit; no bytes move",
+    usage: "mv <from>... <to> [-n]",
+    options: { "no-clobber": { type: "boolean", short: "n", help: "never replace an existing target (skipped instead)" } },
+    mount: "readwrite",
+    validate(args) {
+      if (args.length < 2) throw new UsageError("mv needs a path to move and where to", "mv");
+    },
+    async run(fs, args, values) {
+      const moves = await targets(fs, "rename", args, values["no-clobber"] === true);
+      await fs.transaction(async (tx) => {
+        for (const [from, to] of moves) await tx.rename(from, to);
+      });
+      return exitCodes.ok;
+    },
+  },
+
+  cp: {
+    summary: "copy files (and, with -r, directories), in one commit; no bytes move, the copies share them",
+    usage: "cp <from>... <to> [-r] [-n]",
+    options: {
+      recursive: { type: "boolean", short: "r", help: "copy directories and everything below them" },
+      "no-clobber": { type: "boolean", short: "n", help: "never replace an existing target (skipped instead)" },
+    },
+    mount: "readwrite",
+    validate(args) {
+      if (args.length < 2) throw new UsageError("cp needs a path to copy and where to", "cp");
+    },
+    async run(fs, args, values) {
+      const copies = await targets(fs, "cp", args, values["no-clobber"] === true);
+      await fs.transaction(async (tx) => {
+        for (const [from, to] of copies) {
+          if (!values.recursive && (await fs.lstat(from)).isDirectory()) throw new FsError("EISDIR", "cp", { path: from, detail: "is a directory (give -r to copy it and everything below it)" });
+          await tx.cp(from, to, { recursive: values.recursive === true });
+        }
+      });
+      return exitCodes.ok;
+    },
+  },
+
+  ln: {
+    summary: "make a symbolic link (-s) at a path, pointing at a target",
+    usage: "ln -s <target> <path>",
+    options: { symbolic: { type: "boolean", short: "s", help: "a symbolic link (the only kind there is; required, as a reminder)" } },
+    mount: "readwrite",
+    validate(args, values) {
+      if (!values.symbolic) throw new UsageError("ln makes symbolic links only: give -s", "ln");
+      if (args.length !== 2) throw new UsageError("ln -s needs a target and the link's path", "ln");
+    },
+    async run(fs, args) {
+      await fs.symlink(args[0]!, args[1]!);
+      return exitCodes.ok;
+    },
+  },
+
+  chmod: {
+    summary: "set permission bits, all in one commit",
+    usage: "chmod <octal mode> <path>... [-R]",
+    options: { recursive: { type: "boolean", short: "R", help: "every entry below each directory too (symbolic links are left alone)" } },
+    mount: "readwrite",
+    validate(args) {
+      if (args.length < 2) throw new UsageError("chmod needs a mode (octal, such as 644) and at least one path", "chmod");
+      parseMode(args[0]!, "chmod's mode");
+    },
+    async run(fs, args, values) {
+      const mode = parseMode(args[0]!, "chmod's mode");
+      const paths: string[] = [];
+      for (const path of args.slice(1)) {
+        paths.push(path);
+        if (values.recursive && (await fs.stat(path)).isDirectory()) for (const entry of await fs.walk(path)) if (!entry.stats.isSymbolicLink()) paths.push(joinVirtual(path, entry.path));
+      }
+      await fs.transaction(async (tx) => {
+        for (const path of paths) await tx.chmod(path, mode);
+      });
+      return exitCodes.ok;
+    },
+  },
+
   log: {
     summary: "commit history, newest first",
     usage: "log [--limit <n>]",
-    optionHelp: ["  -n, --limit <n>        at most this many commits (default 20)"],
     mount: "readonly",
-    options: { limit: { type: "string", short: "n" } },
+    options: { limit: { type: "string", short: "n", value: "<n>", help: "at most this many commits (default 20)" } },
     validate(args, values) {
       atMost(args, 0, "log");
       if (values.limit !== undefined) positiveInteger(String(values.limit), "--limit");
@@ -288,14 +516,6 @@ const commands: Record<string, Command> = {
   gc: {
     summary: "garbage collection and compaction (a dry run unless --delete)",
     usage: "gc [--delete] [--retention <duration>] [--grace <duration>] [--no-compact] [--compact-below <fraction>] [--verbose]",
-    optionHelp: [
-      "  --delete               delete (and compact) for real; mounts read-write and takes the writer lease",
-      "  --retention <duration> every state this recent stays readable (readers, --at-seq, forks)",
-      "  --grace <duration>     objects younger than this are never deleted (uploads still in flight)",
-      "  --no-compact           do not rewrite packs with little live data",
-      "  --compact-below <f>    rewrite packs whose live fraction is below f (default 0.5)",
-      "  -v, --verbose          list every object deleted (or that would be)",
-    ],
     details: `Deletes only objects that nothing in the retention window names and that are older than the
 grace period. Without --delete it only reports (and needs no writer lease). With --delete the
 mount publishes the writer's epoch record first, as every writer does; a collection that then
@@ -303,12 +523,12 @@ stops publishes nothing more and deletes nothing. Durations: 90s, 30m,
 24h, 7d, 500ms, or milliseconds. Defaults: --retention ${defaultRetentionMs / 3_600_000}h, --grace ${defaultGraceMs / 3_600_000}h.`,
     mount: (values) => (values.delete ? "readwrite" : "readonly"),
     options: {
-      delete: { type: "boolean" },
-      retention: { type: "string" },
-      grace: { type: "string" },
-      "no-compact": { type: "boolean" },
-      "compact-below": { type: "string" },
-      verbose: { type: "boolean", short: "v" },
+      delete: { type: "boolean", help: "delete (and compact) for real; mounts read-write and takes the writer lease" },
+      retention: { type: "string", value: "<duration>", help: "every state this recent stays readable (readers, --at-seq, forks)" },
+      grace: { type: "string", value: "<duration>", help: "objects younger than this are never deleted (uploads still in flight)" },
+      "no-compact": { type: "boolean", help: "do not rewrite packs with little live data" },
+      "compact-below": { type: "string", value: "<f>", help: "rewrite packs whose live fraction is below f (default 0.5)" },
+      verbose: { type: "boolean", short: "v", help: "list every object deleted (or that would be)" },
     },
     validate(args, values) {
       atMost(args, 0, "gc");
@@ -325,17 +545,16 @@ stops publishes nothing more and deletes nothing. Durations: 90s, 30m,
   fsck: {
     summary: "check that every referenced object exists and matches its checksum; report orphans",
     usage: "fsck [--quick] [--repair] [--verbose]",
-    optionHelp: [
-      "  --quick                check that objects exist, without reading their bytes",
-      "  --repair               rewrite a damaged head, replace damaged snapshots; mounts read-write",
-      "  -v, --verbose          list every orphan",
-    ],
     details: `Exit status 0 when the filesystem is sound, 3 when problems were found (or it cannot be
 mounted because an object it needs is damaged). --quick checks existence only. --repair writes a
 snapshot of the current state, rewrites the head by compare-and-swap, deletes damaged snapshots
 that a newer good one replaces, and checks again; missing or damaged records and data stay.`,
     mount: (values) => (values.repair ? "readwrite" : "readonly"),
-    options: { quick: { type: "boolean" }, repair: { type: "boolean" }, verbose: { type: "boolean", short: "v" } },
+    options: {
+      quick: { type: "boolean", help: "check that objects exist, without reading their bytes" },
+      repair: { type: "boolean", help: "rewrite a damaged head, replace damaged snapshots; mounts read-write" },
+      verbose: { type: "boolean", short: "v", help: "list every orphan" },
+    },
     validate: (args) => atMost(args, 0, "fsck"),
     async run(fs, _args, values, io) {
       const report = await fs.fsck({ verifyData: !values.quick, repair: values.repair === true });
@@ -348,9 +567,12 @@ that a newer good one replaces, and checks again; missing or damaged records and
 
   import: {
     summary: "copy a local directory into the filesystem, as one commit",
-    usage: "import <local dir> [path]",
+    usage: "import <local dir> [path] [--create]",
     details: "Directories, files (with their permission bits) and symbolic links are copied under path (default /); all of it is published as one commit, or nothing is.",
     mount: "readwrite",
+    options: {
+      create: { type: "boolean", help: "make a new filesystem if none is there yet (without it a mistyped prefix is refused)" },
+    },
     validate(args) {
       if (args.length < 1 || args.length > 2) throw new UsageError("import needs a local directory, and optionally a path", "import");
       if (!lstatSync(resolve(args[0]!), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${args[0]}: not a local directory`, "import");
@@ -486,6 +708,16 @@ that a newer good one replaces, and checks again; missing or damaged records and
   },
 };
 
+/** One line per flag: "  -l, --long <value>     what it does". */
+function flagHelp(options: OptionSpec): string {
+  return Object.entries(options)
+    .map(([name, flag]) => {
+      const form = `${flag.short === undefined ? "" : `-${flag.short}, `}--${name}${flag.value === undefined ? "" : ` ${flag.value}`}`;
+      return `  ${form.padEnd(22)} ${flag.help}`;
+    })
+    .join("\n");
+}
+
 function mainHelp(): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   return `${program}: an S3-backed filesystem, from the command line
@@ -499,17 +731,19 @@ ${Object.entries(commands)
 
 ${globalHelp}
 
-Exit status: 0 success, 1 failure, 2 bad command line, 3 fsck found problems.
+Exit status: 0 success, 1 failure, 2 bad command line, 3 fsck found problems, 75 another
+writer holds the lease (--no-wait, or waited too long),
+141 the reader of stdout went away (| head), as for any tool stopped by SIGPIPE.
 Run '${program} <command> --help' for a command's options.
 `;
 }
 
 function commandHelp(command: Command): string {
-  const mode = typeof command.mount === "function" ? `read-only, or read-write with ${command.options?.repair === undefined ? "--delete" : "--repair"}` : command.mount === "readonly" ? "read-only" : "read-write (takes the writer lease)";
+  const mode = typeof command.mount === "function" ? (command.options?.["dry-run"] !== undefined ? "read-write (takes the writer lease), or read-only with --dry-run" : `read-only, or read-write with ${command.options?.repair === undefined ? "--delete" : "--repair"}`) : command.mount === "readonly" ? "read-only" : "read-write (takes the writer lease)";
   return `${program} ${command.usage}
 
 ${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}. Mounts ${mode}.
-${command.details === undefined ? "" : `\n${command.details}\n`}${command.optionHelp === undefined ? "" : `\nOptions:\n${command.optionHelp.join("\n")}\n`}
+${command.details === undefined ? "" : `\n${command.details}\n`}${command.options === undefined ? "" : `\nOptions:\n${flagHelp(command.options)}\n`}
 ${globalHelp}
 `;
 }
@@ -517,11 +751,16 @@ ${globalHelp}
 /** Runs the command line `argv` (without the program); returns the exit status. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   const io: Io = {
-    stdout: (text) => void process.stdout.write(text),
+    stdout: writeStdout,
     stderr: (text) => void process.stderr.write(text),
     progress: false,
     json: false,
   };
+  // A pipe closed while a write was under way reports here rather than at the write.
+  process.stdout.on("error", (error) => {
+    if (!isClosedPipe(error)) throw error;
+    stdoutClosed = true;
+  });
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const topic = name === "help" ? rest[0] : undefined;
@@ -539,19 +778,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   const command = commands[name];
   if (command === undefined) {
-    io.stderr(`${program}: unknown command ${JSON.stringify(name)}; run '${program} --help' for the list\n`);
+    const nearest = nearestName(name, Object.keys(commands));
+    io.stderr(`${program}: unknown command ${JSON.stringify(name)}${nearest === undefined ? "" : ` (did you mean ${nearest}?)`}; run '${program} --help' for the list\n`);
     return exitCodes.usage;
   }
   let cacheRoot: string | undefined;
   let temporary = false;
   let stopOnSignals: (() => void) | undefined;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, options: { ...globalOptions, ...command.options }, allowPositionals: true, strict: true });
-    } catch (error) {
-      throw new UsageError((error as Error).message, name);
-    }
+    const parsed = parseCommandLine(name, command, rest);
     const values = parsed.values as Values;
     if (values.help) {
       io.stdout(commandHelp(command));
@@ -563,11 +798,19 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const mode = typeof command.mount === "function" ? command.mount(values) : command.mount;
     const atSeq = values["at-seq"] === undefined ? undefined : nonNegativeInteger(String(values["at-seq"]), "--at-seq");
     if (atSeq !== undefined && mode === "readwrite") throw new UsageError(`--at-seq is read-only time travel; ${name} writes`, name);
-    const writer = values.writer === undefined ? "wait" : String(values.writer);
-    if (writer !== "wait" && writer !== "fail" && writer !== "takeover") throw new UsageError(`--writer must be wait, fail or takeover, not ${JSON.stringify(writer)}`, name);
+    const writer = writerMode(values);
     const leaseTtlMs = values["lease-ttl"] === undefined ? undefined : parseDuration(String(values["lease-ttl"]), "--lease-ttl");
     if (leaseTtlMs !== undefined && leaseTtlMs < 1) throw new UsageError("--lease-ttl must be above 0", name);
     const location = storeLocation(values, env);
+    // Nothing is made where no filesystem is (no store folder, no format.json): a mistyped
+    // --local or --prefix must not turn into a new, empty filesystem.
+    const found = await location.hasFilesystem();
+    const mayCreate = command.creates === true || (command.options?.create !== undefined && values.create === true);
+    if (found === false && !mayCreate) {
+      const hint = command.options?.create !== undefined ? "; give --create to make a new filesystem there" : mode === "readwrite" ? `; '${program} init' makes one` : "";
+      throw new FsError("ENOENT", name, { path: location.description, detail: `no filesystem at ${location.description} (format.json is missing): check --local, --bucket and --prefix; nothing was created${hint}` });
+    }
+    if (found === true && command.creates === true) throw new FsError("EEXIST", name, { path: location.description, detail: `a filesystem is already at ${location.description}` });
     if (values["cache-root"] === undefined) {
       cacheRoot = mkdtempSync(join(tmpdir(), `${program}-`));
       temporary = true;
@@ -582,7 +825,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       mode,
       prefix: location.prefix,
       onWriterBusy: writer,
-      onWriterWait: (wait) => io.stderr(`${program} ${name}: ${wait.message}\n`),
+      onWriterWait: (wait) => io.stderr(`${program} ${name}: ${wait.message}; at most ${formatTimeLeft(wait.giveUpAt.getTime() - Date.now())} left before it gives up (--no-wait fails at once instead)\n`),
       ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
       ...(atSeq === undefined ? {} : { atSeq }),
     };
@@ -590,16 +833,24 @@ export async function main(argv: string[], env: Record<string, string | undefine
     let status: number;
     try {
       status = await command.run(fs, parsed.positionals, values, io);
+      await drainStdout();
     } finally {
       await fs.close();
     }
-    return status;
+    return stdoutClosed ? exitCodes.closedPipe : status;
   } catch (error) {
+    if (error instanceof StdoutClosed) return exitCodes.closedPipe;
     if (error instanceof UsageError) {
-      io.stderr(`${program}: ${error.message}\nRun '${program} ${error.command ?? ""} --help'.\n`.replace("  --help", " --help"));
+      const usage = commands[error.command ?? name]?.usage;
+      io.stderr(`${program}: ${error.message}\n${usage === undefined ? "" : `Usage: ${program} ${usage}\n`}Run '${program} ${error.command ?? name} --help'.\n`);
       return exitCodes.usage;
     }
     io.stderr(`${program} ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Another writer holds the lease: a temporary failure (EX_TEMPFAIL), worth running again.
+    if (error instanceof FsError && error.code === "EBUSY" && error.syscall === "mount") {
+      io.stderr(`${program} ${name}: another writer holds the filesystem; run again later, or without --no-wait to wait for it\n`);
+      return exitCodes.busy;
+    }
     // A filesystem that cannot be mounted because an object it needs is damaged is not sound.
     if (name === "fsck" && error instanceof FsError && error.code === "EIO" && error.cause instanceof CorruptObjectError) return exitCodes.unsound;
     return exitCodes.failed;
@@ -643,6 +894,8 @@ function onSignals(command: string, io: Io, cleanUp: () => void): () => void {
 interface StoreLocation {
   description: string;
   prefix: string;
+  /** Whether format.json is there: undefined when the store cannot say (the mount then reports why). */
+  hasFilesystem(): Promise<boolean | undefined>;
   storeAt(prefix: string): ObjectStore;
 }
 
@@ -653,7 +906,13 @@ function storeLocation(values: Values, env: Record<string, string | undefined>):
     if (values.bucket !== undefined) throw new UsageError("give --local or --bucket, not both");
     const directory = resolve(String(values.local));
     const open = (at: string) => new LocalObjectStore({ root: join(directory, at) });
-    return { description: `local:${join(directory, prefix)}`, prefix, storeAt: (at) => new LocatedStore(open(at), at, open) };
+    return {
+      description: `local:${join(directory, prefix)}`,
+      prefix,
+      // Looked at without opening the store: a LocalObjectStore makes its folders when opened.
+      hasFilesystem: async () => lstatSync(join(directory, prefix, formatKey), { throwIfNoEntry: false }) !== undefined,
+      storeAt: (at) => new LocatedStore(open(at), at, open),
+    };
   }
   if (values.bucket === undefined) throw new UsageError("say where the filesystem is: --bucket <name> (S3) or --local <dir>");
   const bucket = String(values.bucket);
@@ -672,7 +931,22 @@ function storeLocation(values: Values, env: Record<string, string | undefined>):
         ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
         : {}),
     });
-  return { description: `s3://${bucket}/${prefix}`, prefix, storeAt: (at) => new LocatedStore(open(at), at, open) };
+  return {
+    description: `s3://${bucket}/${prefix}`,
+    prefix,
+    async hasFilesystem() {
+      const store = open(prefix);
+      try {
+        await store.head(formatKey);
+        return true;
+      } catch (error) {
+        return error instanceof NotFoundError ? false : undefined;
+      } finally {
+        await store.close?.();
+      }
+    },
+    storeAt: (at) => new LocatedStore(open(at), at, open),
+  };
 }
 
 function isLocalHost(endpoint: string): boolean {
@@ -835,11 +1109,32 @@ function localDirectory(root: string, parts: readonly string[], path: string): s
   return directory;
 }
 
+/** Waits until what was written to stdout has left (or the pipe turned out closed). */
+async function drainStdout(): Promise<void> {
+  if (stdoutClosed) return;
+  await new Promise<void>((done) => {
+    const settle = (error?: unknown) => {
+      process.stdout.off("error", settle);
+      if (error !== undefined && error !== null) {
+        if (!isClosedPipe(error)) throw error;
+        stdoutClosed = true;
+      }
+      done();
+    };
+    process.stdout.on("error", settle);
+    try {
+      process.stdout.write("", settle);
+    } catch (error) {
+      settle(error);
+    }
+  });
+}
+
 async function pipeToStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
-  const sink = Bun.stdout.writer();
   for await (const piece of stream) {
-    sink.write(piece);
-    await sink.flush();
+    writeStdout(piece);
+    await drainStdout(); // one piece at a time: memory stays bounded however slow the reader
+    if (stdoutClosed) throw new StdoutClosed();
   }
 }
 
@@ -850,12 +1145,98 @@ function joinVirtual(directory: string, name: string): string {
   return `${directory.replace(/\/+$/, "")}/${name}`;
 }
 
+/**
+ * The command line's flags and positionals. Unlike the runtime's parser, each mistake is named
+ * plainly: an unknown flag with the nearest known one, a flag missing its value, a switch given one.
+ */
+function parseCommandLine(name: string, command: Command, args: string[]): { values: Values; positionals: string[] } {
+  const flags: Record<string, Omit<Flag, "help">> = { ...globalOptions, ...command.options };
+  const { tokens } = parseArgs({ args, options: Object.fromEntries(Object.entries(flags).map(([flag, spec]) => [flag, { type: spec.type, ...(spec.short === undefined ? {} : { short: spec.short }) }])), allowPositionals: true, strict: false, tokens: true });
+  const values: Values = {};
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === "positional") positionals.push(token.value);
+    if (token.kind !== "option") continue;
+    const flag = flags[token.name];
+    if (flag === undefined) {
+      const nearest = token.rawName.startsWith("--") ? nearestName(token.name, Object.keys(flags)) : undefined;
+      throw new UsageError(`unknown option ${token.rawName}${nearest === undefined ? "" : ` (did you mean --${nearest}?)`}`, name);
+    }
+    const shown = flag.short === token.name ? `-${token.name}` : `--${token.name}`;
+    if (flag.type === "string") {
+      if (token.value === undefined || (token.inlineValue !== true && token.value.startsWith("-") && token.value !== "-")) {
+        throw new UsageError(`${shown} needs a value${flag.value === undefined ? "" : ` (${shown} ${flag.value})`}`, name);
+      }
+      values[token.name] = token.value;
+    } else {
+      if (token.inlineValue === true) throw new UsageError(`${shown} takes no value; give ${shown} alone`, name);
+      values[token.name] = true;
+    }
+  }
+  return { values, positionals };
+}
+
+/** The known name nearest `given` by edit distance, if near enough to be what was meant. */
+function nearestName(given: string, known: string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(given, name);
+    if (best === undefined || distance < best.distance) best = { name, distance };
+  }
+  if (best === undefined) return undefined;
+  return best.distance <= Math.max(2, Math.floor(given.length / 3)) ? best.name : known.find((name) => given.length >= 3 && name.startsWith(given));
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** --writer, or its short forms --wait and --no-wait (one of them at most). */
+function writerMode(values: Values): "wait" | "fail" | "takeover" {
+  const given = [values.writer === undefined ? undefined : "--writer", values.wait ? "--wait" : undefined, values["no-wait"] ? "--no-wait" : undefined].filter((flag) => flag !== undefined);
+  if (given.length > 1) throw new UsageError(`give one of --writer, --wait or --no-wait, not both (${given.join(" and ")})`);
+  if (values.wait) return "wait";
+  if (values["no-wait"]) return "fail";
+  const writer = values.writer === undefined ? "wait" : String(values.writer);
+  if (writer !== "wait" && writer !== "fail" && writer !== "takeover") throw new UsageError(`--writer must be wait, fail or takeover, not ${JSON.stringify(writer)}`);
+  return writer;
+}
+
+/** "1h 5m", "4m 30s", "12s". */
+function formatTimeLeft(ms: number): string {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  const [h, m, s] = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60];
+  return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
+}
+
+/**
+ * [from, to] pairs for mv and cp: into the last path when it is a directory (or several paths are
+ * given, or it ends in "/"), else onto it. With noClobber, a pair whose target exists is left out.
+ */
+async function targets(fs: S3CachedFs, syscall: string, args: string[], noClobber: boolean): Promise<[string, string][]> {
+  const sources = args.slice(0, -1);
+  const target = args.at(-1)!;
+  const into = sources.length > 1 || target.endsWith("/") || (await fs.stat(target).then((stats) => stats.isDirectory(), () => false));
+  if (into && !(await fs.stat(target).then((stats) => stats.isDirectory(), () => false))) throw new FsError("ENOTDIR", syscall, { path: target, detail: "not a directory (several paths go into a directory)" });
+  const pairs: [string, string][] = sources.map((from) => [from, into ? joinVirtual(target, from.split("/").filter(Boolean).pop() ?? "") : target]);
+  if (!noClobber) return pairs;
+  const kept: [string, string][] = [];
+  for (const pair of pairs) if (!(await fs.exists(pair[1]))) kept.push(pair);
+  return kept;
+}
+
 function atMost(args: string[], count: number, command: string): void {
   if (args.length > count) throw new UsageError(`${command} takes ${count === 0 ? "no arguments" : `at most ${count} path`}; unexpected ${JSON.stringify(args[count])}`, command);
 }
 
-function parseMode(text: string): number {
-  if (!/^0?[0-7]{1,4}$/.test(text)) throw new UsageError(`--mode must be octal permission bits such as 644, not ${JSON.stringify(text)}`);
+function parseMode(text: string, what = "--mode"): number {
+  if (!/^0?[0-7]{1,4}$/.test(text)) throw new UsageError(`${what} must be octal permission bits such as 644, not ${JSON.stringify(text)}`);
   return Number.parseInt(text, 8);
 }
 
@@ -897,4 +1278,8 @@ export function parseDuration(text: string, flag: string): number {
 
 if (import.meta.main) {
   process.exitCode = await main(process.argv.slice(2));
+  // A closed pipe noticed only as the last output leaves still ends the command as one.
+  process.on("exit", () => {
+    if (stdoutClosed && process.exitCode === exitCodes.ok) process.exitCode = exitCodes.closedPipe;
+  });
 }

@@ -24,7 +24,7 @@ describe("cli: a full local disk", () => {
     const { at } = workspace("full");
     const big = join(tempDirectory("cli-host-full-src"), "big.bin");
     writeFileSync(big, new Uint8Array(2 * MiB).map((_, index) => index & 0xff));
-    expect((await cli(["put", big, "/tree/big.bin", ...at])).status).toBe(0);
+    expect((await cli(["put", big, "/tree/big.bin", "--create", ...at])).status).toBe(0);
     expect((await cli(["put", "-", "/tree/a-small.txt", ...at], { stdin: "small" })).status).toBe(0);
     const disk = smallDisk("cli-full", 1 * MiB);
     try {
@@ -108,7 +108,7 @@ describe("cli: export and import never follow a host link out of their root", ()
     symlinkSync(join(outside, "secret.txt"), join(source, "secret-link"));
     symlinkSync(outside, join(source, "dir-link"));
     symlinkSync("../..", join(source, "up"));
-    expect((await cli(["import", source, "/in", ...at])).status).toBe(0);
+    expect((await cli(["import", source, "/in", "--create", ...at])).status).toBe(0);
     const listed = (await cli(["ls", "-R", "/in", ...at])).stdout.split("\n").filter(Boolean).sort();
     expect(listed).toEqual(["dir-link", "large.bin", "plain.txt", "secret-link", "up"]);
     const copy = join(tempDirectory("cli-host-import-copy"), "large.bin");
@@ -127,7 +127,7 @@ describe("cli: a stopped command leaves no lease behind", () => {
   for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
     test(`a put stopped by ${signal} mid-command: the next put takes the lease at once`, async () => {
       const { bucket, at } = workspace(`signal-${signal}`);
-      expect((await cli(["put", "-", "/first.txt", ...at], { stdin: "first" })).status).toBe(0);
+      expect((await cli(["put", "-", "/first.txt", "--create", ...at], { stdin: "first" })).status).toBe(0);
       const temporary = tempDirectory(`cli-host-tmp-${signal}`);
       const store = new LocalObjectStore({ root: join(bucket, "ws", "main") });
       // A put reading a stdin that never ends holds the lease (of an hour) until it is stopped.
@@ -170,7 +170,7 @@ describe("cli: a stopped command leaves no lease behind", () => {
     const { at } = workspace("signal-get");
     const big = join(tempDirectory("cli-host-get-src"), "big.bin");
     writeFileSync(big, new Uint8Array(3 * MiB).map((_, index) => index & 0xff));
-    expect((await cli(["put", big, "/big.bin", ...at])).status).toBe(0);
+    expect((await cli(["put", big, "/big.bin", "--create", ...at])).status).toBe(0);
     const target = tempDirectory("cli-host-get-target");
     const child = Bun.spawn([process.execPath, "--preload", join(import.meta.dir, "..", "support", "stall-writes-preload.ts"), join(repository, "src", "cli.ts"), "get", "/big.bin", join(target, "copy.bin"), ...at], {
       cwd: repository,
@@ -194,7 +194,7 @@ describe("cli: a stopped command leaves no lease behind", () => {
 
   test("a put that must wait for a live writer says for whom and until when, on stderr", async () => {
     const { bucket, at } = workspace("wait-message");
-    expect((await cli(["put", "-", "/first.txt", ...at], { stdin: "first" })).status).toBe(0);
+    expect((await cli(["put", "-", "/first.txt", "--create", ...at], { stdin: "first" })).status).toBe(0);
     const manager = new S3CachedFsManagerImpl({ cacheRoot: tempDirectory("cli-host-holder"), storeFactory: () => new LocalObjectStore({ root: join(bucket, "ws", "main") }) });
     const holder = await manager.mount({ name: "holder", leaseTtlMs: 3_600_000 });
     const child = Bun.spawn([process.execPath, join(repository, "src", "cli.ts"), "put", "-", "/second.txt", ...at], {

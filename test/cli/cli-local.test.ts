@@ -8,7 +8,7 @@ import { cli } from "./run-cli.ts";
 
 afterAll(removeTempDirectories);
 
-const commandNames = ["ls", "cat", "put", "get", "stat", "du", "log", "snapshot", "gc", "fsck", "import", "export", "stats", "fork"];
+const commandNames = ["init", "ls", "cat", "put", "get", "stat", "du", "log", "snapshot", "gc", "fsck", "import", "export", "stats", "fork"];
 
 function workspace(label: string) {
   const bucket = tempDirectory(`cli-${label}`);
@@ -53,7 +53,7 @@ describe("cli: help and usage", () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain("ENOENT");
     expect(missing.stderr).toContain("no filesystem");
-    expect((await cli(["put", "-", "/a.txt", ...at], { stdin: "a" })).status).toBe(0);
+    expect((await cli(["put", "-", "/a.txt", "--create", ...at], { stdin: "a" })).status).toBe(0);
     const notThere = await cli(["cat", "/nope.txt", ...at]);
     expect(notThere.status).toBe(1);
     expect(notThere.stderr).toContain("ENOENT: no such file or directory");
@@ -66,7 +66,7 @@ describe("cli: files", () => {
     const local = join(tempDirectory("cli-files-local"), "data.bin");
     const data = new Uint8Array(300_000).map((_, index) => (index * 7) & 0xff);
     writeFileSync(local, data);
-    expect((await cli(["put", local, "/data/data.bin", "--mode", "600", ...at])).status).toBe(0);
+    expect((await cli(["put", local, "/data/data.bin", "--mode", "600", "--create", ...at])).status).toBe(0);
     expect((await cli(["put", "-", "/notes/hello.txt", ...at], { stdin: "hello from stdin\n" })).status).toBe(0);
     expect((await cli(["cat", "/notes/hello.txt", ...at])).stdout).toBe("hello from stdin\n");
     const copy = join(tempDirectory("cli-files-copy"), "copy.bin");
@@ -98,7 +98,7 @@ describe("cli: files", () => {
     writeFileSync(join(source, "top.txt"), "top");
     writeFileSync(join(source, "deep/er/big.bin"), new Uint8Array(5_000_000).fill(3)); // large: uploaded in chunks
     symlinkSync("../top.txt", join(source, "deep/link"));
-    const imported = await cli(["import", source, "/imported", "--progress", ...at]);
+    const imported = await cli(["import", source, "/imported", "--progress", "--create", ...at]);
     expect(imported.status).toBe(0);
     expect(imported.stderr).toContain("100%");
     expect(imported.stderr).toContain("imported 2 files");
@@ -116,7 +116,7 @@ describe("cli: files", () => {
 
   test("--at-seq reads the past; fork makes a new filesystem from it", async () => {
     const { bucket, at } = workspace("at-seq");
-    await cli(["put", "-", "/v.txt", ...at], { stdin: "one" });
+    await cli(["put", "-", "/v.txt", "--create", ...at], { stdin: "one" });
     const seq = JSON.parse((await cli(["stats", "--json", ...at])).stdout).seq;
     await cli(["put", "-", "/v.txt", ...at], { stdin: "two" });
     expect((await cli(["cat", "/v.txt", ...at])).stdout).toBe("two");
@@ -136,7 +136,7 @@ describe("cli: maintenance", () => {
     for (let version = 0; version < 3; version++) {
       const local = join(tempDirectory("cli-gc"), "big.bin");
       writeFileSync(local, new Uint8Array(5_000_000).fill(version));
-      expect((await cli(["put", local, "/big.bin", ...at])).status).toBe(0);
+      expect((await cli(["put", local, "/big.bin", "--create", ...at])).status).toBe(0);
     }
     const chunks = () => readdirSync(join(bucket, "ws/main", "chunks")).length;
     const before = chunks();

@@ -27,7 +27,7 @@ describe("gc from the command line", () => {
       if (result.status !== 0) throw new Error(`${args.join(" ")} exited ${result.status}: ${result.stderr}`);
       return result;
     };
-    await ok(["import", source, "/imported"]);
+    await ok(["import", source, "/imported", "--create"]);
     await ok(["put", one, "/one.txt"]);
     await ok(["gc", "--delete", "--retention", "0", "--grace", "0"]);
     await ok(["put", one, "/two.txt"]);
@@ -52,7 +52,7 @@ describe("gc from the command line", () => {
     const at = ["--local", bucket, "--prefix", "ws/main"];
     const one = join(tempDirectory("gc-cli-fail-one"), "one.txt");
     writeFileSync(one, "one\n");
-    for (const name of ["a", "b", "c"]) expect((await cli(["put", one, `/${name}.txt`, ...at])).status).toBe(0);
+    for (const name of ["a", "b", "c"]) expect((await cli(["put", one, `/${name}.txt`, "--create", ...at])).status).toBe(0);
     // Damage: a record in the middle of the log removed by hand (mounts start from the newest
     // snapshot and do not need it; the collector cannot tell when it was committed).
     rmSync(join(bucket, "ws", "main", "wal", "00000000000000000003"));
