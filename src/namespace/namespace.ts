@@ -985,16 +985,16 @@ export class Namespace {
   /** Changes columns of node `id` (read and checked first: damage is never carried into a new checksum); a new parent or name moves it in the chains. */
   updateNode(id: number, changes: Partial<Omit<NodeRow, "id" | "kind">>): NodeRow {
     const current = this.current(id);
-    const next = { ...current, ...changes };
-    if (next.parent === current.parent && next.name === current.name) {
-      this.writeNode(next, false);
-      return asNode(next);
+    const changed = { ...current, ...changes };
+    if (changed.parent === current.parent && changed.name === current.name) {
+      this.writeNode(changed, false);
+      return asNode(changed);
     }
     this.unlink(current);
-    const place = this.linkPlace(next.parent, next.name, id);
-    this.writeNode({ ...next, next: place.after }, false);
+    const place = this.linkPlace(changed.parent, changed.name, id);
+    this.writeNode({ ...changed, next: place.after }, false);
     place.link();
-    return asNode(next);
+    return asNode(changed);
   }
 
   /** Replaces the root's mode and times, and its first entry if `first` is given (loading a snapshot). */
