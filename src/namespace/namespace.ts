@@ -290,7 +290,8 @@ export class NamespaceView {
   neighbours(directory: RawNode, name: string, except = 0): { before: RawNode | undefined; after: string | null } {
     return this.read(() => {
       let row = this.checkedRaw(this.beforeStatement.get(directory.id, name), {});
-      if (row !== undefined && row.id === except) row = this.checkedRaw(this.beforeStatement.get(directory.id, row.name), {});
+      // The entry being moved is still at its old key (perhaps in another directory): skip it.
+      if (row !== undefined && row.id === except) row = this.checkedRaw(this.beforeStatement.get(row.parent, row.name), {});
       const before = row?.parent === directory.id ? row : undefined;
       if (before !== undefined && compareNames(before.name, name) >= 0) {
         throw this.corrupt(`looking for an entry before ${JSON.stringify(name)} in directory ${directory.id} found ${JSON.stringify(before.name)}`);

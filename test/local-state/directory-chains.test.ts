@@ -95,3 +95,22 @@ test("every operation keeps each directory's chain whole: 400 random operations 
   namespace.close();
   loaded.close();
 });
+
+test("an entry moved to the next directory, past the entries it finds there first: the chains stay whole (a model run found EIO here)", () => {
+  // The index's entry just before (/c, "a") is the moving entry itself, at its old key (/b, "c"):
+  // the entry before that must be sought from the old key, not from (/c, "c"), which finds "b".
+  const namespace = new Namespace(join(tempDirectory("chains-move"), "index.sqlite"));
+  const applier = new OpApplier(namespace);
+  const ops: Op[] = [
+    { op: "mkdir", path: "/b", mode: 0o755, recursive: false, time: 1 },
+    { op: "mkdir", path: "/c", mode: 0o755, recursive: false, time: 1 },
+    { op: "write", path: "/c/b", mode: 0o644, extents: [], time: 1 },
+    { op: "write", path: "/b/c", mode: 0o644, extents: [], time: 1 },
+    { op: "rename", from: "/b/c", to: "/c/a", time: 2 },
+  ];
+  namespace.beginBatch();
+  for (const op of ops) namespace.step(() => applier.apply(op, "wal/1"));
+  namespace.commitBatch({ seq: "1" });
+  expectMatches(namespace, namespace.committed, new Map([["/b", "directory"], ["/c", "directory"], ["/c/a", "file"], ["/c/b", "file"]]));
+  namespace.close();
+});
