@@ -22,7 +22,7 @@ import { joinPath, maxSymlinkHops, resolveLinkTarget, splitPath } from "../base/
 
 export const rootId = 1;
 /** The index's layout (PRAGMA user_version): an index of another layout is rebuilt, never read. */
-export const indexLayoutVersion = 2;
+export const indexLayoutVersion = 3;
 
 export type NodeKind = "directory" | "file" | "symlink";
 const kindCodes: Record<NodeKind, number> = { directory: 0, file: 1, symlink: 2 };
@@ -90,6 +90,10 @@ export interface NodeRow {
 
 interface RawNode extends Omit<NodeRow, "kind"> {
   kind: number;
+  /** The name of the next entry of its directory in the index's order (see `compareNames`), or null for the last. */
+  next: string | null;
+  /** A directory's first entry in that order, or null while it is empty; null for other kinds. */
+  first: string | null;
   sum: number;
 }
 
@@ -119,6 +123,15 @@ export interface Place {
 // whenever the row is read: a flipped bit anywhere in a row (an extent's hash, a node's parent or
 // name) is found, not trusted. What checksums cannot see (a row lost from a page, an index entry
 // pointing elsewhere) PRAGMA integrity_check finds when the index is opened.
+//
+// A lookup that finds no row sees no row to check: a key of the (parent, name) index changed in
+// a page (SQLite checks the -wal's frame checksums only when it recovers the -wal, never when it
+// reads a page from it) would answer "no such entry" for one that exists. So each directory's
+// entries are chained in the index's order, under the checksums: a directory names its first
+// entry (`first`), each entry the one after it (`next`). A lookup that misses reads the entry
+// before the name in the index and checks that the chain goes from it straight past the name;
+// a listing checks that it is the whole chain. Both cost a lookup or two, never a directory's
+// length, and damage that hides an entry breaks the chain: EIO naming the local index.
 const schema = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, sum INTEGER NOT NULL);
 CREATE TABLE nodes (
@@ -133,6 +146,8 @@ CREATE TABLE nodes (
   atime REAL NOT NULL,
   birthtime REAL NOT NULL,
   target TEXT,
+  next TEXT,
+  first TEXT,
   sum INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX nodes_by_parent ON nodes (parent, name);
@@ -169,7 +184,24 @@ export function rowSum(table: string, values: readonly unknown[]): number {
 }
 
 function nodeSum(row: Omit<RawNode, "sum">): number {
-  return rowSum("nodes", [row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target]);
+  return rowSum("nodes", [row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.next, row.first]);
+}
+
+/**
+ * The order of names in the index: SQLite compares text by its UTF-8 bytes (a lone surrogate is
+ * stored as U+FFFD, as Buffer.from encodes it too).
+ */
+export function compareNames(a: string, b: string): number {
+  // Below U+D800, UTF-16 code units are code points, whose order is UTF-8's: JavaScript compares them.
+  if (!beyondPlainUnits.test(a) && !beyondPlainUnits.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+const beyondPlainUnits = /[\ud800-\uffff]/;
+
+/** A checked row as the NodeRow callers see (its chain links left out). */
+function asNode(row: RawNode): NodeRow {
+  return { id: row.id, parent: row.parent, name: row.name, kind: kindNames[row.kind]!, mode: row.mode, size: row.size, mtime: row.mtime, ctime: row.ctime, atime: row.atime, birthtime: row.birthtime, target: row.target };
 }
 
 function extentSum(row: Omit<RawExtent, "sum">): number {
@@ -180,11 +212,12 @@ function metaSum(key: string, value: string): number {
   return rowSum("meta", [key, value]);
 }
 
-/** Queries on one connection; every row read is checked (see `rowSum`). */
+/** Queries on one connection; every row read is checked (see `rowSum`), and every miss and listing against its directory's chain. */
 export class NamespaceView {
   private readonly childStatement: Statement<RawNode, [number, string]>;
   private readonly nodeStatement: Statement<RawNode, [number]>;
   private readonly childrenStatement: Statement<RawNode, [number]>;
+  private readonly beforeStatement: Statement<RawNode, [number, string]>;
   private readonly extentsStatement: Statement<RawExtent, [number]>;
   private readonly hasChildrenStatement: Statement<RawNode, [number]>;
   private readonly metaStatement: Statement<{ key: string; value: string; sum: number }, [string]>;
@@ -193,13 +226,24 @@ export class NamespaceView {
     readonly db: Database,
     /** Turns a sign of damage into the error to throw (and remembers that the index is damaged). */
     private readonly damaged: (error: unknown) => unknown,
+    /** The damage found in the index so far, if any. */
+    private readonly damageFound: () => LocalIndexCorruptError | undefined = () => undefined,
   ) {
     this.childStatement = db.query("SELECT * FROM nodes WHERE parent = ? AND name = ?");
     this.nodeStatement = db.query("SELECT * FROM nodes WHERE id = ?");
     this.childrenStatement = db.query("SELECT * FROM nodes WHERE parent = ? ORDER BY name");
+    // The index's entry just before (parent, name), in any directory (a row value: SQLite seeks it
+    // at once, where `parent = ? AND name < ?` with ORDER BY and LIMIT takes several times as long).
+    this.beforeStatement = db.query("SELECT * FROM nodes WHERE (parent, name) < (?1, ?2) ORDER BY parent DESC, name DESC LIMIT 1");
     this.extentsStatement = db.query("SELECT node, position, object, offset, length, hash, sum FROM extents WHERE node = ? ORDER BY position");
     this.hasChildrenStatement = db.query("SELECT * FROM nodes WHERE parent = ? LIMIT 1");
     this.metaStatement = db.query("SELECT key, value, sum FROM meta WHERE key = ?");
+  }
+
+  /** Throws the damage found in the index so far, if any (nothing is built from a damaged index). */
+  assertUndamaged(): void {
+    const damage = this.damageFound();
+    if (damage !== undefined) throw damage;
   }
 
   /** Runs a read, turning SQLite's corruption errors into LocalIndexCorruptError. */
@@ -211,16 +255,53 @@ export class NamespaceView {
     }
   }
 
+  private corrupt(what: string): unknown {
+    return this.damaged(new LocalIndexCorruptError(what));
+  }
+
+  /** The row, after checking its checksum and that it is the row asked for. */
+  private checkedRaw(row: RawNode | null | undefined, asked: { id?: number; parent?: number; name?: string }): RawNode | undefined {
+    if (row === null || row === undefined) return undefined;
+    if (row.sum !== nodeSum(row)) throw this.corrupt(`node ${row.id} (${JSON.stringify(row.name)}) fails its checksum`);
+    if ((asked.id !== undefined && row.id !== asked.id) || (asked.parent !== undefined && row.parent !== asked.parent) || (asked.name !== undefined && row.name !== asked.name)) {
+      throw this.corrupt(`looking up ${JSON.stringify(asked)} found node ${row.id}, parent ${row.parent}, ${JSON.stringify(row.name)}`);
+    }
+    if (kindNames[row.kind] === undefined) throw this.corrupt(`node ${row.id} has unknown kind ${row.kind}`);
+    return row;
+  }
+
   /** The row as a NodeRow, after checking its checksum and that it is the row asked for. */
   private checkedNode(row: RawNode | null | undefined, asked: { id?: number; parent?: number; name?: string }): NodeRow | undefined {
-    if (row === null || row === undefined) return undefined;
-    if (row.sum !== nodeSum(row)) throw this.damaged(new LocalIndexCorruptError(`node ${row.id} (${JSON.stringify(row.name)}) fails its checksum`));
-    if ((asked.id !== undefined && row.id !== asked.id) || (asked.parent !== undefined && row.parent !== asked.parent) || (asked.name !== undefined && row.name !== asked.name)) {
-      throw this.damaged(new LocalIndexCorruptError(`looking up ${JSON.stringify(asked)} found node ${row.id}, parent ${row.parent}, ${JSON.stringify(row.name)}`));
-    }
-    const kind = kindNames[row.kind];
-    if (kind === undefined) throw this.damaged(new LocalIndexCorruptError(`node ${row.id} has unknown kind ${row.kind}`));
-    return { id: row.id, parent: row.parent, name: row.name, kind, mode: row.mode, size: row.size, mtime: row.mtime, ctime: row.ctime, atime: row.atime, birthtime: row.birthtime, target: row.target };
+    const raw = this.checkedRaw(row, asked);
+    return raw === undefined ? undefined : asNode(raw);
+  }
+
+  /** Node `id`'s row with its chain links, checked (for the writes of Namespace). */
+  raw(id: number): RawNode | undefined {
+    return this.read(() => this.checkedRaw(this.nodeStatement.get(id), { id }));
+  }
+
+  /**
+   * Where `name` goes in `directory`'s chain: the entry before it in the index (leaving out node
+   * `except`, one being moved), and the name that entry (or, with none, the directory) says comes
+   * next. Checked: the entry before is below `name` and the chain goes past `name` from it, so
+   * `after` is null or above `name`, or equal to it (the name is taken). Damage if not.
+   */
+  neighbours(directory: RawNode, name: string, except = 0): { before: RawNode | undefined; after: string | null } {
+    return this.read(() => {
+      let row = this.checkedRaw(this.beforeStatement.get(directory.id, name), {});
+      // The entry being moved is still at its old key (perhaps in another directory): skip it.
+      if (row !== undefined && row.id === except) row = this.checkedRaw(this.beforeStatement.get(row.parent, row.name), {});
+      const before = row?.parent === directory.id ? row : undefined;
+      if (before !== undefined && compareNames(before.name, name) >= 0) {
+        throw this.corrupt(`looking for an entry before ${JSON.stringify(name)} in directory ${directory.id} found ${JSON.stringify(before.name)}`);
+      }
+      const after = before === undefined ? directory.first : before.next;
+      if (after !== null && compareNames(after, name) < 0) {
+        throw this.corrupt(`directory ${directory.id} lists ${JSON.stringify(after)} after ${before === undefined ? "its start" : JSON.stringify(before.name)}, which the index has not`);
+      }
+      return { before, after };
+    });
   }
 
   node(id: number): NodeRow | undefined {
@@ -229,20 +310,54 @@ export class NamespaceView {
 
   root(): NodeRow {
     const root = this.node(rootId);
-    if (root === undefined) throw this.damaged(new LocalIndexCorruptError("it has no root directory"));
+    if (root === undefined) throw this.corrupt("it has no root directory");
     return root;
   }
 
+  /**
+   * The entry `name` of directory `parent`. No row found is an answer only if the directory's
+   * chain agrees that there is none (see the schema): an entry hidden by damage is EIO.
+   */
   child(parent: number, name: string): NodeRow | undefined {
-    return this.read(() => this.checkedNode(this.childStatement.get(parent, name), { parent, name }));
+    return this.read(() => {
+      const found = this.checkedRaw(this.childStatement.get(parent, name), { parent, name });
+      if (found !== undefined) return asNode(found);
+      const directory = this.checkedRaw(this.nodeStatement.get(parent), { id: parent });
+      if (directory === undefined || directory.kind !== kindCodes.directory) return undefined;
+      const { after } = this.neighbours(directory, name);
+      if (after !== null && compareNames(after, name) === 0) {
+        throw this.corrupt(`directory ${parent} lists ${JSON.stringify(name)}, which the index does not find`);
+      }
+      return undefined;
+    });
   }
 
+  /** The entries of directory `parent` in name order: the whole of its chain, or EIO. */
   children(parent: number): NodeRow[] {
-    return this.read(() => this.childrenStatement.all(parent).map((row) => this.checkedNode(row, { parent })!));
+    return this.read(() => {
+      const rows = this.childrenStatement.all(parent).map((row) => this.checkedRaw(row, { parent })!);
+      const directory = this.checkedRaw(this.nodeStatement.get(parent), { id: parent });
+      if (directory !== undefined) {
+        let expected = directory.first;
+        let index = 0;
+        for (; index < rows.length && rows[index]!.name === expected; index++) expected = rows[index]!.next;
+        if (index < rows.length || expected !== null) {
+          throw this.corrupt(`the index lists ${rows.length} entries of directory ${parent}, not its chain (${JSON.stringify(expected)} missing or out of place)`);
+        }
+      }
+      return rows.map(asNode);
+    });
   }
 
   hasChildren(parent: number): boolean {
-    return this.read(() => this.checkedNode(this.hasChildrenStatement.get(parent), { parent }) !== undefined);
+    return this.read(() => {
+      const any = this.checkedRaw(this.hasChildrenStatement.get(parent), { parent }) !== undefined;
+      const directory = this.checkedRaw(this.nodeStatement.get(parent), { id: parent });
+      if (directory !== undefined && any !== (directory.first !== null)) {
+        throw this.corrupt(`directory ${parent} ${any ? "has entries but names none" : `names ${JSON.stringify(directory.first)} but the index has no entry`}`);
+      }
+      return any;
+    });
   }
 
   /**
@@ -337,21 +452,48 @@ export class NamespaceView {
     }
   }
 
-  /** Every node below `directory` (not itself), parents before children, with paths relative to it. */
+  /**
+   * Every node below `directory` (not itself), parents before children, with paths relative to
+   * it. Each row must be the one its index entry names, and each directory listed in full (its
+   * chain: see the schema) where its entries are within `maxDepth`; else EIO.
+   */
   descendants(directory: number, options: { maxDepth?: number } = {}): { node: NodeRow; relative: string; depth: number }[] {
+    const maxDepth = options.maxDepth ?? 1_000_000;
     return this.read(() => {
       const rows = this.db
-        .query<RawNode & { relative: string; depth: number; under: number }, [number, number]>(
-          `WITH RECURSIVE tree(id, under, relative, depth) AS (
-             SELECT id, parent, name, 1 FROM nodes WHERE parent = ?1
+        .query<RawNode & { relative: string; depth: number; under: number; listed: string }, [number, number]>(
+          `WITH RECURSIVE tree(id, under, listed, relative, depth) AS (
+             SELECT id, parent, name, name, 1 FROM nodes WHERE parent = ?1
              UNION ALL
-             SELECT n.id, n.parent, tree.relative || '/' || n.name, tree.depth + 1 FROM nodes n JOIN tree ON n.parent = tree.id
+             SELECT n.id, n.parent, n.name, tree.relative || '/' || n.name, tree.depth + 1 FROM nodes n JOIN tree ON n.parent = tree.id
                WHERE tree.depth < ?2
            )
-           SELECT nodes.*, tree.under, tree.relative, tree.depth FROM tree JOIN nodes ON nodes.id = tree.id ORDER BY tree.relative`,
+           SELECT nodes.*, tree.under, tree.listed, tree.relative, tree.depth FROM tree JOIN nodes ON nodes.id = tree.id ORDER BY tree.relative`,
         )
-        .all(directory, options.maxDepth ?? 1_000_000);
-      return rows.map((row) => ({ node: this.checkedNode(row, { parent: row.under })!, relative: row.relative, depth: row.depth }));
+        .all(directory, maxDepth);
+      // Each directory whose entries were listed, and those entries by name with the name after each.
+      const listed = new Map<number, { first: string | null; entries: Map<string, string | null> }>();
+      const top = this.checkedRaw(this.nodeStatement.get(directory), { id: directory });
+      if (top !== undefined && top.kind === kindCodes.directory) listed.set(directory, { first: top.first, entries: new Map() });
+      const result = rows.map((row) => {
+        const raw = this.checkedRaw(row, { parent: row.under, name: row.listed })!;
+        if (raw.kind === kindCodes.directory && row.depth < maxDepth) listed.set(raw.id, { first: raw.first, entries: new Map() });
+        return { raw, relative: row.relative, depth: row.depth };
+      });
+      for (const { raw } of result) {
+        const entries = listed.get(raw.parent)?.entries;
+        if (entries === undefined) throw this.corrupt(`node ${raw.id} is listed under node ${raw.parent}, which is not a directory listed`);
+        entries.set(raw.name, raw.next);
+      }
+      for (const [id, { first, entries }] of listed) {
+        let walked = 0;
+        for (let name = first; name !== null; walked++) {
+          if (!entries.has(name) || walked > entries.size) throw this.corrupt(`the index lists ${entries.size} entries of directory ${id}, not its chain (${JSON.stringify(name)} missing)`);
+          name = entries.get(name)!;
+        }
+        if (walked !== entries.size) throw this.corrupt(`the index lists ${entries.size} entries of directory ${id}, but its chain has ${walked}`);
+      }
+      return result.map(({ raw, relative, depth }) => ({ node: asNode(raw), relative, depth }));
     });
   }
 
@@ -470,8 +612,8 @@ export class Namespace {
   private batchFailure: unknown;
   private damage: LocalIndexCorruptError | undefined;
   private maxIdStatement!: Statement<{ id: number | null }, []>;
-  private insertNodeStatement!: Statement<unknown, [number, number, string, number, number, number, number, number, number, number, string | null, number]>;
-  private updateNodeStatement!: Statement<unknown, [number, string, number, number, number, number, number, number, number, string | null, number, number]>;
+  private insertNodeStatement!: Statement<unknown, [number, number, string, number, number, number, number, number, number, number, string | null, string | null, string | null, number]>;
+  private updateNodeStatement!: Statement<unknown, [number, string, number, number, number, number, number, number, number, string | null, string | null, string | null, number, number]>;
   private insertExtentStatement!: Statement<unknown, [number, number, string, number, number, string, number]>;
 
   /**
@@ -506,11 +648,11 @@ export class Namespace {
       }
       this.prepare();
       if (this.pendingView.node(rootId) === undefined) {
-        this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: 0, ctime: 0, atime: 0, birthtime: 0, target: null });
+        this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: 0, ctime: 0, atime: 0, birthtime: 0, target: null, next: null, first: null });
       }
       this.reader = new Database(indexUri(this.file), constants.SQLITE_OPEN_READWRITE | constants.SQLITE_OPEN_URI);
       this.reader.exec("PRAGMA busy_timeout = 5000");
-      this.committedView = new NamespaceView(this.reader, (error) => this.sign(error));
+      this.committedView = new NamespaceView(this.reader, (error) => this.sign(error), () => this.damage);
     } catch (error) {
       this.reader?.close();
       this.writer.close();
@@ -519,13 +661,13 @@ export class Namespace {
   }
 
   private prepare(): void {
-    this.pendingView = new NamespaceView(this.writer, (error) => this.sign(error));
+    this.pendingView = new NamespaceView(this.writer, (error) => this.sign(error), () => this.damage);
     this.maxIdStatement = this.writer.query("SELECT MAX(id) AS id FROM nodes");
     this.insertNodeStatement = this.writer.query(
-      "INSERT INTO nodes (id, parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target, sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO nodes (id, parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target, next, first, sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.updateNodeStatement = this.writer.query(
-      "UPDATE nodes SET parent = ?, name = ?, kind = ?, mode = ?, size = ?, mtime = ?, ctime = ?, atime = ?, birthtime = ?, target = ?, sum = ? WHERE id = ?",
+      "UPDATE nodes SET parent = ?, name = ?, kind = ?, mode = ?, size = ?, mtime = ?, ctime = ?, atime = ?, birthtime = ?, target = ?, next = ?, first = ?, sum = ? WHERE id = ?",
     );
     this.insertExtentStatement = this.writer.query("INSERT INTO extents (node, position, object, offset, length, hash, sum) VALUES (?, ?, ?, ?, ?, ?, ?)");
   }
@@ -538,8 +680,28 @@ export class Namespace {
     try {
       const problems = this.writer.query<{ integrity_check: string }, []>("PRAGMA integrity_check(5)").all().map((row) => row.integrity_check);
       if (problems.length !== 1 || problems[0] !== "ok") throw new LocalIndexCorruptError(`integrity check: ${problems.join("; ")}`);
+      // Every entry must be in its directory's chain, and every chain whole (see the schema).
+      const directories = new Map<number, { first: string | null; entries: Map<string, string | null> }>();
+      const entries: { parent: number; name: string; next: string | null }[] = [];
       for (const row of this.writer.query<RawNode, []>("SELECT * FROM nodes").iterate()) {
         if (row.sum !== nodeSum(row)) throw new LocalIndexCorruptError(`node ${row.id} fails its checksum`);
+        if (row.kind === kindCodes.directory) directories.set(row.id, { first: row.first, entries: new Map() });
+        if (row.id !== rootId) entries.push({ parent: row.parent, name: row.name, next: row.next });
+      }
+      for (const entry of entries) {
+        const directory = directories.get(entry.parent);
+        if (directory === undefined) throw new LocalIndexCorruptError(`an entry ${JSON.stringify(entry.name)} is in node ${entry.parent}, which is no directory`);
+        directory.entries.set(entry.name, entry.next);
+      }
+      for (const [id, directory] of directories) {
+        let walked = 0;
+        for (let name = directory.first, previous: string | null = null; name !== null; walked++) {
+          if (!directory.entries.has(name) || walked > directory.entries.size) throw new LocalIndexCorruptError(`directory ${id}'s chain names ${JSON.stringify(name)}, which it does not hold`);
+          if (previous !== null && compareNames(previous, name) >= 0) throw new LocalIndexCorruptError(`directory ${id}'s chain puts ${JSON.stringify(name)} after ${JSON.stringify(previous)}`);
+          previous = name;
+          name = directory.entries.get(name)!;
+        }
+        if (walked !== directory.entries.size) throw new LocalIndexCorruptError(`directory ${id} holds ${directory.entries.size} entries, but its chain ${walked}`);
       }
       for (const row of this.writer.query<RawExtent, []>("SELECT node, position, object, offset, length, hash, sum FROM extents").iterate()) {
         if (row.sum !== extentSum(row)) throw new LocalIndexCorruptError(`extent ${row.position} of node ${row.node} fails its checksum`);
@@ -755,7 +917,7 @@ export class Namespace {
   /** Empties the index (before loading a snapshot into it), leaving a root with the given times. */
   clear(rootTime = 0): void {
     this.writer.exec("DELETE FROM extents; DELETE FROM nodes; DELETE FROM meta;");
-    this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: rootTime, ctime: rootTime, atime: rootTime, birthtime: rootTime, target: null });
+    this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: rootTime, ctime: rootTime, atime: rootTime, birthtime: rootTime, target: null, next: null, first: null });
   }
 
   // ---- changes to rows (each row written whole, with its checksum) ----------------------------
@@ -763,29 +925,83 @@ export class Namespace {
   /** Writes a node row whole: a new one (`insert`), or over the existing row of its id. */
   private writeNode(row: Omit<RawNode, "sum">, insert = true): void {
     const sum = nodeSum(row);
-    if (insert) this.insertNodeStatement.run(row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, sum);
-    else this.updateNodeStatement.run(row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, sum, row.id);
+    if (insert) this.insertNodeStatement.run(row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.next, row.first, sum);
+    else this.updateNodeStatement.run(row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.next, row.first, sum, row.id);
   }
 
-  /** Adds a node; returns it with its new id. */
-  insertNode(node: Omit<NodeRow, "id">): NodeRow {
+  /** Node `id`'s row with its links, read and checked (damage is never carried into a new checksum). */
+  private current(id: number, what = "node"): RawNode {
+    const row = this.pendingView.raw(id);
+    if (row === undefined) throw this.sign(new LocalIndexCorruptError(`${what} ${id} is missing`));
+    return row;
+  }
+
+  /** Directory `id`'s row, read and checked: it must be a directory. */
+  private directoryRow(id: number): RawNode {
+    const row = this.current(id, "directory");
+    if (row.kind !== kindCodes.directory) throw this.sign(new LocalIndexCorruptError(`node ${id} holds entries but is no directory`));
+    return row;
+  }
+
+  /**
+   * Where an entry `name` goes in directory `parent`'s chain (leaving out node `except`): the
+   * name after it, and the change that puts it in (the entry before it, or the directory, then
+   * names it). The name must be free: the entry's own insert or update refuses a taken one.
+   */
+  private linkPlace(parent: number, name: string, except = 0): { after: string | null; link: () => void } {
+    const directory = this.directoryRow(parent);
+    const { before, after } = this.pendingView.neighbours(directory, name, except);
+    const link = () => {
+      if (before === undefined) this.writeNode({ ...directory, first: name }, false);
+      else this.writeNode({ ...before, next: name }, false);
+    };
+    return { after: after !== null && compareNames(after, name) === 0 ? null : after, link };
+  }
+
+  /** Takes `row` out of its directory's chain (before it is removed or moved). */
+  private unlink(row: RawNode): void {
+    const directory = this.directoryRow(row.parent);
+    const { before, after } = this.pendingView.neighbours(directory, row.name, row.id);
+    if (after !== row.name) throw this.sign(new LocalIndexCorruptError(`directory ${row.parent} lists ${JSON.stringify(after)} where node ${row.id} (${JSON.stringify(row.name)}) is`));
+    if (before === undefined) this.writeNode({ ...directory, first: row.next }, false);
+    else this.writeNode({ ...before, next: row.next }, false);
+  }
+
+  /**
+   * Adds a node; returns it with its new id. Its directory's chain takes it in, unless `links`
+   * gives them (loading a whole snapshot, whose chains are known at once: see `snapshot.ts`).
+   */
+  insertNode(node: Omit<NodeRow, "id">, links?: { next: string | null; first: string | null }): NodeRow {
     const id = (this.maxIdStatement.get()?.id ?? rootId) + 1;
-    this.writeNode({ ...node, id, kind: kindCodes[node.kind] });
+    if (links !== undefined) {
+      this.writeNode({ ...node, id, kind: kindCodes[node.kind], ...links });
+      return { ...node, id };
+    }
+    const place = this.linkPlace(node.parent, node.name);
+    this.writeNode({ ...node, id, kind: kindCodes[node.kind], next: place.after, first: null });
+    place.link();
     return { ...node, id };
   }
 
-  /** Changes columns of node `id` (read and checked first: damage is never carried into a new checksum). */
+  /** Changes columns of node `id` (read and checked first: damage is never carried into a new checksum); a new parent or name moves it in the chains. */
   updateNode(id: number, changes: Partial<Omit<NodeRow, "id" | "kind">>): NodeRow {
-    const current = this.pendingView.node(id);
-    if (current === undefined) throw this.sign(new LocalIndexCorruptError(`node ${id} is missing`));
-    const next = { ...current, ...changes };
-    this.writeNode({ ...next, kind: kindCodes[next.kind] }, false);
-    return next;
+    const current = this.current(id);
+    const changed = { ...current, ...changes };
+    if (changed.parent === current.parent && changed.name === current.name) {
+      this.writeNode(changed, false);
+      return asNode(changed);
+    }
+    this.unlink(current);
+    const place = this.linkPlace(changed.parent, changed.name, id);
+    this.writeNode({ ...changed, next: place.after }, false);
+    place.link();
+    return asNode(changed);
   }
 
-  /** Replaces the root's mode and times (loading a snapshot). */
-  setRoot(root: { mode: number; mtime: number; ctime: number; atime: number; birthtime: number }): void {
-    this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, size: 0, target: null, ...root }, false);
+  /** Replaces the root's mode and times, and its first entry if `first` is given (loading a snapshot). */
+  setRoot(root: { mode: number; mtime: number; ctime: number; atime: number; birthtime: number }, first?: string | null): void {
+    const current = this.directoryRow(rootId);
+    this.writeNode({ ...current, ...root, first: first === undefined ? current.first : first }, false);
   }
 
   /** Adds extents to a file at `start` onwards (empty ones are skipped); returns the new end. */
@@ -828,6 +1044,7 @@ export class Namespace {
   /** Removes node `id` and everything below it, with their extents. */
   removeTree(id: number): void {
     if (id === rootId) throw new Error("refusing to remove the root node");
+    this.unlink(this.current(id));
     const subtree = `WITH RECURSIVE tree(id) AS (SELECT ?1 UNION ALL SELECT nodes.id FROM nodes JOIN tree ON nodes.parent = tree.id)`;
     this.writer.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT id FROM tree)`).run(id);
     this.writer.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);

@@ -4,7 +4,7 @@
 import { CorruptObjectError } from "../stores/store-errors.ts";
 import { seqOfSnapshotKey } from "../log/keys.ts";
 import type { LogPosition } from "../log/record.ts";
-import { kindCode, rootId, type Namespace, type NamespaceView, type NodeKind } from "./namespace.ts";
+import { compareNames, kindCode, rootId, type Namespace, type NamespaceView, type NodeKind } from "./namespace.ts";
 
 export const snapshotFormat = 1;
 
@@ -31,8 +31,11 @@ export interface SnapshotDocument {
 /**
  * Serialises the view (call synchronously: no commit can interleave). `objectName` renames each
  * extent's object (a fork names its parent's objects `origin/<fsId>/<key>`); by default names stay.
+ * Every row is read checked and each directory whole (see `NamespaceView.descendants`), and an
+ * index found damaged is refused (EIO): damage in the index never reaches the store.
  */
 export function encodeSnapshot(view: NamespaceView, position: LogPosition, objectName: (object: string) => string = (object) => object): Uint8Array {
+  view.assertUndamaged(); // an index found damaged is never published, even in the parts that read well
   const root = view.root();
   const nodes: SnapshotNode[] = view.descendants(rootId).map(({ node, relative }) => [
     relative,
@@ -116,20 +119,35 @@ function documentProblem(document: SnapshotDocument): string | undefined {
 /** Replaces the namespace's contents with the snapshot's, in the open batch. Returns its position. */
 export function loadSnapshot(namespace: Namespace, key: string, bytes: Uint8Array): LogPosition {
   const document = decodeSnapshot(key, bytes);
+  const corrupt = (what: string) => new CorruptObjectError(`snapshot ${key} ${what}`, { operation: "get", key });
+  // Each directory's chain (its entries in the index's order; see namespace.ts), for the whole
+  // tree at once: each row is then written once, with its links.
+  const entries = new Map<string, string[]>();
+  for (const [path] of document.nodes) {
+    const slash = path.lastIndexOf("/");
+    const directory = slash < 0 ? "" : path.slice(0, slash);
+    let names = entries.get(directory);
+    if (names === undefined) entries.set(directory, (names = []));
+    names.push(path.slice(slash + 1));
+  }
+  const nextOf = new Map<string, string | null>();
+  for (const [directory, names] of entries) {
+    names.sort(compareNames);
+    for (const [index, name] of names.entries()) nextOf.set(directory === "" ? name : `${directory}/${name}`, names[index + 1] ?? null);
+  }
   namespace.clear();
-  namespace.setRoot(document.root);
-  const ids = new Map<string, number>([["", rootId]]);
+  namespace.setRoot(document.root, entries.get("")?.[0] ?? null);
+  const directories = new Map<string, number>([["", rootId]]);
   for (const [path, kind, mode, size, mtime, ctime, atime, birthtime, target, extents] of document.nodes) {
     const slash = path.lastIndexOf("/");
-    const parent = ids.get(slash < 0 ? "" : path.slice(0, slash));
-    if (parent === undefined) throw new CorruptObjectError(`snapshot ${key} lists ${path} before its parent`, { operation: "get", key });
-    if (kindCode(kind) === undefined) throw new CorruptObjectError(`snapshot ${key} gives ${path} the unknown kind ${JSON.stringify(kind)}`, { operation: "get", key });
-    const node = namespace.insertNode({ parent, name: path.slice(slash + 1), kind, mode, size, mtime, ctime, atime, birthtime, target });
-    ids.set(path, node.id);
+    const parent = directories.get(slash < 0 ? "" : path.slice(0, slash));
+    if (parent === undefined) throw corrupt(`lists ${path} before its parent, or in no directory`);
+    if (kindCode(kind) === undefined) throw corrupt(`gives ${path} the unknown kind ${JSON.stringify(kind)}`);
+    const links = { next: nextOf.get(path) ?? null, first: kind === "directory" ? (entries.get(path)?.[0] ?? null) : null };
+    const node = namespace.insertNode({ parent, name: path.slice(slash + 1), kind, mode, size, mtime, ctime, atime, birthtime, target }, links);
+    if (kind === "directory") directories.set(path, node.id);
     const end = namespace.insertExtents(node.id, 0, extents.map(([object, offset, length, hash]) => ({ object, offset, length, hash })));
-    if (kind === "file" ? end !== size : end !== 0) {
-      throw new CorruptObjectError(`snapshot ${key} gives ${path} extents of ${end} bytes, but a size of ${size}`, { operation: "get", key });
-    }
+    if (kind === "file" ? end !== size : end !== 0) throw corrupt(`gives ${path} extents of ${end} bytes, but a size of ${size}`);
   }
   return document.position;
 }
