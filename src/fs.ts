@@ -48,6 +48,15 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
+/** Options of the reads that fetch bytes (readFile, readRange). */
+export interface ReadOptions {
+  /**
+   * Aborting it rejects the read at once with ECANCELED and aborts its GETs still in flight (a GET
+   * another read still waits for goes on for that one). What was fetched before stays in the cache.
+   */
+  signal?: AbortSignal;
+}
+
 export interface MaterializedFile {
   /** A real local file holding the file's bytes; do not modify it. */
   path: string;
@@ -221,12 +230,14 @@ export abstract class FileSystemOperations {
 
   // ---- bytes, from memory, the cache or ranged GETs -------------------------------------------
 
-  async readFile(path: string): Promise<Buffer> {
+  async readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
     const { node } = this.lookup(path, true, "open");
+    const signal = checkReadOptions(options, path);
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
+    throwIfReadAborted(signal, "read", path);
     const pending = this.pendingBytes();
     const plan = this.context.planner.wholeFile(node, this.view().extents(node.id), pending === undefined ? this.view() : undefined);
-    const bytes = concatenate(await this.readPlanned(plan), node.size);
+    const bytes = concatenate(await this.readPlanned(plan, signal, path), node.size);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -241,30 +252,36 @@ export abstract class FileSystemOperations {
    * A call that starts where the previous one on the file ended also fetches the next two chunks'
    * worth in the background (src/data/read-planner.ts).
    */
-  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+  async readRange(path: string, offset: number, length: number, options: ReadOptions = {}): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new FsError("EINVAL", "read", { path, detail: `offset and length must be integers >= 0 (got ${String(offset)}, ${String(length)})` });
     }
     const { node } = this.lookup(path, true, "open");
+    const signal = checkReadOptions(options, path);
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
+    throwIfReadAborted(signal, "read", path);
     const plan = this.context.planner.range(node, this.view().extents(node.id), offset, length);
-    return gather(plan, await this.readPlanned(plan));
+    return gather(plan, await this.readPlanned(plan, signal, path));
   }
 
   /**
    * The file's bytes as a stream, fetched a window ahead of the consumer (read-ahead). Pieces are
    * handed on as fetched, without copying; a file larger than half the cache streams past it
-   * instead of evicting everything else.
+   * instead of evicting everything else. Aborting `signal` errors the stream with ECANCELED and
+   * aborts the GETs of its windows still in flight, as cancelling the stream does.
    */
-  async stream(path: string, options: { start?: number; end?: number; windowBytes?: number; windowsAhead?: number } = {}): Promise<ReadableStream<Uint8Array>> {
+  async stream(path: string, options: { start?: number; end?: number; windowBytes?: number; windowsAhead?: number; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
     this.checkOpen("open", typeof path === "string" ? path : undefined); // a closed mount says so first, whatever the options
     normalizePath(path, "open"); // then a path that is no path (the options' errors name it)
+    const signal = checkReadOptions(options, path);
     checkStreamOptions(options, path);
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
+    throwIfReadAborted(signal, "read", path);
     const plan = this.context.planner.stream(node, this.view().extents(node.id), options);
     // Its reads fail after stream() has returned, past the boundary: the stream maps its own errors.
-    return this.context.reader.stream(plan, this.pendingBytes(), (error) => fromStoreError(error, "read", path));
+    const failure = (error: unknown) => (signal?.aborted ? readAborted(signal, "read", path) : fromStoreError(error, "read", path));
+    return this.context.reader.stream(plan, this.pendingBytes(), failure, signal);
   }
 
   /** Fetches a file's (or a whole tree's) bytes into the cache ahead of a scan. */
@@ -277,11 +294,14 @@ export abstract class FileSystemOperations {
 
   /**
    * A real local file with this file's bytes, for tools that need a path. Its space is pinned in
-   * the cache until released (ENOSPC if it cannot fit, unless `allowOversize`).
+   * the cache until released (ENOSPC if it cannot fit, unless `allowOversize`). Aborting `signal`
+   * rejects with ECANCELED, aborts the GETs in flight, and removes the partial copy.
    */
-  async materialize(path: string, options: { allowOversize?: boolean; onProgress?: (bytes: number) => void } = {}): Promise<MaterializedFile> {
+  async materialize(path: string, options: { allowOversize?: boolean; onProgress?: (bytes: number) => void; signal?: AbortSignal } = {}): Promise<MaterializedFile> {
     const { node } = this.lookup(path, true, "open");
+    const signal = checkReadOptions(options, path, "materialize");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
+    throwIfReadAborted(signal, "materialize", path);
     const cache = this.context.cache;
     const pinned = await cache.pinSettled(node.size);
     if (!pinned && !options.allowOversize) {
@@ -296,9 +316,10 @@ export abstract class FileSystemOperations {
     try {
       await mkdir(this.context.stagingDirectory, { recursive: true }); // someone may have deleted the cache directory
       // Every write is awaited: a full disk fails the copy (and removes it), never leaving a short file.
-      await writeNewFile(local, await this.stream(path), options.onProgress);
+      await writeNewFile(local, await this.stream(path, signal === undefined ? {} : { signal }), options.onProgress);
     } catch (error) {
       await releaseMaterialization(lease).catch(() => {}); // the reservation is returned whatever happens to the copy
+      if (signal?.aborted) throw readAborted(signal, "materialize", path);
       throw localCopyError(error, "materialize", path, "the local copy"); // the stream's errors are FsErrors already
     }
     const file = Bun.file(local);
@@ -564,9 +585,14 @@ export abstract class FileSystemOperations {
     }
   }
 
-  /** Carries out a read's plan: the reader, with this view's pending bytes. */
-  private readPlanned(plan: ReadPlan): Promise<Uint8Array[]> {
-    return this.context.reader.readPlanned(plan, this.pendingBytes());
+  /** Carries out a read's plan: the reader, with this view's pending bytes; an abort is ECANCELED. */
+  private async readPlanned(plan: ReadPlan, signal?: AbortSignal, path?: string): Promise<Uint8Array[]> {
+    try {
+      return await this.context.reader.readPlanned(plan, this.pendingBytes(), signal);
+    } catch (error) {
+      if (signal?.aborted) throw readAborted(signal, "read", path);
+      throw error;
+    }
   }
 
   private async writeData(kind: "write" | "append", path: string, data: WriteData, options: WriteOptions): Promise<void> {
@@ -879,6 +905,25 @@ function checkEncoding(encoding: unknown, syscall: string, path: string): void {
 function sourceFailure(error: unknown, path: string): Error {
   if (error instanceof FsError || error instanceof StoreError) return error;
   return new FsError("EIO", "write", { path, detail: `the data source failed: ${error instanceof Error ? error.message : String(error)}; nothing was published`, cause: error });
+}
+
+/** Checks a read's options object and its `signal`; returns the signal. */
+function checkReadOptions(options: unknown, path: string, syscall = "read"): AbortSignal | undefined {
+  if (typeof options !== "object" || options === null) {
+    throw new FsError("EINVAL", syscall, { path, detail: `options must be an object, got ${options === null ? "null" : typeof options}` });
+  }
+  const signal = (options as { signal?: unknown }).signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FsError("EINVAL", syscall, { path, detail: "signal must be an AbortSignal" });
+  return signal;
+}
+
+function readAborted(signal: AbortSignal, syscall: string, path: string | undefined): FsError {
+  return new FsError("ECANCELED", syscall, { path, detail: "the read was aborted", cause: signal.reason });
+}
+
+/** A read whose signal has already aborted fetches nothing. */
+function throwIfReadAborted(signal: AbortSignal | undefined, syscall: string, path: string): void {
+  if (signal?.aborted) throw readAborted(signal, syscall, path);
 }
 
 /** An aborted write publishes nothing, however small. */

@@ -197,4 +197,21 @@ describe("the packed package installed into an empty app", () => {
     expect(loaded.stderr).toBe("");
     expect(JSON.parse(loaded.stdout)).toEqual(["function", "function", "function"]);
   }, 300_000);
+
+  test("an app pinned to the oldest framework versions the peer ranges accept installs the tarball without ERESOLVE", () => {
+    // Only the dependency tree is resolved (--package-lock-only): npm checks the peer ranges
+    // there, and the versions' metadata is in the npm cache from this repository's own install.
+    const peers: Record<string, string> = packageJson.peerDependencies;
+    const pinned = Object.fromEntries(Object.entries(peers).map(([name, range]) => [name, /^>=(\d+\.\d+\.\d+) </.exec(range)![1]!]));
+    expect(pinned).toEqual({ "@flue/runtime": "2.0.3", "@mastra/core": "1.68.0", "just-bash": "3.3.0" });
+    const oldApp = join(workspace, "pinned-app");
+    mkdirSync(oldApp);
+    writeFileSync(join(oldApp, "package.json"), JSON.stringify({ name: "pinned-app", private: true, type: "module", dependencies: pinned }));
+    const result = run(["npm", "install", "--package-lock-only", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball], oldApp);
+    expect(result.stderr).not.toContain("ERESOLVE");
+    expect(result.exitCode).toBe(0);
+    const lock = JSON.parse(readFileSync(join(oldApp, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
+    for (const [name, version] of Object.entries(pinned)) expect(lock.packages[`node_modules/${name}`]?.version).toBe(version);
+    expect(lock.packages["node_modules/s3-bun-cached-fs"]?.version).toBe(packageJson.version);
+  }, 300_000);
 });

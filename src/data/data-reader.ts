@@ -3,6 +3,11 @@
 // just the bytes needed. Neighbouring extents of one object are coalesced into one request (up to
 // `maxRangeBytes`), concurrent misses on the same bytes share one request, and every extent is
 // verified against its hash before it is returned.
+//
+// A read given an AbortSignal stops waiting when it aborts (rejecting with the signal's reason), and
+// a GET is aborted once every read waiting for it has aborted: a GET some read without a signal (or
+// a prefetch) waits for runs to its end, and its bytes reach the cache as usual. An aborted GET puts
+// nothing in the cache.
 
 import type { ObjectStore } from "../stores/object-store.ts";
 import { CorruptObjectError } from "../stores/store-errors.ts";
@@ -32,6 +37,12 @@ interface Fetch {
   offset: number;
   length: number;
   bytes: Promise<Uint8Array>;
+  /** Aborts the GET: done when the last read waiting for it aborts. */
+  controller: AbortController;
+  /** Reads with a signal still waiting for it. */
+  waiters: number;
+  /** A read without a signal, or a prefetch, waits for it: it is never aborted. */
+  needed: boolean;
 }
 
 export class DataReader {
@@ -51,20 +62,36 @@ export class DataReader {
    * its GETs), then the plan's own extents are read. Returns the bytes of [from, to), in file
    * order, as views of the fetched pieces.
    */
-  async readPlanned(plan: ReadPlan, pending?: PendingBytes): Promise<Uint8Array[]> {
+  async readPlanned(plan: ReadPlan, pending?: PendingBytes, signal?: AbortSignal): Promise<Uint8Array[]> {
+    signal?.throwIfAborted();
     if (plan.prefetch.length > 0) void this.prefetch(plan.prefetch, pending);
-    return cut(plan, await this.read(plan.fetch, pending, { cache: plan.cache }));
+    return cut(plan, await this.read(plan.fetch, pending, { cache: plan.cache, ...(signal === undefined ? {} : { signal }) }));
   }
 
   /**
    * A stream's plan carried out: `windowsAhead` windows in flight ahead of the consumer, each
    * handed on as fetched, without copying. A failure is passed through `failure` (the facade's
-   * errno) and ends the stream.
+   * errno) and ends the stream. Aborting `signal` errors the stream (through `failure`, with the
+   * signal's reason) and aborts the GETs of its windows, as cancelling the stream does.
    */
-  stream(plan: StreamPlan, pending: PendingBytes | undefined, failure: (error: unknown) => Error): ReadableStream<Uint8Array> {
+  stream(plan: StreamPlan, pending: PendingBytes | undefined, failure: (error: unknown) => Error, signal?: AbortSignal): ReadableStream<Uint8Array> {
     const memory = new StreamingReadMemory();
     const ahead: Promise<Uint8Array[]>[] = [];
     let done = false;
+    // The stream's own signal: aborted by the caller's, or by the consumer cancelling the stream.
+    const ending = new AbortController();
+    let target: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const stop = () => {
+      ahead.length = 0;
+      done = true;
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      stop();
+      ending.abort(signal!.reason);
+      target?.error(failure(signal!.reason));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
     const fill = () => {
       while (!done && ahead.length < plan.windowsAhead) {
         const window = plan.windows.next();
@@ -72,16 +99,20 @@ export class DataReader {
           done = true;
           return;
         }
-        const fetching = this.readPlanned(window.value, pending);
+        const fetching = this.readPlanned(window.value, pending, ending.signal);
         fetching.catch(() => {}); // surfaced when its turn comes
         ahead.push(fetching);
       }
     };
     fill();
     return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        target = controller;
+      },
       pull: async (controller) => {
         const current = ahead.shift();
         if (current === undefined) {
+          stop();
           controller.close();
           return;
         }
@@ -90,16 +121,19 @@ export class DataReader {
           fill();
           for (const piece of pieces) controller.enqueue(piece);
           memory.moved(ahead.length === 0);
-          if (ahead.length === 0) controller.close();
+          if (ahead.length === 0) {
+            stop();
+            controller.close();
+          }
         } catch (error) {
-          ahead.length = 0;
-          done = true;
+          if (ending.signal.aborted) return; // aborted: the stream is already errored with the abort
+          stop();
           controller.error(failure(error));
         }
       },
-      cancel: () => {
-        ahead.length = 0;
-        done = true;
+      cancel: (reason) => {
+        stop();
+        ending.abort(reason);
       },
     });
   }
@@ -108,7 +142,8 @@ export class DataReader {
    * The verified bytes of each extent, in order. With `cache: false` what is fetched is not kept
    * (a sequential scan of a file larger than the cache would only evict everything else).
    */
-  async read(extents: readonly Extent[], pending?: PendingBytes, options: { cache?: boolean } = {}): Promise<Uint8Array[]> {
+  async read(extents: readonly Extent[], pending?: PendingBytes, options: { cache?: boolean; signal?: AbortSignal } = {}): Promise<Uint8Array[]> {
+    options.signal?.throwIfAborted();
     const results: (Uint8Array | undefined)[] = new Array(extents.length);
     const misses: number[] = [];
     await Promise.all(
@@ -133,7 +168,7 @@ export class DataReader {
       else unfetched.push(index);
     }
     if (unfetched.length > 0) {
-      const fetched = await this.fetchAll(unfetched.map((index) => extents[index]!), options.cache ?? true);
+      const fetched = await this.fetchAll(unfetched.map((index) => extents[index]!), options.cache ?? true, options.signal);
       unfetched.forEach((index, position) => (results[index] = fetched[position]));
     }
     return results as Uint8Array[];
@@ -161,16 +196,16 @@ export class DataReader {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight.values()].flat().map((fetch) => fetch.bytes));
   }
 
-  private async fetchAll(extents: readonly Extent[], cache: boolean): Promise<Uint8Array[]> {
+  private async fetchAll(extents: readonly Extent[], cache: boolean, signal?: AbortSignal): Promise<Uint8Array[]> {
     const results: Uint8Array[] = new Array(extents.length);
     const groups = this.plan(extents);
     await Promise.all(
       groups.map(async (group) => {
-        const bytes = await this.fetchRange(group.object, group.offset, group.length, cache);
+        const bytes = await this.fetchRange(group.object, group.offset, group.length, cache, signal);
         for (const index of group.members) {
           const extent = extents[index]!;
           const slice = bytes.subarray(extent.offset - group.offset, extent.offset - group.offset + extent.length);
-          results[index] = hashBytes(slice) === extent.hash ? slice : await this.refetch(extent);
+          results[index] = hashBytes(slice) === extent.hash ? slice : await this.refetch(extent, signal);
         }
       }),
     );
@@ -178,9 +213,9 @@ export class DataReader {
   }
 
   /** Once more, alone, in case the first copy was damaged in transit; then it is corrupt. */
-  private async refetch(extent: Extent): Promise<Uint8Array> {
+  private async refetch(extent: Extent, signal?: AbortSignal): Promise<Uint8Array> {
     await this.cache.discard(extent.object, extent.offset, extent.length);
-    const object = await this.store.get(extent.object, { range: { offset: extent.offset, length: extent.length } });
+    const object = await this.store.get(extent.object, { range: { offset: extent.offset, length: extent.length }, ...(signal === undefined ? {} : { signal }) });
     if (hashBytes(object.body) !== extent.hash) {
       throw new CorruptObjectError(
         `bytes ${extent.offset}..${extent.offset + extent.length} of ${extent.object} do not match their checksum ${extent.hash}`,
@@ -221,16 +256,61 @@ export class DataReader {
     return groups;
   }
 
-  /** One ranged GET, shared with any concurrent request for bytes it covers. */
-  private fetchRange(object: string, offset: number, length: number, cache: boolean): Promise<Uint8Array> {
-    const running = this.inflight.get(object)?.find((fetch) => fetch.offset <= offset && fetch.offset + fetch.length >= offset + length);
-    if (running !== undefined) return running.bytes.then((bytes) => bytes.subarray(offset - running.offset, offset - running.offset + length));
+  /**
+   * One ranged GET, shared with any concurrent request for bytes it covers (one not aborted: a
+   * GET whose readers all aborted is going away).
+   */
+  private fetchRange(object: string, offset: number, length: number, cache: boolean, signal?: AbortSignal): Promise<Uint8Array> {
+    const running = this.inflight
+      .get(object)
+      ?.find((fetch) => !fetch.controller.signal.aborted && fetch.offset <= offset && fetch.offset + fetch.length >= offset + length);
+    const fetch = running ?? this.startFetch(object, offset, length, cache);
+    const slice = (bytes: Uint8Array) => bytes.subarray(offset - fetch.offset, offset - fetch.offset + length);
+    if (signal === undefined) {
+      fetch.needed = true;
+      return fetch.bytes.then(slice);
+    }
+    return this.waitFor(fetch, signal).then(slice);
+  }
+
+  /** The fetch's bytes, or the signal's reason as soon as it aborts; the last waiter to abort aborts the GET. */
+  private waitFor(fetch: Fetch, signal: AbortSignal): Promise<Uint8Array> {
+    signal.throwIfAborted();
+    fetch.waiters += 1;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      let settled = false;
+      const settle = () => {
+        if (settled) return false;
+        settled = true;
+        fetch.waiters -= 1;
+        signal.removeEventListener("abort", onAbort);
+        return true;
+      };
+      const onAbort = () => {
+        if (!settle()) return;
+        if (fetch.waiters === 0 && !fetch.needed) fetch.controller.abort(signal.reason);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      fetch.bytes.then(
+        (bytes) => settle() && resolve(bytes),
+        (error: unknown) => settle() && reject(error),
+      );
+    });
+  }
+
+  private startFetch(object: string, offset: number, length: number, cache: boolean): Fetch {
+    const controller = new AbortController();
     const fetch: Fetch = {
       object,
       offset,
       length,
+      controller,
+      waiters: 0,
+      needed: false,
       bytes: this.limited(async () => {
-        const response = await this.store.get(object, { range: { offset, length } });
+        controller.signal.throwIfAborted(); // every reader gave up while it waited for a slot
+        const response = await this.store.get(object, { range: { offset, length }, signal: controller.signal });
         if (response.body.byteLength !== length) {
           throw new CorruptObjectError(`${object} is shorter than the filesystem expects (wanted ${offset}+${length})`, { operation: "get", key: object });
         }
@@ -249,7 +329,7 @@ export class DataReader {
       else this.inflight.set(object, remaining);
     };
     fetch.bytes.then(done, done);
-    return fetch.bytes;
+    return fetch;
   }
 
   private async limited<T>(task: () => Promise<T>): Promise<T> {

@@ -6,7 +6,8 @@
 //                a 500 or 503, a refused connection, a timeout before sending, a 409 or 412
 //   lost-answer  the request reaches the store and takes effect, then its answer is lost
 //                (a timeout or reset after the server acted): the classic ambiguous write
-//   delay        the request waits, then proceeds
+//   delay        the request waits, then proceeds (aborting the caller's signal ends the wait:
+//                the request fails with the signal's reason, as an aborted request does)
 //   late         the caller hears a timeout (or reset) at once, but the request is still on its
 //                way: it reaches the store later, after `ms` or when the test calls
 //                `releaseLate()` (or a `release-late` rule fires). The write a writer gave up
@@ -137,7 +138,7 @@ export class FaultInjectingStore extends ForwardingStore {
   }
 
   protected override forward<T>(request: StoreRequest, send: () => Promise<T>): Promise<T> {
-    return this.apply(request.operation, request.key, request.conditional !== undefined, send);
+    return this.apply(request.operation, request.key, request.conditional !== undefined, send, request.signal);
   }
 
   private pick(operation: StoreOperation, key: string | undefined, conditional: boolean): Fault | undefined {
@@ -158,13 +159,13 @@ export class FaultInjectingStore extends ForwardingStore {
     return undefined;
   }
 
-  private async apply<T>(operation: StoreOperation, key: string | undefined, conditional: boolean, request: () => Promise<T>): Promise<T> {
+  private async apply<T>(operation: StoreOperation, key: string | undefined, conditional: boolean, request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.crashed) throw new StoreCrashedError(operation, key);
     const fault = this.pick(operation, key, conditional);
     if (fault === undefined) return request();
     switch (fault.kind) {
       case "delay":
-        await this.sleep(fault.ms);
+        await this.sleep(fault.ms, signal);
         return request();
       case "error":
         throw injected(operation, key, fault.error);

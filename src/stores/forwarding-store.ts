@@ -28,6 +28,8 @@ export interface StoreRequest {
   conditional?: "create-only" | "compare-and-swap";
   /** Set on a ranged get. */
   range?: { offset: number; length?: number };
+  /** The caller's signal, if it gave one: a decorator that waits (a retry, an injected delay) stops waiting when it aborts. */
+  signal?: AbortSignal;
 }
 
 export abstract class ForwardingStore implements ObjectStore {
@@ -46,6 +48,7 @@ export abstract class ForwardingStore implements ObjectStore {
   get(key: string, options?: GetOptions): Promise<StoredObject> {
     const request: StoreRequest = { operation: "get", key, bytesOut: 0 };
     if (options?.range !== undefined) request.range = options.range;
+    if (options?.signal !== undefined) request.signal = options.signal;
     return this.forward(request, () => this.inner.get(key, options));
   }
 
@@ -61,6 +64,7 @@ export abstract class ForwardingStore implements ObjectStore {
     const request: StoreRequest = { operation: "put", key, bytesOut: body.byteLength };
     const conditional = conditionOf(options);
     if (conditional !== undefined) request.conditional = conditional;
+    if (options?.signal !== undefined) request.signal = options.signal;
     return this.forward(request, () => this.inner.put(key, body, options));
   }
 

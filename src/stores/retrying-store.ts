@@ -51,7 +51,7 @@ export class RetryingStore extends ForwardingStore {
 
   override put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     const conditional = conditionOf(options) !== undefined;
-    return this.retry("put", key, async () => {
+    return this.retry("put", key, options.signal, async () => {
       try {
         return await this.inner.put(key, body, options);
       } catch (error) {
@@ -65,21 +65,22 @@ export class RetryingStore extends ForwardingStore {
   }
 
   protected override forward<T>(request: StoreRequest, send: () => Promise<T>): Promise<T> {
-    return this.retry(request.operation, request.key, send);
+    return this.retry(request.operation, request.key, request.signal, send);
   }
 
-  private async retry<T>(operation: StoreOperation, key: string | undefined, attempt: () => Promise<T>): Promise<T> {
+  private async retry<T>(operation: StoreOperation, key: string | undefined, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
     for (let number = 1; ; number++) {
       try {
         return await attempt();
       } catch (error) {
         const retry = error instanceof RetryAfterAmbiguity ? error.original : error;
         const retryable = error instanceof RetryAfterAmbiguity || (error instanceof StoreError && error.retryable);
-        if (!retryable || number >= this.maxAttempts) throw retry;
+        // An aborted request is not tried again: its caller has gone.
+        if (!retryable || number >= this.maxAttempts || signal?.aborted) throw retry;
         const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (number - 1));
         const delayMs = Math.floor(this.random() * ceiling);
         this.onRetry?.({ operation, key, attempt: number, error: retry as StoreError, delayMs });
-        await this.sleep(delayMs);
+        await this.sleep(delayMs, signal);
       }
     }
   }
