@@ -601,12 +601,12 @@ that a newer good one replaces, and checks again; missing or damaged records and
           const found = await existing(path);
           if (entry.kind === "directory") {
             if (found === undefined) await tx.mkdir(path, { mode: entry.mode });
-            else if (!found.isDirectory()) throw new FsError("EEXIST", "import", { path, detail: `the filesystem has a ${found.isSymbolicLink() ? "symbolic link" : "file"} where ${entry.absolute} is a directory` });
+            else if (!found.isDirectory()) throw new FsError("EEXIST", "import", { path, detail: `the filesystem has a ${found.isSymbolicLink() ? "symbolic link" : "file"} where the local source has a directory` });
             else if ((found.mode & 0o7777) !== entry.mode) await tx.chmod(path, entry.mode);
           } else if (entry.kind === "symlink") {
             const link = readlinkSync(entry.absolute);
             if (found?.isSymbolicLink() && (await tx.readlink(path)) === link) continue;
-            if (found?.isDirectory()) throw new FsError("EEXIST", "import", { path, detail: `the filesystem has a directory where ${entry.absolute} is a symbolic link` });
+            if (found?.isDirectory()) throw new FsError("EEXIST", "import", { path, detail: "the filesystem has a directory where the local source has a symbolic link" });
             if (found !== undefined) await tx.rm(path);
             await tx.symlink(link, path);
           } else {
@@ -616,7 +616,7 @@ that a newer good one replaces, and checks again; missing or damaged records and
               if ((found.mode & 0o7777) !== entry.mode) await tx.chmod(path, entry.mode);
               unchanged++;
             } else {
-              if (found?.isDirectory()) throw new FsError("EISDIR", "import", { path, detail: `the filesystem has a directory where ${entry.absolute} is a file` });
+              if (found?.isDirectory()) throw new FsError("EISDIR", "import", { path, detail: "the filesystem has a directory where the local source has a file" });
               if (found?.isSymbolicLink()) await tx.rm(path); // replaced, never written through
               // Opened without following a link: a file swapped for a link since the walk is refused (ELOOP).
               const handle = await open(entry.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

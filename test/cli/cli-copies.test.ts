@@ -2,7 +2,7 @@
 // kept both ways as `cp -a` keeps it, what cannot be copied named, and a second copy of an
 // unchanged tree moving nothing.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { cli } from "./run-cli.ts";
@@ -141,5 +141,37 @@ describe("cli: a second import or export of an unchanged tree is incremental", (
     expect(lstatSync(join(out, "sub/b.txt")).mtimeMs).toBe(Date.parse("2010-10-10T10:10:10.010Z"));
     expect(inode("big.bin")).toBe(inodes.big);
     expect(inode("sub/a.txt")).toBe(inodes.a);
+  }, 120_000);
+});
+
+describe("cli: an import again over a changed tree", () => {
+  test("a link that became a file replaces the link, never writing through it; a file that became a link is replaced by it", async () => {
+    const { at } = workspace("kinds");
+    const source = join(tempDirectory("cli-copies-kinds"), "src");
+    mkdirSync(source);
+    writeFileSync(join(source, "target.txt"), "kept");
+    symlinkSync("target.txt", join(source, "was-link"));
+    writeFileSync(join(source, "was-file"), "plain");
+    expect((await cli(["import", source, "/t", "--create", ...at])).status).toBe(0);
+    rmSync(join(source, "was-link"));
+    writeFileSync(join(source, "was-link"), "now a file");
+    rmSync(join(source, "was-file"));
+    symlinkSync("target.txt", join(source, "was-file"));
+    const again = await cli(["import", source, "/t", ...at]);
+    expect(again.stderr).toContain("imported 1 files");
+    expect(again.status).toBe(0);
+    expect((await cli(["cat", "/t/target.txt", ...at])).stdout).toBe("kept");
+    expect((await cli(["cat", "/t/was-link", ...at])).stdout).toBe("now a file");
+    expect(JSON.parse((await cli(["stat", "/t/was-link", "--json", ...at])).stdout).type).toBe("file");
+    expect(JSON.parse((await cli(["stat", "/t/was-file", "--json", ...at])).stdout)).toMatchObject({ type: "symlink", target: "target.txt" });
+    // A directory in the way is refused, naming the path; nothing changes.
+    rmSync(join(source, "target.txt"));
+    mkdirSync(join(source, "target.txt"));
+    const refused = await cli(["import", source, "/t", ...at]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("EEXIST");
+    expect(refused.stderr).toContain("/t/target.txt");
+    expect(refused.stderr).toContain("the filesystem has a file where the local source has a directory");
+    expect((await cli(["cat", "/t/target.txt", ...at])).stdout).toBe("kept");
   }, 120_000);
 });
