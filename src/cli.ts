@@ -478,6 +478,7 @@ export const commands: Record<string, Command> = {
   log: {
     summary: "commit history, newest first",
     usage: "log [--limit <n>]",
+    details: "A commit garbage collection no longer retains is marked: --at-seq cannot mount it, and its record goes once the grace period has passed.",
     mount: "readonly",
     options: { limit: { type: "string", short: "n", value: "<n>", help: "at most this many commits (default 20)" } },
     validate(args, values) {
@@ -496,7 +497,8 @@ export const commands: Record<string, Command> = {
           .map(([kind, count]) => `${kind}${count === 1 ? "" : ` x${count}`}`)
           .join(", ");
         const paths = entry.paths.length === 0 ? "" : `  ${entry.paths.join(" ")}${entry.operations > entry.paths.length ? " ..." : ""}`;
-        io.stdout(`${String(entry.seq).padStart(8)}  ${new Date(entry.time).toISOString()}  epoch ${entry.epoch}  ${entry.writer}  ${kinds}${paths}\n`);
+        const gone = entry.retained ? "" : "  (not retained: --at-seq cannot mount it; gc removes it)";
+        io.stdout(`${String(entry.seq).padStart(8)}  ${new Date(entry.time).toISOString()}  epoch ${entry.epoch}  ${entry.writer}  ${kinds}${paths}${gone}\n`);
       }
       return exitCodes.ok;
     },

@@ -175,3 +175,33 @@ describe("cli: an import again over a changed tree", () => {
     expect((await cli(["cat", "/t/target.txt", ...at])).stdout).toBe("kept");
   }, 120_000);
 });
+
+describe("cli: log shows what can be mounted", () => {
+  test("after gc, commits still listed but no longer retained are marked, and --at-seq refuses exactly those", async () => {
+    const { at } = workspace("log");
+    for (const text of ["one", "two", "three"]) expect((await cli(["put", "-", "/v.txt", "--create", ...at], { stdin: text })).status).toBe(0);
+    // Nothing older than now stays retained, but nothing is younger than the grace period either: the records stay.
+    expect((await cli(["gc", "--delete", "--retention", "0", "--grace", "1h", ...at])).status).toBe(0);
+    const entries: { seq: number; retained: boolean }[] = JSON.parse((await cli(["log", "--json", ...at])).stdout);
+    expect(entries.length).toBeGreaterThan(1);
+    const kept = entries.filter((entry) => entry.retained).map((entry) => entry.seq);
+    const gone = entries.filter((entry) => !entry.retained).map((entry) => entry.seq);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(gone.length).toBeGreaterThan(0);
+    expect(Math.min(...kept)).toBeGreaterThan(Math.max(...gone));
+    for (const seq of gone) {
+      const refused = await cli(["cat", "/v.txt", "--at-seq", String(seq), ...at]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain("no longer retained");
+    }
+    const oldest = await cli(["cat", "/v.txt", "--at-seq", String(Math.min(...kept)), ...at]);
+    expect(oldest.status).toBe(0);
+    expect(oldest.stdout).toBe("three");
+    // The text form says it too, on each line that cannot be mounted.
+    const lines = (await cli(["log", ...at])).stdout.split("\n").filter(Boolean);
+    for (const line of lines) {
+      const seq = Number(line.trim().split(/\s+/)[0]);
+      expect(line.includes("not retained")).toBe(gone.includes(seq));
+    }
+  }, 120_000);
+});
