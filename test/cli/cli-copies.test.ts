@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { cli } from "./run-cli.ts";
 import { LocalObjectStore } from "../../src/core.ts";
+import { freshBucket, s3Server, s3Store } from "../support/s3-server.ts";
 import { listAll } from "../../src/stores/object-store.ts";
 
 afterAll(removeTempDirectories);
@@ -203,5 +204,34 @@ describe("cli: log shows what can be mounted", () => {
       const seq = Number(line.trim().split(/\s+/)[0]);
       expect(line.includes("not retained")).toBe(gone.includes(seq));
     }
+  }, 120_000);
+});
+
+describe("cli: import and export again on the S3 server", () => {
+  test("a second import of an unchanged tree uploads no data; a second export rewrites no file; metadata kept", async () => {
+    const server = s3Server();
+    const bucket = await freshBucket("cli-copies-s3");
+    const env = { AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_REGION: server.region, AWS_ENDPOINT_URL: server.endpoint, AWS_ENDPOINT_URL_S3: undefined, AWS_PROFILE: undefined };
+    const at = ["--bucket", bucket, "--prefix", "team/copies"];
+    const source = join(tempDirectory("cli-copies-s3"), "src");
+    mkdirSync(source);
+    writeFileSync(join(source, "big.bin"), new Uint8Array(6 * MiB).fill(5)); // chunks
+    writeFileSync(join(source, "note.txt"), "small");
+    stamp(join(source, "note.txt"), 0o600, new Date("2005-05-05T05:05:05.005Z"));
+    const data = async () => (await s3Store(bucket).list({ prefix: "team/copies/chunks/" })).objects.map((object) => object.key).sort();
+    expect(JSON.parse((await cli(["import", source, "/", "--create", "--json", ...at], { env })).stdout)).toMatchObject({ files: 2, unchanged: 0 });
+    const chunks = await data();
+    expect(chunks.length).toBeGreaterThan(0);
+    const again = JSON.parse((await cli(["import", source, "/", "--json", ...at], { env })).stdout);
+    expect(again).toMatchObject({ files: 0, unchanged: 2, bytes: 0 });
+    expect(again.requests.bytesOut).toBeLessThan(64 * 1024);
+    expect(await data()).toEqual(chunks);
+    const out = join(tempDirectory("cli-copies-s3-out"), "out");
+    expect(JSON.parse((await cli(["export", "/", out, "--json", ...at], { env })).stdout)).toEqual({ files: 2, bytes: 6 * MiB + 5, unchanged: 0 });
+    expect(lstatSync(join(out, "note.txt")).mode & 0o7777).toBe(0o600);
+    expect(lstatSync(join(out, "note.txt")).mtimeMs).toBe(Date.parse("2005-05-05T05:05:05.005Z"));
+    const inode = lstatSync(join(out, "big.bin")).ino;
+    expect(JSON.parse((await cli(["export", "/", out, "--json", ...at], { env })).stdout)).toEqual({ files: 0, bytes: 0, unchanged: 2 });
+    expect(lstatSync(join(out, "big.bin")).ino).toBe(inode);
   }, 120_000);
 });
