@@ -20,6 +20,7 @@ import { releaseHeldLeases } from "./commit/lease.ts";
 import { FsError } from "./base/errors.ts";
 import { localCopyError, removePartialFiles, replaceFile, temporarySibling } from "./base/local-files.ts";
 import type { S3CachedFs } from "./fs.ts";
+import type { FileStats } from "./fs-stats.ts";
 import type { MountConfig } from "./base/options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
 import { S3ObjectStore } from "./stores/s3-object-store.ts";
@@ -477,6 +478,7 @@ export const commands: Record<string, Command> = {
   log: {
     summary: "commit history, newest first",
     usage: "log [--limit <n>]",
+    details: "A commit garbage collection no longer retains is marked: --at-seq cannot mount it, and its record goes once the grace period has passed.",
     mount: "readonly",
     options: { limit: { type: "string", short: "n", value: "<n>", help: "at most this many commits (default 20)" } },
     validate(args, values) {
@@ -495,7 +497,8 @@ export const commands: Record<string, Command> = {
           .map(([kind, count]) => `${kind}${count === 1 ? "" : ` x${count}`}`)
           .join(", ");
         const paths = entry.paths.length === 0 ? "" : `  ${entry.paths.join(" ")}${entry.operations > entry.paths.length ? " ..." : ""}`;
-        io.stdout(`${String(entry.seq).padStart(8)}  ${new Date(entry.time).toISOString()}  epoch ${entry.epoch}  ${entry.writer}  ${kinds}${paths}\n`);
+        const gone = entry.retained ? "" : "  (not retained: --at-seq cannot mount it; gc removes it)";
+        io.stdout(`${String(entry.seq).padStart(8)}  ${new Date(entry.time).toISOString()}  epoch ${entry.epoch}  ${entry.writer}  ${kinds}${paths}${gone}\n`);
       }
       return exitCodes.ok;
     },
@@ -568,7 +571,8 @@ that a newer good one replaces, and checks again; missing or damaged records and
   import: {
     summary: "copy a local directory into the filesystem, as one commit",
     usage: "import <local dir> [path] [--create]",
-    details: "Directories, files (with their permission bits) and symbolic links are copied under path (default /); all of it is published as one commit, or nothing is.",
+    details:
+      "Directories, files and symbolic links are copied under path (default /) with their permission bits and modification times, as cp -a does; links stay links, never followed. A FIFO, socket or device is skipped with a warning. A file whose size and modification time already match (rsync's quick check) is not uploaded again. All of it is published as one commit, or nothing is.",
     mount: "readwrite",
     options: {
       create: { type: "boolean", help: "make a new filesystem if none is there yet (without it a mistyped prefix is refused)" },
@@ -580,36 +584,73 @@ that a newer good one replaces, and checks again; missing or damaged records and
     async run(fs, args, _values, io) {
       const [source, target = "/"] = args as [string, string | undefined];
       const root = resolve(source);
-      const entries = walkLocal(root);
+      const { entries, skipped } = walkLocal(root);
+      for (const entry of skipped) io.stderr(`import: skipped ${entry.absolute}: ${entry.why}\n`);
       const total = entries.reduce((sum, entry) => sum + entry.size, 0);
       const bar = progressBar(io, "import", total, entries.filter((entry) => entry.kind === "file").length);
       let done = 0;
       let files = 0;
+      let unchanged = 0;
+      let copied = 0;
       await fs.transaction(async (tx) => {
         await tx.mkdir(target, { recursive: true });
+        const existing = async (path: string) => tx.lstat(path).catch((error: unknown) => {
+          if (error instanceof FsError && error.code === "ENOENT") return undefined;
+          throw error;
+        });
         for (const entry of entries) {
           const path = joinVirtual(target, entry.relative);
-          if (entry.kind === "directory") await tx.mkdir(path, { recursive: true });
-          else if (entry.kind === "symlink") await tx.symlink(readlinkSync(entry.absolute), path);
-          else {
+          const found = await existing(path);
+          if (entry.kind === "directory") {
+            if (found === undefined) await tx.mkdir(path, { mode: entry.mode });
+            else if (!found.isDirectory()) throw new FsError("EEXIST", "import", { path, detail: `the filesystem has a ${found.isSymbolicLink() ? "symbolic link" : "file"} where the local source has a directory` });
+            else if ((found.mode & 0o7777) !== entry.mode) await tx.chmod(path, entry.mode);
+          } else if (entry.kind === "symlink") {
+            const link = readlinkSync(entry.absolute);
+            if (found?.isSymbolicLink() && (await tx.readlink(path)) === link) continue;
+            if (found?.isDirectory()) throw new FsError("EEXIST", "import", { path, detail: "the filesystem has a directory where the local source has a symbolic link" });
+            if (found !== undefined) await tx.rm(path);
+            await tx.symlink(link, path);
+          } else {
             const before = done;
-            // Opened without following a link: a file swapped for a link since the walk is refused (ELOOP).
-            const handle = await open(entry.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-            try {
-              if (!(await handle.stat()).isFile()) throw new FsError("EINVAL", "import", { path, detail: `${entry.absolute} is no longer a regular file` });
-              await tx.writeFile(path, Bun.file(handle.fd), { mode: entry.mode, onProgress: (bytes) => bar.update(before + bytes, files) });
-            } finally {
-              await handle.close();
+            if (found?.isFile() && found.size === entry.size && Math.trunc(found.mtimeMs) === Math.trunc(entry.mtimeMs)) {
+              // rsync's quick check: same size and modification time, so the bytes are not sent again.
+              if ((found.mode & 0o7777) !== entry.mode) await tx.chmod(path, entry.mode);
+              unchanged++;
+            } else {
+              if (found?.isDirectory()) throw new FsError("EISDIR", "import", { path, detail: "the filesystem has a directory where the local source has a file" });
+              if (found?.isSymbolicLink()) await tx.rm(path); // replaced, never written through
+              // Opened without following a link: a file swapped for a link since the walk is refused (ELOOP).
+              const handle = await open(entry.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+              try {
+                const opened = await handle.stat();
+                if (!opened.isFile()) throw new FsError("EINVAL", "import", { path, detail: `${entry.absolute} is no longer a regular file` });
+                await tx.writeFile(path, Bun.file(handle.fd), { mode: entry.mode, onProgress: (bytes) => bar.update(before + bytes, files) });
+                entry.mtimeMs = opened.mtimeMs; // the time of the bytes read, should the file have changed since the walk
+                entry.atimeMs = opened.atimeMs;
+              } finally {
+                await handle.close();
+              }
+              if (found !== undefined && !found.isSymbolicLink() && (found.mode & 0o7777) !== entry.mode) await tx.chmod(path, entry.mode); // an existing file keeps its own mode otherwise
+              await tx.utimes(path, new Date(entry.atimeMs), new Date(entry.mtimeMs));
+              copied += entry.size;
             }
             done += entry.size;
             files++;
-            bar.update(done, files);
+            bar.update(done, files, unchanged);
           }
         }
+        // Directories' times last, deepest first: adding their entries above changed them.
+        for (const entry of entries.toReversed()) {
+          if (entry.kind !== "directory") continue;
+          const path = joinVirtual(target, entry.relative);
+          if (Math.trunc((await tx.lstat(path)).mtimeMs) !== Math.trunc(entry.mtimeMs)) await tx.utimes(path, new Date(entry.atimeMs), new Date(entry.mtimeMs));
+        }
       });
-      bar.done(total, files);
-      if (!io.json) io.stderr(`imported ${files} files (${humanBytes(total)}) into ${target} at seq ${fs.stats().seq}\n`);
-      else io.stdout(`${JSON.stringify({ files, bytes: total, seq: fs.stats().seq })}\n`);
+      bar.done(total, files, unchanged);
+      const summary = { files: files - unchanged, bytes: copied, unchanged, skipped: skipped.length, seq: fs.stats().seq };
+      if (io.json) io.stdout(`${JSON.stringify({ ...summary, requests: requestCounts(fs) })}\n`);
+      else io.stderr(`imported ${summary.files} files (${humanBytes(copied)}) into ${target} at seq ${summary.seq}; ${unchanged} unchanged${skipped.length === 0 ? "" : `, ${skipped.length} skipped (not a file, directory or symbolic link)`}\n`);
       return exitCodes.ok;
     },
   },
@@ -617,7 +658,8 @@ that a newer good one replaces, and checks again; missing or damaged records and
   export: {
     summary: "copy a directory of the filesystem into a local directory",
     usage: "export <path> <local dir>",
-    details: "Directories, files and symbolic links below path are written under the local directory (created if missing); every byte is verified against its checksum first.",
+    details:
+      "Directories, files and symbolic links below path are written under the local directory (created if missing) with their permission bits and modification times, as cp -a does; links stay links. A local file whose size and modification time already match (rsync's quick check) is not written again; every byte written is verified against its checksum first.",
     mount: "readonly",
     validate(args) {
       if (args.length !== 2) throw new UsageError("export needs a path and a local directory", "export");
@@ -632,16 +674,25 @@ that a newer good one replaces, and checks again; missing or damaged records and
       const bar = progressBar(io, "export", total, files.length);
       let done = 0;
       let count = 0;
+      let unchanged = 0;
+      let written = 0;
+      const directories: { local: string; path: string; stats: FileStats }[] = [];
       for (const entry of entries) {
         const parts = entry.path.split("/");
         if (parts.some((part) => part === "" || part === "." || part === "..")) throw new FsError("EINVAL", "export", { path: entry.path, detail: "escapes the target directory" });
         const path = joinVirtual(source, entry.path);
         const directory = localDirectory(root, parts.slice(0, -1), path);
         const local = join(directory, parts.at(-1)!);
-        if (entry.stats.isDirectory()) localDirectory(root, parts, path);
-        else if (entry.stats.isSymbolicLink()) {
+        if (entry.stats.isDirectory()) {
+          localDirectory(root, parts, path);
+          await setLocalMetadata(local, path, { mode: (entry.stats.mode & 0o7777) | 0o700 }); // writable until its entries are in; its own mode is set last
+          directories.push({ local, path, stats: entry.stats });
+        } else if (entry.stats.isSymbolicLink()) {
+          const link = await fs.readlink(path);
+          const found = lstatSync(local, { throwIfNoEntry: false });
+          if (found?.isSymbolicLink() && readlinkSync(local) === link) continue;
           const temporary = temporarySibling(local);
-          symlinkSync(await fs.readlink(path), temporary);
+          symlinkSync(link, temporary);
           try {
             renameSync(temporary, local); // replaces a file or link there, never follows it
           } catch (error) {
@@ -650,17 +701,27 @@ that a newer good one replaces, and checks again; missing or damaged records and
           }
         } else {
           const before = done;
-          await replaceFile(local, await fs.stream(path), (bytes) => bar.update(before + bytes, count)).catch((error: unknown) => {
-            throw localCopyError(error, "export", path, `the local file ${local}`);
-          });
+          const found = lstatSync(local, { throwIfNoEntry: false });
+          if (found?.isFile() && found.size === entry.stats.size && Math.trunc(found.mtimeMs) === Math.trunc(entry.stats.mtimeMs)) {
+            unchanged++; // rsync's quick check: same size and modification time, so the bytes are not written again
+          } else {
+            await replaceFile(local, await fs.stream(path), (bytes) => bar.update(before + bytes, count, unchanged)).catch((error: unknown) => {
+              throw localCopyError(error, "export", path, `the local file ${local}`);
+            });
+            written += entry.stats.size;
+          }
+          await setLocalMetadata(local, path, { mode: entry.stats.mode & 0o7777, atime: entry.stats.atime, mtime: entry.stats.mtime });
           done += entry.stats.size;
           count++;
-          bar.update(done, count);
+          bar.update(done, count, unchanged);
         }
       }
-      bar.done(total, count);
-      if (io.json) io.stdout(`${JSON.stringify({ files: count, bytes: total })}\n`);
-      else io.stderr(`exported ${count} files (${humanBytes(total)}) to ${root}\n`);
+      // Directories last, deepest first: writing their entries changed their times, and a read-only one had to stay writable.
+      for (const { local, path, stats } of directories.toReversed()) await setLocalMetadata(local, path, { mode: stats.mode & 0o7777, atime: stats.atime, mtime: stats.mtime });
+      bar.done(total, count, unchanged);
+      const summary = { files: count - unchanged, bytes: written, unchanged };
+      if (io.json) io.stdout(`${JSON.stringify(summary)}\n`);
+      else io.stderr(`exported ${summary.files} files (${humanBytes(written)}) to ${root}; ${unchanged} unchanged\n`);
       return exitCodes.ok;
     },
   },
@@ -1033,10 +1094,16 @@ function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/** This run's requests to the store, by operation, and the bytes it sent: what a copy cost. */
+function requestCounts(fs: S3CachedFs): Record<string, number> {
+  const requests = fs.stats().requests;
+  return { ...Object.fromEntries(Object.entries(requests).map(([kind, counts]) => [kind, counts.requests])), bytesOut: requests.total.bytesOut };
+}
+
 /** A progress bar on stderr: "[#####.....]  45%  12.3 MiB / 27.0 MiB  120/300 files". */
 function progressBar(io: Io, label: string, total: number | undefined, files?: number) {
   let last = 0;
-  const draw = (bytes: number, count: number | undefined, final: boolean) => {
+  const draw = (bytes: number, count: number | undefined, final: boolean, unchanged = 0) => {
     if (!io.progress) return;
     const now = performance.now();
     if (!final && now - last < 100) return;
@@ -1044,12 +1111,12 @@ function progressBar(io: Io, label: string, total: number | undefined, files?: n
     const fraction = total === undefined || total === 0 ? (final ? 1 : 0) : Math.min(1, bytes / total);
     const width = 24;
     const filled = Math.round(fraction * width);
-    const counts = files === undefined || count === undefined ? "" : `  ${count}/${files} files`;
+    const counts = files === undefined || count === undefined ? "" : `  ${count}/${files} files${unchanged === 0 ? "" : ` (${unchanged} unchanged)`}`;
     io.stderr(`\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${humanBytes(bytes)}${total === undefined ? "" : ` / ${humanBytes(total)}`}${counts}${final ? "\n" : ""}`);
   };
   return {
-    update: (bytes: number, count?: number) => draw(bytes, count, false),
-    done: (bytes: number, count?: number) => draw(bytes, count, true),
+    update: (bytes: number, count?: number, unchanged?: number) => draw(bytes, count, false, unchanged),
+    done: (bytes: number, count?: number, unchanged?: number) => draw(bytes, count, true, unchanged),
   };
 }
 
@@ -1061,25 +1128,39 @@ interface LocalEntry {
   kind: "file" | "directory" | "symlink";
   size: number;
   mode: number;
+  mtimeMs: number;
+  atimeMs: number;
 }
 
-/** Every entry under `root`, parents first (symbolic links are copied as links, never followed). */
-function walkLocal(root: string): LocalEntry[] {
+/** A local entry the filesystem cannot hold (a FIFO, socket or device), and why it is skipped. */
+interface SkippedEntry {
+  absolute: string;
+  why: string;
+}
+
+/** Every entry under `root`, parents first (symbolic links are copied as links, never followed), and what is skipped. */
+function walkLocal(root: string): { entries: LocalEntry[]; skipped: SkippedEntry[] } {
   const entries: LocalEntry[] = [];
+  const skipped: SkippedEntry[] = [];
   const visit = (directory: string) => {
     for (const name of readdirSync(directory).sort()) {
       const absolute = join(directory, name);
       const info = lstatSync(absolute);
       const relativePath = relative(root, absolute).split("\\").join("/");
-      if (info.isSymbolicLink()) entries.push({ absolute, relative: relativePath, kind: "symlink", size: 0, mode: 0o777 });
+      const times = { mtimeMs: info.mtimeMs, atimeMs: info.atimeMs };
+      if (info.isSymbolicLink()) entries.push({ absolute, relative: relativePath, kind: "symlink", size: 0, mode: 0o777, ...times });
       else if (info.isDirectory()) {
-        entries.push({ absolute, relative: relativePath, kind: "directory", size: 0, mode: info.mode & 0o7777 });
+        entries.push({ absolute, relative: relativePath, kind: "directory", size: 0, mode: info.mode & 0o7777, ...times });
         visit(absolute);
-      } else if (info.isFile()) entries.push({ absolute, relative: relativePath, kind: "file", size: info.size, mode: info.mode & 0o7777 });
+      } else if (info.isFile()) entries.push({ absolute, relative: relativePath, kind: "file", size: info.size, mode: info.mode & 0o7777, ...times });
+      else {
+        const kind = info.isFIFO() ? "a FIFO (named pipe)" : info.isSocket() ? "a socket" : info.isCharacterDevice() ? "a character device" : "a block device";
+        skipped.push({ absolute, why: `${kind}; the filesystem holds only files, directories and symbolic links` });
+      }
     }
   };
   visit(root);
-  return entries;
+  return { entries, skipped };
 }
 
 /**
@@ -1107,6 +1188,24 @@ function localDirectory(root: string, parts: readonly string[], path: string): s
     }
   }
   return directory;
+}
+
+/**
+ * Sets a local file's or directory's permission bits and times through a handle opened without
+ * following a link, so a link swapped in meanwhile is refused (ELOOP), never changed through.
+ */
+async function setLocalMetadata(local: string, path: string, metadata: { mode: number; atime?: Date; mtime?: Date }): Promise<void> {
+  try {
+    const handle = await open(local, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      if (((await handle.stat()).mode & 0o7777) !== metadata.mode) await handle.chmod(metadata.mode);
+      if (metadata.atime !== undefined && metadata.mtime !== undefined) await handle.utimes(metadata.atime, metadata.mtime);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw localCopyError(error, "export", path, `the local ${local}`);
+  }
 }
 
 /** Waits until what was written to stdout has left (or the pipe turned out closed). */

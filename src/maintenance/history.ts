@@ -9,6 +9,8 @@ import { listAll } from "../stores/object-store.ts";
 import { historyOptionsSchema, parseOptions } from "../base/options.ts";
 import { boundedEach, type MaintenanceContext } from "./maintenance-context.ts";
 import { committedPosition } from "../namespace/position.ts";
+import { DamagedHeadError } from "../log/remote-log.ts";
+import { retainedFrom } from "./time-travel.ts";
 
 export interface HistoryOptions {
   /** At most this many records (default 20). */
@@ -30,6 +32,12 @@ export interface HistoryEntry {
   kinds: Partial<Record<Op["op"], number>>;
   /** The first few paths the record touches. */
   paths: string[];
+  /**
+   * Whether the state at this seq is still retained, so a time-travel mount (`atSeq`) can open it.
+   * Garbage collection stops retaining old states before their records go (those wait out the
+   * grace period), so an entry can be listed and yet no longer be mountable.
+   */
+  retained: boolean;
 }
 
 export async function readHistory(context: MaintenanceContext, options: HistoryOptions = {}): Promise<HistoryEntry[]> {
@@ -45,15 +53,19 @@ export async function readHistory(context: MaintenanceContext, options: HistoryO
     if (seq > newest) break;
     sizes.set(seq, object.size);
   }
+  // The oldest retained seq as a time-travel mount judges it: from the head as it is now (T3).
+  const fetched = await context.log.readHeadOrDamage();
+  const head = fetched instanceof DamagedHeadError || fetched?.head.fsId !== context.format.fsId ? undefined : fetched.head;
+  const oldestRetained = Math.max(retainedFrom(head, context.format), context.committer?.retention.retainedFrom ?? 0);
   const entries: HistoryEntry[] = [];
   const seqs = [...sizes.keys()].filter((seq) => seq >= oldest && seq <= newest);
   await boundedEach(seqs, 16, async (seq) => {
-    entries.push(summarise(await context.log.readRecordHeader(seq, sizes.get(seq)!), sizes.get(seq)!));
+    entries.push(summarise(await context.log.readRecordHeader(seq, sizes.get(seq)!), sizes.get(seq)!, seq >= oldestRetained));
   });
   return entries.sort((a, b) => b.seq - a.seq);
 }
 
-function summarise(header: RecordHeader, bytes: number): HistoryEntry {
+function summarise(header: RecordHeader, bytes: number, retained: boolean): HistoryEntry {
   const kinds: Partial<Record<Op["op"], number>> = {};
   const paths: string[] = [];
   for (const op of header.ops) {
@@ -63,5 +75,5 @@ function summarise(header: RecordHeader, bytes: number): HistoryEntry {
       else if ("from" in op) paths.push(`${op.from} -> ${op.to}`);
     }
   }
-  return { seq: header.seq, time: header.time, writer: header.writer, epoch: header.epoch, bytes, operations: header.ops.length, kinds, paths };
+  return { seq: header.seq, time: header.time, writer: header.writer, epoch: header.epoch, bytes, operations: header.ops.length, kinds, paths, retained };
 }
