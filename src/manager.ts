@@ -10,6 +10,7 @@ import {
   defaultCacheRoot,
   defaultMountName,
   managerOptionsSchema,
+  mountConfigKeys,
   mountCallOptionsSchema,
   mountConfigSchema,
   parseOptions,
@@ -134,7 +135,8 @@ export class S3CachedFsManagerImpl {
 /** What `mountS3CachedFs` takes: a mount config and, beside it, the options of the manager it creates. */
 export type MountS3CachedFsOptions = MountConfig & Omit<ManagerOptions, "cacheBytes">;
 
-const managerOnlyKeys = ["cacheRoot", "storeFactory", "now"] as const satisfies readonly (keyof ManagerOptions)[];
+/** The manager's options that are no mount config key (`cacheBytes` is both: there it is the mount's). */
+const managerOnlyKeys = Object.keys(managerOptionsSchema.shape).filter((key) => !(mountConfigKeys as string[]).includes(key));
 
 /**
  * One line to a mounted filesystem: `await mountS3CachedFs({ bucket, region, prefix })`. Any mount
