@@ -358,7 +358,6 @@ export class Committer {
       this.namespace.assertBatchIntact(); // a batch SQLite lost (a full disk) is never published
       await batch.finish();
     } catch (error) {
-      this.namespace.rollbackBatch();
       this.stats.failedCommits++;
       throw error;
     }
@@ -366,7 +365,6 @@ export class Committer {
       try {
         this.namespace.assertBatchIntact();
       } catch (error) {
-        this.namespace.rollbackBatch();
         this.stats.failedCommits++;
         throw error;
       }
@@ -388,7 +386,6 @@ export class Committer {
         await this.log.writeRecord(batch.seq, bytes);
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) {
-          this.namespace.rollbackBatch();
           this.needsResync = true;
           this.stats.failedCommits++;
           throw error;
@@ -397,14 +394,12 @@ export class Committer {
         taken = await this.log.readRecord(batch.seq).catch((error: unknown) => void (unreadable = error));
         if (unreadable instanceof UnsupportedFormatError) {
           // A newer version's record stands in our slot: say so, rather than "unknown outcome".
-          this.namespace.rollbackBatch();
           this.needsResync = true;
           this.stats.failedCommits++;
           throw unreadable;
         }
         if (taken === undefined) {
           // Told the slot is taken, yet it reads empty (a spurious 412, or it cannot be read): unknown.
-          this.namespace.rollbackBatch();
           this.needsResync = true;
           this.stats.failedCommits++;
           throw new FsError("EIO", "write", { detail: `the commit slot ${walKey(batch.seq)} answered "taken" but could not be read back; nothing was acknowledged` });
