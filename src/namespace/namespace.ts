@@ -22,7 +22,7 @@ import { joinPath, maxSymlinkHops, resolveLinkTarget, splitPath } from "../base/
 
 export const rootId = 1;
 /** The index's layout (PRAGMA user_version): an index of another layout is rebuilt, never read. */
-export const indexLayoutVersion = 3;
+export const indexLayoutVersion = 4;
 
 export type NodeKind = "directory" | "file" | "symlink";
 const kindCodes: Record<NodeKind, number> = { directory: 0, file: 1, symlink: 2 };
@@ -166,25 +166,86 @@ PRAGMA user_version = ${indexLayoutVersion};
 `;
 
 /**
- * A 53-bit checksum of a row's values (two seeded xxHash32 of one canonical text). Strings are
- * taken as SQLite stores them (UTF-8: a lone surrogate becomes U+FFFD), numbers as JavaScript
- * prints them, which reads back exactly. A value of any other type (a flipped bit in a record's
- * header can make SQLite read a text column back as a blob) gets a text no written row has, so
- * its row fails the check, as damage.
+ * A 53-bit checksum of a row's values (two seeded xxHash32 of one canonical encoding: a tag byte
+ * per value, then a number's float64 or a string's UTF-8 length and bytes). Strings are taken as
+ * SQLite stores them (UTF-8: a lone surrogate becomes U+FFFD, as Buffer encodes it), numbers as
+ * their float64 (-0 as 0, which is what SQLite gives back). A value of any other type (a flipped
+ * bit in a record's header can make SQLite read a text column back as a blob) gets an encoding no
+ * written row has, so its row fails the check, as damage. Binary rather than text, because a walk
+ * checks every row it lists and printing four times per row costs more than the query.
  */
 export function rowSum(table: string, values: readonly unknown[]): number {
-  let text = table;
-  for (const value of values) {
-    if (value === null) text += "\u0001";
-    else if (typeof value === "number") text += `\u0002${value}`;
-    else if (typeof value === "string") text += `\u0003${value.length}:${value.toWellFormed()}`;
-    else text += `\u0004${typeof value}:${String(value)}`;
-  }
-  return Bun.hash.xxHash32(text, 0x5eed) * 0x200000 + (Bun.hash.xxHash32(text, 0x0d1) & 0x1fffff);
+  const sum = new RowSum(table);
+  for (const value of values) sum.add(value);
+  return sum.value();
 }
 
+/** The encoding `rowSum` hashes, built in one buffer reused by every row. */
+class RowSum {
+  private static buffer = Buffer.alloc(4096);
+  private static view = new DataView(RowSum.buffer.buffer, RowSum.buffer.byteOffset, RowSum.buffer.byteLength);
+  private at = 0;
+
+  constructor(table: string) {
+    this.add(table);
+  }
+
+  add(value: unknown): this {
+    if (typeof value === "number") {
+      this.room(9);
+      RowSum.buffer[this.at] = 2;
+      RowSum.view.setFloat64(this.at + 1, value === 0 ? 0 : value, true);
+      this.at += 9;
+    } else if (typeof value === "string") {
+      this.text(3, value);
+    } else if (value === null) {
+      this.room(1);
+      RowSum.buffer[this.at++] = 1;
+    } else {
+      this.text(4, `${typeof value}:${String(value)}`);
+    }
+    return this;
+  }
+
+  value(): number {
+    const bytes = RowSum.buffer.subarray(0, this.at);
+    return Bun.hash.xxHash32(bytes, 0x5eed) * 0x200000 + (Bun.hash.xxHash32(bytes, 0x0d1) & 0x1fffff);
+  }
+
+  private text(tag: number, value: string): void {
+    this.room(5 + value.length * 3);
+    const written = RowSum.buffer.write(value, this.at + 5, "utf8");
+    RowSum.buffer[this.at] = tag;
+    RowSum.view.setUint32(this.at + 1, written, true);
+    this.at += 5 + written;
+  }
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= RowSum.buffer.length) return;
+    const grown = Buffer.alloc(Math.max(RowSum.buffer.length * 2, this.at + bytes));
+    RowSum.buffer.copy(grown, 0, 0, this.at);
+    RowSum.buffer = grown;
+    RowSum.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+  }
+}
+
+/** `rowSum("nodes", [...every column but sum])`, without the array: a walk checks every row it lists. */
 function nodeSum(row: Omit<RawNode, "sum">): number {
-  return rowSum("nodes", [row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.next, row.first]);
+  return new RowSum("nodes")
+    .add(row.id)
+    .add(row.parent)
+    .add(row.name)
+    .add(row.kind)
+    .add(row.mode)
+    .add(row.size)
+    .add(row.mtime)
+    .add(row.ctime)
+    .add(row.atime)
+    .add(row.birthtime)
+    .add(row.target)
+    .add(row.next)
+    .add(row.first)
+    .value();
 }
 
 /**
@@ -471,29 +532,29 @@ export class NamespaceView {
            SELECT nodes.*, tree.under, tree.listed, tree.relative, tree.depth FROM tree JOIN nodes ON nodes.id = tree.id ORDER BY tree.relative`,
         )
         .all(directory, maxDepth);
-      // Each directory whose entries were listed, and those entries by name with the name after each.
-      const listed = new Map<number, { first: string | null; entries: Map<string, string | null> }>();
+      // The name each listed directory's chain says comes next. Within one directory the rows come
+      // in name order (ORDER BY relative sorts siblings by their names, in the index's byte order),
+      // and a directory's own row before its entries, so one pass checks every chain.
+      const expected = new Map<number, string | null>();
       const top = this.checkedRaw(this.nodeStatement.get(directory), { id: directory });
-      if (top !== undefined && top.kind === kindCodes.directory) listed.set(directory, { first: top.first, entries: new Map() });
-      const result = rows.map((row) => {
+      if (top !== undefined && top.kind === kindCodes.directory) expected.set(directory, top.first);
+      const result: { node: NodeRow; relative: string; depth: number }[] = new Array(rows.length);
+      for (let index = 0; index < rows.length; index++) {
+        const row = rows[index]!;
         const raw = this.checkedRaw(row, { parent: row.under, name: row.listed })!;
-        if (raw.kind === kindCodes.directory && row.depth < maxDepth) listed.set(raw.id, { first: raw.first, entries: new Map() });
-        return { raw, relative: row.relative, depth: row.depth };
-      });
-      for (const { raw } of result) {
-        const entries = listed.get(raw.parent)?.entries;
-        if (entries === undefined) throw this.corrupt(`node ${raw.id} is listed under node ${raw.parent}, which is not a directory listed`);
-        entries.set(raw.name, raw.next);
-      }
-      for (const [id, { first, entries }] of listed) {
-        let walked = 0;
-        for (let name = first; name !== null; walked++) {
-          if (!entries.has(name) || walked > entries.size) throw this.corrupt(`the index lists ${entries.size} entries of directory ${id}, not its chain (${JSON.stringify(name)} missing)`);
-          name = entries.get(name)!;
+        const next = expected.get(raw.parent);
+        if (next === undefined) throw this.corrupt(`node ${raw.id} is listed under node ${raw.parent}, which is not a directory listed`);
+        if (next !== raw.name) {
+          throw this.corrupt(`the index lists ${JSON.stringify(raw.name)} in directory ${raw.parent} where its chain has ${JSON.stringify(next)}`);
         }
-        if (walked !== entries.size) throw this.corrupt(`the index lists ${entries.size} entries of directory ${id}, but its chain has ${walked}`);
+        expected.set(raw.parent, raw.next);
+        if (raw.kind === kindCodes.directory && row.depth < maxDepth) expected.set(raw.id, raw.first);
+        result[index] = { node: asNode(raw), relative: row.relative, depth: row.depth };
       }
-      return result.map(({ raw, relative, depth }) => ({ node: asNode(raw), relative, depth }));
+      for (const [id, next] of expected) {
+        if (next !== null) throw this.corrupt(`the index's entries of directory ${id} end before its chain does (${JSON.stringify(next)} missing)`);
+      }
+      return result;
     });
   }
 

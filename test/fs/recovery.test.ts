@@ -1,10 +1,12 @@
 // docs/recovery.md, checked: what the library does by itself when local state is lost or
 // damaged, and how it reports damage in the bucket.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listAll } from "../../src/stores/object-store.ts";
 import { mountDirectoryName } from "../../src/mount.ts";
+import { indexLayoutVersion } from "../../src/namespace/namespace.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace } from "../support/mounts.ts";
@@ -26,6 +28,23 @@ describe("local state", () => {
     const fs = await workspace.mount({ mode: "readonly" });
     expect(await fs.readText("/f6.txt")).toBe("file 6");
     await fs.close();
+  });
+
+  test("an index of another layout (left by an older version of the library) is rebuilt from the bucket, never read", async () => {
+    const workspace = await populated("old-layout");
+    const indexFile = join(workspace.cacheRoot, mountDirectoryName("test"), "index.sqlite");
+    const db = new Database(indexFile);
+    db.run("UPDATE nodes SET name = 'renamed.txt' WHERE name = 'f6.txt'"); // read, this would be a wrong listing
+    db.run(`PRAGMA user_version = ${indexLayoutVersion - 1}`);
+    db.close();
+    writeFileSync(`${indexFile}.digest`, new Bun.CryptoHasher("sha256").update(readFileSync(indexFile)).digest("hex")); // as if closed cleanly
+    const fs = await workspace.mount({ mode: "readonly" });
+    expect(await fs.readText("/f6.txt")).toBe("file 6");
+    expect(await fs.exists("/renamed.txt")).toBe(false);
+    await fs.close();
+    const reopened = new Database(indexFile, { readonly: true });
+    expect(reopened.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version).toBe(indexLayoutVersion);
+    reopened.close();
   });
 
   test("an index of another filesystem under the same name is discarded", async () => {
