@@ -570,30 +570,66 @@ that a newer good one replaces, and checks again; missing or damaged records and
 
   import: {
     summary: "copy a local directory into the filesystem, as one commit",
-    usage: "import <local dir> [path] [--create]",
+    usage: "import <local dir> [path] [--create] [--delete] [--dry-run]",
     details:
-      "Directories, files and symbolic links are copied under path (default /) with their permission bits and modification times, as cp -a does; links stay links, never followed. A FIFO, socket or device is skipped with a warning. A file whose size and modification time already match (rsync's quick check) is not uploaded again. All of it is published as one commit, or nothing is.",
-    mount: "readwrite",
+      "Directories, files and symbolic links are copied under path (default /) with their permission bits and modification times, as cp -a does, and path takes the local directory's own (as rsync -a src/ path does); links stay links, never followed. A FIFO, socket or device is skipped with a warning. A file whose size and modification time already match (rsync's quick check) is not uploaded again. With --delete, what is under path but not in the local directory is removed. All of it is published as one commit, or nothing is.",
+    mount: (values) => (values["dry-run"] ? "readonly" : "readwrite"),
     options: {
       create: { type: "boolean", help: "make a new filesystem if none is there yet (without it a mistyped prefix is refused)" },
+      delete: { type: "boolean", help: "also remove what is under path but not in the local directory (as rsync --delete), in the same commit" },
+      "dry-run": { type: "boolean", short: "n", help: "list the files that would be copied and the paths that would be removed, and change nothing (mounts read-only)" },
     },
     validate(args) {
       if (args.length < 1 || args.length > 2) throw new UsageError("import needs a local directory, and optionally a path", "import");
       if (!lstatSync(resolve(args[0]!), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${args[0]}: not a local directory`, "import");
     },
-    async run(fs, args, _values, io) {
+    async run(fs, args, values, io) {
       const [source, target = "/"] = args as [string, string | undefined];
       const root = resolve(source);
       const { entries, skipped } = walkLocal(root);
       for (const entry of skipped) io.stderr(`import: skipped ${entry.absolute}: ${entry.why}\n`);
+      // What --delete keeps, and whether each is a directory: every local entry, the skipped ones
+      // too (nothing is removed for being uncopyable).
+      const present = new Map<string, boolean>([
+        ...entries.map((entry): [string, boolean] => [entry.relative, entry.kind === "directory"]),
+        ...skipped.map((entry): [string, boolean] => [relative(root, entry.absolute).split("\\").join("/"), false]),
+      ]);
+      if (values["dry-run"]) {
+        const targetStats = await fs.lstat(target).catch((error: unknown) => {
+          if (error instanceof FsError && error.code === "ENOENT") return undefined;
+          throw error;
+        });
+        const copy: string[] = [];
+        for (const entry of entries) {
+          if (entry.kind !== "file") continue;
+          const path = joinVirtual(target, entry.relative);
+          const found = targetStats?.isDirectory() ? await fs.lstat(path).catch((error: unknown) => {
+            if (error instanceof FsError && (error.code === "ENOENT" || error.code === "ENOTDIR")) return undefined;
+            throw error;
+          }) : undefined;
+          if (!(found?.isFile() && found.size === entry.size && Math.trunc(found.mtimeMs) === Math.trunc(entry.mtimeMs))) copy.push(path);
+        }
+        const remove = values.delete && targetStats?.isDirectory() ? await extraneousPaths(fs, target, present) : [];
+        if (io.json) io.stdout(`${JSON.stringify({ dryRun: true, copy, remove })}\n`);
+        else {
+          for (const path of copy) io.stdout(`would copy ${path}\n`);
+          for (const path of remove) io.stdout(`would remove ${path}\n`);
+        }
+        return exitCodes.ok;
+      }
       const total = entries.reduce((sum, entry) => sum + entry.size, 0);
       const bar = progressBar(io, "import", total, entries.filter((entry) => entry.kind === "file").length);
       let done = 0;
       let files = 0;
       let unchanged = 0;
       let copied = 0;
+      let removed: string[] = [];
       await fs.transaction(async (tx) => {
         await tx.mkdir(target, { recursive: true });
+        if (values.delete) {
+          removed = await extraneousPaths(tx, target, present);
+          for (const path of removed) await tx.rm(path, { recursive: true });
+        }
         const existing = async (path: string) => tx.lstat(path).catch((error: unknown) => {
           if (error instanceof FsError && error.code === "ENOENT") return undefined;
           throw error;
@@ -646,31 +682,67 @@ that a newer good one replaces, and checks again; missing or damaged records and
           const path = joinVirtual(target, entry.relative);
           if (Math.trunc((await tx.lstat(path)).mtimeMs) !== Math.trunc(entry.mtimeMs)) await tx.utimes(path, new Date(entry.atimeMs), new Date(entry.mtimeMs));
         }
+        // The target itself takes the local directory's mode and times, as rsync -a src/ target does.
+        const top = lstatSync(root);
+        const targetStats = await tx.lstat(target);
+        if ((targetStats.mode & 0o7777) !== (top.mode & 0o7777)) await tx.chmod(target, top.mode & 0o7777);
+        if (Math.trunc(targetStats.mtimeMs) !== Math.trunc(top.mtimeMs)) await tx.utimes(target, top.atime, top.mtime);
       });
       bar.done(total, files, unchanged);
-      const summary = { files: files - unchanged, bytes: copied, unchanged, skipped: skipped.length, seq: fs.stats().seq };
+      const summary = { files: files - unchanged, bytes: copied, unchanged, skipped: skipped.length, removed: removed.length, seq: fs.stats().seq };
       if (io.json) io.stdout(`${JSON.stringify({ ...summary, requests: requestCounts(fs) })}\n`);
-      else io.stderr(`imported ${summary.files} files (${humanBytes(copied)}) into ${target} at seq ${summary.seq}; ${unchanged} unchanged${skipped.length === 0 ? "" : `, ${skipped.length} skipped (not a file, directory or symbolic link)`}\n`);
+      else io.stderr(`imported ${summary.files} files (${humanBytes(copied)}) into ${target} at seq ${summary.seq}; ${unchanged} unchanged${removed.length === 0 ? "" : `, ${removed.length} removed`}${skipped.length === 0 ? "" : `, ${skipped.length} skipped (not a file, directory or symbolic link)`}\n`);
       return exitCodes.ok;
     },
   },
 
   export: {
     summary: "copy a directory of the filesystem into a local directory",
-    usage: "export <path> <local dir>",
+    usage: "export <path> <local dir> [--delete] [--dry-run]",
     details:
-      "Directories, files and symbolic links below path are written under the local directory (created if missing) with their permission bits and modification times, as cp -a does; links stay links. A local file whose size and modification time already match (rsync's quick check) is not written again; every byte written is verified against its checksum first.",
+      "Directories, files and symbolic links below path are written under the local directory (created if missing) with their permission bits and modification times, as cp -a does, and the local directory takes path's own; links stay links. A local file whose size and modification time already match (rsync's quick check) is not written again; every byte written is verified against its checksum first. With --delete, what is in the local directory but not under path is removed (links removed, never followed).",
     mount: "readonly",
+    options: {
+      delete: { type: "boolean", help: "also remove what is in the local directory but not under path (as rsync --delete)" },
+      "dry-run": { type: "boolean", short: "n", help: "list the files that would be written and the local entries that would be removed, and write nothing" },
+    },
     validate(args) {
       if (args.length !== 2) throw new UsageError("export needs a path and a local directory", "export");
     },
-    async run(fs, args, _values, io) {
+    async run(fs, args, values, io) {
       const [source, target] = args as [string, string];
+      const top = await fs.stat(source);
+      if (!top.isDirectory()) throw new FsError("ENOTDIR", "export", { path: source });
       const entries = await fs.walk(source);
       const files = entries.filter((entry) => entry.stats.isFile());
       const total = files.reduce((sum, entry) => sum + entry.stats.size, 0);
+      const wanted = new Map(entries.map((entry) => [entry.path, entry.stats.isDirectory()]));
+      if (values["dry-run"]) {
+        const local = lstatSync(resolve(target), { throwIfNoEntry: false })?.isDirectory() ? realpathSync(resolve(target)) : undefined;
+        const write: string[] = [];
+        for (const entry of files) {
+          const found = local === undefined ? undefined : lstatSync(join(local, entry.path), { throwIfNoEntry: false });
+          if (!(found?.isFile() && found.size === entry.stats.size && Math.trunc(found.mtimeMs) === Math.trunc(entry.stats.mtimeMs))) write.push(joinVirtual(source, entry.path));
+        }
+        const remove = values.delete && local !== undefined ? extraneousLocal(local, wanted) : [];
+        if (io.json) io.stdout(`${JSON.stringify({ dryRun: true, write, remove })}\n`);
+        else {
+          for (const path of write) io.stdout(`would write ${path}\n`);
+          for (const path of remove) io.stdout(`would remove ${path}\n`);
+        }
+        return exitCodes.ok;
+      }
       mkdirSync(resolve(target), { recursive: true });
       const root = realpathSync(resolve(target)); // the root itself may be reached through links the user chose
+      // First, so that an entry of the other kind (a local file where a directory goes) is out of the way.
+      const removed = values.delete ? extraneousLocal(root, wanted) : [];
+      for (const local of removed) {
+        try {
+          rmSync(local, { recursive: true, force: true }); // a link is removed, never followed
+        } catch (error) {
+          throw localCopyError(error, "export", source, `the local ${local}`);
+        }
+      }
       const bar = progressBar(io, "export", total, files.length);
       let done = 0;
       let count = 0;
@@ -718,10 +790,12 @@ that a newer good one replaces, and checks again; missing or damaged records and
       }
       // Directories last, deepest first: writing their entries changed their times, and a read-only one had to stay writable.
       for (const { local, path, stats } of directories.toReversed()) await setLocalMetadata(local, path, { mode: stats.mode & 0o7777, atime: stats.atime, mtime: stats.mtime });
+      // The local directory itself takes path's mode and times, as cp -a path/. dir does.
+      await setLocalMetadata(root, source, { mode: top.mode & 0o7777, atime: top.atime, mtime: top.mtime });
       bar.done(total, count, unchanged);
-      const summary = { files: count - unchanged, bytes: written, unchanged };
+      const summary = { files: count - unchanged, bytes: written, unchanged, removed: removed.length };
       if (io.json) io.stdout(`${JSON.stringify(summary)}\n`);
-      else io.stderr(`exported ${summary.files} files (${humanBytes(written)}) to ${root}; ${unchanged} unchanged\n`);
+      else io.stderr(`exported ${summary.files} files (${humanBytes(written)}) to ${root}; ${unchanged} unchanged${removed.length === 0 ? "" : `, ${removed.length} removed`}\n`);
       return exitCodes.ok;
     },
   },
@@ -1161,6 +1235,42 @@ function walkLocal(root: string): { entries: LocalEntry[]; skipped: SkippedEntry
   };
   visit(root);
   return { entries, skipped };
+}
+
+/**
+ * What --delete removes below `target`: the paths the filesystem has and `present` (relative path ->
+ * is a directory) has not, or has as the other of directory and non-directory; the topmost of each
+ * such subtree.
+ */
+async function extraneousPaths(fs: Pick<S3CachedFs, "walk">, target: string, present: ReadonlyMap<string, boolean>): Promise<string[]> {
+  const removed = new Set<string>();
+  for (const entry of await fs.walk(target)) {
+    if (present.get(entry.path) === entry.stats.isDirectory()) continue;
+    const parts = entry.path.split("/");
+    if (parts.some((_, index) => index > 0 && removed.has(parts.slice(0, index).join("/")))) continue;
+    removed.add(entry.path);
+  }
+  return [...removed].map((path) => joinVirtual(target, path));
+}
+
+/**
+ * What export's --delete removes below `root` (never following a link): the local entries whose
+ * relative path `wanted` (-> is a directory) has not, or has as the other of directory and
+ * non-directory; the topmost of each such subtree.
+ */
+function extraneousLocal(root: string, wanted: ReadonlyMap<string, boolean>): string[] {
+  const extraneous: string[] = [];
+  const visit = (directory: string, prefix: string) => {
+    for (const name of readdirSync(directory).sort()) {
+      const path = prefix === "" ? name : `${prefix}/${name}`;
+      const absolute = join(directory, name);
+      const isDirectory = lstatSync(absolute).isDirectory();
+      if (wanted.get(path) !== isDirectory) extraneous.push(absolute);
+      else if (isDirectory) visit(absolute, path);
+    }
+  };
+  visit(root, "");
+  return extraneous;
 }
 
 /**

@@ -88,6 +88,72 @@ async function uploaded(bucket: string): Promise<string[]> {
   return keys.sort();
 }
 
+describe("cli: --delete and --dry-run mirror a tree; the top directory keeps its own metadata", () => {
+  test("import --delete removes what the local tree lacks (a dry run lists it and changes nothing); export --delete removes local leftovers, links never followed", async () => {
+    const { at } = workspace("delete");
+    const source = join(tempDirectory("cli-copies-delete-src"), "src");
+    mkdirSync(join(source, "d"), { recursive: true });
+    writeFileSync(join(source, "a.txt"), "a");
+    writeFileSync(join(source, "d/b.txt"), "b");
+    stamp(join(source, "d"), 0o755, new Date("2004-04-04T04:04:04.000Z"));
+    stamp(source, 0o750, new Date("2005-05-05T05:05:05.500Z"));
+    expect((await cli(["import", source, "/in", "--create", ...at])).status).toBe(0);
+    const stat = async (path: string) => JSON.parse((await cli(["stat", path, "--json", ...at])).stdout);
+    expect(await stat("/in")).toMatchObject({ type: "directory", mode: "0750", mtime: "2005-05-05T05:05:05.500Z" }); // as rsync -a src/ /in
+
+    // What the local tree lacks: a directory with a file, a link, and a file where the tree has a directory.
+    expect((await cli(["mkdir", "-p", "/in/extra/deep", ...at])).status).toBe(0);
+    expect((await cli(["ln", "-s", "a.txt", "/in/link", ...at])).status).toBe(0);
+    expect((await cli(["rm", "-r", "/in/d", ...at])).status).toBe(0);
+    expect((await cli(["put", "-", "/in/d", ...at], { stdin: "a file where a directory goes" })).status).toBe(0);
+    const before = (await cli(["log", "--json", ...at])).stdout;
+
+    const dry = await cli(["import", source, "/in", "--delete", "--dry-run", ...at]);
+    expect(dry.status).toBe(0);
+    expect(dry.stdout.split("\n").filter(Boolean).sort()).toEqual(["would copy /in/d/b.txt", "would remove /in/d", "would remove /in/extra", "would remove /in/link"]);
+    expect((await cli(["log", "--json", ...at])).stdout).toBe(before); // nothing committed
+    expect(await stat("/in/extra/deep")).toMatchObject({ type: "directory" });
+
+    const real = await cli(["import", source, "/in", "--delete", ...at]);
+    expect(real.status).toBe(0);
+    expect(real.stderr).toContain("3 removed");
+    expect((await cli(["find", "/in", ...at])).stdout.split("\n").filter(Boolean).sort()).toEqual(["/in", "/in/a.txt", "/in/d", "/in/d/b.txt"]);
+    expect((await cli(["cat", "/in/d/b.txt", ...at])).stdout).toBe("b");
+    expect(await stat("/in")).toMatchObject({ mode: "0750", mtime: "2005-05-05T05:05:05.500Z" }); // its entries changed, its time restored
+
+    // Export over a local directory with leftovers: a stale file and directory, a link to a host
+    // directory (removed as a link, never followed), and a directory where the tree has a file.
+    const out = join(tempDirectory("cli-copies-delete-out"), "out");
+    const host = tempDirectory("cli-copies-delete-host");
+    writeFileSync(join(host, "precious.txt"), "must survive");
+    mkdirSync(join(out, "stale-dir/inner"), { recursive: true });
+    mkdirSync(join(out, "a.txt"));
+    writeFileSync(join(out, "a.txt/x"), "x");
+    writeFileSync(join(out, "stale.txt"), "stale");
+    symlinkSync(host, join(out, "host-link"));
+    const exportDry = await cli(["export", "/in", out, "--delete", "--dry-run", ...at]);
+    expect(exportDry.status).toBe(0);
+    expect(exportDry.stdout.split("\n").filter(Boolean).sort()).toEqual([
+      "would remove " + join(out, "a.txt"),
+      "would remove " + join(out, "host-link"),
+      "would remove " + join(out, "stale-dir"),
+      "would remove " + join(out, "stale.txt"),
+      "would write /in/a.txt",
+      "would write /in/d/b.txt",
+    ]);
+    expect(readdirSync(out).sort()).toEqual(["a.txt", "host-link", "stale-dir", "stale.txt"]); // untouched
+
+    const exported = await cli(["export", "/in", out, "--delete", ...at]);
+    expect(exported.status).toBe(0);
+    expect(exported.stderr).toContain("4 removed");
+    expect(readdirSync(out).sort()).toEqual(["a.txt", "d"]);
+    expect(readFileSync(join(out, "a.txt"), "utf8")).toBe("a");
+    expect(readFileSync(join(host, "precious.txt"), "utf8")).toBe("must survive");
+    expect(lstatSync(out).mode & 0o7777).toBe(0o750); // the local directory takes /in's own, as cp -a /in/. out does
+    expect(lstatSync(out).mtimeMs).toBe(Date.parse("2005-05-05T05:05:05.500Z"));
+  }, 120_000);
+});
+
 describe("cli: a second import or export of an unchanged tree is incremental", () => {
   test("only what differs moves: no upload, no commit and no local write for unchanged files; the summary and the bar count them", async () => {
     const { bucket, at } = workspace("incremental");
@@ -121,11 +187,11 @@ describe("cli: a second import or export of an unchanged tree is incremental", (
 
     const out = join(tempDirectory("cli-copies-inc-out"), "out");
     const exported = await cli(["export", "/tree", out, "--json", ...at]);
-    expect(JSON.parse(exported.stdout)).toEqual({ files: 3, bytes: 5 * MiB + 9, unchanged: 0 });
+    expect(JSON.parse(exported.stdout)).toEqual({ files: 3, bytes: 5 * MiB + 9, unchanged: 0, removed: 0 });
     const inode = (path: string) => lstatSync(join(out, path)).ino;
     const inodes = { big: inode("big.bin"), a: inode("sub/a.txt"), b: inode("sub/b.txt"), link: inode("link") };
     const reexported = await cli(["export", "/tree", out, "--json", ...at]);
-    expect(JSON.parse(reexported.stdout)).toEqual({ files: 0, bytes: 0, unchanged: 3 });
+    expect(JSON.parse(reexported.stdout)).toEqual({ files: 0, bytes: 0, unchanged: 3, removed: 0 });
     expect({ big: inode("big.bin"), a: inode("sub/a.txt"), b: inode("sub/b.txt"), link: inode("link") }).toEqual(inodes); // not one file rewritten
     expect(Buffer.compare(readFileSync(join(out, "big.bin")), big)).toBe(0);
 
@@ -137,7 +203,7 @@ describe("cli: a second import or export of an unchanged tree is incremental", (
     expect((await uploaded(bucket)).filter((key) => !afterSecond.includes(key) && !key.startsWith("wal/"))).toEqual([]); // four bytes travel inline in the commit record
     expect(await newest()).toMatchObject({ kinds: { write: 1, utimes: 1 }, paths: ["/tree/sub/b.txt", "/tree/sub/b.txt"] }); // one commit, one file
     const changed = await cli(["export", "/tree", out, "--json", ...at]);
-    expect(JSON.parse(changed.stdout)).toEqual({ files: 1, bytes: 4, unchanged: 2 });
+    expect(JSON.parse(changed.stdout)).toEqual({ files: 1, bytes: 4, unchanged: 2, removed: 0 });
     expect(readFileSync(join(out, "sub/b.txt"), "utf8")).toBe("BETA");
     expect(lstatSync(join(out, "sub/b.txt")).mtimeMs).toBe(Date.parse("2010-10-10T10:10:10.010Z"));
     expect(inode("big.bin")).toBe(inodes.big);
@@ -227,11 +293,11 @@ describe("cli: import and export again on the S3 server", () => {
     expect(again.requests.bytesOut).toBeLessThan(64 * 1024);
     expect(await data()).toEqual(chunks);
     const out = join(tempDirectory("cli-copies-s3-out"), "out");
-    expect(JSON.parse((await cli(["export", "/", out, "--json", ...at], { env })).stdout)).toEqual({ files: 2, bytes: 6 * MiB + 5, unchanged: 0 });
+    expect(JSON.parse((await cli(["export", "/", out, "--json", ...at], { env })).stdout)).toEqual({ files: 2, bytes: 6 * MiB + 5, unchanged: 0, removed: 0 });
     expect(lstatSync(join(out, "note.txt")).mode & 0o7777).toBe(0o600);
     expect(lstatSync(join(out, "note.txt")).mtimeMs).toBe(Date.parse("2005-05-05T05:05:05.005Z"));
     const inode = lstatSync(join(out, "big.bin")).ino;
-    expect(JSON.parse((await cli(["export", "/", out, "--json", ...at], { env })).stdout)).toEqual({ files: 0, bytes: 0, unchanged: 2 });
+    expect(JSON.parse((await cli(["export", "/", out, "--json", ...at], { env })).stdout)).toEqual({ files: 0, bytes: 0, unchanged: 2, removed: 0 });
     expect(lstatSync(join(out, "big.bin")).ino).toBe(inode);
   }, 120_000);
 });
