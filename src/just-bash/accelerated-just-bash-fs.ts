@@ -69,6 +69,8 @@ export class AcceleratedJustBashFs implements IFileSystem {
   readonly filesystem: CoreFilesystem;
   #system: SystemTree;
   readonly #options: AcceleratedJustBashFsOptions;
+  /** With maxTotalBytes, over a transaction: the bytes of the regular files, as of this view's last write (undefined: to be summed). */
+  #usedBytes: number | undefined;
 
   constructor(filesystem: CoreFilesystem, options: AcceleratedJustBashFsOptions = {}) {
     const limit = options.maxTotalBytes;
@@ -280,6 +282,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async rm(path: string, options: RmOptions = {}): Promise<void> {
     const normalized = this.#check("rm", path);
+    this.#usedBytes = undefined; // what a removal releases is summed again at the next write
     const location = await this.#locate(normalized, false, "rm", path);
     const force = options.force === true;
     const recursive = options.recursive === true;
@@ -327,17 +330,20 @@ export class AcceleratedJustBashFs implements IFileSystem {
       if (!recursive) throw shellError("EISDIR", "cp", source);
       if (isWithin(target.path, await this.filesystem.realpath(from))) throw intoItselfError("cp", source, destination);
     }
-    await this.#checkQuota("cp", destination, stats.isDirectory() ? await this.#treeBytes(from) : stats.size, await this.#fileBytes(to));
+    const quota = await this.#checkQuota("cp", destination, () => (stats.isDirectory() ? this.#treeBytes(from) : Promise.resolve(stats.size)), () => this.#fileBytes(to));
     try {
       await this.filesystem.cp(from, to, { recursive, overwrite: true });
     } catch (error) {
+      this.#usedBytes = undefined;
       throw asShellError(error, "cp", destination);
     }
+    this.#counted(quota);
   }
 
   async mv(source: string, destination: string): Promise<void> {
     const from = this.#check("mv", source);
     const to = this.#check("mv", destination);
+    this.#usedBytes = undefined; // a move may replace a file: summed again at the next write
     const origin = await this.#locate(from, false, "mv", source);
     const target = await this.#locate(to, false, "mv", destination);
     const originInBucket = !origin.system || (isCommandPath(origin.path) && (await this.#bucketHas(origin.path)));
@@ -487,13 +493,15 @@ export class AcceleratedJustBashFs implements IFileSystem {
       }
       target = location.path; // a user's file below /bin or /usr: the bucket keeps it
     }
-    if (bytes.byteLength > 0) await this.#checkQuota("open", path, bytes.byteLength, kind === "write" ? await this.#fileBytes(target) : 0);
+    const quota = await this.#checkQuota("open", path, () => Promise.resolve(bytes.byteLength), () => (kind === "write" ? this.#fileBytes(target) : Promise.resolve(0)));
     try {
       if (kind === "write") await this.filesystem.writeFile(target, bytes);
       else await this.filesystem.appendFile(target, bytes);
     } catch (error) {
+      this.#usedBytes = undefined;
       throw asShellError(error, "open", path);
     }
+    this.#counted(quota);
     // A user's file of a stub's name replaces the stub, as over InMemoryFs: removing the file then leaves neither.
     if (location.system) this.#system.removeStub(target);
   }
@@ -631,6 +639,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   /** `cp -r` of a symbolic link: the link itself, its target text unchanged, replacing a file (never a directory) at the destination. */
   async #copyLink(from: string, to: string, source: string, destination: string): Promise<void> {
+    this.#usedBytes = undefined; // the link may replace a file: summed again at the next write
     const target = await this.#locate(to, false, "cp", destination);
     if (target.system && !isCommandPath(target.path)) {
       // Into memory (/dev/fd, a device): what the link leads to, as bytes.
@@ -652,12 +661,27 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   // ---- the byte quota (maxTotalBytes) ------------------------------------------------------------
 
-  /** Fails with just-bash's ENOSPC unless `adding` more bytes (`releasing` fewer) fit under maxTotalBytes. */
-  async #checkQuota(op: string, reported: string, adding: number, releasing: number): Promise<void> {
+  /**
+   * Fails with just-bash's ENOSPC unless `adding` more bytes (`releasing` fewer) fit under
+   * maxTotalBytes; resolves with the change in use, for #counted once the write has succeeded.
+   * Over a transaction (one command) the bytes in use are summed from the index once and then
+   * kept up to date by this view's own writes (nothing else writes the transaction); over a mount,
+   * where others may commit between two calls, they are summed afresh each time.
+   */
+  async #checkQuota(op: string, reported: string, adding: () => Promise<number>, releasing: () => Promise<number>): Promise<number | undefined> {
     const limit = this.#options.maxTotalBytes;
-    if (limit === undefined || limit === Number.POSITIVE_INFINITY || adding === 0) return;
-    const used = await this.#treeBytes("/");
-    if (adding > limit - used + releasing) throw shellError("ENOSPC", op, reported, `in-memory filesystem byte limit exceeded (${limit} bytes)`);
+    if (limit === undefined || limit === Number.POSITIVE_INFINITY) return undefined;
+    const added = await adding();
+    const released = await releasing();
+    const used = this.#usedBytes ?? (await this.#treeBytes("/"));
+    if (added > released && added > limit - used + released) throw shellError("ENOSPC", op, reported, `in-memory filesystem byte limit exceeded (${limit} bytes)`);
+    if (!(this.filesystem instanceof S3CachedFs)) this.#usedBytes = used;
+    return added - released;
+  }
+
+  /** After a write checked by #checkQuota: the bytes in use, kept up to date (see there). */
+  #counted(change: number | undefined): void {
+    if (change !== undefined && this.#usedBytes !== undefined) this.#usedBytes += change;
   }
 
   /** The bytes of the regular files at and below `path` (from the index; links are not followed below the top). */

@@ -641,6 +641,11 @@ export const shellCorpus: ShellCase[] = [
     note: "InMemoryFs creates the missing parents; symlink(2) and ln fail with ENOENT.",
   },
   {
+    name: "cp and mv into a missing directory",
+    script: "echo a > a; cp a x/y/z; echo rc=$?; mv a q/r; echo rc=$?; find . | sort",
+    note: "InMemoryFs creates the missing parents; cp and mv (rename(2)) fail with ENOENT.",
+  },
+  {
     name: "jq reads and writes files",
     files: { "c.json": "{\"a\":[1,2,3]}" },
     script: "jq '.a | add' c.json; jq -c '.a |= map(.*2)' c.json > d.json; cat d.json",

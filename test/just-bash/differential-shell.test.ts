@@ -73,6 +73,14 @@ const knownDifferences: Record<string, KnownDifference> = {
     reason: "InMemoryFs creates a link's missing parent directories; symlink(2), Node's fs.symlink and ln fail with ENOENT and create nothing.",
     shell: { stdout: "rc=1\n.\n./t\n", stderr: "ln: ENOENT: no such file or directory, symlink '/workspace/a/b/l'\n", exitCode: 0 },
   },
+  "cp and mv into a missing directory": {
+    reason: "InMemoryFs creates a copy's or a move's missing parent directories; cp and rename(2) fail with ENOENT and change nothing (just-bash's cp and mv word any ENOENT as 'cannot stat' the source).",
+    shell: {
+      stdout: "rc=1\nrc=1\n.\n./a\n",
+      stderr: "cp: cannot stat 'a': No such file or directory\nmv: cannot stat 'a': No such file or directory\n",
+      exitCode: 0,
+    },
+  },
   "mv a directory onto a non-empty directory": {
     reason: "InMemoryFs merges the two trees; rename(2) refuses with ENOTEMPTY and leaves both in place.",
     shell: {

@@ -176,6 +176,10 @@ test("executionLimits.maxFileSystemBytes caps the mount's bytes with just-bash's
     expect(await shell.fs.exists(`${WORKSPACE}/copy`)).toBe(false);
     // Overwriting counts the bytes it releases; removing makes room again.
     expect(await shell.exec("printf '%01000d' 0 > a; rm a; printf '%01024d' 0 > b; wc -c < b")).toEqual({ stdout: "1024\n", stderr: "", exitCode: 0 });
+    // Within one command the count follows each write (appends add up, a removal gives back).
+    expect(await shell.exec("rm b; for i in $(seq 1 10); do printf '%0100d' 0 >> g; done; wc -c < g")).toEqual({ stdout: "1000\n", stderr: "", exitCode: 0 });
+    expect(await shell.exec("printf '%025d' 0 >> g")).toEqual({ stdout: "", stderr: "bash: g: No space left on device\n", exitCode: 1 });
+    expect(await shell.exec("printf '%024d' 0 >> g; wc -c < g")).toEqual({ stdout: "1024\n", stderr: "", exitCode: 0 });
     // /dev/fd has its own budget of the same size.
     expect((await shell.exec("printf '%02000d' 0 > /dev/fd/9")).stderr).toBe("bash: /dev/fd/9: No space left on device\n");
     // Without the option (the default) there is no cap: the bucket is not memory.
