@@ -641,6 +641,11 @@ export const shellCorpus: ShellCase[] = [
     note: "InMemoryFs creates the missing parents; symlink(2) and ln fail with ENOENT.",
   },
   {
+    name: "rm -r and mv of the system directories",
+    script: "rm -r /bin; echo rc=$?; test -d /bin && echo bin-kept; mv /usr /usr2; echo rc=$?; test -d /usr && echo usr-kept",
+    note: "InMemoryFs removes or moves them like any directory; a filesystem serving them from memory may keep them.",
+  },
+  {
     name: "cp and mv into a missing directory",
     script: "echo a > a; cp a x/y/z; echo rc=$?; mv a q/r; echo rc=$?; find . | sort",
     note: "InMemoryFs creates the missing parents; cp and mv (rename(2)) fail with ENOENT.",

@@ -73,6 +73,14 @@ const knownDifferences: Record<string, KnownDifference> = {
     reason: "InMemoryFs creates a link's missing parent directories; symlink(2), Node's fs.symlink and ln fail with ENOENT and create nothing.",
     shell: { stdout: "rc=1\n.\n./t\n", stderr: "ln: ENOENT: no such file or directory, symlink '/workspace/a/b/l'\n", exitCode: 0 },
   },
+  "rm -r and mv of the system directories": {
+    reason: "/bin, /usr, /dev and /proc themselves are the in-memory tree's (the stubs, the devices), so removing or moving them is EROFS; the files in them can be removed, and users' files below /bin and /usr moved.",
+    shell: {
+      stdout: "rc=1\nbin-kept\nrc=1\nusr-kept\n",
+      stderr: "rm: cannot remove '/bin': EROFS: read-only file system, rm '/bin'\nmv: cannot move '/usr': EROFS: read-only file system, mv '/usr'\n",
+      exitCode: 0,
+    },
+  },
   "cp and mv into a missing directory": {
     reason: "InMemoryFs creates a copy's or a move's missing parent directories; cp and rename(2) fail with ENOENT and change nothing (just-bash's cp and mv word any ENOENT as 'cannot stat' the source).",
     shell: {

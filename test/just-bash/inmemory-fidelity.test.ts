@@ -31,6 +31,12 @@ test("a script put in /bin or on PATH below /usr runs, lists beside the stubs, a
         "mkdir -p /usr/local/bin && printf 'echo local\\n' > /usr/local/bin/tool && chmod 755 /usr/local/bin/tool; PATH=$PATH:/usr/local/bin tool",
     );
     expect(installed).toEqual({ stdout: "hi from x\n/bin/greet\n1\n1\nlocal\n", stderr: "", exitCode: 0 });
+    // A file moves in and out as anywhere else.
+    expect(await shell.exec("printf 'echo moved\\n' > mine; chmod +x mine; mv mine /usr/bin/mine; mine; mv /usr/bin/mine back; test -e /usr/bin/mine || echo moved-out")).toEqual({
+      stdout: "moved\nmoved-out\n",
+      stderr: "",
+      exitCode: 0,
+    });
     // Another command (a fresh just-bash shell) still finds it; the stubs are untouched.
     expect(await shell.exec("greet again; cat /usr/bin/ls")).toEqual({ stdout: "hi from again\n#!/bin/bash\n# Built-in command: ls\n", stderr: "", exitCode: 0 });
     expect(filesystem.allPaths()).toContain("/bin/greet");
