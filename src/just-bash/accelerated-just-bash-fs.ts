@@ -139,7 +139,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async readFileBuffer(path: string): Promise<Uint8Array> {
     const normalized = this.#check("open", path);
-    if (this.#inMemory(normalized)) return this.#systemRead(normalized, path);
+    if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#systemRead(normalized, path);
     try {
       const bytes = await this.filesystem.readFile(normalized);
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -155,7 +155,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (this.#options.signal?.aborted) return false;
     const normalized = resolveWithin("/", path);
     try {
-      if (this.#inMemory(normalized)) return await this.#memoryExists(normalized);
+      if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return await this.#memoryExists(normalized);
       if (await this.filesystem.exists(normalized)) return true;
       const location = await this.#locate(normalized, true, "access", path);
       return location.system && (await this.#memoryExists(location.path));
@@ -166,7 +166,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async stat(path: string): Promise<FsStat> {
     const normalized = this.#check("stat", path);
-    if (this.#inMemory(normalized)) return this.#memoryStat(normalized, true, "stat", path);
+    if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, true, "stat", path);
     try {
       return coreStats(await this.filesystem.stat(normalized));
     } catch (error) {
@@ -177,7 +177,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async lstat(path: string): Promise<FsStat> {
     const normalized = this.#check("lstat", path);
-    if (this.#inMemory(normalized)) return this.#memoryStat(normalized, false, "lstat", path);
+    if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, false, "lstat", path);
     try {
       return coreStats(await this.filesystem.lstat(normalized));
     } catch (error) {
@@ -612,6 +612,16 @@ export class AcceleratedJustBashFs implements IFileSystem {
     }
   }
 
+  /**
+   * Whether `path`, below /bin or /usr, is answered by the in-memory tree alone: its directory is
+   * one of the stubs' and the bucket has no users' files there (the PATH probes before every
+   * command then cost one index lookup, not a failed one per probe).
+   */
+  async #stubOnly(path: string): Promise<boolean> {
+    const parent = parentOf(path);
+    return this.#inMemory(parent) && !(await this.filesystem.exists(parent).catch(() => false));
+  }
+
   /** Whether the bucket has an entry at `path` (not following a last link). */
   async #bucketHas(path: string): Promise<boolean> {
     return (await this.filesystem.lstat(path).catch(() => undefined)) !== undefined;
@@ -722,7 +732,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   /** stat or lstat of an in-memory location: /dev/fd, a user's file below /bin or /usr, or the tree. */
   async #memoryStat(path: string, follow: boolean, op: string, reported: string): Promise<FsStat> {
     if (isScratchPath(path)) return this.#scratchCall(op, reported, async (scratch) => ({ ...(follow ? await scratch.stat(path) : await scratch.lstat(path)), dev: systemDevice }));
-    if (isCommandPath(path) && !this.#inMemory(path)) {
+    if (isCommandPath(path) && !this.#inMemory(path) && !(await this.#stubOnly(path))) {
       const stats = await (follow ? this.filesystem.stat(path) : this.filesystem.lstat(path)).catch(() => undefined);
       if (stats !== undefined) return coreStats(stats);
     }
@@ -735,7 +745,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async #systemRead(path: string, reported: string): Promise<Uint8Array> {
     if (isScratchPath(path)) return this.#scratchCall("open", reported, (scratch) => scratch.readFileBuffer(path));
-    if (isCommandPath(path) && !this.#inMemory(path)) {
+    if (isCommandPath(path) && !this.#inMemory(path) && !(await this.#stubOnly(path))) {
       const bytes = await this.filesystem.readFile(path).catch(() => undefined);
       if (bytes !== undefined) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
