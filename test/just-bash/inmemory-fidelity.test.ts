@@ -217,3 +217,21 @@ test("a plain Bash over the adapter with maxTotalBytes enforces it as InMemoryFs
     await filesystem.close();
   }
 });
+
+test("writeFileSync takes just-bash's command stubs, in memory, and refuses every other synchronous write", async () => {
+  const { filesystem, shell, close } = await shellFixture("jb-fidelity-sync");
+  try {
+    shell.fs.writeFileSync("/usr/bin/extra", "#!/bin/bash\n# Built-in command: extra\n");
+    expect(await shell.fs.readFile("/bin/extra")).toBe("#!/bin/bash\n# Built-in command: extra\n");
+    for (const [path, content] of [
+      [`${WORKSPACE}/x`, "data"],
+      ["/usr/bin/other", "not a stub"],
+      ["/usr/local/bin/extra", "#!/bin/bash\n# Built-in command: extra\n"],
+    ] as const) {
+      expect(() => shell.fs.writeFileSync(path, content)).toThrow(`EROFS: synchronous writes take only just-bash's command stubs (/bin/<name>, /usr/bin/<name>), open '${path}'`);
+    }
+    expect(filesystem.allPaths().filter((path) => path !== "/" && path !== WORKSPACE)).toEqual([]);
+  } finally {
+    await close();
+  }
+});
