@@ -2,20 +2,23 @@
 // transactions). Metadata (stat, exists, readdir, the PATH probes before every command) is
 // answered by the local index, bytes by the cache or ranged reads, writes by the commit log; the
 // shell's system directories (/bin, /usr, /dev, /proc) by an in-memory tree, so they never reach
-// the bucket. Errors are core FsErrors with just-bash's message shapes (shell-errors.ts).
+// the bucket (the users' own files below /bin and /usr do, as any file; /dev/fd is scratch space in
+// memory). Errors are core FsErrors with just-bash's message shapes (shell-errors.ts).
 //
 // Semantics follow POSIX and Node where just-bash's InMemoryFs is looser (it lets a file be
 // written below a regular file, moves a directory onto a non-empty one by merging, ...); the
 // differential tests name each case where the two differ and why.
 //
-// It has no `mkdirSync` or `writeFileSync` on purpose: just-bash writes its /bin, /dev and /proc
-// layout into any fs that has both, and those writes would land in the bucket.
+// It has no `mkdirSync` on purpose: just-bash writes its /bin, /dev and /proc layout into any fs
+// that has both it and `writeFileSync`, and those writes would land in the bucket. `writeFileSync`
+// takes only the command stubs just-bash writes for each command it registers (custom ones
+// included), so a plain `new Bash({ fs })` finds every command it has, as over InMemoryFs.
 
-import { unsafeBytesFromLatin1, type BufferEncoding, type ByteString, type CpOptions, type FileContent, type FsStat, type IFileSystem, type MkdirOptions, type RmOptions } from "just-bash";
-import { FsError, S3CachedFs, isWithin, joinPath, maxSymlinkHops, parentOf, resolveLinkTarget, resolveWithin, splitPath, type FileStats, type Transaction } from "../core.ts";
+import { InMemoryFs, unsafeBytesFromLatin1, type BufferEncoding, type ByteString, type CpOptions, type FileContent, type FsStat, type IFileSystem, type MkdirOptions, type RmOptions } from "just-bash";
+import { FsError, S3CachedFs, isWithin, joinPath, maxSymlinkHops, parentOf, resolveLinkTarget, resolveWithin, splitPath, type FileStats, type FsErrorCode, type Transaction } from "../core.ts";
 import { bytesToText, contentToBytes, encodingOf } from "./encodings.ts";
 import { asShellError, intoItselfError, shellError } from "./shell-errors.ts";
-import { isSystemPath, SystemTree, type ProcessInfo, type SystemNode } from "./system-tree.ts";
+import { isCommandPath, isScratchPath, isSystemPath, SystemTree, type ProcessInfo, type SystemNode } from "./system-tree.ts";
 import { checkedPath } from "./virtual-paths.ts";
 
 /** What just-bash's readdirWithFileTypes returns (its DirentEntry, which it does not export). */
@@ -34,11 +37,18 @@ export type CoreFilesystem = S3CachedFs | Transaction;
 
 export interface AcceleratedJustBashFsOptions {
   /**
-   * The shell's command names, stubbed in /bin and /usr/bin (createAcceleratedJustBashShell passes
-   * the exact set). Without them /bin and /usr/bin do not exist, and just-bash runs any command it
-   * has registered, custom ones included; only `which` and `ls /usr/bin` then find nothing.
+   * Command names to stub in /bin and /usr/bin from the start. Not needed with just-bash's `Bash`:
+   * it writes a stub for every command it registers (custom ones included) through
+   * `writeFileSync`, which the adapter keeps in memory.
    */
   commands?: Iterable<string>;
+  /**
+   * The most bytes the mount's regular files may hold together (just-bash's InMemoryFs
+   * `maxTotalBytes`, which Bash's `executionLimits.maxFileSystemBytes` sets): a write that would
+   * exceed it fails with ENOSPC, just-bash's message, and changes nothing. /dev/fd has its own
+   * budget of the same size. No limit by default: the files live in the bucket, not in memory.
+   */
+  maxTotalBytes?: number;
   /** Shown in /proc/self/status (just-bash's `processInfo`). */
   processInfo?: ProcessInfo;
   /** Once aborted, every call fails with ECANCELED (exists answers false): the command that was given this fs has ended. */
@@ -59,11 +69,17 @@ export class AcceleratedJustBashFs implements IFileSystem {
   readonly filesystem: CoreFilesystem;
   #system: SystemTree;
   readonly #options: AcceleratedJustBashFsOptions;
+  /** With maxTotalBytes, over a transaction: the bytes of the regular files, as of this view's last write (undefined: to be summed). */
+  #usedBytes: number | undefined;
 
   constructor(filesystem: CoreFilesystem, options: AcceleratedJustBashFsOptions = {}) {
+    const limit = options.maxTotalBytes;
+    if (limit !== undefined && !(limit === Number.POSITIVE_INFINITY || (Number.isSafeInteger(limit) && limit >= 0))) {
+      throw new FsError("EINVAL", "AcceleratedJustBashFs", { detail: `maxTotalBytes: expected a non-negative integer number of bytes, got ${String(limit)}` });
+    }
     this.filesystem = filesystem;
     this.#options = options;
-    this.#system = new SystemTree({ commands: options.commands, processInfo: options.processInfo });
+    this.#system = new SystemTree({ commands: options.commands, processInfo: options.processInfo, maxScratchBytes: limit === Number.POSITIVE_INFINITY ? undefined : limit });
   }
 
   /**
@@ -80,7 +96,10 @@ export class AcceleratedJustBashFs implements IFileSystem {
    * system tree, and ending with `signal`. The shell gives one to each command.
    */
   over(filesystem: CoreFilesystem, signal?: AbortSignal): AcceleratedJustBashFs {
-    const view = new AcceleratedJustBashFs(filesystem, signal === undefined ? {} : { signal });
+    const view = new AcceleratedJustBashFs(filesystem, {
+      ...(signal === undefined ? {} : { signal }),
+      ...(this.#options.maxTotalBytes === undefined ? {} : { maxTotalBytes: this.#options.maxTotalBytes }),
+    });
     view.#system = this.#system; // its command stubs and process info included
     return view;
   }
@@ -88,6 +107,24 @@ export class AcceleratedJustBashFs implements IFileSystem {
   /** Adds /bin and /usr/bin stubs for more command names (a command registered later). */
   addCommands(names: Iterable<string>): void {
     this.#system.addCommands(names);
+  }
+
+  /**
+   * Takes the command stubs just-bash's `Bash` writes for every command it registers
+   * (`/bin/<name>`, `/usr/bin/<name>`), into the in-memory tree: a plain `new Bash({ fs })` then
+   * finds each of its commands, custom ones included, along PATH. Every other synchronous write
+   * is refused (EROFS): the bucket is written asynchronously only.
+   */
+  writeFileSync(path: string, content: FileContent): void {
+    const normalized = this.#check("open", path);
+    const name = normalized.slice(normalized.lastIndexOf("/") + 1);
+    const directory = parentOf(normalized);
+    const stub = `#!/bin/bash\n# Built-in command: ${name}\n`;
+    if ((directory === "/bin" || directory === "/usr/bin") && (content === stub || (content instanceof Uint8Array && bytesToText(content, "utf8") === stub))) {
+      this.#system.addCommands([name]);
+      return;
+    }
+    throw shellError("EROFS", "open", path, "synchronous writes take only just-bash's command stubs (/bin/<name>, /usr/bin/<name>)");
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -102,7 +139,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async readFileBuffer(path: string): Promise<Uint8Array> {
     const normalized = this.#check("open", path);
-    if (isSystemPath(normalized)) return this.#systemRead(normalized, path);
+    if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#systemRead(normalized, path);
     try {
       const bytes = await this.filesystem.readFile(normalized);
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -117,11 +154,11 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (typeof path !== "string" || path.includes("\0") || path === "") return false;
     if (this.#options.signal?.aborted) return false;
     const normalized = resolveWithin("/", path);
-    if (isSystemPath(normalized)) return this.#systemFind(normalized) !== undefined;
     try {
+      if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return await this.#memoryExists(normalized);
       if (await this.filesystem.exists(normalized)) return true;
       const location = await this.#locate(normalized, true, "access", path);
-      return location.system && this.#systemFind(location.path) !== undefined;
+      return location.system && (await this.#memoryExists(location.path));
     } catch {
       return false; // a closed filesystem or an ended transaction
     }
@@ -129,23 +166,23 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async stat(path: string): Promise<FsStat> {
     const normalized = this.#check("stat", path);
-    if (isSystemPath(normalized)) return systemStats(this.#system.get(normalized, "stat", path));
+    if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, true, "stat", path);
     try {
       return coreStats(await this.filesystem.stat(normalized));
     } catch (error) {
       const location = await this.#locateAfter(error, normalized, true, "stat", path);
-      return systemStats(this.#system.get(location.path, "stat", path));
+      return this.#memoryStat(location.path, true, "stat", path);
     }
   }
 
   async lstat(path: string): Promise<FsStat> {
     const normalized = this.#check("lstat", path);
-    if (isSystemPath(normalized)) return systemStats(this.#system.get(normalized, "lstat", path));
+    if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, false, "lstat", path);
     try {
       return coreStats(await this.filesystem.lstat(normalized));
     } catch (error) {
       const location = await this.#locateAfter(error, normalized, false, "lstat", path);
-      return systemStats(this.#system.get(location.path, "lstat", path));
+      return this.#memoryStat(location.path, false, "lstat", path);
     }
   }
 
@@ -159,30 +196,37 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async readlink(path: string): Promise<string> {
     const normalized = this.#check("readlink", path);
-    if (isSystemPath(normalized)) {
-      this.#system.get(normalized, "readlink", path);
-      throw shellError("EINVAL", "readlink", path); // the system tree holds no symbolic links
+    const location: Location = { system: true, path: normalized };
+    if (!this.#inMemory(normalized)) {
+      try {
+        return await this.filesystem.readlink(normalized);
+      } catch (error) {
+        Object.assign(location, await this.#locateAfter(error, normalized, false, "readlink", path));
+      }
     }
-    try {
-      return await this.filesystem.readlink(normalized);
-    } catch (error) {
-      const location = await this.#locateAfter(error, normalized, false, "readlink", path);
-      this.#system.get(location.path, "readlink", path);
-      throw shellError("EINVAL", "readlink", path);
+    if (isCommandPath(location.path)) {
+      const link = await this.filesystem.readlink(location.path).catch(() => undefined);
+      if (link !== undefined) return link;
     }
+    await this.#memoryStat(location.path, false, "readlink", path);
+    throw shellError("EINVAL", "readlink", path); // the in-memory tree holds no symbolic links
   }
 
   async realpath(path: string): Promise<string> {
     const normalized = this.#check("realpath", path);
-    if (isSystemPath(normalized)) {
-      this.#system.get(normalized, "realpath", path);
+    if (this.#inMemory(normalized)) {
+      await this.#memoryStat(normalized, false, "realpath", path);
       return normalized;
     }
     try {
       return await this.filesystem.realpath(normalized);
     } catch (error) {
       const location = await this.#locateAfter(error, normalized, true, "realpath", path);
-      this.#system.get(location.path, "realpath", path);
+      if (isCommandPath(location.path)) {
+        const real = await this.filesystem.realpath(location.path).catch(() => undefined);
+        if (real !== undefined) return real;
+      }
+      await this.#memoryStat(location.path, false, "realpath", path);
       return location.path;
     }
   }
@@ -214,12 +258,20 @@ export class AcceleratedJustBashFs implements IFileSystem {
     const recursive = options.recursive === true;
     const location = await this.#locate(normalized, false, "mkdir", path);
     if (location.system) {
-      const existing = this.#systemFind(location.path);
+      if (isScratchPath(location.path)) return this.#scratchCall("mkdir", path, (scratch) => scratch.mkdir(location.path, { recursive }));
+      const existing = await this.#memoryStat(location.path, false, "mkdir", path).catch(() => undefined);
       if (existing !== undefined) {
-        if (existing.kind === "directory" && recursive) return;
+        if (existing.isDirectory && recursive) return;
         throw shellError("EEXIST", "mkdir", path);
       }
-      throw this.#system.readOnly("mkdir", path);
+      if (!isCommandPath(location.path)) throw this.#system.readOnly("mkdir", path);
+      await this.#bucketParents(location.path);
+      try {
+        await this.filesystem.mkdir(location.path, { recursive });
+      } catch (error) {
+        throw asShellError(error, "mkdir", path);
+      }
+      return;
     }
     try {
       await this.filesystem.mkdir(normalized, { recursive });
@@ -230,29 +282,42 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async rm(path: string, options: RmOptions = {}): Promise<void> {
     const normalized = this.#check("rm", path);
+    this.#usedBytes = undefined; // what a removal releases is summed again at the next write
     const location = await this.#locate(normalized, false, "rm", path);
+    const force = options.force === true;
+    const recursive = options.recursive === true;
     if (location.system) {
+      if (isScratchPath(location.path)) return this.#scratchCall("rm", path, (scratch) => scratch.rm(location.path, { recursive, force }));
+      if (isCommandPath(location.path) && (await this.#bucketHas(location.path))) return this.#bucketRm(location.path, recursive, force, path);
       if (this.#systemFind(location.path) === undefined) {
-        if (options.force === true) return;
+        if (force) return;
         throw shellError("ENOENT", "rm", path);
       }
-      throw this.#system.readOnly("rm", path);
+      if (!this.#system.isStub(location.path)) throw this.#system.readOnly("rm", path);
+      this.#system.removeStub(location.path);
+      return;
     }
-    try {
-      await this.filesystem.rm(normalized, { recursive: options.recursive === true, force: options.force === true });
-    } catch (error) {
-      throw asShellError(error, "rm", path);
-    }
+    await this.#bucketRm(normalized, recursive, force, path);
   }
 
+  /**
+   * Copies as GNU cp does (just-bash's cp passes only `recursive`, for -r and -R): without it a
+   * symbolic link is followed and its target's bytes copied; with it the link itself is copied,
+   * at the top as inside the tree (GNU's -r implies -P).
+   */
   async cp(source: string, destination: string, options: CpOptions = {}): Promise<void> {
     const from = this.#check("cp", source);
     const to = this.#check("cp", destination);
     const recursive = options.recursive === true;
-    const origin = await this.#locate(from, true, "cp", source);
+    const origin = await this.#locate(from, !recursive, "cp", source);
+    if (recursive && !origin.system) {
+      const stats = await this.filesystem.lstat(from).catch(() => undefined);
+      if (stats?.isSymbolicLink()) return this.#copyLink(from, to, source, destination);
+    }
+    const followed = recursive ? await this.#locate(from, true, "cp", source) : origin;
     const target = await this.#locate(to, true, "cp", destination);
-    if (origin.system || target.system) {
-      await this.#copyAcross(origin, target, recursive, source, destination);
+    if (followed.system || target.system) {
+      await this.#copyAcross(followed, target, recursive, source, destination);
       return;
     }
     let stats: FileStats;
@@ -265,32 +330,47 @@ export class AcceleratedJustBashFs implements IFileSystem {
       if (!recursive) throw shellError("EISDIR", "cp", source);
       if (isWithin(target.path, await this.filesystem.realpath(from))) throw intoItselfError("cp", source, destination);
     }
+    const quota = await this.#checkQuota("cp", destination, () => (stats.isDirectory() ? this.#treeBytes(from) : Promise.resolve(stats.size)), () => this.#fileBytes(to));
     try {
       await this.filesystem.cp(from, to, { recursive, overwrite: true });
     } catch (error) {
+      this.#usedBytes = undefined;
       throw asShellError(error, "cp", destination);
     }
+    this.#counted(quota);
   }
 
   async mv(source: string, destination: string): Promise<void> {
     const from = this.#check("mv", source);
     const to = this.#check("mv", destination);
+    this.#usedBytes = undefined; // a move may replace a file: summed again at the next write
     const origin = await this.#locate(from, false, "mv", source);
     const target = await this.#locate(to, false, "mv", destination);
-    if (origin.system) {
-      if (this.#systemFind(origin.path) === undefined) throw shellError("ENOENT", "mv", source);
-      throw this.#system.readOnly("mv", source);
+    const originInBucket = !origin.system || (isCommandPath(origin.path) && (await this.#bucketHas(origin.path)));
+    const targetInBucket = !target.system || isCommandPath(target.path);
+    if (!originInBucket || !targetInBucket) {
+      // Between the bucket and memory (/dev/fd, a command stub): a copy and a removal, as mv does across devices.
+      if (origin.system && !isScratchPath(origin.path) && !this.#system.isStub(origin.path)) {
+        if (this.#systemFind(origin.path) === undefined) throw shellError("ENOENT", "mv", source);
+        throw this.#system.readOnly("mv", source);
+      }
+      if (target.system && !isScratchPath(target.path) && !isCommandPath(target.path)) throw this.#system.readOnly("mv", destination);
+      await this.cp(source, destination, { recursive: true });
+      await this.rm(source, { recursive: true, force: true });
+      return;
     }
-    if (target.system) throw this.#system.readOnly("mv", destination);
+    const fromPath = origin.system ? origin.path : from;
+    const toPath = target.system ? target.path : to;
     let stats: FileStats;
     try {
-      stats = await this.filesystem.lstat(from);
+      stats = await this.filesystem.lstat(fromPath);
     } catch (error) {
       throw asShellError(error, "mv", source);
     }
     if (stats.isDirectory() && target.path !== origin.path && isWithin(target.path, origin.path)) throw intoItselfError("mv", source, destination);
+    if (target.system) await this.#bucketParents(target.path);
     try {
-      await this.filesystem.rename(from, to);
+      await this.filesystem.rename(fromPath, toPath);
     } catch (error) {
       throw asShellError(error, "mv", destination);
     }
@@ -300,8 +380,17 @@ export class AcceleratedJustBashFs implements IFileSystem {
     const normalized = this.#check("chmod", path);
     const location = await this.#locate(normalized, true, "chmod", path);
     if (location.system) {
-      this.#system.get(location.path, "chmod", path);
-      throw this.#system.readOnly("chmod", path);
+      if (isScratchPath(location.path)) return this.#scratchCall("chmod", path, (scratch) => scratch.chmod(location.path, mode));
+      if (isCommandPath(location.path) && (await this.#bucketHas(location.path))) {
+        try {
+          await this.filesystem.chmod(location.path, mode);
+        } catch (error) {
+          throw asShellError(error, "chmod", path);
+        }
+        return;
+      }
+      this.#system.chmod(location.path, mode, "chmod", path);
+      return;
     }
     try {
       await this.filesystem.chmod(normalized, mode);
@@ -314,6 +403,15 @@ export class AcceleratedJustBashFs implements IFileSystem {
     const normalized = this.#check("utimes", path);
     const location = await this.#locate(normalized, true, "utimes", path);
     if (location.system) {
+      if (isScratchPath(location.path)) return this.#scratchCall("utimes", path, (scratch) => scratch.utimes(location.path, atime, mtime));
+      if (isCommandPath(location.path) && (await this.#bucketHas(location.path))) {
+        try {
+          await this.filesystem.utimes(location.path, atime, mtime);
+        } catch (error) {
+          throw asShellError(error, "utimes", path);
+        }
+        return;
+      }
       this.#system.touch(location.path, mtime, "utimes", path);
       return;
     }
@@ -324,15 +422,21 @@ export class AcceleratedJustBashFs implements IFileSystem {
     }
   }
 
+  /** As symlink(2) and Node's fs.symlink: the link's directory must exist (`ln -s t a/b/l` fails when a/b does not). */
   async symlink(target: string, linkPath: string): Promise<void> {
     const normalized = this.#check("symlink", linkPath);
     const location = await this.#locate(normalized, false, "symlink", linkPath);
+    let path = normalized;
     if (location.system) {
-      if (this.#systemFind(location.path) !== undefined) throw shellError("EEXIST", "symlink", linkPath);
-      throw this.#system.readOnly("symlink", linkPath);
+      if ((await this.#memoryStat(location.path, false, "symlink", linkPath).catch(() => undefined)) !== undefined) throw shellError("EEXIST", "symlink", linkPath);
+      // EROFS rather than EPERM, which just-bash's ln words as "hard link not allowed for directory".
+      if (isScratchPath(location.path)) throw shellError("EROFS", "symlink", linkPath, "read-only file system: /dev/fd holds no symbolic links");
+      if (!isCommandPath(location.path)) throw this.#system.readOnly("symlink", linkPath);
+      await this.#bucketParents(location.path);
+      path = location.path;
     }
     try {
-      await this.filesystem.symlink(target, normalized);
+      await this.filesystem.symlink(target, path);
     } catch (error) {
       throw asShellError(error, "symlink", linkPath);
     }
@@ -363,33 +467,51 @@ export class AcceleratedJustBashFs implements IFileSystem {
     return checkedPath(path, op);
   }
 
+  /**
+   * Whether `path` is answered from memory before the bucket is asked: /dev and /proc, and the
+   * stubs' directories /bin, /usr and /usr/bin while the tree has them. Below /bin and /usr the
+   * bucket is asked first (the users' files), then the stubs.
+   */
+  #inMemory(path: string): boolean {
+    if (!isSystemPath(path)) return false;
+    if (path === "/bin" || path === "/usr" || path === "/usr/bin") return this.#systemFind(path) !== undefined;
+    return !isCommandPath(path);
+  }
+
   async #write(kind: "write" | "append", path: string, content: FileContent, options: WriteFileOptions | undefined): Promise<void> {
     const normalized = this.#check("open", path);
     const bytes = contentToBytes(content, encodingOf(options), "open", path);
     const location = await this.#locate(normalized, true, "open", path);
+    let target = normalized;
     if (location.system) {
-      this.#system.write(location.path, "open", path);
-      return;
+      if (isScratchPath(location.path)) {
+        return this.#scratchCall("open", path, (scratch) => (kind === "write" ? scratch.writeFile(location.path, bytes) : scratch.appendFile(location.path, bytes)));
+      }
+      if (!isCommandPath(location.path) || (await this.#memoryStat(location.path, true, "open", path).catch(() => undefined))?.isDirectory === true) {
+        this.#system.write(location.path, "open", path);
+        return;
+      }
+      target = location.path; // a user's file below /bin or /usr: the bucket keeps it
     }
+    const quota = await this.#checkQuota("open", path, () => Promise.resolve(bytes.byteLength), () => (kind === "write" ? this.#fileBytes(target) : Promise.resolve(0)));
     try {
-      if (kind === "write") await this.filesystem.writeFile(normalized, bytes);
-      else await this.filesystem.appendFile(normalized, bytes);
+      if (kind === "write") await this.filesystem.writeFile(target, bytes);
+      else await this.filesystem.appendFile(target, bytes);
     } catch (error) {
+      this.#usedBytes = undefined;
       throw asShellError(error, "open", path);
     }
+    this.#counted(quota);
+    // A user's file of a stub's name replaces the stub, as over InMemoryFs: removing the file then leaves neither.
+    if (location.system) this.#system.removeStub(target);
   }
 
   async #list(path: string): Promise<ShellDirectoryEntry[]> {
     const normalized = this.#check("scandir", path);
-    if (isSystemPath(normalized)) return this.#systemList(normalized, path);
+    if (this.#inMemory(normalized)) return this.#systemList(normalized, path);
     let entries: ShellDirectoryEntry[];
     try {
-      entries = (await this.filesystem.readdir(normalized, { withFileTypes: true })).map((entry) => ({
-        name: entry.name,
-        isFile: entry.isFile(),
-        isDirectory: entry.isDirectory(),
-        isSymbolicLink: entry.isSymbolicLink(),
-      }));
+      entries = await this.#bucketList(normalized);
     } catch (error) {
       const location = await this.#locateAfter(error, normalized, true, "scandir", path);
       return this.#systemList(location.path, path);
@@ -404,13 +526,24 @@ export class AcceleratedJustBashFs implements IFileSystem {
     return entries.sort((a, b) => byName(a.name, b.name));
   }
 
+  async #bucketList(path: string): Promise<ShellDirectoryEntry[]> {
+    return (await this.filesystem.readdir(path, { withFileTypes: true })).map((entry) => ({
+      name: entry.name,
+      isFile: entry.isFile(),
+      isDirectory: entry.isDirectory(),
+      isSymbolicLink: entry.isSymbolicLink(),
+    }));
+  }
+
   /**
    * Follows `path` through the index's symbolic links until it lands in the system tree or
    * reaches an entry (or a missing one) of the bucket's tree. Only the index is consulted. Writes
    * use it so that a link such as `out -> /dev/null` writes to the device, never into the bucket.
+   * A location in the system tree below /bin or /usr may still be a user's file in the bucket:
+   * the callers ask the bucket first there.
    */
   async #locate(path: string, followLast: boolean, op: string, reported: string): Promise<Location> {
-    if (isSystemPath(path)) return { system: true, path };
+    if (this.#inMemory(path) || (isCommandPath(path) && this.#inMemory(parentOf(path)))) return { system: true, path };
     if (path === "/") return { system: false, path };
     const filesystem = this.filesystem;
     // Fast path: the parent resolves without leaving the index, so only the last name can be a link.
@@ -435,13 +568,16 @@ export class AcceleratedJustBashFs implements IFileSystem {
     for (let hops = 0; pending.length > 0; ) {
       const next = joinPath(current, pending[0]!);
       pending = pending.slice(1);
-      if (isSystemPath(next)) return { system: true, path: pending.reduce(joinPath, next) };
-      if (pending.length === 0 && !followLast) return { system: false, path: next };
+      if (this.#inMemory(next)) return { system: true, path: pending.reduce(joinPath, next) };
+      if (pending.length === 0 && !followLast) return { system: isSystemPath(next), path: next };
       let stats: FileStats;
       try {
         stats = await filesystem.lstat(next);
       } catch (error) {
-        if (error instanceof FsError && (error.code === "ENOENT" || error.code === "ENOTDIR")) return { system: false, path: pending.reduce(joinPath, next) };
+        if (error instanceof FsError && (error.code === "ENOENT" || error.code === "ENOTDIR")) {
+          const missing = pending.reduce(joinPath, next);
+          return { system: isSystemPath(missing), path: missing };
+        }
         throw asShellError(error, op, reported);
       }
       if (stats.isSymbolicLink()) {
@@ -476,6 +612,115 @@ export class AcceleratedJustBashFs implements IFileSystem {
     }
   }
 
+  /**
+   * Whether `path`, below /bin or /usr, is answered by the in-memory tree alone: its directory is
+   * one of the stubs' and the bucket has no users' files there (the PATH probes before every
+   * command then cost one index lookup, not a failed one per probe).
+   */
+  async #stubOnly(path: string): Promise<boolean> {
+    const parent = parentOf(path);
+    return this.#inMemory(parent) && !(await this.filesystem.exists(parent).catch(() => false));
+  }
+
+  /** Whether the bucket has an entry at `path` (not following a last link). */
+  async #bucketHas(path: string): Promise<boolean> {
+    return (await this.filesystem.lstat(path).catch(() => undefined)) !== undefined;
+  }
+
+  /** Before a user's entry is made below /bin or /usr: the stubs' directories above it, made in the bucket too. */
+  async #bucketParents(path: string): Promise<void> {
+    const parent = parentOf(path);
+    if (!isSystemPath(parent) || (await this.filesystem.exists(parent))) return;
+    if (this.#systemFind(parent)?.kind !== "directory") return;
+    try {
+      await this.filesystem.mkdir(parent, { recursive: true });
+    } catch (error) {
+      throw asShellError(error, "mkdir", parent);
+    }
+  }
+
+  async #bucketRm(path: string, recursive: boolean, force: boolean, reported: string): Promise<void> {
+    try {
+      await this.filesystem.rm(path, { recursive, force });
+    } catch (error) {
+      throw asShellError(error, "rm", reported);
+    }
+  }
+
+  /** `cp -r` of a symbolic link: the link itself, its target text unchanged, replacing a file (never a directory) at the destination. */
+  async #copyLink(from: string, to: string, source: string, destination: string): Promise<void> {
+    this.#usedBytes = undefined; // the link may replace a file: summed again at the next write
+    const target = await this.#locate(to, false, "cp", destination);
+    if (target.system && !isCommandPath(target.path)) {
+      // Into memory (/dev/fd, a device): what the link leads to, as bytes.
+      const origin = await this.#locate(from, true, "cp", source);
+      await this.#copyAcross(origin, await this.#locate(to, true, "cp", destination), true, source, destination);
+      return;
+    }
+    const linkTarget = await this.filesystem.readlink(from);
+    const existing = await this.filesystem.lstat(target.path).catch(() => undefined);
+    if (existing?.isDirectory()) throw shellError("EISDIR", "cp", destination, "illegal operation on a directory: cannot overwrite a directory with a symbolic link");
+    if (target.system) await this.#bucketParents(target.path);
+    try {
+      if (existing !== undefined) await this.filesystem.rm(target.path);
+      await this.filesystem.symlink(linkTarget, target.path);
+    } catch (error) {
+      throw asShellError(error, "cp", destination);
+    }
+  }
+
+  // ---- the byte quota (maxTotalBytes) ------------------------------------------------------------
+
+  /**
+   * Fails with just-bash's ENOSPC unless `adding` more bytes (`releasing` fewer) fit under
+   * maxTotalBytes; resolves with the change in use, for #counted once the write has succeeded.
+   * Over a transaction (one command) the bytes in use are summed from the index once and then
+   * kept up to date by this view's own writes (nothing else writes the transaction); over a mount,
+   * where others may commit between two calls, they are summed afresh each time.
+   */
+  async #checkQuota(op: string, reported: string, adding: () => Promise<number>, releasing: () => Promise<number>): Promise<number | undefined> {
+    const limit = this.#options.maxTotalBytes;
+    if (limit === undefined || limit === Number.POSITIVE_INFINITY) return undefined;
+    const added = await adding();
+    const released = await releasing();
+    const used = this.#usedBytes ?? (await this.#treeBytes("/"));
+    if (added > released && added > limit - used + released) throw shellError("ENOSPC", op, reported, `in-memory filesystem byte limit exceeded (${limit} bytes)`);
+    if (!(this.filesystem instanceof S3CachedFs)) this.#usedBytes = used;
+    return added - released;
+  }
+
+  /** After a write checked by #checkQuota: the bytes in use, kept up to date (see there). */
+  #counted(change: number | undefined): void {
+    if (change !== undefined && this.#usedBytes !== undefined) this.#usedBytes += change;
+  }
+
+  /** The bytes of the regular files at and below `path` (from the index; links are not followed below the top). */
+  async #treeBytes(path: string): Promise<number> {
+    const stats = await this.filesystem.stat(path).catch(() => undefined);
+    if (stats === undefined) return 0;
+    if (!stats.isDirectory()) return stats.isFile() ? stats.size : 0;
+    let total = 0;
+    for (const entry of await this.filesystem.walk(path)) if (entry.stats.isFile()) total += entry.stats.size;
+    return total;
+  }
+
+  /** The size of the regular file at `path` (following links), or 0: what overwriting it releases. */
+  async #fileBytes(path: string): Promise<number> {
+    const stats = await this.filesystem.stat(path).catch(() => undefined);
+    return stats?.isFile() ? stats.size : 0;
+  }
+
+  // ---- the in-memory tree and /dev/fd -------------------------------------------------------------
+
+  /** Runs `call` on /dev/fd's InMemoryFs; its errors become FsErrors naming `op` and the caller's path. */
+  async #scratchCall<T>(op: string, reported: string, call: (scratch: InMemoryFs) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.#system.scratch);
+    } catch (error) {
+      throw scratchError(error, op, reported);
+    }
+  }
+
   #systemFind(path: string): SystemNode | undefined {
     try {
       return this.#system.find(path, "access", path);
@@ -484,18 +729,45 @@ export class AcceleratedJustBashFs implements IFileSystem {
     }
   }
 
-  #systemRead(path: string, reported: string): Uint8Array {
+  /** stat or lstat of an in-memory location: /dev/fd, a user's file below /bin or /usr, or the tree. */
+  async #memoryStat(path: string, follow: boolean, op: string, reported: string): Promise<FsStat> {
+    if (isScratchPath(path)) return this.#scratchCall(op, reported, async (scratch) => ({ ...(follow ? await scratch.stat(path) : await scratch.lstat(path)), dev: systemDevice }));
+    if (isCommandPath(path) && !this.#inMemory(path) && !(await this.#stubOnly(path))) {
+      const stats = await (follow ? this.filesystem.stat(path) : this.filesystem.lstat(path)).catch(() => undefined);
+      if (stats !== undefined) return coreStats(stats);
+    }
+    return systemStats(this.#system.get(path, op, reported));
+  }
+
+  async #memoryExists(path: string): Promise<boolean> {
+    return (await this.#memoryStat(path, true, "access", path).catch(() => undefined)) !== undefined;
+  }
+
+  async #systemRead(path: string, reported: string): Promise<Uint8Array> {
+    if (isScratchPath(path)) return this.#scratchCall("open", reported, (scratch) => scratch.readFileBuffer(path));
+    if (isCommandPath(path) && !this.#inMemory(path) && !(await this.#stubOnly(path))) {
+      const bytes = await this.filesystem.readFile(path).catch(() => undefined);
+      if (bytes !== undefined) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
     const node = this.#system.get(path, "open", reported);
     if (node.kind === "directory") throw shellError("EISDIR", "read", reported);
     return node.content.slice();
   }
 
-  #systemList(path: string, reported: string): ShellDirectoryEntry[] {
-    const node = this.#system.get(path, "scandir", reported);
+  /** A listing in memory; /bin, /usr and /usr/bin add the users' entries the bucket has there (which hide stubs of the same name). */
+  async #systemList(path: string, reported: string): Promise<ShellDirectoryEntry[]> {
+    if (isScratchPath(path)) return this.#scratchCall("scandir", reported, (scratch) => scratch.readdirWithFileTypes(path));
+    const users = isSystemPath(path) && !path.startsWith("/dev") && !path.startsWith("/proc") ? await this.#bucketList(path).catch(() => undefined) : undefined;
+    const node = this.#systemFind(path);
+    if (node === undefined) {
+      if (users !== undefined) return users.sort((a, b) => byName(a.name, b.name));
+      throw shellError("ENOENT", "scandir", reported);
+    }
     if (node.kind !== "directory") throw shellError("ENOTDIR", "scandir", reported);
-    return [...node.children]
-      .map(([name, child]) => ({ name, isFile: child.kind === "file", isDirectory: child.kind === "directory", isSymbolicLink: false }))
-      .sort((a, b) => byName(a.name, b.name));
+    const entries = new Map<string, ShellDirectoryEntry>();
+    for (const [name, child] of node.children) entries.set(name, { name, isFile: child.kind === "file", isDirectory: child.kind === "directory", isSymbolicLink: false });
+    for (const entry of users ?? []) entries.set(entry.name, entry);
+    return [...entries.values()].sort((a, b) => byName(a.name, b.name));
   }
 
   /** cp with the system tree on either side: bytes are read and written (devices discard them). */
@@ -516,6 +788,17 @@ export class AcceleratedJustBashFs implements IFileSystem {
     await this.writeFile(target.path, bytes);
   }
 }
+
+/** An error of /dev/fd's InMemoryFs ("ENOENT: no such file or directory, open '...'") as an FsError naming `op` and `path`. */
+function scratchError(error: unknown, op: string, path: string): unknown {
+  if (error instanceof FsError || !(error instanceof Error)) return error;
+  const code = /^(E[A-Z]+):/.exec(error.message)?.[1];
+  if (code === undefined || !scratchCodes.has(code)) return error;
+  const detail = code === "ENOSPC" ? error.message.replace(/^ENOSPC: /, "") : undefined;
+  return shellError(code as FsErrorCode, op, path, detail);
+}
+
+const scratchCodes = new Set<string>(["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY", "EINVAL", "ENOSPC", "EPERM", "ELOOP"]);
 
 /** just-bash's filesystems order names by UTF-16 code units. */
 function byName(a: string, b: string): number {

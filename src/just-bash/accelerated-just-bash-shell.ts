@@ -166,8 +166,12 @@ export class AcceleratedJustBashShell {
       // access) stays at just-bash's defaults.
       defenseInDepth: settings.bashOptions.defenseInDepth ?? (typeof Bun === "undefined" ? true : false),
     };
+    const byteLimit = this.#bashOptions.executionLimits?.maxFileSystemBytes;
     this.fs = new AcceleratedJustBashFs(filesystem, {
       commands: commandNames(this.#bashOptions, this.#customCommands),
+      // just-bash applies maxFileSystemBytes to the InMemoryFs it makes itself; here the mount is
+      // the filesystem, so the limit is the adapter's (only when the caller sets it: a bucket is not memory).
+      ...(byteLimit === undefined ? {} : { maxTotalBytes: byteLimit }),
       ...(settings.bashOptions.processInfo === undefined ? {} : { processInfo: settings.bashOptions.processInfo }),
     });
   }

@@ -1,24 +1,41 @@
 // The shell's system directories, /bin, /usr, /dev and /proc, held in memory by the adapter so
 // that none of them ever reaches the bucket. just-bash writes the same layout into any fs that
-// has `mkdirSync`/`writeFileSync` (its src/fs/init.ts); the adapter deliberately has neither, and
-// serves this tree instead:
+// has `mkdirSync`/`writeFileSync` (its src/fs/init.ts); the adapter deliberately has no
+// `mkdirSync`, and its `writeFileSync` takes only the command stubs just-bash registers, so this
+// tree is served instead:
 //
 //   /bin/<command>, /usr/bin/<command>   one stub per shell command, as just-bash writes them, so
 //                                       PATH lookups, `which` and `ls /usr/bin` behave as usual
 //   /dev/null, zero, stdin, stdout, stderr, and /dev/fd
 //   /proc/version, /proc/self/{exe,cmdline,comm,status,fd/0..2}
 //
-// The tree is read-only, except that the /dev files accept writes and discard them (`> /dev/null`
-// is the shell's way of throwing output away). Anything else fails with EROFS: nothing written
-// here is silently kept in memory and lost.
+// The users' own files have a place here too, as over just-bash's InMemoryFs: anything written
+// below /bin or /usr (a script put on PATH) lives in the bucket like any other file, next to the
+// stubs (a file of the stub's name hides it); /dev/fd is a scratch directory in memory (just-bash
+// keeps process substitutions' backing files there, and they must not cost a request). The /dev
+// files accept writes and discard them. Anything else under /dev and /proc fails with EROFS:
+// nothing written there is silently kept in memory and lost.
 
-import { FsError, joinPath, splitPath } from "../core.ts";
+import { InMemoryFs } from "just-bash";
+import { FsError, joinPath, parentOf, splitPath } from "../core.ts";
 
-/** The top-level directories the system tree owns; every path below them is served from memory. */
+/** The top-level directories the system tree serves (users' files below /bin and /usr live in the bucket). */
 export const systemRoots: readonly string[] = ["/bin", "/dev", "/proc", "/usr"];
 
 export function isSystemPath(path: string): boolean {
   return systemRoots.some((root) => path === root || path.startsWith(`${root}/`));
+}
+
+/** Below /bin or /usr: the users' files there live in the bucket, beside the in-memory stubs. */
+export function isCommandPath(path: string): boolean {
+  return path.startsWith("/bin/") || path.startsWith("/usr/");
+}
+
+/** The scratch directory /dev/fd and everything below it, kept in memory. */
+export const scratchRoot = "/dev/fd";
+
+export function isScratchPath(path: string): boolean {
+  return path === scratchRoot || path.startsWith(`${scratchRoot}/`);
 }
 
 export interface ProcessInfo {
@@ -53,6 +70,8 @@ const encoder = new TextEncoder();
 const kernelVersion = "Linux version 5.15.0-generic (just-bash) #1 SMP PREEMPT\n";
 
 export class SystemTree {
+  /** /dev/fd's files (just-bash's InMemoryFs, holding only /dev/fd), shared by every view of the adapter. */
+  readonly scratch: InMemoryFs;
   private readonly root: SystemDirectory;
   private nextInode = 1;
   private readonly created = new Date();
@@ -62,7 +81,9 @@ export class SystemTree {
    * so just-bash falls back to running any command it has registered (its lookup does so when
    * /usr/bin does not exist); with them, `which` and `ls /usr/bin` work as over InMemoryFs.
    */
-  constructor(options: { commands?: Iterable<string> | undefined; processInfo?: ProcessInfo | undefined } = {}) {
+  constructor(options: { commands?: Iterable<string> | undefined; processInfo?: ProcessInfo | undefined; maxScratchBytes?: number | undefined } = {}) {
+    this.scratch = new InMemoryFs(undefined, options.maxScratchBytes === undefined ? {} : { maxTotalBytes: options.maxScratchBytes });
+    this.scratch.mkdirSync(scratchRoot, { recursive: true });
     this.root = this.directory();
     const dev = this.mkdir(this.root, "dev");
     this.mkdir(dev, "fd");
@@ -100,6 +121,33 @@ export class SystemTree {
     }
   }
 
+  /** Whether `path` is a command stub (a file directly in /bin or /usr/bin). */
+  isStub(path: string): boolean {
+    const parent = parentOf(path);
+    return (parent === "/bin" || parent === "/usr/bin") && this.findQuietly(path)?.kind === "file";
+  }
+
+  /** Removes a command stub (`rm /usr/bin/ls`, as over InMemoryFs); the command stays registered. */
+  removeStub(path: string): void {
+    const parent = this.findQuietly(parentOf(path));
+    if (parent?.kind === "directory" && this.isStub(path)) parent.children.delete(path.slice(path.lastIndexOf("/") + 1));
+  }
+
+  /** Sets a stub's or a device's permission bits (`chmod +x /bin/ls`), in memory; anything else here is read-only. */
+  chmod(path: string, mode: number, syscall: string, reported: string): void {
+    const node = this.get(path, syscall, reported);
+    if (!(this.isStub(path) || (node.kind === "file" && node.device))) throw this.readOnly(syscall, reported);
+    node.mode = mode & 0o7777;
+  }
+
+  private findQuietly(path: string): SystemNode | undefined {
+    try {
+      return this.find(path, "access", path);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The top-level names the tree adds to a listing of "/". */
   rootNames(): string[] {
     return [...this.root.children.keys()];
@@ -134,6 +182,7 @@ export class SystemTree {
       }
     };
     visit(this.root, "/");
+    out.push(...this.scratch.getAllPaths().filter((path) => path.startsWith(`${scratchRoot}/`)));
     return out;
   }
 
@@ -148,10 +197,10 @@ export class SystemTree {
     throw this.readOnly(syscall, reported);
   }
 
-  /** Sets a device's modification time (`touch /dev/null`); anything else here is read-only. */
+  /** Sets a device's or a stub's modification time (`touch /dev/null`); anything else here is read-only. */
   touch(path: string, mtime: Date, syscall: string, reported: string): void {
     const node = this.get(path, syscall, reported);
-    if (node.kind !== "file" || !node.device) throw this.readOnly(syscall, reported);
+    if (node.kind !== "file" || !(node.device || this.isStub(path))) throw this.readOnly(syscall, reported);
     node.mtime = mtime;
   }
 

@@ -610,6 +610,46 @@ export const shellCorpus: ShellCase[] = [
     files: { "src/a.ts": "needle\n", "b.md": "no\n", "d/a": "aaaa", "d/b/c": "cc" },
     script: "rg needle; rg -l needle .; rg --files | sort; tree d; du -a d | sort -k2",
   },
+  // ── users' files in the system directories, cp of links (issue 21) ─────────────────────────────────────
+  {
+    name: "a script put in /bin runs from PATH",
+    script:
+      "printf 'echo hi from $1\\n' > /bin/greet; chmod +x /bin/greet; greet x; which greet; ls /bin | grep greet; " +
+      "mkdir -p /usr/local/bin; printf 'echo local\\n' > /usr/local/bin/tool; chmod +x /usr/local/bin/tool; PATH=/usr/local/bin:$PATH tool; " +
+      "rm /bin/greet; greet; echo rc=$?",
+  },
+  {
+    name: "a user's file replaces a command's stub",
+    script: "echo mine > /usr/bin/cat; cat /usr/bin/cat; rm /usr/bin/cat; test -e /usr/bin/cat || echo gone; which cat; rm /bin/cat; cat /dev/null; echo rc=$?",
+  },
+  {
+    name: "/dev/fd holds files, and process substitution works",
+    script: "echo data > /dev/fd/99; echo more >> /dev/fd/99; cat /dev/fd/99; rm /dev/fd/99; diff <(echo a) <(echo a); echo rc=$?; cat <(echo x) <(echo y); ls /dev/fd | wc -l",
+  },
+  {
+    name: "cp -r of a symlink copies the link",
+    script: "echo x > t; ln -s t l; cp -r l c; readlink c; cat c; mkdir d; ln -s d dl; cp -R dl c2; readlink c2; echo y > e; cp -r l e; readlink e",
+  },
+  {
+    name: "cp of a symlink without -r copies the target's bytes",
+    script: "echo x > t; ln -s t l; cp l c; test -L c && echo link || echo file; cat c",
+    note: "InMemoryFs copies the link itself; GNU cp without -r (or -P) follows it and copies the bytes.",
+  },
+  {
+    name: "ln -s into a missing directory",
+    script: "echo x > t; ln -s ../t a/b/l; echo rc=$?; find . | sort",
+    note: "InMemoryFs creates the missing parents; symlink(2) and ln fail with ENOENT.",
+  },
+  {
+    name: "rm -r and mv of the system directories",
+    script: "rm -r /bin; echo rc=$?; test -d /bin && echo bin-kept; mv /usr /usr2; echo rc=$?; test -d /usr && echo usr-kept",
+    note: "InMemoryFs removes or moves them like any directory; a filesystem serving them from memory may keep them.",
+  },
+  {
+    name: "cp and mv into a missing directory",
+    script: "echo a > a; cp a x/y/z; echo rc=$?; mv a q/r; echo rc=$?; find . | sort",
+    note: "InMemoryFs creates the missing parents; cp and mv (rename(2)) fail with ENOENT.",
+  },
   {
     name: "jq reads and writes files",
     files: { "c.json": "{\"a\":[1,2,3]}" },

@@ -65,6 +65,30 @@ const knownDifferences: Record<string, KnownDifference> = {
     reason: "The core has no shared inodes, so hard links are refused with EPERM (never a silent copy); just-bash's ln words any EPERM as 'hard link not allowed for directory'.",
     shell: { stdout: "rc=1\na\n", stderr: "ln: 'a': hard link not allowed for directory\ncat: b: No such file or directory\n", exitCode: 0 },
   },
+  "cp of a symlink without -r copies the target's bytes": {
+    reason: "InMemoryFs copies the link itself; GNU cp follows a link unless -r (which implies -P) is given, so the copy is a regular file with the target's bytes.",
+    shell: { stdout: "file\nx\n", stderr: "", exitCode: 0 },
+  },
+  "ln -s into a missing directory": {
+    reason: "InMemoryFs creates a link's missing parent directories; symlink(2), Node's fs.symlink and ln fail with ENOENT and create nothing.",
+    shell: { stdout: "rc=1\n.\n./t\n", stderr: "ln: ENOENT: no such file or directory, symlink '/workspace/a/b/l'\n", exitCode: 0 },
+  },
+  "rm -r and mv of the system directories": {
+    reason: "/bin, /usr, /dev and /proc themselves are the in-memory tree's (the stubs, the devices), so removing or moving them is EROFS; the files in them can be removed, and users' files below /bin and /usr moved.",
+    shell: {
+      stdout: "rc=1\nbin-kept\nrc=1\nusr-kept\n",
+      stderr: "rm: cannot remove '/bin': EROFS: read-only file system, rm '/bin'\nmv: cannot move '/usr': EROFS: read-only file system, mv '/usr'\n",
+      exitCode: 0,
+    },
+  },
+  "cp and mv into a missing directory": {
+    reason: "InMemoryFs creates a copy's or a move's missing parent directories; cp and rename(2) fail with ENOENT and change nothing (just-bash's cp and mv word any ENOENT as 'cannot stat' the source).",
+    shell: {
+      stdout: "rc=1\nrc=1\n.\n./a\n",
+      stderr: "cp: cannot stat 'a': No such file or directory\nmv: cannot stat 'a': No such file or directory\n",
+      exitCode: 0,
+    },
+  },
   "mv a directory onto a non-empty directory": {
     reason: "InMemoryFs merges the two trees; rename(2) refuses with ENOTEMPTY and leaves both in place.",
     shell: {
@@ -161,16 +185,21 @@ describe("a plain Bash over AcceleratedJustBashFs (one commit per write) agrees 
   }
 });
 
-test("a plain Bash needs no command names: without /usr/bin, just-bash runs every command it registered", async () => {
+test("a plain Bash needs no command names: it stubs each command it registers, custom ones included, and a `commands` list takes none away", async () => {
   const workspace = await testWorkspace("local", "jb-plain-no-commands");
   const filesystem = await workspace.mount();
   try {
-    const fs = new AcceleratedJustBashFs(filesystem);
-    await fs.mkdir(WORKSPACE);
-    const bash = new Bash({ fs, cwd: WORKSPACE, defenseInDepth: false, customCommands: [{ name: "hello", execute: async () => ({ stdout: "hi\n", stderr: "", exitCode: 0 }) }] });
-    const result = await bash.exec("echo a > a.txt; cat a.txt; hello; ls /usr/bin; echo rc=$?");
-    expect(result.stdout).toBe("a\nhi\nrc=2\n");
-    expect(result.stderr).toBe("ls: /usr/bin: No such file or directory\n");
+    const hello = { name: "hello", execute: async () => ({ stdout: "hi\n", stderr: "", exitCode: 0 }) };
+    for (const options of [{}, { commands: getCommandNames() }, { commands: ["echo"] }]) {
+      const fs = new AcceleratedJustBashFs(filesystem, options);
+      await fs.mkdir(WORKSPACE, { recursive: true });
+      const bash = new Bash({ fs, cwd: WORKSPACE, defenseInDepth: false, customCommands: [hello] });
+      const result = await bash.exec("echo a > a.txt; cat a.txt; hello; which hello cat; ls /usr/bin | grep -c '^hello$'");
+      expect(result.stdout).toBe("a\nhi\n/usr/bin/hello\n/usr/bin/cat\n1\n");
+      expect(result.stderr).toBe("");
+    }
+    // The stubs stay in memory: nothing below /bin or /usr reached the bucket.
+    expect(filesystem.allPaths().filter((path) => path.startsWith("/bin") || path.startsWith("/usr"))).toEqual([]);
   } finally {
     await filesystem.close();
   }

@@ -134,10 +134,10 @@ const cases: ErrorCase[] = [
   { name: "a path with a NUL byte", call: (fs) => fs.readFile(`${w}/a\0b`), code: "ENOENT", message: `ENOENT: path contains null byte, open '${w}/a\0b'`, sameAsInMemoryFs: true },
   {
     name: "a write into a system directory",
-    call: (fs) => fs.writeFile("/usr/bin/tool", "#!/bin/sh\n"),
+    call: (fs) => fs.writeFile("/proc/self/tool", "#!/bin/sh\n"),
     code: "EROFS",
-    message: "EROFS: read-only file system, open '/usr/bin/tool'",
-    inMemoryFsDiffers: "InMemoryFs keeps /usr/bin in memory and writable; ours is the shell's read-only system tree, never the bucket",
+    message: "EROFS: read-only file system, open '/proc/self/tool'",
+    inMemoryFsDiffers: "InMemoryFs keeps /proc in memory and writable; ours is the shell's read-only system tree, never the bucket (users' files below /bin, /usr and /dev/fd are kept)",
   },
 ];
 

@@ -308,9 +308,8 @@ test("a NUL byte in env.PATH makes a command not found (exit 127, bash's message
   try {
     const seq = filesystem.stats().seq;
     const result = await shell.exec("cat <(ls)", { env: { PATH: "\0" } });
-    expect(result.exitCode).toBe(127);
-    expect(result.stderr).toContain("path contains null byte");
-    expect(result.stderr).not.toContain("\0");
+    // What just-bash answers over InMemoryFs, word for word.
+    expect(result).toEqual({ stdout: "", stderr: "bash: ls: command not found\nbash: cat: command not found\n", exitCode: 127 });
     expect(filesystem.stats().seq).toBe(seq);
     expect((await shell.exec("echo still works")).stdout).toBe("still works\n");
   } finally {
