@@ -103,6 +103,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async readFileBuffer(path: string): Promise<Uint8Array> {
     const normalized = this.#check("open", path);
     if (isSystemPath(normalized)) return this.#systemRead(normalized, path);
+    this.#throwIfMissing(normalized, true, "open", path);
     try {
       const bytes = await this.filesystem.readFile(normalized);
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -119,7 +120,9 @@ export class AcceleratedJustBashFs implements IFileSystem {
     const normalized = resolveWithin("/", path);
     if (isSystemPath(normalized)) return this.#systemFind(normalized) !== undefined;
     try {
-      if (await this.filesystem.exists(normalized)) return true;
+      const found = this.filesystem.probe(normalized);
+      if (!("missing" in found)) return true;
+      if (!found.throughLink) return false; // no link on the way: the path cannot lead into the system tree
       const location = await this.#locate(normalized, true, "access", path);
       return location.system && this.#systemFind(location.path) !== undefined;
     } catch {
@@ -130,6 +133,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async stat(path: string): Promise<FsStat> {
     const normalized = this.#check("stat", path);
     if (isSystemPath(normalized)) return systemStats(this.#system.get(normalized, "stat", path));
+    this.#throwIfMissing(normalized, true, "stat", path);
     try {
       return coreStats(await this.filesystem.stat(normalized));
     } catch (error) {
@@ -141,6 +145,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async lstat(path: string): Promise<FsStat> {
     const normalized = this.#check("lstat", path);
     if (isSystemPath(normalized)) return systemStats(this.#system.get(normalized, "lstat", path));
+    this.#throwIfMissing(normalized, false, "lstat", path);
     try {
       return coreStats(await this.filesystem.lstat(normalized));
     } catch (error) {
@@ -361,6 +366,22 @@ export class AcceleratedJustBashFs implements IFileSystem {
   #check(op: string, path: string): string {
     if (this.#options.signal?.aborted) throw shellError("ECANCELED", op, path, "the command that made this call has already ended");
     return checkedPath(path, op);
+  }
+
+  /**
+   * A path of the bucket's tree that leads nowhere without passing a symbolic link cannot lead
+   * into the system tree either: its ENOENT or ENOTDIR is thrown at once, from one index lookup,
+   * without the core building an error first and the walk of #locate after it. Anything else
+   * (found, missing through a link, a closed filesystem) is left to the caller's full path.
+   */
+  #throwIfMissing(normalized: string, followLast: boolean, op: string, reported: string): void {
+    let found: ReturnType<CoreFilesystem["probe"]>;
+    try {
+      found = this.filesystem.probe(normalized, { followLinks: followLast });
+    } catch {
+      return; // the call itself reports it, as it always has
+    }
+    if ("missing" in found && !found.throughLink) throw shellError(found.missing, op, reported);
   }
 
   async #write(kind: "write" | "append", path: string, content: FileContent, options: WriteFileOptions | undefined): Promise<void> {
