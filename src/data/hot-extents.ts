@@ -1,9 +1,10 @@
 // Hot extents: verified copies of small, recently read extents, kept in memory so that a warm read
 // of a small file costs no trip to the local disk and no second checksum.
 //
-// A copy is kept only once it has been verified against its extent's hash, and is found again only
-// by an extent naming the same object, offset, length and hash: objects never change once written,
-// so a copy can never be stale, and every byte handed out has been verified exactly once. It
+// A copy is kept only once it has been verified against its extent's hash, and is found again by
+// an extent with the same hash and length: those are the bytes that extent's own verification
+// would accept (objects never change once written, so a copy can never be stale), and every byte
+// handed out has been verified exactly once. It
 // mirrors the segment cache and never extends it: a copy is used only while the segment cache
 // still holds those bytes (recordHit, which counts the hit and marks the segment used, as a read
 // from disk would), so what is fetched, what is evicted and the cache's bound on disk are as they
@@ -25,7 +26,7 @@ export function hotExtentBudget(cacheBytes: number): number {
 }
 
 export class HotExtents {
-  /** Verified bytes by extent, in use order (the first is the least recently used). */
+  /** Verified bytes by their hash, in use order (the first is the least recently used). */
   private readonly copies = new Map<string, Uint8Array>();
   private used = 0;
 
@@ -45,11 +46,11 @@ export class HotExtents {
    */
   get(extent: Extent): Uint8Array | undefined {
     if (this.copies.size === 0) return undefined;
-    const key = keyOf(extent);
+    const key = extent.hash;
     const bytes = this.copies.get(key);
-    if (bytes === undefined) return undefined;
+    if (bytes === undefined || bytes.byteLength !== extent.length) return undefined;
     if (!this.cache.recordHit(extent.object, extent.offset, extent.length)) {
-      this.drop(key, bytes);
+      this.drop(key, bytes); // gone from the cache (another extent with these bytes fills it again)
       return undefined;
     }
     this.copies.delete(key); // to the end: most recently used
@@ -61,8 +62,10 @@ export class HotExtents {
   remember(extent: Extent, bytes: Uint8Array): void {
     const length = bytes.byteLength;
     if (length !== extent.length || length > this.maxExtentBytes || length > this.maxBytes) return;
-    const key = keyOf(extent);
-    if (this.copies.has(key)) return;
+    const key = extent.hash;
+    if (this.copies.get(key)?.byteLength === length) return;
+    const previous = this.copies.get(key);
+    if (previous !== undefined) this.drop(key, previous);
     while (this.used + length > this.maxBytes) {
       const oldest = this.copies.entries().next().value;
       if (oldest === undefined) break;
@@ -75,8 +78,4 @@ export class HotExtents {
   private drop(key: string, bytes: Uint8Array): void {
     if (this.copies.delete(key)) this.used -= bytes.byteLength;
   }
-}
-
-function keyOf(extent: Extent): string {
-  return `${extent.hash}:${extent.offset}:${extent.length}:${extent.object}`;
 }

@@ -103,11 +103,11 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async readFileBuffer(path: string): Promise<Uint8Array> {
     const normalized = this.#check("open", path);
     if (isSystemPath(normalized)) return this.#systemRead(normalized, path);
-    this.#throwIfMissing(normalized, true, "open", path);
     try {
       const bytes = await this.filesystem.readFile(normalized);
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (error) {
+      if (this.#missingWithoutLink(error, normalized, true)) throw asShellError(error, "open", path);
       const location = await this.#locateAfter(error, normalized, true, "open", path);
       return this.#systemRead(location.path, path);
     }
@@ -133,7 +133,8 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async stat(path: string): Promise<FsStat> {
     const normalized = this.#check("stat", path);
     if (isSystemPath(normalized)) return systemStats(this.#system.get(normalized, "stat", path));
-    this.#throwIfMissing(normalized, true, "stat", path);
+    const found = this.#probe(normalized, true, "stat", path);
+    if (found !== undefined) return coreStats(found);
     try {
       return coreStats(await this.filesystem.stat(normalized));
     } catch (error) {
@@ -145,7 +146,8 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async lstat(path: string): Promise<FsStat> {
     const normalized = this.#check("lstat", path);
     if (isSystemPath(normalized)) return systemStats(this.#system.get(normalized, "lstat", path));
-    this.#throwIfMissing(normalized, false, "lstat", path);
+    const found = this.#probe(normalized, false, "lstat", path);
+    if (found !== undefined) return coreStats(found);
     try {
       return coreStats(await this.filesystem.lstat(normalized));
     } catch (error) {
@@ -369,19 +371,32 @@ export class AcceleratedJustBashFs implements IFileSystem {
   }
 
   /**
-   * A path of the bucket's tree that leads nowhere without passing a symbolic link cannot lead
-   * into the system tree either: its ENOENT or ENOTDIR is thrown at once, from one index lookup,
-   * without the core building an error first and the walk of #locate after it. Anything else
-   * (found, missing through a link, a closed filesystem) is left to the caller's full path.
+   * The entry's stats from one index lookup; for a path of the bucket's tree that leads nowhere
+   * without passing a symbolic link (so it cannot lead into the system tree either), its ENOENT
+   * or ENOTDIR at once, without the walk of #locate. Undefined when the caller's full path must
+   * answer: missing through a link, or a call the core refuses (a closed filesystem, ELOOP).
    */
-  #throwIfMissing(normalized: string, followLast: boolean, op: string, reported: string): void {
+  #probe(normalized: string, followLast: boolean, op: string, reported: string): FileStats | undefined {
     let found: ReturnType<CoreFilesystem["probe"]>;
     try {
       found = this.filesystem.probe(normalized, { followLinks: followLast });
     } catch {
-      return; // the call itself reports it, as it always has
+      return undefined; // the call itself reports it, as it always has
     }
-    if ("missing" in found && !found.throughLink) throw shellError(found.missing, op, reported);
+    if (!("missing" in found)) return found;
+    if (!found.throughLink) throw shellError(found.missing, op, reported);
+    return undefined;
+  }
+
+  /** Whether the core's ENOENT or ENOTDIR for `normalized` stands as it is: no link on the way could lead into the system tree. */
+  #missingWithoutLink(error: unknown, normalized: string, followLast: boolean): boolean {
+    if (!(error instanceof FsError) || (error.code !== "ENOENT" && error.code !== "ENOTDIR")) return false;
+    try {
+      const found = this.filesystem.probe(normalized, { followLinks: followLast });
+      return "missing" in found && !found.throughLink;
+    } catch {
+      return false;
+    }
   }
 
   async #write(kind: "write" | "append", path: string, content: FileContent, options: WriteFileOptions | undefined): Promise<void> {

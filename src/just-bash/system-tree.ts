@@ -17,8 +17,11 @@ import { FsError, joinPath, splitPath } from "../core.ts";
 /** The top-level directories the system tree owns; every path below them is served from memory. */
 export const systemRoots: readonly string[] = ["/bin", "/dev", "/proc", "/usr"];
 
+/** The same roots as `systemRoots`, in one test: every call of the adapter asks it first. */
+const systemPathPattern = /^\/(?:bin|dev|proc|usr)(?:\/|$)/;
+
 export function isSystemPath(path: string): boolean {
-  return systemRoots.some((root) => path === root || path.startsWith(`${root}/`));
+  return systemPathPattern.test(path);
 }
 
 export interface ProcessInfo {

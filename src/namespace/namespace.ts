@@ -125,7 +125,7 @@ class Lookups {
   static readonly maxEntries = 4096;
   generation = -1;
   readonly paths = new Map<string, Resolved | Missing>();
-  readonly extents = new Map<number, (Extent & { position: number })[]>();
+  readonly extents = new Map<number, readonly (Extent & { position: number })[]>();
 
   /** Forgets everything if the index changed since it was remembered. */
   at(generation: number): this {
@@ -459,14 +459,14 @@ export class NamespaceView {
    * row lost or moved to another file is damage, never a shorter or different file. `owner` is
    * the file's row if the caller has just read it (resolving the path): it is not read again.
    */
-  extents(node: number, owner?: NodeRow): (Extent & { position: number })[] {
+  extents(node: number, owner?: NodeRow): readonly (Extent & { position: number })[] {
     if (owner !== undefined && owner.id !== node) throw new TypeError(`extents of node ${node} checked against node ${owner.id}`);
     const lookups = this.lookups.at(this.generation());
     const known = lookups.extents.get(node);
-    if (known !== undefined) return known.slice();
+    if (known !== undefined) return known;
     const extents = this.readExtents(node, owner);
     if (lookups.extents.size >= Lookups.maxEntries) lookups.extents.clear();
-    lookups.extents.set(node, extents.slice());
+    lookups.extents.set(node, extents);
     return extents;
   }
 

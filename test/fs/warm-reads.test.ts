@@ -70,8 +70,11 @@ describe("hot extents", () => {
     // Three of 3 KiB fit in 10 KiB: the last three.
     expect(hot.get(extent(0, pieces[0]!))).toBeUndefined();
     expect(hot.get(extent(5, pieces[5]!))?.[0]).toBe(5);
-    // An extent naming other bytes (another hash) never finds them.
-    expect(hot.get({ ...extent(5, pieces[5]!), hash: hashBytes(pieces[4]!) })).toBeUndefined();
+    // An extent is answered only with bytes of its own hash and length: those its verification accepts.
+    expect(hot.get({ ...extent(5, pieces[5]!), hash: hashBytes(new Uint8Array(3 * KiB).fill(9)) })).toBeUndefined();
+    expect(hot.get({ ...extent(5, pieces[5]!), length: 2 * KiB })).toBeUndefined();
+    // ...and only while the segment cache holds the extent's own bytes: an object it never held finds nothing.
+    expect(hot.get({ ...extent(5, pieces[5]!), object: "never-cached" })).toBeUndefined();
     const large = new Uint8Array(9 * KiB);
     void cache.insert("large", 0, large);
     hot.remember(extent(9, large), large);
