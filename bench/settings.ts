@@ -16,7 +16,7 @@ const MiB = 1024 * KiB;
 
 export type Profile = "smoke" | "default" | "full";
 
-export const workloadNames = ["insert", "mixed", "metadata", "reads", "lifecycle", "agents"] as const;
+export const workloadNames = ["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local"] as const;
 export type WorkloadName = (typeof workloadNames)[number];
 
 export interface MixedSize {
@@ -32,6 +32,8 @@ export interface Sizes {
   reads: { smallFiles: number; fileBytes: number; coldReads: number; largeFileBytes: number; partBytes: number; partConcurrency: number };
   lifecycle: { mountFiles: number; idleRefreshes: number; lagWrites: number; lagIntervalMs: number };
   agents: { shellModules: number; treeFiles: number; treeDirectories: number };
+  /** Local speed (no network): small cached files read `calls` times, and `scriptFiles` files written. */
+  local: { files: number; fileBytes: number; calls: number; scriptFiles: number };
   /** Concurrency used to seed baselines' objects (not timed). */
   seedConcurrency: number;
 }
@@ -63,6 +65,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     reads: { smallFiles: 40, fileBytes: 10 * KiB, coldReads: 10, largeFileBytes: 12 * MiB, partBytes: 8 * MiB, partConcurrency: 4 },
     lifecycle: { mountFiles: 300, idleRefreshes: 3, lagWrites: 3, lagIntervalMs: 20 },
     agents: { shellModules: 5, treeFiles: 60, treeDirectories: 6 },
+    local: { files: 20, fileBytes: 1024, calls: 200, scriptFiles: 20 },
     seedConcurrency: 32,
   },
   default: {
@@ -72,6 +75,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     reads: { smallFiles: 400, fileBytes: 10 * KiB, coldReads: 50, largeFileBytes: 64 * MiB, partBytes: 8 * MiB, partConcurrency: 4 },
     lifecycle: { mountFiles: 10_000, idleRefreshes: 5, lagWrites: 20, lagIntervalMs: 50 },
     agents: { shellModules: 30, treeFiles: 1800, treeDirectories: 60 },
+    local: { files: 100, fileBytes: 1024, calls: 5000, scriptFiles: 340 },
     seedConcurrency: 64,
   },
   full: {
@@ -90,6 +94,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     reads: { smallFiles: 2000, fileBytes: 10 * KiB, coldReads: 500, largeFileBytes: 256 * MiB, partBytes: 8 * MiB, partConcurrency: 4 },
     lifecycle: { mountFiles: 100_000, idleRefreshes: 10, lagWrites: 50, lagIntervalMs: 50 },
     agents: { shellModules: 60, treeFiles: 1800, treeDirectories: 60 },
+    local: { files: 1000, fileBytes: 1024, calls: 20_000, scriptFiles: 1000 },
     seedConcurrency: 64,
   },
 };

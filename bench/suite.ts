@@ -14,6 +14,7 @@ import { metadataOperations } from "./workloads/metadata.ts";
 import { fileReads } from "./workloads/reads.ts";
 import { lifecycle } from "./workloads/lifecycle.ts";
 import { agentWorkloads } from "./workloads/agents.ts";
+import { localSpeed } from "./workloads/local-speed.ts";
 
 const workloads: Record<WorkloadName, (context: BenchContext) => Promise<ScenarioResult[]>> = {
   insert: smallFileInsert,
@@ -22,6 +23,7 @@ const workloads: Record<WorkloadName, (context: BenchContext) => Promise<Scenari
   reads: fileReads,
   lifecycle,
   agents: agentWorkloads,
+  local: localSpeed,
 };
 
 export async function runSuite(settings: BenchSettings, server: S3ServerSettings, log: (line: string) => void = console.error): Promise<SuiteResults> {

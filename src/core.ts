@@ -10,6 +10,7 @@ export {
   type WriteHandle,
   type WriteOptions,
   type WriteData,
+  type MissingEntry,
   type TextEncoding,
   type GarbageCollectionOptions,
   type GarbageReport,

@@ -18,7 +18,7 @@ import { FileStats, DirectoryEntry } from "./fs-stats.ts";
 import { readContent, withHead, concatenate, type WriteData } from "./base/content.ts";
 import type { Extent } from "./log/ops.ts";
 import { StoreError } from "./stores/store-errors.ts";
-import { LocalIndexCorruptError, type NamespaceView, type NodeRow } from "./namespace/namespace.ts";
+import { LocalIndexCorruptError, type Missing, type NamespaceView, type NodeRow } from "./namespace/namespace.ts";
 import { defaultDirectoryMode, defaultFileMode } from "./namespace/apply-ops.ts";
 import type { PendingBytes } from "./data/data-reader.ts";
 import { uploadChunks } from "./data/data-writer.ts";
@@ -33,6 +33,8 @@ import { readHistory, type HistoryEntry, type HistoryOptions } from "./maintenan
 import { forkFilesystem, type ForkOptions, type ForkResult } from "./maintenance/fork.ts";
 
 export type { WriteData } from "./base/content.ts";
+/** What `probe` answers for a path that leads nowhere. */
+export type MissingEntry = Missing;
 export type { GarbageCollectionOptions, GarbageReport, FsckOptions, FsckReport, HistoryEntry, HistoryOptions, ForkOptions, ForkResult };
 export { FileStats, DirectoryEntry } from "./fs-stats.ts";
 
@@ -187,6 +189,28 @@ export abstract class FileSystemOperations {
     }
   }
 
+  /**
+   * Where `path` leads, from the index alone and at once: its stats (as `stat` gives them, or
+   * `lstat` with `followLinks: false`), or, where `stat` would fail with ENOENT or ENOTDIR, why
+   * there is none and whether a symbolic link was followed on the way, without building an
+   * error. For callers that ask about many paths that do not exist (a shell's PATH search, a
+   * loop waiting for a file). A closed filesystem, a path that is no path and ELOOP throw as
+   * `stat` does.
+   */
+  probe(path: string, options: { followLinks?: boolean } = {}): FileStats | MissingEntry {
+    this.checkOpen("stat", typeof path === "string" ? path : undefined);
+    if (typeof options !== "object" || options === null) {
+      throw new FsError("EINVAL", "stat", { path, detail: `options must be an object, got ${options === null ? "null" : typeof options}` });
+    }
+    const normalized = normalizePath(path, "stat");
+    const directoryOnly = namesDirectory(path, normalized);
+    const found = this.view().lookup(normalized, options.followLinks !== false || directoryOnly, "stat", path);
+    if ("missing" in found) return { missing: found.missing, throughLink: found.throughLink };
+    // A trailing "/" names a directory; whether a link led here is not known, so the answer says it may have.
+    if (directoryOnly && found.node.kind !== "directory") return { missing: "ENOTDIR", throughLink: true };
+    return new FileStats(found.node);
+  }
+
   readdir(path: string): Promise<string[]>;
   readdir(path: string, options: { withFileTypes: true }): Promise<DirectoryEntry[]>;
   readdir(path: string, options?: { withFileTypes?: false }): Promise<string[]>;
@@ -236,8 +260,10 @@ export abstract class FileSystemOperations {
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     throwIfReadAborted(signal, "read", path);
     const pending = this.pendingBytes();
-    const plan = this.context.planner.wholeFile(node, this.view().extents(node.id), pending === undefined ? this.view() : undefined);
-    const bytes = concatenate(await this.readPlanned(plan, signal, path), node.size);
+    const view = this.view();
+    const plan = this.context.planner.wholeFile(node, view.extents(node.id, node), pending === undefined ? view : undefined);
+    const reading = this.readPlanned(plan, signal, path);
+    const bytes = concatenate(Array.isArray(reading) ? reading : await reading, node.size);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -260,8 +286,9 @@ export abstract class FileSystemOperations {
     const signal = checkReadOptions(options, path);
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     throwIfReadAborted(signal, "read", path);
-    const plan = this.context.planner.range(node, this.view().extents(node.id), offset, length);
-    return gather(plan, await this.readPlanned(plan, signal, path));
+    const plan = this.context.planner.range(node, this.view().extents(node.id, node), offset, length);
+    const reading = this.readPlanned(plan, signal, path);
+    return gather(plan, Array.isArray(reading) ? reading : await reading);
   }
 
   /**
@@ -278,7 +305,7 @@ export abstract class FileSystemOperations {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     throwIfReadAborted(signal, "read", path);
-    const plan = this.context.planner.stream(node, this.view().extents(node.id), options);
+    const plan = this.context.planner.stream(node, this.view().extents(node.id, node), options);
     // Its reads fail after stream() has returned, past the boundary: the stream maps its own errors.
     const failure = (error: unknown) => (signal?.aborted ? readAborted(signal, "read", path) : fromStoreError(error, "read", path));
     return this.context.reader.stream(plan, this.pendingBytes(), failure, signal);
@@ -585,14 +612,17 @@ export abstract class FileSystemOperations {
     }
   }
 
-  /** Carries out a read's plan: the reader, with this view's pending bytes; an abort is ECANCELED. */
-  private async readPlanned(plan: ReadPlan, signal?: AbortSignal, path?: string): Promise<Uint8Array[]> {
-    try {
-      return await this.context.reader.readPlanned(plan, this.pendingBytes(), signal);
-    } catch (error) {
+  /**
+   * Carries out a read's plan: the reader, with this view's pending bytes; an abort is ECANCELED.
+   * Bytes all in memory (a warm small file) are returned as they are, without a wait.
+   */
+  private readPlanned(plan: ReadPlan, signal?: AbortSignal, path?: string): Uint8Array[] | Promise<Uint8Array[]> {
+    const reading = this.context.reader.readPlanned(plan, this.pendingBytes(), signal);
+    if (Array.isArray(reading)) return reading;
+    return reading.catch((error: unknown) => {
       if (signal?.aborted) throw readAborted(signal, "read", path);
       throw error;
-    }
+    });
   }
 
   private async writeData(kind: "write" | "append", path: string, data: WriteData, options: WriteOptions): Promise<void> {

@@ -46,7 +46,7 @@ const numberCheck = (id: string, key: string) => Number(check(id, key) ?? 0);
 
 describe("the benchmark suite at smoke size", () => {
   test("runs every workload, with ours and its baselines in every scenario, and writes results, charts and the report", () => {
-    expect(results?.scenarios.map((entry) => entry.workload)).toEqual(expect.arrayContaining(["insert", "mixed", "metadata", "reads", "lifecycle", "agents"]));
+    expect(results?.scenarios.map((entry) => entry.workload)).toEqual(expect.arrayContaining(["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local"]));
     for (const entry of results!.scenarios) {
       expect(entry.subjects.some((subject) => subject.subject === "ours")).toBe(true);
       for (const subject of entry.subjects) for (const subjectRun of subject.runs) expect(subjectRun.milliseconds).toBeGreaterThan(0);
@@ -177,5 +177,29 @@ describe("the benchmark suite at smoke size", () => {
     expect(cold.total).toBeLessThanOrEqual(Math.ceil(sizes.agents.treeFiles / 400));
     // S3Filesystem has no grep: it reads every file, each with its own GET.
     expect(run("agents-mastra-grep-cold", "mastra-s3").requests.get).toBeGreaterThanOrEqual(sizes.agents.treeFiles);
+  });
+
+  test("local: warm reads and misses make no request; a script is one commit per command, or one per write; seeding one commit per awaited write, one per transaction", () => {
+    const { scriptFiles } = sizes.local;
+    for (const id of ["local-warm-reads", "local-missing-reads", "local-missing-exists"]) {
+      expect(run(id, "ours").requests.total).toBe(0);
+      expect(numberCheck(id, "ours requests")).toBe(0);
+      expect(run(id, "ours").metrics.usPerCall).toBeGreaterThan(0);
+      expect(run(id, "in-memory").metrics.usPerCall).toBeGreaterThan(0);
+    }
+    // One commit, one create-only PUT of its record; the head moves at close, outside the run.
+    expect(numberCheck("local-shell-per-command", "ours commits")).toBe(1);
+    expect(run("local-shell-per-command", "ours").requests).toMatchObject({ put: 1, total: 1 });
+    // mkdir, then each `>` writes twice (the empty file, then its bytes): a commit each.
+    expect(numberCheck("local-shell-per-write", "ours commits")).toBe(1 + 2 * scriptFiles);
+    expect(run("local-shell-per-write", "ours").requests.total).toBe(1 + 2 * scriptFiles);
+    expect(numberCheck("local-seed-sequential", "ours commits")).toBe(scriptFiles);
+    expect(run("local-seed-sequential", "ours").requests.total).toBe(scriptFiles);
+    expect(numberCheck("local-seed-transaction", "ours commits")).toBe(1);
+    expect(run("local-seed-transaction", "ours").requests.total).toBe(1);
+    const concurrent = numberCheck("local-seed-concurrent", "ours commits");
+    expect(concurrent).toBeGreaterThanOrEqual(1);
+    expect(concurrent).toBeLessThan(scriptFiles); // concurrent writes share commits
+    expect(run("local-seed-concurrent", "ours").requests.total).toBe(concurrent);
   });
 });

@@ -15,6 +15,7 @@ import { hashBytes, type Extent } from "../log/ops.ts";
 import type { SegmentCache } from "./segment-cache.ts";
 import { cut, type ReadPlan, type StreamPlan } from "./read-planner.ts";
 import { StreamingReadMemory } from "./memory.ts";
+import { HotExtents, hotExtentBudget } from "./hot-extents.ts";
 
 /** Bytes not yet in the object store (an open batch's inline data and packs). */
 export interface PendingBytes {
@@ -50,22 +51,29 @@ export class DataReader {
   private closed = false;
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Verified copies of small extents the cache holds, so a warm small read stays in memory. */
+  private readonly hot: HotExtents;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly cache: SegmentCache,
     private readonly options: DataReaderOptions,
-  ) {}
+  ) {
+    this.hot = new HotExtents(cache, hotExtentBudget(cache.maxBytes));
+  }
 
   /**
    * Carries out one read's plan: its prefetch starts in the background first (so the read shares
    * its GETs), then the plan's own extents are read. Returns the bytes of [from, to), in file
-   * order, as views of the fetched pieces.
+   * order, as views of the fetched pieces: at once, without a promise, when all of them are in
+   * memory (a warm small file), so that such a read waits on nothing.
    */
-  async readPlanned(plan: ReadPlan, pending?: PendingBytes, signal?: AbortSignal): Promise<Uint8Array[]> {
-    signal?.throwIfAborted();
+  readPlanned(plan: ReadPlan, pending?: PendingBytes, signal?: AbortSignal): Uint8Array[] | Promise<Uint8Array[]> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (plan.prefetch.length > 0) void this.prefetch(plan.prefetch, pending);
-    return cut(plan, await this.read(plan.fetch, pending, { cache: plan.cache, ...(signal === undefined ? {} : { signal }) }));
+    const inMemory = this.fromMemory(plan.fetch, pending);
+    if (!inMemory.includes(undefined)) return cut(plan, inMemory as Uint8Array[]);
+    return this.read(plan.fetch, pending, { cache: plan.cache, ...(signal === undefined ? {} : { signal }) }, inMemory).then((pieces) => cut(plan, pieces));
   }
 
   /**
@@ -99,7 +107,7 @@ export class DataReader {
           done = true;
           return;
         }
-        const fetching = this.readPlanned(window.value, pending, ending.signal);
+        const fetching = Promise.resolve(this.readPlanned(window.value, pending, ending.signal));
         fetching.catch(() => {}); // surfaced when its turn comes
         ahead.push(fetching);
       }
@@ -139,20 +147,29 @@ export class DataReader {
   }
 
   /**
+   * Each extent's bytes that are in memory (a batch's own, or a hot copy), without waiting on
+   * anything: a warm read of a small file finds them all and never touches the disk.
+   */
+  private fromMemory(extents: readonly Extent[], pending: PendingBytes | undefined): (Uint8Array | undefined)[] {
+    return extents.map((extent) => pending?.bytesFor(extent.object, extent.offset, extent.length) ?? this.hot.get(extent));
+  }
+
+  /**
    * The verified bytes of each extent, in order. With `cache: false` what is fetched is not kept
    * (a sequential scan of a file larger than the cache would only evict everything else).
    */
-  async read(extents: readonly Extent[], pending?: PendingBytes, options: { cache?: boolean; signal?: AbortSignal } = {}): Promise<Uint8Array[]> {
+  async read(
+    extents: readonly Extent[],
+    pending?: PendingBytes,
+    options: { cache?: boolean; signal?: AbortSignal } = {},
+    inMemory: readonly (Uint8Array | undefined)[] = this.fromMemory(extents, pending),
+  ): Promise<Uint8Array[]> {
     options.signal?.throwIfAborted();
-    const results: (Uint8Array | undefined)[] = new Array(extents.length);
+    const results = [...inMemory];
     const misses: number[] = [];
     await Promise.all(
       extents.map(async (extent, index) => {
-        const inMemory = pending?.bytesFor(extent.object, extent.offset, extent.length);
-        if (inMemory !== undefined) {
-          results[index] = inMemory;
-          return;
-        }
+        if (results[index] !== undefined) return;
         const cached = await this.verifiedFromCache(extent);
         if (cached !== undefined) results[index] = cached;
         else misses.push(index);
@@ -178,7 +195,10 @@ export class DataReader {
   private async verifiedFromCache(extent: Extent): Promise<Uint8Array | undefined> {
     const cached = await this.cache.read(extent.object, extent.offset, extent.length);
     if (cached === undefined) return undefined;
-    if (hashBytes(cached) === extent.hash) return cached;
+    if (hashBytes(cached) === extent.hash) {
+      this.hot.remember(extent, cached);
+      return cached;
+    }
     await this.cache.discard(extent.object, extent.offset, extent.length);
     return undefined;
   }
@@ -205,7 +225,11 @@ export class DataReader {
         for (const index of group.members) {
           const extent = extents[index]!;
           const slice = bytes.subarray(extent.offset - group.offset, extent.offset - group.offset + extent.length);
-          results[index] = hashBytes(slice) === extent.hash ? slice : await this.refetch(extent, signal);
+          if (hashBytes(slice) !== extent.hash) results[index] = await this.refetch(extent, signal);
+          else {
+            results[index] = slice;
+            if (cache) this.hot.remember(extent, slice);
+          }
         }
       }),
     );

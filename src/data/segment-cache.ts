@@ -128,6 +128,18 @@ export class SegmentCache {
     return (this.writing.get(object) ?? []).some((entry) => entry.offset <= offset && entry.offset + entry.bytes.byteLength >= offset + length);
   }
 
+  /**
+   * For a read served from a copy in memory (hot-extents.ts): whether the bytes are still here,
+   * and if so the hit is counted and the segment marked used, as a read from disk would.
+   */
+  recordHit(object: string, offset: number, length: number): boolean {
+    const segment = this.find(object, offset, length);
+    if (segment !== undefined) this.touch(segment);
+    else if (!(this.writing.get(object) ?? []).some((entry) => entry.offset <= offset && entry.offset + entry.bytes.byteLength >= offset + length)) return false;
+    this.counters.hits++;
+    return true;
+  }
+
   /** The bytes, or undefined on a miss (or if the segment's file has gone). */
   async read(object: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     for (const entry of this.writing.get(object) ?? []) {

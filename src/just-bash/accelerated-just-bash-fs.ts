@@ -144,6 +144,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
       const bytes = await this.filesystem.readFile(normalized);
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (error) {
+      if (this.#missingWithoutLink(error, normalized, true)) throw asShellError(error, "open", path);
       const location = await this.#locateAfter(error, normalized, true, "open", path);
       return this.#systemRead(location.path, path);
     }
@@ -156,7 +157,10 @@ export class AcceleratedJustBashFs implements IFileSystem {
     const normalized = resolveWithin("/", path);
     try {
       if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return await this.#memoryExists(normalized);
-      if (await this.filesystem.exists(normalized)) return true;
+      const found = this.filesystem.probe(normalized);
+      if (!("missing" in found)) return true;
+      // No link on the way and outside the system directories: the path cannot reach the in-memory tree.
+      if (!found.throughLink && !isSystemPath(normalized)) return false;
       const location = await this.#locate(normalized, true, "access", path);
       return location.system && (await this.#memoryExists(location.path));
     } catch {
@@ -167,6 +171,8 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async stat(path: string): Promise<FsStat> {
     const normalized = this.#check("stat", path);
     if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, true, "stat", path);
+    const found = this.#probe(normalized, true, "stat", path);
+    if (found !== undefined) return coreStats(found);
     try {
       return coreStats(await this.filesystem.stat(normalized));
     } catch (error) {
@@ -178,6 +184,8 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async lstat(path: string): Promise<FsStat> {
     const normalized = this.#check("lstat", path);
     if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, false, "lstat", path);
+    const found = this.#probe(normalized, false, "lstat", path);
+    if (found !== undefined) return coreStats(found);
     try {
       return coreStats(await this.filesystem.lstat(normalized));
     } catch (error) {
@@ -476,6 +484,35 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (!isSystemPath(path)) return false;
     if (path === "/bin" || path === "/usr" || path === "/usr/bin") return this.#systemFind(path) !== undefined;
     return !isCommandPath(path);
+  }
+
+  /**
+   * The entry's stats from one index lookup; for a path outside the system directories that leads
+   * nowhere without passing a symbolic link (so it cannot lead into the in-memory tree either), its
+   * ENOENT or ENOTDIR at once, without the walk of #locate. Undefined when the caller's full path must
+   * answer: missing through a link, or a call the core refuses (a closed filesystem, ELOOP).
+   */
+  #probe(normalized: string, followLast: boolean, op: string, reported: string): FileStats | undefined {
+    let found: ReturnType<CoreFilesystem["probe"]>;
+    try {
+      found = this.filesystem.probe(normalized, { followLinks: followLast });
+    } catch {
+      return undefined; // the call itself reports it, as it always has
+    }
+    if (!("missing" in found)) return found;
+    if (!found.throughLink && !isSystemPath(normalized)) throw shellError(found.missing, op, reported);
+    return undefined;
+  }
+
+  /** Whether the core's ENOENT or ENOTDIR for `normalized` stands as it is: outside the system directories, no link on the way could lead into the in-memory tree. */
+  #missingWithoutLink(error: unknown, normalized: string, followLast: boolean): boolean {
+    if (!(error instanceof FsError) || (error.code !== "ENOENT" && error.code !== "ENOTDIR") || isSystemPath(normalized)) return false;
+    try {
+      const found = this.filesystem.probe(normalized, { followLinks: followLast });
+      return "missing" in found && !found.throughLink;
+    } catch {
+      return false;
+    }
   }
 
   async #write(kind: "write" | "append", path: string, content: FileContent, options: WriteFileOptions | undefined): Promise<void> {

@@ -90,7 +90,9 @@ function unknownShellKeys(options: object, allowed: readonly string[], path = ""
   for (const key of Object.keys(options)) {
     if (allowed.includes(key)) continue;
     const reason =
-      key === "fs" ? "not an option: the shell's files are the mounted filesystem" : key === "files" ? "not an option: write initial files through the filesystem" : "unknown option";
+      key === "fs" ? "not an option: the shell's files are the mounted filesystem" : key === "files"
+          ? "not an option: write initial files through the filesystem, all in one commit with shell.fs.transaction(async (fs) => ...)"
+          : "unknown option";
     problems.push(`${path}${key}: ${reason}`);
   }
   return problems;

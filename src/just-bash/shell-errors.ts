@@ -12,10 +12,11 @@ import { FsError, type FsErrorCode } from "../core.ts";
  * shape; anything that is not an FsError passes through untouched.
  */
 export function asShellError(error: unknown, op: string, path: string): unknown {
-  if (!(error instanceof FsError) || !hasStandardMessage(error)) return error;
+  if (!(error instanceof FsError)) return error;
   // Reading a directory is "EISDIR: ..., read" in Node and in just-bash alike, whatever the caller.
   const syscall = error.code === "EISDIR" && error.syscall === "read" ? "read" : op;
-  if (error.syscall === syscall && error.path === path && error.dest === undefined) return error;
+  if (error.syscall === syscall && error.path === path && error.dest === undefined) return error; // already as just-bash says it
+  if (!hasStandardMessage(error)) return error;
   return new FsError(error.code, syscall, { path, cause: error });
 }
 

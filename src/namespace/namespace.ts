@@ -109,6 +109,35 @@ export interface Resolved {
   path: string;
 }
 
+/** A path that leads nowhere: why, and whether a symbolic link was followed on the way. */
+export interface Missing {
+  missing: "ENOENT" | "ENOTDIR";
+  /** A symbolic link was followed before the walk stopped (only then can the path lead somewhere the index does not hold). */
+  throughLink: boolean;
+}
+
+/**
+ * Lookups a view remembers between changes to the index: resolved paths and files' extents, as
+ * they were read and checked. Every change to the index, and every end of a batch, forgets them
+ * all (Namespace.changed): a remembered answer is always what reading the rows again would give.
+ */
+class Lookups {
+  static readonly maxEntries = 4096;
+  generation = -1;
+  readonly paths = new Map<string, Resolved | Missing>();
+  readonly extents = new Map<number, readonly (Extent & { position: number })[]>();
+
+  /** Forgets everything if the index changed since it was remembered. */
+  at(generation: number): this {
+    if (generation !== this.generation) {
+      this.paths.clear();
+      this.extents.clear();
+      this.generation = generation;
+    }
+    return this;
+  }
+}
+
 /** Where a new entry would go: the directory that holds it, and its name there. */
 export interface Place {
   parent: NodeRow;
@@ -283,12 +312,16 @@ export class NamespaceView {
   private readonly hasChildrenStatement: Statement<RawNode, [number]>;
   private readonly metaStatement: Statement<{ key: string; value: string; sum: number }, [string]>;
 
+  private readonly lookups = new Lookups();
+
   constructor(
     readonly db: Database,
     /** Turns a sign of damage into the error to throw (and remembers that the index is damaged). */
     private readonly damaged: (error: unknown) => unknown,
     /** The damage found in the index so far, if any. */
     private readonly damageFound: () => LocalIndexCorruptError | undefined = () => undefined,
+    /** Counts the index's changes: lookups remembered at another count are forgotten. */
+    private readonly generation: () => number = () => Number.NaN,
   ) {
     this.childStatement = db.query("SELECT * FROM nodes WHERE parent = ? AND name = ?");
     this.nodeStatement = db.query("SELECT * FROM nodes WHERE id = ?");
@@ -423,9 +456,21 @@ export class NamespaceView {
 
   /**
    * A file's extents in order. They must follow each other from 0 to the file's size: an extent
-   * row lost or moved to another file is damage, never a shorter or different file.
+   * row lost or moved to another file is damage, never a shorter or different file. `owner` is
+   * the file's row if the caller has just read it (resolving the path): it is not read again.
    */
-  extents(node: number): (Extent & { position: number })[] {
+  extents(node: number, owner?: NodeRow): readonly (Extent & { position: number })[] {
+    if (owner !== undefined && owner.id !== node) throw new TypeError(`extents of node ${node} checked against node ${owner.id}`);
+    const lookups = this.lookups.at(this.generation());
+    const known = lookups.extents.get(node);
+    if (known !== undefined) return known;
+    const extents = this.readExtents(node, owner);
+    if (lookups.extents.size >= Lookups.maxEntries) lookups.extents.clear();
+    lookups.extents.set(node, extents);
+    return extents;
+  }
+
+  private readExtents(node: number, owner: NodeRow | undefined): (Extent & { position: number })[] {
     return this.read(() => {
       const extents: (Extent & { position: number })[] = [];
       let end = 0;
@@ -437,7 +482,8 @@ export class NamespaceView {
         extents.push({ position: row.position, object: row.object, offset: row.offset, length: row.length, hash: row.hash });
         end += row.length;
       }
-      const owner = this.node(node);
+      // The owner's row as the caller just read and checked it (a read resolves it first), or read now.
+      owner ??= this.node(node);
       if (owner === undefined ? extents.length > 0 : owner.kind === "file" ? owner.size !== end : extents.length > 0) {
         throw this.damaged(new LocalIndexCorruptError(`node ${node}'s extents cover ${end} bytes, not its size ${owner?.size}`));
       }
@@ -450,15 +496,37 @@ export class NamespaceView {
    * only if `followLast`. Throws ENOENT, ENOTDIR or ELOOP naming `reported` (the caller's path).
    */
   resolve(path: string, followLast: boolean, syscall: string, reported: string = path): Resolved {
+    const found = this.lookup(path, followLast, syscall, reported);
+    if ("missing" in found) throw new FsError(found.missing, syscall, { path: reported });
+    return found;
+  }
+
+  /**
+   * As `resolve`, but a path that leads nowhere (ENOENT, ENOTDIR) is an answer, not an error:
+   * nothing is built for it. Only ELOOP (and damage) throws. Answers are remembered until the
+   * index next changes.
+   */
+  lookup(path: string, followLast: boolean, syscall: string, reported: string = path): Resolved | Missing {
+    const lookups = this.lookups.at(this.generation());
+    const key = followLast ? `L${path}` : `N${path}`;
+    const known = lookups.paths.get(key);
+    if (known !== undefined) return known;
+    const found = this.walk(path, followLast, syscall, reported);
+    if (lookups.paths.size >= Lookups.maxEntries) lookups.paths.clear();
+    lookups.paths.set(key, found);
+    return found;
+  }
+
+  private walk(path: string, followLast: boolean, syscall: string, reported: string): Resolved | Missing {
     let parts = splitPath(path);
     let current = this.root();
     let currentPath = "/";
     let hops = 0;
     for (let index = 0; index < parts.length; ) {
-      if (current.kind !== "directory") throw new FsError("ENOTDIR", syscall, { path: reported });
+      if (current.kind !== "directory") return { missing: "ENOTDIR", throughLink: hops > 0 };
       const name = parts[index]!;
       const child = this.child(current.id, name);
-      if (child === undefined) throw new FsError("ENOENT", syscall, { path: reported });
+      if (child === undefined) return { missing: "ENOENT", throughLink: hops > 0 };
       const last = index === parts.length - 1;
       if (child.kind === "symlink" && (!last || followLast)) {
         if (++hops > maxSymlinkHops) throw new FsError("ELOOP", syscall, { path: reported });
@@ -477,12 +545,8 @@ export class NamespaceView {
 
   /** Like `resolve`, but answers undefined where `resolve` would throw ENOENT or ENOTDIR. */
   tryResolve(path: string, followLast: boolean, syscall: string): Resolved | undefined {
-    try {
-      return this.resolve(path, followLast, syscall);
-    } catch (error) {
-      if (error instanceof FsError && (error.code === "ENOENT" || error.code === "ENOTDIR")) return undefined;
-      throw error;
-    }
+    const found = this.lookup(path, followLast, syscall);
+    return "missing" in found ? undefined : found;
   }
 
   /**
@@ -669,6 +733,8 @@ export class Namespace {
   private committedView!: NamespaceView;
   private pendingView!: NamespaceView;
   private batchOpen = false;
+  /** Counts changes to the index (and ends of batches): the views forget their remembered lookups when it moves. */
+  private changes = 0;
   /** Why the open batch was lost (SQLite rolled it back on a full disk, say): it can only be rolled back now. */
   private batchFailure: unknown;
   private damage: LocalIndexCorruptError | undefined;
@@ -713,7 +779,7 @@ export class Namespace {
       }
       this.reader = new Database(indexUri(this.file), constants.SQLITE_OPEN_READWRITE | constants.SQLITE_OPEN_URI);
       this.reader.exec("PRAGMA busy_timeout = 5000");
-      this.committedView = new NamespaceView(this.reader, (error) => this.sign(error), () => this.damage);
+      this.committedView = new NamespaceView(this.reader, (error) => this.sign(error), () => this.damage, () => this.changes);
     } catch (error) {
       this.reader?.close();
       this.writer.close();
@@ -722,7 +788,7 @@ export class Namespace {
   }
 
   private prepare(): void {
-    this.pendingView = new NamespaceView(this.writer, (error) => this.sign(error), () => this.damage);
+    this.pendingView = new NamespaceView(this.writer, (error) => this.sign(error), () => this.damage, () => this.changes);
     this.maxIdStatement = this.writer.query("SELECT MAX(id) AS id FROM nodes");
     this.insertNodeStatement = this.writer.query(
       "INSERT INTO nodes (id, parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target, next, first, sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -811,6 +877,7 @@ export class Namespace {
 
   /** Throws away the index file and starts an empty one in its place (a damaged index, rebuilt from the log). */
   recreate(): void {
+    this.changed();
     this.batchOpen = false;
     this.closeConnections();
     removeIndexFiles(this.file);
@@ -829,6 +896,7 @@ export class Namespace {
    */
   beginBatch(): void {
     if (this.batchOpen) throw new Error("a namespace batch is already open");
+    this.changed();
     this.ensureReserve();
     try {
       this.writer.exec("BEGIN IMMEDIATE");
@@ -847,6 +915,7 @@ export class Namespace {
   step<T>(step: () => T): T {
     if (!this.batchOpen) throw new Error("no namespace batch is open");
     this.assertBatchIntact();
+    this.changed();
     try {
       this.writer.exec("SAVEPOINT step");
     } catch (error) {
@@ -866,6 +935,8 @@ export class Namespace {
         throw this.loseBatch(rollbackError);
       }
       throw error;
+    } finally {
+      this.changed(); // the step's changes, or their undoing
     }
   }
 
@@ -884,6 +955,14 @@ export class Namespace {
   commitBatch(meta: Record<string, string>, redo?: () => void): void {
     if (!this.batchOpen) throw new Error("no namespace batch is open");
     this.assertBatchIntact();
+    try {
+      this.commitOrLose(meta, redo);
+    } finally {
+      this.changed(); // the committed view now sees the batch (or, lost, the pending view no longer does)
+    }
+  }
+
+  private commitOrLose(meta: Record<string, string>, redo?: () => void): void {
     try {
       this.setMeta(meta);
       this.writer.exec("COMMIT");
@@ -917,6 +996,7 @@ export class Namespace {
   /** Ends the open batch, if any, undoing its changes. Never throws: the batch is closed after it. */
   rollbackBatch(): void {
     if (!this.batchOpen) return;
+    this.changed();
     this.batchOpen = false;
     this.batchFailure = undefined;
     if (!this.writer.inTransaction) return; // SQLite rolled it back already (on a full disk, say)
@@ -929,6 +1009,7 @@ export class Namespace {
 
   /** Records that the open batch is lost (rolling it back in SQLite, if it is not already), and returns the error to throw. */
   private loseBatch(error: unknown): unknown {
+    this.changed();
     const failure = this.classify(error, "write");
     this.batchFailure ??= failure;
     if (this.writer.inTransaction) {
@@ -971,12 +1052,14 @@ export class Namespace {
   }
 
   setMeta(meta: Record<string, string>): void {
+    this.changed();
     const statement = this.writer.query("INSERT INTO meta (key, value, sum) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, sum = excluded.sum");
     for (const [key, value] of Object.entries(meta)) statement.run(key, value, metaSum(key, value));
   }
 
   /** Empties the index (before loading a snapshot into it), leaving a root with the given times. */
   clear(rootTime = 0): void {
+    this.changed();
     this.writer.exec("DELETE FROM extents; DELETE FROM nodes; DELETE FROM meta;");
     this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: rootTime, ctime: rootTime, atime: rootTime, birthtime: rootTime, target: null, next: null, first: null });
   }
@@ -985,6 +1068,7 @@ export class Namespace {
 
   /** Writes a node row whole: a new one (`insert`), or over the existing row of its id. */
   private writeNode(row: Omit<RawNode, "sum">, insert = true): void {
+    this.changed();
     const sum = nodeSum(row);
     if (insert) this.insertNodeStatement.run(row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.next, row.first, sum);
     else this.updateNodeStatement.run(row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.next, row.first, sum, row.id);
@@ -1067,6 +1151,7 @@ export class Namespace {
 
   /** Adds extents to a file at `start` onwards (empty ones are skipped); returns the new end. */
   insertExtents(node: number, start: number, extents: readonly Extent[]): number {
+    this.changed();
     let position = start;
     for (const extent of extents) {
       if (extent.length === 0) continue;
@@ -1078,6 +1163,7 @@ export class Namespace {
   }
 
   deleteExtents(node: number): void {
+    this.changed();
     this.writer.query("DELETE FROM extents WHERE node = ?").run(node);
   }
 
@@ -1091,6 +1177,7 @@ export class Namespace {
    * same bytes elsewhere.
    */
   relocateExtents(move: { object: string; offset: number; length: number; hash: string }, toObject: string, toOffset: number): void {
+    this.changed();
     const rows = this.writer
       .query<RawExtent, [string, number, number, string]>("SELECT node, position, object, offset, length, hash, sum FROM extents WHERE object = ? AND offset = ? AND length = ? AND hash = ?")
       .all(move.object, move.offset, move.length, move.hash);
@@ -1104,11 +1191,17 @@ export class Namespace {
 
   /** Removes node `id` and everything below it, with their extents. */
   removeTree(id: number): void {
+    this.changed();
     if (id === rootId) throw new Error("refusing to remove the root node");
     this.unlink(this.current(id));
     const subtree = `WITH RECURSIVE tree(id) AS (SELECT ?1 UNION ALL SELECT nodes.id FROM nodes JOIN tree ON nodes.parent = tree.id)`;
     this.writer.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT id FROM tree)`).run(id);
     this.writer.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);
+  }
+
+  /** Something in the index changed (or may have: a batch began or ended): the views' remembered lookups go. */
+  private changed(): void {
+    this.changes++;
   }
 
   private closeConnections(): void {

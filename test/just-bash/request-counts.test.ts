@@ -98,6 +98,29 @@ test("an append (`>>`) publishes only its bytes: the empty pre-append just-bash 
   }
 });
 
+test("seeding files through shell.fs: in shell.fs.transaction one commit, one PUT; awaited one by one, a commit each", async () => {
+  const { filesystem, shell, close } = await shellFixture("jb-requests-seed", {}, quiet);
+  try {
+    const files = 40;
+    const together = await measure(filesystem, () =>
+      shell.fs.transaction(async (fs) => {
+        for (let index = 0; index < files; index++) await fs.writeFile(`${WORKSPACE}/seed/together-${index}.ts`, `export const v = ${index};\n`);
+      }),
+    );
+    expect(together.commits).toBe(1);
+    expect(together.requests).toBe(1);
+    const apart = await measure(filesystem, async () => {
+      for (let index = 0; index < files; index++) await shell.fs.writeFile(`${WORKSPACE}/seed/apart-${index}.ts`, `export const v = ${index};\n`);
+    });
+    expect(apart.commits).toBe(files); // each durable when its call resolves
+    expect(apart.requests).toBe(files);
+    expect(await shell.fs.readFile(`${WORKSPACE}/seed/together-39.ts`)).toBe("export const v = 39;\n");
+    expect((await shell.exec("ls seed | wc -l")).stdout).toBe(`${2 * files}\n`);
+  } finally {
+    await close();
+  }
+});
+
 test("with commit: per-write, every write is its own commit (each redirection writes twice)", async () => {
   const { filesystem, shell, close } = await shellFixture("jb-requests-per-write", { commit: "per-write" }, quiet);
   try {
