@@ -24,9 +24,10 @@ import type { FileStats } from "./fs-stats.ts";
 import type { MountConfig } from "./base/options.ts";
 import { LocalObjectStore } from "./stores/local-object-store.ts";
 import { S3ObjectStore } from "./stores/s3-object-store.ts";
-import type { ObjectStore } from "./stores/object-store.ts";
+import type { ObjectStore, PutOptions, PutResult } from "./stores/object-store.ts";
 import { CorruptObjectError, NotFoundError } from "./stores/store-errors.ts";
-import { formatKey } from "./log/keys.ts";
+import { chunkPrefix, formatKey, packPrefix, walPrefix } from "./log/keys.ts";
+import { ForwardingStore } from "./stores/forwarding-store.ts";
 import { LocatedStore, normalizePrefix } from "./stores/located-store.ts";
 import { defaultGraceMs, defaultRetentionMs, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
 import type { FsckReport } from "./maintenance/fsck.ts";
@@ -951,10 +952,20 @@ export async function main(argv: string[], env: Record<string, string | undefine
       temporary = true;
     } else cacheRoot = resolve(String(values["cache-root"]));
     const temporaryCache = temporary ? cacheRoot : undefined;
-    stopOnSignals = onSignals(name, io, () => {
+    const uploads: UnsentUploads[] = [];
+    stopOnSignals = onSignals(name, io, async () => {
+      const removed = (await Promise.all(uploads.map((store) => store.abandon()))).reduce((sum, count) => sum + count, 0);
+      if (removed > 0) io.stderr(`${program} ${name}: removed ${removed} uploaded object${removed === 1 ? "" : "s"} no commit names\n`);
       if (temporaryCache !== undefined) rmSync(temporaryCache, { recursive: true, force: true });
     });
-    const manager = new S3CachedFsManagerImpl({ cacheRoot, storeFactory: (config) => location.storeAt(config.prefix) });
+    const manager = new S3CachedFsManagerImpl({
+      cacheRoot,
+      storeFactory: (config) => {
+        const store = new UnsentUploads(location.storeAt(config.prefix));
+        uploads.push(store);
+        return store;
+      },
+    });
     const config: MountConfig = {
       name: "cli",
       mode,
@@ -999,24 +1010,26 @@ const signalStatus = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * Until the returned function is called: on SIGINT or SIGTERM, release the writer lease at once
- * (the next writer need not wait for it to expire), run `cleanUp` (the temporary cache), and exit
- * 128 + the signal's number. The command stops where it was: a commit already sent may still
- * land (whole, as any commit), nothing else it was doing is published. A second signal exits at once.
+ * (the next writer need not wait for it to expire), run `cleanUp` (the uploads no commit names,
+ * the temporary cache), and exit 128 + the signal's number. The command stops where it was: a
+ * commit already sent may still land (whole, as any commit), nothing else it was doing is
+ * published. Each step waits 10 s at most; a second signal exits at once.
  */
-function onSignals(command: string, io: Io, cleanUp: () => void): () => void {
+function onSignals(command: string, io: Io, cleanUp: () => Promise<void>): () => void {
   let stopping = false;
   const handler = (signal: keyof typeof signalStatus) => {
     if (stopping) process.exit(signalStatus[signal]);
     stopping = true;
     io.stderr(`${program} ${command}: ${signal}: releasing the writer lease and stopping\n`);
-    void Promise.race([releaseHeldLeases(), Bun.sleep(10_000)]).finally(() => {
+    void (async () => {
       try {
+        await Promise.race([releaseHeldLeases(), Bun.sleep(10_000)]);
         removePartialFiles(); // a get or export stopped mid-file leaves no partial copy
-        cleanUp();
+        await Promise.race([cleanUp(), Bun.sleep(10_000)]);
       } finally {
         process.exit(signalStatus[signal]);
       }
-    });
+    })();
   };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
@@ -1024,6 +1037,45 @@ function onSignals(command: string, io: Io, cleanUp: () => void): () => void {
     process.off("SIGINT", handler);
     process.off("SIGTERM", handler);
   };
+}
+
+/**
+ * The data objects (chunks, packs) this run uploaded since it last sent a commit record. A command
+ * stopped by a signal abandons the store: no record is sent from then on, and those objects are
+ * removed, since nothing can name them (their keys are new, and only a record could). What was
+ * uploaded before a record was sent may be in it and is left alone; so is an upload still on its
+ * way (garbage collection takes what either leaves).
+ */
+export class UnsentUploads extends ForwardingStore {
+  private readonly keys = new Set<string>();
+  private abandoned = false;
+
+  override put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
+    if (key.startsWith(walPrefix)) {
+      if (this.abandoned) return Promise.reject(new FsError("ECANCELED", "write", { detail: "the command is stopping: no commit is sent" }));
+      this.keys.clear(); // from here on, the record may name them
+    } else if (key.startsWith(chunkPrefix) || key.startsWith(packPrefix)) {
+      const sent = super.put(key, body, options);
+      return sent.then((result) => {
+        if (!this.abandoned) this.keys.add(key);
+        return result;
+      });
+    }
+    return super.put(key, body, options);
+  }
+
+  /** Sends no record from now on; removes the uploads no record names. Resolves how many were removed. */
+  async abandon(): Promise<number> {
+    this.abandoned = true;
+    const keys = [...this.keys];
+    this.keys.clear();
+    const removed = await Promise.allSettled(keys.map((key) => this.inner.delete(key)));
+    return removed.filter((outcome) => outcome.status === "fulfilled").length;
+  }
+
+  protected override forward<T>(_request: unknown, send: () => Promise<T>): Promise<T> {
+    return send();
+  }
 }
 
 interface StoreLocation {

@@ -8,6 +8,7 @@ import { cli, repository } from "./run-cli.ts";
 import { LocalObjectStore, S3CachedFsManagerImpl, type ObjectStore } from "../../src/core.ts";
 import type { LeaseDocument } from "../../src/commit/lease.ts";
 import { leaseKey } from "../../src/log/keys.ts";
+import { listAll } from "../../src/stores/object-store.ts";
 
 afterAll(removeTempDirectories);
 
@@ -178,6 +179,31 @@ describe("cli: the writer lease", () => {
       expect((await cli(["ls", "/", ...at])).stdout).toBe("next.txt\n");
     }, 120_000);
   }
+
+  test("an import stopped after some of its data landed removes what it uploaded: no commit names it, so nothing is left for gc", async () => {
+    const { bucket, at } = workspace("import-orphans");
+    expect((await cli(["init", ...at])).status).toBe(0);
+    const source = tempDirectory("cli-op-import-orphans");
+    writeFileSync(join(source, "a.bin"), new Uint8Array(5 * MiB).fill(1)); // a chunk each (over largeFileBytes)
+    writeFileSync(join(source, "b.bin"), new Uint8Array(5 * MiB).fill(2));
+    const child = Bun.spawn([process.execPath, "--preload", join(import.meta.dir, "stall-later-uploads-preload.ts"), join(repository, "src", "cli.ts"), "import", source, "/in", ...at], {
+      cwd: repository,
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    expect(await readUntil(child.stderr, "stalled")).toContain("stalled");
+    const store = new LocalObjectStore({ root: join(bucket, "ws", "main") });
+    const data = async () => (await Array.fromAsync(listAll(store, {}))).map((object) => object.key).filter((key) => key.startsWith("chunks/") || key.startsWith("packs/"));
+    expect(await data()).toHaveLength(1); // a.bin's chunk landed; b.bin's is on its way
+    child.kill("SIGTERM");
+    const said = await readUntil(child.stderr, "\u0000"); // to its end
+    expect(await child.exited).toBe(143);
+    expect(said).toContain("removed 1 uploaded object no commit names");
+    expect(await data()).toEqual([]);
+    expect((await cli(["ls", "/", ...at])).stdout).toBe(""); // nothing was published
+    expect((await cli(["fsck", ...at])).status).toBe(0);
+  }, 120_000);
 
   test("--no-wait fails at once with EBUSY naming the holder (exit 75); a waiting command says how long it may wait", async () => {
     const { bucket, at } = workspace("no-wait");
