@@ -11,7 +11,7 @@
 // (`| head`), quietly, as a shell reports a tool that SIGPIPE stopped.
 
 import { constants, mkdtempSync, rmSync, readdirSync, lstatSync, readlinkSync, mkdirSync, symlinkSync, realpathSync, renameSync, unlinkSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { lutimes, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -573,7 +573,7 @@ that a newer good one replaces, and checks again; missing or damaged records and
     summary: "copy a local directory into the filesystem, as one commit",
     usage: "import <local dir> [path] [--create] [--delete] [--dry-run]",
     details:
-      "Directories, files and symbolic links are copied under path (default /) with their permission bits and modification times, as cp -a does, and path takes the local directory's own (as rsync -a src/ path does); links stay links, never followed. A FIFO, socket or device is skipped with a warning. A file whose size and modification time already match (rsync's quick check) is not uploaded again. With --delete, what is under path but not in the local directory is removed. All of it is published as one commit, or nothing is.",
+      "Directories, files and symbolic links are copied under path (default /) with their permission bits and modification times (a link's own times), as cp -a does, and path takes the local directory's own (as rsync -a src/ path does); links stay links, never followed. A FIFO, socket or device is skipped with a warning. A file whose size and modification time already match (rsync's quick check) is not uploaded again. With --delete, what is under path but not in the local directory is removed. All of it is published as one commit, or nothing is.",
     mount: (values) => (values["dry-run"] ? "readonly" : "readwrite"),
     options: {
       create: { type: "boolean", help: "make a new filesystem if none is there yet (without it a mistyped prefix is refused)" },
@@ -644,10 +644,12 @@ that a newer good one replaces, and checks again; missing or damaged records and
             else if ((found.mode & 0o7777) !== entry.mode) await tx.chmod(path, entry.mode);
           } else if (entry.kind === "symlink") {
             const link = readlinkSync(entry.absolute);
-            if (found?.isSymbolicLink() && (await tx.readlink(path)) === link) continue;
-            if (found?.isDirectory()) throw new FsError("EEXIST", "import", { path, detail: "the filesystem has a directory where the local source has a symbolic link" });
-            if (found !== undefined) await tx.rm(path);
-            await tx.symlink(link, path);
+            if (!(found?.isSymbolicLink() && (await tx.readlink(path)) === link)) {
+              if (found?.isDirectory()) throw new FsError("EEXIST", "import", { path, detail: "the filesystem has a directory where the local source has a symbolic link" });
+              if (found !== undefined) await tx.rm(path);
+              await tx.symlink(link, path);
+            } else if (Math.trunc(found.mtimeMs) === Math.trunc(entry.mtimeMs)) continue;
+            await tx.lutimes(path, new Date(entry.atimeMs), new Date(entry.mtimeMs)); // the link's own, as cp -a keeps them
           } else {
             const before = done;
             if (found?.isFile() && found.size === entry.size && Math.trunc(found.mtimeMs) === Math.trunc(entry.mtimeMs)) {
@@ -701,7 +703,7 @@ that a newer good one replaces, and checks again; missing or damaged records and
     summary: "copy a directory of the filesystem into a local directory",
     usage: "export <path> <local dir> [--delete] [--dry-run]",
     details:
-      "Directories, files and symbolic links below path are written under the local directory (created if missing) with their permission bits and modification times, as cp -a does, and the local directory takes path's own; links stay links. A local file whose size and modification time already match (rsync's quick check) is not written again; every byte written is verified against its checksum first. With --delete, what is in the local directory but not under path is removed (links removed, never followed).",
+      "Directories, files and symbolic links below path are written under the local directory (created if missing) with their permission bits and modification times (a link's own times), as cp -a does, and the local directory takes path's own; links stay links. A local file whose size and modification time already match (rsync's quick check) is not written again; every byte written is verified against its checksum first. With --delete, what is in the local directory but not under path is removed (links removed, never followed).",
     mount: "readonly",
     options: {
       delete: { type: "boolean", help: "also remove what is in the local directory but not under path (as rsync --delete)" },
@@ -763,15 +765,20 @@ that a newer good one replaces, and checks again; missing or damaged records and
         } else if (entry.stats.isSymbolicLink()) {
           const link = await fs.readlink(path);
           const found = lstatSync(local, { throwIfNoEntry: false });
-          if (found?.isSymbolicLink() && readlinkSync(local) === link) continue;
-          const temporary = temporarySibling(local);
-          symlinkSync(link, temporary);
-          try {
-            renameSync(temporary, local); // replaces a file or link there, never follows it
-          } catch (error) {
-            rmSync(temporary, { force: true });
+          if (!(found?.isSymbolicLink() && readlinkSync(local) === link)) {
+            const temporary = temporarySibling(local);
+            symlinkSync(link, temporary);
+            try {
+              renameSync(temporary, local); // replaces a file or link there, never follows it
+            } catch (error) {
+              rmSync(temporary, { force: true });
+              throw localCopyError(error, "export", path, `the local link ${local}`);
+            }
+          } else if (Math.trunc(found.mtimeMs) === Math.trunc(entry.stats.mtimeMs)) continue;
+          // The link's own times, as cp -a keeps them (lutimes never follows the link).
+          await lutimes(local, entry.stats.atime, entry.stats.mtime).catch((error: unknown) => {
             throw localCopyError(error, "export", path, `the local link ${local}`);
-          }
+          });
         } else {
           const before = done;
           const found = lstatSync(local, { throwIfNoEntry: false });

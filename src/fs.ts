@@ -449,6 +449,15 @@ export abstract class FileSystemOperations {
     await this.perform("utime", normalized, (batch) => ({ op: "utimes", path: normalized, atime: access, mtime: modification, time: batch.time }));
   }
 
+  /** Like `utimes`, but a final symbolic link gets the times itself, not what it points to (as node:fs lutimes). */
+  async lutimes(path: string, atime: Date | number, mtime: Date | number): Promise<void> {
+    const normalized = this.writable("lutime", path);
+    this.requireDirectoryIfSlashed("lutime", path, normalized);
+    const access = toMilliseconds(atime, "lutime", normalized);
+    const modification = toMilliseconds(mtime, "lutime", normalized);
+    await this.perform("lutime", normalized, (batch) => ({ op: "lutimes", path: normalized, atime: access, mtime: modification, time: batch.time }));
+  }
+
   /**
    * A real local file to write, committed to `path` by the handle's `close()`. The local file is
    * outside the cache's bound while it is written (its size is the writer's to decide), and counts
@@ -853,6 +862,7 @@ mapStoreErrorsAt(FileSystemOperations.prototype, {
   symlink: { syscall: "symlink", path: 0, dest: 1 },
   chmod: { syscall: "chmod", path: 0 },
   utimes: { syscall: "utime", path: 0 },
+  lutimes: { syscall: "lutime", path: 0 },
 });
 mapStoreErrorsAt(S3CachedFs.prototype, {
   transaction: { syscall: "transaction" },

@@ -28,6 +28,8 @@ export type Op =
   | { op: "symlink"; target: string; path: string; time: number }
   | { op: "chmod"; path: string; mode: number; time: number }
   | { op: "utimes"; path: string; atime: number; mtime: number; time: number }
+  /** Times of the entry at `path` itself: a final symbolic link is not followed (lutimes). */
+  | { op: "lutimes"; path: string; atime: number; mtime: number; time: number }
   /** A new writer took over: from this record on, only records of this epoch or later are valid. */
   | { op: "epoch"; epoch: number; writer: string; time: number }
   /**
@@ -59,6 +61,7 @@ const knownOps: Record<Op["op"], true> = {
   symlink: true,
   chmod: true,
   utimes: true,
+  lutimes: true,
   epoch: true,
   relocate: true,
 };
@@ -88,6 +91,7 @@ export function extentsBroughtIn(op: Op, recordKey: string): Extent[] {
     case "symlink":
     case "chmod":
     case "utimes":
+    case "lutimes":
     case "epoch":
       return [];
     default: {

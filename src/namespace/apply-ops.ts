@@ -26,6 +26,7 @@ const syscalls: Record<Op["op"], string> = {
   symlink: "symlink",
   chmod: "chmod",
   utimes: "utime",
+  lutimes: "lutime",
   epoch: "epoch",
   relocate: "relocate",
 };
@@ -68,8 +69,9 @@ export class OpApplier {
         this.namespace.updateNode(node.id, { mode: op.mode & 0o7777, ctime: op.time });
         return;
       }
-      case "utimes": {
-        const { node } = this.view.resolve(op.path, true, syscalls.utimes);
+      case "utimes":
+      case "lutimes": {
+        const { node } = this.view.resolve(op.path, op.op === "utimes", syscalls[op.op]);
         this.namespace.updateNode(node.id, { atime: op.atime, mtime: op.mtime, ctime: op.time });
         return;
       }

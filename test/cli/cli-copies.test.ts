@@ -2,7 +2,7 @@
 // kept both ways as `cp -a` keeps it, what cannot be copied named, and a second copy of an
 // unchanged tree moving nothing.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { cli } from "./run-cli.ts";
@@ -31,7 +31,7 @@ function mkfifo(path: string): void {
 }
 
 describe("cli: import and export keep metadata, as cp -a does", () => {
-  test("modes and modification times survive import and export; links stay links; a FIFO is skipped with a warning and counted", async () => {
+  test("modes and modification times survive import and export (a link's own too); links stay links; a FIFO is skipped with a warning and counted", async () => {
     const { at } = workspace("metadata");
     const source = join(tempDirectory("cli-copies-src"), "src");
     mkdirSync(join(source, "d/inner"), { recursive: true });
@@ -43,6 +43,7 @@ describe("cli: import and export keep metadata, as cp -a does", () => {
     stamp(join(source, "d/f.txt"), 0o640, new Date("2000-01-01T00:00:00.123Z"));
     stamp(join(source, "run.sh"), 0o755, new Date("2003-04-05T06:07:08.009Z"));
     stamp(join(source, "d/inner"), 0o700, new Date("2002-02-02T02:02:02.000Z"));
+    lutimesSync(join(source, "link"), new Date("2006-06-06T06:06:06.606Z"), new Date("2006-06-06T06:06:06.606Z")); // the link's own
     stamp(join(source, "d"), 0o750, new Date("2001-02-03T04:05:06.789Z")); // after its entries: adding them changed it
 
     const imported = await cli(["import", source, "/in", "--create", ...at]);
@@ -55,7 +56,7 @@ describe("cli: import and export keep metadata, as cp -a does", () => {
     expect(await stat("/in/run.sh")).toMatchObject({ type: "file", mode: "0755", mtime: "2003-04-05T06:07:08.009Z" });
     expect(await stat("/in/d/inner")).toMatchObject({ type: "directory", mode: "0700", mtime: "2002-02-02T02:02:02.000Z" });
     expect(await stat("/in/d")).toMatchObject({ type: "directory", mode: "0750", mtime: "2001-02-03T04:05:06.789Z" });
-    expect(await stat("/in/link")).toMatchObject({ type: "symlink", target: "d/f.txt" });
+    expect(await stat("/in/link")).toMatchObject({ type: "symlink", target: "d/f.txt", mtime: "2006-06-06T06:06:06.606Z" });
     expect(await stat("/in/outside")).toMatchObject({ type: "symlink", target: "/etc/passwd" });
     expect((await cli(["ls", "/in/d", ...at])).stdout.split("\n").filter(Boolean).sort()).toEqual(["f.txt", "inner/"]);
 
@@ -74,6 +75,7 @@ describe("cli: import and export keep metadata, as cp -a does", () => {
     expect(local("d").mtimeMs).toBe(Date.parse("2001-02-03T04:05:06.789Z"));
     expect(local("link").isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(out, "link"))).toBe("d/f.txt");
+    expect(local("link").mtimeMs).toBe(Date.parse("2006-06-06T06:06:06.606Z"));
     expect(local("outside").isSymbolicLink()).toBe(true); // a link, never what it points to
     expect(readlinkSync(join(out, "outside"))).toBe("/etc/passwd");
     expect(readdirSync(join(out, "d")).sort()).toEqual(["f.txt", "inner"]);

@@ -9,7 +9,7 @@ import { testWorkspace, wipeCache, type Backend } from "../support/mounts.ts";
 /** The part of S3CachedFs the suite drives; node-reference.ts implements it over node:fs. */
 export interface SuiteFs {
   stat(path: string): Promise<{ size: number; mode: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>;
-  lstat(path: string): Promise<{ size: number; mode: number; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>;
+  lstat(path: string): Promise<{ size: number; mode: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>;
   exists(path: string): Promise<boolean>;
   readdir(path: string): Promise<string[]>;
   readdir(path: string, options: { withFileTypes: true }): Promise<{ name: string; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }[]>;
@@ -27,6 +27,7 @@ export interface SuiteFs {
   realpath(path: string): Promise<string>;
   chmod(path: string, mode: number): Promise<void>;
   utimes(path: string, atime: Date, mtime: Date): Promise<void>;
+  lutimes(path: string, atime: Date, mtime: Date): Promise<void>;
 }
 
 export interface SuiteSubject {
@@ -370,6 +371,24 @@ export function fsSuite(name: string, make: () => Promise<SuiteSubject>): void {
           expect(stats.mtimeMs).toBe(when.getTime());
           await expectCode(fs.chmod("/missing", 0o600), "ENOENT");
           await expectCode(fs.utimes("/missing", when, when), "ENOENT");
+        }));
+
+      test("lutimes sets a link's own times and utimes those of its target; both persist; a missing path is ENOENT", () =>
+        run(async (fs, subject) => {
+          await fs.writeFile("/f", "x");
+          await fs.symlink("f", "/l");
+          const linkTime = new Date("2001-02-03T04:05:06.789Z");
+          const targetTime = new Date("2011-12-13T14:15:16.000Z");
+          await fs.lutimes("/l", linkTime, linkTime);
+          await fs.utimes("/l", targetTime, targetTime);
+          const check = async (view: SuiteFs) => {
+            expect((await view.lstat("/l")).mtimeMs).toBe(linkTime.getTime());
+            expect((await view.stat("/l")).mtimeMs).toBe(targetTime.getTime());
+            expect((await view.stat("/f")).mtimeMs).toBe(targetTime.getTime());
+          };
+          await check(fs);
+          await expectCode(fs.lutimes("/missing", linkTime, linkTime), "ENOENT");
+          if (subject.remount !== undefined) await check(await subject.remount()); // replayed from the log
         }));
 
       test("a write moves the modification time forward", () =>

@@ -84,6 +84,7 @@ export function nodeReference(root: string): SuiteFs {
     realpath: async (path) => virtual(await fs.realpath(real(path))),
     chmod: (path, mode) => fs.chmod(real(path), mode),
     utimes: (path, atime, mtime) => fs.utimes(real(path), atime, mtime),
+    lutimes: (path, atime, mtime) => fs.lutimes(real(path), atime, mtime),
   };
   return reference;
 }

@@ -35,6 +35,7 @@ const cases: { [K in Op["op"]]: { after: Op[]; op: OpOf<K>; brings: boolean } } 
   symlink: { after: [file], op: { op: "symlink", target: "/a", path: "/l", time: 2 }, brings: false },
   chmod: { after: [file], op: { op: "chmod", path: "/a", mode: 0o600, time: 2 }, brings: false },
   utimes: { after: [file], op: { op: "utimes", path: "/a", atime: 5, mtime: 6, time: 2 }, brings: false },
+  lutimes: { after: [file], op: { op: "lutimes", path: "/a", atime: 5, mtime: 6, time: 2 }, brings: false },
   epoch: { after: [], op: { op: "epoch", epoch: 2, writer: "w", time: 2 }, brings: false },
   relocate: { after: [file], op: { op: "relocate", moves: [{ ...pack, toObject: "packs/q", toOffset: 7 }], time: 2 }, brings: true },
 };
