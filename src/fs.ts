@@ -26,6 +26,7 @@ import type { SegmentCache } from "./data/segment-cache.ts";
 import { gather, type ReadPlan, type ReadPlanner } from "./data/read-planner.ts";
 import type { Batch } from "./commit/batch.ts";
 import type { PreparedOp } from "./commit/committer.ts";
+import type { ReadSet } from "./commit/read-set.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
 import { collectGarbage, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
 import { checkFilesystem, type FsckOptions, type FsckReport } from "./maintenance/fsck.ts";
@@ -691,8 +692,8 @@ export class S3CachedFs extends FileSystemOperations {
     }
     const committer = this.context.committer;
     if (committer === undefined) throw new FsError("EROFS", "transaction", {});
-    return committer.transaction(async (batch, apply) => {
-      const tx = new Transaction(this.context, batch, apply);
+    return committer.transaction(async (batch, apply, reads) => {
+      const tx = new Transaction(this.context, batch, apply, reads);
       try {
         return await body(tx);
       } finally {
@@ -772,14 +773,20 @@ export class S3CachedFs extends FileSystemOperations {
   }
 }
 
-/** The filesystem inside `S3CachedFs.transaction`: same API, one commit for all of it. */
+/**
+ * The filesystem inside `S3CachedFs.transaction`: same API, one commit for all of it. In a shared
+ * writer (`exclusive: false`) it records every path its reads look up or list (`reads`), so the
+ * commit can tell whether another writer changed what the body saw (src/commit/read-set.ts).
+ */
 export class Transaction extends FileSystemOperations {
   private ended = false;
+  private recording: NamespaceView | undefined;
 
   constructor(
     context: MountContext,
     private readonly batch: Batch,
     private readonly apply: (prepare: PreparedOp) => void,
+    private readonly reads?: ReadSet,
   ) {
     super(context);
   }
@@ -789,7 +796,10 @@ export class Transaction extends FileSystemOperations {
   }
 
   protected view(): NamespaceView {
-    return this.context.namespace.pending;
+    const pending = this.context.namespace.pending;
+    if (this.reads === undefined) return pending;
+    if (this.recording === undefined) this.recording = recordingView(pending, this.reads);
+    return this.recording;
   }
 
   protected pendingBytes(): PendingBytes {
@@ -804,6 +814,30 @@ export class Transaction extends FileSystemOperations {
     this.apply(prepare);
     await this.batch.room(); // packs upload as the body goes on; memory holds only those in flight
   }
+}
+
+/**
+ * `view` with every path looked up noted in `reads`: the path asked for and, when found, the real
+ * path it resolved to. Reads by node (children, extents, descendants) follow a lookup of their
+ * path; allPaths reads everything ("/").
+ */
+function recordingView(view: NamespaceView, reads: ReadSet): NamespaceView {
+  return new Proxy(view, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      if (property === "resolve" || property === "tryResolve" || property === "place") {
+        return (...args: unknown[]) => {
+          if (typeof args[0] === "string") reads.read(args[0]);
+          const found = (value as (...args: unknown[]) => unknown).apply(target, args) as { path?: unknown } | undefined;
+          if (typeof found?.path === "string") reads.read(found.path);
+          return found;
+        };
+      }
+      if (property === "allPaths") reads.read("/");
+      return (value as (...args: unknown[]) => unknown).bind(target);
+    },
+  });
 }
 
 // The errno boundary: a store error thrown below one of these methods (reading bytes, uploading
