@@ -302,3 +302,43 @@ for (const backend of ["local", "s3"] as Backend[]) {
     });
   });
 }
+
+describe("several writers in separate processes", () => {
+  for (const backend of ["local", "s3"] as Backend[]) {
+    test(`three writer processes (${backend}): every acknowledged increment and append is in the final state, and nothing else`, async () => {
+      const workspace = await testWorkspace(backend, "shared-processes");
+      // The filesystem exists before the processes start (each would otherwise race to create it).
+      const creator = await workspace.mount({ name: "creator", exclusive: false }, { cacheRoot: workspace.freshCacheRoot() });
+      await creator.writeFile("/counter", "0");
+      await creator.close();
+      const store = workspace.describe.startsWith("local:")
+        ? { local: workspace.describe.slice("local:".length) }
+        : (() => {
+            const [bucket, ...prefix] = workspace.describe.slice("s3://".length).split("/");
+            return { s3: { bucket: bucket!, prefix: prefix.join("/") } };
+          })();
+      const children = [0, 1, 2].map((index) =>
+        Bun.spawn([process.execPath, `${import.meta.dir}/shared-writer-worker.ts`, JSON.stringify({ store, cacheRoot: workspace.freshCacheRoot(), name: `p${index}`, increments: 8, appends: 8 })], {
+          stdout: "pipe",
+          stderr: "pipe",
+          env: process.env,
+        }),
+      );
+      const reports = await Promise.all(
+        children.map(async (child) => {
+          const [output, errors] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+          expect(await child.exited, errors.slice(-2000)).toBe(0);
+          return JSON.parse(output.trim().split("\n").at(-1)!) as { increments: number; appended: string[]; failures: string[] };
+        }),
+      );
+      expect(reports.flatMap((report) => report.failures)).toEqual([]);
+      const fresh = await workspace.mount({ name: "fresh", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+      expect(Number(await fresh.readText("/counter"))).toBe(reports.reduce((sum, report) => sum + report.increments, 0));
+      const lines = (await fresh.readText("/appends")).trimEnd().split("\n");
+      expect(lines.slice().sort()).toEqual(reports.flatMap((report) => report.appended).sort());
+      for (const report of reports) expect(lines.filter((line) => report.appended.includes(line))).toEqual(report.appended); // each process's in its order
+      expect(new Set((await fresh.history({ limit: 200 })).map((entry) => entry.writer.split("@")[0])).size).toBeGreaterThanOrEqual(3);
+      await fresh.close();
+    });
+  }
+});
