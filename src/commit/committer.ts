@@ -83,7 +83,12 @@ interface Queued {
   prepare: PreparedOp;
   resolve: () => void;
   reject: (error: unknown) => void;
+  /** A shared writer's operation refused on its view is tried once more after catching up. */
+  rechecked?: boolean;
 }
+
+/** Refusals that depend on the namespace's state: a shared writer's view may be older than the log. */
+const stateCodes = new Set(["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY", "EINVAL", "ENAMETOOLONG", "ELOOP"]);
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -336,13 +341,23 @@ export class Committer {
       return;
     }
     const accepted: Queued[] = [];
+    const recheck: Queued[] = [];
     for (const entry of entries) {
       try {
         this.applyOne(batch, entry.prepare);
         accepted.push(entry);
       } catch (error) {
-        entry.reject(error);
+        // A shared writer's view lags the other writers' commits: an operation it refuses goes
+        // to the next batch, which starts from the log's end, and is refused only if it fails there.
+        if (this.shared && entry.rechecked !== true && error instanceof FsError && stateCodes.has(error.code)) {
+          entry.rechecked = true;
+          recheck.push(entry);
+        } else entry.reject(error);
       }
+    }
+    if (recheck.length > 0) {
+      this.needsResync = true;
+      this.queue.unshift(...recheck);
     }
     if (accepted.length === 0) {
       this.namespace.rollbackBatch();

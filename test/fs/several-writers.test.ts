@@ -96,6 +96,12 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await expectCode(b!.symlink("/elsewhere", "/link"), "EEXIST");
       await a!.writeFile("/kept.txt", "a's");
       await expectCode(b!.copyFile("/moved-by-a.txt", "/kept.txt", { overwrite: false }), "EEXIST");
+      // The other way round: what b's old view refuses, but another writer's commit made possible,
+      // is checked again on the log's end (one GET more) and succeeds, as it would after that commit.
+      await a!.writeFile("/made-by-a.txt", "new");
+      await a!.mkdir("/parent-by-a");
+      await b!.rename("/made-by-a.txt", "/renamed-by-b.txt");
+      await b!.mkdir("/parent-by-a/child");
       // Only the failed operation is lost: b's other writes, queued in the same batch, land.
       await a!.writeFile("/gone.txt", "soon gone");
       await b!.refresh();
@@ -110,6 +116,8 @@ for (const backend of ["local", "s3"] as Backend[]) {
       expect(tree["/b-1.txt"]).toBe("file:1");
       expect(tree["/b-2.txt"]).toBe("file:2");
       expect(tree["/b-gone.txt"]).toBeUndefined();
+      expect(tree["/renamed-by-b.txt"]).toBe("file:new");
+      expect(tree["/parent-by-a/child"]).toBe("dir");
       for (const writer of [a!, b!]) await writer.close();
     });
 
@@ -280,6 +288,38 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const tree = await expectAllViewsEqual(workspace, [intruder]);
       expect(Object.keys(tree).filter((path) => path.endsWith(".txt")).sort()).toEqual(["/exclusive.txt", "/intruder.txt", "/later.txt", "/shared-1.txt"]);
       for (const fs of [shared!, later, second, intruder]) await fs.close().catch(() => {});
+    });
+
+    test("request counts: an uncontended write is one PUT; a lost slot costs the PUT, a GET of the winner's record, a GET of the next slot, and the PUT again", async () => {
+      const workspace = await testWorkspace(backend, "shared-counts");
+      const [a, b] = await sharedWriters(workspace, 2);
+      const requests = (fs: S3CachedFs) => {
+        const counts = fs.stats().requests;
+        return { get: counts.get.requests, put: counts.put.requests, total: counts.total.requests };
+      };
+      let before = requests(a!);
+      await a!.writeFile("/one.txt", "1");
+      let after = requests(a!);
+      expect({ get: after.get - before.get, put: after.put - before.put, total: after.total - before.total }).toEqual({ get: 0, put: 1, total: 1 });
+      before = requests(b!);
+      await b!.writeFile("/two.txt", "2"); // b's slot is a's: it reads a's record, finds the next slot empty, and takes it
+      after = requests(b!);
+      expect({ get: after.get - before.get, put: after.put - before.put, total: after.total - before.total }).toEqual({ get: 2, put: 2, total: 4 });
+      // A transaction starts from the log's end, then publishes.
+      before = requests(a!);
+      await a!.transaction(async (tx) => {
+        await tx.writeFile("/three.txt", await tx.readText("/two.txt"));
+      });
+      after = requests(a!);
+      // b's record, then the two slots after it probed at once (a catch-up that finds a record reads further ahead: src/commit/replay.ts).
+      expect({ get: after.get - before.get, put: after.put - before.put }).toEqual({ get: 3, put: 1 });
+      before = requests(a!);
+      await a!.transaction(async (tx) => {
+        await tx.writeFile("/four.txt", "4");
+      });
+      after = requests(a!);
+      expect({ get: after.get - before.get, put: after.put - before.put }).toEqual({ get: 1, put: 1 }); // nothing new: one GET of the empty next slot
+      for (const writer of [a!, b!]) await writer.close();
     });
 
     test("garbage collection and fsck repair refuse in a shared writer (EINVAL); snapshots work", async () => {
