@@ -702,7 +702,11 @@ export class S3CachedFs extends FileSystemOperations {
     });
   }
 
-  /** Catches up with the writer (readers); returns the seq reached and whether anything changed. */
+  /**
+   * Catches up with the log: a reader with the writers, a shared writer (`exclusive: false`) with
+   * the other writers (an exclusive writer has nothing to catch up with). Returns the seq reached
+   * and whether anything changed.
+   */
   async refresh(): Promise<{ seq: number; changed: boolean }> {
     this.checkOpen("refresh");
     return this.context.refresh();
