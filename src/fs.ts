@@ -47,6 +47,12 @@ export interface WriteOptions {
   /** Called with the bytes uploaded so far, for large writes. */
   onProgress?: (bytes: number) => void;
   signal?: AbortSignal;
+  /**
+   * writeFile only: "w" (the default) creates or replaces; "wx" creates only, failing with EEXIST
+   * if anything is at the path (as node:fs's "wx"), checked and written as one commit, so of
+   * several writers creating one path exactly one succeeds.
+   */
+  flag?: "w" | "wx";
 }
 
 /** Options of the reads that fetch bytes (readFile, readRange). */
@@ -336,11 +342,25 @@ export abstract class FileSystemOperations {
   // ---- writes ---------------------------------------------------------------------------------
 
   async writeFile(path: string, data: WriteData, options: WriteOptions = {}): Promise<void> {
+    if (typeof options === "object" && options !== null && options.flag === "wx") {
+      await this.createExclusive(path, data, options);
+      return;
+    }
     await this.writeData("write", path, data, options);
+  }
+
+  /** writeFile with "wx": nothing may be at the path (a link, even a dangling one, counts). */
+  protected async createExclusive(path: string, data: WriteData, options: WriteOptions): Promise<void> {
+    const normalized = this.writable("open", path);
+    if (this.view().place(normalized, false, "open").existing !== undefined) throw new FsError("EEXIST", "open", { path });
+    await this.writeData("write", path, data, { ...options, flag: "w" });
   }
 
   /** Adds bytes at the end (new extents): the file is never read back and rewritten. */
   async appendFile(path: string, data: WriteData, options: WriteOptions = {}): Promise<void> {
+    if (typeof options === "object" && options !== null && options.flag !== undefined) {
+      throw new FsError("EINVAL", "open", { path, detail: `flag is an option of writeFile ("w" or "wx"); appendFile always appends, got flag ${JSON.stringify(String(options.flag))}` });
+    }
     await this.writeData("append", path, data, options);
   }
 
@@ -673,6 +693,12 @@ export class S3CachedFs extends FileSystemOperations {
     await committer.submit(prepare);
   }
 
+  /** The check and the write in one transaction of their own: no other commit comes between them. */
+  protected override async createExclusive(path: string, data: WriteData, options: WriteOptions): Promise<void> {
+    this.writable("open", path); // a read-only mount, a closed one or a transaction body of this mount says so first
+    await this.transaction((tx) => tx.writeFile(path, data, options));
+  }
+
   /** Inside one of this mount's transaction bodies, writes go through `tx`: this one fails at once (EDEADLK), before any upload. */
   protected override writable(syscall: string, path: string, dest?: string): string {
     const normalized = super.writable(syscall, path, dest);
@@ -921,6 +947,9 @@ function checkStreamOptions(options: { start?: number; end?: number; windowBytes
 }
 
 function checkWriteOptions(options: WriteOptions, syscall: string, path: string): void {
+  if (options.flag !== undefined && options.flag !== "w" && options.flag !== "wx") {
+    throw new FsError("EINVAL", syscall, { path, detail: `flag must be "w" or "wx", got ${JSON.stringify(String(options.flag))}` });
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new FsError("EINVAL", syscall, { path, detail: "signal must be an AbortSignal" });
   }

@@ -135,6 +135,19 @@ for (const backend of ["local", "s3"] as Backend[]) {
       for (const writer of writers) await writer.close();
     });
 
+    test("writeFile with flag \"wx\": of three shared writers creating one path exactly one succeeds, the others EEXIST; a lagging writer gets EEXIST too", async () => {
+      const workspace = await testWorkspace(backend, "shared-wx");
+      const writers = await sharedWriters(workspace, 3);
+      const creates = await settled(writers.map((writer, index) => writer.writeFile("/lock", `held by ${index}`, { flag: "wx" })));
+      expect(creates).toEqual({ ok: 1, codes: ["EEXIST", "EEXIST"] });
+      await writers[0]!.writeFile("/later", "a");
+      await expectCode(writers[1]!.writeFile("/later", "b", { flag: "wx" }), "EEXIST", { path: "/later" }); // its view has no /later yet
+      const tree = await expectAllViewsEqual(workspace, writers);
+      expect(tree["/lock"]).toMatch(/^file:held by [012]$/);
+      expect(tree["/later"]).toBe("file:a");
+      for (const writer of writers) await writer.close();
+    });
+
     test("appends from three writers all land: the file holds every byte of each, each writer's in its order", async () => {
       const workspace = await testWorkspace(backend, "shared-appends");
       const writers = await sharedWriters(workspace, 3);
@@ -381,4 +394,30 @@ describe("several writers in separate processes", () => {
       await fresh.close();
     });
   }
+});
+
+describe("writeFile with flag \"wx\" (one writer)", () => {
+  test("creates a new file; refuses anything at the path (a file, a directory, a dangling link) with EEXIST and changes nothing; inside a transaction too; a bad flag is EINVAL", async () => {
+    const workspace = await testWorkspace("local", "wx-single");
+    const fs = await workspace.mount();
+    await fs.writeFile("/new.txt", "created", { flag: "wx" });
+    expect(await fs.readText("/new.txt")).toBe("created");
+    await fs.mkdir("/dir");
+    await fs.symlink("/nowhere", "/dangling");
+    const before = fs.stats().seq;
+    for (const path of ["/new.txt", "/dir", "/dangling"]) await expectCode(fs.writeFile(path, "again", { flag: "wx" }), "EEXIST", { path });
+    expect(fs.stats().seq).toBe(before);
+    expect(await fs.readText("/new.txt")).toBe("created");
+    await fs.writeFile("/new.txt", "replaced", { flag: "w" });
+    expect(await fs.readText("/new.txt")).toBe("replaced");
+    await fs.transaction(async (tx) => {
+      await tx.writeFile("/in-tx.txt", "one", { flag: "wx" });
+      await expectCode(tx.writeFile("/in-tx.txt", "two", { flag: "wx" }), "EEXIST");
+    });
+    expect(await fs.readText("/in-tx.txt")).toBe("one");
+    await expectCode(fs.writeFile("/x", "x", { flag: "a" as "w" }), "EINVAL");
+    await expectCode(fs.appendFile("/x", "x", { flag: "wx" }), "EINVAL");
+    expect(await fs.exists("/x")).toBe(false);
+    await fs.close();
+  });
 });
