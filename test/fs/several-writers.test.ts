@@ -4,7 +4,9 @@
 // writer; appends all land; transactions are serializable (their body runs again when another
 // writer changed what it read); an exclusive writer still fences shared ones, and is fenced by them.
 import { afterAll, describe, expect, test } from "bun:test";
+import { FileExistsError, StaleFileError, callLifecycle } from "@mastra/core/workspace";
 import { FencedError, type S3CachedFs } from "../../src/core.ts";
+import { AcceleratedFS } from "../../src/mastra/index.ts";
 import { maxTransactionRuns } from "../../src/commit/committer.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
@@ -419,5 +421,29 @@ describe("writeFile with flag \"wx\" (one writer)", () => {
     await expectCode(fs.appendFile("/x", "x", { flag: "wx" }), "EINVAL");
     expect(await fs.exists("/x")).toBe(false);
     await fs.close();
+  });
+});
+
+describe("several writers behind Mastra's AcceleratedFS", () => {
+  test("expectedMtime and overwrite: false hold across shared writers: a stale mtime is StaleFileError, an entry another writer created is FileExistsError", async () => {
+    const workspace = await testWorkspace("local", "shared-mastra");
+    const [a, b] = await sharedWriters(workspace, 2);
+    const [mastraA, mastraB] = [new AcceleratedFS({ id: "a", filesystem: a! }), new AcceleratedFS({ id: "b", filesystem: b! })];
+    await callLifecycle(mastraA, "init");
+    await callLifecycle(mastraB, "init");
+    await mastraA.writeFile("doc.txt", "v1");
+    await b!.refresh();
+    const seen = (await mastraB.stat("doc.txt")).modifiedAt;
+    await mastraA.writeFile("doc.txt", "v2 by a"); // b has not caught up: its view still shows v1's mtime
+    expect((await mastraB.stat("doc.txt")).modifiedAt.getTime()).toBe(seen.getTime());
+    await expect(mastraB.writeFile("doc.txt", "v2 by b", { expectedMtime: seen })).rejects.toBeInstanceOf(StaleFileError);
+    await mastraA.writeFile("made-by-a.txt", "a");
+    await expect(mastraB.writeFile("made-by-a.txt", "b", { overwrite: false })).rejects.toBeInstanceOf(FileExistsError);
+    const tree = await expectAllViewsEqual(workspace, [a!, b!]);
+    expect(tree["/doc.txt"]).toBe("file:v2 by a");
+    expect(tree["/made-by-a.txt"]).toBe("file:a");
+    await callLifecycle(mastraA, "destroy");
+    await callLifecycle(mastraB, "destroy");
+    for (const writer of [a!, b!]) await writer.close();
   });
 });
