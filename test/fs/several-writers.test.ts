@@ -447,3 +447,20 @@ describe("several writers behind Mastra's AcceleratedFS", () => {
     for (const writer of [a!, b!]) await writer.close();
   });
 });
+
+describe("the exclusive option", () => {
+  test("anything but a boolean is EINVAL naming it, and writes nothing; a read-only mount ignores it", async () => {
+    const workspace = await testWorkspace("local", "exclusive-option");
+    const error = await expectCode(workspace.mount({ exclusive: "no" as unknown as boolean }, { cacheRoot: workspace.freshCacheRoot() }), "EINVAL", { syscall: "mount" });
+    expect(error.message).toContain("exclusive");
+    const store = workspace.makeStore();
+    expect((await store.list()).objects).toEqual([]);
+    const writer = await workspace.mount({ name: "creator" }, { cacheRoot: workspace.freshCacheRoot() });
+    await writer.writeFile("/x", "x");
+    await writer.close();
+    const reader = await workspace.mount({ name: "reader", mode: "readonly", exclusive: false }, { cacheRoot: workspace.freshCacheRoot() });
+    expect(await reader.readText("/x")).toBe("x");
+    await expectCode(reader.writeFile("/y", "y"), "EROFS");
+    await reader.close();
+  });
+});
