@@ -149,6 +149,9 @@ function notFoundCause(error: unknown): NotFoundError | undefined {
   return undefined;
 }
 
+/** What reading a view needs: a mount, or a transaction's `tx`. */
+type ViewReader = Pick<S3CachedFs, "stat" | "readFile">;
+
 interface Process {
   name: string;
   manager: S3CachedFsManagerImpl;
@@ -425,7 +428,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   };
 
   // Reading one path of a view: its value, checked against the bytes' own claim.
-  const readValue = async (fs: S3CachedFs, path: string, who: string): Promise<Value> => {
+  const readValue = async (fs: ViewReader, path: string, who: string): Promise<Value> => {
     try {
       const stats = await fs.stat(path);
       if (stats.isDirectory()) return "dir";
@@ -441,7 +444,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   };
 
   /** Every path of a view; in the final checks (no faults) any error is a violation. */
-  const readView = async (fs: S3CachedFs, who: string, final = false): Promise<Map<string, Value>> => {
+  const readView = async (fs: ViewReader, who: string, final = false): Promise<Map<string, Value>> => {
     const view = new Map<string, Value>();
     for (const path of allPaths) {
       const value = await readValue(fs, path, who).catch((error: unknown) => {
@@ -743,10 +746,14 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
         appendTags.acknowledged.add(tag);
       });
     } else {
-      start(process, "refresh and read everything", async () => {
-        const refreshed = await fs.refresh();
-        const view = await readView(fs, who);
-        checkView(view, `${who} at seq ${refreshed.seq}`, false);
+      // In a transaction: a writer's committed view moves whenever one of its own operations
+      // commits, so reading path after path through the mount would mix states; a transaction's
+      // view starts from the log's end and holds still while its body runs.
+      start(process, "read everything in a transaction", async () => {
+        await fs.transaction(async (tx) => {
+          const view = await readView(tx, who);
+          checkView(view, `${who} in a transaction`, false);
+        });
       });
     }
   }
