@@ -26,6 +26,7 @@ import type { SegmentCache } from "./data/segment-cache.ts";
 import { gather, type ReadPlan, type ReadPlanner } from "./data/read-planner.ts";
 import type { Batch } from "./commit/batch.ts";
 import type { PreparedOp } from "./commit/committer.ts";
+import type { ReadSet } from "./commit/read-set.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
 import { collectGarbage, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
 import { checkFilesystem, type FsckOptions, type FsckReport } from "./maintenance/fsck.ts";
@@ -48,6 +49,12 @@ export interface WriteOptions {
   /** Called with the bytes uploaded so far, for large writes. */
   onProgress?: (bytes: number) => void;
   signal?: AbortSignal;
+  /**
+   * writeFile only: "w" (the default) creates or replaces; "wx" creates only, failing with EEXIST
+   * if anything is at the path (as node:fs's "wx"), checked and written as one commit, so of
+   * several writers creating one path exactly one succeeds.
+   */
+  flag?: "w" | "wx";
 }
 
 /** Options of the reads that fetch bytes (readFile, readRange). */
@@ -362,11 +369,25 @@ export abstract class FileSystemOperations {
   // ---- writes ---------------------------------------------------------------------------------
 
   async writeFile(path: string, data: WriteData, options: WriteOptions = {}): Promise<void> {
+    if (typeof options === "object" && options !== null && options.flag === "wx") {
+      await this.createExclusive(path, data, options);
+      return;
+    }
     await this.writeData("write", path, data, options);
+  }
+
+  /** writeFile with "wx": nothing may be at the path (a link, even a dangling one, counts). */
+  protected async createExclusive(path: string, data: WriteData, options: WriteOptions): Promise<void> {
+    const normalized = this.writable("open", path);
+    if (this.view().place(normalized, false, "open").existing !== undefined) throw new FsError("EEXIST", "open", { path });
+    await this.writeData("write", path, data, { ...options, flag: "w" });
   }
 
   /** Adds bytes at the end (new extents): the file is never read back and rewritten. */
   async appendFile(path: string, data: WriteData, options: WriteOptions = {}): Promise<void> {
+    if (typeof options === "object" && options !== null && options.flag !== undefined) {
+      throw new FsError("EINVAL", "open", { path, detail: `flag is an option of writeFile ("w" or "wx"); appendFile always appends, got flag ${JSON.stringify(String(options.flag))}` });
+    }
     await this.writeData("append", path, data, options);
   }
 
@@ -711,6 +732,12 @@ export class S3CachedFs extends FileSystemOperations {
     await committer.submit(prepare);
   }
 
+  /** The check and the write in one transaction of their own: no other commit comes between them. */
+  protected override async createExclusive(path: string, data: WriteData, options: WriteOptions): Promise<void> {
+    this.writable("open", path); // a read-only mount, a closed one or a transaction body of this mount says so first
+    await this.transaction((tx) => tx.writeFile(path, data, options));
+  }
+
   /** Inside one of this mount's transaction bodies, writes go through `tx`: this one fails at once (EDEADLK), before any upload. */
   protected override writable(syscall: string, path: string, dest?: string): string {
     const normalized = super.writable(syscall, path, dest);
@@ -730,8 +757,8 @@ export class S3CachedFs extends FileSystemOperations {
     }
     const committer = this.context.committer;
     if (committer === undefined) throw new FsError("EROFS", "transaction", {});
-    return committer.transaction(async (batch, apply) => {
-      const tx = new Transaction(this.context, batch, apply);
+    return committer.transaction(async (batch, apply, reads) => {
+      const tx = new Transaction(this.context, batch, apply, reads);
       try {
         return await body(tx);
       } finally {
@@ -740,7 +767,11 @@ export class S3CachedFs extends FileSystemOperations {
     });
   }
 
-  /** Catches up with the writer (readers); returns the seq reached and whether anything changed. */
+  /**
+   * Catches up with the log: a reader with the writers, a shared writer (`exclusive: false`) with
+   * the other writers (an exclusive writer has nothing to catch up with). Returns the seq reached
+   * and whether anything changed.
+   */
   async refresh(): Promise<{ seq: number; changed: boolean }> {
     this.checkOpen("refresh");
     return this.context.refresh();
@@ -811,14 +842,20 @@ export class S3CachedFs extends FileSystemOperations {
   }
 }
 
-/** The filesystem inside `S3CachedFs.transaction`: same API, one commit for all of it. */
+/**
+ * The filesystem inside `S3CachedFs.transaction`: same API, one commit for all of it. In a shared
+ * writer (`exclusive: false`) it records every path its reads look up or list (`reads`), so the
+ * commit can tell whether another writer changed what the body saw (src/commit/read-set.ts).
+ */
 export class Transaction extends FileSystemOperations {
   private ended = false;
+  private recording: NamespaceView | undefined;
 
   constructor(
     context: MountContext,
     private readonly batch: Batch,
     private readonly apply: (prepare: PreparedOp) => void,
+    private readonly reads?: ReadSet,
   ) {
     super(context);
   }
@@ -828,7 +865,10 @@ export class Transaction extends FileSystemOperations {
   }
 
   protected view(): NamespaceView {
-    return this.context.namespace.pending;
+    const pending = this.context.namespace.pending;
+    if (this.reads === undefined) return pending;
+    if (this.recording === undefined) this.recording = recordingView(pending, this.reads);
+    return this.recording;
   }
 
   protected pendingBytes(): PendingBytes {
@@ -843,6 +883,30 @@ export class Transaction extends FileSystemOperations {
     this.apply(prepare);
     await this.batch.room(); // packs upload as the body goes on; memory holds only those in flight
   }
+}
+
+/**
+ * `view` with every path looked up noted in `reads`: the path asked for and, when found, the real
+ * path it resolved to. Reads by node (children, extents, descendants) follow a lookup of their
+ * path; allPaths reads everything ("/").
+ */
+function recordingView(view: NamespaceView, reads: ReadSet): NamespaceView {
+  return new Proxy(view, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      if (property === "resolve" || property === "tryResolve" || property === "place") {
+        return (...args: unknown[]) => {
+          if (typeof args[0] === "string") reads.read(args[0]);
+          const found = (value as (...args: unknown[]) => unknown).apply(target, args) as { path?: unknown } | undefined;
+          if (typeof found?.path === "string") reads.read(found.path);
+          return found;
+        };
+      }
+      if (property === "allPaths") reads.read("/");
+      return (value as (...args: unknown[]) => unknown).bind(target);
+    },
+  });
 }
 
 // The errno boundary: a store error thrown below one of these methods (reading bytes, uploading
@@ -923,6 +987,9 @@ function checkStreamOptions(options: { start?: number; end?: number; windowBytes
 }
 
 function checkWriteOptions(options: WriteOptions, syscall: string, path: string): void {
+  if (options.flag !== undefined && options.flag !== "w" && options.flag !== "wx") {
+    throw new FsError("EINVAL", syscall, { path, detail: `flag must be "w" or "wx", got ${JSON.stringify(String(options.flag))}` });
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new FsError("EINVAL", syscall, { path, detail: "signal must be an AbortSignal" });
   }

@@ -19,7 +19,7 @@ import type { Namespace, NamespaceView } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
 import { DamagedHeadError, RemoteLog, formatVersion, type FormatDocument, type HeadDocument } from "./log/remote-log.ts";
 import type { LogPosition } from "./log/record.ts";
-import { indexNeedsRebuild } from "./commit/replay.ts";
+import { catchUp, indexNeedsRebuild } from "./commit/replay.ts";
 import { Committer } from "./commit/committer.ts";
 import { WriterLease } from "./commit/lease.ts";
 import { DataReader } from "./data/data-reader.ts";
@@ -207,19 +207,31 @@ export class Mount implements MaintenanceContext {
     }
   }
 
-  /** The writer: takes the lease, starts the committer, and publishes its epoch record. */
+  /**
+   * The writer: takes the lease, starts the committer, and publishes its epoch record. A shared
+   * writer (`exclusive: false`) takes no lease and writes no epoch record: it waits while an
+   * exclusive writer holds a live lease (as a second exclusive writer would), then reads the log to
+   * its end and writes in the epoch found there; a later exclusive writer's epoch record fences it.
+   */
   private async becomeWriter(start: MountStart, head: FoundHead): Promise<void> {
     const { config } = this;
     const writerId = `${this.name}@${process.pid}:${randomUUID().slice(0, 8)}`;
-    const lease = (this.lease = new WriterLease(this.store, {
+    const leaseOptions = {
       writerId,
       ttlMs: config.leaseTtlMs,
       onBusy: config.onWriterBusy,
       onWait: config.onWriterWait,
       waitTimeoutMs: config.leaseWaitTimeoutMs,
-      onLost: (holder) => this.committer?.fence(holder?.epoch),
-    }));
-    const epoch = await lease.acquire(Math.max(start.position.epoch, head.document?.epoch ?? 0), this.dependencies.signal);
+    };
+    if (!config.exclusive) {
+      await new WriterLease(this.store, { ...leaseOptions, onLost: () => {} }).awaitNoExclusiveWriter(this.dependencies.signal);
+      // The log as it stands once no exclusive writer is live: an exclusive writer that released
+      // the lease meanwhile wrote its last record before, and this writer takes its epoch from there.
+      const caught = await catchUp(this.log, this.namespace, this.applier, start.position, this.cache, { snapshot: start.document?.snapshot ?? head.document?.snapshot ?? 0 });
+      start = { ...start, position: caught.position, inherited: [...start.inherited, ...caught.records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength }))] };
+    }
+    const lease = !config.exclusive ? undefined : (this.lease = new WriterLease(this.store, { ...leaseOptions, onLost: (holder) => this.committer?.fence(holder?.epoch) }));
+    const epoch = lease === undefined ? start.position.epoch : await lease.acquire(Math.max(start.position.epoch, head.document?.epoch ?? 0), this.dependencies.signal);
     // The head the committer starts from: the one read, unless the mount started elsewhere.
     const startHead = head.fetched === undefined && start.document === undefined ? undefined : { etag: head.fetched?.etag, document: start.document ?? head.document };
     const committer = (this.writer = new Committer(
@@ -236,9 +248,11 @@ export class Mount implements MaintenanceContext {
         snapshotEveryBytes: config.snapshotEveryBytes,
         headDelayMs: config.headDelayMs,
         now: this.dependencies.now,
+        shared: !config.exclusive,
       },
       { position: start.position, head: startHead, inherited: start.inherited },
     ));
+    if (lease === undefined) return;
     // The epoch record: from here on, a writer of an older epoch cannot publish.
     await committer.submit((batch) => ({ op: "epoch", epoch, writer: writerId, time: batch.time }));
     lease.startRenewing();
@@ -280,7 +294,7 @@ export class Mount implements MaintenanceContext {
 
   /** Catches up with the writer (readers); returns the seq reached and whether anything changed. */
   refresh(): Promise<{ seq: number; changed: boolean }> {
-    if (this.committer !== undefined) return Promise.resolve({ seq: this.committer.current.seq, changed: false });
+    if (this.committer !== undefined) return this.committer.refresh();
     return this.follower!.refresh();
   }
 

@@ -36,6 +36,7 @@ export type FsErrorCode =
   | "EBADF"
   | "ECANCELED"
   | "EDEADLK"
+  | "EAGAIN"
   | "EFENCED";
 
 const descriptions: Record<FsErrorCode, string> = {
@@ -57,6 +58,7 @@ const descriptions: Record<FsErrorCode, string> = {
   EBADF: "bad file descriptor",
   ECANCELED: "operation canceled",
   EDEADLK: "resource deadlock avoided",
+  EAGAIN: "resource temporarily unavailable",
   EFENCED: "this writer was fenced by a newer writer and can no longer publish",
 };
 

@@ -143,6 +143,11 @@ export const mountConfigSchema = z
     leaseTtlMs: milliseconds(1).default(30_000),
     onWriterBusy: z.enum(["wait", "fail", "takeover"]).default("wait"),
     /**
+     * true: the only writer (the writer lease, fencing any other); false: one of several shared
+     * writers, which take no lease and order their commits by log slot (docs/guarantees.md, "Several writers").
+     */
+    exclusive: z.boolean().default(true),
+    /**
      * Told what a mount waiting for the writer lease waits for (the holder, where it runs) and
      * until when; the library prints nothing by itself.
      */

@@ -59,9 +59,9 @@ export class Batch implements PendingBytes {
     this.recordKey = walKey(seq);
   }
 
-  /** The same data and operations, to be published at `seq` instead (after another record took ours). */
-  rebase(seq: number): Batch {
-    const batch = new Batch(seq, this.epoch, this.time, this.store, this.layout, this.onStored);
+  /** The same data and operations, to be published at `seq` instead (after another record took ours), at `time` if given. */
+  rebase(seq: number, time = this.time): Batch {
+    const batch = new Batch(seq, this.epoch, time, this.store, this.layout, this.onStored);
     batch.inline.push(...this.inline);
     batch.inlineBytes = this.inlineBytes;
     batch.packs.push(...this.packs);

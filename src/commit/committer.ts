@@ -9,6 +9,11 @@
 //    lost in transit) is success; a newer epoch means this writer is fenced, for good; an older
 //    writer's last record is applied and the batch re-validated for the next slot. If the outcome
 //    is unknown, the batch fails and the next one first re-reads the log.
+//    A shared writer (`exclusive: false`) meets other writers' records of its own epoch there as
+//    a matter of course: it applies them, re-validates each queued operation on the new state (one
+//    whose precondition they broke fails alone, with the error it would have got after them) and
+//    tries the next slot, after a jittered pause, at most `maxSlotAttempts` times. Its
+//    transactions check what their body read (./read-set.ts) and run again on the new state.
 // 4. Off the critical path: the head (a hint for cold mounts) and snapshots, kept by the
 //    HeadKeeper (./head-keeper.ts), which hears of every record this writer commits or inherits.
 
@@ -29,6 +34,7 @@ import { Batch } from "./batch.ts";
 import { HeadKeeper, type HeadKeeperOptions } from "./head-keeper.ts";
 import { recordSizesMeta, type LogRecordSize } from "./record-sizes.ts";
 import { catchUp, recordEpoch } from "./replay.ts";
+import { ReadSet, pathsOf } from "./read-set.ts";
 import { positionMeta } from "../namespace/position.ts";
 
 /** Builds an operation, placing its data in the batch. Runs inside the batch's savepoint. */
@@ -37,6 +43,29 @@ export type PreparedOp = (batch: Batch) => Op;
 /** The writer's identity, clock and snapshot cadence (see HeadKeeperOptions), and how it lays out data. */
 export interface CommitterOptions extends HeadKeeperOptions {
   layout: DataLayout;
+  /**
+   * One of several writers (the mount's `exclusive: false`): no lease; records of other writers of
+   * its epoch are caught up on, not a reason to stop; only a newer epoch fences it.
+   */
+  shared?: boolean;
+}
+
+/** Slots a shared writer's batch tries, each lost to another writer, before it fails with EAGAIN. */
+export const maxSlotAttempts = 64;
+/** Runs of a shared writer's transaction body, each undone by another writer's commit, before EAGAIN. */
+export const maxTransactionRuns = 10;
+
+/** A shared transaction's body saw something another writer's commit changed: it runs again. */
+class TransactionConflict extends Error {
+  constructor(readonly path: string) {
+    super(`another writer changed '${path}'`);
+  }
+}
+
+/** A jittered pause before the next try, growing with the attempt (up to about 50 ms). */
+function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(50, 2 ** Math.min(attempt, 6));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
 export interface CommitStats {
@@ -54,7 +83,12 @@ interface Queued {
   prepare: PreparedOp;
   resolve: () => void;
   reject: (error: unknown) => void;
+  /** A shared writer's operation refused on its view is tried once more after catching up. */
+  rechecked?: boolean;
 }
+
+/** Refusals that depend on the namespace's state: a shared writer's view may be older than the log. */
+const stateCodes = new Set(["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY", "EINVAL", "ENAMETOOLONG", "ELOOP"]);
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -139,6 +173,11 @@ export class Committer {
     return this.options.writerId;
   }
 
+  /** One of several writers (the mount's `exclusive: false`). */
+  get shared(): boolean {
+    return this.options.shared === true;
+  }
+
   get fenced(): FencedError | undefined {
     return this.fencedBy;
   }
@@ -181,34 +220,77 @@ export class Committer {
    * Runs `body` as one batch of its own: every operation it applies is validated at once (errors
    * reach `body`), and all are published together when it returns, or none if it throws.
    */
-  transaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void) => Promise<T>): Promise<T> {
+  transaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>): Promise<T> {
     try {
       this.checkOutsideTransaction("transaction");
     } catch (error) {
       return Promise.reject(error);
     }
     if (this.fencedBy !== undefined) return Promise.reject(this.fencedBy);
-    return this.mutex.run(async () => {
-      await this.beforeBatch();
-      const batch = this.newBatch();
-      this.namespace.beginBatch();
-      let result: T;
-      const scope = { open: true };
+    if (!this.shared) return this.mutex.run(() => this.runTransaction(body, undefined));
+    return this.sharedTransaction(body);
+  }
+
+  /**
+   * A shared writer's transaction: serializable. Each run records what the body read; if another
+   * writer's commit below the transaction's slot touched any of it, the run is undone and the body
+   * runs again on the new state (the mutex is let go between runs, so queued writes go on), at
+   * most `maxTransactionRuns` times; then EAGAIN names a path that kept changing.
+   */
+  private async sharedTransaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>): Promise<T> {
+    for (let run = 1; ; run++) {
       try {
-        result = await this.bodies.run(scope, () => body(batch, (prepare) => this.applyOne(batch, prepare)));
+        return await this.mutex.run(() => this.runTransaction(body, new ReadSet()));
       } catch (error) {
-        this.namespace.rollbackBatch();
-        await batch.settle();
-        throw error;
-      } finally {
-        scope.open = false;
+        if (!(error instanceof TransactionConflict)) throw error;
+        if (run >= maxTransactionRuns) {
+          throw new FsError("EAGAIN", "transaction", {
+            path: error.path,
+            detail: `transaction conflict: other writers' commits changed '${error.path}', which the transaction read or wrote, each of the ${run} times its body ran; nothing was published (run it again later)`,
+          });
+        }
+        await backoff(run);
       }
-      if (batch.empty) {
-        this.namespace.rollbackBatch();
-        return result;
-      }
-      await this.publish(batch, undefined);
+    }
+  }
+
+  private async runTransaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>, reads: ReadSet | undefined): Promise<T> {
+    // A shared writer's body starts from the log's end (one GET when nothing is new): it sees the
+    // other writers' commits made before it began, instead of failing on an old view.
+    if (reads !== undefined) this.needsResync = true;
+    await this.beforeBatch();
+    const batch = this.newBatch();
+    this.namespace.beginBatch();
+    let result: T;
+    const scope = { open: true };
+    try {
+      result = await this.bodies.run(scope, () => body(batch, (prepare) => this.applyOne(batch, prepare), reads));
+    } catch (error) {
+      this.namespace.rollbackBatch();
+      await batch.settle();
+      throw error;
+    } finally {
+      scope.open = false;
+    }
+    if (batch.empty) {
+      this.namespace.rollbackBatch();
       return result;
+    }
+    await this.publish(batch, undefined, reads);
+    return result;
+  }
+
+  /**
+   * A shared writer catches up with the other writers' commits (an exclusive writer has none to
+   * see); returns the seq reached and whether anything changed.
+   */
+  async refresh(): Promise<{ seq: number; changed: boolean }> {
+    if (!this.shared) return { seq: this.position.seq, changed: false };
+    return this.mutex.run(async () => {
+      const before = this.position.seq;
+      this.needsResync = true;
+      await this.beforeBatch();
+      return { seq: this.position.seq, changed: this.position.seq !== before };
     });
   }
 
@@ -259,13 +341,23 @@ export class Committer {
       return;
     }
     const accepted: Queued[] = [];
+    const recheck: Queued[] = [];
     for (const entry of entries) {
       try {
         this.applyOne(batch, entry.prepare);
         accepted.push(entry);
       } catch (error) {
-        entry.reject(error);
+        // A shared writer's view lags the other writers' commits: an operation it refuses goes
+        // to the next batch, which starts from the log's end, and is refused only if it fails there.
+        if (this.shared && entry.rechecked !== true && error instanceof FsError && stateCodes.has(error.code)) {
+          entry.rechecked = true;
+          recheck.push(entry);
+        } else entry.reject(error);
       }
+    }
+    if (recheck.length > 0) {
+      this.needsResync = true;
+      this.queue.unshift(...recheck);
     }
     if (accepted.length === 0) {
       this.namespace.rollbackBatch();
@@ -325,11 +417,15 @@ export class Committer {
     this.head.inherited(records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
 
-  /** Any record of a newer epoch (or another writer of ours) fences this writer. */
+  /**
+   * Any record of a newer epoch fences this writer; so does, for an exclusive writer, one of
+   * another writer of its epoch (a shared writer shares its epoch with the other shared writers).
+   */
   private checkForeign(records: DecodedRecord[]): void {
     for (const record of records) {
       const epoch = recordEpoch(record);
-      if (epoch > this.options.epoch || (record.header.epoch === this.options.epoch && record.header.writer !== this.options.writerId)) {
+      const sameEpochOther = record.header.epoch === this.options.epoch && record.header.writer !== this.options.writerId;
+      if (epoch > this.options.epoch || (sameEpochOther && !this.shared)) {
         throw this.fence(epoch);
       }
     }
@@ -340,9 +436,9 @@ export class Committer {
    * the batch holds (undefined for a transaction): on re-validation after an older writer's
    * record, a queued op that no longer applies fails alone; a transaction fails whole.
    */
-  private async publish(initial: Batch, entries: Queued[] | undefined): Promise<void> {
+  private async publish(initial: Batch, entries: Queued[] | undefined, reads?: ReadSet): Promise<void> {
     try {
-      await this.publishOpenBatch(initial, entries);
+      await this.publishOpenBatch(initial, entries, reads);
     } catch (error) {
       // Whatever failed (the record's encoding, the clock, the store), no batch stays open: the
       // next write must find the index free, not "a batch is already open".
@@ -351,8 +447,9 @@ export class Committer {
     }
   }
 
-  private async publishOpenBatch(initial: Batch, entries: Queued[] | undefined): Promise<void> {
+  private async publishOpenBatch(initial: Batch, entries: Queued[] | undefined, reads: ReadSet | undefined): Promise<void> {
     let batch = initial;
+    let attempts = 0;
     const started = performance.now();
     try {
       this.namespace.assertBatchIntact(); // a batch SQLite lost (a full disk) is never published
@@ -411,19 +508,37 @@ export class Committer {
       }
       // Another writer's record stands in our slot.
       this.namespace.rollbackBatch();
+      attempts++;
+      if (this.shared && attempts >= maxSlotAttempts) {
+        this.needsResync = true;
+        this.stats.failedCommits++;
+        throw new FsError("EAGAIN", "write", {
+          detail: `the commit lost its log slot to other writers ${attempts} times in a row (last ${walKey(batch.seq)}); nothing was published`,
+        });
+      }
+      if (this.shared) await backoff(attempts); // a pause of its own, so writers that collided do not collide again at once
       let position: LogPosition;
+      let slipped: DecodedRecord[];
       try {
         const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { first: taken, snapshot: this.head.snapshotSeq });
         this.checkForeign(caught.records);
         this.inherit(caught.records);
         position = caught.position;
+        slipped = caught.records;
       } catch (error) {
         this.needsResync = true;
         this.stats.failedCommits++;
         throw error;
       }
       this.position = position;
-      batch = this.revalidate(batch, entries);
+      if (reads !== undefined) {
+        const path = reads.conflict(slipped, batch.ops, this.namespace.committed.counts().symlinks > 0);
+        if (path !== undefined) {
+          await batch.settle();
+          throw new TransactionConflict(path);
+        }
+      }
+      batch = this.revalidate(batch, entries, this.shared ? slipped : undefined, reads !== undefined);
       if (batch.empty) {
         this.namespace.rollbackBatch();
         return;
@@ -431,17 +546,30 @@ export class Committer {
     }
   }
 
-  /** Re-applies a batch's operations on top of records that slipped in before it. */
-  private revalidate(old: Batch, entries: Queued[] | undefined): Batch {
-    const batch = old.rebase(this.position.seq + 1);
+  /**
+   * Re-applies a batch's operations on top of records that slipped in before it. A shared writer
+   * passes those records: the batch takes a time later than theirs (a file two writers change never
+   * shows an older mtime after a newer one), and, for a transaction (`conflicts`), an operation that
+   * no longer applies is a conflict (the body would have seen that error), not the end of it.
+   */
+  private revalidate(old: Batch, entries: Queued[] | undefined, slipped: readonly DecodedRecord[] | undefined, conflicts = false): Batch {
+    let time: number | undefined;
+    if (slipped !== undefined) {
+      const latest = slipped.reduce((highest, record) => Math.max(highest, record.header.time), 0);
+      time = this.lastTime = Math.max(this.options.now(), this.lastTime + 1, latest + 1);
+    }
+    const batch = old.rebase(this.position.seq + 1, time);
     this.namespace.beginBatch();
-    const ops = old.ops.splice(0);
+    const ops = old.ops.splice(0).map((op) => (time === undefined ? op : { ...op, time }));
     if (entries === undefined) {
-      try {
-        for (const op of ops) this.applyOne(batch, () => op);
-      } catch (error) {
-        this.namespace.rollbackBatch();
-        throw error;
+      for (const op of ops) {
+        try {
+          this.applyOne(batch, () => op);
+        } catch (error) {
+          this.namespace.rollbackBatch();
+          if (conflicts && error instanceof FsError) throw new TransactionConflict(pathsOf(op)[0] ?? "/");
+          throw error;
+        }
       }
       return batch;
     }

@@ -116,6 +116,21 @@ export class WriterLease {
    * wait for a live holder with ECANCELED, having written nothing.
    */
   async acquire(minimumEpoch: number, signal?: AbortSignal): Promise<number> {
+    return this.untilFree(minimumEpoch, signal, true);
+  }
+
+  /**
+   * A shared writer (`exclusive: false`) takes no lease, but waits (or fails, per `onBusy`) while
+   * an exclusive writer holds a live one, exactly as acquire() would, and writes nothing. With
+   * "takeover" it goes ahead at once: the exclusive writer is fenced at its next commit, when it
+   * finds a shared writer's record of its own epoch in the log. Returns the lease's epoch (0: none).
+   */
+  async awaitNoExclusiveWriter(signal?: AbortSignal): Promise<number> {
+    return this.untilFree(0, signal, false);
+  }
+
+  private async untilFree(minimumEpoch: number, signal: AbortSignal | undefined, take: boolean): Promise<number> {
+    const claim = async (document: LeaseDocument, etag: string | undefined) => (take ? this.write(document, etag) : true);
     const deadline = this.monotonicNow() + this.options.waitTimeoutMs;
     let watched: { etag: string; since: number } | undefined;
     let announced: string | undefined;
@@ -124,19 +139,19 @@ export class WriterLease {
       if (signal?.aborted) throw cancelled();
       const current = await this.read();
       if (current === undefined) {
-        if (await this.write(this.fresh(minimumEpoch + 1), undefined)) return this.epoch;
+        if (await claim(this.fresh(minimumEpoch + 1), undefined)) return take ? this.epoch : 0;
         continue;
       }
       const { document, etag } = current;
       const nextEpoch = Math.max(document.epoch, minimumEpoch) + 1;
       if (document.released || document.writer === this.options.writerId || this.options.onBusy === "takeover" || processGone(document.process)) {
-        if (await this.write(this.fresh(nextEpoch), etag)) return this.epoch;
+        if (await claim(this.fresh(nextEpoch), etag)) return take ? this.epoch : document.epoch;
         continue;
       }
       const now = this.monotonicNow();
       if (watched === undefined || watched.etag !== etag) watched = { etag, since: now };
       if (now - watched.since >= document.ttlMs) {
-        if (await this.write(this.fresh(nextEpoch), etag)) return this.epoch;
+        if (await claim(this.fresh(nextEpoch), etag)) return take ? this.epoch : document.epoch;
         continue;
       }
       if (this.options.onBusy === "fail" || now >= deadline) {

@@ -98,6 +98,9 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
   if (!options.repair) return first.report;
   const committer = context.committer;
   if (committer === undefined) throw new FsError("EROFS", "fsck", { detail: "only the writer repairs: mount read-write (the command line's fsck --repair does)" });
+  if (committer.shared) {
+    throw new FsError("EINVAL", "fsck", { detail: "fsck repairs only from an exclusive writer (the default, exclusive: true): a shared writer (exclusive: false) cannot be sure no other writer is using what a repair removes" });
+  }
   if (committer.fenced !== undefined) throw committer.fenced;
   const repairs: string[] = [];
   const { problems } = first.report;

@@ -121,6 +121,13 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
   if (!dryRun && committer === undefined) {
     throw new FsError("EROFS", "gc", { detail: "only the writer collects garbage: mount read-write (a read-only mount can do a dry run)" });
   }
+  if (committer?.shared === true) {
+    // Proving it safe needs every shared writer's uploads not yet committed to be known (a pack
+    // uploaded before its record lands looks unreferenced); until then it is refused.
+    throw new FsError("EINVAL", "gc", {
+      detail: "garbage collection and compaction run only from an exclusive writer (the default, exclusive: true) or, as a dry run, from a read-only mount: a shared writer (exclusive: false) cannot yet see the other writers' uploads in flight",
+    });
+  }
   if (committer?.fenced !== undefined) throw committer.fenced;
   try {
     // 1. The clock. A dry run writes nothing, so it reads this machine's clock instead.

@@ -23,6 +23,7 @@ export const fsErrorCodes = new Set([
   "EBADF",
   "ECANCELED",
   "EDEADLK",
+  "EAGAIN",
   "EFENCED",
 ]);
 
