@@ -895,7 +895,7 @@ function recordingView(view: NamespaceView, reads: ReadSet): NamespaceView {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== "function") return value;
-      if (property === "resolve" || property === "tryResolve" || property === "place") {
+      if (property === "resolve" || property === "tryResolve" || property === "place" || property === "lookup") {
         return (...args: unknown[]) => {
           if (typeof args[0] === "string") reads.read(args[0]);
           const found = (value as (...args: unknown[]) => unknown).apply(target, args) as { path?: unknown } | undefined;

@@ -230,6 +230,17 @@ for (const backend of ["local", "s3"] as Backend[]) {
         await tx.writeFile("/count.txt", String(names.length));
       });
       expect(runs).toBe(2);
+      // So is a probe (the miss answered without an error): another writer creating the path makes it run again.
+      runs = 0;
+      const probed: boolean[] = [];
+      await a!.transaction(async (tx) => {
+        runs++;
+        probed.push("missing" in tx.probe("/probed.txt"));
+        if (runs === 1) await b!.writeFile("/probed.txt", "p");
+        await tx.writeFile("/probe-seen.txt", String(probed.at(-1)));
+      });
+      expect(runs).toBe(2);
+      expect(probed).toEqual([true, false]);
       // Another writer changing it every time: the body runs maxTransactionRuns times, then EAGAIN.
       runs = 0;
       const error = await expectCode(
