@@ -8,12 +8,19 @@
 // pooled item in exactly one place; the readers never saw half a commit; and every writer's view,
 // once caught up, equals the fresh mount's.
 //
-// SHARED_PROOF_OPS sets each writer's operations (appends are a third more), SHARED_PROOF_SEED the seed.
+// Then Mastra's own test pattern across processes: each process makes a new AcceleratedFS
+// (`exclusive: false`) on one prefix in every "beforeEach" and never destroys one.
+//
+// SHARED_PROOF_OPS sets each writer's operations (appends are a third more), SHARED_PROOF_SEED the
+// seed, SHARED_PROOF_MASTRA_TESTS the tests each Mastra process runs.
 import { afterAll, describe, expect, test } from "bun:test";
-import { removeTempDirectories } from "../support/temp.ts";
+import { join } from "node:path";
+import { LocalObjectStore, S3CachedFsManagerImpl, S3ObjectStore, type ObjectStore } from "../../src/core.ts";
+import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
+import { freshBucket, s3StoreOptions } from "../support/s3-server.ts";
 import { eachLine } from "../support/lines.ts";
 import { testWorkspace, type Backend, type TestWorkspace } from "../support/mounts.ts";
-import { counterPaths, describeTree, type ReaderReport, type WriterReport } from "./shared-proof-worker.ts";
+import { counterPaths, describeTree, type MastraReport, type ReaderReport, type WriterReport } from "./shared-proof-worker.ts";
 
 afterAll(removeTempDirectories);
 
@@ -205,5 +212,62 @@ for (const backend of ["local", "s3"] as Backend[]) {
         for (const child of children) if (child.process.exitCode === null) child.process.kill("SIGKILL");
       }
     }, 120_000 + ops * 4_000);
+  });
+}
+
+for (const backend of ["local", "s3"] as Backend[]) {
+  describe(`Mastra's test pattern across processes (${backend})`, () => {
+    const processes = 3;
+    const tests = Number(process.env.SHARED_PROOF_MASTRA_TESTS ?? 5);
+    test(`${processes} processes, each making a new AcceleratedFS (exclusive: false) on one prefix in every beforeEach and never destroying one, ${tests} tests each: every test passes, and a fresh mount holds what each acknowledged`, async () => {
+      // No filesystem yet: the processes race to create it, as parallel test files would.
+      const directory = tempDirectory("shared-proof-mastra");
+      let store: Record<string, unknown>;
+      let makeStore: () => ObjectStore;
+      if (backend === "local") {
+        store = { local: directory };
+        makeStore = () => new LocalObjectStore({ root: join(directory, "workspace"), fsync: false });
+      } else {
+        const bucket = await freshBucket("shared-proof-mastra");
+        store = { s3: { bucket, prefix: "workspace" } };
+        makeStore = () => new S3ObjectStore(s3StoreOptions(bucket, { prefix: "workspace" }));
+      }
+      const children: Child[] = [];
+      try {
+        children.push(...Array.from({ length: processes }, (_, index) => spawn({ role: "mastra", store, cacheRoot: tempDirectory("shared-proof-mastra-cache"), name: `p${index}`, index, ops: tests, seed })));
+        const reports = (await Promise.all(children.map((child) => child.next("mastra")))) as MastraReport[];
+        expect(reports.flatMap((report) => report.failures)).toEqual([]);
+        const manager = new S3CachedFsManagerImpl({ cacheRoot: tempDirectory("shared-proof-mastra-fresh"), storeFactory: makeStore });
+        const fresh = await manager.mount({ name: "fresh", mode: "readonly", prefix: "workspace" });
+        while ((await fresh.refresh()).changed);
+        const tree = await describeTree(fresh);
+        await fresh.close();
+        const expected: Record<string, string> = { "/": "dir", "/shared": "dir", "/claims": "dir" };
+        for (const [index, report] of reports.entries()) {
+          expected[`/p${index}`] = "dir";
+          for (let test = 0; test < tests; test++) expected[`/p${index}/t${test}`] = "dir";
+          for (const [path, content] of Object.entries(report.files)) expected[path] = `file:${content}`;
+          for (const claim of report.claimsWon) expected[claim.path] = `file:${claim.value}`;
+        }
+        const appended = reports.flatMap((report) => report.appended);
+        const lines = (tree["/shared/log.txt"] ?? "file:").slice("file:".length).trimEnd().split("\n").filter((line) => line !== "");
+        expect(lines.slice().sort()).toEqual(appended.slice().sort());
+        const { ["/shared/log.txt"]: _log, ...rest } = tree;
+        expect(rest).toEqual(expected);
+        // Exactly one winner per exclusive create, unless every attempt at it ran out of slots (EAGAIN).
+        const won = reports.flatMap((report) => report.claimsWon.map((claim) => claim.path));
+        expect(new Set(won).size).toBe(won.length);
+        const eagain = reports.flatMap((report) => report.eagain);
+        expect(won.length + eagain.filter((label) => label.startsWith("claim")).length).toBeGreaterThanOrEqual(tests);
+        console.log(
+          `mastra pattern (${backend}): ${processes} processes x ${tests} tests, ${reports.length * tests} AcceleratedFS objects never destroyed; ` +
+            `appends ${appended.length}, claims won ${won.length} (FileExistsError ${reports.reduce((sum, report) => sum + report.claimsLost, 0)}), EAGAIN ${eagain.length}`,
+        );
+        for (const child of children) child.say("exit");
+        for (const child of children) expect({ name: child.name, code: await child.process.exited }).toEqual({ name: child.name, code: 0 });
+      } finally {
+        for (const child of children) if (child.process.exitCode === null) child.process.kill("SIGKILL");
+      }
+    }, 180_000);
   });
 }

@@ -14,13 +14,22 @@
 // files of every pair hold one token, a writer's pair token and every counter never go back, and
 // /appends.log only grows at its end. It prints `{ checks, moves, violations }`.
 //
-// argv[2] is JSON: { role: "writer" | "reader", store, cacheRoot, name, index, ops, seed }.
+// A "mastra" process runs Mastra's own test pattern: a new AcceleratedFS on the workspace's prefix
+// (mount option `exclusive: false`) in every "beforeEach", never destroyed, each "test" writing,
+// reading, overwriting with expectedMtime, moving, appending to a shared log and racing for an
+// exclusive create (`overwrite: false`). It prints `{ mastra: MastraReport }` and waits for stdin.
+//
+// argv[2] is JSON: { role: "writer" | "reader" | "mastra", store, cacheRoot, name, index, ops, seed }
+// (for "mastra", ops is the number of tests and store.local the directory the workspace's prefix is under).
 
+import { join } from "node:path";
+import { FileExistsError, callLifecycle } from "@mastra/core/workspace";
 import { LocalObjectStore, S3CachedFsManagerImpl, S3ObjectStore, type ObjectStore, type S3CachedFs } from "../../src/core.ts";
-import { s3StoreOptions } from "../support/s3-server.ts";
+import { AcceleratedFS, type AcceleratedFSOptions } from "../../src/mastra/index.ts";
+import { s3Server, s3StoreOptions } from "../support/s3-server.ts";
 
 interface Job {
-  role: "writer" | "reader";
+  role: "writer" | "reader" | "mastra";
   store: { local: string } | { s3: { bucket: string; prefix: string } };
   cacheRoot: string;
   name: string;
@@ -66,6 +75,17 @@ export interface WriterReport {
   stats: { commits: number; puts: number; gets: number; seq: number };
 }
 
+/** What a Mastra process's tests acknowledged. */
+export interface MastraReport {
+  /** Each test's file after it was moved, with its final content. */
+  files: Record<string, string>;
+  appended: string[];
+  claimsWon: { path: string; value: string }[];
+  claimsLost: number;
+  eagain: string[];
+  failures: string[];
+}
+
 export interface ReaderReport {
   checks: number;
   moves: number;
@@ -98,12 +118,13 @@ if (import.meta.main) {
   const job = JSON.parse(process.argv[2]!) as Job;
   const makeStore = (): ObjectStore =>
     "local" in job.store ? new LocalObjectStore({ root: job.store.local, fsync: false }) : new S3ObjectStore(s3StoreOptions(job.store.s3.bucket, { prefix: job.store.s3.prefix }));
-  const manager = new S3CachedFsManagerImpl({ cacheRoot: job.cacheRoot, storeFactory: makeStore });
+  const manager = () => new S3CachedFsManagerImpl({ cacheRoot: job.cacheRoot, storeFactory: makeStore });
   const say = (message: Record<string, unknown>) => console.log(JSON.stringify(message));
   const stdin = Bun.stdin.stream().getReader();
   const nextLine = stdin.read();
-  if (job.role === "writer") await runWriter(job, manager, say, nextLine);
-  else await runReader(job, manager, say, nextLine);
+  if (job.role === "writer") await runWriter(job, manager(), say, nextLine);
+  else if (job.role === "reader") await runReader(job, manager(), say, nextLine);
+  else await runMastra(job, say, nextLine);
   process.exit(0);
 }
 
@@ -269,4 +290,68 @@ async function runReader(job: Job, manager: S3CachedFsManagerImpl, say: (message
   }
   await fs.close();
   say({ reader: result });
+}
+
+/** Mastra's pattern: a new AcceleratedFS in every beforeEach, never destroyed; the process exits with all of them open. */
+async function runMastra(job: Job, say: (message: Record<string, unknown>) => void, nextLine: Promise<unknown>): Promise<void> {
+  const storage: Partial<AcceleratedFSOptions> =
+    "local" in job.store
+      ? { prefix: "workspace", storeFactory: (config) => new LocalObjectStore({ root: join((job.store as { local: string }).local, config.prefix!), fsync: false }) }
+      : (() => {
+          const server = s3Server();
+          const { bucket, prefix } = (job.store as { s3: { bucket: string; prefix: string } }).s3;
+          return {
+            bucket,
+            prefix,
+            region: server.region,
+            endpoint: server.endpoint,
+            forcePathStyle: true,
+            credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+          };
+        })();
+  const report: MastraReport = { files: {}, appended: [], claimsWon: [], claimsLost: 0, eagain: [], failures: [] };
+  const instances: AcceleratedFS[] = [];
+  const check = (what: string, actual: unknown, expected: unknown) => {
+    if (JSON.stringify(actual) !== JSON.stringify(expected)) throw new Error(`${what}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+  };
+  for (let test = 0; test < job.ops; test++) {
+    // beforeEach: a new filesystem object on the same prefix; the previous ones are never destroyed.
+    const fs = new AcceleratedFS({ id: `${job.name}-test-${test}`, cacheRoot: job.cacheRoot, exclusive: false, headDelayMs: 60_000, ...storage });
+    instances.push(fs);
+    const dir = `${job.name}/t${test}`;
+    try {
+      await callLifecycle(fs, "init");
+      await fs.writeFile(`${dir}/a.txt`, `first ${dir}`);
+      check("read back", await fs.readFile(`${dir}/a.txt`, { encoding: "utf-8" }), `first ${dir}`);
+      const { modifiedAt } = await fs.stat(`${dir}/a.txt`);
+      await fs.writeFile(`${dir}/a.txt`, `second ${dir}`, { expectedMtime: modifiedAt });
+      await fs.moveFile(`${dir}/a.txt`, `${dir}/moved.txt`);
+      check("moved away", await fs.exists(`${dir}/a.txt`), false);
+      check("listing", (await fs.readdir(dir)).map((entry) => entry.name), ["moved.txt"]);
+      // The first instance, never destroyed, shares the mount and sees this test's writes.
+      check("seen by the first instance", await instances[0]!.readFile(`${dir}/moved.txt`, { encoding: "utf-8" }), `second ${dir}`);
+      report.files[`/${dir}/moved.txt`] = `second ${dir}`;
+      const line = `${job.name}-${test}`;
+      try {
+        await fs.appendFile("shared/log.txt", `${line}\n`);
+        report.appended.push(line);
+      } catch (error) {
+        if (codeOf(error) !== "EAGAIN") throw error;
+        report.eagain.push(`append ${line}`);
+      }
+      const claim = `claims/c${test}`;
+      try {
+        await fs.writeFile(claim, job.name, { overwrite: false });
+        report.claimsWon.push({ path: `/${claim}`, value: job.name });
+      } catch (error) {
+        if (error instanceof FileExistsError) report.claimsLost++;
+        else if (codeOf(error) === "EAGAIN") report.eagain.push(`claim ${claim}`);
+        else throw error;
+      }
+    } catch (error) {
+      report.failures.push(`test ${test}: ${error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)}`);
+    }
+  }
+  say({ mastra: report });
+  await nextLine;
 }
