@@ -149,7 +149,8 @@ export class AcceleratedFS extends MastraFilesystem implements WorkspaceFilesyst
     try {
       const fs = this.options.filesystem ?? (await this.mountOwn());
       this.mounted = fs;
-      // A new mount has just read the log to its end; a given one may be old, so it catches up first.
+      // A new mount has just read the log (a read-only one up to the head's announced records and
+      // 256 more, as a refresh does); a given one may be old, so it catches up first.
       this.lastRefresh = this.options.filesystem === undefined ? Date.now() : 0;
       this.status = "ready";
       return fs;
