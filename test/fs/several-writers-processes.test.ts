@@ -226,7 +226,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       let makeStore: () => ObjectStore;
       if (backend === "local") {
         store = { local: directory };
-        makeStore = () => new LocalObjectStore({ root: join(directory, "workspace"), fsync: false });
+        makeStore = () => new LocalObjectStore({ root: join(directory, "bucket", "workspace"), fsync: false }); // where storageOptions puts it
       } else {
         const bucket = await freshBucket("shared-proof-mastra");
         store = { s3: { bucket, prefix: "workspace" } };

@@ -20,13 +20,14 @@
 // exclusive create (`overwrite: false`). It prints `{ mastra: MastraReport }` and waits for stdin.
 //
 // argv[2] is JSON: { role: "writer" | "reader" | "mastra", store, cacheRoot, name, index, ops, seed }
-// (for "mastra", ops is the number of tests and store.local the directory the workspace's prefix is under).
+// (for "mastra", ops is the number of tests and store.local the directory storageOptions keeps the bucket in).
 
-import { join } from "node:path";
 import { FileExistsError, callLifecycle } from "@mastra/core/workspace";
 import { LocalObjectStore, S3CachedFsManagerImpl, S3ObjectStore, type ObjectStore, type S3CachedFs } from "../../src/core.ts";
-import { AcceleratedFS, type AcceleratedFSOptions } from "../../src/mastra/index.ts";
-import { s3Server, s3StoreOptions } from "../support/s3-server.ts";
+import { AcceleratedFS } from "../../src/mastra/index.ts";
+import { s3StoreOptions } from "../support/s3-server.ts";
+import { seededRandom } from "../../src/stores/random.ts";
+import { storageOptions } from "../mastra/accelerated-subjects.ts";
 
 interface Job {
   role: "writer" | "reader" | "mastra";
@@ -92,18 +93,6 @@ export interface ReaderReport {
   violations: string[];
 }
 
-/** A small seeded generator (mulberry32), so a run can be repeated from its seed. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Every path with its kind and (for files) contents. */
 export async function describeTree(fs: S3CachedFs): Promise<Record<string, string>> {
   const tree: Record<string, string> = {};
@@ -134,7 +123,7 @@ function codeOf(error: unknown): string {
 
 async function runWriter(job: Job, manager: S3CachedFsManagerImpl, say: (message: Record<string, unknown>) => void, nextLine: Promise<unknown>): Promise<void> {
   const fs = await manager.mount({ name: job.name, exclusive: false, headDelayMs: 60_000 });
-  const random = seeded(job.seed);
+  const random = seededRandom(job.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const report: WriterReport = {
     name: job.name,
@@ -294,21 +283,10 @@ async function runReader(job: Job, manager: S3CachedFsManagerImpl, say: (message
 
 /** Mastra's pattern: a new AcceleratedFS in every beforeEach, never destroyed; the process exits with all of them open. */
 async function runMastra(job: Job, say: (message: Record<string, unknown>) => void, nextLine: Promise<unknown>): Promise<void> {
-  const storage: Partial<AcceleratedFSOptions> =
+  const storage =
     "local" in job.store
-      ? { prefix: "workspace", storeFactory: (config) => new LocalObjectStore({ root: join((job.store as { local: string }).local, config.prefix!), fsync: false }) }
-      : (() => {
-          const server = s3Server();
-          const { bucket, prefix } = (job.store as { s3: { bucket: string; prefix: string } }).s3;
-          return {
-            bucket,
-            prefix,
-            region: server.region,
-            endpoint: server.endpoint,
-            forcePathStyle: true,
-            credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-          };
-        })();
+      ? storageOptions((job.store as { local: string }).local, undefined, "workspace")
+      : storageOptions("", (job.store as { s3: { bucket: string } }).s3.bucket, (job.store as { s3: { prefix: string } }).s3.prefix);
   const report: MastraReport = { files: {}, appended: [], claimsWon: [], claimsLost: 0, eagain: [], failures: [] };
   const instances: AcceleratedFS[] = [];
   const check = (what: string, actual: unknown, expected: unknown) => {

@@ -24,9 +24,8 @@ export interface AcceleratedSubject {
 
 let counter = 0;
 
-/** Options that reach the storage: a LocalObjectStore under `directory`, or `bucket` on the S3 server. */
-export function storageOptions(directory: string, bucket?: string): Partial<AcceleratedFSOptions> {
-  const prefix = `workspace-${++counter}`;
+/** Options that reach the storage: a LocalObjectStore under `directory`, or `bucket` on the S3 server (at `prefix`, a new one by default). */
+export function storageOptions(directory: string, bucket?: string, prefix = `workspace-${++counter}`): Partial<AcceleratedFSOptions> {
   if (bucket === undefined) {
     return { prefix, storeFactory: (config) => new LocalObjectStore({ root: join(directory, "bucket", config.prefix), fsync: false }) };
   }
