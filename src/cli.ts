@@ -1079,10 +1079,6 @@ export class UnsentUploads extends ForwardingStore {
     const removed = await Promise.allSettled(keys.map((key) => this.inner.delete(key)));
     return removed.filter((outcome) => outcome.status === "fulfilled").length;
   }
-
-  protected override forward<T>(_request: unknown, send: () => Promise<T>): Promise<T> {
-    return send();
-  }
 }
 
 interface StoreLocation {

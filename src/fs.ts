@@ -463,20 +463,20 @@ export abstract class FileSystemOperations {
 
   /** Sets access and modification times (Dates, or numbers in seconds as Node takes them). */
   async utimes(path: string, atime: Date | number, mtime: Date | number): Promise<void> {
-    const normalized = this.writable("utime", path);
-    this.requireDirectoryIfSlashed("utime", path, normalized);
-    const access = toMilliseconds(atime, "utime", normalized);
-    const modification = toMilliseconds(mtime, "utime", normalized);
-    await this.perform("utime", normalized, (batch) => ({ op: "utimes", path: normalized, atime: access, mtime: modification, time: batch.time }));
+    await this.setTimes("utimes", "utime", path, atime, mtime);
   }
 
   /** Like `utimes`, but a final symbolic link gets the times itself, not what it points to (as node:fs lutimes). */
   async lutimes(path: string, atime: Date | number, mtime: Date | number): Promise<void> {
-    const normalized = this.writable("lutime", path);
-    this.requireDirectoryIfSlashed("lutime", path, normalized);
-    const access = toMilliseconds(atime, "lutime", normalized);
-    const modification = toMilliseconds(mtime, "lutime", normalized);
-    await this.perform("lutime", normalized, (batch) => ({ op: "lutimes", path: normalized, atime: access, mtime: modification, time: batch.time }));
+    await this.setTimes("lutimes", "lutime", path, atime, mtime);
+  }
+
+  private async setTimes(op: "utimes" | "lutimes", syscall: string, path: string, atime: Date | number, mtime: Date | number): Promise<void> {
+    const normalized = this.writable(syscall, path);
+    this.requireDirectoryIfSlashed(syscall, path, normalized);
+    const access = toMilliseconds(atime, syscall, normalized);
+    const modification = toMilliseconds(mtime, syscall, normalized);
+    await this.perform(syscall, normalized, (batch) => ({ op, path: normalized, atime: access, mtime: modification, time: batch.time }));
   }
 
   /**
