@@ -6,7 +6,7 @@
 // --local for a LocalObjectStore directory.
 //
 // Exit status: 0 success; 1 the command failed (the message says why); 2 the command line is
-// wrong; 3 fsck found problems (the filesystem is not sound); 75 another writer holds the lease
+// wrong; 3 fsck found problems (the filesystem is not sound); 75 an exclusive writer holds the lease
 // (EX_TEMPFAIL: --no-wait, or the wait gave up); 141 stdout's reader went away
 // (`| head`), quietly, as a shell reports a tool that SIGPIPE stopped.
 
@@ -98,6 +98,8 @@ interface Command {
   details?: string;
   /** How the filesystem is mounted for this command. */
   mount: "readonly" | "readwrite" | ((values: Values) => "readonly" | "readwrite");
+  /** Whether a read-write mount of this command must be the exclusive writer (default: only with --exclusive). */
+  exclusive?: (values: Values) => boolean;
   options?: OptionSpec;
   /** init: makes the filesystem, and is refused where one exists. */
   creates?: true;
@@ -118,6 +120,7 @@ export const globalOptions: Record<string, Omit<Flag, "help">> = {
   "cache-root": { type: "string" },
   "at-seq": { type: "string" },
   writer: { type: "string" },
+  exclusive: { type: "boolean" },
   "lease-ttl": { type: "string" },
   json: { type: "boolean" },
   progress: { type: "boolean" },
@@ -139,12 +142,16 @@ const globalHelp = `Where the filesystem lives:
 Options of every command:
   --cache-root <dir>     keep the index and cache here between runs (default: a temporary directory)
   --at-seq <seq>         read the filesystem as it was at this seq (time travel; read commands only)
-  --writer <mode>        if another writer holds the lease: wait (default), fail, or takeover
-                         (a holder on this host whose process is gone is taken over at once)
-  --wait, --no-wait      wait for another writer's lease, saying for whom and how long (default),
-                         or fail at once with EBUSY (exit 75); --no-wait is --writer fail
-  --lease-ttl <duration> the writer lease's time to live (default 30s): how long a successor
-                         elsewhere waits for it if this command dies without releasing it
+  --exclusive            write as the only writer: take the writer lease, fencing every other
+                         writer (default: write beside any other writers, each commit in its
+                         own log slot; only an exclusive writer's lease is waited for)
+  --writer <mode>        if an exclusive writer holds the lease: wait (default), fail, or
+                         takeover (implies --exclusive; a holder on this host whose process is
+                         gone is taken over at once)
+  --wait, --no-wait      wait for an exclusive writer's lease, saying for whom and how long
+                         (default), or fail at once with EBUSY (exit 75); --no-wait is --writer fail
+  --lease-ttl <duration> the writer lease's time to live (default 30s; implies --exclusive): how
+                         long a successor elsewhere waits for it if this command dies holding it
   --json                 machine-readable output
   --progress, --no-progress   progress bars on stderr (default: only when stderr is a terminal)
   -h, --help             help`;
@@ -554,9 +561,11 @@ mounted because an object it needs is damaged). --quick checks existence only. -
 snapshot of the current state, rewrites the head by compare-and-swap, deletes damaged snapshots
 that a newer good one replaces, and checks again; missing or damaged records and data stay.`,
     mount: (values) => (values.repair ? "readwrite" : "readonly"),
+    // A repair replaces objects other writers may be reading: it runs as the only writer.
+    exclusive: (values) => values.repair === true,
     options: {
       quick: { type: "boolean", help: "check that objects exist, without reading their bytes" },
-      repair: { type: "boolean", help: "rewrite a damaged head, replace damaged snapshots; mounts read-write" },
+      repair: { type: "boolean", help: "rewrite a damaged head, replace damaged snapshots; mounts read-write as the exclusive writer" },
       verbose: { type: "boolean", short: "v", help: "list every orphan" },
     },
     validate: (args) => atMost(args, 0, "fsck"),
@@ -874,7 +883,7 @@ ${Object.entries(commands)
 
 ${globalHelp}
 
-Exit status: 0 success, 1 failure, 2 bad command line, 3 fsck found problems, 75 another
+Exit status: 0 success, 1 failure, 2 bad command line, 3 fsck found problems, 75 an exclusive
 writer holds the lease (--no-wait, or waited too long),
 141 the reader of stdout went away (| head), as for any tool stopped by SIGPIPE.
 Run '${program} <command> --help' for a command's options.
@@ -882,7 +891,7 @@ Run '${program} <command> --help' for a command's options.
 }
 
 function commandHelp(command: Command): string {
-  const mode = typeof command.mount === "function" ? (command.options?.["dry-run"] !== undefined ? "read-write (takes the writer lease), or read-only with --dry-run" : `read-only, or read-write with ${command.options?.repair === undefined ? "--delete" : "--repair"}`) : command.mount === "readonly" ? "read-only" : "read-write (takes the writer lease)";
+  const mode = typeof command.mount === "function" ? (command.options?.["dry-run"] !== undefined ? "read-write, or read-only with --dry-run" : `read-only, or read-write with ${command.options?.repair === undefined ? "--delete" : "--repair"}`) : command.mount === "readonly" ? "read-only" : "read-write";
   return `${program} ${command.usage}
 
 ${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}. Mounts ${mode}.
@@ -978,6 +987,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       mode,
       prefix: location.prefix,
       onWriterBusy: writer,
+      ...(values.exclusive === true || command.exclusive?.(values) === true ? { exclusive: true } : {}),
       onWriterWait: (wait) => io.stderr(`${program} ${name}: ${wait.message}; at most ${formatTimeLeft(wait.giveUpAt.getTime() - Date.now())} left before it gives up (--no-wait fails at once instead)\n`),
       ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
       ...(atSeq === undefined ? {} : { atSeq }),

@@ -25,7 +25,7 @@ import { uploadChunks } from "./data/data-writer.ts";
 import type { SegmentCache } from "./data/segment-cache.ts";
 import { gather, type ReadPlan, type ReadPlanner } from "./data/read-planner.ts";
 import type { Batch } from "./commit/batch.ts";
-import type { PreparedOp } from "./commit/committer.ts";
+import { stateCodes, type PreparedOp } from "./commit/committer.ts";
 import type { ReadSet } from "./commit/read-set.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
 import { collectGarbage, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
@@ -488,7 +488,7 @@ export abstract class FileSystemOperations {
     const normalized = this.writable("open", path);
     if (namesDirectory(path, normalized)) throw this.notAFileName("open", path, normalized); // as node:fs: a file's name cannot end in "/"
     if (options.mode !== undefined) checkMode(options.mode, "open", normalized); // refused at open, as node:fs does, not at close
-    this.precheckWrite(normalized, "open", path);
+    await this.checkOnView(() => this.precheckWrite(normalized, "open", path));
     const local = join(this.context.stagingDirectory, `write-${randomUUID()}`);
     try {
       await mkdir(this.context.stagingDirectory, { recursive: true }); // someone may have deleted the cache directory
@@ -626,6 +626,15 @@ export abstract class FileSystemOperations {
     return normalized;
   }
 
+  /**
+   * A check on this view before work that costs (an upload, a local file). Here it is the check
+   * alone; a shared writer, whose view may lag the other writers', checks once more after
+   * catching up before it refuses.
+   */
+  protected async checkOnView(check: () => void): Promise<void> {
+    check();
+  }
+
   /** Fails early, before uploading a large file, if the write cannot succeed (the commit re-checks). */
   private precheckWrite(normalized: string, syscall: string, reported: string): void {
     const existing = this.view().tryResolve(normalized, true, syscall);
@@ -676,7 +685,7 @@ export abstract class FileSystemOperations {
       await this.perform(syscall, normalized, (batch) => ({ op: kind, path: normalized, mode, extents: batch.addData(bytes), time: batch.time }));
       return;
     }
-    this.precheckWrite(normalized, syscall, path);
+    await this.checkOnView(() => this.precheckWrite(normalized, syscall, path));
     const source = content.kind === "bytes" ? slices(content.bytes, layout.chunkBytes) : withHead(content.head, content.rest);
     let uploaded: { extents: Extent[]; size: number };
     try {
@@ -736,6 +745,16 @@ export class S3CachedFs extends FileSystemOperations {
   protected override async createExclusive(path: string, data: WriteData, options: WriteOptions): Promise<void> {
     this.writable("open", path); // a read-only mount, a closed one or a transaction body of this mount says so first
     await this.transaction((tx) => tx.writeFile(path, data, options));
+  }
+
+  protected override async checkOnView(check: () => void): Promise<void> {
+    try {
+      check();
+    } catch (error) {
+      if (this.context.committer?.shared !== true || !(error instanceof FsError) || !stateCodes.has(error.code)) throw error;
+      await this.context.refresh(); // the other writers' commits may have made the write possible
+      check();
+    }
   }
 
   /** Inside one of this mount's transaction bodies, writes go through `tx`: this one fails at once (EDEADLK), before any upload. */

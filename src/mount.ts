@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FsError, fromStoreError } from "./base/errors.ts";
-import type { ResolvedMountConfig } from "./base/options.ts";
+import { defaultLeaseTtlMs, isExclusiveWriter, type ResolvedMountConfig } from "./base/options.ts";
 import type { Namespace, NamespaceView } from "./namespace/namespace.ts";
 import { OpApplier } from "./namespace/apply-ops.ts";
 import { DamagedHeadError, RemoteLog, formatVersion, type FormatDocument, type HeadDocument } from "./log/remote-log.ts";
@@ -218,19 +218,20 @@ export class Mount implements MaintenanceContext {
     const writerId = `${this.name}@${process.pid}:${randomUUID().slice(0, 8)}`;
     const leaseOptions = {
       writerId,
-      ttlMs: config.leaseTtlMs,
+      ttlMs: config.leaseTtlMs ?? defaultLeaseTtlMs,
       onBusy: config.onWriterBusy,
       onWait: config.onWriterWait,
       waitTimeoutMs: config.leaseWaitTimeoutMs,
     };
-    if (!config.exclusive) {
+    const exclusive = isExclusiveWriter(config);
+    if (!exclusive) {
       await new WriterLease(this.store, { ...leaseOptions, onLost: () => {} }).awaitNoExclusiveWriter(this.dependencies.signal);
       // The log as it stands once no exclusive writer is live: an exclusive writer that released
       // the lease meanwhile wrote its last record before, and this writer takes its epoch from there.
       const caught = await catchUp(this.log, this.namespace, this.applier, start.position, this.cache, { snapshot: start.document?.snapshot ?? head.document?.snapshot ?? 0 });
       start = { ...start, position: caught.position, inherited: [...start.inherited, ...caught.records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength }))] };
     }
-    const lease = !config.exclusive ? undefined : (this.lease = new WriterLease(this.store, { ...leaseOptions, onLost: (holder) => this.committer?.fence(holder?.epoch) }));
+    const lease = !exclusive ? undefined : (this.lease = new WriterLease(this.store, { ...leaseOptions, onLost: (holder) => this.committer?.fence(holder?.epoch) }));
     const epoch = lease === undefined ? start.position.epoch : await lease.acquire(Math.max(start.position.epoch, head.document?.epoch ?? 0), this.dependencies.signal);
     // The head the committer starts from: the one read, unless the mount started elsewhere.
     const startHead = head.fetched === undefined && start.document === undefined ? undefined : { etag: head.fetched?.etag, document: start.document ?? head.document };
@@ -248,7 +249,7 @@ export class Mount implements MaintenanceContext {
         snapshotEveryBytes: config.snapshotEveryBytes,
         headDelayMs: config.headDelayMs,
         now: this.dependencies.now,
-        shared: !config.exclusive,
+        shared: !exclusive,
       },
       { position: start.position, head: startHead, inherited: start.inherited },
     ));

@@ -139,14 +139,24 @@ export const mountConfigSchema = z
     cacheBytes: positiveInteger.default(256 * MiB),
     /** Mount readers refresh on this interval, in ms (off by default). */
     refreshIntervalMs: milliseconds(1).optional(),
-    /** Writer lease: its time to live, and what to do when another writer holds it. */
-    leaseTtlMs: milliseconds(1).default(30_000),
+    /**
+     * The exclusive writer's lease: its time to live (default 30 s). Only an exclusive writer
+     * holds one; given without `exclusive`, it asks for the exclusive writer (`isExclusiveWriter`).
+     */
+    leaseTtlMs: milliseconds(1).optional(),
+    /**
+     * When an exclusive writer holds the lease: wait for it (default), fail with EBUSY, or take
+     * over, fencing the holder (an exclusive writer takes the lease; a shared one writes past it).
+     */
     onWriterBusy: z.enum(["wait", "fail", "takeover"]).default("wait"),
     /**
-     * true: the only writer (the writer lease, fencing any other); false: one of several shared
-     * writers, which take no lease and order their commits by log slot (docs/guarantees.md, "Several writers").
+     * false: one of any number of writers, which take no lease and order their commits by log
+     * slot (docs/guarantees.md, "Several writers"); true: the only writer, holding the writer
+     * lease and fencing every other writer, shared ones included. Default: false, unless the
+     * config asks for the lease itself (`leaseTtlMs`, or `onWriterBusy: "takeover"`): see
+     * `isExclusiveWriter`.
      */
-    exclusive: z.boolean().default(true),
+    exclusive: z.boolean().optional(),
     /**
      * Told what a mount waiting for the writer lease waits for (the holder, where it runs) and
      * until when; the library prints nothing by itself.
@@ -198,6 +208,18 @@ export const mountConfigSchema = z
   });
 
 export type MountConfig = z.input<typeof mountConfigSchema>;
+
+/**
+ * Whether a read-write mount is the exclusive writer: as `exclusive` says, or, when it is not
+ * given, only if the config asks for the writer lease itself (a `leaseTtlMs`, or `onWriterBusy:
+ * "takeover"`), which only an exclusive writer holds. Otherwise writers share the workspace.
+ */
+export function isExclusiveWriter(config: Pick<ResolvedMountConfig, "exclusive" | "leaseTtlMs" | "onWriterBusy">): boolean {
+  return config.exclusive ?? (config.leaseTtlMs !== undefined || config.onWriterBusy === "takeover");
+}
+
+/** The writer lease's time to live when the config gives none. */
+export const defaultLeaseTtlMs = 30_000;
 export type ResolvedMountConfig = z.output<typeof mountConfigSchema>;
 
 /** Every field a MountConfig may have: adapters that take mount options beside their own accept exactly these. */

@@ -88,7 +88,7 @@ interface Queued {
 }
 
 /** Refusals that depend on the namespace's state: a shared writer's view may be older than the log. */
-const stateCodes = new Set(["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY", "EINVAL", "ENAMETOOLONG", "ELOOP"]);
+export const stateCodes: ReadonlySet<string> = new Set(["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY", "EINVAL", "ENAMETOOLONG", "ELOOP"]);
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -233,8 +233,8 @@ export class Committer {
 
   /**
    * A shared writer's transaction: serializable. Each run records what the body read; if another
-   * writer's commit below the transaction's slot touched any of it, the run is undone and the body
-   * runs again on the new state (the mutex is let go between runs, so queued writes go on), at
+   * writer's commit below the transaction's slot (or, for a run that publishes nothing, up to the
+   * log's end) touched any of it, the run is undone and the body runs again on the new state (the mutex is let go between runs, so queued writes go on), at
    * most `maxTransactionRuns` times; then EAGAIN names a path that kept changing.
    */
   private async sharedTransaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>): Promise<T> {
@@ -255,9 +255,10 @@ export class Committer {
   }
 
   private async runTransaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>, reads: ReadSet | undefined): Promise<T> {
-    // A shared writer's body starts from the log's end (one GET when nothing is new): it sees the
-    // other writers' commits made before it began, instead of failing on an old view.
-    if (reads !== undefined) this.needsResync = true;
+    // A shared writer's body runs on the view this writer has, without a request first: when it
+    // publishes, records that slipped in below its slot are checked against what it saw (a
+    // conflict runs it again), and when it fails or only read, the log's end is read once to tell
+    // an answer of a lagging view from a real one (./read-set.ts).
     await this.beforeBatch();
     const batch = this.newBatch();
     this.namespace.beginBatch();
@@ -266,18 +267,42 @@ export class Committer {
     try {
       result = await this.bodies.run(scope, () => body(batch, (prepare) => this.applyOne(batch, prepare), reads));
     } catch (error) {
+      const ownOps = [...batch.ops];
       this.namespace.rollbackBatch();
       await batch.settle();
+      // A caught-up view that changes nothing the body saw confirms its error; one that does runs it again.
+      if (reads !== undefined) await this.recheckReads(reads, ownOps).catch((recheck: unknown) => {
+        if (recheck instanceof TransactionConflict) throw recheck;
+        this.needsResync = true; // the body's own error is the answer; the log is read before the next batch
+      });
       throw error;
     } finally {
       scope.open = false;
     }
     if (batch.empty) {
       this.namespace.rollbackBatch();
+      if (reads !== undefined && reads.size > 0) await this.recheckReads(reads, []);
       return result;
     }
     await this.publish(batch, undefined, reads);
     return result;
+  }
+
+  /**
+   * A shared transaction that publishes nothing (it read only, or its body threw) reads the log to
+   * its end: if another writer's record there touched what the body saw, it runs again
+   * (TransactionConflict), since its reads or its error came from a view that lagged.
+   */
+  private async recheckReads(reads: ReadSet, ownOps: readonly Op[]): Promise<void> {
+    if (this.fencedBy !== undefined || (reads.size === 0 && ownOps.length === 0)) return; // it saw nothing
+    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
+    this.checkForeign(records);
+    this.inherit(records);
+    this.position = position;
+    this.needsResync = false;
+    if (records.length === 0) return;
+    const path = reads.conflict(records, ownOps, this.namespace.committed.counts().symlinks > 0);
+    if (path !== undefined) throw new TransactionConflict(path);
   }
 
   /**

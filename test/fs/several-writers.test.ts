@@ -293,7 +293,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const workspace = await testWorkspace(backend, "shared-exclusive");
       const [shared] = await sharedWriters(workspace, 1);
       await shared!.writeFile("/shared-1.txt", "before");
-      const exclusive = await workspace.mount({ name: "exclusive" }, { cacheRoot: workspace.freshCacheRoot() });
+      const exclusive = await workspace.mount({ name: "exclusive", exclusive: true }, { cacheRoot: workspace.freshCacheRoot() });
       expect(await exclusive.readText("/shared-1.txt")).toBe("before");
       const fenced = await expectCode(shared!.writeFile("/shared-2.txt", "after the exclusive writer"), "EFENCED");
       expect(fenced).toBeInstanceOf(FencedError);
@@ -306,7 +306,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const later = await waiting;
       await later.writeFile("/later.txt", "after the exclusive writer left"); // the released writer's epoch does not fence it
       // An exclusive writer that finds a shared writer's record after its epoch record is fenced.
-      const second = await workspace.mount({ name: "second-exclusive" }, { cacheRoot: workspace.freshCacheRoot() });
+      const second = await workspace.mount({ name: "second-exclusive", exclusive: true }, { cacheRoot: workspace.freshCacheRoot() });
       await expectCode(later.writeFile("/later-2.txt", "fenced"), "EFENCED");
       const intruder = await workspace.mount({ name: "intruder", exclusive: false, onWriterBusy: "takeover" }, { cacheRoot: workspace.freshCacheRoot() });
       await intruder.writeFile("/intruder.txt", "shared, in the exclusive writer's epoch");
@@ -314,6 +314,27 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const tree = await expectAllViewsEqual(workspace, [intruder]);
       expect(Object.keys(tree).filter((path) => path.endsWith(".txt")).sort()).toEqual(["/exclusive.txt", "/intruder.txt", "/later.txt", "/shared-1.txt"]);
       for (const fs of [shared!, later, second, intruder]) await fs.close().catch(() => {});
+    });
+
+    test("a check made before an upload (openWrite, a large write) on a lagging view is made again from the log's end before it refuses", async () => {
+      const workspace = await testWorkspace(backend, "shared-precheck");
+      const [a, b] = await sharedWriters(workspace, 2);
+      await a!.mkdir("/d");
+      await a!.writeFile("/f", "a file");
+      await b!.refresh(); // b sees /d as a directory and /f as a file
+      await a!.rm("/d", { recursive: true });
+      await a!.rm("/f");
+      await a!.mkdir("/f");
+      const handle = await b!.openWrite("/d"); // EISDIR on b's view; after catching up, /d is free
+      await Bun.write(handle.file, "written by b");
+      await handle.close();
+      await b!.writeFile("/f/inside", new Uint8Array(5 * 1024 * 1024).fill(7)); // ENOTDIR on b's view (a large write checks before its upload)
+      const tree = await expectAllViewsEqual(workspace, [a!, b!]);
+      expect(tree["/d"]).toBe("file:written by b");
+      expect((await a!.stat("/f/inside")).size).toBe(5 * 1024 * 1024);
+      // A refusal the log's end confirms stays a refusal.
+      await expectCode(b!.openWrite("/f"), "EISDIR");
+      for (const writer of [a!, b!]) await writer.close();
     });
 
     test("request counts: an uncontended write is one PUT; a lost slot costs the PUT, a GET of the winner's record, a GET of the next slot, and the PUT again", async () => {
@@ -331,20 +352,46 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await b!.writeFile("/two.txt", "2"); // b's slot is a's: it reads a's record, finds the next slot empty, and takes it
       after = requests(b!);
       expect({ get: after.get - before.get, put: after.put - before.put, total: after.total - before.total }).toEqual({ get: 2, put: 2, total: 4 });
-      // A transaction starts from the log's end, then publishes.
+      // A transaction runs on the writer's view as it stands: a's lags (it has not seen /two.txt),
+      // so the body fails on it; reading the log's end then shows b's record touched what the body
+      // saw, and the body runs again on the new state.
       before = requests(a!);
+      let runs = 0;
       await a!.transaction(async (tx) => {
+        runs++;
         await tx.writeFile("/three.txt", await tx.readText("/two.txt"));
       });
       after = requests(a!);
+      expect(runs).toBe(2);
+      expect(await a!.readText("/three.txt")).toBe("2");
       // b's record, then the two slots after it probed at once (a catch-up that finds a record reads further ahead: src/commit/replay.ts).
       expect({ get: after.get - before.get, put: after.put - before.put }).toEqual({ get: 3, put: 1 });
       before = requests(a!);
       await a!.transaction(async (tx) => {
-        await tx.writeFile("/four.txt", "4");
+        await tx.writeFile("/four.txt", await tx.readText("/three.txt"));
       });
       after = requests(a!);
-      expect({ get: after.get - before.get, put: after.put - before.put }).toEqual({ get: 1, put: 1 }); // nothing new: one GET of the empty next slot
+      expect({ get: after.get - before.get, put: after.put - before.put }).toEqual({ get: 0, put: 1 }); // uncontended: one PUT, as for an exclusive writer
+      // A body that fails on a view nothing has changed keeps its error, after one GET of the empty next slot.
+      before = requests(a!);
+      runs = 0;
+      await expectCode(
+        a!.transaction(async (tx) => {
+          runs++;
+          await tx.readText("/missing.txt");
+        }),
+        "ENOENT",
+      );
+      after = requests(a!);
+      expect({ runs, get: after.get - before.get, put: after.put - before.put }).toEqual({ runs: 1, get: 1, put: 0 });
+      // A read-only transaction checks the log's end once: here b's new record changed what it read, so it runs again and answers the new value.
+      await b!.writeFile("/four.txt", "b's four");
+      runs = 0;
+      const seen = await a!.transaction(async (tx) => {
+        runs++;
+        return tx.readText("/four.txt");
+      });
+      expect({ runs, seen }).toEqual({ runs: 2, seen: "b's four" });
       for (const writer of [a!, b!]) await writer.close();
     });
 
@@ -473,5 +520,34 @@ describe("the exclusive option", () => {
     expect(await reader.readText("/x")).toBe("x");
     await expectCode(reader.writeFile("/y", "y"), "EROFS");
     await reader.close();
+  });
+
+  test("read-write mounts are shared writers by default; leaseTtlMs or onWriterBusy \"takeover\" without exclusive asks for the exclusive writer", async () => {
+    const workspace = await testWorkspace("local", "default-shared");
+    // Two default mounts at once: the second neither waits nor fails (onWriterBusy "fail" would say EBUSY to a held lease).
+    const a = await workspace.mount({ name: "a" }, { cacheRoot: workspace.freshCacheRoot() });
+    const b = await workspace.mount({ name: "b", onWriterBusy: "fail" }, { cacheRoot: workspace.freshCacheRoot() });
+    await a.writeFile("/a.txt", "a");
+    await b.writeFile("/b.txt", "b");
+    await a.writeFile("/a.txt", "a again"); // a loses its slot to b, catches up, and lands: not fenced
+    await a.refresh();
+    expect([await a.readText("/b.txt"), await b.refresh().then(() => b.readText("/a.txt"))]).toEqual(["b", "a again"]);
+    // A config that gives the lease's TTL asks for the exclusive writer: its epoch record fences both.
+    const exclusive = await workspace.mount({ name: "exclusive", leaseTtlMs: 60_000 }, { cacheRoot: workspace.freshCacheRoot() });
+    await exclusive.writeFile("/e.txt", "e");
+    await expectCode(a.writeFile("/late.txt", "late"), "EFENCED");
+    await expectCode(workspace.mount({ name: "d", onWriterBusy: "fail" }, { cacheRoot: workspace.freshCacheRoot() }), "EBUSY"); // a shared mount refuses a live exclusive lease when told not to wait
+    await exclusive.close();
+    for (const fs of [a, b]) await fs.close().catch(() => {});
+    const fresh = await workspace.mount({ name: "fresh", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+    expect(fresh.allPaths().filter((path) => path !== "/").sort()).toEqual(["/a.txt", "/b.txt", "/e.txt"]);
+    await fresh.close();
+    // A takeover without `exclusive` is the exclusive writer too: it fences the live exclusive writer.
+    const holder = await workspace.mount({ name: "holder", exclusive: true }, { cacheRoot: workspace.freshCacheRoot() });
+    const taker = await workspace.mount({ name: "taker", onWriterBusy: "takeover" }, { cacheRoot: workspace.freshCacheRoot() });
+    await taker.writeFile("/t.txt", "t");
+    await expectCode(holder.writeFile("/h.txt", "h"), "EFENCED");
+    await expectCode(workspace.mount({ name: "e", onWriterBusy: "fail" }, { cacheRoot: workspace.freshCacheRoot() }), "EBUSY"); // taker holds the lease
+    for (const fs of [holder, taker]) await fs.close().catch(() => {});
   });
 });

@@ -54,7 +54,7 @@ export async function testWorkspace(backend: Backend, label: string): Promise<Te
         ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
         storeFactory: () => (options.wrap ?? ((store) => store))(makeStore()),
       }),
-    mount: (config = {}, options = {}) => workspace.manager(options).mount({ name: "test", headDelayMs: 60_000, leaseTtlMs: 5_000, ...config }),
+    mount: (config = {}, options = {}) => workspace.manager(options).mount({ name: "test", headDelayMs: 60_000, ...config }),
   };
   return workspace;
 }
