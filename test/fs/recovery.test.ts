@@ -59,7 +59,7 @@ describe("local state", () => {
     await again.close();
   });
 
-  test("a lock left by a dead process is taken over; one held by a live process is EBUSY", async () => {
+  test("a lock left by a dead process is taken over; one held by a live process is EBUSY for an exclusive writer, and a reader takes a sibling directory", async () => {
     const workspace = await populated("locks");
     const lock = join(workspace.cacheRoot, mountDirectoryName("test"), "mount.lock");
     writeFileSync(lock, "999999999"); // no such process
@@ -67,7 +67,11 @@ describe("local state", () => {
     await fs.close();
     expect(existsSync(lock)).toBe(false);
     writeFileSync(lock, String(process.ppid)); // alive, and not us
-    await expectCode(workspace.mount({ mode: "readonly" }), "EBUSY");
+    await expectCode(workspace.mount({ exclusive: true }), "EBUSY");
+    const reader = await workspace.mount({ mode: "readonly" });
+    expect(await reader.readText("/f6.txt")).toBe("file 6");
+    await reader.close();
+    expect(existsSync(join(workspace.cacheRoot, `${mountDirectoryName("test")}~2`, "index.sqlite"))).toBe(true);
   });
 });
 
