@@ -74,11 +74,14 @@ export const teamMount = { name: "team", prefix: "team", exclusive: false, headD
 
 const lines: string[] = [];
 const waiters: ((line: string) => void)[] = [];
-void eachLine(Bun.stdin.stream(), (line) => {
-  const waiter = waiters.shift();
-  if (waiter === undefined) lines.push(line);
-  else waiter(line);
-});
+/** Starts reading stdin (in the worker only: the test imports this module for its helpers). */
+function listen(): void {
+  void eachLine(Bun.stdin.stream(), (line) => {
+    const waiter = waiters.shift();
+    if (waiter === undefined) lines.push(line);
+    else waiter(line);
+  });
+}
 function nextLine(): Promise<string> {
   const line = lines.shift();
   if (line !== undefined) return Promise.resolve(line);
@@ -89,6 +92,7 @@ const codeOf = (error: unknown) => String((error as { code?: unknown }).code ?? 
 
 if (import.meta.main) {
   const job = JSON.parse(process.argv[2]!) as Job;
+  listen();
   const storeFactory = storeFactoryOf(job.store);
   switch (job.role) {
     case "core":
