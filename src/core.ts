@@ -9,6 +9,8 @@ export {
   type MaterializedFile,
   type WriteHandle,
   type WriteOptions,
+  type TransactionOptions,
+  type TransactionIsolation,
   type WriteData,
   type MissingEntry,
   type TextEncoding,

@@ -25,7 +25,8 @@ import { uploadChunks } from "./data/data-writer.ts";
 import type { SegmentCache } from "./data/segment-cache.ts";
 import { gather, type ReadPlan, type ReadPlanner } from "./data/read-planner.ts";
 import type { Batch } from "./commit/batch.ts";
-import { stateCodes, type PreparedOp } from "./commit/committer.ts";
+import { stateCodes, type PreparedOp, type TransactionIsolation } from "./commit/committer.ts";
+import { parseOptions, transactionOptionsSchema } from "./base/options.ts";
 import type { ReadSet } from "./commit/read-set.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
 import { collectGarbage, type GarbageCollectionOptions, type GarbageReport } from "./maintenance/garbage-collector.ts";
@@ -36,6 +37,13 @@ import { forkFilesystem, type ForkOptions, type ForkResult } from "./maintenance
 export type { WriteData } from "./base/content.ts";
 /** What `probe` answers for a path that leads nowhere. */
 export type MissingEntry = Missing;
+
+/** Options of `S3CachedFs.transaction`. */
+export type { TransactionIsolation };
+export interface TransactionOptions {
+  /** On a shared writer: "serializable" (default) re-runs the body on conflict; "blind" runs it once (see `transaction`). */
+  isolation?: TransactionIsolation;
+}
 export type { GarbageCollectionOptions, GarbageReport, FsckOptions, FsckReport, HistoryEntry, HistoryOptions, ForkOptions, ForkResult };
 export { FileStats, DirectoryEntry } from "./fs-stats.ts";
 
@@ -768,12 +776,18 @@ export class S3CachedFs extends FileSystemOperations {
    * Runs `body` as one commit: its writes are validated as they happen (an invalid one throws
    * inside `body`) and visible to its own reads; all are published together when it returns, and
    * none if it throws.
+   *
+   * On a shared writer (`exclusive: false`), `isolation` says what happens when other writers
+   * commit first: "serializable" (the default) runs `body` again if anything it read changed;
+   * "blind" runs it once and publishes its writes on the new state, or fails whole with the error
+   * the first write that no longer applies gets there (what it read is not checked).
    */
-  async transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
+  async transaction<T>(body: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     this.checkOpen("transaction");
     if (typeof body !== "function") {
       throw new FsError("EINVAL", "transaction", { detail: `the transaction body must be a function (tx) => Promise, got ${body === null ? "null" : typeof body}` });
     }
+    const { isolation = "serializable" } = parseOptions(transactionOptionsSchema, options, "transaction options", "transaction");
     const committer = this.context.committer;
     if (committer === undefined) throw new FsError("EROFS", "transaction", {});
     return committer.transaction(async (batch, apply, reads) => {
@@ -783,7 +797,7 @@ export class S3CachedFs extends FileSystemOperations {
       } finally {
         tx.end();
       }
-    });
+    }, isolation);
   }
 
   /**

@@ -33,7 +33,7 @@ import { OriginStore } from "./stores/origin-store.ts";
 import { normalizePrefix, storeLocator, type StoreLocator } from "./stores/located-store.ts";
 import { timeTravelBase } from "./maintenance/time-travel.ts";
 import type { MaintenanceContext } from "./maintenance/maintenance-context.ts";
-import { clearStaging, holdDirectory, mountDirectoryName } from "./mount/directory.ts";
+import { clearStaging, holdMountDirectory } from "./mount/directory.ts";
 import { openAtSeq, openIndex, startIndex, type MountStart } from "./mount/start.ts";
 import { Follower } from "./mount/follower.ts";
 
@@ -117,9 +117,11 @@ export class Mount implements MaintenanceContext {
     this.mode = config.mode;
     this.layout = config.layout;
     this.atSeq = config.atSeq;
-    this.directory = join(dependencies.cacheRoot, mountDirectoryName(name));
-    mkdirSync(this.directory, { recursive: true });
-    this.releaseDirectory = holdDirectory(this.directory, name);
+    // Only an exclusive writer insists on its own directory; a shared writer or a reader whose
+    // directory another process holds takes a sibling slot (./mount/directory.ts).
+    const held = holdMountDirectory(dependencies.cacheRoot, name, { slots: config.mode === "readonly" || !config.exclusive });
+    this.directory = held.directory;
+    this.releaseDirectory = held.release;
     try {
       this.origins = new OriginStore(dependencies.rawStore);
       // Where the store lives, for forks: an S3 store or a LocatedStore knows; a local directory does not.

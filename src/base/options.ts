@@ -316,6 +316,13 @@ export const garbageCollectionOptionsSchema = z.object({
   deleteConcurrency: positiveInteger.optional(),
 });
 
+/** `fs.transaction(body, options)`: how a shared writer's transaction meets other writers' commits (src/commit/committer.ts). */
+export const transactionOptionsSchema = z
+  .object({
+    isolation: z.enum(["serializable", "blind"]).optional(),
+  })
+  .strict();
+
 /** Parses `input` or throws EINVAL (for `syscall`, "mount" by default) naming each bad field. */
 export function parseOptions<T extends z.ZodType>(schema: T, input: unknown, what: string, syscall = "mount"): z.output<T> {
   const result = schema.safeParse(input);

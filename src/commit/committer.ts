@@ -13,7 +13,8 @@
 //    a matter of course: it applies them, re-validates each queued operation on the new state (one
 //    whose precondition they broke fails alone, with the error it would have got after them) and
 //    tries the next slot, after a jittered pause, at most `maxSlotAttempts` times. Its
-//    transactions check what their body read (./read-set.ts) and run again on the new state.
+//    transactions check what their body read (./read-set.ts) and run again on the new state; a
+//    blind one's operations are only re-validated there, as queued ones are, but stand or fall together.
 // 4. Off the critical path: the head (a hint for cold mounts) and snapshots, kept by the
 //    HeadKeeper (./head-keeper.ts), which hears of every record this writer commits or inherits.
 
@@ -49,6 +50,14 @@ export interface CommitterOptions extends HeadKeeperOptions {
    */
   shared?: boolean;
 }
+
+/**
+ * How a shared writer's transaction meets other writers' commits that land before its own:
+ * "serializable" checks what its body read and runs the body again if any of it changed;
+ * "blind" runs the body once and only re-validates its operations on the new state (one that no
+ * longer applies fails the whole commit). An exclusive writer has no other writers: both are the same.
+ */
+export type TransactionIsolation = "serializable" | "blind";
 
 /** Slots a shared writer's batch tries, each lost to another writer, before it fails with EAGAIN. */
 export const maxSlotAttempts = 64;
@@ -220,27 +229,32 @@ export class Committer {
    * Runs `body` as one batch of its own: every operation it applies is validated at once (errors
    * reach `body`), and all are published together when it returns, or none if it throws.
    */
-  transaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>): Promise<T> {
+  transaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>, isolation: TransactionIsolation = "serializable"): Promise<T> {
     try {
       this.checkOutsideTransaction("transaction");
     } catch (error) {
       return Promise.reject(error);
     }
     if (this.fencedBy !== undefined) return Promise.reject(this.fencedBy);
-    if (!this.shared) return this.mutex.run(() => this.runTransaction(body, undefined));
+    if (!this.shared) return this.mutex.run(() => this.runTransaction(body, undefined, false));
+    // A blind transaction of a shared writer: its body runs once, from the log's end, and nothing
+    // it read is checked; the records that slip in before its slot only re-validate its operations
+    // (publishOpenBatch), and the first that no longer applies fails the whole commit with its error.
+    if (isolation === "blind") return this.mutex.run(() => this.runTransaction(body, undefined, true));
     return this.sharedTransaction(body);
   }
 
   /**
    * A shared writer's transaction: serializable. Each run records what the body read; if another
    * writer's commit below the transaction's slot (or, for a run that publishes nothing, up to the
-   * log's end) touched any of it, the run is undone and the body runs again on the new state (the mutex is let go between runs, so queued writes go on), at
-   * most `maxTransactionRuns` times; then EAGAIN names a path that kept changing.
+   * log's end) touched any of it, the run is undone and the body runs again on the new state (the
+   * mutex is let go between runs, so queued writes go on), at most `maxTransactionRuns` times;
+   * then EAGAIN names a path that kept changing.
    */
   private async sharedTransaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>): Promise<T> {
     for (let run = 1; ; run++) {
       try {
-        return await this.mutex.run(() => this.runTransaction(body, new ReadSet()));
+        return await this.mutex.run(() => this.runTransaction(body, new ReadSet(), false));
       } catch (error) {
         if (!(error instanceof TransactionConflict)) throw error;
         if (run >= maxTransactionRuns) {
@@ -254,11 +268,17 @@ export class Committer {
     }
   }
 
-  private async runTransaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>, reads: ReadSet | undefined): Promise<T> {
-    // A shared writer's body runs on the view this writer has, without a request first: when it
-    // publishes, records that slipped in below its slot are checked against what it saw (a
-    // conflict runs it again), and when it fails or only read, the log's end is read once to tell
-    // an answer of a lagging view from a real one (./read-set.ts).
+  private async runTransaction<T>(
+    body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>,
+    reads: ReadSet | undefined,
+    fromLogEnd: boolean,
+  ): Promise<T> {
+    // A serializable body of a shared writer runs on the view this writer has, without a request
+    // first: when it publishes, records that slipped in below its slot are checked against what
+    // it saw (a conflict runs it again), and when it fails or only read, the log's end is read
+    // once to tell an answer of a lagging view from a real one (./read-set.ts). A blind body,
+    // which records nothing to check afterwards, starts from the log's end instead (one GET).
+    if (fromLogEnd) this.needsResync = true;
     await this.beforeBatch();
     const batch = this.newBatch();
     this.namespace.beginBatch();

@@ -6,6 +6,13 @@
 // one commit when it ends, atomically (a reader sees all of it or none), and nothing at all if
 // exec() rejects. `commit: "per-write"` publishes each write on its own instead.
 //
+// On a shared writer (`exclusive: false`, several shells in several processes on one workspace)
+// a command's transaction is blind by default: the command runs once, and if another writer
+// commits first its writes are published on the new state (or the command's exec() rejects with
+// the error the first write that no longer applies gets there). `isolation: "serializable"` runs
+// the whole command again instead when another writer changed what it read; only the last run's
+// output is returned.
+//
 // Each exec() gets a fresh just-bash `Bash` whose fs is an adapter bound to that command's
 // transaction. just-bash already resets the shell state (cwd, variables, functions) for every
 // exec(), so nothing is lost; in exchange, a call that outlives its command (a timed-out pipeline
@@ -28,6 +35,19 @@ import { AcceleratedJustBashFs, type CoreFilesystem } from "./accelerated-just-b
 /** How a command's writes are published. */
 export type CommitMode = "per-command" | "per-write";
 
+/**
+ * How a command's commit meets other writers' commits (a shared writer's; an exclusive writer has
+ * none): "blind" (default) runs it once; "serializable" runs it again when what it read changed.
+ */
+export type CommandIsolation = "blind" | "serializable";
+
+const isolations: readonly string[] = ["blind", "serializable"] satisfies CommandIsolation[];
+
+function checkIsolation(isolation: unknown, syscall: string, what: string): CommandIsolation | undefined {
+  if (isolation === undefined || isolations.includes(isolation as string)) return isolation as CommandIsolation | undefined;
+  throw new FsError("EINVAL", syscall, { detail: `${what}isolation: expected "blind" or "serializable", got ${typeof isolation === "string" ? JSON.stringify(isolation) : String(isolation)}` });
+}
+
 interface ShellSettings extends Omit<BashOptions, "fs" | "files" | "cwd"> {
   /** The shell's working directory (default "/"); created if missing on a read-write mount. */
   cwd?: string;
@@ -35,6 +55,11 @@ interface ShellSettings extends Omit<BashOptions, "fs" | "files" | "cwd"> {
   commit?: CommitMode;
   /** Default time limit of each exec(), in ms (exit code 124 when it runs out). */
   timeoutMs?: number;
+  /**
+   * With `commit: "per-command"` on a shared writer: "blind" (default) or "serializable" (the
+   * command runs again, its earlier output discarded, when another writer changed what it read).
+   */
+  isolation?: CommandIsolation;
 }
 
 export type AcceleratedJustBashShellOptions = ShellSettings &
@@ -48,6 +73,8 @@ export interface ShellExecOptions extends Omit<ExecOptions, "signal"> {
   signal?: AbortSignal;
   /** Time limit in ms: when it runs out the command stops and exec() resolves with exit code 124. */
   timeoutMs?: number;
+  /** This command's isolation (default: the shell's). */
+  isolation?: CommandIsolation;
 }
 
 export interface ShellResult {
@@ -79,7 +106,7 @@ const bashOptionKeys = {
 } satisfies Record<keyof Omit<BashOptions, "fs" | "files" | "cwd">, true>;
 
 /** Every shell option but where the files come from and the working directory: just-bash's own, commit and timeoutMs. */
-export const shellSettingKeys: readonly string[] = [...Object.keys(bashOptionKeys), "commit", "timeoutMs"];
+export const shellSettingKeys: readonly string[] = [...Object.keys(bashOptionKeys), "commit", "timeoutMs", "isolation"];
 
 /**
  * The keys of `options` that no shell option has, each as "<key>: unknown option" (`fs` and
@@ -103,13 +130,14 @@ export async function createAcceleratedJustBashShell(options: AcceleratedJustBas
   if (typeof options !== "object" || options === null) throw new FsError("EINVAL", "shell", { detail: "invalid shell options: expected an options object" });
   const unknown = unknownShellKeys(options, [...shellSettingKeys, "filesystem", "mount", "manager", "cwd"]);
   if (unknown.length > 0) throw new FsError("EINVAL", "shell", { detail: `invalid shell options: ${unknown.join("; ")}` });
-  const { filesystem: given, mount, manager, cwd = "/", commit = "per-command", timeoutMs, ...bashOptions } = options;
+  const { filesystem: given, mount, manager, cwd = "/", commit = "per-command", timeoutMs, isolation = "blind", ...bashOptions } = options;
   if (commit !== "per-command" && commit !== "per-write") {
     throw new FsError("EINVAL", "shell", { detail: `invalid shell options: commit: expected "per-command" or "per-write", got ${JSON.stringify(commit)}` });
   }
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
     throw new FsError("EINVAL", "shell", { detail: `invalid shell options: timeoutMs: expected a positive number of ms, got ${String(timeoutMs)}` });
   }
+  checkIsolation(isolation, "shell", "invalid shell options: ");
   let filesystem: S3CachedFs;
   let owned = false;
   if (given !== undefined) {
@@ -121,7 +149,7 @@ export async function createAcceleratedJustBashShell(options: AcceleratedJustBas
     owned = true;
   }
   const workingDirectory = resolveWithin("/", cwd);
-  const shell = new AcceleratedJustBashShell(filesystem, { cwd: workingDirectory, commit, timeoutMs, bashOptions, owned });
+  const shell = new AcceleratedJustBashShell(filesystem, { cwd: workingDirectory, commit, timeoutMs, isolation, bashOptions, owned });
   try {
     if (!(await shell.fs.exists(workingDirectory))) {
       if (filesystem.mode === "readonly") throw new FsError("ENOENT", "chdir", { path: workingDirectory, detail: "the working directory does not exist on this read-only mount" });
@@ -145,6 +173,8 @@ export class AcceleratedJustBashShell {
   readonly fs: AcceleratedJustBashFs;
   readonly cwd: string;
   readonly commit: CommitMode;
+  /** Each command's isolation unless its exec() says otherwise. */
+  readonly isolation: CommandIsolation;
   readonly #timeoutMs: number | undefined;
   readonly #bashOptions: Omit<BashOptions, "fs" | "files" | "cwd">;
   readonly #customCommands: CustomCommand[];
@@ -152,11 +182,19 @@ export class AcceleratedJustBashShell {
 
   constructor(
     filesystem: S3CachedFs,
-    settings: { cwd: string; commit: CommitMode; timeoutMs: number | undefined; bashOptions: Omit<BashOptions, "fs" | "files" | "cwd">; owned: boolean },
+    settings: {
+      cwd: string;
+      commit: CommitMode;
+      timeoutMs: number | undefined;
+      isolation?: CommandIsolation;
+      bashOptions: Omit<BashOptions, "fs" | "files" | "cwd">;
+      owned: boolean;
+    },
   ) {
     this.filesystem = filesystem;
     this.cwd = settings.cwd;
     this.commit = settings.commit;
+    this.isolation = settings.isolation ?? "blind";
     this.#timeoutMs = settings.timeoutMs;
     this.#owned = settings.owned;
     this.#customCommands = [...(settings.bashOptions.customCommands ?? [])];
@@ -181,21 +219,25 @@ export class AcceleratedJustBashShell {
   /**
    * Runs `command` in just-bash. Resolves with its output and exit status (non-zero included;
    * 124 when `timeoutMs` runs out); rejects only when the caller's signal aborts it or the
-   * filesystem fails to publish its writes (then none of them is published).
+   * filesystem fails to publish its writes (then none of them is published). A serializable
+   * command that runs again returns the last run's output only.
    */
   async exec(command: string, options: ShellExecOptions = {}): Promise<ShellResult> {
-    const { signal, timeoutMs = this.#timeoutMs, cwd, ...execOptions } = options;
+    const { signal, timeoutMs = this.#timeoutMs, cwd, isolation: given, ...execOptions } = options;
     if (signal?.aborted) throw abortError(signal);
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
       throw new FsError("EINVAL", "exec", { detail: `timeoutMs: expected a positive number of ms, got ${String(timeoutMs)}` });
     }
+    const isolation = checkIsolation(given, "exec", "") ?? this.isolation;
     const workingDirectory = cwd === undefined ? this.cwd : resolveWithin(this.cwd, cwd);
-    const ended = new AbortController();
     const timeout = new AbortController();
     const stop = signal === undefined ? timeout.signal : AbortSignal.any([signal, timeout.signal]);
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(), timeoutMs);
     const run = async (target: CoreFilesystem): Promise<ShellResult> => {
-      const bash = this.#newBash(this.fs.over(target, ended.signal), timeoutMs);
+      // Each run of the command (a serializable one runs again after a conflict) has its own end:
+      // calls left over from an earlier run fail, and never reach the next run's transaction.
+      const runEnded = new AbortController();
+      const bash = this.#newBash(this.fs.over(target, runEnded.signal), timeoutMs);
       let result: ShellResult;
       try {
         const outcome = await bash.exec(command, { ...execOptions, cwd: workingDirectory, signal: stop });
@@ -203,17 +245,16 @@ export class AcceleratedJustBashShell {
       } catch (error) {
         result = failedRedirection(error, workingDirectory);
       } finally {
-        ended.abort(); // calls still pending from this command fail rather than land later
+        runEnded.abort(); // calls still pending from this command fail rather than land later
       }
       if (signal?.aborted) throw abortError(signal); // thrown inside the transaction: nothing is published
       return result;
     };
     try {
-      if (this.commit === "per-command" && this.filesystem.mode === "readwrite") return await this.filesystem.transaction(run);
+      if (this.commit === "per-command" && this.filesystem.mode === "readwrite") return await this.filesystem.transaction(run, { isolation });
       return await run(this.filesystem);
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      ended.abort();
     }
   }
 

@@ -7,6 +7,7 @@ export {
   shellSettingKeys,
   type AcceleratedJustBashShellOptions,
   type CommitMode,
+  type CommandIsolation,
   type ShellExecOptions,
   type ShellResult,
 } from "./accelerated-just-bash-shell.ts";

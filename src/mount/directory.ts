@@ -1,7 +1,7 @@
 // A mount's cache directory: its name under cacheRoot, the lock that keeps it to one mount at a
 // time across processes, and the staging directory cleared on close.
 
-import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database, SQLiteError } from "bun:sqlite";
 import { FsError } from "../base/errors.ts";
@@ -9,6 +9,58 @@ import { LocalDiskFullError, isDiskFullError } from "../namespace/namespace.ts";
 
 /** Mount directories held by this process (another manager must not share one). */
 const heldDirectories = new Set<string>();
+/** Mount names held by this process, by their first directory (whichever slot each took). */
+const heldNames = new Set<string>();
+
+/**
+ * Directories a mount that is no exclusive writer may take under cacheRoot: its own, then
+ * `<its own>~2` ... up to this. Each slot is a whole cache directory (index, cache, staging).
+ */
+export const maxDirectorySlots = 32;
+
+/**
+ * Takes the mount's cache directory under `cacheRoot`, creating it if needed. An exclusive
+ * writer gets its own directory or EBUSY, as ever. A shared writer or a reader (`slots`) whose
+ * directory another process holds takes the first free sibling `<directory>~<n>` instead: two
+ * processes of one app, one cacheRoot, each mounting the same workspace, both work. A slot is a
+ * cache like the first directory: whoever finds it free later reuses its index and cached data
+ * (the mount checks both against the log), and its bytes count in the budget of the manager that
+ * mounts it. Within one process a name is held once (EBUSY), whichever slot it took.
+ */
+export function holdMountDirectory(cacheRoot: string, name: string, options: { slots: boolean }): { directory: string; release: () => void } {
+  const first = join(cacheRoot, mountDirectoryName(name));
+  if (heldNames.has(first)) {
+    throw new FsError("EBUSY", "mount", { path: name, detail: `mount ${JSON.stringify(name)} is already open in this process under the same cacheRoot` });
+  }
+  for (let slot = 1; ; slot++) {
+    const directory = slot === 1 ? first : `${first}~${slot}`;
+    mkdirSync(directory, { recursive: true }); // the host's error, mapped by the manager as before
+    let release: () => void;
+    try {
+      release = holdDirectory(directory, name);
+    } catch (error) {
+      if (!options.slots || !(error instanceof FsError && error.code === "EBUSY")) throw error;
+      if (slot >= maxDirectorySlots) {
+        throw new FsError("EBUSY", "mount", {
+          path: name,
+          detail: `all ${maxDirectorySlots} cache directories of this mount under cacheRoot are in use by other processes; give some of them their own cacheRoot or mount name`,
+        });
+      }
+      continue;
+    }
+    heldNames.add(first);
+    let released = false;
+    return {
+      directory,
+      release: () => {
+        if (released) return;
+        released = true;
+        heldNames.delete(first);
+        release();
+      },
+    };
+  }
+}
 
 export function mountDirectoryName(name: string): string {
   const readable = name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "").slice(0, 80) || "mount";

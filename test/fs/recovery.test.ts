@@ -2,10 +2,11 @@
 // damaged, and how it reports damage in the bucket.
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listAll } from "../../src/stores/object-store.ts";
 import { mountDirectoryName } from "../../src/mount.ts";
+import { maxDirectorySlots } from "../../src/mount/directory.ts";
 import { indexLayoutVersion } from "../../src/namespace/namespace.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
@@ -59,7 +60,7 @@ describe("local state", () => {
     await again.close();
   });
 
-  test("a lock left by a dead process is taken over; one held by a live process is EBUSY", async () => {
+  test("a lock left by a dead process is taken over; one held by a live process is EBUSY for an exclusive writer, and a reader takes a sibling directory", async () => {
     const workspace = await populated("locks");
     const lock = join(workspace.cacheRoot, mountDirectoryName("test"), "mount.lock");
     writeFileSync(lock, "999999999"); // no such process
@@ -67,7 +68,28 @@ describe("local state", () => {
     await fs.close();
     expect(existsSync(lock)).toBe(false);
     writeFileSync(lock, String(process.ppid)); // alive, and not us
-    await expectCode(workspace.mount({ mode: "readonly" }), "EBUSY");
+    await expectCode(workspace.mount({ exclusive: true }), "EBUSY");
+    const reader = await workspace.mount({ mode: "readonly" });
+    expect(await reader.readText("/f6.txt")).toBe("file 6");
+    await reader.close();
+    expect(existsSync(join(workspace.cacheRoot, `${mountDirectoryName("test")}~2`, "index.sqlite"))).toBe(true);
+  });
+
+  test("a reader finds every sibling slot held by live processes: EBUSY saying so, nothing taken; one freed slot is taken", async () => {
+    const workspace = await populated("slots");
+    const directory = (slot: number) => join(workspace.cacheRoot, slot === 1 ? mountDirectoryName("test") : `${mountDirectoryName("test")}~${slot}`);
+    for (let slot = 1; slot <= maxDirectorySlots; slot++) {
+      mkdirSync(directory(slot), { recursive: true });
+      writeFileSync(join(directory(slot), "mount.lock"), String(process.ppid)); // an earlier version's lock, held by a live process
+    }
+    const refused = await expectCode(workspace.mount({ mode: "readonly" }), "EBUSY");
+    expect(refused.message).toContain(`all ${maxDirectorySlots} cache directories of this mount under cacheRoot are in use by other processes`);
+    expect(existsSync(directory(maxDirectorySlots + 1))).toBe(false);
+    rmSync(join(directory(7), "mount.lock"));
+    const reader = await workspace.mount({ mode: "readonly" });
+    expect(await reader.readText("/f0.txt")).toBe("file 0");
+    await reader.close();
+    expect(existsSync(join(directory(7), "index.sqlite"))).toBe(true);
   });
 });
 

@@ -219,7 +219,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
   describe(`Mastra's test pattern across processes (${backend})`, () => {
     const processes = 3;
     const tests = Number(process.env.SHARED_PROOF_MASTRA_TESTS ?? 5);
-    test(`${processes} processes, each making a new AcceleratedFS (exclusive: false) on one prefix in every beforeEach and never destroying one, ${tests} tests each: every test passes, and a fresh mount holds what each acknowledged`, async () => {
+    test(`${processes} processes under one cacheRoot, each making a new AcceleratedFS (exclusive: false) on one prefix in every beforeEach and never destroying one, ${tests} tests each: every test passes, and a fresh mount holds what each acknowledged`, async () => {
       // No filesystem yet: the processes race to create it, as parallel test files would.
       const directory = tempDirectory("shared-proof-mastra");
       let store: Record<string, unknown>;
@@ -234,7 +234,10 @@ for (const backend of ["local", "s3"] as Backend[]) {
       }
       const children: Child[] = [];
       try {
-        children.push(...Array.from({ length: processes }, (_, index) => spawn({ role: "mastra", store, cacheRoot: tempDirectory("shared-proof-mastra-cache"), name: `p${index}`, index, ops: tests, seed })));
+        // One cacheRoot for every process, as parallel test files of one app would share: each
+        // process after the first takes a sibling cache directory (src/mount/directory.ts).
+        const cacheRoot = tempDirectory("shared-proof-mastra-cache");
+        children.push(...Array.from({ length: processes }, (_, index) => spawn({ role: "mastra", store, cacheRoot, name: `p${index}`, index, ops: tests, seed })));
         const reports = (await Promise.all(children.map((child) => child.next("mastra")))) as MastraReport[];
         expect(reports.flatMap((report) => report.failures)).toEqual([]);
         const manager = new S3CachedFsManagerImpl({ cacheRoot: tempDirectory("shared-proof-mastra-fresh"), storeFactory: makeStore });
