@@ -34,6 +34,9 @@ try {
   // long a command takes on a busy machine.
   const fs = await manager.mount({ name: "agent-workspace", headDelayMs: 60_000 });
   const shell = await createAcceleratedJustBashShell({ filesystem: fs, cwd: "/workspace" });
+  // Other processes may write this workspace too (read-write mounts are shared writers): each
+  // command first reads the log's end, one GET, and publishes its writes in one PUT.
+  say("each command sees what other writers committed (one GET of the log's end) and publishes its writes in one PUT\n");
 
   await run(shell, fs, "mkdir -p reports && echo hello > reports/out.txt && cat reports/out.txt");
   await run(shell, fs, 'for i in $(seq 1 100); do echo "row $i" > "reports/part-$i.txt"; done; ls reports | wc -l');

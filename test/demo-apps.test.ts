@@ -41,8 +41,8 @@ test("demo:mastra runs Mastra's tools and an agent on its mock model, then remou
 test("demo:just-bash runs commands with one commit each, then reads them back on a cold read-only remount", async () => {
   const { code, output, errors } = await runDemo("just-bash");
   expect({ code, errors }).toEqual({ code: 0, errors: "" });
-  expect(output).toContain("$ mkdir -p reports && echo hello > reports/out.txt && cat reports/out.txt\n  hello\n  [exit 0; 1 commit, 1 request to the store]");
-  expect(output).toContain("  reports/part-42.txt\n  [exit 0; 0 commits, 0 requests to the store]");
+  expect(output).toContain("$ mkdir -p reports && echo hello > reports/out.txt && cat reports/out.txt\n  hello\n  [exit 0; 1 commit, 2 requests to the store]");
+  expect(output).toContain("  reports/part-42.txt\n  [exit 0; 0 commits, 1 request to the store]");
   const remounted = from(output, "a read-only remount sees");
   expect(remounted).toContain("  hello\n  row 42\n  out.txt\n  102\n");
   expect(remounted).toContain("bash: reports/new.txt: Read-only file system\n  [exit 1; 0 commits, 0 requests to the store]");

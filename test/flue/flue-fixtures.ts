@@ -12,7 +12,7 @@ import { acceleratedFsSandbox, type AcceleratedFsSandboxFactory, type Accelerate
 import { tempDirectory } from "../support/temp.ts";
 
 /** Mount settings for exact request counts: the head moves only on close (as test/support/mounts.ts does). */
-export const quietMount: Partial<MountConfig> = { headDelayMs: 60_000, leaseTtlMs: 5_000 };
+export const quietMount: Partial<MountConfig> = { headDelayMs: 60_000 };
 
 export interface Bucket {
   /** The directory the objects live in. */

@@ -18,7 +18,7 @@ function within10s<T>(promise: Promise<T>): Promise<T> {
 describe("mount(config, { signal })", () => {
   test("aborting while the mount waits for the writer lease rejects with ECANCELED and leaves nothing held", async () => {
     const workspace = await testWorkspace("local", "mount-abort");
-    const holder = await workspace.mount();
+    const holder = await workspace.mount({ exclusive: true }); // a shared mount waits for an exclusive writer's lease
     const waiterCache = workspace.freshCacheRoot();
     const manager = workspace.manager({ cacheRoot: waiterCache });
     const controller = new AbortController();
@@ -44,7 +44,7 @@ describe("mount(config, { signal })", () => {
     await holder.writeFile("/after-abort.txt", "still the writer");
     await holder.close();
     // Nothing of the aborted mount is held: the same name mounts from the same cache root at once.
-    const next: S3CachedFs = await workspace.manager({ cacheRoot: waiterCache }).mount({ name: "test", onWriterBusy: "fail", headDelayMs: 60_000 });
+    const next: S3CachedFs = await workspace.manager({ cacheRoot: waiterCache }).mount({ name: "test", exclusive: true, onWriterBusy: "fail", headDelayMs: 60_000 });
     expect(await next.readText("/after-abort.txt")).toBe("still the writer");
     await next.close();
   });

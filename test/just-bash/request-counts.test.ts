@@ -1,6 +1,8 @@
 // What shell commands cost in remote requests and commits, counted by the CountingStore that every
 // mount has (fs.stats()): metadata commands are answered by the local index, warm reads by the
-// cache, and a command's writes are one commit (one create-only PUT of a wal/ record).
+// cache, and a command's writes are one commit (one create-only PUT of a wal/ record). On a shared
+// writer (the default) each command first reads the log's end, one GET, so it sees what other
+// writers committed; an exclusive writer, which has no one to catch up with, skips it.
 
 import { afterAll, expect, test } from "bun:test";
 import { createAcceleratedJustBashShell } from "../../src/just-bash/index.ts";
@@ -10,12 +12,12 @@ import { measure, remountCold, shellFixture, WORKSPACE } from "./shell-fixtures.
 afterAll(() => removeTempDirectories());
 
 /**
- * The head is brought up to date, and the lease renewed, outside the measured commands: a command
- * that runs long on a busy machine never counts an earlier commit's head update or a renewal.
+ * The head is brought up to date outside the measured commands: a command that runs long on a busy
+ * machine never counts an earlier commit's head update.
  */
-const quiet = { headDelayMs: 600_000, leaseTtlMs: 600_000 };
+const quiet = { headDelayMs: 600_000 };
 
-test("a command that writes 100 files makes exactly one commit: one PUT, of a wal/ record", async () => {
+test("a command that writes 100 files makes exactly one commit: one PUT, of a wal/ record (after the GET of the log's end)", async () => {
   const { filesystem, shell, recorder, close } = await shellFixture("jb-requests-commit", {}, quiet);
   try {
     recorder.reset();
@@ -23,7 +25,8 @@ test("a command that writes 100 files makes exactly one commit: one PUT, of a wa
     expect(measured.result).toEqual({ stdout: "100\n", stderr: "", exitCode: 0 });
     expect(measured.commits).toBe(1);
     expect(measured.puts).toBe(1);
-    expect(measured.requests).toBe(1);
+    expect(measured.requests).toBe(2);
+    expect(recorder.recorded({ operation: "get" }).map((request) => request.key?.replace(/\d+$/, "N"))).toEqual(["wal/N"]);
     const puts = recorder.recorded({ operation: "put" });
     expect(puts.map((request) => request.key?.replace(/\d+$/, "N"))).toEqual(["wal/N"]);
     expect(puts[0]?.conditional).toBe("create-only");
@@ -33,14 +36,14 @@ test("a command that writes 100 files makes exactly one commit: one PUT, of a wa
   }
 });
 
-test("ls -la of a 1,000-entry directory makes no request", async () => {
+test("ls -la of a 1,000-entry directory makes no request but the log's end", async () => {
   const { filesystem, shell, close } = await shellFixture("jb-requests-ls", {}, quiet);
   try {
     await shell.exec("mkdir big && for i in $(seq 1 1000); do : > big/entry-$i; done");
     const measured = await measure(filesystem, () => shell.exec("ls -la big | wc -l; ls big | head -2"));
     // "total", ".", ".." and the 1,000 entries.
     expect(measured.result).toEqual({ stdout: "1003\nentry-1\nentry-10\n", stderr: "", exitCode: 0 });
-    expect(measured.requests).toBe(0);
+    expect({ gets: measured.gets, requests: measured.requests }).toEqual({ gets: 1, requests: 1 });
     expect(measured.commits).toBe(0);
   } finally {
     await close();
@@ -68,7 +71,7 @@ test("grep -r over a warm tree makes no request (and over a cold one, only the r
   }
 });
 
-test("the PATH probes, cd, test and reading commands make no request and publish nothing", async () => {
+test("the PATH probes, cd, test and reading commands make no request but the log's end, and publish nothing", async () => {
   const { filesystem, shell, close } = await shellFixture("jb-requests-probes", {}, quiet);
   try {
     await shell.exec("mkdir -p sub && echo hello > sub/a.txt");
@@ -76,7 +79,7 @@ test("the PATH probes, cd, test and reading commands make no request and publish
       shell.exec("cd sub && cat a.txt && test -f a.txt && [ -d . ] && which cat && find . -type f && stat -c '%s' a.txt && wc -c < a.txt; cat /proc/version > /dev/null"),
     );
     expect(measured.result).toEqual({ stdout: "hello\n/usr/bin/cat\n./a.txt\n6\n6\n", stderr: "", exitCode: 0 });
-    expect(measured.requests).toBe(0);
+    expect({ gets: measured.gets, requests: measured.requests }).toEqual({ gets: 1, requests: 1 });
     expect(measured.commits).toBe(0);
   } finally {
     await close();
@@ -90,7 +93,7 @@ test("an append (`>>`) publishes only its bytes: the empty pre-append just-bash 
     recorder.reset();
     const measured = await measure(filesystem, () => shell.exec("echo second >> log.txt"));
     expect(measured.commits).toBe(1);
-    expect(measured.requests).toBe(1);
+    expect({ gets: measured.gets, puts: measured.puts }).toEqual({ gets: 1, puts: 1 });
     expect(recorder.recorded({ operation: "put" })[0]?.bytes).toBeLessThan(1024); // a small record: the file is not rewritten
     expect(await shell.fs.readFile(`${WORKSPACE}/log.txt`)).toBe("first\nsecond\n");
   } finally {
@@ -128,6 +131,20 @@ test("with commit: per-write, every write is its own commit (each redirection wr
     const measured = await measure(filesystem, () => shell.exec("echo a > a.txt; echo b > b.txt; mkdir d"));
     expect(measured.commits).toBe(5);
     expect(measured.puts).toBe(5);
+  } finally {
+    await close();
+  }
+});
+
+test("an exclusive writer's commands skip the read of the log's end: a reading command makes no request, a writing one only its PUT", async () => {
+  const { filesystem, shell, close } = await shellFixture("jb-requests-exclusive", {}, { ...quiet, exclusive: true });
+  try {
+    await shell.exec("mkdir -p sub && echo hello > sub/a.txt");
+    const reading = await measure(filesystem, () => shell.exec("cd sub && cat a.txt && ls -la | wc -l && which cat"));
+    expect(reading.result.exitCode).toBe(0);
+    expect({ requests: reading.requests, commits: reading.commits }).toEqual({ requests: 0, commits: 0 });
+    const writing = await measure(filesystem, () => shell.exec("echo more >> sub/a.txt; echo b > sub/b.txt"));
+    expect({ requests: writing.requests, puts: writing.puts, commits: writing.commits }).toEqual({ requests: 1, puts: 1, commits: 1 });
   } finally {
     await close();
   }
