@@ -1,4 +1,4 @@
-// Guarantee 4 (docs/guarantees.md): one writer at a time. A second writer waits for the lease, fails fast with
+// Guarantee 4 (docs/guarantees.md): the exclusive writer (exclusive: true). A second writer waits for the lease, fails fast with
 // EBUSY, or takes over at once; a fenced writer fails every later write with EFENCED and none of
 // its bytes ever become visible.
 import { afterAll, describe, expect, test } from "bun:test";
@@ -13,8 +13,8 @@ for (const backend of ["local", "s3"] as Backend[]) {
   describe(`one fenced writer (${backend})`, () => {
     test("a second writer that must not wait fails fast with EBUSY naming the holder", async () => {
       const workspace = await testWorkspace(backend, "busy");
-      const first = await workspace.mount({ name: "first" }, { cacheRoot: workspace.freshCacheRoot() });
-      const error = await expectCode(workspace.mount({ name: "second", onWriterBusy: "fail" }, { cacheRoot: workspace.freshCacheRoot() }), "EBUSY");
+      const first = await workspace.mount({ exclusive: true, name: "first" }, { cacheRoot: workspace.freshCacheRoot() });
+      const error = await expectCode(workspace.mount({ exclusive: true, name: "second", onWriterBusy: "fail" }, { cacheRoot: workspace.freshCacheRoot() }), "EBUSY");
       expect(error.message).toContain("holds the writer lease");
       await first.writeFile("/still-mine.txt", "yes");
       await first.close();
@@ -53,7 +53,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
 
     test("a takeover fences the old writer: its next and every later write fail with EFENCED, and nothing of them is visible", async () => {
       const workspace = await testWorkspace(backend, "takeover");
-      const old = await workspace.mount({ name: "old" }, { cacheRoot: workspace.freshCacheRoot() });
+      const old = await workspace.mount({ exclusive: true, name: "old" }, { cacheRoot: workspace.freshCacheRoot() });
       await old.writeFile("/old-1.txt", "acknowledged before the takeover");
       const successor = await workspace.mount({ name: "new", onWriterBusy: "takeover" }, { cacheRoot: workspace.freshCacheRoot() });
       const error = await expectCode(old.writeFile("/old-2.txt", "after the takeover"), "EFENCED");

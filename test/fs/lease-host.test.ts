@@ -46,7 +46,7 @@ describe("a writer that left without releasing its lease", () => {
     expect(left.process?.pid).toBe(child.pid);
     // A lease of an hour, and "fail": only seeing the holder gone lets this mount in.
     const waits: LeaseWaitInfo[] = [];
-    const fs = await manager().mount({ name: "next", onWriterBusy: "fail", onWriterWait: (wait) => waits.push(wait) });
+    const fs = await manager().mount({ exclusive: true, name: "next", onWriterBusy: "fail", onWriterWait: (wait) => waits.push(wait) });
     expect(await fs.readText(`/from-${child.pid}.txt`)).toBe("written before leaving");
     await fs.writeFile("/after.txt", "the successor writes");
     expect(waits).toEqual([]);
@@ -63,7 +63,7 @@ describe("a writer that left without releasing its lease", () => {
     const left = await readLease(store());
     expect(left.released).toBe(true); // any writer, on any host, may take it now
     expect(left.process?.pid).toBe(child.pid);
-    const fs = await manager().mount({ name: "next", onWriterBusy: "fail" });
+    const fs = await manager().mount({ exclusive: true, name: "next", onWriterBusy: "fail" });
     expect(await fs.readText(`/from-${child.pid}.txt`)).toBe("written before leaving");
     await fs.close();
   }, 60_000);
@@ -89,7 +89,7 @@ describe("a writer that left without releasing its lease", () => {
     child.stdin.end();
     expect(await child.exited).toBe(0);
     // Closed: released, so the next writer needs no takeover.
-    const fs = await manager().mount({ name: "after", onWriterBusy: "fail" });
+    const fs = await manager().mount({ exclusive: true, name: "after", onWriterBusy: "fail" });
     await fs.close();
   }, 60_000);
 
@@ -171,7 +171,7 @@ describe("await using", () => {
       expect(await fs.exists("/unclosed.txt")).toBe(false);
     }
     expect((await readLease(store())).released).toBe(true);
-    const fs = await manager().mount({ name: "last", onWriterBusy: "fail" });
+    const fs = await manager().mount({ exclusive: true, name: "last", onWriterBusy: "fail" });
     await fs.close();
   }, 60_000);
 });
@@ -179,7 +179,7 @@ describe("await using", () => {
 describe("a damaged lease", () => {
   test("a lease that is not JSON, or lacks a field the protocol needs, is a typed error naming writer/lease.json: no writer takes over, nothing is written", async () => {
     const { store, manager } = objects("damaged");
-    const first = await manager().mount({ name: "first" });
+    const first = await manager().mount({ exclusive: true, name: "first" });
     await first.writeFile("/a.txt", "a");
     await first.close();
     const { epoch, ...withoutEpoch } = await readLease(store());
