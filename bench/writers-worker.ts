@@ -7,7 +7,8 @@
 // `{ "ready": true }`, and waits for a line on stdin: the parent sends it to every process at once,
 // so they all start together. Then, with the latency on, it writes small files of its own:
 //
-//   paced   one awaited write every `intervalMs`, from a phase of its own (an agent saving work);
+//   paced   one awaited write every `intervalMs`, from a phase of its own (an agent saving work;
+//           a write that comes due while the one before it is in flight starts when that one ends);
 //   single  awaited writes one after another, as fast as they are acknowledged;
 //   batch   rounds of `batch` writes issued at once (ours group-commits them), each round awaited.
 //
@@ -51,6 +52,10 @@ export interface WriterResult {
   endedAt: number;
   /** Each write's time from its call to its acknowledgement, in ms. */
   latencies: number[];
+  /** Ours, paced and single (one write in flight at a time): the slots each write lost before it won one. */
+  lostPerWrite: number[];
+  /** CPU time (user and system) this process used during the timed part, in ms. */
+  cpuMs: number;
   /** Paths acknowledged, in order (their contents follow from the path: `fileBody`). */
   written: string[];
   /** HTTP requests of the timed part. */
@@ -113,17 +118,21 @@ async function main(): Promise<void> {
   await stdin.read();
 
   const latencies: number[] = [];
+  const lostPerWrite: number[] = [];
   const written: string[] = [];
   const timed = async (path: string) => {
+    const lostBefore = commitStats()?.lostSlots ?? 0;
     const started = performance.now();
     await write(path, fileBody(path, job.fileBytes));
     latencies.push(performance.now() - started);
+    if (mount !== undefined && job.mode !== "batch") lostPerWrite.push((commitStats()?.lostSlots ?? 0) - lostBefore);
     written.push(path);
   };
   const before = counters();
   const commitsBefore = commitStats();
   const sampler = new RssSampler();
   sampler.start();
+  const cpuBefore = process.cpuUsage();
   let startedAt = 0;
   let endedAt = 0;
   await latency.during(async () => {
@@ -143,6 +152,7 @@ async function main(): Promise<void> {
     }
     endedAt = now();
   });
+  const cpu = process.cpuUsage(cpuBefore);
   const peakRssBytes = sampler.stop();
   const after = commitStats();
   const result: WriterResult = {
@@ -150,6 +160,8 @@ async function main(): Promise<void> {
     startedAt,
     endedAt,
     latencies,
+    lostPerWrite,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     written,
     requests: subtractTotals(counters(), before),
     commits: (after?.commits ?? 0) - (commitsBefore?.commits ?? 0),

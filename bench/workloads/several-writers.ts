@@ -101,10 +101,13 @@ function subjectRun(results: WriterResult[], subject: "ours" | "raw-s3", roundTr
     p99Ms: percentile(latencies, 99),
     recordsPerSecond,
     writesPerSecond: writes / (milliseconds / 1000),
+    cpuMsPerWrite: results.reduce((sum, result) => sum + result.cpuMs, 0) / writes,
   };
   if (subject === "ours") {
     metrics.lostSlotsPerRecord = lostSlots / records;
     metrics.getsPerRecord = requests.get / records;
+    const lostPerWrite = results.flatMap((result) => result.lostPerWrite);
+    if (lostPerWrite.length > 0) metrics.mostLostByOneWrite = Math.max(...lostPerWrite);
     metrics.percentOfBound = roundTripMs > 0 ? (100 * recordsPerSecond) / (1000 / roundTripMs) : Number.NaN;
   }
   return { milliseconds, requests, peakRssBytes: Math.max(...results.map((result) => result.peakRssBytes)), metrics };
@@ -216,6 +219,8 @@ async function writersScenario(context: BenchContext, shape: Shape): Promise<Sce
       ["writesPerSecond", "writes/s"],
       ["lostSlotsPerRecord", "lost slots per record"],
       ["getsPerRecord", "GETs per record"],
+      ["mostLostByOneWrite", "most slots one write lost"],
+      ["cpuMsPerWrite", "CPU ms per write (all processes)"],
       ["percentOfBound", `% of bound (${roundTripMs > 0 ? `${formatRate(1000 / roundTripMs)} records/s` : "none"})`],
     ],
     subjects,
@@ -232,6 +237,7 @@ async function writersScenario(context: BenchContext, shape: Shape): Promise<Sce
     checks["ours p99 / raw PUT p99"] = p99;
     scenario.notes = [
       `Against raw PUTs by as many processes at the same pace, in this run: ours p50 ${p50.toFixed(2)}x a raw PUT's (target at most 1.5x), p99 ${p99.toFixed(2)}x (target at most 3x). Medians over the repetitions of each run's percentiles.`,
+      `The pace asks for ${formatRate((shape.processes * 1000) / intervalMs)} writes/s in all, each run ${shape.count * intervalMs} ms long if every write keeps it; a write that comes due while the one before it is still in flight starts as soon as that one is acknowledged, so a longer run (and fewer writes/s) means the writers fell behind the pace.`,
     ];
   } else {
     scenario.notes = [
