@@ -3,7 +3,7 @@
 // results JSON; the block between the `notes` markers is written by hand and kept across runs.
 
 import { priceLists } from "./pricing.ts";
-import type { ScenarioResult, SubjectName, SuiteResults } from "./results.ts";
+import type { ScenarioResult, SeparateRun, SubjectName, SuiteResults } from "./results.ts";
 import { subjectLabels } from "./results.ts";
 import { formatNumber } from "./charts.ts";
 import { describeRatio, ratioToOurs, summarizeScenario, type SubjectSummary } from "./summary.ts";
@@ -19,6 +19,7 @@ const workloadTitles: Record<string, string> = {
   lifecycle: "Lifecycle: mount, refresh, reader lag",
   agents: "Agents: just-bash and Mastra tools",
   local: "Local speed: warm reads, misses and many small writes, beside InMemoryFs",
+  writers: "Several writers: processes sharing one workspace",
 };
 
 export function formatMilliseconds(ms: number): string {
@@ -87,15 +88,29 @@ function checksLine(scenario: ScenarioResult): string {
   return `Recorded in this run (ours, by the objects each request touched, and cross-checks): ${entries.map(([key, value]) => `${key}: ${typeof value === "number" ? (Number.isInteger(value) ? value.toLocaleString("en-US") : formatNumber(value)) : String(value)}`).join("; ")}.`;
 }
 
+/** The separate run that measured `workload`, if it was not measured by the main run. */
+function separateRunOf(results: SuiteResults, workload: string): SeparateRun | undefined {
+  return results.separateRuns?.find((run) => (run.workloads as string[]).includes(workload));
+}
+
+/** When, where and how a separately measured workload was run. */
+function separateRunLine(run: SeparateRun): string {
+  const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(", ");
+  return (
+    `Measured in a run of its own, not the main run above: \`bun bench/run.ts${run.profile === "default" ? "" : ` --${run.profile}`} --only=${run.workloads.join(",")} --merge\` on ${run.machine.date.slice(0, 10)}, code at ${run.machine.revision}, ` +
+    `a ${run.roundTripMs} ms round trip added to every request, ${run.repetitions} repetition${run.repetitions === 1 ? "" : "s"}, ${Math.round(run.durationSeconds)} s in all; load average (1, 5, 15 min) ${load(run.loadAverage.start)} at the start and ${load(run.loadAverage.end)} at the end on ${run.machine.cores} cores; sizes \`${JSON.stringify(run.sizes)}\`.`
+  );
+}
+
 /** One row per scenario: ours, and each baseline with its ratio. */
-function summaryTable(entries: { scenario: ScenarioResult; summaries: SubjectSummary[] }[]): string {
+function summaryTable(entries: { scenario: ScenarioResult; summaries: SubjectSummary[]; separate?: boolean }[]): string {
   const columns: SubjectName[] = ["ours", "raw-s3", "mastra-s3", "local-disk", "in-memory"];
   const present = columns.filter((subject) => entries.some(({ summaries }) => summaries.some((summary) => summary.subject === subject)));
   const header = ["scenario", ...present.map((subject) => subjectLabels[subject]), "requests per op: ours / raw / Mastra"];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
   for (const { scenario, summaries } of entries) {
     const find = (subject: SubjectName) => summaries.find((summary) => summary.subject === subject);
-    const figure = (summary: SubjectSummary) => (scenario.timed === false ? `${formatNumber(summary.metrics[scenario.metricColumns?.[0]?.[0] ?? ""] ?? Number.NaN)} ms lag` : formatMilliseconds(summary.medianMs));
+    const figure = (summary: SubjectSummary) => (scenario.timed === false ? `${formatNumber(summary.metrics[scenario.metricColumns?.[0]?.[0] ?? ""] ?? Number.NaN)} ${scenario.comparedLabel ?? "ms lag"}` : formatMilliseconds(summary.medianMs));
     const cells = present.map((subject) => {
       const summary = find(subject);
       if (summary === undefined) return "";
@@ -107,7 +122,7 @@ function summaryTable(entries: { scenario: ScenarioResult; summaries: SubjectSum
       const summary = find(subject);
       return summary === undefined ? "-" : formatNumber(summary.requestsPerOperation);
     });
-    lines.push(`| [${scenario.id}](#${scenario.id}) | ${cells.join(" | ")} | ${requests.join(" / ")} |`);
+    lines.push(`| [${scenario.id}](#${scenario.id})${entries.find((entry) => entry.scenario === scenario)?.separate === true ? " (separate run)" : ""} | ${cells.join(" | ")} | ${requests.join(" / ")} |`);
   }
   return lines.join("\n");
 }
@@ -119,8 +134,9 @@ export interface ReportFiles {
 }
 
 export function renderReport(results: SuiteResults, files: ReportFiles, previous: string | undefined): string {
-  const entries = results.scenarios.map((scenario) => ({ scenario, summaries: summarizeScenario(scenario) }));
+  const entries = results.scenarios.map((scenario) => ({ scenario, summaries: summarizeScenario(scenario), separate: separateRunOf(results, scenario.workload) !== undefined }));
   const { machine } = results;
+  const separately = [...new Set((results.separateRuns ?? []).flatMap((run) => run.workloads))];
   const notes = previous !== undefined && previous.includes(notesStart) && previous.includes(notesEnd) ? previous.slice(previous.indexOf(notesStart), previous.indexOf(notesEnd) + notesEnd.length) : `${notesStart}\n_(no notes yet)_\n${notesEnd}`;
   const out: string[] = [];
   out.push("# Performance");
@@ -128,12 +144,14 @@ export function renderReport(results: SuiteResults, files: ReportFiles, previous
   out.push(
     `Measured by \`npm run bench\` (\`bun bench/run.ts${results.profile === "default" ? "" : ` --${results.profile}`}\`) on ${machine.date.slice(0, 10)}, profile **${results.profile}**, ` +
       `a **${results.roundTripMs} ms** round trip added to every remote request of every subject, **${results.repetitions}** repetitions per scenario, alternating subjects. ` +
-      `The whole run took ${Math.round(results.durationSeconds)} s. Tables, charts and [the raw results](${files.resultsPath}) are written by the benchmark; only the notes section is written by hand. Every figure in the tables, charts and notes is from this one run.`,
+      `The whole run took ${Math.round(results.durationSeconds)} s. Tables, charts and [the raw results](${files.resultsPath}) are written by the benchmark; only the notes section is written by hand. Every figure in the tables, charts and notes is from this one run${
+        separately.length === 0 ? "" : `, except the ${separately.map((name) => `\`${name}\``).join(", ")} workload${separately.length === 1 ? "" : "s"}, measured in a run of ${separately.length === 1 ? "its" : "their"} own and merged in (\`--merge\`): ${separately.length === 1 ? "its section says" : "their sections say"} when and how`
+      }.`,
   );
   out.push("");
   out.push("## Summary");
   out.push("");
-  out.push(`Median wall time of each scenario (lower is better; for reader lag, the median lag), and how ours compares. [Per-scenario tables](#results) give requests, bytes, cost, memory and latency percentiles.`);
+  out.push(`Median wall time of each scenario (lower is better; for reader lag, the median lag; for the agent-like writers, the median write latency), and how ours compares. [Per-scenario tables](#results) give requests, bytes, cost, memory and latency percentiles.`);
   out.push("");
   out.push(`![ours against the remote baselines](${files.chartPath("overview")})`);
   out.push("");
@@ -188,7 +206,7 @@ export function renderReport(results: SuiteResults, files: ReportFiles, previous
       "- `npm run bench`: this run's sizes (a few minutes on this 2-core machine). Uses the server named by `S3_ENDPOINT`, `S3_ACCESS_KEY` and `S3_SECRET_KEY`, or starts Ceph RGW on loopback with `scripts/start-s3.sh`, as `npm test` does, and stops it afterwards.",
       "- `npm run bench -- --full`: the on-demand sizes: a 100,000-file walk, cold mount and refresh, a 500 MiB mixed workspace next to the 50 MiB one, 256 MiB files, more calls per scenario.",
       "- `npm run bench -- --smoke`: every workload at a tiny size; `test/bench-smoke.test.ts` runs it in CI and asserts its request counts.",
-      "- `--round-trip-ms=N`, `--repetitions=N`, `--only=insert,mixed,metadata,reads,lifecycle,agents,local`, `--out=DIR` (default `docs`), `--render` (rewrite charts and this page from the results JSON, without measuring). See `bench/settings.ts`.",
+      "- `--round-trip-ms=N`, `--repetitions=N`, `--only=insert,mixed,metadata,reads,lifecycle,agents,local,writers`, `--out=DIR` (default `docs`), `--render` (rewrite charts and this page from the results JSON, without measuring), `--merge` (with `--only`: measure those workloads and put their results in place of theirs in the results JSON, the rest kept). See `bench/settings.ts`.",
     ].join("\n"),
   );
   out.push("");
@@ -199,6 +217,11 @@ export function renderReport(results: SuiteResults, files: ReportFiles, previous
       workload = scenario.workload;
       out.push("");
       out.push(`### ${workloadTitles[workload] ?? workload}`);
+      const separate = separateRunOf(results, workload);
+      if (separate !== undefined) {
+        out.push("");
+        out.push(separateRunLine(separate));
+      }
     }
     out.push("");
     out.push(`<a id="${scenario.id}"></a>`);

@@ -46,6 +46,8 @@ export interface ScenarioResult {
   metricColumns?: [string, string][];
   /** Whether wall time is the figure to compare (false for scenarios reported by a metric). */
   timed?: boolean;
+  /** For a scenario not timed: what the summary table writes after its figure ("ms lag" unless given). */
+  comparedLabel?: string;
   notes?: string[];
   subjects: SubjectResult[];
   /** Facts the smoke test asserts (request counts by purpose, outputs that must agree). */
@@ -81,4 +83,48 @@ export interface SuiteResults {
   /** Our store calls against our HTTP requests over the whole run (the latency is added per store call). */
   ourRequestAccounting: { storeCalls: number; httpRequests: number };
   scenarios: ScenarioResult[];
+  /**
+   * Workloads measured in runs of their own (`--only=... --merge`) whose scenarios replaced that
+   * workload's in these results; everything else above is the main run's.
+   */
+  separateRuns?: SeparateRun[];
+}
+
+/** A run of some workloads merged into earlier results: when, where and how it was measured. */
+export interface SeparateRun {
+  workloads: WorkloadName[];
+  profile: Profile;
+  roundTripMs: number;
+  repetitions: number;
+  seed: number;
+  /** The sizes of the workloads run. */
+  sizes: Partial<Sizes>;
+  machine: MachineInfo;
+  durationSeconds: number;
+  loadAverage: { start: number[]; end: number[] };
+}
+
+/**
+ * `fresh` (a run of some workloads) merged into `previous`: the workloads run replace theirs, in
+ * the order of `order`, and are recorded as a separate run; the rest of `previous` is kept.
+ */
+export function mergeResults(previous: SuiteResults, fresh: SuiteResults, order: readonly WorkloadName[]): SuiteResults {
+  const run = new Set(fresh.scenarios.map((scenario) => scenario.workload));
+  const scenarios = [...previous.scenarios.filter((scenario) => !run.has(scenario.workload)), ...fresh.scenarios];
+  const rank = (workload: WorkloadName) => (order.indexOf(workload) === -1 ? order.length : order.indexOf(workload));
+  // A stable sort: scenarios keep their order within a workload.
+  scenarios.sort((a, b) => rank(a.workload) - rank(b.workload));
+  const separate: SeparateRun = {
+    workloads: [...run],
+    profile: fresh.profile,
+    roundTripMs: fresh.roundTripMs,
+    repetitions: fresh.repetitions,
+    seed: fresh.seed,
+    sizes: Object.fromEntries([...run].filter((workload) => workload in fresh.sizes).map((workload) => [workload, fresh.sizes[workload as keyof Sizes]])) as Partial<Sizes>,
+    machine: fresh.machine,
+    durationSeconds: fresh.durationSeconds,
+    loadAverage: fresh.loadAverage,
+  };
+  const earlier = (previous.separateRuns ?? []).map((entry) => ({ ...entry, workloads: entry.workloads.filter((workload) => !run.has(workload)) })).filter((entry) => entry.workloads.length > 0);
+  return { ...previous, scenarios, separateRuns: [...earlier, separate] };
 }

@@ -2,14 +2,15 @@
 // S3_ENDPOINT is not set, as `npm test` does), our filesystem side by side with raw
 // @aws-sdk/client-s3, @mastra/s3, local disk and just-bash's InMemoryFs. Writes
 // docs/performance-results.json, docs/performance/*.svg and docs/performance.md.
-// Flags: see bench/settings.ts (--smoke, --full, --round-trip-ms=N, --repetitions=N, --only=..., --out=DIR).
+// Flags: see bench/settings.ts (--smoke, --full, --round-trip-ms=N, --repetitions=N, --only=..., --out=DIR,
+// --merge, --render).
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { SuiteResults } from "./results.ts";
+import { mergeResults, type SuiteResults } from "./results.ts";
 import { writeOutputs } from "./output.ts";
 import { ensureS3Server } from "./s3-server.ts";
-import { parseSettings } from "./settings.ts";
+import { parseSettings, workloadNames } from "./settings.ts";
 import { runSuite } from "./suite.ts";
 
 async function main(): Promise<void> {
@@ -21,11 +22,16 @@ async function main(): Promise<void> {
     console.error(`bench: rendered ${written.charts.length} charts and ${written.document} from ${written.results}`);
     return;
   }
+  const directory = resolve(settings.outputDirectory);
+  const previousFile = join(directory, "performance-results.json");
+  // Read before measuring: a merge without earlier results fails now, not after the run.
+  const previous = settings.merge ? (JSON.parse(readFileSync(previousFile, "utf8")) as SuiteResults) : undefined;
   const server = await ensureS3Server();
   try {
-    const results = await runSuite(settings, server.settings);
-    const written = writeOutputs(results, resolve(settings.outputDirectory), { document: settings.writeDocument });
-    console.error(`bench: done in ${results.durationSeconds.toFixed(0)} s; wrote ${written.results}, ${written.charts.length} charts${written.document === undefined ? "" : ` and ${written.document}`}`);
+    const fresh = await runSuite(settings, server.settings);
+    const results = previous === undefined ? fresh : mergeResults(previous, fresh, workloadNames);
+    const written = writeOutputs(results, directory, { document: settings.writeDocument });
+    console.error(`bench: done in ${fresh.durationSeconds.toFixed(0)} s${previous === undefined ? "" : ` (${fresh.scenarios.length} scenarios merged into ${previousFile})`}; wrote ${written.results}, ${written.charts.length} charts${written.document === undefined ? "" : ` and ${written.document}`}`);
   } finally {
     await server.stop();
   }

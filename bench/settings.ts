@@ -7,6 +7,10 @@
 //   --round-trip-ms=N  --repetitions=N  --only=insert,mixed  --out=DIR  --no-docs
 //   bun bench/run.ts --render       no measuring: rewrite the charts and performance.md from the
 //                                   results JSON already in --out (after editing the notes or the report)
+//   bun bench/run.ts --only=writers --merge
+//                                   measure some workloads and merge them into the results JSON already
+//                                   in --out (they replace those workloads' scenarios, and the report
+//                                   says when and how they were measured), then rewrite charts and page
 // The same choices can come from the environment: BENCH_PROFILE, BENCH_ROUND_TRIP_MS,
 // BENCH_REPETITIONS, BENCH_ONLY, BENCH_OUT; BENCH_REVISION names the code measured when the tree
 // has no .git (an exported commit).
@@ -16,7 +20,7 @@ const MiB = 1024 * KiB;
 
 export type Profile = "smoke" | "default" | "full";
 
-export const workloadNames = ["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local"] as const;
+export const workloadNames = ["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "writers"] as const;
 export type WorkloadName = (typeof workloadNames)[number];
 
 export interface MixedSize {
@@ -34,6 +38,12 @@ export interface Sizes {
   agents: { shellModules: number; treeFiles: number; treeDirectories: number };
   /** Local speed (no network): small cached files read `calls` times, and `scriptFiles` files written. */
   local: { files: number; fileBytes: number; calls: number; scriptFiles: number };
+  /**
+   * Several writer processes: agent-like (`agentProcesses` each writing every `intervalMs`,
+   * `agentWrites` each), then saturation for each count in `processes`: `writes` awaited writes
+   * each, and `rounds` rounds of `batch` concurrent writes each; files of `fileBytes`.
+   */
+  writers: { processes: number[]; writes: number; rounds: number; batch: number; agentProcesses: number; agentWrites: number; intervalMs: number; fileBytes: number };
   /** Concurrency used to seed baselines' objects (not timed). */
   seedConcurrency: number;
 }
@@ -51,6 +61,8 @@ export interface BenchSettings {
   writeDocument: boolean;
   /** Only re-render charts and the document from the results JSON in `outputDirectory`. */
   renderOnly: boolean;
+  /** Merge the workloads run into the results JSON already in `outputDirectory`, instead of replacing it. */
+  merge: boolean;
   /** Seed of every random choice (file picked, operation order). */
   seed: number;
   /** The mount's head delay (the library default): deferred head updates are counted. */
@@ -66,6 +78,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     lifecycle: { mountFiles: 300, idleRefreshes: 3, lagWrites: 3, lagIntervalMs: 20 },
     agents: { shellModules: 5, treeFiles: 60, treeDirectories: 6 },
     local: { files: 20, fileBytes: 1024, calls: 200, scriptFiles: 20 },
+    writers: { processes: [1, 2], writes: 5, rounds: 2, batch: 5, agentProcesses: 2, agentWrites: 4, intervalMs: 50, fileBytes: 1024 },
     seedConcurrency: 32,
   },
   default: {
@@ -76,6 +89,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     lifecycle: { mountFiles: 10_000, idleRefreshes: 5, lagWrites: 20, lagIntervalMs: 50 },
     agents: { shellModules: 30, treeFiles: 1800, treeDirectories: 60 },
     local: { files: 100, fileBytes: 1024, calls: 5000, scriptFiles: 340 },
+    writers: { processes: [1, 2, 4, 8], writes: 40, rounds: 8, batch: 10, agentProcesses: 4, agentWrites: 50, intervalMs: 100, fileBytes: 1024 },
     seedConcurrency: 64,
   },
   full: {
@@ -95,6 +109,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     lifecycle: { mountFiles: 100_000, idleRefreshes: 10, lagWrites: 50, lagIntervalMs: 50 },
     agents: { shellModules: 60, treeFiles: 1800, treeDirectories: 60 },
     local: { files: 1000, fileBytes: 1024, calls: 20_000, scriptFiles: 1000 },
+    writers: { processes: [1, 2, 4, 8], writes: 100, rounds: 20, batch: 10, agentProcesses: 4, agentWrites: 200, intervalMs: 100, fileBytes: 1024 },
     seedConcurrency: 64,
   },
 };
@@ -116,6 +131,7 @@ export function settingsFor(profile: Profile, overrides: Partial<Omit<BenchSetti
     outputDirectory: "docs",
     writeDocument: profile !== "smoke",
     renderOnly: false,
+    merge: false,
     seed: 20_261_130,
     headDelayMs: 1_000,
     ...overrides,
@@ -130,7 +146,7 @@ export function parseSettings(argv: readonly string[], environment: Record<strin
     if (match === null) throw new Error(`bench: unknown argument ${JSON.stringify(argument)}; see the header of bench/settings.ts`);
     flags.set(match[1]!, match[2] ?? "true");
   }
-  const known = new Set(["smoke", "full", "round-trip-ms", "repetitions", "only", "out", "no-docs", "seed", "render"]);
+  const known = new Set(["smoke", "full", "round-trip-ms", "repetitions", "only", "out", "no-docs", "seed", "render", "merge"]);
   for (const flag of flags.keys()) if (!known.has(flag)) throw new Error(`bench: unknown flag --${flag}; known: ${[...known].map((name) => `--${name}`).join(", ")}`);
 
   const profileName = flags.has("smoke") ? "smoke" : flags.has("full") ? "full" : (environment.BENCH_PROFILE ?? "default");
@@ -155,6 +171,7 @@ export function parseSettings(argv: readonly string[], environment: Record<strin
   if (out !== undefined) overrides.outputDirectory = out;
   if (flags.has("no-docs")) overrides.writeDocument = false;
   if (flags.has("render")) overrides.renderOnly = true;
+  if (flags.has("merge")) overrides.merge = true;
   return settingsFor(profile, overrides);
 }
 

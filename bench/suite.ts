@@ -15,6 +15,7 @@ import { fileReads } from "./workloads/reads.ts";
 import { lifecycle } from "./workloads/lifecycle.ts";
 import { agentWorkloads } from "./workloads/agents.ts";
 import { localSpeed } from "./workloads/local-speed.ts";
+import { severalWriters } from "./workloads/several-writers.ts";
 
 const workloads: Record<WorkloadName, (context: BenchContext) => Promise<ScenarioResult[]>> = {
   insert: smallFileInsert,
@@ -24,6 +25,7 @@ const workloads: Record<WorkloadName, (context: BenchContext) => Promise<Scenari
   lifecycle,
   agents: agentWorkloads,
   local: localSpeed,
+  writers: severalWriters,
 };
 
 export async function runSuite(settings: BenchSettings, server: S3ServerSettings, log: (line: string) => void = console.error): Promise<SuiteResults> {

@@ -46,7 +46,7 @@ const numberCheck = (id: string, key: string) => Number(check(id, key) ?? 0);
 
 describe("the benchmark suite at smoke size", () => {
   test("runs every workload, with ours and its baselines in every scenario, and writes results, charts and the report", () => {
-    expect(results?.scenarios.map((entry) => entry.workload)).toEqual(expect.arrayContaining(["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local"]));
+    expect(results?.scenarios.map((entry) => entry.workload)).toEqual(expect.arrayContaining(["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "writers"]));
     for (const entry of results!.scenarios) {
       expect(entry.subjects.some((subject) => subject.subject === "ours")).toBe(true);
       for (const subject of entry.subjects) for (const subjectRun of subject.runs) expect(subjectRun.milliseconds).toBeGreaterThan(0);
@@ -201,5 +201,38 @@ describe("the benchmark suite at smoke size", () => {
     expect(concurrent).toBeGreaterThanOrEqual(1);
     expect(concurrent).toBeLessThan(scriptFiles); // concurrent writes share commits
     expect(run("local-seed-concurrent", "ours").requests.total).toBe(concurrent);
+  });
+
+  test("writers: every write a writer process acknowledged is in the log afterwards with its bytes, and nothing else; one process's awaited write is one PUT; every PUT of ours is a record or a lost slot; a batch shares records", () => {
+    const { processes, writes, rounds, batch, agentProcesses, agentWrites } = sizes.writers;
+    const ids = [`writers-agents-${agentProcesses}`, ...processes.flatMap((count) => [`writers-single-${count}`, `writers-batch-${count}`])];
+    expect(results!.scenarios.filter((entry) => entry.workload === "writers").map((entry) => entry.id).sort()).toEqual(ids.slice().sort());
+    expect(processes).toContain(1);
+    expect(Math.max(...processes, agentProcesses)).toBeGreaterThan(1);
+    for (const id of ids) {
+      const entry = scenario(id);
+      // Checked by a fresh read-only mount after the run: every acknowledged write with its bytes, no other file, no record nobody counted.
+      expect(numberCheck(id, "acknowledged writes")).toBe(entry.operations);
+      expect(numberCheck(id, "acknowledged writes missing or wrong afterwards")).toBe(0);
+      expect(numberCheck(id, "files nobody acknowledged")).toBe(0);
+      expect(numberCheck(id, "records in the log not counted by a writer")).toBe(0);
+      expect(check(id, "ours PUTs = records + lost slots")).toBe(true);
+      const ours = run(id, "ours");
+      expect(ours.requests.put).toBe(numberCheck(id, "ours records") + numberCheck(id, "ours lost slots"));
+      expect(ours.metrics.p50Ms).toBeGreaterThan(0);
+      expect(ours.metrics.recordsPerSecond).toBeGreaterThan(0);
+      // Raw S3: one PUT per write, nothing else.
+      expect(run(id, "raw-s3").requests).toMatchObject({ put: entry.operations, total: entry.operations });
+    }
+    expect(scenario(`writers-agents-${agentProcesses}`).operations).toBe(agentProcesses * agentWrites);
+    // Alone, a shared writer never loses a slot: each awaited write is one record, one PUT, and no GET.
+    expect(run("writers-single-1", "ours").requests).toMatchObject({ put: writes, get: 0, total: writes });
+    expect(numberCheck("writers-single-1", "ours records")).toBe(writes);
+    expect(numberCheck("writers-single-1", "ours lost slots")).toBe(0);
+    // Writes issued together share records: at least one a round, fewer than one a write.
+    const records = numberCheck("writers-batch-1", "ours records");
+    expect(records).toBeGreaterThanOrEqual(rounds);
+    expect(records).toBeLessThan(rounds * batch);
+    expect(run("writers-batch-1", "ours").requests).toMatchObject({ put: records, get: 0, total: records });
   });
 });

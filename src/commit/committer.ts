@@ -86,6 +86,10 @@ export interface CommitStats {
   lastCommitMilliseconds: number;
   snapshots: number;
   headUpdates: number;
+  /** Times a shared writer's record found its log slot taken by another writer's (each costs the PUT again). */
+  lostSlots: number;
+  /** Times a shared writer's transaction body ran again because another writer changed what it read. */
+  transactionReruns: number;
 }
 
 interface Queued {
@@ -139,6 +143,8 @@ export class Committer {
     lastCommitMilliseconds: 0,
     snapshots: 0,
     headUpdates: 0,
+    lostSlots: 0,
+    transactionReruns: 0,
   };
 
   constructor(
@@ -263,6 +269,7 @@ export class Committer {
             detail: `transaction conflict: other writers' commits changed '${error.path}', which the transaction read or wrote, each of the ${run} times its body ran; nothing was published (run it again later)`,
           });
         }
+        this.stats.transactionReruns++;
         await backoff(run);
       }
     }
@@ -554,6 +561,7 @@ export class Committer {
       // Another writer's record stands in our slot.
       this.namespace.rollbackBatch();
       attempts++;
+      this.stats.lostSlots++;
       if (this.shared && attempts >= maxSlotAttempts) {
         this.needsResync = true;
         this.stats.failedCommits++;

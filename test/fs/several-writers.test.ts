@@ -209,6 +209,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
         await tx.writeFile("/out.txt", "unrelated");
       });
       expect(runs).toBe(1);
+      expect(a!.stats().commits!.transactionReruns).toBe(0);
       // b changes what the body read: the body runs again and sees b's value.
       runs = 0;
       const seen: string[] = [];
@@ -220,6 +221,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       });
       expect(runs).toBe(2);
       expect(seen).toEqual(["v1", "v2"]);
+      expect(a!.stats().commits!.transactionReruns).toBe(1); // stats() counts the body's second run
       // A listing is a read too: a new entry in the directory listed makes the body run again.
       runs = 0;
       await a!.mkdir("/listed");
@@ -348,10 +350,13 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await a!.writeFile("/one.txt", "1");
       let after = requests(a!);
       expect({ get: after.get - before.get, put: after.put - before.put, total: after.total - before.total }).toEqual({ get: 0, put: 1, total: 1 });
+      expect(a!.stats().commits!.lostSlots).toBe(0);
       before = requests(b!);
       await b!.writeFile("/two.txt", "2"); // b's slot is a's: it reads a's record, finds the next slot empty, and takes it
       after = requests(b!);
       expect({ get: after.get - before.get, put: after.put - before.put, total: after.total - before.total }).toEqual({ get: 2, put: 2, total: 4 });
+      // stats() counts the lost slot: the extra PUT it cost.
+      expect({ lostSlots: b!.stats().commits!.lostSlots, commits: b!.stats().commits!.commits }).toEqual({ lostSlots: 1, commits: 1 });
       // A transaction runs on the writer's view as it stands: a's lags (it has not seen /two.txt),
       // so the body fails on it; reading the log's end then shows b's record touched what the body
       // saw, and the body runs again on the new state.
