@@ -708,7 +708,11 @@ export class NamespaceView {
     const row = this.read(() =>
       this.db
         .query<{ files: number; directories: number; symlinks: number; bytes: number }, []>(
-          `SELECT SUM(kind = 1) AS files, SUM(kind = 0) AS directories, SUM(kind = 2) AS symlinks, COALESCE(SUM(CASE WHEN kind = 1 THEN size END), 0) AS bytes FROM nodes`,
+          // Bytes count each file once, however many names (hard links) it has.
+          `SELECT SUM(kind = 1) AS files, SUM(kind = 0) AS directories, SUM(kind = 2) AS symlinks,
+                  COALESCE(SUM(CASE WHEN kind = 1 AND inode IS NULL THEN size END), 0)
+                    + COALESCE((SELECT SUM(size) FROM (SELECT MAX(size) AS size FROM nodes WHERE inode IS NOT NULL AND kind = 1 GROUP BY inode)), 0) AS bytes
+             FROM nodes`,
         )
         .get(),
     );
@@ -855,9 +859,10 @@ export class Namespace {
 
   private prepare(): void {
     this.pendingView = new NamespaceView(this.writer, (error) => this.sign(error), () => this.damage, () => this.changes);
-    // An inode outlives the node it was named after while another name holds it: ids are never
-    // given again while an inode has them.
-    this.maxIdStatement = this.writer.query("SELECT MAX(COALESCE((SELECT MAX(id) FROM nodes), 0), COALESCE((SELECT MAX(inode) FROM nodes WHERE inode IS NOT NULL), 0)) AS id");
+    // An inode outlives the node it was named after while another name holds it, yet its id is
+    // never given again: every other name of it was added later, with a higher id, so MAX(id)
+    // stays above every inode in use.
+    this.maxIdStatement = this.writer.query("SELECT MAX(id) AS id FROM nodes");
     this.insertNodeStatement = this.writer.query(
       "INSERT INTO nodes (id, parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target, inode, nlink, next, first, sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
