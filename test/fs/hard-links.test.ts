@@ -168,7 +168,7 @@ describe("hard links (LocalObjectStore)", () => {
       await expectCode(tx.link("/a", "/b"), "EEXIST");
     });
     expect(fs.stats().seq).toBe(before + 1);
-    expect(fs.stats().files).toEqual({ files: 2, directories: 0, symlinks: 0, bytes: 7 }); // one file's bytes, two names
+    expect(fs.stats().files).toEqual({ files: 2, directories: 1, symlinks: 0, bytes: 7 }); // one file's bytes, two names (and the root)
     expect((await fs.stat("/b")).ino).toBe((await fs.stat("/a")).ino);
     expect(await fs.readText("/a")).toBe("one two");
     // A transaction that throws leaves no link behind.
