@@ -446,16 +446,16 @@ export const commands: Record<string, Command> = {
   },
 
   ln: {
-    summary: "make a symbolic link (-s) at a path, pointing at a target",
-    usage: "ln -s <target> <path>",
-    options: { symbolic: { type: "boolean", short: "s", help: "a symbolic link (the only kind there is; required, as a reminder)" } },
+    summary: "make a hard link (another name of a file), or with -s a symbolic link pointing at a target",
+    usage: "ln [-s] <target> <path>",
+    options: { symbolic: { type: "boolean", short: "s", help: "a symbolic link instead of a hard link" } },
     mount: "readwrite",
     validate(args, values) {
-      if (!values.symbolic) throw new UsageError("ln makes symbolic links only: give -s", "ln");
-      if (args.length !== 2) throw new UsageError("ln -s needs a target and the link's path", "ln");
+      if (args.length !== 2) throw new UsageError(`ln${values.symbolic ? " -s" : ""} needs a target and the link's path`, "ln");
     },
-    async run(fs, args) {
-      await fs.symlink(args[0]!, args[1]!);
+    async run(fs, args, values) {
+      if (values.symbolic) await fs.symlink(args[0]!, args[1]!);
+      else await fs.link(args[0]!, args[1]!);
       return exitCodes.ok;
     },
   },

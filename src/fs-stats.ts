@@ -32,7 +32,8 @@ export class FileStats extends TypedEntry {
   readonly ino: number;
   /** Type bits and permission bits, as Node reports them (0o100644 for a default file). */
   readonly mode: number;
-  readonly nlink = 1;
+  /** How many names the file has (hard links); 1 for a directory, as the index counts no "." or "..". */
+  readonly nlink: number;
   readonly uid = uid;
   readonly gid = gid;
   readonly rdev = 0;
@@ -50,7 +51,8 @@ export class FileStats extends TypedEntry {
 
   constructor(node: NodeRow) {
     super(node.kind);
-    this.ino = node.id;
+    this.ino = node.ino;
+    this.nlink = node.nlink;
     this.mode = typeBits[node.kind] | node.mode;
     this.size = node.size;
     this.blocks = Math.ceil(node.size / 512);

@@ -276,7 +276,7 @@ export abstract class FileSystemOperations {
     throwIfReadAborted(signal, "read", path);
     const pending = this.pendingBytes();
     const view = this.view();
-    const plan = this.context.planner.wholeFile(node, view.extents(node.id, node), pending === undefined ? view : undefined);
+    const plan = this.context.planner.wholeFile(node, view.extents(node.ino, node), pending === undefined ? view : undefined);
     const reading = this.readPlanned(plan, signal, path);
     const bytes = concatenate(Array.isArray(reading) ? reading : await reading, node.size);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -301,7 +301,7 @@ export abstract class FileSystemOperations {
     const signal = checkReadOptions(options, path);
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     throwIfReadAborted(signal, "read", path);
-    const plan = this.context.planner.range(node, this.view().extents(node.id, node), offset, length);
+    const plan = this.context.planner.range(node, this.view().extents(node.ino, node), offset, length);
     const reading = this.readPlanned(plan, signal, path);
     return gather(plan, Array.isArray(reading) ? reading : await reading);
   }
@@ -320,7 +320,7 @@ export abstract class FileSystemOperations {
     const { node } = this.lookup(path, true, "open");
     if (node.kind === "directory") throw new FsError("EISDIR", "read", { path });
     throwIfReadAborted(signal, "read", path);
-    const plan = this.context.planner.stream(node, this.view().extents(node.id, node), options);
+    const plan = this.context.planner.stream(node, this.view().extents(node.ino, node), options);
     // Its reads fail after stream() has returned, past the boundary: the stream maps its own errors.
     const failure = (error: unknown) => (signal?.aborted ? readAborted(signal, "read", path) : fromStoreError(error, "read", path));
     return this.context.reader.stream(plan, this.pendingBytes(), failure, signal);
@@ -330,7 +330,7 @@ export abstract class FileSystemOperations {
   async prefetch(path: string): Promise<void> {
     const { node } = this.lookup(path, true, "open");
     const files = node.kind === "directory" ? this.view().descendants(node.id).map((entry) => entry.node).filter((child) => child.kind === "file") : [node];
-    const extents = files.flatMap((file) => this.view().extents(file.id));
+    const extents = files.flatMap((file) => this.view().extents(file.ino, file));
     await this.context.reader.prefetch(extents, this.pendingBytes());
   }
 
@@ -460,6 +460,23 @@ export abstract class FileSystemOperations {
       throw new FsError("ENOENT", "symlink", { path: target, dest: path }); // as node:fs: a new link's name cannot end in "/"
     }
     await this.perform("symlink", normalized, (batch) => ({ op: "symlink", target, path: normalized, time: batch.time }));
+  }
+
+  /**
+   * A hard link: `newPath` becomes another name of the file at `existingPath` (a symbolic link is
+   * linked as itself, as node:fs on Linux). Both names share one inode from then on: bytes,
+   * size, mode and times, equal `ino`, and `nlink` counting the names; removing one keeps the
+   * others. EEXIST if `newPath` exists, ENOENT if `existingPath` or `newPath`'s directory does not,
+   * EPERM for a directory.
+   */
+  async link(existingPath: string, newPath: string): Promise<void> {
+    const source = this.writable("link", existingPath, newPath);
+    const target = normalizePath(newPath, "link");
+    this.requireDirectoryIfSlashed("link", existingPath, source, newPath);
+    if (namesDirectory(newPath, target) && this.view().tryResolve(target, false, "link") === undefined) {
+      throw new FsError("ENOENT", "link", { path: existingPath, dest: newPath }); // as node:fs: a new name cannot end in "/"
+    }
+    await this.perform("link", source, (batch) => ({ op: "link", from: source, to: target, time: batch.time }));
   }
 
   async chmod(path: string, mode: number): Promise<void> {
@@ -957,6 +974,7 @@ mapStoreErrorsAt(FileSystemOperations.prototype, {
   copyFile: { syscall: "copyfile", path: 0, dest: 1 },
   cp: { syscall: "cp", path: 0, dest: 1 },
   symlink: { syscall: "symlink", path: 0, dest: 1 },
+  link: { syscall: "link", path: 0, dest: 1 },
   chmod: { syscall: "chmod", path: 0 },
   utimes: { syscall: "utime", path: 0 },
   lutimes: { syscall: "lutime", path: 0 },

@@ -585,7 +585,9 @@ export class Committer {
       }
       this.position = position;
       if (reads !== undefined) {
-        const path = reads.conflict(slipped, batch.ops, this.namespace.committed.counts().symlinks > 0);
+        // Symbolic and hard links let one path reach what another names: then every foreign operation counts.
+        const aliases = this.namespace.committed.counts().symlinks > 0 || this.namespace.committed.hasHardLinks();
+        const path = reads.conflict(slipped, batch.ops, aliases);
         if (path !== undefined) {
           await batch.settle();
           throw new TransactionConflict(path);

@@ -5,8 +5,9 @@
 //
 // Two paths are related when one is the other or lies below it: a write to /a/b changes what a
 // listing of /a, a stat of /a (its mtime) or a read of /a/b/c (through a rename of /a/b) saw.
-// Symbolic links let a path reach another that shares no prefix with it, so while the filesystem
-// holds any, every foreign operation counts as touching the transaction.
+// Symbolic links let a path reach another that shares no prefix with it, and hard links give one
+// file names that share none, so while the filesystem holds any, every foreign operation counts
+// as touching the transaction.
 
 import type { DecodedRecord } from "../log/record.ts";
 import type { Op } from "../log/ops.ts";
@@ -16,6 +17,7 @@ export function pathsOf(op: Op): string[] {
   switch (op.op) {
     case "rename":
     case "copy":
+    case "link":
       return [op.from, op.to];
     case "epoch":
     case "relocate":
@@ -45,15 +47,15 @@ export class ReadSet {
 
   /**
    * The first path the transaction saw (or wrote, in `ownOps`) that an operation of `records`
-   * touched, or undefined if none did. `symlinks`: the filesystem holds symbolic links, so any
-   * foreign operation counts.
+   * touched, or undefined if none did. `symlinks`: the filesystem holds symbolic or hard links,
+   * so any foreign operation counts.
    */
   conflict(records: readonly DecodedRecord[], ownOps: readonly Op[], symlinks: boolean): string | undefined {
     const seen = [...this.paths, ...ownOps.flatMap(pathsOf)];
     for (const record of records) {
       for (const op of record.header.ops) {
         for (const path of pathsOf(op)) {
-          if (symlinks || op.op === "symlink") return seen[0] ?? path;
+          if (symlinks || op.op === "symlink" || op.op === "link") return seen[0] ?? path;
           const hit = seen.find((candidate) => related(candidate, path));
           if (hit !== undefined) return hit;
         }

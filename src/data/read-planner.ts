@@ -29,8 +29,9 @@ export interface PlannedFile {
 
 /** What a scan's prefetch needs of the index: a directory's entries and a file's extents. */
 export interface DirectoryListing {
-  children(directory: number): readonly { id: number; kind: string; size: number }[];
-  extents(file: number): readonly PlacedExtent[];
+  children(directory: number): readonly { id: number; ino: number; kind: string; size: number }[];
+  /** A file's extents, by its inode (`ino`: every name of a file shares them). */
+  extents(inode: number): readonly PlacedExtent[];
 }
 
 /** One read: the file bytes [from, to) it returns, and what to fetch for them. */
@@ -125,7 +126,7 @@ export class ReadPlanner {
       if (sibling.kind !== "file" || sibling.size > layout.largeFileBytes) continue;
       if (total + sibling.size > budget) break;
       total += sibling.size;
-      for (const extent of listing.extents(sibling.id)) {
+      for (const extent of listing.extents(sibling.ino)) {
         if (cache.has(extent.object, extent.offset, extent.length)) continue;
         byObject.set(extent.object, [...(byObject.get(extent.object) ?? []), extent]);
       }

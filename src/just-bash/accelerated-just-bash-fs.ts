@@ -451,20 +451,40 @@ export class AcceleratedJustBashFs implements IFileSystem {
   }
 
   /**
-   * Hard links are refused (EPERM, as just-bash's ReadWriteFs does): the core has no shared
-   * inodes, and a copy that later writes would not reach would be a lie. The usual errors for a
-   * missing source or an existing destination come first, as link(2) reports them.
+   * A hard link (link(2)): `newPath` becomes another name of the file at `existingPath`, sharing
+   * its bytes, mode and times (`ino` equal, `test a -ef b` true). A symbolic link is linked as
+   * itself. Errors as InMemoryFs words them: ENOENT and EPERM (a directory) name the source,
+   * EEXIST the new name. The in-memory tree (/dev, /proc, the command stubs) takes no hard links
+   * (EROFS); users' files below /bin and /usr are the bucket's and do.
    */
   async link(existingPath: string, newPath: string): Promise<void> {
     const source = this.#check("link", existingPath);
     const target = this.#check("link", newPath);
+    const from = await this.#locate(source, false, "link", existingPath);
+    const to = await this.#locate(target, false, "link", newPath);
+    let fromPath = from.path;
+    let toPath = to.path;
+    if (from.system || to.system) {
+      try {
+        await this.lstat(source);
+      } catch (error) {
+        throw asShellError(error, "link", existingPath);
+      }
+      if (await this.#entryExists(target)) throw shellError("EEXIST", "link", newPath);
+      const bucketSource = !from.system || (isCommandPath(from.path) && (await this.#bucketHas(from.path)));
+      // EROFS rather than EPERM, which just-bash's ln words as "hard link not allowed for directory".
+      if (to.system && !isCommandPath(to.path)) throw this.#system.readOnly("link", newPath);
+      if (!bucketSource) throw shellError("EROFS", "link", existingPath, "read-only file system: the in-memory tree's files take no hard links");
+      if (to.system) await this.#bucketParents(to.path);
+      fromPath = from.path;
+      toPath = to.path;
+    }
     try {
-      await this.lstat(source);
+      await this.filesystem.link(fromPath, toPath);
     } catch (error) {
+      if (error instanceof FsError && error.code === "EEXIST") throw shellError("EEXIST", "link", newPath);
       throw asShellError(error, "link", existingPath);
     }
-    if (await this.#entryExists(target)) throw shellError("EEXIST", "link", newPath);
-    throw shellError("EPERM", "link", existingPath);
   }
 
   // ---- helpers --------------------------------------------------------------------------------

@@ -30,6 +30,11 @@ export type Op =
   | { op: "utimes"; path: string; atime: number; mtime: number; time: number }
   /** Times of the entry at `path` itself: a final symbolic link is not followed (lutimes). */
   | { op: "lutimes"; path: string; atime: number; mtime: number; time: number }
+  /**
+   * A hard link: `to` becomes another name of the file or symbolic link at `from` (not followed),
+   * sharing its inode (data, mode, times) from then on.
+   */
+  | { op: "link"; from: string; to: string; time: number }
   /** A new writer took over: from this record on, only records of this epoch or later are valid. */
   | { op: "epoch"; epoch: number; writer: string; time: number }
   /**
@@ -62,6 +67,7 @@ const knownOps: Record<Op["op"], true> = {
   chmod: true,
   utimes: true,
   lutimes: true,
+  link: true,
   epoch: true,
   relocate: true,
 };
@@ -92,6 +98,7 @@ export function extentsBroughtIn(op: Op, recordKey: string): Extent[] {
     case "chmod":
     case "utimes":
     case "lutimes":
+    case "link":
     case "epoch":
       return [];
     default: {

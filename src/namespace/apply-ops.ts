@@ -27,6 +27,7 @@ const syscalls: Record<Op["op"], string> = {
   chmod: "chmod",
   utimes: "utime",
   lutimes: "lutime",
+  link: "link",
   epoch: "epoch",
   relocate: "relocate",
 };
@@ -64,6 +65,8 @@ export class OpApplier {
         return this.copy(op.from, op.to, op.recursive, op.overwrite, op.time);
       case "symlink":
         return this.symlink(op.target, op.path, op.time);
+      case "link":
+        return this.link(op.from, op.to, op.time);
       case "chmod": {
         const { node } = this.view.resolve(op.path, true, syscalls.chmod);
         this.namespace.updateNode(node.id, { mode: op.mode & 0o7777, ctime: op.time });
@@ -144,12 +147,13 @@ export class OpApplier {
       this.namespace.insertExtents(node.id, 0, extents);
       return;
     }
+    // The bytes belong to the inode: every name of the file (hard links) sees them.
     if (append) {
-      const size = this.namespace.insertExtents(existing.id, existing.size, extents);
+      const size = this.namespace.insertExtents(existing.ino, existing.size, extents);
       this.namespace.updateNode(existing.id, { size, mtime: time, ctime: time });
     } else {
-      this.namespace.deleteExtents(existing.id);
-      const size = this.namespace.insertExtents(existing.id, 0, extents);
+      this.namespace.deleteExtents(existing.ino);
+      const size = this.namespace.insertExtents(existing.ino, 0, extents);
       this.namespace.updateNode(existing.id, { size, mtime: time, ctime: time });
     }
   }
@@ -185,7 +189,7 @@ export class OpApplier {
       throw new FsError("ENOENT", syscall, { path });
     }
     if (node.kind === "directory" && !recursive && this.view.hasChildren(node.id)) throw new FsError("ENOTEMPTY", syscall, { path });
-    this.removeTree(node.id);
+    this.removeTree(node.id, time);
     this.touch(place.parent.id, time);
   }
 
@@ -204,11 +208,11 @@ export class OpApplier {
     }
     const replaced = target.existing;
     if (replaced !== undefined) {
-      if (replaced.id === moving.id) return;
+      if (replaced.ino === moving.ino) return; // two names of one file: rename(2) does nothing
       if (moving.kind === "directory" && replaced.kind !== "directory") throw new FsError("ENOTDIR", syscall, report);
       if (moving.kind !== "directory" && replaced.kind === "directory") throw new FsError("EISDIR", syscall, report);
       if (replaced.kind === "directory" && this.view.hasChildren(replaced.id)) throw new FsError("ENOTEMPTY", syscall, report);
-      this.removeTree(replaced.id);
+      this.removeTree(replaced.id, time);
     }
     this.namespace.updateNode(moving.id, { parent: target.parent.id, name: target.name, ctime: time });
     this.touch(source.parent.id, time);
@@ -238,7 +242,7 @@ export class OpApplier {
     syscall: string,
     report: { path: string; dest: string },
   ): void {
-    if (existing !== undefined && existing.id === source.id) {
+    if (existing !== undefined && existing.ino === source.ino) {
       throw new FsError("EINVAL", syscall, { ...report, detail: `'${report.path}' and '${report.dest}' are the same file` });
     }
     if (source.kind === "directory") {
@@ -253,10 +257,38 @@ export class OpApplier {
     if (existing !== undefined) {
       if (existing.kind === "directory") throw new FsError("EISDIR", syscall, report);
       if (!overwrite) throw new FsError("EEXIST", syscall, report);
-      this.removeTree(existing.id);
+      if (existing.nlink > 1 && existing.kind === "file" && source.kind === "file") {
+        // A file with other names is written in place, as copyfile(3) opens it with O_TRUNC: every name sees the copy.
+        this.namespace.deleteExtents(existing.ino);
+        this.namespace.copyExtents(source.ino, existing.ino);
+        this.namespace.updateNode(existing.id, { size: source.size, mtime: time, ctime: time });
+        return;
+      }
+      this.removeTree(existing.id, time);
     }
     const copy = this.create(parent, name, source.kind, source.mode, time, source.target, source.size);
-    if (source.kind === "file") this.namespace.copyExtents(source.id, copy.id);
+    if (source.kind === "file") this.namespace.copyExtents(source.ino, copy.ino);
+  }
+
+  /**
+   * A new name `to` for the file or symbolic link at `from` (a final link is not followed, as
+   * link(2) on Linux). Errors come in Linux's order: the source must exist (ENOENT), the new
+   * name's directory must exist (ENOENT) and the name be free (EEXIST), and the source must not
+   * be a directory (EPERM).
+   */
+  private link(from: string, to: string, time: number): void {
+    const syscall = syscalls.link;
+    const report = { path: from, dest: to };
+    if (from === "/") throw new FsError(to === "/" ? "EEXIST" : "EPERM", syscall, report);
+    const source = this.placeFor(from, false, syscall, report);
+    if (source.existing === undefined) throw new FsError("ENOENT", syscall, report);
+    if (to === "/") throw new FsError("EEXIST", syscall, report);
+    const target = this.placeFor(to, false, syscall, report);
+    if (target.existing !== undefined) throw new FsError("EEXIST", syscall, report);
+    if (source.existing.kind === "directory") throw new FsError("EPERM", syscall, report); // as node:fs words it
+    this.checkNewEntry(target.parentPath, target.name, syscall, report);
+    this.namespace.addHardLink(source.existing.id, target.parent.id, target.name, time);
+    this.touch(target.parent.id, time);
   }
 
   private symlink(target: string, path: string, time: number): void {
@@ -319,8 +351,8 @@ export class OpApplier {
     this.namespace.updateNode(directory, { mtime: time, ctime: time });
   }
 
-  private removeTree(id: number): void {
-    this.namespace.removeTree(id);
+  private removeTree(id: number, time: number): void {
+    this.namespace.removeTree(id, time);
   }
 }
 

@@ -22,7 +22,7 @@ import { joinPath, maxSymlinkHops, resolveLinkTarget, splitPath } from "../base/
 
 export const rootId = 1;
 /** The index's layout (PRAGMA user_version): an index of another layout is rebuilt, never read. */
-export const indexLayoutVersion = 4;
+export const indexLayoutVersion = 5;
 
 export type NodeKind = "directory" | "file" | "symlink";
 const kindCodes: Record<NodeKind, number> = { directory: 0, file: 1, symlink: 2 };
@@ -86,10 +86,19 @@ export interface NodeRow {
   atime: number;
   birthtime: number;
   target: string | null;
+  /**
+   * The inode: the key of the file's data (its extents) and the `ino` stat reports. A node's own
+   * id, unless it is one of several names of one file (hard links), which all share one inode.
+   */
+  ino: number;
+  /** How many names the file has (1 unless hard links gave it more). */
+  nlink: number;
 }
 
-interface RawNode extends Omit<NodeRow, "kind"> {
+interface RawNode extends Omit<NodeRow, "kind" | "ino"> {
   kind: number;
+  /** The inode shared by every name of a file that has, or had, hard links; null for any other node (its inode is its id). */
+  inode: number | null;
   /** The name of the next entry of its directory in the index's order (see `compareNames`), or null for the last. */
   next: string | null;
   /** A directory's first entry in that order, or null while it is empty; null for other kinds. */
@@ -138,6 +147,9 @@ class Lookups {
   }
 }
 
+/** A node to add: its columns, and for one of several names of a file (a hard link), the inode they share and their count. */
+export type NewNode = Omit<NodeRow, "id" | "ino" | "nlink"> & { inode?: number | null; nlink?: number };
+
 /** Where a new entry would go: the directory that holds it, and its name there. */
 export interface Place {
   parent: NodeRow;
@@ -175,11 +187,14 @@ CREATE TABLE nodes (
   atime REAL NOT NULL,
   birthtime REAL NOT NULL,
   target TEXT,
+  inode INTEGER,
+  nlink INTEGER NOT NULL DEFAULT 1,
   next TEXT,
   first TEXT,
   sum INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX nodes_by_parent ON nodes (parent, name);
+CREATE INDEX nodes_by_inode ON nodes (inode) WHERE inode IS NOT NULL;
 CREATE TABLE extents (
   node INTEGER NOT NULL,
   position INTEGER NOT NULL,
@@ -272,6 +287,8 @@ function nodeSum(row: Omit<RawNode, "sum">): number {
     .add(row.atime)
     .add(row.birthtime)
     .add(row.target)
+    .add(row.inode)
+    .add(row.nlink)
     .add(row.next)
     .add(row.first)
     .value();
@@ -291,7 +308,21 @@ const beyondPlainUnits = /[\ud800-\uffff]/;
 
 /** A checked row as the NodeRow callers see (its chain links left out). */
 function asNode(row: RawNode): NodeRow {
-  return { id: row.id, parent: row.parent, name: row.name, kind: kindNames[row.kind]!, mode: row.mode, size: row.size, mtime: row.mtime, ctime: row.ctime, atime: row.atime, birthtime: row.birthtime, target: row.target };
+  return {
+    id: row.id,
+    parent: row.parent,
+    name: row.name,
+    kind: kindNames[row.kind]!,
+    mode: row.mode,
+    size: row.size,
+    mtime: row.mtime,
+    ctime: row.ctime,
+    atime: row.atime,
+    birthtime: row.birthtime,
+    target: row.target,
+    ino: row.inode ?? row.id,
+    nlink: row.nlink,
+  };
 }
 
 function extentSum(row: Omit<RawExtent, "sum">): number {
@@ -311,6 +342,8 @@ export class NamespaceView {
   private readonly extentsStatement: Statement<RawExtent, [number]>;
   private readonly hasChildrenStatement: Statement<RawNode, [number]>;
   private readonly metaStatement: Statement<{ key: string; value: string; sum: number }, [string]>;
+  private readonly namesStatement: Statement<RawNode, [number]>;
+  private readonly anyLinkStatement: Statement<{ id: number }, []>;
 
   private readonly lookups = new Lookups();
 
@@ -332,6 +365,8 @@ export class NamespaceView {
     this.extentsStatement = db.query("SELECT node, position, object, offset, length, hash, sum FROM extents WHERE node = ? ORDER BY position");
     this.hasChildrenStatement = db.query("SELECT * FROM nodes WHERE parent = ? LIMIT 1");
     this.metaStatement = db.query("SELECT key, value, sum FROM meta WHERE key = ?");
+    this.namesStatement = db.query("SELECT * FROM nodes WHERE inode = ? ORDER BY id");
+    this.anyLinkStatement = db.query("SELECT id FROM nodes WHERE inode IS NOT NULL LIMIT 1");
   }
 
   /** Throws the damage found in the index so far, if any (nothing is built from a damaged index). */
@@ -402,6 +437,30 @@ export class NamespaceView {
     return this.read(() => this.checkedNode(this.nodeStatement.get(id), { id }));
   }
 
+  /** Every name of inode `inode` that shares it with others (or did: a file that had hard links), by id; [] for any other inode. */
+  namesOf(inode: number): RawNode[] {
+    return this.read(() =>
+      this.namesStatement.all(inode).map((row) => {
+        const checked = this.checkedRaw(row, {})!;
+        if (checked.inode !== inode) throw this.corrupt(`looking up the names of inode ${inode} found node ${checked.id} of inode ${checked.inode}`);
+        return checked;
+      }),
+    );
+  }
+
+  /** A name of inode `inode` (its own node, or any of its hard links), or undefined if it has none. */
+  nodeOfInode(inode: number): NodeRow | undefined {
+    const own = this.node(inode);
+    if (own !== undefined && own.ino === inode) return own;
+    const names = this.namesOf(inode);
+    return names.length === 0 ? undefined : asNode(names[0]!);
+  }
+
+  /** Whether any file has, or had, hard links (names sharing an inode): then a path no longer says which files an operation touches. */
+  hasHardLinks(): boolean {
+    return this.read(() => this.anyLinkStatement.get() !== null);
+  }
+
   root(): NodeRow {
     const root = this.node(rootId);
     if (root === undefined) throw this.corrupt("it has no root directory");
@@ -455,12 +514,13 @@ export class NamespaceView {
   }
 
   /**
-   * A file's extents in order. They must follow each other from 0 to the file's size: an extent
-   * row lost or moved to another file is damage, never a shorter or different file. `owner` is
-   * the file's row if the caller has just read it (resolving the path): it is not read again.
+   * A file's extents in order, by its inode (`NodeRow.ino`: every name of a file shares them).
+   * They must follow each other from 0 to the file's size: an extent row lost or moved to another
+   * file is damage, never a shorter or different file. `owner` is a row of the file if the caller
+   * has just read it (resolving the path): it is not read again.
    */
   extents(node: number, owner?: NodeRow): readonly (Extent & { position: number })[] {
-    if (owner !== undefined && owner.id !== node) throw new TypeError(`extents of node ${node} checked against node ${owner.id}`);
+    if (owner !== undefined && owner.ino !== node) throw new TypeError(`extents of inode ${node} checked against node ${owner.id} (inode ${owner.ino})`);
     const lookups = this.lookups.at(this.generation());
     const known = lookups.extents.get(node);
     if (known !== undefined) return known;
@@ -483,7 +543,7 @@ export class NamespaceView {
         end += row.length;
       }
       // The owner's row as the caller just read and checked it (a read resolves it first), or read now.
-      owner ??= this.node(node);
+      owner ??= this.nodeOfInode(node);
       if (owner === undefined ? extents.length > 0 : owner.kind === "file" ? owner.size !== end : extents.length > 0) {
         throw this.damaged(new LocalIndexCorruptError(`node ${node}'s extents cover ${end} bytes, not its size ${owner?.size}`));
       }
@@ -648,7 +708,11 @@ export class NamespaceView {
     const row = this.read(() =>
       this.db
         .query<{ files: number; directories: number; symlinks: number; bytes: number }, []>(
-          `SELECT SUM(kind = 1) AS files, SUM(kind = 0) AS directories, SUM(kind = 2) AS symlinks, COALESCE(SUM(CASE WHEN kind = 1 THEN size END), 0) AS bytes FROM nodes`,
+          // Bytes count each file once, however many names (hard links) it has.
+          `SELECT SUM(kind = 1) AS files, SUM(kind = 0) AS directories, SUM(kind = 2) AS symlinks,
+                  COALESCE(SUM(CASE WHEN kind = 1 AND inode IS NULL THEN size END), 0)
+                    + COALESCE((SELECT SUM(size) FROM (SELECT MAX(size) AS size FROM nodes WHERE inode IS NOT NULL AND kind = 1 GROUP BY inode)), 0) AS bytes
+             FROM nodes`,
         )
         .get(),
     );
@@ -703,7 +767,7 @@ export class NamespaceView {
     const nodes = [...new Set(rows.filter((row) => offsets === undefined || offsets.has(row.offset)).map((row) => row.node))];
     return nodes
       .slice(0, limit)
-      .map((id) => this.pathOf(id))
+      .map((inode) => this.pathOf(this.nodeOfInode(inode)?.id ?? inode))
       .sort();
   }
 
@@ -739,8 +803,14 @@ export class Namespace {
   private batchFailure: unknown;
   private damage: LocalIndexCorruptError | undefined;
   private maxIdStatement!: Statement<{ id: number | null }, []>;
-  private insertNodeStatement!: Statement<unknown, [number, number, string, number, number, number, number, number, number, number, string | null, string | null, string | null, number]>;
-  private updateNodeStatement!: Statement<unknown, [number, string, number, number, number, number, number, number, number, string | null, string | null, string | null, number, number]>;
+  private insertNodeStatement!: Statement<
+    unknown,
+    [number, number, string, number, number, number, number, number, number, number, string | null, number | null, number, string | null, string | null, number]
+  >;
+  private updateNodeStatement!: Statement<
+    unknown,
+    [number, string, number, number, number, number, number, number, number, string | null, number | null, number, string | null, string | null, number, number]
+  >;
   private insertExtentStatement!: Statement<unknown, [number, number, string, number, number, string, number]>;
 
   /**
@@ -775,7 +845,7 @@ export class Namespace {
       }
       this.prepare();
       if (this.pendingView.node(rootId) === undefined) {
-        this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: 0, ctime: 0, atime: 0, birthtime: 0, target: null, next: null, first: null });
+        this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: 0, ctime: 0, atime: 0, birthtime: 0, target: null, inode: null, nlink: 1, next: null, first: null });
       }
       this.reader = new Database(indexUri(this.file), constants.SQLITE_OPEN_READWRITE | constants.SQLITE_OPEN_URI);
       this.reader.exec("PRAGMA busy_timeout = 5000");
@@ -789,12 +859,15 @@ export class Namespace {
 
   private prepare(): void {
     this.pendingView = new NamespaceView(this.writer, (error) => this.sign(error), () => this.damage, () => this.changes);
+    // An inode outlives the node it was named after while another name holds it, yet its id is
+    // never given again: every other name of it was added later, with a higher id, so MAX(id)
+    // stays above every inode in use.
     this.maxIdStatement = this.writer.query("SELECT MAX(id) AS id FROM nodes");
     this.insertNodeStatement = this.writer.query(
-      "INSERT INTO nodes (id, parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target, next, first, sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO nodes (id, parent, name, kind, mode, size, mtime, ctime, atime, birthtime, target, inode, nlink, next, first, sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.updateNodeStatement = this.writer.query(
-      "UPDATE nodes SET parent = ?, name = ?, kind = ?, mode = ?, size = ?, mtime = ?, ctime = ?, atime = ?, birthtime = ?, target = ?, next = ?, first = ?, sum = ? WHERE id = ?",
+      "UPDATE nodes SET parent = ?, name = ?, kind = ?, mode = ?, size = ?, mtime = ?, ctime = ?, atime = ?, birthtime = ?, target = ?, inode = ?, nlink = ?, next = ?, first = ?, sum = ? WHERE id = ?",
     );
     this.insertExtentStatement = this.writer.query("INSERT INTO extents (node, position, object, offset, length, hash, sum) VALUES (?, ?, ?, ?, ?, ?, ?)");
   }
@@ -1061,7 +1134,7 @@ export class Namespace {
   clear(rootTime = 0): void {
     this.changed();
     this.writer.exec("DELETE FROM extents; DELETE FROM nodes; DELETE FROM meta;");
-    this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: rootTime, ctime: rootTime, atime: rootTime, birthtime: rootTime, target: null, next: null, first: null });
+    this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: rootTime, ctime: rootTime, atime: rootTime, birthtime: rootTime, target: null, inode: null, nlink: 1, next: null, first: null });
   }
 
   // ---- changes to rows (each row written whole, with its checksum) ----------------------------
@@ -1070,8 +1143,8 @@ export class Namespace {
   private writeNode(row: Omit<RawNode, "sum">, insert = true): void {
     this.changed();
     const sum = nodeSum(row);
-    if (insert) this.insertNodeStatement.run(row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.next, row.first, sum);
-    else this.updateNodeStatement.run(row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.next, row.first, sum, row.id);
+    if (insert) this.insertNodeStatement.run(row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.inode, row.nlink, row.next, row.first, sum);
+    else this.updateNodeStatement.run(row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.inode, row.nlink, row.next, row.first, sum, row.id);
   }
 
   /** Node `id`'s row with its links, read and checked (damage is never carried into a new checksum). */
@@ -1116,31 +1189,63 @@ export class Namespace {
    * Adds a node; returns it with its new id. Its directory's chain takes it in, unless `links`
    * gives them (loading a whole snapshot, whose chains are known at once: see `snapshot.ts`).
    */
-  insertNode(node: Omit<NodeRow, "id">, links?: { next: string | null; first: string | null }): NodeRow {
+  insertNode(node: NewNode, links?: { next: string | null; first: string | null }): NodeRow {
     const id = (this.maxIdStatement.get()?.id ?? rootId) + 1;
+    const { inode = null, nlink = 1, ...columns } = node;
+    const row = { ...columns, id, kind: kindCodes[node.kind], inode, nlink };
     if (links !== undefined) {
-      this.writeNode({ ...node, id, kind: kindCodes[node.kind], ...links });
-      return { ...node, id };
+      this.writeNode({ ...row, ...links });
+      return asNode({ ...row, ...links, sum: 0 });
     }
     const place = this.linkPlace(node.parent, node.name);
-    this.writeNode({ ...node, id, kind: kindCodes[node.kind], next: place.after, first: null });
+    this.writeNode({ ...row, next: place.after, first: null });
     place.link();
-    return { ...node, id };
+    return asNode({ ...row, next: place.after, first: null, sum: 0 });
   }
 
-  /** Changes columns of node `id` (read and checked first: damage is never carried into a new checksum); a new parent or name moves it in the chains. */
-  updateNode(id: number, changes: Partial<Omit<NodeRow, "id" | "kind">>): NodeRow {
+  /**
+   * Changes columns of node `id` (read and checked first: damage is never carried into a new
+   * checksum); a new parent or name moves it in the chains. The file's other names (hard links)
+   * take the same mode, size and times: they are one file.
+   */
+  updateNode(id: number, changes: Partial<Omit<NodeRow, "id" | "kind" | "ino" | "nlink"> & { inode: number; nlink: number }>): NodeRow {
     const current = this.current(id);
     const changed = { ...current, ...changes };
     if (changed.parent === current.parent && changed.name === current.name) {
       this.writeNode(changed, false);
-      return asNode(changed);
+    } else {
+      this.unlink(current);
+      const place = this.linkPlace(changed.parent, changed.name, id);
+      this.writeNode({ ...changed, next: place.after }, false);
+      place.link();
     }
-    this.unlink(current);
-    const place = this.linkPlace(changed.parent, changed.name, id);
-    this.writeNode({ ...changed, next: place.after }, false);
-    place.link();
+    if (changed.inode !== null) this.shareInode(changed);
     return asNode(changed);
+  }
+
+  /** Gives every other name of `row`'s inode its mode, size, times and link count. */
+  private shareInode(row: RawNode): void {
+    for (const name of this.pendingView.namesOf(row.inode!)) {
+      if (name.id === row.id) continue;
+      if (name.mode === row.mode && name.size === row.size && name.mtime === row.mtime && name.ctime === row.ctime && name.atime === row.atime && name.birthtime === row.birthtime && name.nlink === row.nlink) continue;
+      this.writeNode({ ...name, mode: row.mode, size: row.size, mtime: row.mtime, ctime: row.ctime, atime: row.atime, birthtime: row.birthtime, nlink: row.nlink }, false);
+    }
+  }
+
+  /**
+   * Gives the file or symbolic link `id` one more name, `name` in directory `parent` (a hard
+   * link): both names share its inode, so its data, mode and times, and each counts one more link.
+   * The link's change time is `time`, as link(2) sets it. Returns the new name's node.
+   */
+  addHardLink(id: number, parent: number, name: string, time: number): NodeRow {
+    const current = this.current(id);
+    if (current.kind === kindCodes.directory) throw new Error("refusing to link a directory");
+    const inode = current.inode ?? current.id;
+    const names = current.inode === null ? [current] : this.pendingView.namesOf(inode);
+    const nlink = names.length + 1;
+    for (const row of names) this.writeNode({ ...row, inode, nlink, ctime: time }, false);
+    const { mode, size, mtime, atime, birthtime, target } = current;
+    return this.insertNode({ parent, name, kind: kindNames[current.kind]!, mode, size, mtime, ctime: time, atime, birthtime, target, inode, nlink });
   }
 
   /** Replaces the root's mode and times, and its first entry if `first` is given (loading a snapshot). */
@@ -1167,7 +1272,7 @@ export class Namespace {
     this.writer.query("DELETE FROM extents WHERE node = ?").run(node);
   }
 
-  /** Gives file `to` the extents of file `from` (a copy shares them). */
+  /** Gives inode `to` the extents of inode `from` (a copy shares them). */
   copyExtents(from: number, to: number): void {
     this.insertExtents(to, 0, this.pendingView.extents(from));
   }
@@ -1189,14 +1294,35 @@ export class Namespace {
     }
   }
 
-  /** Removes node `id` and everything below it, with their extents. */
-  removeTree(id: number): void {
+  /**
+   * Removes node `id` and everything below it, with their extents. A file with other names left
+   * (hard links) keeps its extents: each of its remaining names counts one link less, with change
+   * time `time` (as unlink(2) sets it); the last name takes the extents with it.
+   */
+  removeTree(id: number, time: number): void {
     this.changed();
     if (id === rootId) throw new Error("refusing to remove the root node");
-    this.unlink(this.current(id));
+    const row = this.current(id);
+    this.unlink(row);
     const subtree = `WITH RECURSIVE tree(id) AS (SELECT ?1 UNION ALL SELECT nodes.id FROM nodes JOIN tree ON nodes.parent = tree.id)`;
-    this.writer.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT id FROM tree)`).run(id);
-    this.writer.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);
+    let inodes: number[];
+    if (row.kind !== kindCodes.directory) {
+      inodes = row.inode === null ? [] : [row.inode];
+      if (row.inode === null) this.deleteExtents(row.id);
+      this.writer.query("DELETE FROM nodes WHERE id = ?").run(id);
+    } else {
+      inodes = this.writer
+        .query<{ inode: number }, [number]>(`${subtree} SELECT DISTINCT nodes.inode AS inode FROM tree JOIN nodes ON nodes.id = tree.id WHERE nodes.inode IS NOT NULL`)
+        .all(id)
+        .map((found) => found.inode);
+      this.writer.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT tree.id FROM tree JOIN nodes ON nodes.id = tree.id WHERE nodes.inode IS NULL)`).run(id);
+      this.writer.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);
+    }
+    for (const inode of inodes) {
+      const names = this.pendingView.namesOf(inode);
+      if (names.length === 0) this.deleteExtents(inode);
+      for (const name of names) this.writeNode({ ...name, nlink: names.length, ctime: time }, false);
+    }
   }
 
   /** Something in the index changed (or may have: a batch began or ended): the views' remembered lookups go. */

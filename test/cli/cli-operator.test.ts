@@ -278,7 +278,10 @@ describe("cli: changing the filesystem", () => {
     expect((await cli(["cat", "/kept.txt", "/d/file.txt", ...at])).stdout).toBe("keptdata");
     await step(["ln", "-s", "/d/file.txt", "/link"]);
     expect((await cli(["cat", "/link", ...at])).stdout).toBe("data");
-    expect((await cli(["ln", "/d/file.txt", "/hard", ...at])).stderr).toContain("give -s");
+    await step(["ln", "/d/file.txt", "/hard"]); // without -s: a hard link, one file with two names
+    await step(["put", "-", "/hard"], "DATA");
+    expect((await cli(["cat", "/d/file.txt", ...at])).stdout).toBe("DATA");
+    expect((await cli(["ln", "/d", "/hard-dir", ...at])).stderr).toContain("EPERM");
     await step(["chmod", "-R", "700", "/a"]);
     expect(JSON.parse((await cli(["stat", "/a/b/c/file.txt", "--json", ...at])).stdout).mode).toBe("0700");
     expect(JSON.parse((await cli(["stat", "/a/b", "--json", ...at])).stdout).mode).toBe("0700");
@@ -287,7 +290,7 @@ describe("cli: changing the filesystem", () => {
     const log = JSON.parse((await cli(["log", "--json", "--limit", "100", ...at])).stdout) as { kinds: Record<string, number>; operations: number }[];
     const commits = log.filter((entry) => entry.kinds.epoch === undefined);
     expect(commits.length).toBe(steps);
-    expect(commits.map((entry) => entry.operations)).toEqual([4, 1, 1, 1, 1, 1, 2]); // newest first: chmod of /a, /a/b, /a/b/c, the file; ...; mkdir of two paths
+    expect(commits.map((entry) => entry.operations)).toEqual([4, 1, 1, 1, 1, 1, 1, 1, 2]); // newest first: chmod of /a, /a/b, /a/b/c, the file; ...; mkdir of two paths
   }, 120_000);
 
   test("find by name and type; rm -r, -f and --dry-run, as one commit", async () => {

@@ -7,9 +7,20 @@ import { expectCode } from "../support/errors.ts";
 import { testWorkspace, wipeCache, type Backend } from "../support/mounts.ts";
 
 /** The part of S3CachedFs the suite drives; node-reference.ts implements it over node:fs. */
+export interface SuiteStats {
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  ino: number;
+  nlink: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
 export interface SuiteFs {
-  stat(path: string): Promise<{ size: number; mode: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>;
-  lstat(path: string): Promise<{ size: number; mode: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>;
+  stat(path: string): Promise<SuiteStats>;
+  lstat(path: string): Promise<SuiteStats>;
   exists(path: string): Promise<boolean>;
   readdir(path: string): Promise<string[]>;
   readdir(path: string, options: { withFileTypes: true }): Promise<{ name: string; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }[]>;
@@ -28,6 +39,7 @@ export interface SuiteFs {
   chmod(path: string, mode: number): Promise<void>;
   utimes(path: string, atime: Date, mtime: Date): Promise<void>;
   lutimes(path: string, atime: Date, mtime: Date): Promise<void>;
+  link(existingPath: string, newPath: string): Promise<void>;
 }
 
 export interface SuiteSubject {
@@ -407,6 +419,119 @@ export function fsSuite(name: string, make: () => Promise<SuiteSubject>): void {
           await fs.symlink("/f", "/l");
           for (const path of ["/", "/f", "/d", "/l"]) expect(await fs.exists(path)).toBe(true);
           for (const path of ["/missing", "/f/under-file", "/d/missing"]) expect(await fs.exists(path)).toBe(false);
+        }));
+    });
+
+    describe("hard links", () => {
+      test("a second name shares the file: same bytes, equal ino, nlink counting names; a write, append, chmod or utimes through one name shows through the other", () =>
+        run(async (fs, subject) => {
+          await fs.writeFile("/a", "one");
+          await fs.mkdir("/d");
+          await fs.link("/a", "/d/b");
+          expect(await fs.readText("/d/b")).toBe("one");
+          expect((await fs.stat("/a")).nlink).toBe(2);
+          expect((await fs.stat("/d/b")).ino).toBe((await fs.stat("/a")).ino);
+          await fs.writeFile("/d/b", "two, longer");
+          expect(await fs.readText("/a")).toBe("two, longer");
+          await fs.appendFile("/a", "+");
+          expect(await fs.readText("/d/b")).toBe("two, longer+");
+          await fs.chmod("/d/b", 0o600);
+          const when = new Date("2003-04-05T06:07:08.000Z");
+          await fs.utimes("/a", when, when);
+          await fs.link("/d/b", "/c");
+          const check = async (view: SuiteFs) => {
+            const stats = await Promise.all(["/a", "/d/b", "/c"].map((path) => view.stat(path)));
+            for (const stat of stats) {
+              expect(stat.nlink).toBe(3);
+              expect(stat.ino).toBe(stats[0]!.ino);
+              expect(stat.size).toBe(12);
+              expect(stat.mode & 0o777).toBe(0o600);
+              expect(stat.mtimeMs).toBe(when.getTime());
+            }
+            expect(await view.readText("/c")).toBe("two, longer+");
+            expect((await view.stat("/d")).ino).not.toBe(stats[0]!.ino);
+          };
+          await check(fs);
+          if (subject.remount !== undefined) await check(await subject.remount());
+        }));
+
+      test("removing a name keeps the others and the bytes; rename keeps the link; rm -r of a directory holding a name counts one link less", () =>
+        run(async (fs, subject) => {
+          await fs.writeFile("/a", "shared");
+          await fs.mkdir("/d");
+          await fs.link("/a", "/b");
+          await fs.link("/a", "/d/c");
+          await fs.rm("/a");
+          expect(await fs.exists("/a")).toBe(false);
+          expect(await fs.readText("/b")).toBe("shared");
+          expect((await fs.stat("/b")).nlink).toBe(2);
+          await fs.rename("/b", "/moved");
+          expect((await fs.stat("/moved")).nlink).toBe(2);
+          expect((await fs.stat("/moved")).ino).toBe((await fs.stat("/d/c")).ino);
+          await fs.writeFile("/moved", "changed");
+          expect(await fs.readText("/d/c")).toBe("changed");
+          await fs.rm("/d", { recursive: true });
+          expect((await fs.stat("/moved")).nlink).toBe(1);
+          expect(await fs.readText("/moved")).toBe("changed");
+          // A new file never takes the inode of the name removed first.
+          await fs.writeFile("/new", "new");
+          expect((await fs.stat("/new")).ino).not.toBe((await fs.stat("/moved")).ino);
+          const check = async (view: SuiteFs) => {
+            expect([...(await view.readdir("/"))].sort()).toEqual(["moved", "new"]);
+            expect(await view.readText("/moved")).toBe("changed");
+            expect((await view.stat("/moved")).nlink).toBe(1);
+          };
+          await check(fs);
+          if (subject.remount !== undefined) await check(await subject.remount());
+        }));
+
+      test("renaming a name onto another name of the same file changes nothing; copying onto a linked name writes through to every name", () =>
+        run(async (fs) => {
+          await fs.writeFile("/a", "same");
+          await fs.link("/a", "/b");
+          await fs.rename("/a", "/b");
+          expect(await fs.exists("/a")).toBe(true);
+          expect((await fs.stat("/b")).nlink).toBe(2);
+          await fs.writeFile("/source", "copied");
+          await fs.copyFile("/source", "/b");
+          expect(await fs.readText("/a")).toBe("copied");
+          expect((await fs.stat("/a")).nlink).toBe(2);
+          expect((await fs.stat("/a")).ino).toBe((await fs.stat("/b")).ino);
+        }));
+
+      test("a symbolic link is linked as itself, dangling or not", () =>
+        run(async (fs, subject) => {
+          await fs.writeFile("/f", "target");
+          await fs.symlink("f", "/s");
+          await fs.symlink("nowhere", "/dangling");
+          await fs.link("/s", "/s2");
+          await fs.link("/dangling", "/dangling2");
+          const check = async (view: SuiteFs) => {
+            expect((await view.lstat("/s2")).isSymbolicLink()).toBe(true);
+            expect(await view.readlink("/s2")).toBe("f");
+            expect((await view.lstat("/s2")).nlink).toBe(2);
+            expect((await view.lstat("/s2")).ino).toBe((await view.lstat("/s")).ino);
+            expect((await view.stat("/f")).nlink).toBe(1);
+            expect(await view.readText("/s2")).toBe("target");
+            expect(await view.readlink("/dangling2")).toBe("nowhere");
+          };
+          await check(fs);
+          if (subject.remount !== undefined) await check(await subject.remount());
+        }));
+
+      test("errors: EEXIST for a taken name, ENOENT for a missing source or directory, EPERM for a directory; nothing changes", () =>
+        run(async (fs) => {
+          await fs.writeFile("/f", "x");
+          await fs.mkdir("/d");
+          await expectCode(fs.link("/f", "/d"), "EEXIST");
+          await expectCode(fs.link("/f", "/f"), "EEXIST");
+          await expectCode(fs.link("/d", "/f"), "EEXIST");
+          await expectCode(fs.link("/missing", "/x"), "ENOENT");
+          await expectCode(fs.link("/missing", "/f"), "ENOENT");
+          await expectCode(fs.link("/f", "/nodir/x"), "ENOENT");
+          await expectCode(fs.link("/d", "/d2"), "EPERM");
+          expect([...(await fs.readdir("/"))].sort()).toEqual(["d", "f"]);
+          expect((await fs.stat("/f")).nlink).toBe(1);
         }));
     });
 

@@ -53,7 +53,7 @@ export async function runModel(options: ModelRunOptions): Promise<{ steps: numbe
   const history: string[] = [];
 
   const randomStep = (): Step => {
-    const kind = pick(["write", "write", "append", "mkdir", "mkdir", "rm", "rename", "copy", "chmod"] as const);
+    const kind = pick(["write", "write", "append", "mkdir", "mkdir", "rm", "rename", "copy", "chmod", "link"] as const);
     const path = randomPath();
     switch (kind) {
       case "write":
@@ -95,6 +95,10 @@ export async function runModel(options: ModelRunOptions): Promise<{ steps: numbe
         const mode = pick([0o600, 0o644, 0o755, 0o700]);
         return { describe: `chmod ${path} ${mode.toString(8)}`, model: (m) => m.chmod(path, mode), run: (target) => target.chmod(path, mode) };
       }
+      case "link": {
+        const to = randomPath();
+        return { describe: `link ${path} ${to}`, model: (m) => m.link(path, to), run: (target) => target.link(path, to) };
+      }
     }
   };
 
@@ -124,7 +128,7 @@ export async function runModel(options: ModelRunOptions): Promise<{ steps: numbe
 
   const compareTree = async (target: Target | S3CachedFs, index: number, contents: boolean, label: string) => {
     const actual = (await target.walk("/"))
-      .map(({ path, stats }) => `/${path} ${stats.isDirectory() ? "directory" : "file"} ${(stats.mode & 0o7777).toString(8)} ${stats.isDirectory() ? "-" : stats.size}`)
+      .map(({ path, stats }) => `/${path} ${stats.isDirectory() ? "directory" : "file"} ${(stats.mode & 0o7777).toString(8)} ${stats.isDirectory() ? "- -" : `${stats.size} ${stats.nlink}`}`)
       .sort();
     const wanted = model.listing();
     if (JSON.stringify(actual) !== JSON.stringify(wanted)) {
@@ -215,7 +219,7 @@ export async function runModel(options: ModelRunOptions): Promise<{ steps: numbe
 
   async function compareTreeIn(tx: Transaction, draft: FilesystemModel, at: number, failWith: typeof fail) {
     const actual = (await tx.walk("/"))
-      .map(({ path, stats }) => `/${path} ${stats.isDirectory() ? "directory" : "file"} ${(stats.mode & 0o7777).toString(8)} ${stats.isDirectory() ? "-" : stats.size}`)
+      .map(({ path, stats }) => `/${path} ${stats.isDirectory() ? "directory" : "file"} ${(stats.mode & 0o7777).toString(8)} ${stats.isDirectory() ? "- -" : `${stats.size} ${stats.nlink}`}`)
       .sort();
     const wanted = draft.listing();
     if (JSON.stringify(actual) !== JSON.stringify(wanted)) failWith(at, `inside the transaction the tree differs:\n  ours:  ${actual.join(", ")}\n  model: ${wanted.join(", ")}`);

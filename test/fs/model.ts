@@ -1,6 +1,7 @@
 // A tiny in-memory model of the filesystem's rules (POSIX, as the node:fs reference run confirms),
 // for model-based tests: the same random operations go to the model and to our filesystem, and
-// after each step both must agree on the outcome (the error code) and on the tree.
+// after each step both must agree on the outcome (the error code) and on the tree. A hard link
+// is the same node object under two paths: changes to a file's content or mode are made in place.
 
 export type ModelNode = { kind: "file"; content: string; mode: number } | { kind: "directory"; mode: number };
 
@@ -19,8 +20,21 @@ export class FilesystemModel {
 
   clone(): FilesystemModel {
     const copy = new FilesystemModel();
-    copy.nodes = new Map([...this.nodes].map(([path, node]) => [path, { ...node }]));
+    const copies = new Map<ModelNode, ModelNode>(); // names of one file stay one file in the copy
+    copy.nodes = new Map(
+      [...this.nodes].map(([path, node]) => {
+        if (!copies.has(node)) copies.set(node, { ...node });
+        return [path, copies.get(node)!];
+      }),
+    );
     return copy;
+  }
+
+  /** How many paths name `node` (its hard links). */
+  private linkCount(node: ModelNode): number {
+    let count = 0;
+    for (const other of this.nodes.values()) if (other === node) count++;
+    return count;
   }
 
   /** The node at `path`: ENOENT if a component is missing, ENOTDIR if one is a file. */
@@ -74,7 +88,7 @@ export class FilesystemModel {
     const existing = this.nodes.get(path);
     if (existing?.kind === "directory") throw new ModelError("EISDIR");
     if (existing === undefined) this.nodes.set(path, { kind: "file", content, mode: 0o644 });
-    else this.nodes.set(path, { ...existing, content: append ? existing.content + content : content });
+    else existing.content = append ? existing.content + content : content;
   }
 
   mkdir(path: string, recursive: boolean): void {
@@ -110,7 +124,7 @@ export class FilesystemModel {
     const moving = this.place(from);
     if (moving === undefined) throw new ModelError("ENOENT");
     const replaced = this.place(to);
-    if (from === to) return;
+    if (from === to || replaced === moving) return; // two names of one file: rename(2) does nothing
     if (moving.kind === "directory" && within(to, from)) throw new ModelError("EINVAL");
     if (replaced !== undefined) {
       if (moving.kind === "directory" && replaced.kind !== "directory") throw new ModelError("ENOTDIR");
@@ -129,24 +143,37 @@ export class FilesystemModel {
     const source = this.resolve(from);
     if (source.kind === "directory") throw new ModelError("EISDIR");
     const existing = this.place(to);
-    if (from === to) throw new ModelError("EINVAL");
+    if (from === to || existing === source) throw new ModelError("EINVAL");
     if (existing !== undefined) {
       if (existing.kind === "directory") throw new ModelError("EISDIR");
       if (!overwrite) throw new ModelError("EEXIST");
+      if (existing.kind === "file" && this.linkCount(existing) > 1) {
+        existing.content = source.content; // a file with other names is written in place
+        return;
+      }
     }
     this.nodes.set(to, { ...source });
   }
 
-  chmod(path: string, mode: number): void {
-    const node = this.resolve(path);
-    this.nodes.set(path === "/" ? "/" : path, { ...node, mode });
+  /** link(2): ENOENT for a missing source or directory, EEXIST for a taken name, then EPERM for a directory. */
+  link(from: string, to: string): void {
+    if (from === "/") throw new ModelError(to === "/" ? "EEXIST" : "EPERM");
+    const source = this.place(from);
+    if (source === undefined) throw new ModelError("ENOENT");
+    if (to === "/" || this.place(to) !== undefined) throw new ModelError("EEXIST");
+    if (source.kind === "directory") throw new ModelError("EPERM");
+    this.nodes.set(to, source);
   }
 
-  /** "path kind mode size" lines, sorted: what a walk of our filesystem must match. */
+  chmod(path: string, mode: number): void {
+    this.resolve(path).mode = mode;
+  }
+
+  /** "path kind mode size links" lines, sorted: what a walk of our filesystem must match. */
   listing(): string[] {
     return [...this.nodes]
       .filter(([path]) => path !== "/")
-      .map(([path, node]) => `${path} ${node.kind} ${node.mode.toString(8)} ${node.kind === "file" ? Buffer.byteLength(node.content) : "-"}`)
+      .map(([path, node]) => `${path} ${node.kind} ${node.mode.toString(8)} ${node.kind === "file" ? `${Buffer.byteLength(node.content)} ${this.linkCount(node)}` : "- -"}`)
       .sort();
   }
 

@@ -85,6 +85,7 @@ export function nodeReference(root: string): SuiteFs {
     chmod: (path, mode) => fs.chmod(real(path), mode),
     utimes: (path, atime, mtime) => fs.utimes(real(path), atime, mtime),
     lutimes: (path, atime, mtime) => fs.lutimes(real(path), atime, mtime),
+    link: (existingPath, newPath) => fs.link(real(existingPath), real(newPath)),
   };
   return reference;
 }

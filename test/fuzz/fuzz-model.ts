@@ -67,10 +67,13 @@ export function describeTree(lines: readonly string[]): string {
   return lines.length > 30 ? `${lines.slice(0, 30).join(", ")}, ... (${lines.length})` : lines.join(", ");
 }
 
-/** A filesystem's tree as model.listing() gives it ("path kind mode size", sorted). */
+/** A filesystem's tree as model.listing() gives it ("path kind mode size links", sorted). */
 export async function listing(target: S3CachedFs | Transaction): Promise<string[]> {
   return (await target.walk("/"))
-    .map(({ path, stats }) => `/${path} ${stats.isDirectory() ? "directory" : stats.isSymbolicLink() ? "symlink" : "file"} ${(stats.mode & 0o7777).toString(8)} ${stats.isDirectory() ? "-" : stats.size}`)
+    .map(
+      ({ path, stats }) =>
+        `/${path} ${stats.isDirectory() ? "directory" : stats.isSymbolicLink() ? "symlink" : "file"} ${(stats.mode & 0o7777).toString(8)} ${stats.isDirectory() ? "- -" : `${stats.size} ${stats.nlink}`}`,
+    )
     .sort();
 }
 

@@ -559,7 +559,17 @@ export const shellCorpus: ShellCase[] = [
     name: "ln makes a hard link",
     files: { "a": "A\n" },
     script: "ln a b; echo rc=$?; cat b; ls -1",
-    note: "InMemoryFs makes a real hard link; a filesystem without shared inodes (ours, just-bash's ReadWriteFs) refuses with EPERM, which just-bash's ln words as 'hard link not allowed for directory'.",
+  },
+  {
+    name: "ln: both names are one file (test -ef), rm of one keeps the other, a directory is refused",
+    files: { "a": "A\n", "d/x": "x\n" },
+    script: "ln a b; test a -ef b && echo same; test a -ef d/x || echo different; rm a; cat b; ln d e; echo rc=$?; ln b b; echo rc=$?; ln missing f; echo rc=$?; ls -1",
+  },
+  {
+    name: "ln: a write through one name shows through the other",
+    files: { "a": "A\n" },
+    script: "ln a b; echo more >> b; cat a; echo new > a; cat b",
+    note: "InMemoryFs's link copies the bytes at link time (the names share only an identity); POSIX names share the file.",
   },
   {
     name: "cp -r copies the links inside a tree",

@@ -61,9 +61,9 @@ const knownDifferences: Record<string, KnownDifference> = {
     reason: "InMemoryFs keeps what is written to /dev/null as an ordinary file, so `cat /dev/null` prints it back; our /dev/null discards writes and reads empty.",
     shell: { stdout: "rc=0\nrc=2\nrc=1\n0 empty.txt\n", stderr: "", exitCode: 0 },
   },
-  "ln makes a hard link": {
-    reason: "The core has no shared inodes, so hard links are refused with EPERM (never a silent copy); just-bash's ln words any EPERM as 'hard link not allowed for directory'.",
-    shell: { stdout: "rc=1\na\n", stderr: "ln: 'a': hard link not allowed for directory\ncat: b: No such file or directory\n", exitCode: 0 },
+  "ln: a write through one name shows through the other": {
+    reason: "InMemoryFs's link copies the bytes at link time, so later writes through one name miss the other; POSIX (and the core) give both names one file.",
+    shell: { stdout: "A\nmore\nnew\n", stderr: "", exitCode: 0 },
   },
   "cp of a symlink without -r copies the target's bytes": {
     reason: "InMemoryFs copies the link itself; GNU cp follows a link unless -r (which implies -P) is given, so the copy is a regular file with the target's bytes.",

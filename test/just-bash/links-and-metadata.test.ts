@@ -1,4 +1,4 @@
-// Symbolic links, hard links (refused), chmod, utimes and realpath through the adapter and through
+// Symbolic links, hard links, chmod, utimes and realpath through the adapter and through
 // shell commands: POSIX semantics, published to the store (they survive a cold remount).
 
 import { afterAll, expect, test } from "bun:test";
@@ -63,18 +63,36 @@ test("ln -s, readlink, test -L and find through the shell, durable across a cold
   }
 });
 
-test("hard links are refused with EPERM and nothing is created", async () => {
-  const { filesystem, shell, close } = await shellFixture("jb-links-hard");
+test("hard links: ln, test -ef, equal ino, writes seen through both names, rm of one name keeps the other; durable across a cold remount", async () => {
+  const { workspace, filesystem, shell, close } = await shellFixture("jb-links-hard");
   try {
-    await shell.fs.writeFile(`${WORKSPACE}/a`, "A");
-    await expect(shell.fs.link(`${WORKSPACE}/a`, `${WORKSPACE}/b`)).rejects.toThrow(`EPERM: operation not permitted, link '${WORKSPACE}/a'`);
-    const before = filesystem.stats().commits?.commits;
-    const result = await shell.exec("ln a b; echo rc=$?; ls");
-    expect(result.stdout).toBe("rc=1\na\n");
-    expect(filesystem.stats().commits?.commits).toBe(before);
-    expect(await shell.fs.exists(`${WORKSPACE}/b`)).toBe(false);
+    await shell.fs.writeFile(`${WORKSPACE}/a`, "A\n");
+    const before = filesystem.stats().commits?.commits ?? 0;
+    const result = await shell.exec("ln a b; echo rc=$?; test a -ef b && echo same; echo more >> b; cat a; mkdir d; ln a d/c; rm a; cat d/c; test b -ef d/c && echo still-same; ln d d2; echo rc=$?; ls");
+    expect(result).toEqual({
+      stdout: "rc=0\nsame\nA\nmore\nA\nmore\nstill-same\nrc=1\nb\nd\n",
+      stderr: "ln: 'd': hard link not allowed for directory\n",
+      exitCode: 0,
+    });
+    expect((filesystem.stats().commits?.commits ?? 0) - before).toBeGreaterThan(0);
+    const b = await shell.fs.stat(`${WORKSPACE}/b`);
+    expect(b.ino).toBe((await shell.fs.stat(`${WORKSPACE}/d/c`)).ino);
+    expect((await filesystem.stat(`${WORKSPACE}/b`)).nlink).toBe(2);
+    // The adapter's own errors, as InMemoryFs words them.
+    await expect(shell.fs.link(`${WORKSPACE}/b`, `${WORKSPACE}/d/c`)).rejects.toThrow(`EEXIST: file already exists, link '${WORKSPACE}/d/c'`);
+    await expect(shell.fs.link(`${WORKSPACE}/d`, `${WORKSPACE}/e`)).rejects.toThrow(`EPERM: operation not permitted, link '${WORKSPACE}/d'`);
+    await expect(shell.fs.link("/dev/null", `${WORKSPACE}/null`)).rejects.toThrow("EROFS");
+    await expect(shell.fs.link(`${WORKSPACE}/b`, "/dev/b")).rejects.toThrow("EROFS");
   } finally {
     await close();
+  }
+  const remounted = await remountCold(workspace);
+  try {
+    expect(new TextDecoder().decode(await remounted.readFile(`${WORKSPACE}/b`))).toBe("A\nmore\n");
+    expect((await remounted.stat(`${WORKSPACE}/d/c`)).nlink).toBe(2);
+    expect((await remounted.stat(`${WORKSPACE}/d/c`)).ino).toBe((await remounted.stat(`${WORKSPACE}/b`)).ino);
+  } finally {
+    await remounted.close();
   }
 });
 

@@ -36,6 +36,7 @@ const cases: { [K in Op["op"]]: { after: Op[]; op: OpOf<K>; brings: boolean } } 
   chmod: { after: [file], op: { op: "chmod", path: "/a", mode: 0o600, time: 2 }, brings: false },
   utimes: { after: [file], op: { op: "utimes", path: "/a", atime: 5, mtime: 6, time: 2 }, brings: false },
   lutimes: { after: [file], op: { op: "lutimes", path: "/a", atime: 5, mtime: 6, time: 2 }, brings: false },
+  link: { after: [file], op: { op: "link", from: "/a", to: "/b", time: 2 }, brings: false },
   epoch: { after: [], op: { op: "epoch", epoch: 2, writer: "w", time: 2 }, brings: false },
   relocate: { after: [file], op: { op: "relocate", moves: [{ ...pack, toObject: "packs/q", toOffset: 7 }], time: 2 }, brings: true },
 };

@@ -587,7 +587,15 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     } else if (roll < 0.52) {
       const from = pick(filePaths);
       const to = pick(filePaths.filter((path) => path !== from));
-      const copy = chance(0.4);
+      const kind = random();
+      if (kind < 0.4) {
+        // A hard link to a name the model never reads: writes, appends, copies onto, renames and
+        // removals of the source then act on a file with two names, and replay, snapshots, gc
+        // and compaction must keep what each path the model does read holds.
+        start(process, `link ${from} /hard-${tag}`, () => writeOutcome(fs, who, () => fs.link(from, `/hard-${tag}`), () => []));
+        return;
+      }
+      const copy = kind < 0.4 + 0.6 * 0.4;
       // The effect is computed when the outcome arrives, from what the source may hold then.
       start(process, `${copy ? "copyFile" : "rename"} ${from} ${to}`, async () => {
         const atStart = [...model.get(from)];
