@@ -85,12 +85,20 @@ describe("ranges, local files, refresh", () => {
       expect(fs.filesystem.stats().cache.pinnedBytes).toBe(0);
     }));
 
-  test("refresh on the writer reports its position without a request", () =>
-    withSubject(async (fs) => {
+  test("refresh on a shared writer (the default) reads the log's end once; on an exclusive writer it needs no request", () =>
+    withSubject(async (fs, subject) => {
       await fs.writeFile("a.txt", "a");
-      const before = fs.filesystem.stats().requests.total.requests;
+      let before = fs.filesystem.stats().requests.total.requests;
       expect(await fs.refresh()).toEqual({ seq: fs.filesystem.stats().seq, changed: false });
-      expect(fs.filesystem.stats().requests.total.requests).toBe(before);
+      expect(fs.filesystem.stats().requests.total.requests - before).toBe(1); // one GET of the empty next slot
+      await fs.destroy();
+      const exclusive = subject.open({ exclusive: true });
+      await exclusive.init();
+      await exclusive.writeFile("b.txt", "b");
+      before = exclusive.filesystem.stats().requests.total.requests;
+      expect(await exclusive.refresh()).toEqual({ seq: exclusive.filesystem.stats().seq, changed: false });
+      expect(exclusive.filesystem.stats().requests.total.requests).toBe(before);
+      await exclusive.destroy();
     }));
 
   test("the underlying S3CachedFs is reachable after init, and FilesystemNotReadyError before", async () => {
