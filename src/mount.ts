@@ -119,7 +119,7 @@ export class Mount implements MaintenanceContext {
     this.atSeq = config.atSeq;
     // Only an exclusive writer insists on its own directory; a shared writer or a reader whose
     // directory another process holds takes a sibling slot (./mount/directory.ts).
-    const held = holdMountDirectory(dependencies.cacheRoot, name, { slots: config.mode === "readonly" || !config.exclusive });
+    const held = holdMountDirectory(dependencies.cacheRoot, name, { slots: config.mode === "readonly" || !isExclusiveWriter(config) });
     this.directory = held.directory;
     this.releaseDirectory = held.release;
     try {
