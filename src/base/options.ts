@@ -292,6 +292,7 @@ export const garbageCollectionOptionsSchema = z.object({
   compactBelow: z.number().min(0).max(1).optional(),
   maxCompactBytes: nonNegativeInteger.optional(),
   deleteConcurrency: positiveInteger.optional(),
+  collectorLeaseMs: positiveInteger.optional(),
 });
 
 /** Parses `input` or throws EINVAL (for `syscall`, "mount" by default) naming each bad field. */

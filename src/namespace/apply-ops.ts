@@ -29,6 +29,7 @@ const syscalls: Record<Op["op"], string> = {
   lutimes: "lutime",
   epoch: "epoch",
   relocate: "relocate",
+  collect: "collect",
 };
 
 export class OpApplier {
@@ -76,6 +77,7 @@ export class OpApplier {
         return;
       }
       case "epoch":
+      case "collect":
         return;
       case "relocate":
         return this.relocate(op.moves, extentsBroughtIn(op, recordKey));
