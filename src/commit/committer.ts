@@ -54,6 +54,16 @@ export interface CommitterOptions extends HeadKeeperOptions {
   shared?: boolean;
 }
 
+/**
+ * A shared writer whose view of the log's end is older than this (since it last found the next
+ * slot empty, or published) reads the head after a record of its lands, to make sure the slot it
+ * won was not one garbage collection emptied (docs/s3-layout.md GC9: with several writers records
+ * are collected only once `sharedRecordAgeMs`, twice this, has passed since they were stored).
+ */
+export const staleViewMs = 5 * 60_000;
+/** With several writers, garbage collection deletes no record stored less than this long ago (GC9). */
+export const sharedRecordAgeMs = 2 * staleViewMs;
+
 /** Slots a shared writer's batch tries, each lost to another writer, before it fails with EAGAIN. */
 export const maxSlotAttempts = 64;
 /** Runs of a shared writer's transaction body, each undone by another writer's commit, before EAGAIN. */
@@ -129,6 +139,12 @@ export class Committer {
    */
   private readonly uploadsBegan = new Map<string, number>();
   /**
+   * When this committer last knew its position to be the log's end (it found the next slot empty,
+   * or published): on the monotonic clock and the mount's wall clock, either of which may say the
+   * view has grown old (staleViewMs).
+   */
+  private viewConfirmed = { monotonic: performance.now(), wall: 0 };
+  /**
    * Open while a transaction body of this committer runs, in the body's own async context: a
    * write through the mount (not the transaction) from there would wait for the body that waits
    * for it. Closed when the body returns, so work the body left behind is not mistaken for it.
@@ -159,6 +175,7 @@ export class Committer {
     },
   ) {
     this.position = start.position;
+    this.viewConfirmed.wall = options.now();
     this.head = new HeadKeeper(log, () => namespace.committed, this, options, this.stats, start.head);
     this.head.inherited(start.inherited);
   }
@@ -195,8 +212,8 @@ export class Committer {
   }
 
   /** Fences this writer from outside (its lease was taken). */
-  fence(newerEpoch: number | undefined, syscall = "write"): FencedError {
-    this.fencedBy ??= new FencedError(syscall, { epoch: this.options.epoch, newerEpoch });
+  fence(newerEpoch: number | undefined, syscall = "write", detail?: string): FencedError {
+    this.fencedBy ??= new FencedError(syscall, { epoch: this.options.epoch, newerEpoch, ...(detail === undefined ? {} : { detail }) });
     return this.fencedBy;
   }
 
@@ -434,7 +451,38 @@ export class Committer {
     this.checkForeign(records);
     this.inherit(records);
     this.position = position;
+    this.confirmView();
     this.needsResync = false;
+  }
+
+  /** The log's end was just seen (catching up stops at an empty slot) or written. */
+  private confirmView(): void {
+    this.viewConfirmed = { monotonic: performance.now(), wall: this.options.now() };
+  }
+
+  /**
+   * A shared writer whose view was old when its record landed: was the slot it won one garbage
+   * collection emptied (the head announced a `retainedFrom` above it before anything was
+   * deleted)? Then no reader will ever read the record: the writer stops for good (EFENCED, the
+   * batch unacknowledged), and must be mounted again.
+   */
+  private async checkSlotNotCollected(seq: number): Promise<void> {
+    if (!this.shared) return;
+    const age = Math.max(performance.now() - this.viewConfirmed.monotonic, this.options.now() - this.viewConfirmed.wall);
+    if (age < staleViewMs) return;
+    let head: Awaited<ReturnType<RemoteLog["readHead"]>>;
+    try {
+      head = await this.log.readHead();
+    } catch (error) {
+      this.needsResync = true; // the record stands; whether anyone reads it is unknown, as after any unknown outcome
+      this.stats.failedCommits++;
+      throw error;
+    }
+    const retainedFrom = head !== undefined && head.head.fsId === this.position.fsId ? (head.head.retainedFrom ?? 0) : 0;
+    if (retainedFrom < seq) return;
+    this.needsResync = true;
+    this.stats.failedCommits++;
+    throw this.fence(undefined, "write", `this writer's view of the log (seq ${this.position.seq}) is older than what garbage collection kept (from seq ${retainedFrom}): its record ${walKey(seq)} took a slot that had been collected, and no reader will read it; nothing was acknowledged, mount again`);
   }
 
   /** Records of earlier writers this writer applied: they count towards the snapshot cadence. */
@@ -539,6 +587,7 @@ export class Committer {
         }
       }
       if (taken === undefined || taken.header.nonce === nonce) {
+        await this.checkSlotNotCollected(batch.seq);
         this.committed(batch, bytes, hash, started, entries?.length ?? batch.ops.length);
         return;
       }
@@ -561,6 +610,7 @@ export class Committer {
         this.inherit(caught.records);
         position = caught.position;
         slipped = caught.records;
+        this.confirmView();
       } catch (error) {
         this.needsResync = true;
         this.stats.failedCommits++;
@@ -705,6 +755,7 @@ export class Committer {
       });
     }
     this.position = position;
+    this.confirmView();
     const elapsed = performance.now() - started;
     this.stats.commits++;
     this.stats.operations += operations;

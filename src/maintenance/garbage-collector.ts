@@ -41,6 +41,7 @@ import { RetentionError, pastGrace, planRetention } from "./retention.ts";
 import { garbageCollectionOptionsSchema, parseOptions } from "../base/options.ts";
 import { readForkRegistration } from "./fork.ts";
 import { CollectorLease, defaultCollectorLeaseMs } from "./collector-lease.ts";
+import { sharedRecordAgeMs } from "../commit/committer.ts";
 
 const hour = 60 * 60 * 1000;
 
@@ -322,6 +323,7 @@ function plannedDeletions(
         break;
       case "record":
         if (entry.seq! > base || references.has(entry.key)) kept.referenced++;
+        else if (strict && entry.lastModified.getTime() >= now - Math.max(graceMs, sharedRecordAgeMs)) kept.young++; // a lagging shared writer may still aim at the slot after it
         else consider(entry, `covered by snapshot ${base}, and no kept state uses its inline data`);
         break;
       case "snapshot":

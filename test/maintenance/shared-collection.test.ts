@@ -2,10 +2,15 @@
 // GC9, docs/guarantees.md section 12): one collector at a time (the collector lease), a `collect`
 // record that fences uploads in flight, and compaction that loses its slot to a writer.
 import { afterAll, describe, expect, test } from "bun:test";
+import { readdirSync, utimesSync } from "node:fs";
+import { join } from "node:path";
+import { S3CachedFsManagerImpl } from "../../src/core.ts";
 import type { S3CachedFs } from "../../src/core.ts";
+import type { GarbageReport } from "../../src/maintenance/garbage-collector.ts";
 import type { ObjectStore } from "../../src/stores/object-store.ts";
 import { ForwardingStore, type StoreRequest } from "../../src/stores/forwarding-store.ts";
-import { collectorLeaseKey } from "../../src/log/keys.ts";
+import { collectorLeaseKey, walKey } from "../../src/log/keys.ts";
+import { staleViewMs } from "../../src/commit/committer.ts";
 import { thisProcess } from "../../src/commit/lease.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
@@ -111,6 +116,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       expected.delete("/b/5");
       await write(b, "/b/0", bytes(1 * KiB, 40)); // its chunks are garbage once a snapshot covers this
       await write(c, "/c/1", bytes(1 * KiB, 41));
+      await c.refresh();
       await c.snapshot();
       await nextClockStep(backend);
       const writer = async (fs: S3CachedFs, prefix: string, seed: number) => {
@@ -127,18 +133,23 @@ for (const backend of ["local", "s3"] as Backend[]) {
           }
         }
       };
+      const outcome = (run: Promise<GarbageReport>) => run.catch((error: unknown) => error as Error);
       const [first, , , second] = await Promise.all([
-        a.collectGarbage({ retentionMs: 0, graceMs: 0 }),
+        outcome(a.collectGarbage({ retentionMs: 0, graceMs: 0 })),
         writer(b, "/b", 1_000),
         writer(c, "/c", 2_000),
         (async () => {
           await nextClockStep(backend);
-          return a.collectGarbage({ retentionMs: 0, graceMs: 0 });
-        })().catch((error: unknown) => error),
+          return outcome(a.collectGarbage({ retentionMs: 0, graceMs: 0 }));
+        })(),
       ]);
-      // The second run may meet the first still holding the collector lease: then it is EBUSY.
-      if (second instanceof Error) expect((second as { code?: string }).code).toBe("EBUSY");
-      expect(first.deletions.filter((deletion) => deletion.kind === "chunk").length).toBeGreaterThan(0);
+      // Two runs at once: one may meet the other holding the collector lease, and is refused (EBUSY).
+      const runs = [first, second];
+      for (const run of runs) if (run instanceof Error) expect((run as { code?: string }).code).toBe("EBUSY");
+      const reports = runs.filter((run): run is GarbageReport => !(run instanceof Error));
+      expect(reports.length).toBeGreaterThanOrEqual(1);
+      expect(reports.flatMap((report) => report.deletions).filter((deletion) => deletion.kind === "chunk").length).toBeGreaterThan(0);
+      await c.refresh();
       await c.snapshot(); // covers the writers' overwrites: their old data is garbage now
       await nextClockStep(backend);
       const last = await b.collectGarbage({ retentionMs: 0, graceMs: 0 });
@@ -299,3 +310,47 @@ for (const backend of ["local", "s3"] as Backend[]) {
     });
   });
 }
+
+describe("garbage collection with several writers: a writer left behind", () => {
+  test("records younger than sharedRecordAgeMs stay; a writer whose next slot was collected stops (EFENCED) instead of acknowledging a record no one reads", async () => {
+    const workspace = await testWorkspace("local", "shared-stale");
+    let skew = 0;
+    const manager = new S3CachedFsManagerImpl({ cacheRoot: workspace.freshCacheRoot(), storeFactory: () => workspace.makeStore(), now: () => Date.now() + skew });
+    const lagging = await manager.mount({ name: "lagging", exclusive: false, layout, headDelayMs: 60_000, leaseTtlMs: 5_000 });
+    const busy = await shared(workspace, "busy");
+    await lagging.writeFile("/lagging.txt", "first");
+    const behind = lagging.stats().seq;
+    // Records that hold no data: once a snapshot covers them, nothing keeps them.
+    for (let index = 0; index < 3; index++) await busy.mkdir(`/busy-${index}`);
+    await busy.snapshot();
+    await busy.mkdir("/after-snapshot");
+    // Young records stay, whatever the retention window: a shared writer may still aim at the slot after one.
+    await nextClockStep("local");
+    const young = await busy.collectGarbage({ retentionMs: 0, graceMs: 0 });
+    expect(young.deletions.filter((deletion) => deletion.kind === "record")).toEqual([]);
+    // An hour later (on the store's clock, LocalObjectStore's file times), they go.
+    const root = workspace.describe.slice("local:".length);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const backdate = (directory: string): void => {
+      for (const entry of readdirSync(directory, { withFileTypes: true })) {
+        if (entry.isDirectory()) backdate(join(directory, entry.name));
+        else utimesSync(join(directory, entry.name), hourAgo, hourAgo);
+      }
+    };
+    backdate(root);
+    const old = await busy.collectGarbage({ retentionMs: 0, graceMs: 0 });
+    expect(old.deletions.map((deletion) => deletion.key)).toContain(walKey(behind + 1));
+    // The lagging writer's view is older than staleViewMs: it checks the head after its record lands.
+    skew = staleViewMs + 1_000;
+    const stale = await expectCode(lagging.writeFile("/late.txt", "lost?"), "EFENCED");
+    expect(stale.message).toContain("garbage collection");
+    await expectCode(lagging.writeFile("/later.txt", "no"), "EFENCED");
+    await lagging.close();
+    await busy.writeFile("/busy-after", "still writing");
+    await busy.close();
+    const view = await freshView(workspace);
+    expect(view.sound).toBe(true);
+    expect(view.files.has("/late.txt")).toBe(false);
+    expect(new TextDecoder().decode(view.files.get("/busy-after"))).toBe("still writing");
+  });
+});
