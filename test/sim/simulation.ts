@@ -663,13 +663,11 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       start(process, `gc ${JSON.stringify(gcOptions)}`, async () => {
         try {
           if (shared) {
-            // Refused in a shared writer, and nothing is removed.
-            await fs.collectGarbage(gcOptions).then(
-              () => fail("garbage collection ran in a shared writer"),
-              (error: unknown) => {
-                if (codeOf(error) !== "EINVAL") throw error;
-              },
-            );
+            // Any shared writer collects (docs/s3-layout.md GC9); a collector lease left by a run a
+            // fault stopped before it could release it makes the next one EBUSY until it expires.
+            await fs.collectGarbage(gcOptions).catch((error: unknown) => {
+              if (codeOf(error) !== "EBUSY") throw error;
+            });
             return;
           }
           await fs.collectGarbage(gcOptions);
