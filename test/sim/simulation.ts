@@ -775,7 +775,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     return `${counterText}|${appendsText}`;
   }
 
-  /** L1: every key but the head, the lease and gc/clock is written once (same bytes if twice). */
+  /** L1: every key but the head, the leases and gc/clock is written once (same bytes if twice). */
   const checkWrittenOnce = () => {
     if (bucket.rewritten.size === 0 || violation !== undefined || options.checkWriteOnce === false) return;
     const keys = [...bucket.rewritten];
