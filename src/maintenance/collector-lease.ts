@@ -16,7 +16,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { FsError } from "../base/errors.ts";
 import { collectorLeaseKey } from "../log/keys.ts";
-import { parseDocument, replacing, writeDocument, type DocumentKind } from "../log/document.ts";
+import { DamagedDocumentError, parseDocument, replacing, writeDocument, type DocumentKind } from "../log/document.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
 import { processGone, thisProcess, type ProcessIdentity } from "../commit/lease.ts";
@@ -63,14 +63,21 @@ export class CollectorLease {
   static async acquire(store: ObjectStore, collector: string, storeNow: number, ttlMs = defaultCollectorLeaseMs): Promise<CollectorLease> {
     const lease = new CollectorLease(store, collector, ttlMs);
     for (let attempt = 0; ; attempt++) {
-      let current: { document: CollectorLeaseDocument; etag: string; lastModified: number } | undefined;
+      let current: { document: CollectorLeaseDocument | undefined; etag: string; lastModified: number } | undefined;
       try {
         const object = await store.get(collectorLeaseKey);
-        current = { document: parseDocument(collectorLeaseDocument, collectorLeaseKey, object.body, object.etag), etag: object.etag, lastModified: object.lastModified.getTime() };
+        let document: CollectorLeaseDocument | undefined;
+        try {
+          document = parseDocument(collectorLeaseDocument, collectorLeaseKey, object.body, object.etag);
+        } catch (error) {
+          // A damaged lease names no holder: it is replaced (deletions never rest on the lease).
+          if (!(error instanceof DamagedDocumentError)) throw error;
+        }
+        current = { document, etag: object.etag, lastModified: object.lastModified.getTime() };
       } catch (error) {
         if (!(error instanceof NotFoundError)) throw error;
       }
-      if (current !== undefined && !current.document.released && !processGone(current.document.process)) {
+      if (current?.document !== undefined && !current.document.released && !processGone(current.document.process)) {
         const expires = current.lastModified + current.document.ttlMs;
         if (storeNow < expires) {
           const holder = current.document;

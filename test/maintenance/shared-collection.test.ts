@@ -273,6 +273,10 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await child.exited;
       await raw.put(collectorLeaseKey, lease({ ttlMs: 3_600_000, process: { ...thisProcess(), pid: child.pid, startTime: "1" } }));
       await b.collectGarbage({ retentionMs: 0, graceMs: 0 });
+      // A damaged lease names no holder: replaced.
+      await raw.put(collectorLeaseKey, new TextEncoder().encode("not json"));
+      await b.collectGarbage({ retentionMs: 0, graceMs: 0 });
+      expect(JSON.parse(new TextDecoder().decode((await raw.get(collectorLeaseKey)).body)).released).toBe(true);
       for (const fs of [a, b]) await fs.close();
       expect((await freshView(workspace)).sound).toBe(true);
     });

@@ -659,7 +659,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     } else if (roll < 0.86) {
       if (maintenanceBusy) return;
       maintenanceBusy = true;
-      const gcOptions = { retentionMs: pick([0, 2_000, 60_000]), graceMs: pick([60_000, 120_000]), compact: chance(0.6), compactBelow: pick([0.5, 0.9]), dryRun: chance(0.15) };
+      const gcOptions = { retentionMs: pick([0, 2_000, 60_000]), graceMs: shared ? pick([0, 60_000, 120_000]) : pick([60_000, 120_000]), compact: chance(0.6), compactBelow: pick([0.5, 0.9]), dryRun: chance(0.15) };
       start(process, `gc ${JSON.stringify(gcOptions)}`, async () => {
         try {
           if (shared) {
