@@ -304,6 +304,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const relocations = (await a.history()).filter((entry) => entry.kinds.relocate !== undefined);
       expect(relocations.length).toBeGreaterThanOrEqual(1);
       expect(relocations.every((entry) => entry.seq > rewritten)).toBe(true);
+      expect(report.compaction.commits).toEqual(relocations.map((entry) => entry.seq).sort((x, y) => x - y));
       expect(Buffer.from(await a.readFile("/packed/0.bin")).equals(Buffer.from(newer))).toBe(true);
       expect(Buffer.from(await a.readFile("/packed/1.bin")).equals(Buffer.from(bytes(3 * KiB, 1)))).toBe(true);
       for (const fs of [a, b]) await fs.close();
