@@ -715,6 +715,7 @@ export abstract class FileSystemOperations {
     let uploaded: { extents: Extent[]; size: number };
     try {
       uploaded = await uploadChunks(store, source, layout, {
+        onUpload: (key) => this.context.committer?.uploading(key),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });

@@ -314,6 +314,7 @@ export const garbageCollectionOptionsSchema = z.object({
   compactBelow: z.number().min(0).max(1).optional(),
   maxCompactBytes: nonNegativeInteger.optional(),
   deleteConcurrency: positiveInteger.optional(),
+  collectorLeaseMs: positiveInteger.optional(),
 });
 
 /** `fs.transaction(body, options)`: how a shared writer's transaction meets other writers' commits (src/commit/committer.ts). */

@@ -55,13 +55,15 @@ export class Batch implements PendingBytes {
      * memory once what it returns settles.
      */
     private readonly onStored: (key: string, bytes: Uint8Array) => Promise<void> | void = () => {},
+    /** Called with each pack's key as its upload begins (the committer notes when: docs/s3-layout.md GC9). */
+    private readonly onUploading: (key: string) => void = () => {},
   ) {
     this.recordKey = walKey(seq);
   }
 
   /** The same data and operations, to be published at `seq` instead (after another record took ours), at `time` if given. */
   rebase(seq: number, time = this.time): Batch {
-    const batch = new Batch(seq, this.epoch, time, this.store, this.layout, this.onStored);
+    const batch = new Batch(seq, this.epoch, time, this.store, this.layout, this.onStored, this.onUploading);
     batch.inline.push(...this.inline);
     batch.inlineBytes = this.inlineBytes;
     batch.packs.push(...this.packs);
@@ -174,6 +176,7 @@ export class Batch implements PendingBytes {
     const bytes = concatenate(pack.pieces, pack.bytes);
     pack.pieces = [bytes]; // one copy in memory while it uploads, not the pieces as well
     this.inFlight++;
+    this.onUploading(pack.key);
     const upload = this.store
       .put(pack.key, bytes, { contentType: "application/octet-stream" })
       .then(async () => {

@@ -17,18 +17,22 @@
 //    blind one's operations are only re-validated there, as queued ones are, but stand or fall together.
 // 4. Off the critical path: the head (a hint for cold mounts) and snapshots, kept by the
 //    HeadKeeper (./head-keeper.ts), which hears of every record this writer commits or inherits.
+// 5. Garbage collection's fence (a `collect` record, docs/s3-layout.md GC9): the committer notes
+//    the position it had when each upload of its data began; a batch about to be published that
+//    names data whose upload began before the newest `collect` record it has applied re-uploads
+//    those bytes under new keys first (the collector may have deleted the old ones).
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { FencedError, FsError } from "../base/errors.ts";
-import type { Op } from "../log/ops.ts";
-import { walKey } from "../log/keys.ts";
+import { extentsBroughtIn, type Extent, type Op } from "../log/ops.ts";
+import { chunkPrefix, newChunkKey, newPackKey, packPrefix, walKey } from "../log/keys.ts";
 import { encodeRecord, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
 import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
 import { isDiskFullError, type Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
-import { PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
+import { NotFoundError, PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { DataLayout } from "../data/data-writer.ts";
 import { Batch } from "./batch.ts";
@@ -58,6 +62,16 @@ export interface CommitterOptions extends HeadKeeperOptions {
  * longer applies fails the whole commit). An exclusive writer has no other writers: both are the same.
  */
 export type TransactionIsolation = "serializable" | "blind";
+
+/**
+ * A shared writer whose view of the log's end is older than this (since it last found the next
+ * slot empty, or published) reads the head after a record of its lands, to make sure the slot it
+ * won was not one garbage collection emptied (docs/s3-layout.md GC9: with several writers records
+ * are collected only once `sharedRecordAgeMs`, twice this, has passed since they were stored).
+ */
+export const staleViewMs = 5 * 60_000;
+/** With several writers, garbage collection deletes no record stored less than this long ago (GC9). */
+export const sharedRecordAgeMs = 2 * staleViewMs;
 
 /** Slots a shared writer's batch tries, each lost to another writer, before it fails with EAGAIN. */
 export const maxSlotAttempts = 64;
@@ -129,6 +143,20 @@ export class Committer {
   private readonly background = new Set<Promise<unknown>>();
   private closed = false;
   private lastTime = 0;
+  /** The newest seq holding a `collect` record that this committer has applied or published. */
+  private lastCollectSeq = 0;
+  /**
+   * The seq this committer's view stood at when the upload of each of its data objects (chunks,
+   * packs) began: an upload that began before a `collect` record was applied may be older than the
+   * collector's cutoff. An entry goes once a record names the object.
+   */
+  private readonly uploadsBegan = new Map<string, number>();
+  /**
+   * When this committer last knew its position to be the log's end (it found the next slot empty,
+   * or published): on the monotonic clock and the mount's wall clock, either of which may say the
+   * view has grown old (staleViewMs).
+   */
+  private viewConfirmed = { monotonic: performance.now(), wall: 0 };
   /**
    * Open while a transaction body of this committer runs, in the body's own async context: a
    * write through the mount (not the transaction) from there would wait for the body that waits
@@ -162,6 +190,7 @@ export class Committer {
     },
   ) {
     this.position = start.position;
+    this.viewConfirmed.wall = options.now();
     this.head = new HeadKeeper(log, () => namespace.committed, this, options, this.stats, start.head);
     this.head.inherited(start.inherited);
   }
@@ -198,8 +227,8 @@ export class Committer {
   }
 
   /** Fences this writer from outside (its lease was taken). */
-  fence(newerEpoch: number | undefined, syscall = "write"): FencedError {
-    this.fencedBy ??= new FencedError(syscall, { epoch: this.options.epoch, newerEpoch });
+  fence(newerEpoch: number | undefined, syscall = "write", detail?: string): FencedError {
+    this.fencedBy ??= new FencedError(syscall, { epoch: this.options.epoch, newerEpoch, ...(detail === undefined ? {} : { detail }) });
     return this.fencedBy;
   }
 
@@ -214,6 +243,11 @@ export class Committer {
       path,
       detail: `${syscall} was called on the filesystem from inside one of its own transaction bodies, where it could only wait for the body to finish; use the transaction's object (tx) inside the body, or call it after the transaction`,
     });
+  }
+
+  /** A data object of this writer is about to be uploaded: notes the position it started from. */
+  uploading(key: string): void {
+    this.uploadsBegan.set(key, this.position.seq);
   }
 
   /** Queues one operation for the next group commit; resolves once it is durable. */
@@ -443,14 +477,22 @@ export class Committer {
    */
   private newBatch(): Batch {
     this.lastTime = Math.max(this.options.now(), this.lastTime + 1);
-    return new Batch(this.position.seq + 1, this.options.epoch, this.lastTime, this.store, this.options.layout, (key, bytes) => {
-      const inserted = this.cache.insert(key, 0, bytes);
-      this.track(inserted);
-      return inserted.then(
-        () => {},
-        () => {},
-      );
-    });
+    return new Batch(
+      this.position.seq + 1,
+      this.options.epoch,
+      this.lastTime,
+      this.store,
+      this.options.layout,
+      (key, bytes) => {
+        const inserted = this.cache.insert(key, 0, bytes);
+        this.track(inserted);
+        return inserted.then(
+          () => {},
+          () => {},
+        );
+      },
+      (key) => this.uploading(key),
+    );
   }
 
   /** Before validating a new batch: stop if fenced, and re-read the log after an unknown outcome. */
@@ -461,11 +503,43 @@ export class Committer {
     this.checkForeign(records);
     this.inherit(records);
     this.position = position;
+    this.confirmView();
     this.needsResync = false;
+  }
+
+  /** The log's end was just seen (catching up stops at an empty slot) or written. */
+  private confirmView(): void {
+    this.viewConfirmed = { monotonic: performance.now(), wall: this.options.now() };
+  }
+
+  /**
+   * A shared writer whose view was old when its record landed: was the slot it won one garbage
+   * collection emptied (the head announced a `retainedFrom` above it before anything was
+   * deleted)? Then no reader will ever read the record: the writer stops for good (EFENCED, the
+   * batch unacknowledged), and must be mounted again.
+   */
+  private async checkSlotNotCollected(seq: number): Promise<void> {
+    if (!this.shared) return;
+    const age = Math.max(performance.now() - this.viewConfirmed.monotonic, this.options.now() - this.viewConfirmed.wall);
+    if (age < staleViewMs) return;
+    let head: Awaited<ReturnType<RemoteLog["readHead"]>>;
+    try {
+      head = await this.log.readHead();
+    } catch (error) {
+      this.needsResync = true; // the record stands; whether anyone reads it is unknown, as after any unknown outcome
+      this.stats.failedCommits++;
+      throw error;
+    }
+    const retainedFrom = head !== undefined && head.head.fsId === this.position.fsId ? (head.head.retainedFrom ?? 0) : 0;
+    if (retainedFrom < seq) return;
+    this.needsResync = true;
+    this.stats.failedCommits++;
+    throw this.fence(undefined, "write", `this writer's view of the log (seq ${this.position.seq}) is older than what garbage collection kept (from seq ${retainedFrom}): its record ${walKey(seq)} took a slot that had been collected, and no reader will read it; nothing was acknowledged, mount again`);
   }
 
   /** Records of earlier writers this writer applied: they count towards the snapshot cadence. */
   private inherit(records: readonly DecodedRecord[]): void {
+    for (const record of records) this.noteCollect(record.header.seq, record.header.ops);
     this.head.inherited(records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
 
@@ -517,6 +591,16 @@ export class Committer {
         this.stats.failedCommits++;
         throw error;
       }
+      if (this.lastCollectSeq > 0 && (await this.reuploadFenced(batch, reads !== undefined))) {
+        // Its operations now name the new copies: validated again, on the same state.
+        this.namespace.rollbackBatch();
+        batch = this.revalidate(batch, entries, undefined, reads !== undefined);
+        if (batch.empty) {
+          this.namespace.rollbackBatch();
+          return;
+        }
+        continue;
+      }
       const nonce = randomUUID();
       const { bytes, hash } = encodeRecord(batch.inlineData, {
         format: recordFormat,
@@ -555,6 +639,7 @@ export class Committer {
         }
       }
       if (taken === undefined || taken.header.nonce === nonce) {
+        await this.checkSlotNotCollected(batch.seq);
         this.committed(batch, bytes, hash, started, entries?.length ?? batch.ops.length);
         return;
       }
@@ -578,6 +663,7 @@ export class Committer {
         this.inherit(caught.records);
         position = caught.position;
         slipped = caught.records;
+        this.confirmView();
       } catch (error) {
         this.needsResync = true;
         this.stats.failedCommits++;
@@ -643,7 +729,66 @@ export class Committer {
     return batch;
   }
 
+  /** Notes a `collect` record among `ops` (published at `seq`). */
+  private noteCollect(seq: number, ops: readonly Op[]): void {
+    if (ops.some((op) => op.op === "collect")) this.lastCollectSeq = Math.max(this.lastCollectSeq, seq);
+  }
+
+  /**
+   * Garbage collection's fence (docs/s3-layout.md GC9): every data object the batch names whose
+   * upload began before this committer applied the newest `collect` record may have been deleted
+   * by that collector (it was stored before the cutoff, and no record up to the fence named it).
+   * Each is read back and stored again under a new key, and the operations are pointed at the
+   * copies; returns whether any was. One already gone fails the batch (EAGAIN), or runs a shared
+   * transaction's body again, which uploads its data afresh.
+   */
+  private async reuploadFenced(batch: Batch, transaction: boolean): Promise<boolean> {
+    const stale = new Map<string, string>();
+    for (const op of batch.ops) {
+      for (const extent of extentsBroughtIn(op, batch.recordKey)) {
+        if (extent.object === batch.recordKey || stale.has(extent.object)) continue;
+        const began = this.uploadsBegan.get(extent.object) ?? -1; // not noted: its age is unknown
+        if (began < this.lastCollectSeq) stale.set(extent.object, "path" in op ? op.path : "/");
+      }
+    }
+    if (stale.size === 0) return false;
+    const renamed = new Map<string, string>();
+    for (const [object, path] of stale) {
+      const fresh = object.startsWith(chunkPrefix) ? newChunkKey() : object.startsWith(packPrefix) ? newPackKey() : undefined;
+      let body: Uint8Array | undefined;
+      try {
+        if (fresh !== undefined) body = (await this.store.get(object)).body;
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+      if (fresh === undefined || body === undefined) {
+        if (transaction && this.shared) throw new TransactionConflict(path);
+        throw new FsError("EAGAIN", "write", {
+          path,
+          detail: `garbage collection (record ${walKey(this.lastCollectSeq)}) may have removed ${object}, uploaded for this write before the collector's cutoff and not yet published; nothing was published, write again`,
+        });
+      }
+      this.uploading(fresh);
+      await this.store.put(fresh, body, { contentType: "application/octet-stream" });
+      this.track(this.cache.insert(fresh, 0, body));
+      renamed.set(object, fresh);
+    }
+    const move = (extent: Extent): Extent => ({ ...extent, object: renamed.get(extent.object) ?? extent.object });
+    batch.ops.splice(
+      0,
+      batch.ops.length,
+      ...batch.ops.map((op): Op => {
+        if (op.op === "write" || op.op === "append") return { ...op, extents: op.extents.map(move) };
+        if (op.op === "relocate") return { ...op, moves: op.moves.map((entry) => ({ ...entry, toObject: renamed.get(entry.toObject) ?? entry.toObject })) };
+        return op;
+      }),
+    );
+    return true;
+  }
+
   private committed(batch: Batch, bytes: Uint8Array, hash: string, started: number, operations: number): void {
+    this.noteCollect(batch.seq, batch.ops);
+    for (const op of batch.ops) for (const extent of extentsBroughtIn(op, batch.recordKey)) this.uploadsBegan.delete(extent.object);
     const epoch = batch.ops.reduce((highest, op) => (op.op === "epoch" && op.epoch > highest ? op.epoch : highest), this.options.epoch);
     const position = { fsId: this.position.fsId, seq: batch.seq, hash, epoch };
     try {
@@ -665,6 +810,7 @@ export class Committer {
       });
     }
     this.position = position;
+    this.confirmView();
     const elapsed = performance.now() - started;
     this.stats.commits++;
     this.stats.operations += operations;

@@ -21,6 +21,7 @@ export function pathsOf(op: Op): string[] {
       return [op.from, op.to];
     case "epoch":
     case "relocate":
+    case "collect":
       return [];
     default:
       return [op.path];

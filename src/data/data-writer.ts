@@ -47,7 +47,12 @@ export async function uploadChunks(
   store: ObjectStore,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   layout: DataLayout,
-  hooks: { onProgress?: (bytes: number) => void; signal?: AbortSignal } = {},
+  hooks: {
+    onProgress?: (bytes: number) => void;
+    signal?: AbortSignal;
+    /** Called with each chunk's key as its upload begins (the committer notes when: docs/s3-layout.md GC9). */
+    onUpload?: (key: string) => void;
+  } = {},
 ): Promise<{ extents: Extent[]; size: number }> {
   const pieces: Extent[][] = [];
   const uploads = new Set<Promise<void>>();
@@ -71,6 +76,7 @@ export async function uploadChunks(
     pieces.push(extentsFor(key, 0, bytes, layout.blockBytes));
     while (uploads.size >= layout.uploadConcurrency) await Promise.race(uploads);
     if (failure !== undefined) throw failure;
+    hooks.onUpload?.(key);
     const upload = store
       .put(key, bytes, hooks.signal === undefined ? {} : { signal: hooks.signal })
       .then(() => {

@@ -21,6 +21,8 @@ export const forkRegistrationPrefix = "forks/";
 export const maintenancePrefix = "gc/";
 /** Written by each garbage collection (GC1); its presence also tells a mount that collection has run. */
 export const clockKey = `${maintenancePrefix}clock`;
+/** With several writers, the collector lease: one garbage collection at a time (GC9). */
+export const collectorLeaseKey = `${maintenancePrefix}collector.json`;
 
 /**
  * A fork's name for an object it inherited, `origin/<fsId>/<key>` (F1): never a key in this

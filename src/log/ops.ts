@@ -43,7 +43,15 @@ export type Op =
    * times, no modes, no sizes), because no byte changed. Sources no longer in use are skipped, so
    * the result depends only on the namespace and the operation (docs/s3-layout.md L3a).
    */
-  | { op: "relocate"; moves: Relocation[]; time: number };
+  | { op: "relocate"; moves: Relocation[]; time: number }
+  /**
+   * Garbage collection with several writers: the collector's fence. Data objects (packs, chunks)
+   * stored before `before` (ms on the store's clock) that no record up to this one names may be
+   * deleted from now on. A writer that applies it before its own record lands re-uploads any data
+   * its batch names whose upload began before it had applied this record, so no record after it
+   * names a deleted object (docs/s3-layout.md GC9). Changes nothing in the namespace.
+   */
+  | { op: "collect"; before: number; collector: string; time: number };
 
 /** One extent's bytes, moved by compaction: from `object`/`offset` to `toObject`/`toOffset` ("" = this record). */
 export interface Relocation {
@@ -70,6 +78,7 @@ const knownOps: Record<Op["op"], true> = {
   link: true,
   epoch: true,
   relocate: true,
+  collect: true,
 };
 
 export function isKnownOp(kind: string): kind is Op["op"] {
@@ -100,6 +109,7 @@ export function extentsBroughtIn(op: Op, recordKey: string): Extent[] {
     case "lutimes":
     case "link":
     case "epoch":
+    case "collect":
       return [];
     default: {
       const unknown: never = op;

@@ -100,9 +100,7 @@ export async function compact(context: MaintenanceContext, inventory: Inventory,
     group = [];
     groupBytes = 0;
     const pieces = await context.reader.read(extents, undefined, { cache: false }); // a store error is mapped where garbage collection stops
-    let seq = 0;
     await committer.submit((batch) => {
-      seq = batch.seq;
       const moves: Relocation[] = extents.map((extent, index) => {
         const placed = batch.addData(pieces[index]!);
         if (placed.length !== 1) throw new FsError("EINVAL", "gc", { detail: `cannot relocate ${extent.object}@${extent.offset} as one extent` });
@@ -110,7 +108,9 @@ export async function compact(context: MaintenanceContext, inventory: Inventory,
       });
       return { op: "relocate", moves, time: batch.time };
     });
-    report.commits.push(seq);
+    // The seq it landed at: with several writers, not always the one it was built for (a lost
+    // slot rebases the batch). The committer resolves a batch's callers before it starts another.
+    report.commits.push(committer.current.seq);
     report.movedBytes += extents.reduce((sum, extent) => sum + extent.length, 0);
   };
   for (const candidate of objects) {

@@ -99,7 +99,12 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
   const committer = context.committer;
   if (committer === undefined) throw new FsError("EROFS", "fsck", { detail: "only the writer repairs: mount read-write (the command line's fsck --repair does)" });
   if (committer.shared) {
-    throw new FsError("EINVAL", "fsck", { detail: "fsck repairs only from an exclusive writer (the default, exclusive: true): a shared writer (exclusive: false) cannot be sure no other writer is using what a repair removes" });
+    // A repair deletes damaged snapshots and rewrites the head's list of snapshots; every other
+    // shared writer keeps that list too and merges it into the head at its next update, which
+    // could list a deleted snapshot again. Garbage collection needs no such list (GC9).
+    throw new FsError("EINVAL", "fsck", {
+      detail: "fsck repairs only from an exclusive writer (exclusive: true): the other shared writers (exclusive: false) may list a snapshot the repair deletes in the head again; mount exclusively to repair (it fences the shared writers)",
+    });
   }
   if (committer.fenced !== undefined) throw committer.fenced;
   const repairs: string[] = [];

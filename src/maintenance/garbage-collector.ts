@@ -17,6 +17,15 @@
 //    the deletions, and the first failed one stops the rest.
 // Everything before step 6 only reads (but for compaction's records): any error there deletes
 // nothing, and a dry run stops there.
+//
+// A shared writer (`exclusive: false`) collects too (GC9). After step 1 it takes the collector
+// lease (one collection at a time; writers never wait for it), then publishes a `collect` record:
+// data stored before the cutoff (the store's now minus the grace period) that no record up to
+// that one names may go. Every writer applies that record before it can publish after it, and
+// re-uploads data of its own that it began uploading before; so what is deleted here is named by
+// no record, ever. The inventory and the references are taken after it, and only objects stored
+// strictly before the cutoff are deleted (an upload that began after the store's clock was read
+// may carry the same second).
 
 import { FsError, fromStoreError } from "../base/errors.ts";
 import { clockKey, forkRegistrationPrefix, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
@@ -31,6 +40,8 @@ import { References } from "./references.ts";
 import { RetentionError, pastGrace, planRetention } from "./retention.ts";
 import { garbageCollectionOptionsSchema, parseOptions } from "../base/options.ts";
 import { readForkRegistration } from "./fork.ts";
+import { CollectorLease, defaultCollectorLeaseMs } from "./collector-lease.ts";
+import { sharedRecordAgeMs } from "../commit/committer.ts";
 
 const hour = 60 * 60 * 1000;
 
@@ -52,6 +63,8 @@ export interface GarbageCollectionOptions {
   maxCompactBytes?: number;
   /** Deletions in flight at once (default 8). */
   deleteConcurrency?: number;
+  /** A shared writer's collector lease lasts this long unrenewed (default 60 s; renewed while the run lasts). */
+  collectorLeaseMs?: number;
 }
 
 export interface Deletion {
@@ -121,18 +134,19 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
   if (!dryRun && committer === undefined) {
     throw new FsError("EROFS", "gc", { detail: "only the writer collects garbage: mount read-write (a read-only mount can do a dry run)" });
   }
-  if (committer?.shared === true) {
-    // Proving it safe needs every shared writer's uploads not yet committed to be known (a pack
-    // uploaded before its record lands looks unreferenced); until then it is refused.
-    throw new FsError("EINVAL", "gc", {
-      detail: "garbage collection and compaction run only from an exclusive writer (the default, exclusive: true) or, as a dry run, from a read-only mount: a shared writer (exclusive: false) cannot yet see the other writers' uploads in flight",
-    });
-  }
   if (committer?.fenced !== undefined) throw committer.fenced;
+  const shared = committer?.shared === true;
+  let lease: CollectorLease | undefined;
   try {
     // 1. The clock. A dry run writes nothing, so it reads this machine's clock instead.
     const writes = !dryRun && committer !== undefined;
     const now = writes ? await storeNow(context) : context.now();
+    if (writes && shared) {
+      // One collector at a time, then the fence: no record after it names data stored before the cutoff that it does not re-upload.
+      lease = await CollectorLease.acquire(context.store, `${context.name} (writer ${committer!.writerId})`, now, options.collectorLeaseMs ?? defaultCollectorLeaseMs);
+      lease.startRenewing();
+      await committer!.submit((batch) => ({ op: "collect", before: now - graceMs, collector: committer!.writerId, time: batch.time }));
+    }
     // 2. The inventory, and the newest seq it may contain.
     await committer?.snapshotSettled();
     if (committer !== undefined) await committer.updateHead();
@@ -148,7 +162,9 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
         const entry = inventory.records.get(seq);
         if (entry === undefined) continue;
         const header = await context.log.readRecordHeader(seq, entry.size);
-        if (header.writer !== committer.writerId || header.epoch !== committer.epoch) throw committer.fence(header.epoch, "gc");
+        // Shared writers share an epoch: only a newer one is foreign to them.
+        const foreign = shared ? header.epoch > committer.epoch : header.writer !== committer.writerId || header.epoch !== committer.epoch;
+        if (foreign) throw committer.fence(header.epoch, "gc");
       }
     }
     const tip = Math.max(before, newestListed);
@@ -168,7 +184,7 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
         retainedFrom: Math.max(head?.head.fsId === context.format.fsId ? (head.head.retainedFrom ?? 0) : 0, committer?.retention.retainedFrom ?? 0),
       });
     } catch (error) {
-      if (error instanceof RetentionError && error.reason === "log-ahead" && committer !== undefined) throw committer.fence(undefined, "gc");
+      if (error instanceof RetentionError && error.reason === "log-ahead" && committer !== undefined && !shared) throw committer.fence(undefined, "gc");
       throw error;
     }
     // 4. Everything the kept history names, then compaction (its records come after `tip`; the
@@ -198,7 +214,7 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
       kept: { referenced: 0, young: 0, pinned: 0, other: 0 },
       compaction,
     };
-    const planned = plannedDeletions(inventory, references, pins, plan.base, now, graceMs, report.kept);
+    const planned = plannedDeletions(inventory, references, pins, plan.base, now, graceMs, report.kept, shared);
     if (dryRun) {
       report.deletions = planned;
       report.deletedBytes = planned.reduce((sum, deletion) => sum + deletion.size, 0);
@@ -215,6 +231,7 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
       throw new FsError("EBUSY", "gc", { detail: `a fork (${added[0]!.key}) was registered while garbage was being collected; nothing was deleted, run again` });
     }
     if (committer!.fenced !== undefined) throw committer!.fenced;
+    lease?.check();
     try {
       await boundedEach(planned, options.deleteConcurrency ?? 8, async (deletion) => {
         await context.store.delete(deletion.key);
@@ -232,6 +249,8 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
     const code = error instanceof RetentionError ? "EIO" : ((fromStoreError(error, "gc") as Partial<FsError>).code ?? undefined);
     if (code === undefined) throw error;
     throw new FsError(code, "gc", { detail: `garbage collection stopped, nothing was deleted: ${(error as Error).message}`, cause: error });
+  } finally {
+    await lease?.release();
   }
 }
 
@@ -284,10 +303,12 @@ function plannedDeletions(
   now: number,
   graceMs: number,
   kept: GarbageReport["kept"],
+  /** Several writers: only objects stored strictly before the cutoff the `collect` record announced. */
+  strict: boolean,
 ): Deletion[] {
   const deletions: Deletion[] = [];
   const consider = (entry: InventoryEntry, reason: string) => {
-    if (!pastGrace(entry.lastModified, now, graceMs)) {
+    if (strict ? entry.lastModified.getTime() >= now - graceMs : !pastGrace(entry.lastModified, now, graceMs)) {
       kept.young++;
       return;
     }
@@ -302,6 +323,7 @@ function plannedDeletions(
         break;
       case "record":
         if (entry.seq! > base || references.has(entry.key)) kept.referenced++;
+        else if (strict && entry.lastModified.getTime() >= now - Math.max(graceMs, sharedRecordAgeMs)) kept.young++; // a lagging shared writer may still aim at the slot after it
         else consider(entry, `covered by snapshot ${base}, and no kept state uses its inline data`);
         break;
       case "snapshot":

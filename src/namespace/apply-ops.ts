@@ -30,6 +30,7 @@ const syscalls: Record<Op["op"], string> = {
   link: "link",
   epoch: "epoch",
   relocate: "relocate",
+  collect: "collect",
 };
 
 export class OpApplier {
@@ -79,6 +80,7 @@ export class OpApplier {
         return;
       }
       case "epoch":
+      case "collect":
         return;
       case "relocate":
         return this.relocate(op.moves, extentsBroughtIn(op, recordKey));

@@ -39,6 +39,7 @@ const cases: { [K in Op["op"]]: { after: Op[]; op: OpOf<K>; brings: boolean } } 
   link: { after: [file], op: { op: "link", from: "/a", to: "/b", time: 2 }, brings: false },
   epoch: { after: [], op: { op: "epoch", epoch: 2, writer: "w", time: 2 }, brings: false },
   relocate: { after: [file], op: { op: "relocate", moves: [{ ...pack, toObject: "packs/q", toOffset: 7 }], time: 2 }, brings: true },
+  collect: { after: [file], op: { op: "collect", before: 1, collector: "c", time: 2 }, brings: false },
 };
 
 const id = (extent: Extent) => `${extent.object}@${extent.offset}+${extent.length}#${extent.hash}`;

@@ -82,7 +82,7 @@ export interface BucketEvent {
 }
 
 /** The only keys the format overwrites (docs/s3-layout.md L1). */
-const mutableKeys = new Set(["heads/main.json", "writer/lease.json", "gc/clock"]);
+const mutableKeys = new Set(["heads/main.json", "writer/lease.json", "gc/clock", "gc/collector.json"]);
 
 const capabilities: StoreCapabilities = { createOnly: true, compareAndSwap: true, conditionalGet: true, maxListPage: 1000, keysNestUnderObjects: true };
 
