@@ -528,13 +528,15 @@ export const commands: Record<string, Command> = {
     summary: "garbage collection and compaction (a dry run unless --delete)",
     usage: "gc [--delete] [--retention <duration>] [--grace <duration>] [--no-compact] [--compact-below <fraction>] [--verbose]",
     details: `Deletes only objects that nothing in the retention window names and that are older than the
-grace period. Without --delete it only reports (and needs no writer lease). With --delete the
-mount publishes the writer's epoch record first, as every writer does; a collection that then
-stops publishes nothing more and deletes nothing. Durations: 90s, 30m,
+grace period. Without --delete it only reports (mounted read-only). With --delete it writes
+beside the other writers: it takes the collector lease (one collection at a time; another is
+EBUSY) and publishes a collect record, which makes writers store again any data they began
+uploading before it; a collection that then stops deletes nothing (with --exclusive it is the
+only writer instead, and publishes the epoch record every exclusive writer does). Durations: 90s, 30m,
 24h, 7d, 500ms, or milliseconds. Defaults: --retention ${defaultRetentionMs / 3_600_000}h, --grace ${defaultGraceMs / 3_600_000}h.`,
     mount: (values) => (values.delete ? "readwrite" : "readonly"),
     options: {
-      delete: { type: "boolean", help: "delete (and compact) for real; mounts read-write and takes the writer lease" },
+      delete: { type: "boolean", help: "delete (and compact) for real; mounts read-write and takes the collector lease" },
       retention: { type: "string", value: "<duration>", help: "every state this recent stays readable (readers, --at-seq, forks)" },
       grace: { type: "string", value: "<duration>", help: "objects younger than this are never deleted (uploads still in flight)" },
       "no-compact": { type: "boolean", help: "do not rewrite packs with little live data" },

@@ -285,8 +285,8 @@ describe("cli: changing the filesystem", () => {
     await step(["chmod", "-R", "700", "/a"]);
     expect(JSON.parse((await cli(["stat", "/a/b/c/file.txt", "--json", ...at])).stdout).mode).toBe("0700");
     expect(JSON.parse((await cli(["stat", "/a/b", "--json", ...at])).stdout).mode).toBe("0700");
-    // One commit per command that succeeded, none for those refused (a writing command also
-    // publishes its writer's epoch record, not counted).
+    // One commit per command that succeeded, none for those refused (an exclusive writer's epoch
+    // record would not be counted; the commands here are shared writers, which write none).
     const log = JSON.parse((await cli(["log", "--json", "--limit", "100", ...at])).stdout) as { kinds: Record<string, number>; operations: number }[];
     const commits = log.filter((entry) => entry.kinds.epoch === undefined);
     expect(commits.length).toBe(steps);
