@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { LocalObjectStore, S3CachedFsManagerImpl, S3ObjectStore, type ObjectStore } from "../../src/core.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { freshBucket, s3StoreOptions } from "../support/s3-server.ts";
-import { eachLine } from "../support/lines.ts";
+import { killAll, spawnChild, type Child } from "../support/children.ts";
 import { testWorkspace, type Backend, type TestWorkspace } from "../support/mounts.ts";
 import { counterPaths, describeTree, type MastraReport, type ReaderReport, type WriterReport } from "./shared-proof-worker.ts";
 
@@ -29,55 +29,7 @@ const writerCount = 8;
 const readerCount = 2;
 const seed = Number(process.env.SHARED_PROOF_SEED ?? 19);
 
-interface Child {
-  name: string;
-  process: Bun.Subprocess<"pipe", "pipe", "pipe">;
-  messages: Record<string, unknown>[];
-  stderr: Promise<string>;
-  next(key: string): Promise<unknown>;
-  say(line: string): void;
-}
-
-function spawn(job: Record<string, unknown> & { name: string }): Child {
-  const child = Bun.spawn([process.execPath, worker, JSON.stringify(job)], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: process.env });
-  const messages: Record<string, unknown>[] = [];
-  const listeners = new Set<() => void>();
-  const stdout = eachLine(child.stdout, (line) => {
-    try {
-      messages.push(JSON.parse(line));
-    } catch {
-      // not one of ours
-    }
-    for (const listener of listeners) listener();
-  });
-  const stderr = new Response(child.stderr).text();
-  return {
-    name: job.name,
-    process: child,
-    messages,
-    stderr,
-    next: (key) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = messages.find((message) => key in message);
-          if (found !== undefined) {
-            listeners.delete(check);
-            resolve(found[key]);
-          }
-        };
-        listeners.add(check);
-        check();
-        // A child that ends without saying it fails the test with its stderr.
-        void Promise.all([child.exited, stdout]).then(async ([code]) => {
-          if (!messages.some((message) => key in message)) reject(new Error(`${job.name} exited (${code}) without ${key}: ${(await stderr).slice(-3000)}`));
-        });
-      }),
-    say: (line) => {
-      child.stdin.write(`${line}\n`);
-      child.stdin.flush();
-    },
-  };
-}
+const spawn = (job: Record<string, unknown> & { name: string }): Child => spawnChild(worker, job);
 
 function storeOf(workspace: TestWorkspace): Record<string, unknown> {
   if (workspace.describe.startsWith("local:")) return { local: workspace.describe.slice("local:".length) };
@@ -209,7 +161,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
             `${Math.round(performance.now() - started)} ms`,
         );
       } finally {
-        for (const child of children) if (child.process.exitCode === null) child.process.kill("SIGKILL");
+        killAll(children);
       }
     }, 120_000 + ops * 4_000);
   });
@@ -269,7 +221,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
         for (const child of children) child.say("exit");
         for (const child of children) expect({ name: child.name, code: await child.process.exited }).toEqual({ name: child.name, code: 0 });
       } finally {
-        for (const child of children) if (child.process.exitCode === null) child.process.kill("SIGKILL");
+        killAll(children);
       }
     }, 180_000);
   });
