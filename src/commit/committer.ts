@@ -12,7 +12,8 @@
 //    A shared writer (`exclusive: false`) meets other writers' records of its own epoch there as
 //    a matter of course: it applies them, re-validates each queued operation on the new state (one
 //    whose precondition they broke fails alone, with the error it would have got after them) and
-//    tries the next slot, after a jittered pause, at most `maxSlotAttempts` times. Its
+//    PUTs at the next slot at once (its 412 is the probe), after a jittered pause from the second
+//    loss in a row on, at most `maxSlotAttempts` times. Its
 //    transactions check what their body read (./read-set.ts) and run again on the new state; a
 //    blind one's operations are only re-validated there, as queued ones are, but stand or fall together.
 // 4. Off the critical path: the head (a hint for cold mounts) and snapshots, kept by the
@@ -71,6 +72,23 @@ class TransactionConflict extends Error {
   }
 }
 
+/**
+ * Slots a shared writer that lost one tries at once, one after another: it applies the winner's
+ * record and PUTs at the next slot without probing it, since the next slot is usually free, and
+ * if it is not, the create-only PUT's 412 says so as a GET would have (one round trip fewer per
+ * lost slot). Past that many losses in a row, each loss reads ahead to the log's end first: the
+ * writer is far behind (a view that lagged many records) or chasing a log that grows by more
+ * than one record per PUT and GET, and reading ahead finds the end in a few parallel rounds. (Read
+ * ahead only every fourth loss, eight writer processes had a write lose 64 slots in a row.)
+ */
+export const slotsTriedAtOnce = 3;
+
+/**
+ * A shared writer that commits within this many slots of another writer's record has won a
+ * contested slot: it lets the writers that lost it go first (Committer.yieldTurn).
+ */
+export const contestedSlots = 4;
+
 /** A jittered pause before the next try, growing with the attempt (up to about 50 ms). */
 function backoff(attempt: number): Promise<void> {
   const ceiling = Math.min(50, 2 ** Math.min(attempt, 6));
@@ -90,6 +108,11 @@ export interface CommitStats {
   lostSlots: number;
   /** Times a shared writer's transaction body ran again because another writer changed what it read. */
   transactionReruns: number;
+  /**
+   * Times a shared writer won a slot within `contestedSlots` of another writer's record: its next
+   * batch, if it comes within about a round trip, first lets the writers that lost that slot go.
+   */
+  contestedWins: number;
 }
 
 interface Queued {
@@ -129,6 +152,10 @@ export class Committer {
   private readonly background = new Set<Promise<unknown>>();
   private closed = false;
   private lastTime = 0;
+  /** The newest seq of another writer's record this shared writer applied (none yet: never contested). */
+  private lastForeignSeq = Number.NEGATIVE_INFINITY;
+  /** Until when (performance.now()) a shared writer that just won a contested slot lets others go first. */
+  private yieldUntil = 0;
   /**
    * Open while a transaction body of this committer runs, in the body's own async context: a
    * write through the mount (not the transaction) from there would wait for the body that waits
@@ -145,6 +172,7 @@ export class Committer {
     headUpdates: 0,
     lostSlots: 0,
     transactionReruns: 0,
+    contestedWins: 0,
   };
 
   constructor(
@@ -286,6 +314,7 @@ export class Committer {
     // once to tell an answer of a lagging view from a real one (./read-set.ts). A blind body,
     // which records nothing to check afterwards, starts from the log's end instead (one GET).
     if (fromLogEnd) this.needsResync = true;
+    await this.yieldTurn();
     await this.beforeBatch();
     const batch = this.newBatch();
     this.namespace.beginBatch();
@@ -370,6 +399,7 @@ export class Committer {
         // writers; docs/performance.md, "Writers joining the next batch", has the figures).
         if (!first) await new Promise((resolve) => setImmediate(resolve));
         first = false;
+        await this.yieldTurn(); // writes submitted meanwhile join this batch
         const entries = this.queue.splice(0);
         await this.mutex.run(() => this.commitQueued(entries));
       }
@@ -464,8 +494,17 @@ export class Committer {
     this.needsResync = false;
   }
 
+  /** The pause a shared writer owes after a contested win (set in publishOpenBatch), taken before its next batch. */
+  private async yieldTurn(): Promise<void> {
+    const wait = this.yieldUntil - performance.now();
+    this.yieldUntil = 0;
+    if (wait <= 0) return;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
   /** Records of earlier writers this writer applied: they count towards the snapshot cadence. */
   private inherit(records: readonly DecodedRecord[]): void {
+    for (const record of records) if (record.header.writer !== this.options.writerId) this.lastForeignSeq = Math.max(this.lastForeignSeq, record.header.seq);
     this.head.inherited(records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
 
@@ -531,6 +570,7 @@ export class Committer {
         ops: batch.ops,
       });
       let taken: DecodedRecord | undefined;
+      const putStarted = performance.now();
       try {
         await this.log.writeRecord(batch.seq, bytes);
       } catch (error) {
@@ -556,6 +596,14 @@ export class Committer {
       }
       if (taken === undefined || taken.header.nonce === nonce) {
         this.committed(batch, bytes, hash, started, entries?.length ?? batch.ops.length);
+        if (this.shared && batch.seq - this.lastForeignSeq <= contestedSlots) {
+          // A contested win: the writers that lost this slot are a GET of this record behind (a
+          // round trip); going straight on to the next slot, this writer would keep winning
+          // while they lose slot after slot. Its next batch waits a jittered pause of about
+          // that round trip (uniform up to two of this PUT's), so they have their turn.
+          this.stats.contestedWins++;
+          this.yieldUntil = performance.now() + Math.random() * 2 * (performance.now() - putStarted);
+        }
         return;
       }
       // Another writer's record stands in our slot.
@@ -569,11 +617,17 @@ export class Committer {
           detail: `the commit lost its log slot to other writers ${attempts} times in a row (last ${walKey(batch.seq)}); nothing was published`,
         });
       }
-      if (this.shared) await backoff(attempts); // a pause of its own, so writers that collided do not collide again at once
+      // No pause before the first retry: reading the winner's record has already spread the
+      // writers that collided by a round trip. From the second loss in a row, a jittered pause of
+      // its own, so writers that keep colliding do not collide again at once.
+      if (this.shared && attempts > 1) await backoff(attempts - 1);
       let position: LogPosition;
       let slipped: DecodedRecord[];
       try {
-        const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { first: taken, snapshot: this.head.snapshotSeq });
+        // The winner's record alone (the next slot is probed by the PUT itself), or, past
+        // `slotsTriedAtOnce` losses in a row, everything after it up to the log's end.
+        const readAhead = !this.shared || attempts > slotsTriedAtOnce;
+        const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { first: taken, maxRecords: readAhead ? undefined : 1, snapshot: this.head.snapshotSeq });
         this.checkForeign(caught.records);
         this.inherit(caught.records);
         position = caught.position;
@@ -590,10 +644,16 @@ export class Committer {
         const path = reads.conflict(slipped, batch.ops, aliases);
         if (path !== undefined) {
           await batch.settle();
+          this.needsResync = true; // the body runs again from the log's end, not from the winner's record alone
           throw new TransactionConflict(path);
         }
       }
-      batch = this.revalidate(batch, entries, this.shared ? slipped : undefined, reads !== undefined);
+      try {
+        batch = this.revalidate(batch, entries, this.shared ? slipped : undefined, reads !== undefined);
+      } catch (error) {
+        if (error instanceof TransactionConflict) this.needsResync = true;
+        throw error;
+      }
       if (batch.empty) {
         this.namespace.rollbackBatch();
         return;
