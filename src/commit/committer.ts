@@ -600,7 +600,9 @@ export class Committer {
           // A contested win: the writers that lost this slot are a GET of this record behind (a
           // round trip); going straight on to the next slot, this writer would keep winning
           // while they lose slot after slot. Its next batch waits a jittered pause of about
-          // that round trip (uniform up to two of this PUT's), so they have their turn.
+          // that round trip (uniform up to two of this PUT's), so they have their turn. Measured
+          // with eight writer processes: the most slots one write lost fell from 40-61 to 26-28,
+          // at the price of more slots lost per record (the losers then race each other).
           this.stats.contestedWins++;
           this.yieldUntil = performance.now() + Math.random() * 2 * (performance.now() - putStarted);
         }
