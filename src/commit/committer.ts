@@ -83,12 +83,6 @@ class TransactionConflict extends Error {
  */
 export const slotsTriedAtOnce = 3;
 
-/**
- * A shared writer that commits within this many slots of another writer's record has won a
- * contested slot: it lets the writers that lost it go first (Committer.yieldTurn).
- */
-export const contestedSlots = 4;
-
 /** A jittered pause before the next try, growing with the attempt (up to about 50 ms). */
 function backoff(attempt: number): Promise<void> {
   const ceiling = Math.min(50, 2 ** Math.min(attempt, 6));
@@ -108,11 +102,6 @@ export interface CommitStats {
   lostSlots: number;
   /** Times a shared writer's transaction body ran again because another writer changed what it read. */
   transactionReruns: number;
-  /**
-   * Times a shared writer won a slot within `contestedSlots` of another writer's record: its next
-   * batch, if it comes within about a round trip, first lets the writers that lost that slot go.
-   */
-  contestedWins: number;
 }
 
 interface Queued {
@@ -152,10 +141,6 @@ export class Committer {
   private readonly background = new Set<Promise<unknown>>();
   private closed = false;
   private lastTime = 0;
-  /** The newest seq of another writer's record this shared writer applied (none yet: never contested). */
-  private lastForeignSeq = Number.NEGATIVE_INFINITY;
-  /** Until when (performance.now()) a shared writer that just won a contested slot lets others go first. */
-  private yieldUntil = 0;
   /**
    * Open while a transaction body of this committer runs, in the body's own async context: a
    * write through the mount (not the transaction) from there would wait for the body that waits
@@ -172,7 +157,6 @@ export class Committer {
     headUpdates: 0,
     lostSlots: 0,
     transactionReruns: 0,
-    contestedWins: 0,
   };
 
   constructor(
@@ -314,7 +298,6 @@ export class Committer {
     // once to tell an answer of a lagging view from a real one (./read-set.ts). A blind body,
     // which records nothing to check afterwards, starts from the log's end instead (one GET).
     if (fromLogEnd) this.needsResync = true;
-    await this.yieldTurn();
     await this.beforeBatch();
     const batch = this.newBatch();
     this.namespace.beginBatch();
@@ -399,7 +382,6 @@ export class Committer {
         // writers; docs/performance.md, "Writers joining the next batch", has the figures).
         if (!first) await new Promise((resolve) => setImmediate(resolve));
         first = false;
-        await this.yieldTurn(); // writes submitted meanwhile join this batch
         const entries = this.queue.splice(0);
         await this.mutex.run(() => this.commitQueued(entries));
       }
@@ -494,17 +476,8 @@ export class Committer {
     this.needsResync = false;
   }
 
-  /** The pause a shared writer owes after a contested win (set in publishOpenBatch), taken before its next batch. */
-  private async yieldTurn(): Promise<void> {
-    const wait = this.yieldUntil - performance.now();
-    this.yieldUntil = 0;
-    if (wait <= 0) return;
-    await new Promise((resolve) => setTimeout(resolve, wait));
-  }
-
   /** Records of earlier writers this writer applied: they count towards the snapshot cadence. */
   private inherit(records: readonly DecodedRecord[]): void {
-    for (const record of records) if (record.header.writer !== this.options.writerId) this.lastForeignSeq = Math.max(this.lastForeignSeq, record.header.seq);
     this.head.inherited(records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
 
@@ -570,7 +543,6 @@ export class Committer {
         ops: batch.ops,
       });
       let taken: DecodedRecord | undefined;
-      const putStarted = performance.now();
       try {
         await this.log.writeRecord(batch.seq, bytes);
       } catch (error) {
@@ -596,16 +568,11 @@ export class Committer {
       }
       if (taken === undefined || taken.header.nonce === nonce) {
         this.committed(batch, bytes, hash, started, entries?.length ?? batch.ops.length);
-        if (this.shared && batch.seq - this.lastForeignSeq <= contestedSlots) {
-          // A contested win: the writers that lost this slot are a GET of this record behind (a
-          // round trip); going straight on to the next slot, this writer would keep winning
-          // while they lose slot after slot. Its next batch waits a jittered pause of about
-          // that round trip (uniform up to two of this PUT's), so they have their turn. Measured
-          // with eight writer processes: the most slots one write lost fell from 40-61 to 26-28,
-          // at the price of more slots lost per record (the losers then race each other).
-          this.stats.contestedWins++;
-          this.yieldUntil = performance.now() + Math.random() * 2 * (performance.now() - putStarted);
-        }
+        // The winner goes straight on to its next batch. Making it wait about a round trip
+        // after a win within a few slots of another writer's record (so those that lost the slot,
+        // a GET behind, have their turn) was measured with eight writer processes: the most
+        // slots one write lost fell (61 and 35 to 27 and 28) but records per second fell by a
+        // third and slots lost per record more than doubled, as the losers then raced each other.
         return;
       }
       // Another writer's record stands in our slot.

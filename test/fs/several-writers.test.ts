@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { FileExistsError, StaleFileError, callLifecycle } from "@mastra/core/workspace";
 import { FencedError, type S3CachedFs } from "../../src/core.ts";
 import { AcceleratedFS } from "../../src/mastra/index.ts";
-import { contestedSlots, maxTransactionRuns } from "../../src/commit/committer.ts";
+import { maxTransactionRuns } from "../../src/commit/committer.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace, type Backend, type TestWorkspace } from "../support/mounts.ts";
@@ -423,21 +423,6 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const tree = await expectAllViewsEqual(workspace, [a!, b!, c!]);
       expect(Object.keys(tree).filter((path) => path.endsWith(".txt")).length).toBe(73);
       for (const writer of [a!, b!, c!]) await writer.close();
-    });
-
-    test("a commit within contestedSlots of another writer's record is a contested win (its next batch lets the losers go first); further on, none", async () => {
-      const workspace = await testWorkspace(backend, "shared-contested");
-      const [a, b] = await sharedWriters(workspace, 2);
-      const wins = (fs: S3CachedFs) => fs.stats().commits!.contestedWins;
-      await a!.writeFile("/a-1.txt", "a"); // slot 1: no other writer's record seen
-      expect(wins(a!)).toBe(0);
-      // b loses slot 1 to a, then wins slots 2 to 6: those up to 1 + contestedSlots are contested.
-      for (let index = 1; index <= 5; index++) await b!.writeFile(`/b-${index}.txt`, "b");
-      expect({ wins: wins(b!), lostSlots: b!.stats().commits!.lostSlots }).toEqual({ wins: contestedSlots, lostSlots: 1 });
-      await a!.writeFile("/a-2.txt", "a"); // a catches up on b's records and wins slot 7, right after b's
-      expect(wins(a!)).toBe(1);
-      await expectAllViewsEqual(workspace, [a!, b!]);
-      for (const writer of [a!, b!]) await writer.close();
     });
 
     test("garbage collection and fsck repair refuse in a shared writer (EINVAL); snapshots work", async () => {
