@@ -339,7 +339,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       for (const writer of [a!, b!]) await writer.close();
     });
 
-    test("request counts: an uncontended write is one PUT; a lost slot costs the PUT, a GET of the winner's record, a GET of the next slot, and the PUT again", async () => {
+    test("request counts: an uncontended write is one PUT; a lost slot costs the PUT and a GET of the winner's record, then the PUT at the next slot at once", async () => {
       const workspace = await testWorkspace(backend, "shared-counts");
       const [a, b] = await sharedWriters(workspace, 2);
       const requests = (fs: S3CachedFs) => {
@@ -352,9 +352,9 @@ for (const backend of ["local", "s3"] as Backend[]) {
       expect({ get: after.get - before.get, put: after.put - before.put, total: after.total - before.total }).toEqual({ get: 0, put: 1, total: 1 });
       expect(a!.stats().commits!.lostSlots).toBe(0);
       before = requests(b!);
-      await b!.writeFile("/two.txt", "2"); // b's slot is a's: it reads a's record, finds the next slot empty, and takes it
+      await b!.writeFile("/two.txt", "2"); // b's slot is a's: it reads a's record and PUTs at the next slot, which is free, without probing it first
       after = requests(b!);
-      expect({ get: after.get - before.get, put: after.put - before.put, total: after.total - before.total }).toEqual({ get: 2, put: 2, total: 4 });
+      expect({ get: after.get - before.get, put: after.put - before.put, total: after.total - before.total }).toEqual({ get: 1, put: 2, total: 3 });
       // stats() counts the lost slot: the extra PUT it cost.
       expect({ lostSlots: b!.stats().commits!.lostSlots, commits: b!.stats().commits!.commits }).toEqual({ lostSlots: 1, commits: 1 });
       // A transaction runs on the writer's view as it stands: a's lags (it has not seen /two.txt),
@@ -398,6 +398,31 @@ for (const backend of ["local", "s3"] as Backend[]) {
       });
       expect({ runs, seen }).toEqual({ runs: 2, seen: "b's four" });
       for (const writer of [a!, b!]) await writer.close();
+    });
+
+    test("request counts: a lagging writer's first lost slots cost a PUT and a GET each, then it reads ahead to the log's end; a lag past the slot limit still commits", async () => {
+      const workspace = await testWorkspace(backend, "shared-lag");
+      const [a, b, c] = await sharedWriters(workspace, 3);
+      const requests = (fs: S3CachedFs) => ({ get: fs.stats().requests.get.requests, put: fs.stats().requests.put.requests });
+      await a!.writeFile("/a-1.txt", "a");
+      await b!.writeFile("/b-1.txt", "b");
+      // c lags two records: each slot's PUT is its own probe (412), then the winner's record is read.
+      let before = requests(c!);
+      await c!.writeFile("/c-1.txt", "c");
+      let after = requests(c!);
+      expect({ get: after.get - before.get, put: after.put - before.put, lostSlots: c!.stats().commits!.lostSlots }).toEqual({ get: 2, put: 3, lostSlots: 2 });
+      // b lags 70 records (slots 3 to 72), more than the 64 slots a batch may lose: after 3 slots
+      // tried at once (slotsTriedAtOnce), the 4th loss (slot 6) reads ahead from the winner's
+      // record in windows of 1, 2, 4, 8 and then 16 slots until one is empty (slots 7 to 85, 79
+      // GETs), and the next PUT takes slot 73, the log's end.
+      for (let index = 2; index <= 70; index++) await a!.writeFile(`/a-${index}.txt`, "a");
+      before = requests(b!);
+      await b!.writeFile("/b-2.txt", "b");
+      after = requests(b!);
+      expect({ get: after.get - before.get, put: after.put - before.put, lostSlots: b!.stats().commits!.lostSlots }).toEqual({ get: 3 + 1 + 79, put: 5, lostSlots: 4 + 1 });
+      const tree = await expectAllViewsEqual(workspace, [a!, b!, c!]);
+      expect(Object.keys(tree).filter((path) => path.endsWith(".txt")).length).toBe(73);
+      for (const writer of [a!, b!, c!]) await writer.close();
     });
 
     test("garbage collection runs in a shared writer (test/maintenance/shared-collection.test.ts has the rest); fsck repair refuses (EINVAL); snapshots work", async () => {
