@@ -190,9 +190,16 @@ export class HeadKeeper {
           this.writer.fence(current.head.epoch);
           return false;
         }
+        if (current !== undefined && current.head.fsId === position.fsId && current.head.seq > position.seq) {
+          // A newer writer's head stands. What it retains joins ours, but not its etag: holding
+          // it, a later update would replace that head with one listing snapshots garbage
+          // collection removed; the next update meets it again and merges it once caught up.
+          this.retainedFrom = Math.max(this.retainedFrom, current.head.retainedFrom ?? 0);
+          this.listed = this.listed.filter((seq) => seq >= this.retainedFrom);
+          return false;
+        }
         this.etag = current?.etag;
         if (current === undefined || current.head.fsId !== position.fsId) continue; // none, or left by another filesystem: ours replaces it
-        if (current.head.seq > position.seq) return false; // a newer writer's head stands
         this.merge(current.head);
       }
     }

@@ -359,3 +359,30 @@ describe("garbage collection with several writers: a writer left behind", () => 
     expect(new TextDecoder().decode(view.files.get("/busy-after"))).toBe("still writing");
   });
 });
+
+describe("garbage collection with several writers: the head", () => {
+  test("a writer whose head update met a newer head keeps what that head retains: its next update never lists the snapshots gc removed", async () => {
+    const workspace = await testWorkspace("local", "shared-head-retained");
+    const a = await shared(workspace, "a");
+    const b = await shared(workspace, "b");
+    for (let index = 0; index < 3; index++) await a.writeFile(`/a-${index}.txt`, `a ${index}`);
+    await a.snapshot(); // a's head lists this snapshot
+    await a.writeFile("/a-3.txt", "a 3");
+    await b.refresh();
+    for (let index = 0; index < 3; index++) await b.writeFile(`/b-${index}.txt`, `b ${index}`);
+    await b.snapshot();
+    await nextClockStep("local");
+    const report = await b.collectGarbage({ retentionMs: 0, graceMs: 0 });
+    expect(report.deletions.some((deletion) => deletion.kind === "snapshot")).toBe(true); // a's snapshot is gone; the head says what is retained
+    // a, behind b, updates the head: it meets b's newer head (and keeps its etag), then commits past it and updates again.
+    await a.snapshot();
+    await a.writeFile("/a-late.txt", "late");
+    await a.snapshot();
+    const reader = await workspace.mount({ name: "check", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+    const fsck = await reader.fsck();
+    expect(fsck.problems).toEqual([]);
+    expect(await reader.readText("/a-late.txt")).toBe("late");
+    await reader.close();
+    for (const fs of [a, b]) await fs.close();
+  });
+});
