@@ -39,6 +39,13 @@ export function extentsFor(object: string, offset: number, bytes: Uint8Array, bl
 }
 
 /**
+ * One watch on memory for every chunked upload of the process: a transaction of many large files
+ * (each a fresh buffer of the caller's, each file its own upload) inflates memory across uploads,
+ * which a watch per upload, its baseline taken anew at each file, would never see.
+ */
+const chunkUploadMemory = new StreamingWriteMemory();
+
+/**
  * Reads `source` to its end, uploading each full chunk as it fills. Returns the extents in file
  * order. On any failure, pending uploads are awaited and the error is thrown: nothing is
  * published, and the chunks already written are unreferenced (garbage collection reclaims them).
@@ -59,7 +66,7 @@ export async function uploadChunks(
   let failure: unknown;
   let size = 0;
   let uploadedBytes = 0;
-  const memory = new StreamingWriteMemory();
+  const memory = chunkUploadMemory;
   let buffer = new Uint8Array(layout.chunkBytes);
   let filled = 0;
 
