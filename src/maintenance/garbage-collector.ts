@@ -214,13 +214,7 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
       kept: { referenced: 0, young: 0, pinned: 0, other: 0 },
       compaction,
     };
-    let planned = plannedDeletions(inventory, references, pins, plan.base, now, graceMs, report.kept, shared);
-    // A snapshot or record below B that stays (too young to delete) still names its data: fsck
-    // checks it, and a lagging writer may read it. Its data stays with it.
-    if (await addSurvivors(context, inventory, references, planned, plan.base)) {
-      report.kept = { referenced: 0, young: 0, pinned: 0, other: 0 };
-      planned = plannedDeletions(inventory, references, pins, plan.base, now, graceMs, report.kept, shared);
-    }
+    const planned = plannedDeletions(inventory, references, pins, plan.base, now, graceMs, report.kept, shared);
     if (dryRun) {
       report.deletions = planned;
       report.deletedBytes = planned.reduce((sum, deletion) => sum + deletion.size, 0);
@@ -299,22 +293,6 @@ export async function keptReferences(context: MaintenanceContext, inventory: Inv
     references.addRecord(await context.log.readRecordHeader(seq, entry.size));
   });
   return references;
-}
-
-/**
- * Adds to `references` what the records at or below `base` and the snapshots below it that this
- * run keeps (not in `planned`) name; returns whether there were any.
- */
-async function addSurvivors(context: MaintenanceContext, inventory: Inventory, references: References, planned: readonly Deletion[], base: number): Promise<boolean> {
-  const going = new Set(planned.map((deletion) => deletion.key));
-  const survivors = [...inventory.objects.values()].filter(
-    (entry) => !going.has(entry.key) && ((entry.kind === "record" && entry.seq! <= base) || (entry.kind === "snapshot" && entry.seq! < base)),
-  );
-  await boundedEach(survivors, 8, async (entry) => {
-    if (entry.kind === "record") references.addRecord(await context.log.readRecordHeader(entry.seq!, entry.size));
-    else references.addSnapshot(decodeSnapshot(entry.key, await context.log.readSnapshot(entry.seq!)));
-  });
-  return survivors.length > 0;
 }
 
 function plannedDeletions(

@@ -386,29 +386,3 @@ describe("garbage collection with several writers: the head", () => {
     for (const fs of [a, b]) await fs.close();
   });
 });
-
-describe("garbage collection with several writers: what stays names its data", () => {
-  test("a snapshot below the oldest kept one that is too young to delete keeps the data it names", async () => {
-    const workspace = await testWorkspace("local", "shared-young-snapshot");
-    const writer = await shared(workspace, "writer");
-    await writer.writeFile("/big", new Uint8Array(100 * KiB).fill(5)); // chunks
-    const root = workspace.describe.slice("local:".length);
-    const chunks = readdirSync(join(root, "chunks"));
-    expect(chunks.length).toBeGreaterThan(0);
-    const young = await writer.snapshot(); // names the chunks; stays, being young
-    await writer.writeFile("/big", "small now"); // the chunks are no longer in the live state
-    await writer.snapshot();
-    await writer.writeFile("/after.txt", "after");
-    // The chunks are old on the store's clock (LocalObjectStore's file times); the snapshot is not.
-    const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
-    for (const name of chunks) utimesSync(join(root, "chunks", name), hoursAgo, hoursAgo);
-    const report = await writer.collectGarbage({ retentionMs: 0, graceMs: 60_000 });
-    expect(report.retainedFrom).toBeGreaterThan(young);
-    expect(readdirSync(join(root, "snapshots")).some((name) => Number(name) === young)).toBe(true); // too young to delete
-    expect(report.deletions.filter((deletion) => deletion.kind === "chunk")).toEqual([]); // so what it names stays
-    const reader = await workspace.mount({ name: "check", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
-    expect((await reader.fsck()).problems).toEqual([]);
-    await reader.close();
-    await writer.close();
-  });
-});
