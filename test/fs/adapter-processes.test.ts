@@ -37,6 +37,17 @@ async function ownMount(store: Job["store"], config: Record<string, unknown> = {
 const linesOf = (text: string) => text.split("\n").filter((line) => line !== "");
 
 /** The directories under cacheRoot: the team mount's and its slots. */
+/**
+ * Waits for both children to be ready on one cacheRoot (each in a cache directory of its own:
+ * the second took a sibling slot), starts them at once, and returns what each reports when done.
+ */
+async function startTogether(children: Child[], cacheRoot: string): Promise<unknown[]> {
+  await Promise.all(children.map((child) => child.next("ready")));
+  expect(teamDirectories(cacheRoot).length).toBe(2);
+  for (const child of children) child.say("go");
+  return Promise.all(children.map((child) => child.next("done")));
+}
+
 function teamDirectories(cacheRoot: string): string[] {
   return readdirSync(cacheRoot)
     .filter((name) => name.startsWith(mountDirectoryName("team")))
@@ -84,10 +95,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const ops = backend === "local" ? 12 : 8;
       const children = ["p0", "p1"].map((name) => spawnChild(worker, { role: "shell", store, cacheRoot, name, ops }));
       try {
-        await Promise.all(children.map((child) => child.next("ready")));
-        expect(teamDirectories(cacheRoot).length).toBe(2);
-        for (const child of children) child.say("go");
-        const reports = (await Promise.all(children.map((child) => child.next("done")))) as ShellReport[];
+        const reports = (await startTogether(children, cacheRoot)) as ShellReport[];
         expect(reports.flatMap((report) => report.failures)).toEqual([]);
         expect(reports.flatMap((report) => report.badOutputs)).toEqual([]);
 
@@ -128,10 +136,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const ops = 5;
       const children = ["p0", "p1"].map((name) => spawnChild(worker, { role: "mastra", store, cacheRoot, name, ops }));
       try {
-        await Promise.all(children.map((child) => child.next("ready")));
-        expect(teamDirectories(cacheRoot).length).toBe(2);
-        for (const child of children) child.say("go");
-        const reports = (await Promise.all(children.map((child) => child.next("done")))) as { files: Record<string, string>; appended: string[] }[];
+        const reports = (await startTogether(children, cacheRoot)) as { files: Record<string, string>; appended: string[] }[];
         children[0]!.say("check p1");
         children[1]!.say("check p0");
         const [sawP1, sawP0] = await Promise.all(children.map((child) => child.next("saw")));
@@ -157,10 +162,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const ops = backend === "local" ? 6 : 4;
       const children = ["p0", "p1"].map((name) => spawnChild(worker, { role: "flue", store, cacheRoot, name, ops }));
       try {
-        await Promise.all(children.map((child) => child.next("ready")));
-        expect(teamDirectories(cacheRoot).length).toBe(2);
-        for (const child of children) child.say("go");
-        const reports = (await Promise.all(children.map((child) => child.next("done")))) as FlueReport[];
+        const reports = (await startTogether(children, cacheRoot)) as FlueReport[];
         expect(reports.flatMap((report) => report.failures)).toEqual([]);
         expect(reports.flatMap((report) => report.badOutputs)).toEqual([]);
         children[0]!.say("check p1");
