@@ -98,8 +98,6 @@ interface Command {
   details?: string;
   /** How the filesystem is mounted for this command. */
   mount: "readonly" | "readwrite" | ((values: Values) => "readonly" | "readwrite");
-  /** Whether a read-write mount of this command must be the exclusive writer (default: only with --exclusive). */
-  exclusive?: (values: Values) => boolean;
   options?: OptionSpec;
   /** init: makes the filesystem, and is refused where one exists. */
   creates?: true;
@@ -559,15 +557,15 @@ only writer instead, and publishes the epoch record every exclusive writer does)
     summary: "check that every referenced object exists and matches its checksum; report orphans",
     usage: "fsck [--quick] [--repair] [--verbose]",
     details: `Exit status 0 when the filesystem is sound, 3 when problems were found (or it cannot be
-mounted because an object it needs is damaged). --quick checks existence only. --repair writes a
-snapshot of the current state, rewrites the head by compare-and-swap, deletes damaged snapshots
-that a newer good one replaces, and checks again; missing or damaged records and data stay.`,
+mounted because an object it needs is damaged). --quick checks existence only. --repair builds
+each damaged or missing snapshot again from an older one and the log, rewrites a damaged head by
+compare-and-swap (after a snapshot of the current state), deletes a damaged snapshot that cannot
+be rebuilt once the head retains only newer states, and checks again; missing or damaged records
+and data stay. It writes beside other writers (they go on) unless --exclusive.`,
     mount: (values) => (values.repair ? "readwrite" : "readonly"),
-    // A repair replaces objects other writers may be reading: it runs as the only writer.
-    exclusive: (values) => values.repair === true,
     options: {
       quick: { type: "boolean", help: "check that objects exist, without reading their bytes" },
-      repair: { type: "boolean", help: "rewrite a damaged head, replace damaged snapshots; mounts read-write as the exclusive writer" },
+      repair: { type: "boolean", help: "rebuild damaged snapshots from the log, rewrite a damaged head; mounts read-write beside other writers (--exclusive: as the only writer)" },
       verbose: { type: "boolean", short: "v", help: "list every orphan" },
     },
     validate: (args) => atMost(args, 0, "fsck"),
@@ -989,7 +987,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       mode,
       prefix: location.prefix,
       onWriterBusy: writer,
-      ...(values.exclusive === true || command.exclusive?.(values) === true ? { exclusive: true } : {}),
+      ...(values.exclusive === true ? { exclusive: true } : {}),
       onWriterWait: (wait) => io.stderr(`${program} ${name}: ${wait.message}; at most ${formatTimeLeft(wait.giveUpAt.getTime() - Date.now())} left before it gives up (--no-wait fails at once instead)\n`),
       ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
       ...(atSeq === undefined ? {} : { atSeq }),

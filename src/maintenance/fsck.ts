@@ -12,12 +12,19 @@
 // The report says `sound` when nothing but orphans was found. fsck only reads, unless asked to
 // repair (the writer only): see checkFilesystem.
 
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { FsError } from "../base/errors.ts";
-import { recordEpoch } from "../commit/replay.ts";
+import { catchUp, recordEpoch } from "../commit/replay.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
-import { formatKey, headKey, parseOriginKey, seqOfSnapshotKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
+import { formatKey, headKey, parseOriginKey, seqOfSnapshotKey, seqOfWalKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
 import { recordFollowsProblem, type LogPosition } from "../log/record.ts";
-import { decodeSnapshot } from "../namespace/snapshot.ts";
+import { decodeSnapshot, encodeSnapshot } from "../namespace/snapshot.ts";
+import { OpApplier } from "../namespace/apply-ops.ts";
+import { openIndex, prepareIndex } from "../mount/start.ts";
+import { CollectorLease } from "./collector-lease.ts";
+import { storeNow } from "./garbage-collector.ts";
 import type { NamespaceView } from "../namespace/namespace.ts";
 import { CorruptObjectError, NotFoundError, StoreError } from "../stores/store-errors.ts";
 import { takeInventory, type InventoryEntry } from "./inventory.ts";
@@ -84,13 +91,19 @@ export interface FsckReport {
 }
 
 /**
- * Checks the filesystem; with `repair`, the writer then mends what a good state can mend, and
- * checks again: a head that is damaged, missing, of another filesystem or naming a missing or
- * damaged snapshot is rewritten by compare-and-swap (after a snapshot of the writer's state is
- * written, over a damaged one at the same seq); a damaged snapshot no fork pins is deleted once
- * that newer good one stands, and the head stops listing it. Missing or damaged records and data
- * are not repairable here: they stay in the report. A store error that stops the check is thrown
- * as it is (the facade's fsck reports it as an FsError).
+ * Checks the filesystem; with `repair`, the writer then mends what the log can mend, and checks
+ * again. A damaged or missing snapshot is built again from an older good snapshot (or the log's
+ * start) and the records after it, and written in its place: the head's list is unchanged, so
+ * time travel keeps that seq, and other writers' lists stay right. A damaged snapshot that cannot
+ * be rebuilt (the records below it were collected) and that no fork pins is deleted once the head
+ * announces, as `retainedFrom`, a newer state the listing shows whole. A head that is damaged,
+ * missing, of another filesystem, or naming a missing snapshot is rewritten by compare-and-swap
+ * after a snapshot of the writer's state. Missing or damaged records and data are not repairable
+ * here: they stay in the report. A shared writer repairs too: it holds the collector lease
+ * meanwhile (a collection and a repair never delete snapshots at once), and deletes only what
+ * lies below the `retainedFrom` its head announces, which every other writer's head update
+ * adopts, so none lists a deleted snapshot again. A store error that stops the check is thrown as
+ * it is (the facade's fsck reports it as an FsError).
  */
 export async function checkFilesystem(context: MaintenanceContext, options: FsckOptions = {}): Promise<FsckReport> {
   parseOptions(fsckOptionsSchema, options, "fsck options", "fsck");
@@ -98,48 +111,120 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
   if (!options.repair) return first.report;
   const committer = context.committer;
   if (committer === undefined) throw new FsError("EROFS", "fsck", { detail: "only the writer repairs: mount read-write (the command line's fsck --repair does)" });
-  if (committer.shared) {
-    // A repair deletes damaged snapshots and rewrites the head's list of snapshots; every other
-    // shared writer keeps that list too and merges it into the head at its next update, which
-    // could list a deleted snapshot again. Garbage collection needs no such list (GC9).
-    throw new FsError("EINVAL", "fsck", {
-      detail: "fsck repairs only from an exclusive writer (exclusive: true): the other shared writers (exclusive: false) may list a snapshot the repair deletes in the head again; mount exclusively to repair (it fences the shared writers)",
-    });
-  }
   if (committer.fenced !== undefined) throw committer.fenced;
-  const repairs: string[] = [];
   const { problems } = first.report;
-  const damaged = [
-    ...new Set(
-      problems
-        .filter((entry) => entry.kind === "corrupt-snapshot" || (entry.kind === "missing-snapshot" && first.listedSnapshots.has(seqOfSnapshotKey(entry.key) ?? -1)))
-        .map((entry) => seqOfSnapshotKey(entry.key))
-        .filter((seq): seq is number => seq !== undefined && !first.pinned.has(seq)),
-    ),
-  ];
-  const headProblem = problems.some((entry) => entry.kind === "head" || entry.kind === "retention" || entry.kind === "missing-snapshot");
-  if (damaged.length > 0 || headProblem) {
-    await committer.snapshotSettled();
-    const written = await committer.snapshot();
-    if (written > 0) repairs.push(`wrote ${snapshotKey(written)} from this writer's state${damaged.includes(written) ? ", over the damaged one" : ""}`);
-    for (const seq of damaged) {
-      if (seq === written) continue;
-      committer.forgetSnapshot(seq);
-      await context.store.delete(snapshotKey(seq));
-      repairs.push(`deleted the damaged ${snapshotKey(seq)}`);
+  // Damaged snapshots, and missing ones the head names or a fork pinned.
+  const broken = problems.filter((entry) => entry.kind === "corrupt-snapshot" || entry.kind === "missing-snapshot").map((entry) => seqOfSnapshotKey(entry.key));
+  const unlisted = [...first.namedSnapshots].filter((seq) => !first.listedSnapshots.has(seq));
+  const damaged = [...new Set([...broken, ...unlisted])].filter((seq): seq is number => seq !== undefined).sort((a, b) => a - b);
+  const headProblem = problems.some((entry) => entry.kind === "head" || entry.kind === "retention");
+  if (damaged.length === 0 && !headProblem) return { ...first.report, repairs: [] };
+  let lease: CollectorLease | undefined;
+  const repairs: string[] = [];
+  try {
+    if (committer.shared) {
+      lease = await CollectorLease.acquire(context.store, `${context.name} (writer ${committer.writerId}, fsck repair)`, await storeNow(context));
+      lease.startRenewing();
     }
-    // The oldest state still whole, now that damaged snapshots are gone: what the head announces.
-    const inventory = await takeInventory(context.store);
-    const whole = oldestWholeState(inventory.records, inventory.snapshots.keys(), committer.current.seq, context.format.forkedFrom?.seq ?? 0);
-    const updated = whole !== undefined && whole > committer.retention.retainedFrom ? await committer.retain(whole) : await committer.updateHead();
-    if (!updated) throw committer.fenced ?? new FsError("EIO", "fsck", { detail: "the head could not be rewritten (another writer's head stands); run fsck again" });
-    repairs.push(`rewrote ${headKey}: snapshot ${committer.snapshotSeq}, seq ${committer.current.seq}, retained from ${committer.retention.retainedFrom}`);
+    const rebuilt = new Set<number>();
+    for (const seq of damaged) {
+      const from = await rebuildSnapshot(context, seq, first);
+      if (from === undefined) continue;
+      rebuilt.add(seq);
+      repairs.push(`rebuilt ${snapshotKey(seq)} from ${from}`);
+    }
+    const lost = damaged.filter((seq) => !rebuilt.has(seq) && !first.pinned.has(seq));
+    const headNamesLost = damaged.some((seq) => !rebuilt.has(seq) && first.namedSnapshots.has(seq));
+    if (lost.length > 0 || headProblem || headNamesLost) {
+      await committer.snapshotSettled();
+      const written = await committer.snapshot();
+      if (written > 0) repairs.push(`wrote ${snapshotKey(written)} from this writer's state${lost.includes(written) ? ", over the damaged one" : ""}`);
+      const unrepaired = lost.filter((seq) => seq !== written);
+      // The oldest state kept whole once the snapshots that could not be rebuilt are left out: what the head announces.
+      const inventory = await takeInventory(context.store);
+      const good = [...inventory.snapshots.keys()].filter((seq) => !unrepaired.includes(seq));
+      const whole = oldestWholeState(inventory.records, good, committer.current.seq, context.format.forkedFrom?.seq ?? 0);
+      const announced = Math.max(committer.retention.retainedFrom, whole ?? 0);
+      // A shared writer deletes only what its head retains no longer: another writer's head update
+      // adopts the higher retainedFrom and stops listing what lies below it (an exclusive writer
+      // has no other writer to list a snapshot again, and forgets it outright).
+      const deletable = committer.shared ? unrepaired.filter((seq) => seq < announced) : unrepaired;
+      if (!committer.shared) for (const seq of deletable) committer.forgetSnapshot(seq);
+      let updated = false;
+      for (let attempt = 0; attempt < 5 && !updated; attempt++) {
+        // A shared writer's head update gives way to a newer writer's head: it catches up and tries again.
+        if (attempt > 0 && committer.shared) await committer.refresh();
+        updated = announced > committer.retention.retainedFrom ? await committer.retain(announced) : await committer.updateHead();
+        if (!committer.shared) break;
+      }
+      if (!updated) throw committer.fenced ?? new FsError("EIO", "fsck", { detail: "the head could not be rewritten (another writer's head stands); run fsck again" });
+      repairs.push(`rewrote ${headKey}: snapshot ${committer.snapshotSeq}, seq ${committer.current.seq}, retained from ${committer.retention.retainedFrom}`);
+      lease?.check();
+      for (const seq of deletable) {
+        if (!first.listedSnapshots.has(seq)) continue; // missing already: the head no longer names it
+        await context.store.delete(snapshotKey(seq));
+        repairs.push(`deleted the damaged ${snapshotKey(seq)}`);
+      }
+      for (const seq of unrepaired.filter((seq) => !deletable.includes(seq))) {
+        repairs.push(`left the damaged ${snapshotKey(seq)}: no older state to rebuild it from, and the head still retains its seq (other shared writers may list it); repair again as the exclusive writer`);
+      }
+    }
+  } finally {
+    await lease?.release();
   }
   const second = await inspect(context, options);
   return { ...second.report, repairs };
 }
 
-async function inspect(context: MaintenanceContext, options: FsckOptions): Promise<{ report: FsckReport; pinned: ReadonlySet<number>; listedSnapshots: ReadonlySet<number> }> {
+/**
+ * Builds the state at `seq` again in a scratch index, from the newest older snapshot that reads
+ * whole (or the log's start) and the records after it, and writes it as snapshot `seq` (over a
+ * damaged one). Returns what it was built from, or undefined when no such starting point has every
+ * record up to `seq` kept and sound.
+ */
+async function rebuildSnapshot(context: MaintenanceContext, seq: number, found: Inspection): Promise<string | undefined> {
+  const logStartsAfter = context.format.forkedFrom?.seq ?? 0;
+  const damaged = new Set(found.report.problems.filter((entry) => entry.kind === "corrupt-snapshot" || entry.kind === "missing-snapshot").map((entry) => seqOfSnapshotKey(entry.key)));
+  const starts = [...found.inventory.snapshots.keys(), logStartsAfter].filter((start) => start < seq && start >= logStartsAfter && !damaged.has(start));
+  for (const start of [...new Set(starts)].sort((a, b) => b - a)) {
+    let kept = true;
+    for (let record = start + 1; record <= seq && kept; record++) kept = found.inventory.records.has(record) && !found.unsoundRecords.has(record);
+    if (!kept) continue;
+    const directory = await mkdtemp(join(tmpdir(), "s3-bun-cached-fs-repair-"));
+    const namespace = openIndex(join(directory, "index.sqlite"));
+    try {
+      let position = await prepareIndex(namespace, context.log, context.format.fsId, start, true, Date.parse(context.format.created) || 0, "throw");
+      position = (await catchUp(context.log, namespace, new OpApplier(namespace), position, undefined, { knownSeq: seq, maxRecords: seq - position.seq })).position;
+      const expected = found.recordHashes.get(seq);
+      if (position.seq !== seq || (expected !== undefined && position.hash !== expected)) continue;
+      await context.log.writeSnapshot(seq, encodeSnapshot(namespace.committed, position));
+      return start === 0 ? "the log's start" : start === logStartsAfter ? `the fork's starting point (seq ${start})` : snapshotKey(start);
+    } catch (error) {
+      if (error instanceof StoreError && !(error instanceof NotFoundError) && !(error instanceof CorruptObjectError)) throw error; // the store, not this starting point
+    } finally {
+      namespace.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+  return undefined;
+}
+
+interface Inspection {
+  report: FsckReport;
+  /** Snapshots forks inherited: never deleted. */
+  pinned: ReadonlySet<number>;
+  /** Snapshots the listing found. */
+  listedSnapshots: ReadonlySet<number>;
+  /** Snapshots the head names (its newest and its list for time travel). */
+  namedSnapshots: ReadonlySet<number>;
+  inventory: Awaited<ReturnType<typeof takeInventory>>;
+  /** The hash of each kept record that was read whole. */
+  recordHashes: ReadonlyMap<number, string>;
+  /** Kept records found missing, damaged or unreadable. */
+  unsoundRecords: ReadonlySet<number>;
+}
+
+async function inspect(context: MaintenanceContext, options: FsckOptions): Promise<Inspection> {
   const verifyData = options.verifyData ?? true;
   const concurrency = options.concurrency ?? 8;
   const { log, store, format } = context;
@@ -335,7 +420,9 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
     orphans,
     orphanBytes: orphans.reduce((sum, orphan) => sum + orphan.size, 0),
   };
-  return { report, pinned, listedSnapshots: new Set(inventory.snapshots.keys()) };
+  const namedSnapshots = new Set(usableHead === undefined ? [] : [usableHead.snapshot, ...(usableHead.snapshots ?? [])].filter((seq) => seq > 0));
+  const unsoundRecords = new Set(problems.filter((entry) => entry.kind === "missing-record" || entry.kind === "corrupt-record" || entry.kind === "unreadable" || entry.kind === "broken-chain").map((entry) => seqOfWalKey(entry.key)).filter((seq): seq is number => seq !== undefined));
+  return { report, pinned, listedSnapshots: new Set(inventory.snapshots.keys()), namedSnapshots, inventory, recordHashes, unsoundRecords };
 }
 
 /** The seq below the run of records that ends at `tip` (0: the run starts at the log's start). */

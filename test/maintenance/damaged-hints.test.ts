@@ -195,7 +195,7 @@ describe("damaged hints on the command line (local)", () => {
     expect((await cli(["cat", "/latest.txt", ...at])).stdout).toBe("latest is 3");
     const repair = await cli(["fsck", "--repair", ...at]);
     expect({ status: repair.status, stderr: repair.stderr }).toEqual({ status: 0, stderr: "" });
-    expect(repair.stdout).toContain(`repaired: deleted the damaged ${snapshotKey(space.newest)}`);
+    expect(repair.stdout).toContain(`repaired: rebuilt ${snapshotKey(space.newest)} from ${snapshotKey(space.older)}`);
     expect(repair.stdout).toContain("the filesystem is sound");
     expect((await cli(["fsck", ...at])).status).toBe(0);
     expect((await cli(["gc", "--delete", "--retention", "0", "--grace", "0", ...at])).status).toBe(0);
