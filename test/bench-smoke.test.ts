@@ -155,6 +155,12 @@ describe("the benchmark suite at smoke size", () => {
     const lag = run("lifecycle-reader-lag", "ours");
     expect(lag.metrics.lagP50Ms).toBeGreaterThanOrEqual(0);
     expect(lag.requests.put).toBe(0); // the reader never writes
+    // Every refresh reads the head once, with one or two log slots; the reader's requests are those.
+    const refreshes = numberCheck("lifecycle-reader-lag", "reader refreshes");
+    expect(numberCheck("lifecycle-reader-lag", "reader get heads")).toBe(refreshes);
+    expect(numberCheck("lifecycle-reader-lag", "reader get wal")).toBeGreaterThanOrEqual(refreshes);
+    expect(numberCheck("lifecycle-reader-lag", "reader refreshes that found records")).toBeGreaterThan(0);
+    expect(numberCheck("lifecycle-reader-lag", "reader refreshes that found records")).toBeLessThanOrEqual(sizes.lifecycle.lagWrites);
   });
 
   test("agents: the shell publishes one commit per writing command and prints what InMemoryFs prints; Mastra's tools agree on every filesystem, ours warm with no request", () => {

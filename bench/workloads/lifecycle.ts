@@ -8,7 +8,8 @@
 // - Idle refresh: ours `refresh()` when nothing changed (a conditional GET of the head and a probe
 //   of the next log slot). One object per file has no log: noticing a change means listing again.
 // - Reader lag: a writer writes a small file every `lagIntervalMs`; a reader on another cache
-//   refreshes back to back until it sees it. Baselines: the reader polls HeadObject (raw) or
+//   refreshes back to back until it sees it (while records keep arriving, each refresh reads the
+//   head and the next two log slots at once, so one that finds a record is done in one round trip). Baselines: the reader polls HeadObject (raw) or
 //   exists (S3Filesystem) on the very key it waits for, which is the best a reader without a log
 //   can do, and only when it knows the name in advance.
 
@@ -203,16 +204,27 @@ async function readerLag(context: BenchContext): Promise<ScenarioResult> {
         const reader = await context.ours.mount(prefix, { config: { mode: "readonly" } });
         try {
           // Requests of the reader only: what following a writer costs.
-          return await measureRun({
+          let refreshes = 0;
+          let changed = 0;
+          reader.resetRecording();
+          const run = await measureRun({
             latency: context.latency,
             counters: reader.counters,
             body: () =>
               lagRun(
                 (index) => writer.fs.writeFile(`/${path(index)}`, body),
                 (index) => reader.fs.exists(`/${path(index)}`),
-                async () => void (await reader.fs.refresh()),
+                async () => {
+                  refreshes++;
+                  if ((await reader.fs.refresh()).changed) changed++;
+                },
               ),
           });
+          // The last repetition's: how the reader's requests split between the head and the log.
+          for (const [key, value] of Object.entries(purposes(reader.recorded()))) checks[`reader ${key}`] = value;
+          checks["reader refreshes"] = refreshes;
+          checks["reader refreshes that found records"] = changed;
+          return run;
         } finally {
           await reader.close();
           await writer.close();

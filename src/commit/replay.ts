@@ -65,6 +65,14 @@ const parallelReads = 16;
 export interface CatchUpOptions {
   /** A record already read: the one after `position`. */
   first?: DecodedRecord | undefined;
+  /** Records already read, in order: the ones after `position` (after `first`, if given). Never read again. */
+  read?: readonly DecodedRecord[];
+  /**
+   * The slot after the records already read was found empty by the same refresh: it is read again
+   * only if `knownSeq` says it has been filled since (the head, read at once, saw it land), and
+   * nothing after `knownSeq` is probed.
+   */
+  endSeen?: boolean;
   /** The newest seq known to exist (the head's hint). */
   knownSeq?: number;
   /** At most this many records in one call. */
@@ -79,6 +87,9 @@ export interface CatchUpOptions {
  * `knownSeq` (the head's hint) lets a reader that is far behind fetch the records it knows exist
  * in parallel instead of one round trip each; past it, probing widens while records keep coming. `maxRecords`
  * bounds one call, so a reader chasing a busy writer still returns (and the next call goes on).
+ * A caller that probed the log itself passes what it found (`first`, `read`) and whether it found
+ * the empty slot after it (`endSeen`): then nothing is read twice, and a refresh that saw the end
+ * applies at once, with no round trip more.
  * Returns the new position and the records applied.
  */
 export async function catchUp(
@@ -89,15 +100,20 @@ export async function catchUp(
   cache: SegmentCache | undefined,
   options: CatchUpOptions = {},
 ): Promise<{ position: LogPosition; records: DecodedRecord[] }> {
-  const { first, knownSeq = 0, maxRecords = Number.POSITIVE_INFINITY, snapshot = 0 } = options;
+  const { first, read = [], endSeen = false, knownSeq = 0, maxRecords = Number.POSITIVE_INFINITY, snapshot = 0 } = options;
   const records: DecodedRecord[] = [];
   if (first !== undefined) records.push(first);
+  records.push(...read.slice(0, maxRecords - records.length));
   // Past the hint, probe one slot (an idle refresh costs one GET), then twice as many each time
-  // a whole window is found: a reader behind an active writer soon reads in parallel.
-  let speculative = 1;
-  while (records.length < maxRecords) {
+  // a whole window is found: a reader behind an active writer soon reads in parallel. Records
+  // read already were a window found whole: the next one is as wide.
+  let speculative = Math.max(1, read.length);
+  // The log's end was seen already: nothing more to read but what the head says landed since. A
+  // record after that empty slot was published after it was seen, so after this refresh began.
+  const last = endSeen ? Math.max(position.seq + records.length, knownSeq) : Number.POSITIVE_INFINITY;
+  while (records.length < maxRecords && position.seq + records.length < last) {
     const from = position.seq + records.length + 1;
-    const count = Math.min(parallelReads, Math.max(speculative, knownSeq - from + 1), maxRecords - records.length);
+    const count = Math.min(parallelReads, Math.max(speculative, knownSeq - from + 1), maxRecords - records.length, last - from + 1);
     const window = await Promise.all(Array.from({ length: count }, (_, index) => log.readRecord(from + index)));
     let complete = true;
     for (const record of window) {

@@ -1,8 +1,9 @@
 // A reader's way of keeping up with the writer: `refresh()` reads the head and the next log slot
-// at once, applies what was published since, and starts again from the head's snapshot when the
-// log it would follow was collected. A time-travel mount's follower is pinned: it never moves.
+// at once (the next two while records keep arriving), applies what was published since, and starts
+// again from the head's snapshot when the log it would follow was collected. A time-travel mount's
+// follower is pinned: it never moves.
 
-import type { LogPosition } from "../log/record.ts";
+import type { DecodedRecord, LogPosition } from "../log/record.ts";
 import type { RemoteLog } from "../log/remote-log.ts";
 import type { Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
@@ -32,12 +33,23 @@ export interface FollowerStart {
   pinned: boolean;
 }
 
+/**
+ * After a refresh that found new records, this many refreshes in a row that find nothing before a
+ * refresh probes one slot again instead of two. While a writer keeps committing, the second slot
+ * read with the first shows the log's end in the same round trip, so a refresh that finds one new
+ * record applies it one round trip after it started, not two; once the writer has been quiet for
+ * this many refreshes, an idle refresh costs two requests again.
+ */
+export const closeFollowingRefreshes = 8;
+
 export class Follower {
   private position: LogPosition;
   private headEtag: string | undefined;
   private knownSeq: number;
   private headSnapshot: number;
   private readonly pinned: boolean;
+  /** Refreshes in a row that found nothing new (a follower starts quiet: one slot probed). */
+  private quietRefreshes = closeFollowingRefreshes;
   private refreshing: Promise<{ seq: number; changed: boolean }> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
 
@@ -86,20 +98,32 @@ export class Follower {
   private async followLog(): Promise<{ seq: number; changed: boolean }> {
     const { log, namespace } = this.index;
     // The head and the next log slot are read at once: an idle refresh is two requests in
-    // one round trip, and a reader learns of a new commit one round trip after it lands.
+    // one round trip. While records keep arriving the slot after it is read too, so a refresh
+    // that finds one new record also finds the empty slot that ends the log, in the same round
+    // trip. The head is read every time: an empty slot is the log's end only if the head, read
+    // with it, does not say it was collected (a newer snapshot; M8) or filled meanwhile (its seq).
     if (namespace.damaged !== undefined) await this.rebuild(); // found damaged by a read: rebuilt from the log now
     const before = this.position.seq;
-    const [changedHead, next] = await Promise.all([log.readHeadIfChanged(this.headEtag), log.readRecord(before + 1)]);
+    const probed = this.quietRefreshes < closeFollowingRefreshes ? 2 : 1;
+    const [changedHead, ...window] = await Promise.all([
+      log.readHeadIfChanged(this.headEtag),
+      ...Array.from({ length: probed }, (_, index) => log.readRecord(before + 1 + index)),
+    ]);
     if (changedHead !== undefined && changedHead !== "unchanged" && changedHead.head.fsId === this.position.fsId) {
       this.headEtag = changedHead.etag;
       this.headSnapshot = Math.max(this.headSnapshot, changedHead.head.snapshot);
       this.knownSeq = Math.max(this.knownSeq, changedHead.head.seq);
     }
-    if (next !== undefined || this.knownSeq > before) {
+    // The records found, up to the first empty slot (a record after a gap is one collection kept
+    // for its inline data: the log went on without it, and the head's snapshot says where).
+    const empty = window.findIndex((record) => record === undefined);
+    const found = (empty === -1 ? window : window.slice(0, empty)) as DecodedRecord[];
+    if (found.length > 0 || this.knownSeq > before) {
       // What the head announced, plus a little: a reader behind a busy writer still returns.
       try {
         this.position = (await catchUp(log, namespace, this.index.applier, this.position, this.index.cache, {
-          first: next,
+          read: found,
+          endSeen: empty !== -1,
           knownSeq: this.knownSeq,
           maxRecords: Math.max(0, this.knownSeq - before) + 256,
           snapshot: this.headSnapshot,
@@ -114,7 +138,9 @@ export class Follower {
       // was collected (perhaps all but a record kept for its data). Start again from the snapshot.
       await this.restartFromSnapshot();
     }
-    return { seq: this.position.seq, changed: this.position.seq !== before };
+    const changed = this.position.seq !== before;
+    this.quietRefreshes = changed ? 0 : Math.min(this.quietRefreshes + 1, closeFollowingRefreshes);
+    return { seq: this.position.seq, changed };
   }
 
   /** An index found damaged (or disagreeing with the log) is replaced and filled again from the newest snapshot and the log. */
