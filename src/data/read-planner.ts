@@ -145,7 +145,8 @@ function touching(extents: readonly PlacedExtent[], from: number, to: number): P
 //
 //   - a directory's first cold read fetches just its file;
 //   - each later cold read fetches, in the same ranged GET, the directory's small files after it
-//     (name order, which is the order a tree is usually written in), a window of
+//     in the order their bytes are stored (the order they were written in: one contiguous range
+//     when they were written together, as a tree usually is, in name order), a window of
 //     max(need, initialWindowBytes) - unread bytes, where `need` is the bytes of the directory's
 //     files the reader has read from the store or from the windows, and `unread` the bytes of files
 //     fetched ahead that it has not read (yet, or ever);
@@ -173,10 +174,18 @@ interface Neighbourhood {
   unread: number;
   /** The last file of the latest window: reading it fetches the next window. */
   last: number | undefined;
+  /** The directory's small files in the order their bytes are stored, once a window needed it. */
+  order?: PackOrder;
+}
+
+interface PackOrder {
+  files: readonly { id: number; ino: number }[];
+  /** Each file's place in `files`, by id. */
+  positions: ReadonlyMap<number, number>;
 }
 
 /** Directories whose reader is remembered at once (the least recently read is forgotten first). */
-const trackedDirectories = 1024;
+const trackedDirectories = 256;
 
 export class DirectoryReadAhead {
   private readonly directories = new Map<number, Neighbourhood>();
@@ -242,21 +251,24 @@ export class DirectoryReadAhead {
     const { cache, layout } = this;
     const budget = Math.min(Math.max(state.need, this.initialWindowBytes) - state.unread, this.maxWindowBytes);
     if (budget <= 0) return [];
-    const siblings = listing.children(file.parent);
-    const start = siblings.findIndex((sibling) => sibling.id === file.id);
-    if (start < 0) return [];
+    const order = this.packOrder(file, state, listing);
+    const start = order.positions.get(file.id);
+    if (start === undefined) return [];
     const chosen: { id: number; size: number; extents: readonly PlacedExtent[] }[] = [];
     let total = 0;
-    for (let index = start + 1; index < siblings.length; index++) {
-      const sibling = siblings[index]!;
-      if (sibling.kind !== "file" || sibling.size === 0 || sibling.size > layout.largeFileBytes) continue;
-      if (total + sibling.size > budget || state.ahead.has(sibling.id)) break;
+    for (let index = start + 1; index < order.files.length; index++) {
+      const sibling = order.files[index]!;
+      // Its extents as the index has them now (the order is only remembered: the file may have
+      // been rewritten or removed since).
+      const siblingExtents = listing.extents(sibling.ino);
+      const size = siblingExtents.reduce((sum, extent) => sum + extent.length, 0);
+      if (size === 0 || size > layout.largeFileBytes) continue;
+      if (total + size > budget || state.ahead.has(sibling.id)) break;
       // The window ends at the first file already here: past it, one coalesced range would fetch
       // that file's bytes again, and the reader has been there (the window would be its waste).
-      const siblingExtents = listing.extents(sibling.ino);
       if (siblingExtents.some((extent) => cache.has(extent.object, extent.offset, extent.length))) break;
-      chosen.push({ id: sibling.id, size: sibling.size, extents: siblingExtents });
-      total += sibling.size;
+      chosen.push({ id: sibling.id, size, extents: siblingExtents });
+      total += size;
     }
     // Only objects holding several of the window's files (the cold file's own counting) are worth
     // a request: a file alone in its object would cost a GET of its own that the reader may never need.
@@ -277,6 +289,25 @@ export class DirectoryReadAhead {
     const prefetch: Extent[] = own === undefined ? [] : own.filter((extent) => !cache.has(extent.object, extent.offset, extent.length));
     for (const entry of fetched) for (const extent of entry.extents) if (!cache.has(extent.object, extent.offset, extent.length)) prefetch.push(extent);
     return prefetch;
+  }
+
+  /**
+   * The directory's small files in the order their bytes are stored (by object, then offset: the
+   * order they were written in), remembered until a file read is not in it (one written since).
+   */
+  private packOrder(file: PlannedFile, state: Neighbourhood, listing: DirectoryListing): PackOrder {
+    if (state.order?.positions.has(file.id) === true) return state.order;
+    const placed: { id: number; ino: number; object: string; offset: number }[] = [];
+    for (const sibling of listing.children(file.parent)) {
+      if (sibling.kind !== "file" || sibling.size === 0 || sibling.size > this.layout.largeFileBytes) continue;
+      const first = listing.extents(sibling.ino)[0];
+      if (first !== undefined) placed.push({ id: sibling.id, ino: sibling.ino, object: first.object, offset: first.offset });
+    }
+    // Stable: files sharing their first bytes (hard links, the same content) stay in name order.
+    placed.sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : a.offset - b.offset));
+    const files = placed.map(({ id, ino }) => ({ id, ino }));
+    state.order = { files, positions: new Map(files.map((entry, index) => [entry.id, index])) };
+    return state.order;
   }
 }
 
