@@ -254,21 +254,26 @@ export class DirectoryReadAhead {
     const order = this.packOrder(file, state, listing);
     const start = order.positions.get(file.id);
     if (start === undefined) return [];
-    const chosen: { id: number; size: number; extents: readonly PlacedExtent[] }[] = [];
+    const chosen: { id: number; size: number; extents: readonly PlacedExtent[]; after: boolean }[] = [];
     let total = 0;
-    for (let index = start + 1; index < order.files.length; index++) {
-      const sibling = order.files[index]!;
-      // Its extents as the index has them now (the order is only remembered: the file may have
-      // been rewritten or removed since).
-      const siblingExtents = listing.extents(sibling.ino);
-      const size = siblingExtents.reduce((sum, extent) => sum + extent.length, 0);
-      if (size === 0 || size > layout.largeFileBytes) continue;
-      if (total + size > budget || state.ahead.has(sibling.id)) break;
-      // The window ends at the first file already here: past it, one coalesced range would fetch
-      // that file's bytes again, and the reader has been there (the window would be its waste).
-      if (siblingExtents.some((extent) => cache.has(extent.object, extent.offset, extent.length))) break;
-      chosen.push({ id: sibling.id, size, extents: siblingExtents });
-      total += size;
+    // The files after it first (a reader going on in order reads them next), then, with what the
+    // budget leaves, those just before it (a reader going by name through files stored in another
+    // order, or several reads at once, finds them there).
+    for (const step of [1, -1]) {
+      for (let index = start + step; index >= 0 && index < order.files.length; index += step) {
+        const sibling = order.files[index]!;
+        // Its extents as the index has them now (the order is only remembered: the file may have
+        // been rewritten or removed since).
+        const siblingExtents = listing.extents(sibling.ino);
+        const size = siblingExtents.reduce((sum, extent) => sum + extent.length, 0);
+        if (size === 0 || size > layout.largeFileBytes) continue;
+        if (total + size > budget || state.ahead.has(sibling.id)) break;
+        // The window ends at the first file already here: past it, one coalesced range would fetch
+        // that file's bytes again, and the reader has been there (the window would be its waste).
+        if (siblingExtents.some((extent) => cache.has(extent.object, extent.offset, extent.length))) break;
+        chosen.push({ id: sibling.id, size, extents: siblingExtents, after: step === 1 });
+        total += size;
+      }
     }
     // Only objects holding several of the window's files (the cold file's own counting) are worth
     // a request: a file alone in its object would cost a GET of its own that the reader may never need.
@@ -285,7 +290,8 @@ export class DirectoryReadAhead {
       state.ahead.set(entry.id, entry.size);
       state.unread += entry.size;
     }
-    state.last = fetched[fetched.length - 1]!.id;
+    // The ramp goes on from the window's last file after the one read (none: no ramp from this window).
+    state.last = fetched.filter((entry) => entry.after).at(-1)?.id;
     const prefetch: Extent[] = own === undefined ? [] : own.filter((extent) => !cache.has(extent.object, extent.offset, extent.length));
     for (const entry of fetched) for (const extent of entry.extents) if (!cache.has(extent.object, extent.offset, extent.length)) prefetch.push(extent);
     return prefetch;

@@ -133,6 +133,26 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await reader.close();
     });
 
+    test("a reader going by name through files stored in another order finds the files before the one read in its window too", async () => {
+      const workspace = await testWorkspace(backend, "ra-name-order");
+      const writer = await workspace.mount();
+      // Stored f1, f2, ..., f200; by name f1, f10, f100, f101, ..., f2, f20, ...
+      await writer.transaction(async (tx) => {
+        for (let index = 1; index <= 200; index++) await tx.writeFile(`/src/f${index}.ts`, `export const line${index} = ${index};\n`);
+      });
+      await writer.close();
+      const reader = await coldReader(workspace);
+      const names = (await reader.readdir("/src")).map(String);
+      const before = reader.stats().requests;
+      let bytesRead = 0;
+      for (const entry of names) bytesRead += (await reader.readFile(`/src/${entry}`)).byteLength;
+      const after = reader.stats().requests;
+      // f1 alone; then f10 with the files after it (f11..f200) and before it (f2..f9) in one GET.
+      expect(after.get.requests - before.get.requests).toBe(2);
+      expect(after.total.bytesIn - before.total.bytesIn).toBe(bytesRead);
+      await reader.close();
+    });
+
     test("a directory written one commit per file is read file by file: a window never costs a GET per neighbour", async () => {
       const workspace = await testWorkspace(backend, "ra-one-per-commit");
       const writer = await workspace.mount();
