@@ -149,7 +149,9 @@ function touching(extents: readonly PlacedExtent[], from: number, to: number): P
 //     when they were written together, as a tree usually is, in name order), a window of
 //     max(need, initialWindowBytes) - unread bytes, where `need` is the bytes of the directory's
 //     files the reader has read from the store or from the windows, and `unread` the bytes of files
-//     fetched ahead that it has not read (yet, or ever);
+//     fetched ahead that it has not read (yet, or ever); what the files after it leave of the
+//     window goes to the files just before it (a reader going by name through files stored in
+//     another order, or many reads issued at once, find them there);
 //   - reading the last file of the latest window fetches the next window after it, in the
 //     background: a reader going through the directory in order finds each window read when it
 //     reaches its end, so `need` has doubled and the window doubles (a few GETs per thousand files,
@@ -158,8 +160,9 @@ function touching(extents: readonly PlacedExtent[], from: number, to: number): P
 //     window: whatever the pattern, the bytes fetched from the directory stay within twice the
 //     bytes read there, plus one initial window (`initialWindowBytes`, the reader's coalescing gap).
 //
-// A window is at most a quarter of the cache (and 64 MiB), so what is fetched ahead is not evicted
-// before the reader gets to it. Only objects holding several of the window's files (the cold
+// A window ends at the first file already cached or fetched ahead (past it, one coalesced range
+// would fetch those bytes again). A window is at most a quarter of the cache (and 64 MiB), so what
+// is fetched ahead is not evicted before the reader gets to it. Only objects holding several of the window's files (the cold
 // file's own object counts it) are fetched: a directory whose files were written one commit each
 // is read file by file, as it would be anyway, rather than a GET per neighbour. Files larger than
 // `largeFileBytes` are never fetched ahead (their reads have read-ahead of their own).
@@ -187,7 +190,7 @@ interface PackOrder {
 /** Directories whose reader is remembered at once (the least recently read is forgotten first). */
 const trackedDirectories = 256;
 
-export class DirectoryReadAhead {
+class DirectoryReadAhead {
   private readonly directories = new Map<number, Neighbourhood>();
 
   constructor(
@@ -229,11 +232,6 @@ export class DirectoryReadAhead {
     this.remember(file.parent, known);
     known.need += file.size;
     return this.window(file, known, listing, extents);
-  }
-
-  /** Bytes fetched ahead in `directory` and not read yet (for tests and the bench). */
-  unreadBytes(directory: number): number {
-    return this.directories.get(directory)?.unread ?? 0;
   }
 
   private remember(directory: number, state: Neighbourhood): void {
