@@ -241,9 +241,10 @@ class DirectoryReadAhead {
   }
 
   /**
-   * The window after `file`: the run of its small files after it that are neither cached nor
-   * fetched ahead already, within the budget. `own` is the cold file's extents, fetched in the same GETs, or undefined
-   * when the file was read from a window.
+   * The window around `file`, in the order the directory's bytes are stored: the run of small files
+   * after it, then the run before it, that are neither cached nor fetched ahead already, within the
+   * budget. `own` is the cold file's extents, fetched in the same GETs, or undefined when the file
+   * was read from a window.
    */
   private window(file: PlannedFile, state: Neighbourhood, listing: DirectoryListing, own: readonly PlacedExtent[] | undefined): Extent[] {
     const { cache, layout } = this;
