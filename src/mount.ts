@@ -138,7 +138,7 @@ export class Mount implements MaintenanceContext {
         coalesceGapBytes: config.coalesceGapBytes,
         concurrency: config.readConcurrency,
       });
-      this.planner = new ReadPlanner(this.cache, config.layout, config.readConcurrency);
+      this.planner = new ReadPlanner(this.cache, config.layout, config.readConcurrency, config.coalesceGapBytes);
     } catch (error) {
       this.releaseDirectory(); // a mount that fails lets go of its directory
       throw error;

@@ -4,7 +4,8 @@
 //
 // Ours: a writer mounted on a machine that has never seen the workspace (empty cache, index loaded
 // from the snapshot at mount, untimed): a read miss is one ranged GET of just that file's bytes
-// (a second miss in a directory prefetches the directory); a write is one commit (concurrent
+// (later misses in a directory also fetch the files stored after it, in a window as large as what
+// the reader has read there: src/data/read-planner.ts); a write is one commit (concurrent
 // writes share one). Each repetition seeds ours afresh, runs the sequence, then runs it again on a
 // new empty cache over the workspace the first pass rewrote (files now spread over many small
 // commit records): both states are tabled. Raw S3 and S3Filesystem: GetObject and PutObject per
@@ -106,7 +107,7 @@ async function mixedScenarios(context: BenchContext, workspace: MixedSize): Prom
     {
       subject: "ours",
       method: [
-        `writer on an empty ${cacheBytes / 2 ** 20} MiB cache, the workspace as seeded (transactions of 400); read miss = ranged GET (a second miss in a directory prefetches it), write = commit (concurrent writes grouped)`,
+        `writer on an empty ${cacheBytes / 2 ** 20} MiB cache, the workspace as seeded (transactions of 400); read miss = ranged GET (later misses in a directory fetch a window after it, as large as what was read there), write = commit (concurrent writes grouped)`,
         `the same sequence again, on an empty cache, over the workspace the first pass rewrote (1 file per commit record)`,
       ],
       run: async () => {

@@ -1,17 +1,23 @@
 // Workload "reads": small-file read latency cold (a machine that has never read the workspace)
-// and warm (read before), bytes fetched per cold read; large-file write and read throughput
-// against raw parallel PUT/GET, and piecewise reads against a GET per piece.
+// and warm (read before), bytes and requests per cold read for the ways a reader goes through a
+// directory; large-file write and read throughput against raw parallel PUT/GET, and piecewise
+// reads against a GET per piece.
 //
 // Ours, cold: a read-only mount on an empty cache (mount untimed). A read of a 10 KiB file alone
-// in its directory is one ranged GET of its 10 KiB; reads that scan one directory trigger the
-// core's scan prefetch (the directory's small files in a few coalesced ranges). Warm: the same
-// reads once more on that mount, from the cache. Large files: `writeFile` uploads 8 MiB chunks, 4 in parallel, then commits; `readFile`
+// in its directory is one ranged GET of its 10 KiB. Reads in one directory of `smallFiles` meet the
+// core's read-ahead (src/data/read-planner.ts): from the second miss on, the files stored after
+// the one read, in a window as large as what the reader has read there less what it was fetched
+// ahead and left unread. Three patterns: scattered (`coldReads` distinct files in random order),
+// sequential (`coldReads` files in directory order) and the whole directory (every file, in
+// directory order); each reports bytes fetched per byte read beside its requests per read. Warm:
+// the scattered reads once more on that mount, from the cache. Large files: `writeFile` uploads 8 MiB chunks, 4 in parallel, then commits; `readFile`
 // fetches 8 MiB ranges, up to 8 in parallel; `stream` reads three windows ahead of its consumer;
 // `readRange` in 1 MiB pieces, in order, fetches two chunks ahead once the run is seen. Raw S3:
 // GetObject per small file; multipart upload and ranged GETs of 8 MiB parts, 4 in parallel; a
 // ranged GET per 1 MiB piece.
-// S3Filesystem: readFile (one GET) and writeFile (one PUT of the whole file). Local disk: node:fs
-// (reads come from the page cache: the kernel's cache cannot be dropped without root).
+// S3Filesystem: readFile (one GET) and writeFile (one PUT of the whole file); left out of the
+// sequential and whole-directory tables, where it would only repeat raw S3's GET per file. Local
+// disk: node:fs (reads come from the page cache: the kernel's cache cannot be dropped without root).
 
 import type { BenchContext } from "../context.ts";
 import { randomFiles, shuffled } from "../data.ts";
@@ -64,13 +70,13 @@ async function smallFileReads(context: BenchContext): Promise<ScenarioResult[]> 
     const times = await timeEach(picks, read);
     return { p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
   };
-  const baselines = (picks: readonly string[]): PhasedContender[] => {
+  const baselines = (picks: readonly string[], withMastra = true): PhasedContender[] => {
     const baseline = (counters: () => RequestTotals, read: (path: string) => Promise<unknown>) => async (): Promise<SubjectRun[]> => [
       await measureRun({ latency: context.latency, counters, body: () => latencies(picks, read) }),
     ];
     return [
       { subject: "raw-s3", method: "GetObject per file (no cache: every read is cold)", run: baseline(() => context.rawTally.snapshot(), (path) => raw.read(path)) },
-      { subject: "mastra-s3", method: "readFile (GetObject) per file (no cache)", run: baseline(() => context.mastraTally.snapshot(), (path) => mastra.readFile(path)) },
+      ...(withMastra ? [{ subject: "mastra-s3" as const, method: "readFile (GetObject) per file (no cache)", run: baseline(() => context.mastraTally.snapshot(), (path) => mastra.readFile(path)) }] : []),
       { subject: "local-disk", method: "fs.promises.readFile (page cache)", run: baseline(() => context.rawTally.snapshot(), (path) => local.read(path)) },
     ];
   };
@@ -91,6 +97,7 @@ async function smallFileReads(context: BenchContext): Promise<ScenarioResult[]> 
         });
         for (const [key, value] of Object.entries(purposes(mount.recorded()))) checks[`${label} ${phase} ${key}`] = value;
         checks[`${label} ${phase} bytes fetched per read`] = run.requests.bytesIn / picks.length;
+        checks[`${label} ${phase} bytes fetched per byte read`] = run.requests.bytesIn / (picks.length * fileBytes);
         runs.push(run);
       }
       return runs;
@@ -112,7 +119,7 @@ async function smallFileReads(context: BenchContext): Promise<ScenarioResult[]> 
       {
         subject: "ours",
         method: [
-          "read-only mount on an empty cache; the second miss in a directory prefetches the directory's small files in coalesced ranges",
+          "read-only mount on an empty cache; from the second miss on, the files stored after the one read, a window as large as the bytes read there less those fetched ahead and left unread",
           "the same reads again on that mount, from the local cache",
         ],
         run: oursReads("scan", scanPicks, true),
@@ -120,6 +127,33 @@ async function smallFileReads(context: BenchContext): Promise<ScenarioResult[]> 
       ...baselines(scanPicks),
     ],
     2,
+    repetitions,
+    context.log,
+  );
+  // In directory order: a run of `coldReads` files starting at a random place, then every file.
+  const sequentialStart = shuffled(
+    Array.from({ length: smallFiles - coldReads + 1 }, (_, index) => index),
+    seed + 22,
+  )[0]!;
+  const sequentialPicks = Array.from({ length: coldReads }, (_, index) => scanPath(sequentialStart + index));
+  const directoryPicks = Array.from({ length: smallFiles }, (_, index) => scanPath(index));
+  context.log(`  reads: ${coldReads} cold reads of one ${smallFiles}-file directory in directory order, from file ${sequentialStart}`);
+  const [sequential] = await alternatePhases(
+    [
+      { subject: "ours", method: "read-only mount on an empty cache; each window fetched when the reader reaches the end of the last, as large as everything it read", run: oursReads("sequential", sequentialPicks, false) },
+      ...baselines(sequentialPicks, false),
+    ],
+    1,
+    repetitions,
+    context.log,
+  );
+  context.log(`  reads: every file of one ${smallFiles}-file directory, cold, in directory order`);
+  const [directory] = await alternatePhases(
+    [
+      { subject: "ours", method: "read-only mount on an empty cache; windows doubling as the reader goes through them, at most a quarter of the cache each", run: oursReads("directory", directoryPicks, false) },
+      ...baselines(directoryPicks, false),
+    ],
+    1,
     repetitions,
     context.log,
   );
@@ -143,7 +177,7 @@ async function smallFileReads(context: BenchContext): Promise<ScenarioResult[]> 
     {
       workload: "reads",
       id: "reads-small-cold-scan",
-      title: `Reads: ${coldReads} cold reads of distinct ${fileBytes / 1024} KiB files of one ${smallFiles}-file directory, in random order (one at a time)`,
+      title: `Reads, scattered: ${coldReads} cold reads of distinct ${fileBytes / 1024} KiB files of one ${smallFiles}-file directory, in random order (one at a time)`,
       operations: coldReads,
       operationUnit: "read",
       metricColumns: columns,
@@ -153,8 +187,28 @@ async function smallFileReads(context: BenchContext): Promise<ScenarioResult[]> 
     },
     {
       workload: "reads",
+      id: "reads-small-cold-sequential",
+      title: `Reads, sequential: ${coldReads} cold reads of ${fileBytes / 1024} KiB files of one ${smallFiles}-file directory, in directory order (one at a time)`,
+      operations: coldReads,
+      operationUnit: "read",
+      metricColumns: columns,
+      subjects: sequential!,
+      checks: { ...only("sequential cold "), "first file": sequentialStart, "file bytes": fileBytes },
+    },
+    {
+      workload: "reads",
+      id: "reads-small-cold-directory",
+      title: `Reads, whole directory: all ${smallFiles} ${fileBytes / 1024} KiB files of one directory, cold, in directory order (one at a time)`,
+      operations: smallFiles,
+      operationUnit: "read",
+      metricColumns: columns,
+      subjects: directory!,
+      checks: { ...only("directory cold "), "file bytes": fileBytes },
+    },
+    {
+      workload: "reads",
       id: "reads-small-warm",
-      title: `Reads: the same ${coldReads} reads, warm (read once before on the same mount)`,
+      title: `Reads: the same ${coldReads} scattered reads, warm (read once before on the same mount)`,
       operations: coldReads,
       operationUnit: "read",
       metricColumns: columns,

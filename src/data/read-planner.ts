@@ -1,8 +1,9 @@
 // Read planning: for every read of file bytes, what to fetch now, what to fetch ahead of it in the
 // background, and, for a stream, its windows. The whole read-ahead policy lives here:
 //
-//   whole file  its extents now; on the second cold read in one directory within a short while,
-//               the rest of that directory's small files too, in a few coalesced ranges (a scan)
+//   whole file  its extents now; from the second cold read in a directory on, the small files
+//               after it in that directory too, a window that grows with what the reader has shown
+//               it needs (its bytes read there) and shrinks by what it fetched ahead and left unread
 //   range       the extents it touches now; when it starts where the previous range of the same
 //               file ended, the next two chunks' worth as well (a piecewise reader)
 //   stream      windows of one chunk, a few fetched ahead of the consumer; a file larger than half
@@ -62,17 +63,20 @@ export interface StreamOptions {
 }
 
 export class ReadPlanner {
-  private readonly scans = new ScanDetector();
   private readonly sequential: SequentialReads;
+  private readonly directories: DirectoryReadAhead;
 
   constructor(
     private readonly cache: SegmentCache,
     private readonly layout: DataLayout,
     /** Ranged GETs the mount's reads may have in flight. */
     private readonly readConcurrency: number,
+    /** The reader's coalescing gap: bytes it already fetches unasked to save a request (the first window's floor). */
+    initialWindowBytes = 64 * 1024,
   ) {
     // Two chunks ahead of a piecewise reader: two 8 MiB ranged GETs in flight by default.
     this.sequential = new SequentialReads(2 * layout.chunkBytes);
+    this.directories = new DirectoryReadAhead(cache, layout, initialWindowBytes);
   }
 
   /**
@@ -80,7 +84,7 @@ export class ReadPlanner {
    * scan is noticed only on the committed view.
    */
   wholeFile(file: PlannedFile, extents: readonly PlacedExtent[], listing: DirectoryListing | undefined): ReadPlan {
-    const prefetch = listing === undefined ? [] : this.scanPrefetch(file, extents, listing);
+    const prefetch = listing === undefined ? [] : this.directories.read(file, extents, listing);
     return { from: 0, to: file.size, fetch: extents, prefetch, cache: true };
   }
 
@@ -110,31 +114,6 @@ export class ReadPlanner {
     }
     return { windowsAhead, windows: windows() };
   }
-
-  /**
-   * On the second cold read in one directory within a short while, the rest of the directory's
-   * small files, in large coalesced ranges that this read and the next ones then share.
-   */
-  private scanPrefetch(file: PlannedFile, extents: readonly PlacedExtent[], listing: DirectoryListing): Extent[] {
-    const { cache, layout } = this;
-    if (extents.every((extent) => cache.has(extent.object, extent.offset, extent.length))) return [];
-    if (!this.scans.miss(file.parent)) return [];
-    const budget = Math.min(cache.maxBytes / 4, 64 * 1024 * 1024);
-    const byObject = new Map<string, Extent[]>();
-    let total = 0;
-    for (const sibling of listing.children(file.parent)) {
-      if (sibling.kind !== "file" || sibling.size > layout.largeFileBytes) continue;
-      if (total + sibling.size > budget) break;
-      total += sibling.size;
-      for (const extent of listing.extents(sibling.ino)) {
-        if (cache.has(extent.object, extent.offset, extent.length)) continue;
-        byObject.set(extent.object, [...(byObject.get(extent.object) ?? []), extent]);
-      }
-    }
-    // Only objects holding several of the directory's files are worth a request of their own: a
-    // directory whose files were written one commit each is read file by file, as it would be anyway.
-    return [...byObject.values()].filter((group) => group.length > 1).flat();
-  }
 }
 
 /** The bytes of [from, to) of the file, cut from the pieces of `plan.fetch` (views, not copies). */
@@ -157,41 +136,183 @@ function touching(extents: readonly PlacedExtent[], from: number, to: number): P
   return extents.filter((extent) => extent.position < to && extent.position + extent.length > from);
 }
 
-// ---- noticing a cold scan ----------------------------------------------------------------------
-// An agent's `grep -r` or a loop over a directory reads hundreds of small neighbours, usually
-// written together into the same records and packs; one ranged GET per file would pay a round trip
-// each (docs/performance.md: 50 cold reads of one directory at 20 ms cost 1.22 s that way, against
-// 79.3 ms with this prefetch). When a second cache miss lands in the same directory soon after the
-// first, the rest of that directory's small files are fetched in a few large coalesced ranges, in
-// the background. A single cold read stays exactly one GET of just its bytes.
+// ---- read-ahead in a directory -----------------------------------------------------------------
+// An agent's `grep -r` or a loop over a directory reads many small neighbours, usually written
+// together into the same records and packs; one ranged GET per file would pay a round trip each.
+// But fetching the whole directory at the second miss (what this did before) made a reader of a
+// few scattered files fetch many times the bytes it read. So the files fetched ahead grow with the
+// need the reader has shown, as TCP's window grows with what gets acknowledged:
+//
+//   - a directory's first cold read fetches just its file;
+//   - each later cold read fetches, in the same ranged GET, the directory's small files after it
+//     in the order their bytes are stored (the order they were written in: one contiguous range
+//     when they were written together, as a tree usually is, in name order), a window of
+//     max(need, initialWindowBytes) - unread bytes, where `need` is the bytes of the directory's
+//     files the reader has read from the store or from the windows, and `unread` the bytes of files
+//     fetched ahead that it has not read (yet, or ever); what the files after it leave of the
+//     window goes to the files just before it (a reader going by name through files stored in
+//     another order, or many reads issued at once, find them there);
+//   - reading the last file of the latest window fetches the next window after it, in the
+//     background: a reader going through the directory in order finds each window read when it
+//     reaches its end, so `need` has doubled and the window doubles (a few GETs per thousand files,
+//     their number growing with the logarithm of the files read);
+//   - a reader that jumps about leaves windows unread, and the unread bytes shrink every later
+//     window: whatever the pattern, the bytes fetched from the directory stay within twice the
+//     bytes read there, plus one initial window (`initialWindowBytes`, the reader's coalescing gap).
+//
+// A window ends at the first file already cached or fetched ahead (past it, one coalesced range
+// would fetch those bytes again). A window is at most a quarter of the cache (and 64 MiB), so what
+// is fetched ahead is not evicted before the reader gets to it. Only objects holding several of the window's files (the cold
+// file's own object counts it) are fetched: a directory whose files were written one commit each
+// is read file by file, as it would be anyway, rather than a GET per neighbour. Files larger than
+// `largeFileBytes` are never fetched ahead (their reads have read-ahead of their own).
 
-const scanWindowMs = 2_000;
-const scanCooldownMs = 30_000;
-
-interface Seen {
-  firstMiss: number;
-  misses: number;
-  prefetchedAt: number;
+/** What the read-ahead knows of one directory's reader. */
+interface Neighbourhood {
+  /** Bytes of the directory's files read from the store or from a window: the need shown. */
+  need: number;
+  /** Files fetched ahead and not read yet, by id, with their size. */
+  ahead: Map<number, number>;
+  /** Bytes fetched ahead and not read: the windows' waste so far, or what is still to be read. */
+  unread: number;
+  /** The last file of the latest window: reading it fetches the next window. */
+  last: number | undefined;
+  /** The directory's small files in the order their bytes are stored, once a window needed it. */
+  order?: PackOrder;
 }
 
-class ScanDetector {
-  private readonly directories = new Map<number, Seen>();
+interface PackOrder {
+  files: readonly { id: number; ino: number }[];
+  /** Each file's place in `files`, by id. */
+  positions: ReadonlyMap<number, number>;
+}
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+/** Directories whose reader is remembered at once (the least recently read is forgotten first). */
+const trackedDirectories = 256;
 
-  /** Records a miss in `directory`; true when it is time to prefetch the directory. */
-  miss(directory: number): boolean {
-    const now = this.now();
-    let seen = this.directories.get(directory);
-    if (seen === undefined || now - seen.firstMiss > scanWindowMs) {
-      seen = { firstMiss: now, misses: 0, prefetchedAt: seen?.prefetchedAt ?? Number.NEGATIVE_INFINITY };
-      this.directories.set(directory, seen);
+class DirectoryReadAhead {
+  private readonly directories = new Map<number, Neighbourhood>();
+
+  constructor(
+    private readonly cache: SegmentCache,
+    private readonly layout: DataLayout,
+    private readonly initialWindowBytes: number,
+  ) {}
+
+  /** The largest window: a quarter of the cache, at most 64 MiB. */
+  get maxWindowBytes(): number {
+    return Math.min(Math.floor(this.cache.maxBytes / 4), 64 * 1024 * 1024);
+  }
+
+  /**
+   * Records a whole-file read of `file` (its extents in position order) and returns the extents to
+   * fetch ahead of it (the file's own among them when they share the window's GET).
+   */
+  read(file: PlannedFile, extents: readonly PlacedExtent[], listing: DirectoryListing): Extent[] {
+    if (file.size === 0 || file.size > this.layout.largeFileBytes) return [];
+    const { cache } = this;
+    const known = this.directories.get(file.parent);
+    const fetchedAhead = known?.ahead.get(file.id);
+    if (fetchedAhead !== undefined) {
+      // A file a window brought in: the need it shows is what grows the next window.
+      this.remember(file.parent, known!);
+      known!.ahead.delete(file.id);
+      known!.unread -= fetchedAhead;
+      known!.need += file.size;
+      if (known!.last !== file.id) return [];
+      known!.last = undefined;
+      return this.window(file, known!, listing, undefined);
     }
-    seen.misses++;
-    if (seen.misses < 2 || now - seen.prefetchedAt < scanCooldownMs) return false;
-    seen.prefetchedAt = now;
-    if (this.directories.size > 10_000) this.directories.clear(); // a bound, not a cache: forgetting is harmless
-    return true;
+    if (extents.every((extent) => cache.has(extent.object, extent.offset, extent.length))) return [];
+    if (known === undefined) {
+      // The first cold read in the directory: just its file.
+      this.remember(file.parent, { need: file.size, ahead: new Map(), unread: 0, last: undefined });
+      return [];
+    }
+    this.remember(file.parent, known);
+    known.need += file.size;
+    return this.window(file, known, listing, extents);
+  }
+
+  private remember(directory: number, state: Neighbourhood): void {
+    this.directories.delete(directory);
+    this.directories.set(directory, state);
+    if (this.directories.size > trackedDirectories) this.directories.delete(this.directories.keys().next().value!);
+  }
+
+  /**
+   * The window around `file`, in the order the directory's bytes are stored: the run of small files
+   * after it, then the run before it, that are neither cached nor fetched ahead already, within the
+   * budget. `own` is the cold file's extents, fetched in the same GETs, or undefined when the file
+   * was read from a window.
+   */
+  private window(file: PlannedFile, state: Neighbourhood, listing: DirectoryListing, own: readonly PlacedExtent[] | undefined): Extent[] {
+    const { cache, layout } = this;
+    const budget = Math.min(Math.max(state.need, this.initialWindowBytes) - state.unread, this.maxWindowBytes);
+    if (budget <= 0) return [];
+    const order = this.packOrder(file, state, listing);
+    const start = order.positions.get(file.id);
+    if (start === undefined) return [];
+    const chosen: { id: number; size: number; extents: readonly PlacedExtent[]; after: boolean }[] = [];
+    let total = 0;
+    // The files after it first (a reader going on in order reads them next), then, with what the
+    // budget leaves, those just before it (a reader going by name through files stored in another
+    // order, or several reads at once, finds them there).
+    for (const step of [1, -1]) {
+      for (let index = start + step; index >= 0 && index < order.files.length; index += step) {
+        const sibling = order.files[index]!;
+        // Its extents as the index has them now (the order is only remembered: the file may have
+        // been rewritten or removed since).
+        const siblingExtents = listing.extents(sibling.ino);
+        const size = siblingExtents.reduce((sum, extent) => sum + extent.length, 0);
+        if (size === 0 || size > layout.largeFileBytes) continue;
+        if (total + size > budget || state.ahead.has(sibling.id)) break;
+        // The window ends at the first file already here: past it, one coalesced range would fetch
+        // that file's bytes again, and the reader has been there (the window would be its waste).
+        if (siblingExtents.some((extent) => cache.has(extent.object, extent.offset, extent.length))) break;
+        chosen.push({ id: sibling.id, size, extents: siblingExtents, after: step === 1 });
+        total += size;
+      }
+    }
+    // Only objects holding several of the window's files (the cold file's own counting) are worth
+    // a request: a file alone in its object would cost a GET of its own that the reader may never need.
+    const filesPerObject = new Map<string, number>();
+    const count = (objects: Iterable<string>) => {
+      for (const object of new Set(objects)) filesPerObject.set(object, (filesPerObject.get(object) ?? 0) + 1);
+    };
+    if (own !== undefined) count(own.map((extent) => extent.object));
+    for (const entry of chosen) count(entry.extents.map((extent) => extent.object));
+    const worth = (entry: { extents: readonly PlacedExtent[] }) => entry.extents.every((extent) => (filesPerObject.get(extent.object) ?? 0) > 1);
+    const fetched = chosen.filter(worth);
+    if (fetched.length === 0) return [];
+    for (const entry of fetched) {
+      state.ahead.set(entry.id, entry.size);
+      state.unread += entry.size;
+    }
+    // The ramp goes on from the window's last file after the one read (none: no ramp from this window).
+    state.last = fetched.filter((entry) => entry.after).at(-1)?.id;
+    const prefetch: Extent[] = own === undefined ? [] : own.filter((extent) => !cache.has(extent.object, extent.offset, extent.length));
+    for (const entry of fetched) for (const extent of entry.extents) if (!cache.has(extent.object, extent.offset, extent.length)) prefetch.push(extent);
+    return prefetch;
+  }
+
+  /**
+   * The directory's small files in the order their bytes are stored (by object, then offset: the
+   * order they were written in), remembered until a file read is not in it (one written since).
+   */
+  private packOrder(file: PlannedFile, state: Neighbourhood, listing: DirectoryListing): PackOrder {
+    if (state.order?.positions.has(file.id) === true) return state.order;
+    const placed: { id: number; ino: number; object: string; offset: number }[] = [];
+    for (const sibling of listing.children(file.parent)) {
+      if (sibling.kind !== "file" || sibling.size === 0 || sibling.size > this.layout.largeFileBytes) continue;
+      const first = listing.extents(sibling.ino)[0];
+      if (first !== undefined) placed.push({ id: sibling.id, ino: sibling.ino, object: first.object, offset: first.offset });
+    }
+    // Stable: files sharing their first bytes (hard links, the same content) stay in name order.
+    placed.sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : a.offset - b.offset));
+    const files = placed.map(({ id, ino }) => ({ id, ino }));
+    state.order = { files, positions: new Map(files.map((entry, index) => [entry.id, index])) };
+    return state.order;
   }
 }
 
