@@ -5,6 +5,7 @@
 //   <key>                       a symbolic link named by the key (one directory per "/" segment)
 //                               pointing at the object's bytes; `cat root/<key>` shows the object
 //   .store/blobs/<id>           the bytes of one version of one object, written once, never changed
+//                               (without fsync, also one empty blob made ahead for the next put)
 //   .store/tmp/                 links being prepared
 //   .store/lock.sqlite          a SQLite database used only for its file lock
 //
@@ -80,6 +81,12 @@ export class LocalObjectStore implements ObjectStore {
   private readonly staging: string;
   private readonly fsync: boolean;
   private readonly lock: Database;
+  /**
+   * Without fsync: an empty blob made in the background after each small put, for the next one to
+   * write into. Making a file is most of a small put's cost on some filesystems; made while the
+   * caller goes on, it is off the next put's path. Its name is a version no one has seen.
+   */
+  private spare: { version: string; ready: boolean; made: Promise<void> } | undefined;
 
   constructor(options: LocalObjectStoreOptions) {
     this.root = resolve(options.root);
@@ -158,9 +165,10 @@ export class LocalObjectStore implements ObjectStore {
     if (options.ifMatch !== undefined && options.ifNoneMatch !== undefined) {
       throw new InvalidRequestError(describe("put", key, "ifMatch and ifNoneMatch cannot be combined"), { operation: "put", key });
     }
-    const version = randomUUID();
+    const spare = !this.fsync && body.byteLength <= syncWriteBytes ? this.takeSpare() : undefined;
+    const version = spare ?? randomUUID();
     const blob = join(this.blobs, version);
-    await this.writeBlob(key, blob, body);
+    await this.writeBlob(key, blob, body, spare !== undefined);
     let replaced: string | undefined;
     try {
       replaced = this.critical("put", key, () => {
@@ -229,7 +237,28 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare !== undefined) await spare.made.then(() => unlink(join(this.blobs, spare.version))).catch(() => {});
     this.lock.close();
+  }
+
+  /** The spare blob's version, if one is ready (a new one is begun either way). */
+  private takeSpare(): string | undefined {
+    const spare = this.spare;
+    const taken = spare?.ready === true ? spare.version : undefined;
+    if (spare === undefined || taken !== undefined) {
+      const version = randomUUID();
+      const next = { version, ready: false, made: Promise.resolve() };
+      next.made = open(join(this.blobs, version), "wx").then(
+        (handle) => handle.close().then(() => void (next.ready = true)),
+        () => {
+          if (this.spare === next) this.spare = undefined; // made again by the next put
+        },
+      );
+      this.spare = next;
+    }
+    return taken;
   }
 
   private async walk(segments: string[], visit: (key: string, path: string) => Promise<void>): Promise<void> {
@@ -278,12 +307,12 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  private async writeBlob(key: string, blob: string, body: Uint8Array): Promise<void> {
+  private async writeBlob(key: string, blob: string, body: Uint8Array, spare = false): Promise<void> {
     if (!this.fsync && body.byteLength <= syncWriteBytes) {
       // Without fsync a small blob is written in a few microseconds: three trips through the
       // thread pool (open, write, close) would cost more than the writing.
       try {
-        const descriptor = openSync(blob, "wx");
+        const descriptor = spare ? openSpare(blob) : openSync(blob, "wx");
         try {
           let done = 0;
           while (done < body.byteLength) done += writeSync(descriptor, body, done, body.byteLength - done);
@@ -405,6 +434,16 @@ function readVersion(path: string, operation: StoreOperation, key: string): stri
       });
     }
     throw error;
+  }
+}
+
+/** Opens a spare blob made ahead (LocalObjectStore.takeSpare) to write into it, or makes it again if it has gone. */
+function openSpare(blob: string): number {
+  try {
+    return openSync(blob, "r+");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    return openSync(blob, "wx");
   }
 }
 
