@@ -21,12 +21,28 @@ import { Bash, InMemoryFs } from "just-bash";
 import { LocalObjectStore, S3CachedFsManagerImpl, type S3CachedFs } from "../../src/core.ts";
 import { AcceleratedJustBashFs, createAcceleratedJustBashShell } from "../../src/just-bash/index.ts";
 import type { BenchContext } from "../context.ts";
-import { alternate, measureRun, percentile, type Contender } from "../measure.ts";
+import { alternate, measureRun, median, percentile, type Contender } from "../measure.ts";
 import { totalsOf } from "../subjects/our-filesystem.ts";
 import type { ScenarioResult, SubjectRun } from "../results.ts";
 import { zeroTotals } from "../wire.ts";
 
 const workspace = "/workspace";
+
+/** The median over a subject's runs of one figure (a metric, or the run's wall time). */
+function medianOf(result: ScenarioResult, subject: string, figure: (run: SubjectRun) => number): number {
+  return median(result.subjects.find((entry) => entry.subject === subject)?.runs.map(figure) ?? []);
+}
+
+/**
+ * Records a ratio the goal names ("within 3x of InMemoryFs", "within 2x of the one-commit
+ * script") in the scenario's checks and notes, and prints it.
+ */
+function noteRatio(context: BenchContext, result: ScenarioResult, label: string, ratio: number, goal: number): void {
+  const shown = `${ratio.toFixed(2)}x`;
+  result.checks[label] = Number(ratio.toFixed(2));
+  (result.notes ??= []).push(`${label}: ${shown} (goal: at most ${goal}x)`);
+  context.log(`  local: ${label}: ${shown} (goal: at most ${goal}x)`);
+}
 
 const perCallColumns: [string, string][] = [
   ["usPerCall", "µs per call (mean)"],
@@ -106,7 +122,12 @@ export async function localSpeed(context: BenchContext): Promise<ScenarioResult[
         { subject: "in-memory", method: method.memory, run: () => measureRun({ latency: context.latency, counters: zeroTotals, body: () => perCall(calls, call.memory) }) },
       ];
       const subjects = await alternate(contenders, context.settings.repetitions, context.log);
-      return { workload: "local", id, title, operations: calls, operationUnit: unit, metricColumns: perCallColumns, subjects, checks };
+      const result: ScenarioResult = { workload: "local", id, title, operations: calls, operationUnit: unit, metricColumns: perCallColumns, subjects, checks };
+      for (const [metric, label] of [["usPerCall", "mean"], ["p50Us", "p50"]] as const) {
+        const ratio = medianOf(result, "ours", (run) => run.metrics[metric] ?? Number.NaN) / medianOf(result, "in-memory", (run) => run.metrics[metric] ?? Number.NaN);
+        noteRatio(context, result, `ours / InMemoryFs, ${label} per call`, ratio, 3);
+      }
+      return result;
     };
 
     const missing = (index: number) => `${workspace}/src/missing-${index % files}.txt`;
@@ -209,7 +230,12 @@ async function manyWrites(context: BenchContext, count: number, body: (index: nu
       checks,
     };
   };
-  results.push(await shellScenario("per-command"), await shellScenario("per-write"));
+  const perCommand = await shellScenario("per-command");
+  const perWrite = await shellScenario("per-write");
+  // The goal's ratio: the script without a transaction (a commit per write) against the same script in one.
+  const ratio = medianOf(perWrite, "ours", (run) => run.milliseconds) / medianOf(perCommand, "ours", (run) => run.milliseconds);
+  noteRatio(context, perWrite, "per-write script / one-commit script (ours, median wall time)", ratio, 2);
+  results.push(perCommand, perWrite);
 
   const seedScenario = async (how: "sequential" | "concurrent" | "transaction"): Promise<ScenarioResult> => {
     const checks: Record<string, number | boolean | string> = {};

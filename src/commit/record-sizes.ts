@@ -41,7 +41,29 @@ export function recordSizes(view: NamespaceView, seq: number): LogRecordSize[] {
  * cold mount no longer replays those records.
  */
 export function recordSizesMeta(view: NamespaceView, seq: number, added: readonly LogRecordSize[], snapshot: number): Record<string, string> {
+  const value = view.meta(sizesKey);
+  // A writer commits one record after another onto the row it wrote itself: then the row grows by
+  // its new sizes alone, without parsing and joining the hundreds before them each time.
+  const known = value === undefined ? undefined : written.get(view);
+  if (known !== undefined && known.value === value && known.first + known.count - 1 === seq && known.first > snapshot && known.count + added.length <= keptSizes && follows(added, seq)) {
+    const more = added.map((record) => record.bytes).join(",");
+    const grown = more === "" ? value : `${value}${known.count === 0 ? "" : ","}${more}`;
+    written.set(view, { value: grown, first: known.first, count: known.count + added.length });
+    return { [sizesKey]: grown };
+  }
   const sizes = [...recordSizes(view, seq), ...added].filter((record) => record.seq > snapshot).slice(-keptSizes);
   const first = sizes[0]?.seq ?? (added.at(-1)?.seq ?? seq) + 1;
-  return { [sizesKey]: `${first}:${sizes.map((record) => record.bytes).join(",")}` };
+  const row = `${first}:${sizes.map((record) => record.bytes).join(",")}`;
+  // Only a list of consecutive records can grow by appending (recordSizes reads nothing else back).
+  if (sizes.every((record, index) => record.seq === first + index)) written.set(view, { value: row, first, count: sizes.length });
+  else written.delete(view);
+  return { [sizesKey]: row };
+}
+
+/** The row last built for each view: its value, the seq of its first size and how many it holds. */
+const written = new WeakMap<NamespaceView, { value: string; first: number; count: number }>();
+
+/** Whether `added` are the records right after `seq`, in order. */
+function follows(added: readonly LogRecordSize[], seq: number): boolean {
+  return added.every((record, index) => record.seq === seq + 1 + index && Number.isSafeInteger(record.bytes) && record.bytes >= 0);
 }

@@ -87,6 +87,8 @@ export class SegmentCache {
   /** Segments on their way to disk, served from memory meanwhile (a write is readable at once). */
   private readonly writing = new Map<string, { offset: number; bytes: Uint8Array }[]>();
   readonly counters: CacheCounters = { hits: 0, misses: 0, evictions: 0, corruptions: 0 };
+  /** Bucket directories this cache has made (or found) since it opened. */
+  private readonly directories = new Set<string>();
 
   constructor(
     readonly directory: string,
@@ -208,8 +210,13 @@ export class SegmentCache {
     const file = this.fileFor(object, offset, length);
     // Staged beside its final name, so the rename never moves bytes between directories.
     const staged = join(file, "..", `.${randomUUID()}.staging`);
+    const directory = join(file, "..");
     try {
-      mkdirSync(join(file, ".."), { recursive: true });
+      // Each bucket directory is made once: a commit's insert then costs no mkdir call.
+      if (!this.directories.has(directory)) {
+        mkdirSync(directory, { recursive: true });
+        this.directories.add(directory);
+      }
       const handle = await open(staged, "w");
       try {
         let done = 0;
@@ -220,6 +227,7 @@ export class SegmentCache {
       await rename(staged, file);
       return file;
     } catch {
+      this.directories.delete(directory); // made again by the next insert, should it have gone
       await rm(staged, { force: true });
       return undefined; // a cache that cannot write is a smaller cache, not an error
     }

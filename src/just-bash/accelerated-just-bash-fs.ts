@@ -53,6 +53,24 @@ export interface AcceleratedJustBashFsOptions {
   processInfo?: ProcessInfo;
   /** Once aborted, every call fails with ECANCELED (exists answers false): the command that was given this fs has ended. */
   signal?: AbortSignal;
+  /**
+   * Over a mount, where each write is its own commit: hold a redirection's empty write back, to
+   * be published together with the bytes the command writes through it (see #write). Whoever
+   * sets it must call flush() once the command ends. The shell sets it for `commit: "per-write"`.
+   */
+  joinRedirections?: boolean;
+}
+
+/** An empty write (just-bash opening a redirection's target) not yet published. */
+interface HeldWrite {
+  kind: "write" | "append";
+  /** The file in the bucket it writes (links followed). */
+  target: string;
+  /** The path as the caller gave it, for errors. */
+  path: string;
+  /** The inode of the directory that holds it, and its own (a file it truncates): what calls that could see it meet. */
+  directory: number;
+  file: number | undefined;
 }
 
 /** Where a path leads once symbolic links are followed: the bucket's tree, or the system tree. */
@@ -71,6 +89,12 @@ export class AcceleratedJustBashFs implements IFileSystem {
   readonly #options: AcceleratedJustBashFsOptions;
   /** With maxTotalBytes, over a transaction: the bytes of the regular files, as of this view's last write (undefined: to be summed). */
   #usedBytes: number | undefined;
+  /** A redirection's empty write, held back to join the command's bytes in one commit (see #write). */
+  #held: HeldWrite | undefined;
+  /** The held write being published on its own (another call came first), until it lands. */
+  #publishing: Promise<void> | undefined;
+  /** Why publishing a held write on its own failed, until flush() reports it. */
+  #heldFailure: unknown;
 
   constructor(filesystem: CoreFilesystem, options: AcceleratedJustBashFsOptions = {}) {
     const limit = options.maxTotalBytes;
@@ -87,6 +111,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
    * and nothing is published if it throws. Inside a transaction already, `body` simply joins it.
    */
   async transaction<T>(body: (fs: AcceleratedJustBashFs) => Promise<T>): Promise<T> {
+    if (this.#holding()) await this.#publishHeld();
     if (!(this.filesystem instanceof S3CachedFs)) return body(this);
     return this.filesystem.transaction((transaction) => body(this.over(transaction, this.#options.signal)));
   }
@@ -95,13 +120,26 @@ export class AcceleratedJustBashFs implements IFileSystem {
    * An adapter over `filesystem` (typically a transaction of the same mount) sharing this one's
    * system tree, and ending with `signal`. The shell gives one to each command.
    */
-  over(filesystem: CoreFilesystem, signal?: AbortSignal): AcceleratedJustBashFs {
+  over(filesystem: CoreFilesystem, signal?: AbortSignal, options: { joinRedirections?: boolean } = {}): AcceleratedJustBashFs {
     const view = new AcceleratedJustBashFs(filesystem, {
       ...(signal === undefined ? {} : { signal }),
       ...(this.#options.maxTotalBytes === undefined ? {} : { maxTotalBytes: this.#options.maxTotalBytes }),
+      ...(options.joinRedirections === true ? { joinRedirections: true } : {}),
     });
     view.#system = this.#system; // its command stubs and process info included
     return view;
+  }
+
+  /**
+   * Publishes a redirection's empty write this adapter still holds (joinRedirections), and
+   * rejects if one could not be published (its error may have reached only a call that answers
+   * without throwing, such as exists). Resolves at once when nothing is held.
+   */
+  async flush(): Promise<void> {
+    if (this.#holding()) await this.#publishHeld().catch(() => {});
+    const failure = this.#heldFailure;
+    this.#heldFailure = undefined;
+    if (failure !== undefined) throw failure;
   }
 
   /** Adds /bin and /usr/bin stubs for more command names (a command registered later). */
@@ -139,6 +177,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async readFileBuffer(path: string): Promise<Uint8Array> {
     const normalized = this.#check("open", path);
+    if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
     if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#systemRead(normalized, path);
     try {
       const bytes = await this.filesystem.readFile(normalized);
@@ -156,6 +195,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (this.#options.signal?.aborted) return false;
     const normalized = resolveWithin("/", path);
     try {
+      if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
       if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return await this.#memoryExists(normalized);
       const found = this.filesystem.probe(normalized);
       if (!("missing" in found)) return true;
@@ -170,6 +210,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async stat(path: string): Promise<FsStat> {
     const normalized = this.#check("stat", path);
+    if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
     if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, true, "stat", path);
     const found = this.#probe(normalized, true, "stat", path);
     if (found !== undefined) return coreStats(found);
@@ -183,6 +224,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async lstat(path: string): Promise<FsStat> {
     const normalized = this.#check("lstat", path);
+    if (this.#holding() && this.#mightSeeHeld(normalized, false)) await this.#publishHeld();
     if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, false, "lstat", path);
     const found = this.#probe(normalized, false, "lstat", path);
     if (found !== undefined) return coreStats(found);
@@ -204,6 +246,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async readlink(path: string): Promise<string> {
     const normalized = this.#check("readlink", path);
+    if (this.#holding() && this.#mightSeeHeld(normalized, false)) await this.#publishHeld();
     const location: Location = { system: true, path: normalized };
     if (!this.#inMemory(normalized)) {
       try {
@@ -222,6 +265,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async realpath(path: string): Promise<string> {
     const normalized = this.#check("realpath", path);
+    if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
     if (this.#inMemory(normalized)) {
       await this.#memoryStat(normalized, false, "realpath", path);
       return normalized;
@@ -248,7 +292,9 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   /** Every path, from the local index and the system tree (synchronous, as just-bash requires). */
   getAllPaths(): string[] {
-    return [...new Set([...this.filesystem.allPaths(), ...this.#system.paths()])].sort(byName);
+    // A held write's file is there for the command already (it is published before any other call).
+    const held = this.#held === undefined ? [] : [this.#held.target];
+    return [...new Set([...this.filesystem.allPaths(), ...held, ...this.#system.paths()])].sort(byName);
   }
 
   // ---- writes ---------------------------------------------------------------------------------
@@ -263,6 +309,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async mkdir(path: string, options: MkdirOptions = {}): Promise<void> {
     const normalized = this.#check("mkdir", path);
+    if (this.#holding()) await this.#publishHeld();
     const recursive = options.recursive === true;
     const location = await this.#locate(normalized, false, "mkdir", path);
     if (location.system) {
@@ -290,6 +337,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async rm(path: string, options: RmOptions = {}): Promise<void> {
     const normalized = this.#check("rm", path);
+    if (this.#holding()) await this.#publishHeld();
     this.#usedBytes = undefined; // what a removal releases is summed again at the next write
     const location = await this.#locate(normalized, false, "rm", path);
     const force = options.force === true;
@@ -316,6 +364,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async cp(source: string, destination: string, options: CpOptions = {}): Promise<void> {
     const from = this.#check("cp", source);
     const to = this.#check("cp", destination);
+    if (this.#holding()) await this.#publishHeld();
     const recursive = options.recursive === true;
     const origin = await this.#locate(from, !recursive, "cp", source);
     if (recursive && !origin.system) {
@@ -351,6 +400,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async mv(source: string, destination: string): Promise<void> {
     const from = this.#check("mv", source);
     const to = this.#check("mv", destination);
+    if (this.#holding()) await this.#publishHeld();
     this.#usedBytes = undefined; // a move may replace a file: summed again at the next write
     const origin = await this.#locate(from, false, "mv", source);
     const target = await this.#locate(to, false, "mv", destination);
@@ -386,6 +436,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async chmod(path: string, mode: number): Promise<void> {
     const normalized = this.#check("chmod", path);
+    if (this.#holding()) await this.#publishHeld();
     const location = await this.#locate(normalized, true, "chmod", path);
     if (location.system) {
       if (isScratchPath(location.path)) return this.#scratchCall("chmod", path, (scratch) => scratch.chmod(location.path, mode));
@@ -409,6 +460,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async utimes(path: string, atime: Date, mtime: Date): Promise<void> {
     const normalized = this.#check("utimes", path);
+    if (this.#holding()) await this.#publishHeld();
     const location = await this.#locate(normalized, true, "utimes", path);
     if (location.system) {
       if (isScratchPath(location.path)) return this.#scratchCall("utimes", path, (scratch) => scratch.utimes(location.path, atime, mtime));
@@ -433,6 +485,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   /** As symlink(2) and Node's fs.symlink: the link's directory must exist (`ln -s t a/b/l` fails when a/b does not). */
   async symlink(target: string, linkPath: string): Promise<void> {
     const normalized = this.#check("symlink", linkPath);
+    if (this.#holding()) await this.#publishHeld();
     const location = await this.#locate(normalized, false, "symlink", linkPath);
     let path = normalized;
     if (location.system) {
@@ -460,6 +513,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async link(existingPath: string, newPath: string): Promise<void> {
     const source = this.#check("link", existingPath);
     const target = this.#check("link", newPath);
+    if (this.#holding()) await this.#publishHeld();
     const from = await this.#locate(source, false, "link", existingPath);
     const to = await this.#locate(target, false, "link", newPath);
     let fromPath = from.path;
@@ -537,6 +591,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async #write(kind: "write" | "append", path: string, content: FileContent, options: WriteFileOptions | undefined): Promise<void> {
     const normalized = this.#check("open", path);
+    if (this.#publishing !== undefined) await this.#publishHeld();
     const bytes = contentToBytes(content, encodingOf(options), "open", path);
     const location = await this.#locate(normalized, true, "open", path);
     let target = normalized;
@@ -550,12 +605,35 @@ export class AcceleratedJustBashFs implements IFileSystem {
       }
       target = location.path; // a user's file below /bin or /usr: the bucket keeps it
     }
-    const quota = await this.#checkQuota("open", path, () => Promise.resolve(bytes.byteLength), () => (kind === "write" ? this.#fileBytes(target) : Promise.resolve(0)));
+    // just-bash opens a redirection's target with an empty write, then writes the command's
+    // output with a second one. Where each write is a commit (joinRedirections), the empty one is
+    // held back and joins the next write to the same file: truncating and then writing the bytes
+    // is writing them, so the redirection is one commit instead of two. Any other call publishes
+    // the held write first, so every call the command makes finds it in place, as it would have;
+    // only the moment others can see the empty file moves, to just before its bytes land.
+    const held = this.#held;
+    const joined = held !== undefined && !location.system && held.target === target ? held : undefined;
+    if (joined !== undefined) {
+      this.#held = undefined;
+      if (joined.kind === "write") kind = "write";
+    } else if (this.#holding()) {
+      await this.#publishHeld();
+      return this.#write(kind, path, content, options);
+    }
+    const holding = bytes.byteLength === 0 && !location.system ? this.#holdable(kind, target, path) : undefined;
+    if (holding !== undefined) {
+      this.#held = holding;
+      return;
+    }
+    let quota: number | undefined;
     try {
+      quota = await this.#checkQuota("open", path, () => Promise.resolve(bytes.byteLength), () => (kind === "write" ? this.#fileBytes(target) : Promise.resolve(0)));
       if (kind === "write") await this.filesystem.writeFile(target, bytes);
       else await this.filesystem.appendFile(target, bytes);
     } catch (error) {
       this.#usedBytes = undefined;
+      // The bytes failed, not the redirection: its empty write stands, as it would have on its own.
+      if (joined !== undefined) await this.#publish(joined).catch(() => {});
       throw asShellError(error, "open", path);
     }
     this.#counted(quota);
@@ -563,8 +641,80 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (location.system) this.#system.removeStub(target);
   }
 
+  /** Whether a held write is waiting to be published, or being published. */
+  #holding(): boolean {
+    return this.#held !== undefined || this.#publishing !== undefined;
+  }
+
+  /**
+   * The write to hold, when an empty write to `target` may be held: over a writable mount (each
+   * write a commit), when it cannot fail. A regular file is truncated; a missing one is made, when
+   * its directory is there. Appending nothing to an existing file publishes nothing already.
+   */
+  #holdable(kind: "write" | "append", target: string, path: string): HeldWrite | undefined {
+    const filesystem = this.filesystem;
+    if (this.#options.joinRedirections !== true || !(filesystem instanceof S3CachedFs) || filesystem.mode !== "readwrite") return undefined;
+    try {
+      const found = filesystem.probe(target, { followLinks: false });
+      const parent = filesystem.probe(parentOf(target));
+      if ("missing" in parent || !parent.isDirectory()) return undefined;
+      if (!("missing" in found)) return kind === "write" && found.isFile() ? { kind, target, path, directory: parent.ino, file: found.ino } : undefined;
+      if (found.missing !== "ENOENT" || found.throughLink) return undefined;
+      return { kind, target, path, directory: parent.ino, file: undefined };
+    } catch {
+      return undefined; // a name too long, a closed filesystem: the write itself reports it
+    }
+  }
+
+  /**
+   * Whether a call reading `path` could tell that the held write has not been published: the path
+   * is its file, lies below it, or leads to the file or its directory (by any link). Only then
+   * does a read publish it first; the shell's PATH probes between opening a redirection and
+   * writing through it do not.
+   */
+  #mightSeeHeld(path: string, followLinks: boolean): boolean {
+    const held = this.#held;
+    if (held === undefined) return true; // being published: wait for it
+    if (path === held.target || path.startsWith(`${held.target}/`) || path === parentOf(held.target)) return true;
+    try {
+      const found = this.filesystem.probe(path, { followLinks });
+      if ("missing" in found) return found.throughLink;
+      return found.ino === held.directory || found.ino === held.file;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Publishes the held write on its own; every caller waits for it to land. Its failure is the caller's, and flush()'s. */
+  #publishHeld(): Promise<void> {
+    const held = this.#held;
+    if (held !== undefined) {
+      this.#held = undefined;
+      const publishing: Promise<void> = this.#publish(held)
+        .catch((error: unknown) => {
+          this.#heldFailure ??= error;
+          throw error;
+        })
+        .finally(() => {
+          if (this.#publishing === publishing) this.#publishing = undefined;
+        });
+      this.#publishing = publishing;
+    }
+    return this.#publishing ?? Promise.resolve();
+  }
+
+  async #publish(held: HeldWrite): Promise<void> {
+    try {
+      if (held.kind === "write") await this.filesystem.writeFile(held.target, new Uint8Array(0));
+      else await this.filesystem.appendFile(held.target, new Uint8Array(0));
+    } catch (error) {
+      throw asShellError(error, "open", held.path);
+    }
+  }
+
   async #list(path: string): Promise<ShellDirectoryEntry[]> {
     const normalized = this.#check("scandir", path);
+    if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
     if (this.#inMemory(normalized)) return this.#systemList(normalized, path);
     let entries: ShellDirectoryEntry[];
     try {

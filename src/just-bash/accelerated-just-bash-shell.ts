@@ -237,7 +237,9 @@ export class AcceleratedJustBashShell {
       // Each run of the command (a serializable one runs again after a conflict) has its own end:
       // calls left over from an earlier run fail, and never reach the next run's transaction.
       const runEnded = new AbortController();
-      const bash = this.#newBash(this.fs.over(target, runEnded.signal), timeoutMs);
+      // Per write, a redirection's empty write joins the bytes written through it (one commit, not two).
+      const view = this.fs.over(target, runEnded.signal, { joinRedirections: true });
+      const bash = this.#newBash(view, timeoutMs);
       let result: ShellResult;
       try {
         const outcome = await bash.exec(command, { ...execOptions, cwd: workingDirectory, signal: stop });
@@ -245,7 +247,8 @@ export class AcceleratedJustBashShell {
       } catch (error) {
         result = failedRedirection(error, workingDirectory);
       } finally {
-        runEnded.abort(); // calls still pending from this command fail rather than land later
+        // What the view still holds is published before the command ends (or exec rejects).
+        await view.flush().finally(() => runEnded.abort()); // calls still pending from this command fail rather than land later
       }
       if (signal?.aborted) throw abortError(signal); // thrown inside the transaction: nothing is published
       return result;

@@ -797,6 +797,8 @@ export class Namespace {
   private committedView!: NamespaceView;
   private pendingView!: NamespaceView;
   private batchOpen = false;
+  /** The reserve was made whole by this index and not given up since (ensureReserve). */
+  private reserveWhole = false;
   /** Counts changes to the index (and ends of batches): the views forget their remembered lookups when it moves. */
   private changes = 0;
   /** Why the open batch was lost (SQLite rolled it back on a full disk, say): it can only be rolled back now. */
@@ -952,6 +954,7 @@ export class Namespace {
   recreate(): void {
     this.changed();
     this.batchOpen = false;
+    this.reserveWhole = false;
     this.closeConnections();
     removeIndexFiles(this.file);
     this.damage = undefined;
@@ -1108,9 +1111,11 @@ export class Namespace {
 
   /** Makes the reserve whole; LocalDiskFullError if the disk has not the space. */
   ensureReserve(): void {
+    // Once made whole, only releaseReserve frees it: every batch begins without a stat of it.
+    if (this.reserveWhole) return;
     try {
-      if (statSync(this.reserveFile, { throwIfNoEntry: false })?.size === indexReserveBytes) return;
-      writeFileSync(this.reserveFile, new Uint8Array(indexReserveBytes));
+      if (statSync(this.reserveFile, { throwIfNoEntry: false })?.size !== indexReserveBytes) writeFileSync(this.reserveFile, new Uint8Array(indexReserveBytes));
+      this.reserveWhole = true;
     } catch (error) {
       rmSync(this.reserveFile, { force: true });
       throw isDiskFullError(error) ? new LocalDiskFullError("write", { cause: error }) : error;
@@ -1119,6 +1124,7 @@ export class Namespace {
 
   /** Frees the reserve; whether there was one to free. */
   private releaseReserve(): boolean {
+    this.reserveWhole = false;
     const had = existsSync(this.reserveFile);
     rmSync(this.reserveFile, { force: true });
     return had;

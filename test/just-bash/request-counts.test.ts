@@ -124,13 +124,19 @@ test("seeding files through shell.fs: in shell.fs.transaction one commit, one PU
   }
 });
 
-test("with commit: per-write, every write is its own commit (each redirection writes twice)", async () => {
+test("with commit: per-write, every write is its own commit, and a redirection is one: its empty write joins the bytes written through it", async () => {
   const { filesystem, shell, close } = await shellFixture("jb-requests-per-write", { commit: "per-write" }, quiet);
   try {
-    // `> f` is exists, writeFile(f, "") then writeFile(f, data): two writes, two commits.
+    // just-bash opens `> f` with writeFile(f, "") and then writes the output: held back, the empty
+    // write joins the output's, so each redirection is one commit, and `mkdir` another.
     const measured = await measure(filesystem, () => shell.exec("echo a > a.txt; echo b > b.txt; mkdir d"));
-    expect(measured.commits).toBe(5);
-    expect(measured.puts).toBe(5);
+    expect(measured.commits).toBe(3);
+    expect(measured.puts).toBe(3);
+    // A redirection whose command writes nothing (`: > f`) is its empty write alone; `>>` onto a new file likewise joins its bytes.
+    const more = await measure(filesystem, () => shell.exec(": > empty.txt; echo x >> new.txt; echo y >> new.txt"));
+    expect(more.commits).toBe(3);
+    expect(await shell.fs.readFile(`${WORKSPACE}/empty.txt`)).toBe("");
+    expect(await shell.fs.readFile(`${WORKSPACE}/new.txt`)).toBe("x\ny\n");
   } finally {
     await close();
   }
