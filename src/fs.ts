@@ -44,6 +44,13 @@ export interface TransactionOptions {
   /** On a shared writer: "serializable" (default) re-runs the body on conflict; "blind" runs it once (see `transaction`). */
   isolation?: TransactionIsolation;
 }
+/**
+ * Not part of the public API (core.ts does not export it): how the just-bash shell opens a
+ * command's blind transaction at the command's first write without reading the log's end again,
+ * when the command read it itself (refresh()) as it started.
+ */
+export const blindTransactionFromView: unique symbol = Symbol("s3-bun-cached-fs/blind-transaction-from-view");
+
 export type { GarbageCollectionOptions, GarbageReport, FsckOptions, FsckReport, HistoryEntry, HistoryOptions, ForkOptions, ForkResult };
 export { FileStats, DirectoryEntry } from "./fs-stats.ts";
 
@@ -806,6 +813,20 @@ export class S3CachedFs extends FileSystemOperations {
       throw new FsError("EINVAL", "transaction", { detail: `the transaction body must be a function (tx) => Promise, got ${body === null ? "null" : typeof body}` });
     }
     const { isolation = "serializable" } = parseOptions(transactionOptionsSchema, options, "transaction options", "transaction");
+    return this.#runTransaction(body, isolation, true);
+  }
+
+  /** A blind transaction on the view this mount has (see blindTransactionFromView), within the errno boundary. */
+  async [blindTransactionFromView]<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
+    try {
+      this.checkOpen("transaction");
+      return await this.#runTransaction(body, "blind", false);
+    } catch (error) {
+      throw fromStoreError(error, "transaction");
+    }
+  }
+
+  #runTransaction<T>(body: (tx: Transaction) => Promise<T>, isolation: TransactionIsolation, fromLogEnd: boolean): Promise<T> {
     const committer = this.context.committer;
     if (committer === undefined) throw new FsError("EROFS", "transaction", {});
     return committer.transaction(async (batch, apply, reads) => {
@@ -815,7 +836,7 @@ export class S3CachedFs extends FileSystemOperations {
       } finally {
         tx.end();
       }
-    }, isolation);
+    }, isolation, fromLogEnd);
   }
 
   /**
