@@ -43,14 +43,14 @@ export type { TransactionIsolation };
 export interface TransactionOptions {
   /** On a shared writer: "serializable" (default) re-runs the body on conflict; "blind" runs it once (see `transaction`). */
   isolation?: TransactionIsolation;
+  /**
+   * A blind transaction of a shared writer first reads the log's end (one GET), so its body starts
+   * from the newest state. `false` starts it from the mount's view as it stands, for a caller that
+   * has read the log's end itself since its work began (`refresh()`); its writes are still
+   * validated against whatever landed in between. No effect otherwise (nothing is read first).
+   */
+  catchUp?: boolean;
 }
-/**
- * Not part of the public API (core.ts does not export it): how the just-bash shell opens a
- * command's blind transaction at the command's first write without reading the log's end again,
- * when the command read it itself (refresh()) as it started.
- */
-export const blindTransactionFromView: unique symbol = Symbol("s3-bun-cached-fs/blind-transaction-from-view");
-
 export type { GarbageCollectionOptions, GarbageReport, FsckOptions, FsckReport, HistoryEntry, HistoryOptions, ForkOptions, ForkResult };
 export { FileStats, DirectoryEntry } from "./fs-stats.ts";
 
@@ -812,21 +812,7 @@ export class S3CachedFs extends FileSystemOperations {
     if (typeof body !== "function") {
       throw new FsError("EINVAL", "transaction", { detail: `the transaction body must be a function (tx) => Promise, got ${body === null ? "null" : typeof body}` });
     }
-    const { isolation = "serializable" } = parseOptions(transactionOptionsSchema, options, "transaction options", "transaction");
-    return this.#runTransaction(body, isolation, true);
-  }
-
-  /** A blind transaction on the view this mount has (see blindTransactionFromView), within the errno boundary. */
-  async [blindTransactionFromView]<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
-    try {
-      this.checkOpen("transaction");
-      return await this.#runTransaction(body, "blind", false);
-    } catch (error) {
-      throw fromStoreError(error, "transaction");
-    }
-  }
-
-  #runTransaction<T>(body: (tx: Transaction) => Promise<T>, isolation: TransactionIsolation, fromLogEnd: boolean): Promise<T> {
+    const { isolation = "serializable", catchUp = true } = parseOptions(transactionOptionsSchema, options, "transaction options", "transaction");
     const committer = this.context.committer;
     if (committer === undefined) throw new FsError("EROFS", "transaction", {});
     return committer.transaction(async (batch, apply, reads) => {
@@ -836,7 +822,7 @@ export class S3CachedFs extends FileSystemOperations {
       } finally {
         tx.end();
       }
-    }, isolation, fromLogEnd);
+    }, isolation, catchUp);
   }
 
   /**

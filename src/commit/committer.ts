@@ -281,7 +281,8 @@ export class Committer {
    * Runs `body` as one batch of its own: every operation it applies is validated at once (errors
    * reach `body`), and all are published together when it returns, or none if it throws.
    * `fromLogEnd: false`: a blind transaction whose caller read the log's end itself since its work
-   * began (a shell command that caught up as it started) starts from this writer's view instead.
+   * began (a shell command that caught up as it started) starts from this writer's view instead
+   * (the mount's `catchUp: false`).
    */
   transaction<T>(
     body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>,

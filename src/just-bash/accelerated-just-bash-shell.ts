@@ -40,7 +40,6 @@ import {
   type ExecOptions,
 } from "just-bash";
 import { FsError, resolveWithin, type FsErrorCode, type MountConfig, type S3CachedFs, type S3CachedFsManagerImpl, type Transaction } from "../core.ts";
-import { blindTransactionFromView } from "../fs.ts";
 import { AcceleratedJustBashFs, type CoreFilesystem, type WriteGate } from "./accelerated-just-bash-fs.ts";
 
 /** How a command's writes are published. */
@@ -128,8 +127,7 @@ class CommandCommit {
         resolve(tx);
         await this.#end.promise;
       };
-      const opened = this.#caughtUp ? this.#filesystem[blindTransactionFromView](body) : this.#filesystem.transaction(body, { isolation: "blind" });
-      this.#published = opened.finally(() => {
+      this.#published = this.#filesystem.transaction(body, { isolation: "blind", catchUp: !this.#caughtUp }).finally(() => {
           this.#running.committing = false;
           countCommit(this.#filesystem, -1);
         });
