@@ -61,7 +61,7 @@ function checkIsolation(isolation: unknown, syscall: string, what: string): Comm
 /** A command running on a mount, in its own async context; `outer`: the command whose code started it (a custom command calling shell.exec()). */
 interface RunningCommand {
   filesystem: S3CachedFs;
-  /** Its transaction is open: every other commit of the mount waits for the command to end. */
+  /** Its transaction is open (or asked for): every other commit of the mount waits for the command to end. */
   committing: boolean;
   outer: RunningCommand | undefined;
 }
@@ -120,17 +120,19 @@ class CommandCommit {
     if (this.#opening !== undefined) return this.#opening;
     if (this.#ended) throw new FsError("ECANCELED", op, { path, detail: "the command that made this call has already ended" });
     checkOutsideOpenCommit(this.#filesystem, op, path);
+    // From the request on: the transaction may first wait for another command's, and a command
+    // this one's code starts meanwhile would wait behind it.
+    this.#running.committing = true;
+    countCommit(this.#filesystem, 1);
     this.#opening = new Promise<Transaction>((resolve, reject) => {
-      countCommit(this.#filesystem, 1);
       const body = async (tx: Transaction) => {
-        this.#running.committing = true;
         resolve(tx);
         await this.#end.promise;
       };
       this.#published = this.#filesystem.transaction(body, { isolation: "blind", catchUp: !this.#caughtUp }).finally(() => {
-          this.#running.committing = false;
-          countCommit(this.#filesystem, -1);
-        });
+        this.#running.committing = false;
+        countCommit(this.#filesystem, -1);
+      });
       this.#published.catch(reject); // it failed to open (a fenced or closed mount, the log's end unreadable): the write fails with it
     });
     return this.#opening;
