@@ -46,8 +46,10 @@ import { AcceleratedJustBashFs, type CoreFilesystem, type WriteGate } from "./ac
 export type CommitMode = "per-command" | "per-write";
 
 /**
- * How a command's commit meets other writers' commits (a shared writer's; an exclusive writer has
- * none): "blind" (default) runs it once; "serializable" runs it again when what it read changed.
+ * How a command's commit meets other writers' commits (other processes' on a shared writer, and
+ * the mount's other commands): "blind" (default) runs it once, holding the mount's commit only
+ * from its first write; "serializable" holds it from its start, and runs again when another
+ * process's commit changed what it read.
  */
 export type CommandIsolation = "blind" | "serializable";
 
@@ -156,8 +158,9 @@ interface ShellSettings extends Omit<BashOptions, "fs" | "files" | "cwd"> {
   /** Default time limit of each exec(), in ms (exit code 124 when it runs out). */
   timeoutMs?: number;
   /**
-   * With `commit: "per-command"` on a shared writer: "blind" (default) or "serializable" (the
-   * command runs again, its earlier output discarded, when another writer changed what it read).
+   * With `commit: "per-command"`: "blind" (default) or "serializable" (the command holds the
+   * mount's commit from its start, and on a shared writer runs again, its earlier output
+   * discarded, when another writer changed what it read).
    */
   isolation?: CommandIsolation;
 }
