@@ -106,22 +106,31 @@ class CommandCommit {
   readonly #running: RunningCommand;
   /** The command read the log's end as it started: its transaction starts from the mount's view, without reading it again. */
   readonly #caughtUp: boolean;
+  /** The caller's signal: aborting it stops a wait for the commit to open (another command may hold the mount's for long). */
+  readonly #signal: AbortSignal | undefined;
   readonly #end = Promise.withResolvers<void>();
   #opening: Promise<Transaction> | undefined;
   #published: Promise<void> | undefined;
   #ended = false;
 
-  constructor(filesystem: S3CachedFs, running: RunningCommand, caughtUp: boolean) {
+  constructor(filesystem: S3CachedFs, running: RunningCommand, caughtUp: boolean, signal: AbortSignal | undefined) {
     this.#filesystem = filesystem;
     this.#running = running;
     this.#caughtUp = caughtUp;
+    this.#signal = signal;
     this.#end.promise.catch(() => {}); // an abort before the body runs is seen by the body, not unhandled
   }
 
-  readonly open: WriteGate = async (op, path) => {
+  readonly open: WriteGate = async (op, path) => unlessAborted(this.#open(op, path), this.#signal, op, path);
+
+  #open(op: string, path: string): Promise<Transaction> {
     if (this.#opening !== undefined) return this.#opening;
-    if (this.#ended) throw new FsError("ECANCELED", op, { path, detail: "the command that made this call has already ended" });
-    checkOutsideOpenCommit(this.#filesystem, op, path);
+    if (this.#ended) return Promise.reject(new FsError("ECANCELED", op, { path, detail: "the command that made this call has already ended" }));
+    try {
+      checkOutsideOpenCommit(this.#filesystem, op, path);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // From the request on: the transaction may first wait for another command's, and a command
     // this one's code starts meanwhile would wait behind it.
     this.#running.committing = true;
@@ -138,16 +147,36 @@ class CommandCommit {
       this.#published.catch(reject); // it failed to open (a fenced or closed mount, the log's end unreadable): the write fails with it
     });
     return this.#opening;
-  };
+  }
 
-  /** The command ended: publishes what it wrote, or (with `failure`) nothing, and rejects with the commit's own error. */
+  /**
+   * The command ended: publishes what it wrote (rejecting with the commit's own error), or with
+   * `failure` nothing, at once: a transaction still waiting for another command's to end then
+   * opens and ends empty, and nobody waits for it.
+   */
   async close(failure?: { error: unknown }): Promise<void> {
     this.#ended = true;
     if (this.#published === undefined) return;
-    if (failure === undefined) this.#end.resolve();
-    else this.#end.reject(failure.error);
-    await this.#published;
+    if (failure === undefined) {
+      this.#end.resolve();
+      await this.#published;
+    } else {
+      this.#end.reject(failure.error);
+      this.#published.catch(() => {});
+    }
   }
+}
+
+/** `work`, or ECANCELED as soon as `signal` aborts (what `work` does then is left to its owner). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, op: string, path: string): Promise<T> {
+  if (signal === undefined) return work;
+  const cancelled = () => new FsError("ECANCELED", op, { path, detail: "the command was aborted while its commit waited for another command's to end" });
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 interface ShellSettings extends Omit<BashOptions, "fs" | "files" | "cwd"> {
@@ -353,6 +382,7 @@ export class AcceleratedJustBashShell {
         const outcome = await bash.exec(command, { ...execOptions, cwd: workingDirectory, signal: stop });
         result = { stdout: outcome.stdout, stderr: outcome.stderr, exitCode: outcome.exitCode };
       } catch (error) {
+        if (signal?.aborted) throw abortError(signal); // the caller's abort, whatever it made fail
         result = failedRedirection(error, workingDirectory);
       } finally {
         runEnded.abort(); // calls still pending from this command fail rather than land later
@@ -365,7 +395,7 @@ export class AcceleratedJustBashShell {
       return await runningCommands.run(running, async () => {
         if (this.commit !== "per-command" || this.filesystem.mode !== "readwrite") return run(this.filesystem, this.#outsideOpenCommit);
         if (isolation === "serializable") return this.#serializable(run, running);
-        return this.#blind(run, running);
+        return this.#blind(run, running, signal);
       });
     } finally {
       if (timer !== undefined) clearTimeout(timer);
@@ -377,16 +407,16 @@ export class AcceleratedJustBashShell {
    * transaction is open, which it would otherwise wait for), runs on the mount's committed state,
    * and opens its transaction at its first write; the transaction is published when it ends.
    */
-  async #blind(run: (target: CoreFilesystem, gate: WriteGate | undefined) => Promise<ShellResult>, running: RunningCommand): Promise<ShellResult> {
+  async #blind(run: (target: CoreFilesystem, gate: WriteGate | undefined) => Promise<ShellResult>, running: RunningCommand, signal: AbortSignal | undefined): Promise<ShellResult> {
     // Catching up takes the mount's commit: while another command holds it, this one starts at once instead.
     const caughtUp = !openCommits.has(this.filesystem);
     if (caughtUp) await this.filesystem.refresh(); // an exclusive writer has no one to catch up with: no request
-    const commit = new CommandCommit(this.filesystem, running, caughtUp);
+    const commit = new CommandCommit(this.filesystem, running, caughtUp, signal);
     let result: ShellResult;
     try {
       result = await run(this.filesystem, commit.open);
     } catch (error) {
-      await commit.close({ error }).catch(() => {}); // nothing is published; the command's own error is the answer
+      await commit.close({ error }); // nothing is published; the command's own error is the answer
       throw error;
     }
     await commit.close();

@@ -276,3 +276,37 @@ test("commands that only sleep overlap: three of them meet while all three are r
     await close();
   }
 });
+
+for (const how of ["a redirection", "a custom command's ctx.fs"] as const) {
+  test(`a command aborted while its first write (${how}) waits for another command's commit rejects at once, and publishes nothing`, async () => {
+    const { filesystem, shell, meet, close } = await concurrentShell(`jb-conc-abort-waiting-${how === "a redirection" ? "redirection" : "ctx"}`, "local");
+    try {
+      const holder = shell.exec("echo held > held.txt; signal holding; wait-for release");
+      await settled("the first command's write", meet.reached("holding"));
+      // `write-then-signal` starts its write and only then signals; after `signal`, the redirection's
+      // write follows within the same turn of the event loop (no request: the index is local), so
+      // the abort, a turn later (setImmediate, not a timer), finds it waiting.
+      shell.registerCommand(
+        defineCommand("write-then-signal", async ([name, path], ctx) => {
+          const writing = ctx.fs.writeFile(ctx.fs.resolvePath(ctx.cwd, path!), "waiting\n");
+          meet.signal(name!);
+          await writing;
+          return { stdout: "", stderr: "", exitCode: 0 };
+        }),
+      );
+      const controller = new AbortController();
+      const command = how === "a redirection" ? "signal second-writing; echo waiting > waiting.txt" : "write-then-signal second-writing waiting.txt";
+      const waiting = shell.exec(command, { signal: controller.signal });
+      await settled("the second command's write", meet.reached("second-writing"));
+      await new Promise((resolve) => setImmediate(resolve));
+      controller.abort();
+      await expect(settled("the aborted command, while the first still holds the commit", waiting)).rejects.toMatchObject({ name: "AbortError" });
+      meet.signal("release");
+      expect(await settled("the first command", holder)).toEqual({ stdout: "", stderr: "", exitCode: 0 });
+      expect((await shell.exec("ls")).stdout).toBe("held.txt\n");
+      expect(await filesystem.exists(`${WORKSPACE}/waiting.txt`)).toBe(false);
+    } finally {
+      await close();
+    }
+  });
+}
