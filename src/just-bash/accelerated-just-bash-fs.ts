@@ -526,7 +526,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
    */
   async #writing(op: string, reported: string, ...paths: string[]): Promise<void> {
     const gate = this.#gate;
-    if (gate === undefined || paths.every((path) => this.#inMemory(path) && !isCommandPath(path))) return;
+    if (gate === undefined || paths.every((path) => this.#inMemory(path))) return;
     const target = await gate(op, reported);
     if (target !== undefined && this.#gate === gate) {
       this.#target = target;
