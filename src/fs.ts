@@ -43,6 +43,13 @@ export type { TransactionIsolation };
 export interface TransactionOptions {
   /** On a shared writer: "serializable" (default) re-runs the body on conflict; "blind" runs it once (see `transaction`). */
   isolation?: TransactionIsolation;
+  /**
+   * A blind transaction of a shared writer first reads the log's end (one GET), so its body starts
+   * from the newest state. `false` starts it from the mount's view as it stands, for a caller that
+   * has read the log's end itself since its work began (`refresh()`); its writes are still
+   * validated against whatever landed in between. No effect otherwise (nothing is read first).
+   */
+  catchUp?: boolean;
 }
 export type { GarbageCollectionOptions, GarbageReport, FsckOptions, FsckReport, HistoryEntry, HistoryOptions, ForkOptions, ForkResult };
 export { FileStats, DirectoryEntry } from "./fs-stats.ts";
@@ -805,7 +812,7 @@ export class S3CachedFs extends FileSystemOperations {
     if (typeof body !== "function") {
       throw new FsError("EINVAL", "transaction", { detail: `the transaction body must be a function (tx) => Promise, got ${body === null ? "null" : typeof body}` });
     }
-    const { isolation = "serializable" } = parseOptions(transactionOptionsSchema, options, "transaction options", "transaction");
+    const { isolation = "serializable", catchUp = true } = parseOptions(transactionOptionsSchema, options, "transaction options", "transaction");
     const committer = this.context.committer;
     if (committer === undefined) throw new FsError("EROFS", "transaction", {});
     return committer.transaction(async (batch, apply, reads) => {
@@ -815,7 +822,7 @@ export class S3CachedFs extends FileSystemOperations {
       } finally {
         tx.end();
       }
-    }, isolation);
+    }, isolation, catchUp);
   }
 
   /**

@@ -321,6 +321,7 @@ export const garbageCollectionOptionsSchema = z.object({
 export const transactionOptionsSchema = z
   .object({
     isolation: z.enum(["serializable", "blind"]).optional(),
+    catchUp: z.boolean().optional(),
   })
   .strict();
 

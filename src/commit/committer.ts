@@ -280,8 +280,15 @@ export class Committer {
   /**
    * Runs `body` as one batch of its own: every operation it applies is validated at once (errors
    * reach `body`), and all are published together when it returns, or none if it throws.
+   * `fromLogEnd: false`: a blind transaction whose caller read the log's end itself since its work
+   * began (a shell command that caught up as it started) starts from this writer's view instead
+   * (the mount's `catchUp: false`).
    */
-  transaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>, isolation: TransactionIsolation = "serializable"): Promise<T> {
+  transaction<T>(
+    body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>,
+    isolation: TransactionIsolation = "serializable",
+    fromLogEnd = true,
+  ): Promise<T> {
     try {
       this.checkOutsideTransaction("transaction");
     } catch (error) {
@@ -292,7 +299,7 @@ export class Committer {
     // A blind transaction of a shared writer: its body runs once, from the log's end, and nothing
     // it read is checked; the records that slip in before its slot only re-validate its operations
     // (publishOpenBatch), and the first that no longer applies fails the whole commit with its error.
-    if (isolation === "blind") return this.mutex.run(() => this.runTransaction(body, undefined, true));
+    if (isolation === "blind") return this.mutex.run(() => this.runTransaction(body, undefined, fromLogEnd));
     return this.sharedTransaction(body);
   }
 

@@ -35,6 +35,15 @@ type WriteFileOptions = { encoding?: BufferEncoding } | BufferEncoding;
 /** The core filesystem the adapter works on: a mount (each write its own commit) or a transaction. */
 export type CoreFilesystem = S3CachedFs | Transaction;
 
+/**
+ * Called before each write that may reach the core filesystem (writes that stay in the in-memory
+ * tree, such as `> /dev/null`, never call it). It may refuse the write by throwing, or give the
+ * filesystem this write and every later call of the adapter go to instead: the shell opens a
+ * command's commit this way at the command's first write, so that until then the command reads
+ * the mount's committed state and holds no commit that other commands would wait for.
+ */
+export type WriteGate = (op: string, path: string) => Promise<CoreFilesystem | undefined>;
+
 export interface AcceleratedJustBashFsOptions {
   /**
    * Command names to stub in /bin and /usr/bin from the start. Not needed with just-bash's `Bash`:
@@ -83,8 +92,9 @@ interface Location {
 const systemDevice = -1;
 
 export class AcceleratedJustBashFs implements IFileSystem {
-  /** The core filesystem (a mount or a transaction) this adapter reads and writes. */
-  readonly filesystem: CoreFilesystem;
+  #target: CoreFilesystem;
+  /** Consulted before writes until it gives another filesystem (see WriteGate). */
+  #gate: WriteGate | undefined;
   #system: SystemTree;
   readonly #options: AcceleratedJustBashFsOptions;
   /** With maxTotalBytes, over a transaction: the bytes of the regular files, as of this view's last write (undefined: to be summed). */
@@ -101,9 +111,14 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (limit !== undefined && !(limit === Number.POSITIVE_INFINITY || (Number.isSafeInteger(limit) && limit >= 0))) {
       throw new FsError("EINVAL", "AcceleratedJustBashFs", { detail: `maxTotalBytes: expected a non-negative integer number of bytes, got ${String(limit)}` });
     }
-    this.filesystem = filesystem;
+    this.#target = filesystem;
     this.#options = options;
     this.#system = new SystemTree({ commands: options.commands, processInfo: options.processInfo, maxScratchBytes: limit === Number.POSITIVE_INFINITY ? undefined : limit });
+  }
+
+  /** The core filesystem (a mount or a transaction) this adapter reads and writes now. */
+  get filesystem(): CoreFilesystem {
+    return this.#target;
   }
 
   /**
@@ -117,16 +132,18 @@ export class AcceleratedJustBashFs implements IFileSystem {
   }
 
   /**
-   * An adapter over `filesystem` (typically a transaction of the same mount) sharing this one's
-   * system tree, and ending with `signal`. The shell gives one to each command.
+   * An adapter over `filesystem` (a transaction of the same mount, or the mount itself) sharing
+   * this one's system tree, and ending with `signal`. The shell gives one to each command, with
+   * a `gate` that opens the command's commit at its first write.
    */
-  over(filesystem: CoreFilesystem, signal?: AbortSignal, options: { joinRedirections?: boolean } = {}): AcceleratedJustBashFs {
+  over(filesystem: CoreFilesystem, signal?: AbortSignal, options: { joinRedirections?: boolean; gate?: WriteGate } = {}): AcceleratedJustBashFs {
     const view = new AcceleratedJustBashFs(filesystem, {
       ...(signal === undefined ? {} : { signal }),
       ...(this.#options.maxTotalBytes === undefined ? {} : { maxTotalBytes: this.#options.maxTotalBytes }),
       ...(options.joinRedirections === true ? { joinRedirections: true } : {}),
     });
     view.#system = this.#system; // its command stubs and process info included
+    view.#gate = options.gate;
     return view;
   }
 
@@ -310,6 +327,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async mkdir(path: string, options: MkdirOptions = {}): Promise<void> {
     const normalized = this.#check("mkdir", path);
     if (this.#holding()) await this.#publishHeld();
+    await this.#writing("mkdir", path, normalized);
     const recursive = options.recursive === true;
     const location = await this.#locate(normalized, false, "mkdir", path);
     if (location.system) {
@@ -338,6 +356,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async rm(path: string, options: RmOptions = {}): Promise<void> {
     const normalized = this.#check("rm", path);
     if (this.#holding()) await this.#publishHeld();
+    await this.#writing("rm", path, normalized);
     this.#usedBytes = undefined; // what a removal releases is summed again at the next write
     const location = await this.#locate(normalized, false, "rm", path);
     const force = options.force === true;
@@ -365,6 +384,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     const from = this.#check("cp", source);
     const to = this.#check("cp", destination);
     if (this.#holding()) await this.#publishHeld();
+    await this.#writing("cp", destination, from, to);
     const recursive = options.recursive === true;
     const origin = await this.#locate(from, !recursive, "cp", source);
     if (recursive && !origin.system) {
@@ -401,6 +421,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     const from = this.#check("mv", source);
     const to = this.#check("mv", destination);
     if (this.#holding()) await this.#publishHeld();
+    await this.#writing("mv", destination, from, to);
     this.#usedBytes = undefined; // a move may replace a file: summed again at the next write
     const origin = await this.#locate(from, false, "mv", source);
     const target = await this.#locate(to, false, "mv", destination);
@@ -437,6 +458,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async chmod(path: string, mode: number): Promise<void> {
     const normalized = this.#check("chmod", path);
     if (this.#holding()) await this.#publishHeld();
+    await this.#writing("chmod", path, normalized);
     const location = await this.#locate(normalized, true, "chmod", path);
     if (location.system) {
       if (isScratchPath(location.path)) return this.#scratchCall("chmod", path, (scratch) => scratch.chmod(location.path, mode));
@@ -461,6 +483,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async utimes(path: string, atime: Date, mtime: Date): Promise<void> {
     const normalized = this.#check("utimes", path);
     if (this.#holding()) await this.#publishHeld();
+    await this.#writing("utimes", path, normalized);
     const location = await this.#locate(normalized, true, "utimes", path);
     if (location.system) {
       if (isScratchPath(location.path)) return this.#scratchCall("utimes", path, (scratch) => scratch.utimes(location.path, atime, mtime));
@@ -486,6 +509,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async symlink(target: string, linkPath: string): Promise<void> {
     const normalized = this.#check("symlink", linkPath);
     if (this.#holding()) await this.#publishHeld();
+    await this.#writing("symlink", linkPath, normalized);
     const location = await this.#locate(normalized, false, "symlink", linkPath);
     let path = normalized;
     if (location.system) {
@@ -514,6 +538,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     const source = this.#check("link", existingPath);
     const target = this.#check("link", newPath);
     if (this.#holding()) await this.#publishHeld();
+    await this.#writing("link", newPath, source, target);
     const from = await this.#locate(source, false, "link", existingPath);
     const to = await this.#locate(target, false, "link", newPath);
     let fromPath = from.path;
@@ -547,6 +572,22 @@ export class AcceleratedJustBashFs implements IFileSystem {
   #check(op: string, path: string): string {
     if (this.#options.signal?.aborted) throw shellError("ECANCELED", op, path, "the command that made this call has already ended");
     return checkedPath(path, op);
+  }
+
+  /**
+   * Before a write that may reach the core filesystem (any of `paths` outside /dev and /proc):
+   * the gate may refuse it or move the adapter onto another filesystem (the command's commit).
+   */
+  async #writing(op: string, reported: string, ...paths: string[]): Promise<void> {
+    const gate = this.#gate;
+    if (gate === undefined || paths.every((path) => this.#inMemory(path))) return;
+    const target = await gate(op, reported);
+    if (target !== undefined && this.#gate === gate) {
+      this.#target = target;
+      this.#gate = undefined;
+      this.#usedBytes = undefined; // summed afresh on the new filesystem
+    }
+    this.#check(op, reported); // the command may have ended while its commit opened
   }
 
   /**
@@ -593,6 +634,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     const normalized = this.#check("open", path);
     if (this.#publishing !== undefined) await this.#publishHeld();
     const bytes = contentToBytes(content, encodingOf(options), "open", path);
+    await this.#writing("open", path, normalized);
     const location = await this.#locate(normalized, true, "open", path);
     let target = normalized;
     if (location.system) {

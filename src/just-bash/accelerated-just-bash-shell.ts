@@ -6,6 +6,15 @@
 // one commit when it ends, atomically (a reader sees all of it or none), and nothing at all if
 // exec() rejects. `commit: "per-write"` publishes each write on its own instead.
 //
+// Concurrent exec() calls run concurrently. The mount has one open batch at a time, so a
+// command's transaction holds the mount's commit from the moment it opens until the command
+// ends; a "blind" command (the default) therefore runs outside any transaction until its first
+// write to the files, reading the mount's committed state as any other process would, and opens
+// its transaction there. Commands that only read (or sleep) never wait for one another or for a
+// writing command; two writing commands overlap until the second one's first write. A
+// "serializable" command opens its transaction at its start, as before, so that everything it
+// reads is checked (or cannot change) until it commits.
+//
 // On a shared writer (`exclusive: false`, several shells in several processes on one workspace)
 // a command's transaction is blind by default: the command runs once, and if another writer
 // commits first its writes are published on the new state (or the command's exec() rejects with
@@ -13,11 +22,12 @@
 // the whole command again instead when another writer changed what it read; only the last run's
 // output is returned.
 //
-// Each exec() gets a fresh just-bash `Bash` whose fs is an adapter bound to that command's
-// transaction. just-bash already resets the shell state (cwd, variables, functions) for every
+// Each exec() gets a fresh just-bash `Bash` whose fs is an adapter bound to that command (and,
+// from its first write, to its transaction). just-bash already resets the shell state (cwd, variables, functions) for every
 // exec(), so nothing is lost; in exchange, a call that outlives its command (a timed-out pipeline
 // still awaiting a read) fails with ECANCELED instead of writing into the next command's commit.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   Bash,
   getCommandNames,
@@ -29,15 +39,17 @@ import {
   type CustomCommand,
   type ExecOptions,
 } from "just-bash";
-import { FsError, resolveWithin, type FsErrorCode, type MountConfig, type S3CachedFs, type S3CachedFsManagerImpl } from "../core.ts";
-import { AcceleratedJustBashFs, type CoreFilesystem } from "./accelerated-just-bash-fs.ts";
+import { FsError, resolveWithin, type FsErrorCode, type MountConfig, type S3CachedFs, type S3CachedFsManagerImpl, type Transaction } from "../core.ts";
+import { AcceleratedJustBashFs, type CoreFilesystem, type WriteGate } from "./accelerated-just-bash-fs.ts";
 
 /** How a command's writes are published. */
 export type CommitMode = "per-command" | "per-write";
 
 /**
- * How a command's commit meets other writers' commits (a shared writer's; an exclusive writer has
- * none): "blind" (default) runs it once; "serializable" runs it again when what it read changed.
+ * How a command's commit meets other writers' commits (other processes' on a shared writer, and
+ * the mount's other commands): "blind" (default) runs it once, holding the mount's commit only
+ * from its first write; "serializable" holds it from its start, and runs again when another
+ * process's commit changed what it read.
  */
 export type CommandIsolation = "blind" | "serializable";
 
@@ -48,6 +60,125 @@ function checkIsolation(isolation: unknown, syscall: string, what: string): Comm
   throw new FsError("EINVAL", syscall, { detail: `${what}isolation: expected "blind" or "serializable", got ${typeof isolation === "string" ? JSON.stringify(isolation) : String(isolation)}` });
 }
 
+/** A command running on a mount, in its own async context; `outer`: the command whose code started it (a custom command calling shell.exec()). */
+interface RunningCommand {
+  filesystem: S3CachedFs;
+  /** Its transaction is open (or asked for): every other commit of the mount waits for the command to end. */
+  committing: boolean;
+  outer: RunningCommand | undefined;
+}
+
+const runningCommands = new AsyncLocalStorage<RunningCommand>();
+
+/**
+ * Per mount, the commands whose transaction is opening or open. A command that starts while one
+ * is does not wait for it to catch up with the log's end: it reads the mount's state as it is.
+ */
+const openCommits = new WeakMap<S3CachedFs, number>();
+
+function countCommit(filesystem: S3CachedFs, change: 1 | -1): void {
+  const count = (openCommits.get(filesystem) ?? 0) + change;
+  if (count === 0) openCommits.delete(filesystem);
+  else openCommits.set(filesystem, count);
+}
+
+/**
+ * EDEADLK when the calling code runs inside a command on `filesystem` whose transaction is open
+ * (a custom command writing through shell.fs or running shell.exec() after the command wrote):
+ * the write would wait for that transaction, which waits for the command, which waits for it.
+ */
+function checkOutsideOpenCommit(filesystem: S3CachedFs, syscall: string, path?: string): void {
+  for (let command = runningCommands.getStore(); command !== undefined; command = command.outer) {
+    if (command.filesystem !== filesystem || !command.committing) continue;
+    throw new FsError("EDEADLK", syscall, {
+      ...(path === undefined ? {} : { path }),
+      detail: `${syscall} was called from inside a command whose commit is open on this filesystem, where it could only wait for that command to end; use the command's own ctx.fs and ctx.exec`,
+    });
+  }
+}
+
+/**
+ * A command's transaction, opened at its first write (its adapter's gate) and published when the
+ * command ends: a blind transaction of the mount whose body waits for the command's end.
+ */
+class CommandCommit {
+  readonly #filesystem: S3CachedFs;
+  readonly #running: RunningCommand;
+  /** The command read the log's end as it started: its transaction starts from the mount's view, without reading it again. */
+  readonly #caughtUp: boolean;
+  /** The caller's signal: aborting it stops a wait for the commit to open (another command may hold the mount's for long). */
+  readonly #signal: AbortSignal | undefined;
+  readonly #end = Promise.withResolvers<void>();
+  #opening: Promise<Transaction> | undefined;
+  #published: Promise<void> | undefined;
+  #ended = false;
+
+  constructor(filesystem: S3CachedFs, running: RunningCommand, caughtUp: boolean, signal: AbortSignal | undefined) {
+    this.#filesystem = filesystem;
+    this.#running = running;
+    this.#caughtUp = caughtUp;
+    this.#signal = signal;
+    this.#end.promise.catch(() => {}); // an abort before the body runs is seen by the body, not unhandled
+  }
+
+  readonly open: WriteGate = async (op, path) => unlessAborted(this.#open(op, path), this.#signal, op, path);
+
+  #open(op: string, path: string): Promise<Transaction> {
+    if (this.#opening !== undefined) return this.#opening;
+    if (this.#ended) return Promise.reject(new FsError("ECANCELED", op, { path, detail: "the command that made this call has already ended" }));
+    try {
+      checkOutsideOpenCommit(this.#filesystem, op, path);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // From the request on: the transaction may first wait for another command's, and a command
+    // this one's code starts meanwhile would wait behind it.
+    this.#running.committing = true;
+    countCommit(this.#filesystem, 1);
+    this.#opening = new Promise<Transaction>((resolve, reject) => {
+      const body = async (tx: Transaction) => {
+        resolve(tx);
+        await this.#end.promise;
+      };
+      this.#published = this.#filesystem.transaction(body, { isolation: "blind", catchUp: !this.#caughtUp }).finally(() => {
+        this.#running.committing = false;
+        countCommit(this.#filesystem, -1);
+      });
+      this.#published.catch(reject); // it failed to open (a fenced or closed mount, the log's end unreadable): the write fails with it
+    });
+    return this.#opening;
+  }
+
+  /**
+   * The command ended: publishes what it wrote (rejecting with the commit's own error), or with
+   * `failure` nothing, at once: a transaction still waiting for another command's to end then
+   * opens and ends empty, and nobody waits for it.
+   */
+  async close(failure?: { error: unknown }): Promise<void> {
+    this.#ended = true;
+    if (this.#published === undefined) return;
+    if (failure === undefined) {
+      this.#end.resolve();
+      await this.#published;
+    } else {
+      this.#end.reject(failure.error);
+      this.#published.catch(() => {});
+    }
+  }
+}
+
+/** `work`, or ECANCELED as soon as `signal` aborts (what `work` does then is left to its owner). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, op: string, path: string): Promise<T> {
+  if (signal === undefined) return work;
+  const cancelled = () => new FsError("ECANCELED", op, { path, detail: "the command was aborted while its commit waited for another command's to end" });
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 interface ShellSettings extends Omit<BashOptions, "fs" | "files" | "cwd"> {
   /** The shell's working directory (default "/"); created if missing on a read-write mount. */
   cwd?: string;
@@ -56,8 +187,9 @@ interface ShellSettings extends Omit<BashOptions, "fs" | "files" | "cwd"> {
   /** Default time limit of each exec(), in ms (exit code 124 when it runs out). */
   timeoutMs?: number;
   /**
-   * With `commit: "per-command"` on a shared writer: "blind" (default) or "serializable" (the
-   * command runs again, its earlier output discarded, when another writer changed what it read).
+   * With `commit: "per-command"`: "blind" (default) or "serializable" (the command holds the
+   * mount's commit from its start, and on a shared writer runs again, its earlier output
+   * discarded, when another writer changed what it read).
    */
   isolation?: CommandIsolation;
 }
@@ -167,8 +299,9 @@ export class AcceleratedJustBashShell {
   readonly filesystem: S3CachedFs;
   /**
    * The files as just-bash sees them, outside any command: each write is its own commit. Code
-   * running inside a command (a custom command) must use the `ctx.fs` it is given instead: a
-   * write through this one (or a nested exec()) would wait for the command's own commit.
+   * running inside a command (a custom command) should use the `ctx.fs` it is given instead: once
+   * the command has written, a write through this one (or a nested exec() that writes) fails
+   * with EDEADLK, since it would wait for the command's own commit.
    */
   readonly fs: AcceleratedJustBashFs;
   readonly cwd: string;
@@ -213,8 +346,14 @@ export class AcceleratedJustBashShell {
       // the filesystem, so the limit is the adapter's (only when the caller sets it: a bucket is not memory).
       ...(byteLimit === undefined ? {} : { maxTotalBytes: byteLimit }),
       ...(settings.bashOptions.processInfo === undefined ? {} : { processInfo: settings.bashOptions.processInfo }),
-    });
+    }).over(filesystem, undefined, { gate: this.#outsideOpenCommit });
   }
+
+  /** The gate of the adapters that write to the mount itself (shell.fs, per-write commands). */
+  readonly #outsideOpenCommit: WriteGate = async (op, path) => {
+    checkOutsideOpenCommit(this.filesystem, op, path);
+    return undefined;
+  };
 
   /**
    * Runs `command` in just-bash. Resolves with its output and exit status (non-zero included;
@@ -233,18 +372,19 @@ export class AcceleratedJustBashShell {
     const timeout = new AbortController();
     const stop = signal === undefined ? timeout.signal : AbortSignal.any([signal, timeout.signal]);
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(), timeoutMs);
-    const run = async (target: CoreFilesystem): Promise<ShellResult> => {
+    const run = async (target: CoreFilesystem, gate: WriteGate | undefined): Promise<ShellResult> => {
       // Each run of the command (a serializable one runs again after a conflict) has its own end:
       // calls left over from an earlier run fail, and never reach the next run's transaction.
       const runEnded = new AbortController();
       // Per write, a redirection's empty write joins the bytes written through it (one commit, not two).
-      const view = this.fs.over(target, runEnded.signal, { joinRedirections: true });
+      const view = this.fs.over(target, runEnded.signal, { joinRedirections: this.commit === "per-write", ...(gate === undefined ? {} : { gate }) });
       const bash = this.#newBash(view, timeoutMs);
       let result: ShellResult;
       try {
         const outcome = await bash.exec(command, { ...execOptions, cwd: workingDirectory, signal: stop });
         result = { stdout: outcome.stdout, stderr: outcome.stderr, exitCode: outcome.exitCode };
       } catch (error) {
+        if (signal?.aborted) throw abortError(signal); // the caller's abort, whatever it made fail
         result = failedRedirection(error, workingDirectory);
       } finally {
         // What the view still holds is published before the command ends (or exec rejects).
@@ -253,11 +393,54 @@ export class AcceleratedJustBashShell {
       if (signal?.aborted) throw abortError(signal); // thrown inside the transaction: nothing is published
       return result;
     };
+    const running: RunningCommand = { filesystem: this.filesystem, committing: false, outer: runningCommands.getStore() };
     try {
-      if (this.commit === "per-command" && this.filesystem.mode === "readwrite") return await this.filesystem.transaction(run, { isolation });
-      return await run(this.filesystem);
+      return await runningCommands.run(running, async () => {
+        if (this.commit !== "per-command" || this.filesystem.mode !== "readwrite") return run(this.filesystem, this.#outsideOpenCommit);
+        if (isolation === "serializable") return this.#serializable(run, running);
+        return this.#blind(run, running, signal);
+      });
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  /**
+   * A blind command: it catches up with the log's end (a shared writer, when no other command's
+   * transaction is open, which it would otherwise wait for), runs on the mount's committed state,
+   * and opens its transaction at its first write; the transaction is published when it ends.
+   */
+  async #blind(run: (target: CoreFilesystem, gate: WriteGate | undefined) => Promise<ShellResult>, running: RunningCommand, signal: AbortSignal | undefined): Promise<ShellResult> {
+    // Catching up takes the mount's commit: while another command holds it, this one starts at once instead.
+    const caughtUp = !openCommits.has(this.filesystem);
+    if (caughtUp) await this.filesystem.refresh(); // an exclusive writer has no one to catch up with: no request
+    const commit = new CommandCommit(this.filesystem, running, caughtUp, signal);
+    let result: ShellResult;
+    try {
+      result = await run(this.filesystem, commit.open);
+    } catch (error) {
+      await commit.close({ error }); // nothing is published; the command's own error is the answer
+      throw error;
+    }
+    await commit.close();
+    return result;
+  }
+
+  /** A serializable command: its transaction opens at its start and holds the mount's commit until it ends (run again on conflict). */
+  async #serializable(run: (target: CoreFilesystem, gate: WriteGate | undefined) => Promise<ShellResult>, running: RunningCommand): Promise<ShellResult> {
+    checkOutsideOpenCommit(this.filesystem, "exec");
+    countCommit(this.filesystem, 1);
+    try {
+      return await this.filesystem.transaction(async (tx) => {
+        running.committing = true;
+        try {
+          return await run(tx, undefined);
+        } finally {
+          running.committing = false;
+        }
+      }, { isolation: "serializable" });
+    } finally {
+      countCommit(this.filesystem, -1);
     }
   }
 

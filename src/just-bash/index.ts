@@ -1,6 +1,6 @@
 // s3-bun-cached-fs/just-bash: just-bash's IFileSystem over the core filesystem, and a shell whose
 // commands run in just-bash with one commit per command.
-export { AcceleratedJustBashFs, type AcceleratedJustBashFsOptions, type CoreFilesystem, type ShellDirectoryEntry } from "./accelerated-just-bash-fs.ts";
+export { AcceleratedJustBashFs, type AcceleratedJustBashFsOptions, type CoreFilesystem, type ShellDirectoryEntry, type WriteGate } from "./accelerated-just-bash-fs.ts";
 export {
   createAcceleratedJustBashShell,
   AcceleratedJustBashShell,

@@ -130,3 +130,36 @@ test("shell options reach the shell: a default timeout and a custom command", as
     await factory.close();
   }
 });
+
+test("concurrent exec calls run concurrently (agents issue tool calls in parallel), each command one commit of its own writes", async () => {
+  // The two commands meet before they write: run one after another, the first would wait for ever.
+  const events = new Map<string, PromiseWithResolvers<void>>();
+  const event = (name: string) => events.get(name) ?? events.set(name, Promise.withResolvers<void>()).get(name)!;
+  const { factory, sandbox, filesystem } = await sandboxFor("exec-concurrent", {
+    shell: {
+      customCommands: [
+        defineCommand("signal", async ([name]) => (event(name!).resolve(), { stdout: "", stderr: "", exitCode: 0 })),
+        defineCommand("wait-for", async ([name]) => (await event(name!).promise, { stdout: "", stderr: "", exitCode: 0 })),
+      ],
+    },
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the two exec calls still wait for each other after 30 s: they did not run concurrently")), 30_000);
+  });
+  try {
+    const commitsBefore = filesystem.stats().commits?.commits ?? 0;
+    const results = await Promise.race([
+      Promise.all([sandbox.exec("signal a; wait-for b; echo a > a.txt; echo a2 >> a.txt; cat a.txt"), sandbox.exec("signal b; wait-for a; echo b > b.txt; cat b.txt")]),
+      stuck,
+    ]);
+    expect(results).toEqual([
+      { stdout: "a\na2\n", stderr: "", exitCode: 0 },
+      { stdout: "b\n", stderr: "", exitCode: 0 },
+    ]);
+    expect((filesystem.stats().commits?.commits ?? 0) - commitsBefore).toBe(2);
+  } finally {
+    clearTimeout(timer);
+    await Promise.race([factory.close(), new Promise((resolve) => setTimeout(resolve, 30_000))]);
+  }
+});

@@ -107,6 +107,29 @@ for (const backend of ["local", "s3"] as Backend[]) {
       expect(newest!.paths.slice().sort()).toEqual(["/a.txt", "/log.txt"]);
       await close();
     });
+
+    test("catchUp: false starts a blind transaction from the mount's view, without the GET of the log's end; what another writer committed meanwhile is still met at publication", async () => {
+      const { a, b, close } = await twoSharedWriters(backend, "blind-catch-up");
+      await a.writeFile("/log.txt", "start\n");
+      await b.refresh();
+      await b.appendFile("/log.txt", "from b\n"); // a has not seen it
+      const getsBefore = a.stats().requests.get.requests;
+      let seen = "";
+      await a.transaction(
+        async (tx) => {
+          seen = await tx.readText("/log.txt");
+          await tx.appendFile("/log.txt", "from a\n");
+        },
+        { isolation: "blind", catchUp: false },
+      );
+      expect(seen).toBe("start\n"); // the mount's view: b's append not read first
+      expect(a.stats().requests.get.requests - getsBefore).toBe(1); // only the slot b took, met when publishing
+      expect(await a.readText("/log.txt")).toBe("start\nfrom b\nfrom a\n");
+      const again = a.stats().requests.get.requests;
+      await a.transaction(async (tx) => void (await tx.readText("/log.txt")), { isolation: "blind" });
+      expect(a.stats().requests.get.requests - again).toBe(1); // by default it reads the log's end first
+      await close();
+    });
   });
 }
 
@@ -125,6 +148,8 @@ describe("transaction options", () => {
     const unknown = await expectCode(fs.transaction(body, { isolaton: "blind" } as never), "EINVAL");
     expect(unknown.message).toContain("isolaton: unknown option");
     await expectCode(fs.transaction(body, "blind" as never), "EINVAL");
+    const catchUp = await expectCode(fs.transaction(body, { isolation: "blind", catchUp: "no" } as never), "EINVAL");
+    expect(catchUp.message).toContain("catchUp");
     expect(ran).toBe(false);
     expect(fs.stats().seq).toBe(seq);
     await fs.close();

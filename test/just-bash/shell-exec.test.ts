@@ -208,7 +208,7 @@ test("with commit: per-write, writes are published as they happen, even if the c
   }
 });
 
-test("concurrent exec calls are serialised, one commit each", async () => {
+test("concurrent exec calls that write are one commit each: a command's writes never interleave with another's", async () => {
   const { filesystem, shell, close } = await shellFixture("jb-exec-concurrent");
   try {
     const measured = await measure(filesystem, () =>
