@@ -155,7 +155,8 @@ class Lookups {
  * write. A row written through `Namespace.writeNode` is taken in as written (with its checksum);
  * anything else that changes the index (a row deleted, a savepoint or batch rolled back or ended,
  * the extents, the meta) forgets them all. A remembered row is thus always what reading it again
- * would give, as with `Lookups`.
+ * would give, as with `Lookups`. Only directories are kept (a node never changes kind): they are
+ * the rows read again; a transaction's thousands of new files would only crowd them out.
  */
 class RowMemory {
   static readonly maxEntries = 4096;
@@ -174,6 +175,7 @@ class RowMemory {
   }
 
   remember(row: RawNode): void {
+    if (row.kind !== kindCodes.directory) return;
     if (this.rows.size >= RowMemory.maxEntries) {
       this.rows.clear();
       this.names.clear();
