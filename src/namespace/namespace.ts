@@ -399,7 +399,7 @@ function metaSum(key: string, value: string): number {
 
 /** Queries on one connection; every row read is checked (see `rowSum`), and every miss and listing against its directory's chain. */
 export class NamespaceView {
-  private readonly childStatement: Statement<RawNode, [number, string]>;
+  private readonly atOrBeforeStatement: Statement<RawNode, [number, string]>;
   private readonly nodeStatement: Statement<RawNode, [number]>;
   private readonly childrenStatement: Statement<RawNode, [number]>;
   private readonly beforeStatement: Statement<RawNode, [number, string]>;
@@ -426,7 +426,9 @@ export class NamespaceView {
     /** Counts the index's changes other than node rows written through this view's connection (see RowMemory); NaN: rows are never remembered. */
     private readonly rowGeneration: () => number = () => Number.NaN,
   ) {
-    this.childStatement = db.query("SELECT * FROM nodes WHERE parent = ? AND name = ?");
+    // The entry (parent, name) if there is one, else the one just before it: the chain check of a
+    // miss needs that one, so a lookup and the check of its miss are one seek.
+    this.atOrBeforeStatement = db.query("SELECT * FROM nodes WHERE (parent, name) <= (?1, ?2) ORDER BY parent DESC, name DESC LIMIT 1");
     this.nodeStatement = db.query("SELECT * FROM nodes WHERE id = ?");
     this.childrenStatement = db.query("SELECT * FROM nodes WHERE parent = ? ORDER BY name");
     // The index's entry just before (parent, name), in any directory (a row value: SQLite seeks it
@@ -490,7 +492,7 @@ export class NamespaceView {
    * next. Checked: the entry before is below `name` and the chain goes past `name` from it, so
    * `after` is null or above `name`, or equal to it (the name is taken). Damage if not.
    */
-  neighbours(directory: RawNode, name: string, except = 0): { before: RawNode | undefined; after: string | null } {
+  neighbours(directory: RawNode, name: string, except = 0, candidate?: RawNode | null): { before: RawNode | undefined; after: string | null } {
     // Asked twice for one new entry (the lookup that misses it, then the insert that links it in)
     // with no change between: the second answer is the first.
     const generation = this.generation();
@@ -501,15 +503,16 @@ export class NamespaceView {
     const key = `${directory.id}/${except}/${name}`;
     const known = this.neighbourAnswers.get(key);
     if (known !== undefined && Number.isFinite(generation)) return known;
-    const answer = this.findNeighbours(directory, name, except);
+    const answer = this.findNeighbours(directory, name, except, candidate);
     if (this.neighbourAnswers.size >= Lookups.maxEntries) this.neighbourAnswers.clear();
     this.neighbourAnswers.set(key, answer);
     return answer;
   }
 
-  private findNeighbours(directory: RawNode, name: string, except: number): { before: RawNode | undefined; after: string | null } {
+  /** `candidate`: the entry just before (directory, name) in the index, if the caller has read it already (null: none). */
+  private findNeighbours(directory: RawNode, name: string, except: number, candidate?: RawNode | null): { before: RawNode | undefined; after: string | null } {
     return this.read(() => {
-      let row = this.checkedRaw(this.beforeStatement.get(directory.id, name), {});
+      let row = this.checkedRaw(candidate === undefined ? this.beforeStatement.get(directory.id, name) : candidate, {});
       // The entry being moved is still at its old key (perhaps in another directory): skip it.
       if (row !== undefined && row.id === except) row = this.checkedRaw(this.beforeStatement.get(row.parent, row.name), {});
       const before = row?.parent === directory.id ? row : undefined;
@@ -568,14 +571,16 @@ export class NamespaceView {
     const known = memory.child(parent, name);
     if (known !== undefined) return asNode(known);
     return this.read(() => {
-      const found = this.checkedRaw(this.childStatement.get(parent, name), { parent, name });
-      if (found !== undefined) {
+      const seen = this.atOrBeforeStatement.get(parent, name);
+      if (seen !== null && seen.parent === parent && seen.name === name) {
+        const found = this.checkedRaw(seen, { parent, name })!;
         memory.remember(found);
         return asNode(found);
       }
       const directory = this.raw(parent);
       if (directory === undefined || directory.kind !== kindCodes.directory) return undefined;
-      const { after } = this.neighbours(directory, name);
+      // No such entry: `seen` is the one before it, whose chain link must go past the name.
+      const { after } = this.neighbours(directory, name, 0, seen);
       if (after !== null && compareNames(after, name) === 0) {
         throw this.corrupt(`directory ${parent} lists ${JSON.stringify(name)}, which the index does not find`);
       }
