@@ -20,7 +20,7 @@ const MiB = 1024 * KiB;
 
 export type Profile = "smoke" | "default" | "full";
 
-export const workloadNames = ["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "writers"] as const;
+export const workloadNames = ["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "transaction", "writers"] as const;
 export type WorkloadName = (typeof workloadNames)[number];
 
 export interface MixedSize {
@@ -38,6 +38,8 @@ export interface Sizes {
   agents: { shellModules: number; treeFiles: number; treeDirectories: number };
   /** Local speed (no network): small cached files read `calls` times, and `scriptFiles` files written. */
   local: { files: number; fileBytes: number; calls: number; scriptFiles: number };
+  /** One transaction of `files` files of `fileBytes`, `filesPerDirectory` to a directory, beside node:fs (no network). */
+  transaction: { files: number; fileBytes: number; filesPerDirectory: number };
   /**
    * Several writer processes: agent-like (`agentProcesses` each writing every `intervalMs`,
    * `agentWrites` each), then saturation for each count in `processes`: `writes` awaited writes
@@ -78,6 +80,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     lifecycle: { mountFiles: 300, idleRefreshes: 3, lagWrites: 3, lagIntervalMs: 20 },
     agents: { shellModules: 5, treeFiles: 60, treeDirectories: 6 },
     local: { files: 20, fileBytes: 1024, calls: 200, scriptFiles: 20 },
+    transaction: { files: 200, fileBytes: 1024, filesPerDirectory: 100 },
     writers: { processes: [1, 2], writes: 5, rounds: 2, batch: 5, agentProcesses: 2, agentWrites: 4, intervalMs: 50, fileBytes: 1024 },
     seedConcurrency: 32,
   },
@@ -89,6 +92,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     lifecycle: { mountFiles: 10_000, idleRefreshes: 5, lagWrites: 20, lagIntervalMs: 50 },
     agents: { shellModules: 30, treeFiles: 1800, treeDirectories: 60 },
     local: { files: 100, fileBytes: 1024, calls: 5000, scriptFiles: 340 },
+    transaction: { files: 10_000, fileBytes: 1024, filesPerDirectory: 100 },
     writers: { processes: [1, 2, 4, 8], writes: 40, rounds: 8, batch: 10, agentProcesses: 4, agentWrites: 50, intervalMs: 100, fileBytes: 1024 },
     seedConcurrency: 64,
   },
@@ -109,6 +113,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     lifecycle: { mountFiles: 100_000, idleRefreshes: 10, lagWrites: 50, lagIntervalMs: 50 },
     agents: { shellModules: 60, treeFiles: 1800, treeDirectories: 60 },
     local: { files: 1000, fileBytes: 1024, calls: 20_000, scriptFiles: 1000 },
+    transaction: { files: 10_000, fileBytes: 1024, filesPerDirectory: 100 },
     writers: { processes: [1, 2, 4, 8], writes: 100, rounds: 20, batch: 10, agentProcesses: 4, agentWrites: 200, intervalMs: 100, fileBytes: 1024 },
     seedConcurrency: 64,
   },

@@ -15,6 +15,7 @@ import { fileReads } from "./workloads/reads.ts";
 import { lifecycle } from "./workloads/lifecycle.ts";
 import { agentWorkloads } from "./workloads/agents.ts";
 import { localSpeed } from "./workloads/local-speed.ts";
+import { transactionCost } from "./workloads/transaction-cost.ts";
 import { severalWriters } from "./workloads/several-writers.ts";
 
 const workloads: Record<WorkloadName, (context: BenchContext) => Promise<ScenarioResult[]>> = {
@@ -25,6 +26,7 @@ const workloads: Record<WorkloadName, (context: BenchContext) => Promise<Scenari
   lifecycle,
   agents: agentWorkloads,
   local: localSpeed,
+  transaction: transactionCost,
   writers: severalWriters,
 };
 

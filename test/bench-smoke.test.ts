@@ -78,7 +78,7 @@ const numberCheck = (id: string, key: string) => Number(check(id, key) ?? 0);
 
 describe("the benchmark suite at smoke size", () => {
   test("runs every workload, with ours and its baselines in every scenario, and writes results, charts and the report", () => {
-    expect(results?.scenarios.map((entry) => entry.workload)).toEqual(expect.arrayContaining(["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "writers"]));
+    expect(results?.scenarios.map((entry) => entry.workload)).toEqual(expect.arrayContaining(["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "transaction", "writers"]));
     for (const entry of results!.scenarios) {
       expect(entry.subjects.some((subject) => subject.subject === "ours")).toBe(true);
       for (const subject of entry.subjects) for (const subjectRun of subject.runs) expect(subjectRun.milliseconds).toBeGreaterThan(0);
@@ -252,6 +252,20 @@ describe("the benchmark suite at smoke size", () => {
     expect(concurrent).toBeGreaterThanOrEqual(1);
     expect(concurrent).toBeLessThan(scriptFiles); // concurrent writes share commits
     expect(run("local-seed-concurrent", "ours").requests.total).toBe(concurrent);
+  });
+
+  test("transaction: one large transaction is one commit and one PUT (its record), with every phase of the split measured", () => {
+    const { files } = sizes.transaction;
+    expect(numberCheck("transaction-local-cost", "ours commits")).toBe(1);
+    expect(numberCheck("transaction-local-cost", "ours files")).toBe(files);
+    expect(run("transaction-local-cost", "ours").requests).toMatchObject({ put: 1, total: 1 });
+    expect(run("transaction-local-cost", "local-disk").requests.total).toBe(0);
+    const metrics = run("transaction-local-cost", "ours").metrics;
+    for (const phase of ["localMs", "validationMs", "packingMs", "uploadMs", "encodeMs", "indexCommitMs", "cacheMs", "cpuMs"]) expect(metrics[phase]).toBeGreaterThan(0);
+    expect(metrics.validationMs).toBeLessThan(run("transaction-local-cost", "ours").milliseconds);
+    expect(run("transaction-local-cost", "local-disk").metrics.writeFileSyncMs).toBeGreaterThan(0);
+    expect(run("transaction-local-cost", "local-disk").metrics.cpuMs).toBeGreaterThan(0);
+    for (const key of ["ours local / node:fs awaited", "ours local / node:fs sync", "ours CPU / node:fs awaited CPU"]) expect(numberCheck("transaction-local-cost", key)).toBeGreaterThan(0);
   });
 
   test("writers: every write a writer process acknowledged is in the log afterwards with its bytes, and nothing else; one process's awaited write is one PUT; every PUT of ours is a record or a lost slot; a batch shares records", () => {

@@ -147,6 +147,52 @@ class Lookups {
   }
 }
 
+/**
+ * The rows of the pending view a batch has read (checked) or written since the index last changed
+ * in any other way, by id and by (directory, name). Applying an operation reads a few rows over
+ * and over (the root and each directory on its path, the directory it adds an entry to), and
+ * every row it writes moves `Namespace.changes`, so `Lookups` alone forgets them after each
+ * write. A row written through `Namespace.writeNode` is taken in as written (with its checksum);
+ * anything else that changes the index (a row deleted, a savepoint or batch rolled back or ended,
+ * the extents, the meta) forgets them all. A remembered row is thus always what reading it again
+ * would give, as with `Lookups`. Only directories are kept (a node never changes kind): they are
+ * the rows read again; a transaction's thousands of new files would only crowd them out.
+ */
+class RowMemory {
+  static readonly maxEntries = 4096;
+  generation = -1;
+  readonly rows = new Map<number, RawNode>();
+  /** `${parent}/${name}` to the id of the entry found there (a name holds no "/"). */
+  readonly names = new Map<string, number>();
+
+  at(generation: number): this {
+    if (generation !== this.generation) {
+      this.rows.clear();
+      this.names.clear();
+      this.generation = generation;
+    }
+    return this;
+  }
+
+  remember(row: RawNode): void {
+    if (row.kind !== kindCodes.directory) return;
+    if (this.rows.size >= RowMemory.maxEntries) {
+      this.rows.clear();
+      this.names.clear();
+    }
+    this.rows.set(row.id, row);
+    this.names.set(`${row.parent}/${row.name}`, row.id);
+  }
+
+  /** The entry `name` of directory `parent`, if remembered there (a row moved or renamed since is not). */
+  child(parent: number, name: string): RawNode | undefined {
+    const id = this.names.get(`${parent}/${name}`);
+    if (id === undefined) return undefined;
+    const row = this.rows.get(id);
+    return row !== undefined && row.parent === parent && row.name === name ? row : undefined;
+  }
+}
+
 /** A node to add: its columns, and for one of several names of a file (a hard link), the inode they share and their count. */
 export type NewNode = Omit<NodeRow, "id" | "ino" | "nlink"> & { inode?: number | null; nlink?: number };
 
@@ -306,6 +352,24 @@ export function compareNames(a: string, b: string): number {
 
 const beyondPlainUnits = /[\ud800-\uffff]/;
 
+/** Whether two rows of one node hold the same values in every column. */
+function sameColumns(a: RawNode, b: RawNode): boolean {
+  return (
+    a.mode === b.mode &&
+    a.size === b.size &&
+    a.mtime === b.mtime &&
+    a.ctime === b.ctime &&
+    a.atime === b.atime &&
+    a.birthtime === b.birthtime &&
+    a.target === b.target &&
+    a.inode === b.inode &&
+    a.nlink === b.nlink &&
+    a.next === b.next &&
+    a.first === b.first &&
+    a.kind === b.kind
+  );
+}
+
 /** A checked row as the NodeRow callers see (its chain links left out). */
 function asNode(row: RawNode): NodeRow {
   return {
@@ -335,7 +399,7 @@ function metaSum(key: string, value: string): number {
 
 /** Queries on one connection; every row read is checked (see `rowSum`), and every miss and listing against its directory's chain. */
 export class NamespaceView {
-  private readonly childStatement: Statement<RawNode, [number, string]>;
+  private readonly atOrBeforeStatement: Statement<RawNode, [number, string]>;
   private readonly nodeStatement: Statement<RawNode, [number]>;
   private readonly childrenStatement: Statement<RawNode, [number]>;
   private readonly beforeStatement: Statement<RawNode, [number, string]>;
@@ -346,6 +410,10 @@ export class NamespaceView {
   private readonly anyLinkStatement: Statement<{ id: number }, []>;
 
   private readonly lookups = new Lookups();
+  private readonly memory = new RowMemory();
+  /** Where the chain lookups of `neighbours` were last asked, with their answers, at one count of changes. */
+  private readonly neighbourAnswers = new Map<string, { before: RawNode | undefined; after: string | null }>();
+  private neighbourGeneration = -1;
 
   constructor(
     readonly db: Database,
@@ -355,8 +423,12 @@ export class NamespaceView {
     private readonly damageFound: () => LocalIndexCorruptError | undefined = () => undefined,
     /** Counts the index's changes: lookups remembered at another count are forgotten. */
     private readonly generation: () => number = () => Number.NaN,
+    /** Counts the index's changes other than node rows written through this view's connection (see RowMemory); NaN: rows are never remembered. */
+    private readonly rowGeneration: () => number = () => Number.NaN,
   ) {
-    this.childStatement = db.query("SELECT * FROM nodes WHERE parent = ? AND name = ?");
+    // The entry (parent, name) if there is one, else the one just before it: the chain check of a
+    // miss needs that one, so a lookup and the check of its miss are one seek.
+    this.atOrBeforeStatement = db.query("SELECT * FROM nodes WHERE (parent, name) <= (?1, ?2) ORDER BY parent DESC, name DESC LIMIT 1");
     this.nodeStatement = db.query("SELECT * FROM nodes WHERE id = ?");
     this.childrenStatement = db.query("SELECT * FROM nodes WHERE parent = ? ORDER BY name");
     // The index's entry just before (parent, name), in any directory (a row value: SQLite seeks it
@@ -399,15 +471,19 @@ export class NamespaceView {
     return row;
   }
 
-  /** The row as a NodeRow, after checking its checksum and that it is the row asked for. */
-  private checkedNode(row: RawNode | null | undefined, asked: { id?: number; parent?: number; name?: string }): NodeRow | undefined {
-    const raw = this.checkedRaw(row, asked);
-    return raw === undefined ? undefined : asNode(raw);
-  }
-
   /** Node `id`'s row with its chain links, checked (for the writes of Namespace). */
   raw(id: number): RawNode | undefined {
-    return this.read(() => this.checkedRaw(this.nodeStatement.get(id), { id }));
+    const memory = this.memory.at(this.rowGeneration());
+    const known = memory.rows.get(id);
+    if (known !== undefined) return known;
+    const row = this.read(() => this.checkedRaw(this.nodeStatement.get(id), { id }));
+    if (row !== undefined) memory.remember(row);
+    return row;
+  }
+
+  /** Takes in a row just written through this view's connection, as written (Namespace.writeNode). */
+  wrote(row: RawNode): void {
+    this.memory.at(this.rowGeneration()).remember(row);
   }
 
   /**
@@ -416,9 +492,27 @@ export class NamespaceView {
    * next. Checked: the entry before is below `name` and the chain goes past `name` from it, so
    * `after` is null or above `name`, or equal to it (the name is taken). Damage if not.
    */
-  neighbours(directory: RawNode, name: string, except = 0): { before: RawNode | undefined; after: string | null } {
+  neighbours(directory: RawNode, name: string, except = 0, candidate?: RawNode | null): { before: RawNode | undefined; after: string | null } {
+    // Asked twice for one new entry (the lookup that misses it, then the insert that links it in)
+    // with no change between: the second answer is the first.
+    const generation = this.generation();
+    if (generation !== this.neighbourGeneration) {
+      this.neighbourAnswers.clear();
+      this.neighbourGeneration = generation;
+    }
+    const key = `${directory.id}/${except}/${name}`;
+    const known = this.neighbourAnswers.get(key);
+    if (known !== undefined && Number.isFinite(generation)) return known;
+    const answer = this.findNeighbours(directory, name, except, candidate);
+    if (this.neighbourAnswers.size >= Lookups.maxEntries) this.neighbourAnswers.clear();
+    this.neighbourAnswers.set(key, answer);
+    return answer;
+  }
+
+  /** `candidate`: the entry just before (directory, name) in the index, if the caller has read it already (null: none). */
+  private findNeighbours(directory: RawNode, name: string, except: number, candidate?: RawNode | null): { before: RawNode | undefined; after: string | null } {
     return this.read(() => {
-      let row = this.checkedRaw(this.beforeStatement.get(directory.id, name), {});
+      let row = this.checkedRaw(candidate === undefined ? this.beforeStatement.get(directory.id, name) : candidate, {});
       // The entry being moved is still at its old key (perhaps in another directory): skip it.
       if (row !== undefined && row.id === except) row = this.checkedRaw(this.beforeStatement.get(row.parent, row.name), {});
       const before = row?.parent === directory.id ? row : undefined;
@@ -434,7 +528,8 @@ export class NamespaceView {
   }
 
   node(id: number): NodeRow | undefined {
-    return this.read(() => this.checkedNode(this.nodeStatement.get(id), { id }));
+    const row = this.raw(id);
+    return row === undefined ? undefined : asNode(row);
   }
 
   /** Every name of inode `inode` that shares it with others (or did: a file that had hard links), by id; [] for any other inode. */
@@ -472,12 +567,20 @@ export class NamespaceView {
    * chain agrees that there is none (see the schema): an entry hidden by damage is EIO.
    */
   child(parent: number, name: string): NodeRow | undefined {
+    const memory = this.memory.at(this.rowGeneration());
+    const known = memory.child(parent, name);
+    if (known !== undefined) return asNode(known);
     return this.read(() => {
-      const found = this.checkedRaw(this.childStatement.get(parent, name), { parent, name });
-      if (found !== undefined) return asNode(found);
-      const directory = this.checkedRaw(this.nodeStatement.get(parent), { id: parent });
+      const seen = this.atOrBeforeStatement.get(parent, name);
+      if (seen !== null && seen.parent === parent && seen.name === name) {
+        const found = this.checkedRaw(seen, { parent, name })!;
+        memory.remember(found);
+        return asNode(found);
+      }
+      const directory = this.raw(parent);
       if (directory === undefined || directory.kind !== kindCodes.directory) return undefined;
-      const { after } = this.neighbours(directory, name);
+      // No such entry: `seen` is the one before it, whose chain link must go past the name.
+      const { after } = this.neighbours(directory, name, 0, seen);
       if (after !== null && compareNames(after, name) === 0) {
         throw this.corrupt(`directory ${parent} lists ${JSON.stringify(name)}, which the index does not find`);
       }
@@ -801,6 +904,10 @@ export class Namespace {
   private reserveWhole = false;
   /** Counts changes to the index (and ends of batches): the views forget their remembered lookups when it moves. */
   private changes = 0;
+  /** Counts the changes other than a node row written by `writeNode` in a batch: the pending view's remembered rows go when it moves (RowMemory). */
+  private resets = 0;
+  /** The id `insertNode` gave out last, and `resets` then. */
+  private lastId: { id: number; resets: number } | undefined;
   /** Why the open batch was lost (SQLite rolled it back on a full disk, say): it can only be rolled back now. */
   private batchFailure: unknown;
   private damage: LocalIndexCorruptError | undefined;
@@ -814,6 +921,13 @@ export class Namespace {
     [number, string, number, number, number, number, number, number, number, string | null, number | null, number, string | null, string | null, number, number]
   >;
   private insertExtentStatement!: Statement<unknown, [number, number, string, number, number, string, number]>;
+  /**
+   * A step's savepoint and its release, prepared once (a transaction of many files takes one per
+   * operation). Through `query`, whose statements closing the connection finalizes: one left
+   * open would keep the index's -wal after close, and the next open would verify it all again.
+   */
+  private savepointStatement!: Statement<unknown, []>;
+  private releaseStatement!: Statement<unknown, []>;
 
   /**
    * Opens (or creates) the index in `file`. An index found damaged before (a marker beside it)
@@ -860,7 +974,7 @@ export class Namespace {
   }
 
   private prepare(): void {
-    this.pendingView = new NamespaceView(this.writer, (error) => this.sign(error), () => this.damage, () => this.changes);
+    this.pendingView = new NamespaceView(this.writer, (error) => this.sign(error), () => this.damage, () => this.changes, () => this.resets);
     // An inode outlives the node it was named after while another name holds it, yet its id is
     // never given again: every other name of it was added later, with a higher id, so MAX(id)
     // stays above every inode in use.
@@ -872,6 +986,8 @@ export class Namespace {
       "UPDATE nodes SET parent = ?, name = ?, kind = ?, mode = ?, size = ?, mtime = ?, ctime = ?, atime = ?, birthtime = ?, target = ?, inode = ?, nlink = ?, next = ?, first = ?, sum = ? WHERE id = ?",
     );
     this.insertExtentStatement = this.writer.query("INSERT INTO extents (node, position, object, offset, length, hash, sum) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    this.savepointStatement = this.writer.query("SAVEPOINT step");
+    this.releaseStatement = this.writer.query("RELEASE step");
   }
 
   /**
@@ -991,15 +1107,17 @@ export class Namespace {
   step<T>(step: () => T): T {
     if (!this.batchOpen) throw new Error("no namespace batch is open");
     this.assertBatchIntact();
-    this.changed();
+    this.changes++; // what the step changes moves it again; rows it writes stay remembered (RowMemory)
+    let undone = true;
     try {
-      this.writer.exec("SAVEPOINT step");
+      this.savepointStatement.run();
     } catch (error) {
       throw this.loseBatch(error);
     }
     try {
       const result = step();
-      this.writer.exec("RELEASE step");
+      this.releaseStatement.run();
+      undone = false;
       return result;
     } catch (error) {
       // SQLite failing (a full disk, damage, I/O) may have ended the transaction: the batch is lost.
@@ -1012,7 +1130,9 @@ export class Namespace {
       }
       throw error;
     } finally {
-      this.changed(); // the step's changes, or their undoing
+      // The step's changes, or their undoing (then every row remembered since it began may be gone).
+      if (undone) this.changed();
+      else this.changes++;
     }
   }
 
@@ -1140,6 +1260,7 @@ export class Namespace {
   clear(rootTime = 0): void {
     this.changed();
     this.writer.exec("DELETE FROM extents; DELETE FROM nodes; DELETE FROM meta;");
+    this.changed(); // rows remembered before the delete are gone
     this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: rootTime, ctime: rootTime, atime: rootTime, birthtime: rootTime, target: null, inode: null, nlink: 1, next: null, first: null });
   }
 
@@ -1147,10 +1268,14 @@ export class Namespace {
 
   /** Writes a node row whole: a new one (`insert`), or over the existing row of its id. */
   private writeNode(row: Omit<RawNode, "sum">, insert = true): void {
-    this.changed();
+    // The pending view takes the row in as written (RowMemory); outside a batch the write is the
+    // committed view's too, and everything remembered goes.
+    if (this.batchOpen) this.changes++;
+    else this.changed();
     const sum = nodeSum(row);
     if (insert) this.insertNodeStatement.run(row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.inode, row.nlink, row.next, row.first, sum);
     else this.updateNodeStatement.run(row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.inode, row.nlink, row.next, row.first, sum, row.id);
+    if (this.batchOpen) this.pendingView.wrote({ ...row, sum });
   }
 
   /** Node `id`'s row with its links, read and checked (damage is never carried into a new checksum). */
@@ -1196,15 +1321,19 @@ export class Namespace {
    * gives them (loading a whole snapshot, whose chains are known at once: see `snapshot.ts`).
    */
   insertNode(node: NewNode, links?: { next: string | null; first: string | null }): NodeRow {
-    const id = (this.maxIdStatement.get()?.id ?? rootId) + 1;
+    // The highest id is read once per run of inserts: while nothing but node rows written here
+    // changed the index (`resets`), the last id this method gave out is still the highest.
+    const id = (this.lastId?.resets === this.resets ? this.lastId.id : (this.maxIdStatement.get()?.id ?? rootId)) + 1;
     const { inode = null, nlink = 1, ...columns } = node;
     const row = { ...columns, id, kind: kindCodes[node.kind], inode, nlink };
     if (links !== undefined) {
       this.writeNode({ ...row, ...links });
+      this.lastId = { id, resets: this.resets };
       return asNode({ ...row, ...links, sum: 0 });
     }
     const place = this.linkPlace(node.parent, node.name);
     this.writeNode({ ...row, next: place.after, first: null });
+    this.lastId = { id, resets: this.resets };
     place.link();
     return asNode({ ...row, next: place.after, first: null, sum: 0 });
   }
@@ -1218,7 +1347,9 @@ export class Namespace {
     const current = this.current(id);
     const changed = { ...current, ...changes };
     if (changed.parent === current.parent && changed.name === current.name) {
-      this.writeNode(changed, false);
+      // A directory touched again at the same time (a transaction's files share its time) is
+      // already as asked: no row to write.
+      if (!sameColumns(current, changed)) this.writeNode(changed, false);
     } else {
       this.unlink(current);
       const place = this.linkPlace(changed.parent, changed.name, id);
@@ -1262,7 +1393,7 @@ export class Namespace {
 
   /** Adds extents to a file at `start` onwards (empty ones are skipped); returns the new end. */
   insertExtents(node: number, start: number, extents: readonly Extent[]): number {
-    this.changed();
+    this.changes++; // extents only: the node rows remembered stay (RowMemory)
     let position = start;
     for (const extent of extents) {
       if (extent.length === 0) continue;
@@ -1274,7 +1405,7 @@ export class Namespace {
   }
 
   deleteExtents(node: number): void {
-    this.changed();
+    this.changes++; // extents only: the node rows remembered stay (RowMemory)
     this.writer.query("DELETE FROM extents WHERE node = ?").run(node);
   }
 
@@ -1288,7 +1419,7 @@ export class Namespace {
    * same bytes elsewhere.
    */
   relocateExtents(move: { object: string; offset: number; length: number; hash: string }, toObject: string, toOffset: number): void {
-    this.changed();
+    this.changes++; // extents only: the node rows remembered stay (RowMemory)
     const rows = this.writer
       .query<RawExtent, [string, number, number, string]>("SELECT node, position, object, offset, length, hash, sum FROM extents WHERE object = ? AND offset = ? AND length = ? AND hash = ?")
       .all(move.object, move.offset, move.length, move.hash);
@@ -1324,6 +1455,7 @@ export class Namespace {
       this.writer.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT tree.id FROM tree JOIN nodes ON nodes.id = tree.id WHERE nodes.inode IS NULL)`).run(id);
       this.writer.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);
     }
+    this.changed(); // rows remembered before the delete are gone
     for (const inode of inodes) {
       const names = this.pendingView.namesOf(inode);
       if (names.length === 0) this.deleteExtents(inode);
@@ -1334,6 +1466,7 @@ export class Namespace {
   /** Something in the index changed (or may have: a batch began or ended): the views' remembered lookups go. */
   private changed(): void {
     this.changes++;
+    this.resets++;
   }
 
   private closeConnections(): void {
