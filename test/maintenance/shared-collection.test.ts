@@ -89,7 +89,7 @@ async function freshView(workspace: TestWorkspace): Promise<{ files: Map<string,
 
 /** The store's clock has one-second steps on S3: an object stored now is older than the cutoff of a clock read after the next step. */
 async function nextClockStep(backend: Backend): Promise<void> {
-  await Bun.sleep(backend === "s3" ? 1_100 : 5);
+  await Bun.sleep(backend === "s3" ? 1_100 : 25);
 }
 
 for (const backend of ["local", "s3"] as Backend[]) {
