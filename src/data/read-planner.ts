@@ -3,7 +3,8 @@
 //
 //   whole file  its extents now; from the second cold read in a directory on, the small files
 //               after it in that directory too, a window that grows with what the reader has shown
-//               it needs (its bytes read there) and shrinks by what it fetched ahead and left unread
+//               it needs (its bytes read there) and shrinks by what it fetched ahead and left unread,
+//               halved when the cache evicted what it fetched ahead before the reader got there
 //   range       the extents it touches now; when it starts where the previous range of the same
 //               file ended, the next two chunks' worth as well (a piecewise reader)
 //   stream      windows of one chunk, a few fetched ahead of the consumer; a file larger than half
