@@ -31,7 +31,11 @@ export interface MixedSize {
 
 export interface Sizes {
   insert: { fileBytes: number; transactionFiles: number; transactions: number; singleWrites: number; concurrency: number };
-  mixed: { workspaces: MixedSize[]; reads: number; writes: number; clients: number; cacheBytes: number };
+  /**
+   * Ours runs at each cache size: `cacheBytes` (one size for every workspace: the row older tables
+   * have), and each of `cacheFractions` of the workspace (0.1: a cache a tenth of the workspace).
+   */
+  mixed: { workspaces: MixedSize[]; reads: number; writes: number; clients: number; cacheBytes: number; cacheFractions: number[] };
   metadata: { statCalls: number; existsCalls: number; directoryEntries: number; readdirCalls: number; walkFiles: number; filesPerDirectory: number };
   reads: { smallFiles: number; fileBytes: number; coldReads: number; largeFileBytes: number; partBytes: number; partConcurrency: number };
   lifecycle: { mountFiles: number; idleRefreshes: number; lagWrites: number; lagIntervalMs: number };
@@ -74,7 +78,7 @@ export interface BenchSettings {
 const sizesByProfile: Record<Profile, Sizes> = {
   smoke: {
     insert: { fileBytes: 10 * KiB, transactionFiles: 40, transactions: 2, singleWrites: 5, concurrency: 32 },
-    mixed: { workspaces: [{ label: "2 MiB", workspaceBytes: 2 * MiB, fileBytes: 32 * KiB }], reads: 20, writes: 20, clients: 1, cacheBytes: 100 * MiB },
+    mixed: { workspaces: [{ label: "2 MiB", workspaceBytes: 2 * MiB, fileBytes: 32 * KiB }], reads: 20, writes: 20, clients: 1, cacheBytes: 100 * MiB, cacheFractions: [0.1, 0.2, 1] },
     metadata: { statCalls: 10, existsCalls: 10, directoryEntries: 50, readdirCalls: 2, walkFiles: 300, filesPerDirectory: 100 },
     reads: { smallFiles: 40, fileBytes: 10 * KiB, coldReads: 10, largeFileBytes: 12 * MiB, partBytes: 8 * MiB, partConcurrency: 4 },
     lifecycle: { mountFiles: 300, idleRefreshes: 3, lagWrites: 3, lagIntervalMs: 20 },
@@ -86,7 +90,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
   },
   default: {
     insert: { fileBytes: 10 * KiB, transactionFiles: 400, transactions: 3, singleWrites: 50, concurrency: 32 },
-    mixed: { workspaces: [{ label: "50 MiB", workspaceBytes: 50 * MiB, fileBytes: 32 * KiB }], reads: 1000, writes: 1000, clients: 8, cacheBytes: 100 * MiB },
+    mixed: { workspaces: [{ label: "50 MiB", workspaceBytes: 50 * MiB, fileBytes: 32 * KiB }], reads: 1000, writes: 1000, clients: 8, cacheBytes: 100 * MiB, cacheFractions: [0.1, 0.2, 1] },
     metadata: { statCalls: 100, existsCalls: 100, directoryEntries: 1000, readdirCalls: 5, walkFiles: 10_000, filesPerDirectory: 100 },
     reads: { smallFiles: 400, fileBytes: 10 * KiB, coldReads: 50, largeFileBytes: 64 * MiB, partBytes: 8 * MiB, partConcurrency: 4 },
     lifecycle: { mountFiles: 10_000, idleRefreshes: 5, lagWrites: 20, lagIntervalMs: 50 },
@@ -107,6 +111,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
       writes: 1000,
       clients: 8,
       cacheBytes: 100 * MiB,
+      cacheFractions: [0.1, 0.2, 1],
     },
     metadata: { statCalls: 1000, existsCalls: 1000, directoryEntries: 1000, readdirCalls: 10, walkFiles: 100_000, filesPerDirectory: 100 },
     reads: { smallFiles: 2000, fileBytes: 10 * KiB, coldReads: 500, largeFileBytes: 256 * MiB, partBytes: 8 * MiB, partConcurrency: 4 },

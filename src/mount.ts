@@ -138,7 +138,8 @@ export class Mount implements MaintenanceContext {
         coalesceGapBytes: config.coalesceGapBytes,
         concurrency: config.readConcurrency,
       });
-      this.planner = new ReadPlanner(this.cache, config.layout, config.readConcurrency, config.coalesceGapBytes);
+      const reader = this.reader;
+      this.planner = new ReadPlanner(this.cache, config.layout, config.readConcurrency, config.coalesceGapBytes, (object, offset, length) => reader.fetching(object, offset, length));
     } catch (error) {
       this.releaseDirectory(); // a mount that fails lets go of its directory
       throw error;

@@ -109,21 +109,44 @@ describe("the benchmark suite at smoke size", () => {
     expect(run("insert-transactions", "local-disk").requests.total).toBe(0);
   });
 
-  test("mixed: each awaited write is one commit; on packed files reads cost at most one GET per file first touched, and never fetch a file twice; baselines one request per operation", () => {
-    const { reads, writes } = sizes.mixed;
-    for (const [id, phase] of [
-      ["mixed-2mib", "seeded"],
-      ["mixed-2mib-rewritten", "rewritten"],
-    ] as const) {
-      expect(numberCheck(id, `${phase}: ours put wal`)).toBe(writes); // one client: no two writes share a commit
-      const dataGets = numberCheck(id, `${phase}: ours data GETs`);
-      expect(dataGets).toBeGreaterThanOrEqual(1);
-      if (phase === "seeded") expect(dataGets).toBeLessThanOrEqual(numberCheck(id, "reads that first touch a file"));
-      // Rewritten, most files sit in commit records of their own, which read-ahead leaves alone
-      // (a window only fetches objects holding several of its files): never more GETs than files.
-      else expect(dataGets).toBeLessThanOrEqual(numberCheck(id, "files"));
-      for (const baseline of ["raw-s3", "mastra-s3"] as const) expect(run(id, baseline).requests).toMatchObject({ get: reads, put: writes, total: reads + writes });
+  test("mixed: ours at every cache size (a tenth, a fifth and all of the workspace, and 100 MiB) against one baseline run; each awaited write is one commit; reads never cost more than a GET each, and on packed files at most one GET per file first touched when the cache holds the workspace; baselines one request per operation", () => {
+    const { reads, writes, cacheBytes, cacheFractions } = sizes.mixed;
+    const workspaceBytes = sizes.mixed.workspaces[0]!.workspaceBytes;
+    const rows = [
+      ["mixed-2mib-cache10pct", Math.floor(0.1 * workspaceBytes)],
+      ["mixed-2mib-cache20pct", Math.floor(0.2 * workspaceBytes)],
+      ["mixed-2mib-cache100pct", workspaceBytes],
+      ["mixed-2mib", cacheBytes],
+    ] as const;
+    expect(cacheFractions).toEqual([0.1, 0.2, 1]);
+    expect(results!.scenarios.filter((entry) => entry.workload === "mixed").map((entry) => entry.id)).toEqual(rows.flatMap(([id]) => [id, `${id}-rewritten`]));
+    const baselineRuns = new Set<SubjectRun>();
+    for (const [row, bytes] of rows) {
+      for (const [id, phase] of [
+        [row, "seeded"],
+        [`${row}-rewritten`, "rewritten"],
+      ] as const) {
+        expect(numberCheck(id, `${phase}: ours cache bytes`)).toBe(bytes);
+        expect(scenario(id).title).toContain(bytes >= 2 ** 20 ? `${bytes / 2 ** 20} MiB cache` : `${Number((bytes / 1024).toFixed(1))} KiB cache`);
+        expect(numberCheck(id, `${phase}: ours put wal`)).toBe(writes); // one client: no two writes share a commit
+        const dataGets = numberCheck(id, `${phase}: ours data GETs`);
+        expect(dataGets).toBeGreaterThanOrEqual(1);
+        // Whatever the cache's size, never more than one GET per read: what is fetched ahead comes
+        // in the GET of the read that asked for it, and is never more than the cache can keep.
+        expect(dataGets).toBeLessThanOrEqual(reads);
+        // A cache holding the workspace: on packed files, at most one GET per file first touched.
+        if (phase === "seeded" && bytes >= workspaceBytes) expect(dataGets).toBeLessThanOrEqual(numberCheck(id, "reads that first touch a file"));
+        // Rewritten, most files sit in commit records of their own, which read-ahead leaves alone
+        // (a window only fetches objects holding several of its files): never more GETs than files.
+        else expect(dataGets).toBeLessThanOrEqual(numberCheck(id, "files"));
+        for (const baseline of ["raw-s3", "mastra-s3"] as const) {
+          expect(run(id, baseline).requests).toMatchObject({ get: reads, put: writes, total: reads + writes });
+          baselineRuns.add(run(id, baseline));
+        }
+      }
     }
+    // The baselines keep no cache: one measurement per repetition serves every row.
+    expect(baselineRuns.size).toBe(2);
   });
 
   test("metadata: ours answers stat, exists, readdir and a walk with no request; the baselines pay per call and per page", () => {

@@ -1,15 +1,18 @@
 // Workload "mixed": random whole-file reads and whole-file writes over a workspace of small files
-// (50 MiB by default, 500 MiB with --full) with a 100 MiB cache, as `clients` concurrent workers.
-// Every subject runs the same seeded sequence of operations on the same file names.
+// (50 MiB by default, 500 MiB with --full), as `clients` concurrent workers, with ours at several
+// cache sizes: a tenth, a fifth and all of the workspace (`cacheFractions`), and 100 MiB
+// (`cacheBytes`, the one size older tables have). Every subject runs the same seeded sequence of
+// operations on the same file names.
 //
 // Ours: a writer mounted on a machine that has never seen the workspace (empty cache, index loaded
 // from the snapshot at mount, untimed): a read miss is one ranged GET of just that file's bytes
 // (later misses in a directory also fetch the files stored after it, in a window as large as what
-// the reader has read there: src/data/read-planner.ts); a write is one commit (concurrent
-// writes share one). Each repetition seeds ours afresh, runs the sequence, then runs it again on a
-// new empty cache over the workspace the first pass rewrote (files now spread over many small
-// commit records): both states are tabled. Raw S3 and S3Filesystem: GetObject and PutObject per
-// operation. Local disk: readFile and writeFile.
+// the reader has read there, at most a quarter of the cache: src/data/read-planner.ts); a write is
+// one commit (concurrent writes share one). For each cache size, each repetition seeds ours afresh,
+// runs the sequence, then runs it again on a new empty cache over the workspace the first pass
+// rewrote (files now spread over many small commit records): both states are tabled. Raw S3 and
+// S3Filesystem: GetObject and PutObject per operation, no cache, so measured once per repetition
+// and compared with ours at every cache size. Local disk: readFile and writeFile.
 
 import type { BenchContext } from "../context.ts";
 import { randomFiles, randomIndexes, shuffled, treePath } from "../data.ts";
@@ -30,8 +33,38 @@ export async function mixedReadWrite(context: BenchContext): Promise<ScenarioRes
   return results;
 }
 
+/** One cache size ours runs at: its bytes, how it is named in titles, and the suffix of its scenarios' ids. */
+interface CacheSize {
+  bytes: number;
+  label: string;
+  idSuffix: string;
+}
+
+function sizeLabel(bytes: number): string {
+  const MiB = 2 ** 20;
+  if (bytes >= MiB) return `${Number((bytes / MiB).toFixed(bytes % MiB === 0 ? 0 : 1))} MiB`;
+  return `${Number((bytes / 1024).toFixed(bytes % 1024 === 0 ? 0 : 1))} KiB`;
+}
+
+/**
+ * The cache sizes ours runs at over `workspace`: each fraction of it, then `cacheBytes` with the ids
+ * older tables have (unless a fraction already is that size: then that row keeps those ids).
+ */
+export function mixedCacheSizes(workspaceBytes: number, cacheBytes: number, fractions: readonly number[]): CacheSize[] {
+  const sizes: CacheSize[] = [];
+  const percent = (bytes: number) => `${Number(((100 * bytes) / workspaceBytes).toFixed(1))}% of the workspace`;
+  for (const fraction of fractions) {
+    const bytes = Math.floor(fraction * workspaceBytes);
+    if (bytes === cacheBytes || sizes.some((size) => size.bytes === bytes)) continue;
+    sizes.push({ bytes, label: `${sizeLabel(bytes)} cache (${percent(bytes)})`, idSuffix: `-cache${Number((fraction * 100).toFixed(1))}pct`.replace(".", "_") });
+  }
+  sizes.push({ bytes: cacheBytes, label: `${sizeLabel(cacheBytes)} cache (${percent(cacheBytes)})`, idSuffix: "" });
+  return sizes;
+}
+
 async function mixedScenarios(context: BenchContext, workspace: MixedSize): Promise<ScenarioResult[]> {
-  const { reads, writes, clients, cacheBytes } = context.settings.sizes.mixed;
+  const { reads, writes, clients, cacheBytes, cacheFractions } = context.settings.sizes.mixed;
+  const cacheSizes = mixedCacheSizes(workspace.workspaceBytes, cacheBytes, cacheFractions);
   const { repetitions, seed } = context.settings;
   const fileCount = Math.floor(workspace.workspaceBytes / workspace.fileBytes);
   const path = (file: number) => treePath("data", file, 100);
@@ -49,9 +82,10 @@ async function mixedScenarios(context: BenchContext, workspace: MixedSize): Prom
   }
   const raw = context.raw(objectsPrefix);
   const mastra = await context.mastra(objectsPrefix);
+  // Seeded with the largest cache: the seed is untimed and its cache is never used again.
   const seedOurs = async () => {
     const prefix = context.prefix("mixed-ours");
-    const writer = await context.ours.mount(prefix, { config: { cacheBytes } });
+    const writer = await context.ours.mount(prefix, { config: { cacheBytes: Math.max(...cacheSizes.map((size) => size.bytes)) } });
     for (let start = 0; start < fileCount; start += 400) {
       const bodies = randomFiles(Math.min(400, fileCount - start), workspace.fileBytes);
       await writer.fs.transaction(async (tx) => {
@@ -100,6 +134,9 @@ async function mixedScenarios(context: BenchContext, workspace: MixedSize): Prom
   };
 
   const checks: Record<string, number | boolean | string> = { files: fileCount, "reads that first touch a file": firstTouchReads, writes };
+  /** Ours' request counts by purpose, per cache size and phase (keyed as the runs are ordered). */
+  const phaseChecks = new Map<string, Record<string, number>>();
+  const phases = ["seeded", "rewritten"] as const;
   const baselineRun = (counters: () => RequestTotals, read: (file: number) => Promise<unknown>, write: (file: number, body: Uint8Array) => Promise<unknown>) => async (): Promise<SubjectRun[]> => [
     await measureRun({ latency: context.latency, counters, body: () => runOperations(read, write) }),
   ];
@@ -107,37 +144,42 @@ async function mixedScenarios(context: BenchContext, workspace: MixedSize): Prom
     {
       subject: "ours",
       method: [
-        `writer on an empty ${cacheBytes / 2 ** 20} MiB cache, the workspace as seeded (transactions of 400); read miss = ranged GET (later misses in a directory fetch a window after it, as large as what was read there), write = commit (concurrent writes grouped)`,
+        `writer on an empty cache of the size in the title, the workspace as seeded (transactions of 400); read miss = ranged GET (later misses in a directory fetch a window after it, as large as what was read there), write = commit (concurrent writes grouped)`,
         `the same sequence again, on an empty cache, over the workspace the first pass rewrote (1 file per commit record)`,
       ],
       run: async () => {
-        const prefix = await seedOurs();
         const runs: SubjectRun[] = [];
-        for (const phase of ["seeded", "rewritten"]) {
-          const mount = await context.ours.mount(prefix, { config: { cacheBytes } });
-          try {
-            runs.push(
-              await measureRun({
-                latency: context.latency,
-                counters: mount.counters,
-                body: async () => {
-                  mount.resetRecording();
-                  const before = mount.fs.stats().cache;
-                  const metrics = await runOperations(
-                    (file) => mount.fs.readFile(`/${path(file)}`),
-                    (file, body) => mount.fs.writeFile(`/${path(file)}`, body),
-                  );
-                  const after = mount.fs.stats().cache;
-                  return { ...metrics, cacheMisses: after.misses - before.misses, cacheEvictions: after.evictions - before.evictions };
-                },
-                settle: context.settleOurWriter,
-              }),
-            );
-            const byPurpose = purposes(mount.recorded());
-            for (const [key, value] of Object.entries(byPurpose)) checks[`${phase}: ours ${key}`] = value;
-            checks[`${phase}: ours data GETs`] = (byPurpose["get wal"] ?? 0) + (byPurpose["get packs"] ?? 0) + (byPurpose["get chunks"] ?? 0);
-          } finally {
-            await mount.close();
+        for (const cache of cacheSizes) {
+          const prefix = await seedOurs();
+          for (const phase of phases) {
+            const mount = await context.ours.mount(prefix, { config: { cacheBytes: cache.bytes } });
+            try {
+              runs.push(
+                await measureRun({
+                  latency: context.latency,
+                  counters: mount.counters,
+                  body: async () => {
+                    mount.resetRecording();
+                    const before = mount.fs.stats().cache;
+                    const metrics = await runOperations(
+                      (file) => mount.fs.readFile(`/${path(file)}`),
+                      (file, body) => mount.fs.writeFile(`/${path(file)}`, body),
+                    );
+                    const after = mount.fs.stats().cache;
+                    return { ...metrics, cacheMisses: after.misses - before.misses, cacheEvictions: after.evictions - before.evictions };
+                  },
+                  settle: context.settleOurWriter,
+                }),
+              );
+              const byPurpose = purposes(mount.recorded());
+              const recorded: Record<string, number> = {};
+              for (const [key, value] of Object.entries(byPurpose)) recorded[`${phase}: ours ${key}`] = value;
+              recorded[`${phase}: ours data GETs`] = (byPurpose["get wal"] ?? 0) + (byPurpose["get packs"] ?? 0) + (byPurpose["get chunks"] ?? 0);
+              recorded[`${phase}: ours cache bytes`] = cache.bytes;
+              phaseChecks.set(`${cache.idSuffix}/${phase}`, recorded);
+            } finally {
+              await mount.close();
+            }
           }
         }
         return runs;
@@ -147,30 +189,30 @@ async function mixedScenarios(context: BenchContext, workspace: MixedSize): Prom
     { subject: "mastra-s3", method: "readFile / writeFile per operation", run: baselineRun(() => context.mastraTally.snapshot(), (file) => mastra.readFile(path(file)), (file, body) => mastra.writeFile(path(file), body)) },
     { subject: "local-disk", method: "fs.promises readFile / writeFile", run: baselineRun(() => context.rawTally.snapshot(), (file) => local.read(path(file)), (file, body) => local.write(path(file), body)) },
   ];
-  context.log(`  mixed ${workspace.label}: ${reads} reads + ${writes} writes, ${clients} clients; ours twice (seeded, then rewritten)`);
-  const [seeded, rewritten] = await alternatePhases(contenders, 2, repetitions, context.log);
+  context.log(`  mixed ${workspace.label}: ${reads} reads + ${writes} writes, ${clients} clients; ours twice (seeded, then rewritten) at each cache size: ${cacheSizes.map((size) => sizeLabel(size.bytes)).join(", ")}`);
+  const tables = await alternatePhases(contenders, cacheSizes.length * phases.length, repetitions, context.log);
   const columns: [string, string][] = [
     ["readP50Ms", "read p50 ms"],
     ["readP99Ms", "read p99 ms"],
     ["writeP50Ms", "write p50 ms"],
     ["writeP99Ms", "write p99 ms"],
   ];
-  const only = (start: string) => Object.fromEntries(Object.entries(checks).filter(([key]) => !key.includes(": ") || key.startsWith(start)));
   const id = `mixed-${workspace.label.replace(/\s+/g, "").toLowerCase()}`;
-  const title = `Mixed: ${reads} random reads + ${writes} random whole-file writes, ${workspace.label} workspace (${fileCount} files of ${workspace.fileBytes / 1024} KiB), ${cacheBytes / 2 ** 20} MiB cache, ${clients} concurrent clients`;
-  const oneObjectPerFile = "One object per file is rewritten in place and keeps no cache: one baseline measurement per repetition serves both mixed tables.";
-  return [
-    { workload: "mixed", id, title, operations: reads + writes, operationUnit: "operation", metricColumns: columns, notes: [oneObjectPerFile], subjects: seeded!, checks: only("seeded: ") },
-    {
-      workload: "mixed",
-      id: `${id}-rewritten`,
-      title: `${title}: ours again on the workspace its first pass rewrote`,
-      operations: reads + writes,
-      operationUnit: "operation",
-      metricColumns: columns,
-      notes: [oneObjectPerFile],
-      subjects: rewritten!,
-      checks: only("rewritten: "),
-    },
-  ];
+  const oneObjectPerFile = "One object per file is rewritten in place and keeps no cache: one baseline measurement per repetition serves every mixed table of this workspace (each cache size of ours, both states).";
+  return cacheSizes.flatMap((cache, row) => {
+    const title = `Mixed: ${reads} random reads + ${writes} random whole-file writes, ${workspace.label} workspace (${fileCount} files of ${workspace.fileBytes / 1024} KiB), ${cache.label}, ${clients} concurrent clients`;
+    return phases.map(
+      (phase, index): ScenarioResult => ({
+        workload: "mixed",
+        id: `${id}${cache.idSuffix}${phase === "rewritten" ? "-rewritten" : ""}`,
+        title: phase === "rewritten" ? `${title}: ours again on the workspace its first pass rewrote` : title,
+        operations: reads + writes,
+        operationUnit: "operation",
+        metricColumns: columns,
+        notes: [oneObjectPerFile],
+        subjects: tables[row * phases.length + index]!,
+        checks: { ...checks, ...phaseChecks.get(`${cache.idSuffix}/${phase}`) },
+      }),
+    );
+  });
 }

@@ -203,6 +203,11 @@ export class DataReader {
     return undefined;
   }
 
+  /** Whether a GET covering these bytes is in flight (and not being abandoned). */
+  fetching(object: string, offset: number, length: number): boolean {
+    return (this.inflight.get(object) ?? []).some((fetch) => !fetch.controller.signal.aborted && fetch.offset <= offset && fetch.offset + fetch.length >= offset + length);
+  }
+
   /** Warms the cache with these extents (prefetch); errors are ignored. */
   async prefetch(extents: readonly Extent[], pending?: PendingBytes): Promise<void> {
     if (this.closed) return;

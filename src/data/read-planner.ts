@@ -3,7 +3,8 @@
 //
 //   whole file  its extents now; from the second cold read in a directory on, the small files
 //               after it in that directory too, a window that grows with what the reader has shown
-//               it needs (its bytes read there) and shrinks by what it fetched ahead and left unread
+//               it needs (its bytes read there) and shrinks by what it fetched ahead and left unread,
+//               halved when the cache evicted what it fetched ahead before the reader got there
 //   range       the extents it touches now; when it starts where the previous range of the same
 //               file ended, the next two chunks' worth as well (a piecewise reader)
 //   stream      windows of one chunk, a few fetched ahead of the consumer; a file larger than half
@@ -73,10 +74,15 @@ export class ReadPlanner {
     private readonly readConcurrency: number,
     /** The reader's coalescing gap: bytes it already fetches unasked to save a request (the first window's floor). */
     initialWindowBytes = 64 * 1024,
+    /**
+     * Whether a GET of these bytes is in flight (DataReader.fetching): a file fetched ahead that is
+     * neither cached nor on its way was evicted before it was read. Without it, none is taken to be.
+     */
+    fetching: (object: string, offset: number, length: number) => boolean = () => true,
   ) {
     // Two chunks ahead of a piecewise reader: two 8 MiB ranged GETs in flight by default.
     this.sequential = new SequentialReads(2 * layout.chunkBytes);
-    this.directories = new DirectoryReadAhead(cache, layout, initialWindowBytes);
+    this.directories = new DirectoryReadAhead(cache, layout, initialWindowBytes, fetching);
   }
 
   /**
@@ -162,10 +168,19 @@ function touching(extents: readonly PlacedExtent[], from: number, to: number): P
 //
 // A window ends at the first file already cached or fetched ahead (past it, one coalesced range
 // would fetch those bytes again). A window is at most a quarter of the cache (and 64 MiB), so what
-// is fetched ahead is not evicted before the reader gets to it. Only objects holding several of the window's files (the cold
+// is fetched ahead is not evicted before a reader going in order gets to it. Only objects holding several of the window's files (the cold
 // file's own object counts it) are fetched: a directory whose files were written one commit each
 // is read file by file, as it would be anyway, rather than a GET per neighbour. Files larger than
 // `largeFileBytes` are never fetched ahead (their reads have read-ahead of their own).
+//
+// A cache much smaller than what a random reader reads evicts its windows before the reader comes
+// back to them: each such file is then fetched twice, and its first fetch only pushed out bytes
+// the reader would have read again. So a file fetched ahead and found evicted unread is a loss, as
+// a dropped packet is to TCP: its bytes stay counted as unread, and the reader's windows are capped
+// at half the latest one (no windows once that is less than a file). The cap grows back by each
+// file read from a window, and by each file read cold next to the one read cold before it (a
+// reader that starts going in order). A cache that holds the windows until they are read never
+// sees a loss: its reader's windows are as above.
 
 /** What the read-ahead knows of one directory's reader. */
 interface Neighbourhood {
@@ -173,10 +188,25 @@ interface Neighbourhood {
   need: number;
   /** Files fetched ahead and not read yet, by id, with their size. */
   ahead: Map<number, number>;
-  /** Bytes fetched ahead and not read: the windows' waste so far, or what is still to be read. */
+  /**
+   * Bytes fetched ahead and not read: the windows' waste so far (files never read, or evicted
+   * before they were), or what is still to be read.
+   */
   unread: number;
   /** The last file of the latest window: reading it fetches the next window. */
   last: number | undefined;
+  /**
+   * The largest window for this reader, as TCP's congestion window: at a loss (a file fetched ahead
+   * found evicted before it was read: the cache cannot keep this reader's windows until it gets to
+   * them) half the latest window; then grown by each file read from a window, and by each file read
+   * cold next to the one read cold before it (a reader that starts going in order gets its windows
+   * back). Infinity until a loss.
+   */
+  ceiling: number;
+  /** Bytes of the latest window fetched. */
+  latest: number;
+  /** Where, in the order the directory's bytes are stored, the latest file read cold (or ending a window) is. */
+  previous?: number;
   /** The directory's small files in the order their bytes are stored, once a window needed it. */
   order?: PackOrder;
 }
@@ -197,6 +227,7 @@ class DirectoryReadAhead {
     private readonly cache: SegmentCache,
     private readonly layout: DataLayout,
     private readonly initialWindowBytes: number,
+    private readonly fetching: (object: string, offset: number, length: number) => boolean,
   ) {}
 
   /** The largest window: a quarter of the cache, at most 64 MiB. */
@@ -213,20 +244,32 @@ class DirectoryReadAhead {
     const { cache } = this;
     const known = this.directories.get(file.parent);
     const fetchedAhead = known?.ahead.get(file.id);
+    const cached = extents.every((extent) => cache.has(extent.object, extent.offset, extent.length));
     if (fetchedAhead !== undefined) {
-      // A file a window brought in: the need it shows is what grows the next window.
-      this.remember(file.parent, known!);
       known!.ahead.delete(file.id);
-      known!.unread -= fetchedAhead;
-      known!.need += file.size;
-      if (known!.last !== file.id) return [];
-      known!.last = undefined;
-      return this.window(file, known!, listing, undefined);
+      if (!cached && !extents.every((extent) => this.fetching(extent.object, extent.offset, extent.length))) {
+        // Neither cached nor on its way: evicted before the reader got to it (a cache too small
+        // for the windows this reader leaves unread for long). Those bytes were fetched for
+        // nothing and are fetched again now, as a cold read's: they stay counted as unread, and
+        // the next windows shrink by them.
+        if (known!.last === file.id) known!.last = undefined;
+        // A loss, as TCP's window takes one: the windows this reader gets are halved.
+        known!.ceiling = Math.floor(Math.min(known!.ceiling, known!.latest) / 2);
+      } else {
+        // A file a window brought in: the need it shows is what grows the next window.
+        this.remember(file.parent, known!);
+        known!.unread -= fetchedAhead;
+        known!.need += file.size;
+        if (Number.isFinite(known!.ceiling)) known!.ceiling += file.size;
+        if (known!.last !== file.id) return [];
+        known!.last = undefined;
+        return this.window(file, known!, listing, undefined);
+      }
     }
-    if (extents.every((extent) => cache.has(extent.object, extent.offset, extent.length))) return [];
+    if (cached) return [];
     if (known === undefined) {
       // The first cold read in the directory: just its file.
-      this.remember(file.parent, { need: file.size, ahead: new Map(), unread: 0, last: undefined });
+      this.remember(file.parent, { need: file.size, ahead: new Map(), unread: 0, last: undefined, ceiling: Infinity, latest: 0 });
       return [];
     }
     this.remember(file.parent, known);
@@ -248,11 +291,15 @@ class DirectoryReadAhead {
    */
   private window(file: PlannedFile, state: Neighbourhood, listing: DirectoryListing, own: readonly PlacedExtent[] | undefined): Extent[] {
     const { cache, layout } = this;
-    const budget = Math.min(Math.max(state.need, this.initialWindowBytes) - state.unread, this.maxWindowBytes);
-    if (budget <= 0) return [];
     const order = this.packOrder(file, state, listing);
     const start = order.positions.get(file.id);
     if (start === undefined) return [];
+    // After a loss, a reader going in order (each cold read next to the one before) shows that
+    // windows would serve it: the ceiling grows back by each such file.
+    if (Number.isFinite(state.ceiling) && state.previous !== undefined && Math.abs(start - state.previous) === 1) state.ceiling += file.size;
+    state.previous = start;
+    const budget = Math.min(Math.max(state.need, this.initialWindowBytes) - state.unread, this.maxWindowBytes, state.ceiling);
+    if (budget <= 0) return [];
     const chosen: { id: number; size: number; extents: readonly PlacedExtent[]; after: boolean }[] = [];
     let total = 0;
     // The files after it first (a reader going on in order reads them next), then, with what the
@@ -291,6 +338,7 @@ class DirectoryReadAhead {
     }
     // The ramp goes on from the window's last file after the one read (none: no ramp from this window).
     state.last = fetched.filter((entry) => entry.after).at(-1)?.id;
+    state.latest = fetched.reduce((sum, entry) => sum + entry.size, 0);
     const prefetch: Extent[] = own === undefined ? [] : own.filter((extent) => !cache.has(extent.object, extent.offset, extent.length));
     for (const entry of fetched) for (const extent of entry.extents) if (!cache.has(extent.object, extent.offset, extent.length)) prefetch.push(extent);
     return prefetch;
