@@ -8,27 +8,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import type { S3CachedFs } from "../../src/core.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace, type Backend, type TestWorkspace } from "../support/mounts.ts";
+import { KiB, fileBytes, files, initialWindow, name, seeded } from "../support/directory-of-files.ts";
 
 afterAll(removeTempDirectories);
-
-const KiB = 1024;
-/** The first window's floor: the reader's coalescing gap (its default). */
-const initialWindow = 64 * KiB;
-const fileBytes = 10 * KiB;
-const files = 400;
-
-const name = (index: number) => `/dir/file${String(index).padStart(4, "0")}.bin`;
-
-/** `files` files of `fileBytes` in one directory, written in one transaction (in name order, as a tree usually is). */
-async function seeded(backend: Backend, label: string): Promise<TestWorkspace> {
-  const workspace = await testWorkspace(backend, label);
-  const writer = await workspace.mount();
-  await writer.transaction(async (tx) => {
-    for (let index = 0; index < files; index++) await tx.writeFile(name(index), new Uint8Array(fileBytes).fill(index % 251));
-  });
-  await writer.close();
-  return workspace;
-}
 
 /** A read-only mount on an empty cache. */
 function coldReader(workspace: TestWorkspace, cacheBytes?: number): Promise<S3CachedFs> {
