@@ -128,7 +128,7 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
     }
     const rebuilt = new Set<number>();
     for (const seq of damaged) {
-      const from = await rebuildSnapshot(context, seq, first);
+      const from = await rebuildSnapshot(context, seq, first, damaged);
       if (from === undefined) continue;
       rebuilt.add(seq);
       repairs.push(`rebuilt ${snapshotKey(seq)} from ${from}`);
@@ -150,12 +150,11 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
       // has no other writer to list a snapshot again, and forgets it outright).
       const deletable = committer.shared ? unrepaired.filter((seq) => seq < announced) : unrepaired;
       if (!committer.shared) for (const seq of deletable) committer.forgetSnapshot(seq);
+      // A shared writer's head update gives way to a newer writer's head: it catches up and tries again.
       let updated = false;
-      for (let attempt = 0; attempt < 5 && !updated; attempt++) {
-        // A shared writer's head update gives way to a newer writer's head: it catches up and tries again.
-        if (attempt > 0 && committer.shared) await committer.refresh();
+      for (let attempt = 0; attempt < (committer.shared ? 5 : 1) && !updated; attempt++) {
+        if (attempt > 0) await committer.refresh();
         updated = announced > committer.retention.retainedFrom ? await committer.retain(announced) : await committer.updateHead();
-        if (!committer.shared) break;
       }
       if (!updated) throw committer.fenced ?? new FsError("EIO", "fsck", { detail: "the head could not be rewritten (another writer's head stands); run fsck again" });
       repairs.push(`rewrote ${headKey}: snapshot ${committer.snapshotSeq}, seq ${committer.current.seq}, retained from ${committer.retention.retainedFrom}`);
@@ -177,15 +176,14 @@ export async function checkFilesystem(context: MaintenanceContext, options: Fsck
 }
 
 /**
- * Builds the state at `seq` again in a scratch index, from the newest older snapshot that reads
- * whole (or the log's start) and the records after it, and writes it as snapshot `seq` (over a
+ * Builds the state at `seq` again in a scratch index, from the newest older snapshot that is not
+ * `damaged` and reads whole (or the log's start) and the records after it, and writes it as snapshot `seq` (over a
  * damaged one). Returns what it was built from, or undefined when no such starting point has every
  * record up to `seq` kept and sound.
  */
-async function rebuildSnapshot(context: MaintenanceContext, seq: number, found: Inspection): Promise<string | undefined> {
+async function rebuildSnapshot(context: MaintenanceContext, seq: number, found: Inspection, damaged: readonly number[]): Promise<string | undefined> {
   const logStartsAfter = context.format.forkedFrom?.seq ?? 0;
-  const damaged = new Set(found.report.problems.filter((entry) => entry.kind === "corrupt-snapshot" || entry.kind === "missing-snapshot").map((entry) => seqOfSnapshotKey(entry.key)));
-  const starts = [...found.inventory.snapshots.keys(), logStartsAfter].filter((start) => start < seq && start >= logStartsAfter && !damaged.has(start));
+  const starts = [...found.inventory.snapshots.keys(), logStartsAfter].filter((start) => start < seq && start >= logStartsAfter && !damaged.includes(start));
   for (const start of [...new Set(starts)].sort((a, b) => b - a)) {
     let kept = true;
     for (let record = start + 1; record <= seq && kept; record++) kept = found.inventory.records.has(record) && !found.unsoundRecords.has(record);
