@@ -28,7 +28,7 @@ import { randomUUID } from "node:crypto";
 import { FencedError, FsError } from "../base/errors.ts";
 import { extentsBroughtIn, type Extent, type Op } from "../log/ops.ts";
 import { chunkPrefix, newChunkKey, newPackKey, packPrefix, walKey } from "../log/keys.ts";
-import { encodeRecord, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
+import { encodeRecord, pipelinedRecordFormat, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
 import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
 import { isDiskFullError, type Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
@@ -97,6 +97,42 @@ class TransactionConflict extends Error {
  */
 export const slotsTriedAtOnce = 3;
 
+/**
+ * Records a writer keeps in flight at once (docs/s3-layout.md C8): a batch is PUT while the
+ * records before it still wait for their answer, naming the hash of the newest of them as its
+ * parent (record format 2). A busy writer's write then waits for one PUT, not for the commit in
+ * flight before it as well. Past this many, new writes wait and go out together in the next record.
+ */
+export const maxRecordsInFlight = 8;
+/**
+ * Operations in flight at most, over all records in flight: the local index takes each landed
+ * record in by undoing the later ones and applying them again (SQLite commits a transaction
+ * whole), so the later records' size is work done again at every landing.
+ */
+export const maxOperationsInFlight = 2_000;
+/**
+ * Records committed one at a time after a record in flight lost its slot to another writer:
+ * the records after it are void (they name a parent that never made the log) and were PUT for
+ * nothing, so a writer meeting other writers stops putting records in flight for a while.
+ */
+export const pipelineCooldownRecords = 16;
+
+/** What became of a record put in flight: it landed, another writer's record took its slot, or nobody knows. */
+type FlightOutcome = { kind: "landed" } | { kind: "taken" } | { kind: "failed"; error: unknown };
+
+/** A record in flight: its batch is sealed in the local index until the answer comes. */
+interface Flight {
+  batch: Batch;
+  /** The queued callers, one per operation of the batch, in order. */
+  entries: Queued[];
+  bytes: Uint8Array;
+  /** Where the log stands once this record landed. */
+  position: LogPosition;
+  started: number;
+  settled: boolean;
+  outcome: Promise<FlightOutcome>;
+}
+
 /** A jittered pause before the next try, growing with the attempt (up to about 50 ms). */
 function backoff(attempt: number): Promise<void> {
   const ceiling = Math.min(50, 2 ** Math.min(attempt, 6));
@@ -144,6 +180,12 @@ class Mutex {
 export class Committer {
   private position: LogPosition;
   private readonly queue: Queued[] = [];
+  /** Records put in flight and not yet taken in, oldest first (maxRecordsInFlight). */
+  private readonly flights: Flight[] = [];
+  /** A landing is queued on the mutex. */
+  private landingQueued = false;
+  /** Records still to commit one at a time since a record in flight lost its slot. */
+  private pipelineCooldown = 0;
   /** The loop committing queued writes, while it runs. */
   private draining: Promise<void> | undefined;
   private readonly mutex = new Mutex();

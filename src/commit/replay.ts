@@ -39,6 +39,9 @@ export class RecordDoesNotApplyError extends CorruptObjectError {}
  * is found damaged.
  */
 export function applyRecord(namespace: Namespace, applier: OpApplier, position: LogPosition, record: DecodedRecord, key: string): LogPosition {
+  if (record.header.format === 2 && record.header.fsId === position.fsId && record.header.seq === position.seq + 1 && (position.voided === true || record.header.parentHash !== position.hash)) {
+    return { fsId: position.fsId, seq: record.header.seq, hash: record.hash, epoch: position.epoch, voided: true };
+  }
   const problem = recordFollowsProblem(position, record.header);
   if (problem !== undefined) throw new CorruptObjectError(`commit record ${key} ${problem}`, { operation: "get", key });
   for (const op of record.header.ops) {

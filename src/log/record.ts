@@ -12,6 +12,7 @@ import { CorruptObjectError, UnsupportedFormatError } from "../stores/store-erro
 import { isKnownOp, unknownOperation, upgradeAdvice, type Op } from "./ops.ts";
 
 export const recordFormat = 1;
+export const pipelinedRecordFormat = 2;
 const magic = new TextEncoder().encode("S3BCFSR1");
 const trailerBytes = 32;
 
@@ -125,13 +126,13 @@ function checkHeader(key: string, value: unknown): RecordHeader {
   const corrupt = (what: string) => new CorruptObjectError(`commit record ${key} is corrupt: ${what}`, { operation: "get", key });
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw corrupt("malformed header");
   const header = value as RecordHeader;
-  if (Number.isSafeInteger(header.format) && header.format > recordFormat) {
+  if (Number.isSafeInteger(header.format) && header.format > pipelinedRecordFormat) {
     throw new UnsupportedFormatError(`commit record ${key} has record format ${header.format}, which this version does not know (it reads format ${recordFormat})${upgradeAdvice}`, {
       operation: "get",
       key,
     });
   }
-  if (header.format !== recordFormat) throw corrupt(`unknown record format ${JSON.stringify(header.format)}`);
+  if (header.format !== recordFormat && header.format !== pipelinedRecordFormat) throw corrupt(`unknown record format ${JSON.stringify(header.format)}`);
   if (!Array.isArray(header.ops) || !Number.isSafeInteger(header.seq) || !Number.isSafeInteger(header.epoch)) throw corrupt("malformed header");
   for (const [index, op] of (header.ops as unknown[]).entries()) {
     const kind = op !== null && typeof op === "object" ? (op as { op?: unknown }).op : undefined;
@@ -151,6 +152,7 @@ export interface LogPosition {
   seq: number;
   hash: string;
   epoch: number;
+  voided?: boolean;
 }
 
 /**
