@@ -211,4 +211,42 @@ describe("void records and maintenance (local)", () => {
     expect(collected.deletions.map((deletion) => deletion.key)).not.toContain(named);
     await fs.close();
   });
+
+  test("a shared writer's transaction whose slot a void record took is not run again: a void record changed nothing it read", async () => {
+    const workspace = await populated("local", "void-conflict");
+    const store = workspace.makeStore();
+    const fs = await workspace.mount({ exclusive: false });
+    let runs = 0;
+    await fs.transaction(async (tx) => {
+      runs++;
+      const names = await tx.readdir("/");
+      if (runs === 1) await append(store, pipelinedRecordFormat, [mkdir("/x")], lostParent()); // in the slot this commit aims at
+      await tx.writeFile("/count.txt", String(names.length));
+    });
+    expect(runs).toBe(1);
+    expect(fs.stats().commits!.lostSlots).toBe(1);
+    expect((await fs.readdir("/")).sort()).toEqual(["a.txt", "count.txt"]);
+    await fs.close();
+    expect(await freshTree(workspace)).toEqual(["a.txt", "count.txt"]);
+  });
+
+  test("fsck finds a snapshot that disagrees with the log on whether its record was void, and repair writes it again as the log says", async () => {
+    const workspace = await populated("local", "void-fsck-snapshot");
+    const store = workspace.makeStore();
+    const fs = await workspace.mount({ exclusive: false });
+    const voided = await append(store, pipelinedRecordFormat, [mkdir("/void")], lostParent());
+    await fs.refresh();
+    expect(await fs.snapshot()).toBe(voided.seq);
+    const key = snapshotKey(voided.seq);
+    const document = decodeSnapshot(key, (await store.get(key)).body);
+    const { voided: _, ...applied } = document.position;
+    await store.put(key, Bun.gzipSync(new TextEncoder().encode(JSON.stringify({ ...document, position: applied }))));
+    const report = await fs.fsck();
+    expect(report.problems).toEqual([{ kind: "corrupt-snapshot", key, detail: `says record ${voided.seq} was applied, but following the log finds it void` }]);
+    const repaired = await fs.fsck({ repair: true });
+    expect(repaired.repairs).toContain(`rebuilt ${key} from ${snapshotKey(voided.seq - 1)}`);
+    expect(repaired.sound).toBe(true);
+    expect(decodeSnapshot(key, (await store.get(key)).body).position.voided).toBe(true);
+    await fs.close();
+  });
 });

@@ -7,6 +7,11 @@ import { UnsupportedFormatError, CorruptObjectError } from "../../src/stores/sto
 import { Namespace } from "../../src/namespace/namespace.ts";
 import { positionMeta, positionOf } from "../../src/namespace/position.ts";
 import { decodeSnapshot, encodeSnapshot } from "../../src/namespace/snapshot.ts";
+import { OpApplier } from "../../src/namespace/apply-ops.ts";
+import { RemoteLog } from "../../src/log/remote-log.ts";
+import { LocalObjectStore } from "../../src/stores/local-object-store.ts";
+import { catchUp } from "../../src/commit/replay.ts";
+import { recordSizes } from "../../src/commit/record-sizes.ts";
 import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 
 afterAll(removeTempDirectories);
@@ -115,6 +120,49 @@ describe("where voided is kept", () => {
       const document = decodeSnapshot("snapshots/5", plain);
       const bad = Bun.gzipSync(new TextEncoder().encode(JSON.stringify({ ...document, position: { ...at5, voided: "yes" } })));
       expect(() => decodeSnapshot("snapshots/5", bad)).toThrow("voided is not a boolean");
+    } finally {
+      namespace.close();
+    }
+  });
+});
+
+describe("catchUp", () => {
+  test("reads void records, counts their bytes in the record sizes, applies and returns only the others; the position says voided", async () => {
+    const directory = tempDirectory("void-catch-up");
+    const log = new RemoteLog(new LocalObjectStore({ root: join(directory, "objects"), fsync: false }));
+    const namespace = new Namespace(join(directory, "index.sqlite"));
+    try {
+      const mkdir = (path: string) => ({ op: "mkdir" as const, path, mode: 0o755, recursive: false, time: 1 });
+      const put = async (seq: number, format: number, parentHash: string, path: string) => {
+        const { bytes, hash } = encodeRecord([], header({ format, seq, parent: seq - 1, parentHash, epoch: 1, ops: [mkdir(path)] }));
+        await log.writeRecord(seq, bytes);
+        return { hash, bytes: bytes.byteLength };
+      };
+      const one = await put(1, recordFormat, "", "/one");
+      const two = await put(2, pipelinedRecordFormat, "0123456789abcdef", "/void"); // its parent lost slot 1
+      const start: LogPosition = { fsId, seq: 0, hash: "", epoch: 0 };
+      namespace.beginBatch();
+      namespace.clear(0);
+      namespace.commitBatch(positionMeta(start));
+      const applier = new OpApplier(namespace);
+      const first = await catchUp(log, namespace, applier, start, undefined);
+      expect(first.records.map((record) => record.header.seq)).toEqual([1]);
+      expect(first.voided.map((record) => record.header.seq)).toEqual([2]);
+      expect(first.position).toEqual({ fsId, seq: 2, hash: two.hash, epoch: 1, voided: true });
+      expect(positionOf(namespace.committed)).toEqual(first.position);
+      expect(recordSizes(namespace.committed, 2)).toEqual([
+        { seq: 1, bytes: one.bytes },
+        { seq: 2, bytes: two.bytes },
+      ]);
+      const three = await put(3, recordFormat, two.hash, "/three");
+      const second = await catchUp(log, namespace, applier, first.position, undefined);
+      expect(second.records.map((record) => record.header.seq)).toEqual([3]);
+      expect(second.voided).toEqual([]);
+      expect(second.position).toEqual({ fsId, seq: 3, hash: three.hash, epoch: 1 });
+      expect(positionOf(namespace.committed)).toEqual(second.position);
+      expect(recordSizes(namespace.committed, 3).map((record) => record.seq)).toEqual([1, 2, 3]);
+      expect("missing" in namespace.committed.lookup("/void", false, "stat")).toBe(true);
+      expect("missing" in namespace.committed.lookup("/three", false, "stat")).toBe(false);
     } finally {
       namespace.close();
     }
