@@ -205,11 +205,3 @@ export function followRecord(previous: LogPosition, header: RecordHeader, hash: 
   if (header.epoch < previous.epoch) return { problem: `has epoch ${header.epoch}, older than ${previous.epoch}` };
   return { position: { fsId: previous.fsId, seq: header.seq, hash, epoch: headerEpoch(header) }, voided: false };
 }
-
-/**
- * What is wrong with the record with `header` following `previous` (followRecord), or undefined:
- * a void record is no problem.
- */
-export function recordFollowsProblem(previous: LogPosition, header: RecordHeader, hash = ""): string | undefined {
-  return followRecord(previous, header, hash).problem;
-}
