@@ -232,7 +232,9 @@ export class Mount implements MaintenanceContext {
       // The log as it stands once no exclusive writer is live: an exclusive writer that released
       // the lease meanwhile wrote its last record before, and this writer takes its epoch from there.
       const caught = await catchUp(this.log, this.namespace, this.applier, start.position, this.cache, { snapshot: start.document?.snapshot ?? head.document?.snapshot ?? 0 });
-      start = { ...start, position: caught.position, inherited: [...start.inherited, ...caught.records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength }))] };
+      // Void records are log bytes too: the snapshot cadence counts them.
+      const read = [...caught.records, ...caught.voided].sort((a, b) => a.header.seq - b.header.seq);
+      start = { ...start, position: caught.position, inherited: [...start.inherited, ...read.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength }))] };
     }
     const lease = !exclusive ? undefined : (this.lease = new WriterLease(this.store, { ...leaseOptions, onLost: (holder) => this.committer?.fence(holder?.epoch) }));
     const epoch = lease === undefined ? start.position.epoch : await lease.acquire(Math.max(start.position.epoch, head.document?.epoch ?? 0), this.dependencies.signal);

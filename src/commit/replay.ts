@@ -1,9 +1,11 @@
 // Following the log: applying published records to the local index, checking each against the
 // invariants first. Mount, `refresh()` and the writer's resynchronisation all use this one path.
+// A void record (a pipelined record whose parent is not in the log: docs/s3-layout.md I7) is
+// read, checked and passed over, never applied.
 
 import { FsError } from "../base/errors.ts";
 import type { DecodedRecord, LogPosition } from "../log/record.ts";
-import { recordFollowsProblem } from "../log/record.ts";
+import { followRecord, headerEpoch } from "../log/record.ts";
 import { walKey } from "../log/keys.ts";
 import type { RemoteLog } from "../log/remote-log.ts";
 import { CorruptObjectError } from "../stores/store-errors.ts";
@@ -20,9 +22,7 @@ export function indexNeedsRebuild(error: unknown): boolean {
 
 /** The epoch a record establishes: its own, or a higher one announced by an epoch operation. */
 export function recordEpoch(record: DecodedRecord): number {
-  let epoch = record.header.epoch;
-  for (const op of record.header.ops) if (op.op === "epoch" && op.epoch > epoch) epoch = op.epoch;
-  return epoch;
+  return headerEpoch(record.header);
 }
 
 /**
@@ -34,16 +34,15 @@ export class RecordDoesNotApplyError extends CorruptObjectError {}
 
 /**
  * Applies `record` inside the open namespace batch, after checking it follows `position`.
- * Returns the new position. Throws CorruptObjectError if the record breaks an invariant,
+ * Returns the new position; a void record (followRecord) is not applied, and the position after
+ * it says `voided`. Throws CorruptObjectError if the record breaks an invariant,
  * RecordDoesNotApplyError if an operation no longer applies, LocalIndexCorruptError if the index
  * is found damaged.
  */
 export function applyRecord(namespace: Namespace, applier: OpApplier, position: LogPosition, record: DecodedRecord, key: string): LogPosition {
-  if (record.header.format === 2 && record.header.fsId === position.fsId && record.header.seq === position.seq + 1 && (position.voided === true || record.header.parentHash !== position.hash)) {
-    return { fsId: position.fsId, seq: record.header.seq, hash: record.hash, epoch: position.epoch, voided: true };
-  }
-  const problem = recordFollowsProblem(position, record.header);
-  if (problem !== undefined) throw new CorruptObjectError(`commit record ${key} ${problem}`, { operation: "get", key });
+  const followed = followRecord(position, record.header, record.hash);
+  if (followed.problem !== undefined) throw new CorruptObjectError(`commit record ${key} ${followed.problem}`, { operation: "get", key });
+  if (followed.voided) return followed.position;
   for (const op of record.header.ops) {
     try {
       applier.apply(op, key, { replay: true });
@@ -58,7 +57,7 @@ export function applyRecord(namespace: Namespace, applier: OpApplier, position: 
       throw error;
     }
   }
-  return { fsId: position.fsId, seq: record.header.seq, hash: record.hash, epoch: recordEpoch(record) };
+  return followed.position;
 }
 
 /** Records fetched at once when the head says the log is further ahead. */
@@ -93,7 +92,9 @@ export interface CatchUpOptions {
  * A caller that probed the log itself passes what it found (`first`, `read`) and whether it found
  * the empty slot after it (`endSeen`): then nothing is read twice, and a refresh that saw the end
  * applies at once, with no round trip more.
- * Returns the new position and the records applied.
+ * Returns the new position and the records applied (`records`: what callers check for fencing,
+ * conflicts and `collect` fences), and apart from them the void records read (`voided`), which
+ * changed nothing but are log bytes all the same.
  */
 export async function catchUp(
   log: RemoteLog,
@@ -102,7 +103,7 @@ export async function catchUp(
   position: LogPosition,
   cache: SegmentCache | undefined,
   options: CatchUpOptions = {},
-): Promise<{ position: LogPosition; records: DecodedRecord[] }> {
+): Promise<{ position: LogPosition; records: DecodedRecord[]; voided: DecodedRecord[] }> {
   const { first, read = [], endSeen = false, knownSeq = 0, maxRecords = Number.POSITIVE_INFINITY, snapshot = 0 } = options;
   const records: DecodedRecord[] = [];
   if (first !== undefined) records.push(first);
@@ -129,12 +130,17 @@ export async function catchUp(
     if (!complete) break;
     if (from + count - 1 > knownSeq) speculative *= 2;
   }
-  if (records.length === 0) return { position, records };
+  if (records.length === 0) return { position, records, voided: [] };
   namespace.beginBatch();
   let current = position;
+  let voided: DecodedRecord[] = [];
   const apply = () => {
     current = position;
-    for (const record of records) current = applyRecord(namespace, applier, current, record, walKey(record.header.seq));
+    voided = [];
+    for (const record of records) {
+      current = applyRecord(namespace, applier, current, record, walKey(record.header.seq));
+      if (current.voided === true) voided.push(record);
+    }
   };
   try {
     apply();
@@ -144,10 +150,12 @@ export async function catchUp(
     namespace.rollbackBatch();
     throw error;
   }
+  const skipped = new Set(voided);
+  const applied = skipped.size === 0 ? records : records.filter((record) => !skipped.has(record));
   if (cache !== undefined) {
     // The inline data came with the records: keep it, so reading those files costs nothing more.
-    await Promise.all(records.filter((record) => record.dataBytes > 0).map((record) => cache.insert(walKey(record.header.seq), 0, record.bytes.subarray(0, record.dataBytes))));
+    await Promise.all(applied.filter((record) => record.dataBytes > 0).map((record) => cache.insert(walKey(record.header.seq), 0, record.bytes.subarray(0, record.dataBytes))));
   }
-  return { position: current, records };
+  return { position: current, records: applied, voided };
 }
 

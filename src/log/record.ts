@@ -7,12 +7,22 @@
 // still being built; the hash covers data and header, so a torn or altered record is refused.
 // The header links to its parent record (seq - 1 and that record's hash): the log is a hash chain,
 // and an orphan or foreign record can never be taken for the committed one.
+//
+// Format 2 ("pipelined") has the same bytes and fields. Its writer built it while its parent, the
+// writer's own record at seq - 1, was still in flight. If that parent lost its slot (another
+// writer's record stands there) or is itself void, the record may still land, built on a state
+// that never existed: it is then void, never applied, by anyone (followRecord; docs/s3-layout.md
+// I7).
 
 import { CorruptObjectError, UnsupportedFormatError } from "../stores/store-errors.ts";
 import { isKnownOp, unknownOperation, upgradeAdvice, type Op } from "./ops.ts";
 
+/** The record format of a record built on a parent its writer read (format 1). */
 export const recordFormat = 1;
+/** The record format of a record built while its parent, its writer's own, was still in flight (void if that parent is not in the log). */
 export const pipelinedRecordFormat = 2;
+/** The newest record format this version reads. */
+const newestRecordFormat = pipelinedRecordFormat;
 const magic = new TextEncoder().encode("S3BCFSR1");
 const trailerBytes = 32;
 
@@ -126,8 +136,8 @@ function checkHeader(key: string, value: unknown): RecordHeader {
   const corrupt = (what: string) => new CorruptObjectError(`commit record ${key} is corrupt: ${what}`, { operation: "get", key });
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw corrupt("malformed header");
   const header = value as RecordHeader;
-  if (Number.isSafeInteger(header.format) && header.format > pipelinedRecordFormat) {
-    throw new UnsupportedFormatError(`commit record ${key} has record format ${header.format}, which this version does not know (it reads format ${recordFormat})${upgradeAdvice}`, {
+  if (Number.isSafeInteger(header.format) && header.format > newestRecordFormat) {
+    throw new UnsupportedFormatError(`commit record ${key} has record format ${header.format}, which this version does not know (it reads formats ${recordFormat} to ${newestRecordFormat})${upgradeAdvice}`, {
       operation: "get",
       key,
     });
@@ -146,24 +156,52 @@ function hashHex(hash: bigint): string {
   return hash.toString(16).padStart(16, "0");
 }
 
-/** Where the log stood after the last record applied. */
+/**
+ * Where the log stood after the last record followed: the record in slot `seq`, whose hash is
+ * `hash`, and the epoch the records applied up to it established.
+ */
 export interface LogPosition {
   fsId: string;
   seq: number;
+  /** The hash of the record in slot `seq` (void or not): the next record names it as parentHash. */
   hash: string;
+  /** The epoch of the applied records up to `seq` (a void record changes nothing, its epoch neither). */
   epoch: number;
+  /** The record in slot `seq` was void (never applied): a pipelined record after it is void too. Absent: false. */
   voided?: boolean;
 }
 
+/** The epoch a record establishes, from its header: its own, or a higher one announced by an epoch operation. */
+export function headerEpoch(header: RecordHeader): number {
+  let epoch = header.epoch;
+  for (const op of header.ops) if (op.op === "epoch" && op.epoch > epoch) epoch = op.epoch;
+  return epoch;
+}
+
+/** What following a record found: damage (`problem`), or where the log stands after it and whether it was void. */
+export type RecordFollowing = { problem: string; position?: undefined; voided?: undefined } | { problem?: undefined; position: LogPosition; voided: boolean };
+
 /**
- * The invariants every record must satisfy to follow `previous` (checked before a record is
- * applied, by writers and readers alike): same filesystem, contiguous seq, parent link by hash,
- * and an epoch that never goes back.
+ * Whether the record with `header` and `hash`, read in slot `previous.seq + 1`, follows
+ * `previous` (docs/s3-layout.md I1-I4, I7), and where the log stands after it. The one place
+ * the void rule is decided: replay (src/commit/replay.ts) and fsck both follow the log through it.
+ *
+ * Every record must be of this filesystem (I1) and contiguous (I2). A format-1 record must then
+ * name `previous.hash` as its parent (I3, even when that record was void: its writer read it)
+ * and not go back in epoch (I4), else the chain is broken. A format-2 (pipelined) record was
+ * built on its writer's own record still in flight: if that record is not the one in the slot
+ * before (the hash differs) or was void itself, the state it was validated on never existed,
+ * so it is void. A void record is not applied and not checked for I4; the position moves past it
+ * with its hash, keeps its epoch, and says `voided`.
  */
-export function recordFollowsProblem(previous: LogPosition, header: RecordHeader): string | undefined {
-  if (header.fsId !== previous.fsId) return `belongs to filesystem ${header.fsId}, not ${previous.fsId}`;
-  if (header.seq !== previous.seq + 1 || header.parent !== previous.seq) return `has seq ${header.seq} after ${previous.seq}`;
-  if (header.parentHash !== previous.hash) return `links to parent hash ${header.parentHash}, but record ${previous.seq} hashes to ${previous.hash}`;
-  if (header.epoch < previous.epoch) return `has epoch ${header.epoch}, older than ${previous.epoch}`;
-  return undefined;
+export function followRecord(previous: LogPosition, header: RecordHeader, hash: string): RecordFollowing {
+  if (header.fsId !== previous.fsId) return { problem: `belongs to filesystem ${header.fsId}, not ${previous.fsId}` };
+  if (header.seq !== previous.seq + 1 || header.parent !== previous.seq) return { problem: `has seq ${header.seq} after ${previous.seq}` };
+  if (header.format !== recordFormat && header.format !== pipelinedRecordFormat) return { problem: `has unknown record format ${JSON.stringify(header.format)}` };
+  if (header.format === pipelinedRecordFormat && (previous.voided === true || header.parentHash !== previous.hash)) {
+    return { position: { fsId: previous.fsId, seq: header.seq, hash, epoch: previous.epoch, voided: true }, voided: true };
+  }
+  if (header.parentHash !== previous.hash) return { problem: `links to parent hash ${header.parentHash}, but record ${previous.seq} hashes to ${previous.hash}` };
+  if (header.epoch < previous.epoch) return { problem: `has epoch ${header.epoch}, older than ${previous.epoch}` };
+  return { position: { fsId: previous.fsId, seq: header.seq, hash, epoch: headerEpoch(header) }, voided: false };
 }

@@ -90,7 +90,8 @@ export async function forkFilesystem(context: MaintenanceContext, options: ForkO
   const fsId = randomUUID();
   const sourceFsId = context.format.fsId;
   const parentSnapshot = encodeSnapshot(view, position);
-  const forkSnapshot = encodeSnapshot(view, { fsId, seq: position.seq, hash: position.hash, epoch: position.epoch }, (object) =>
+  // The fork's position is the source's under the fork's fsId, `voided` included: its log goes on from there.
+  const forkSnapshot = encodeSnapshot(view, { ...position, fsId }, (object) =>
     parseOriginKey(object) === undefined ? originKey(sourceFsId, object) : object,
   );
   const files = view.counts().files;

@@ -2,8 +2,8 @@
 //
 //   format.json and the head: readable, of this filesystem, the head's snapshot present;
 //   the kept log: every record from the oldest kept state to the newest, whole, verified against
-//   its hash and chained to its parent (I1-I5); the kept snapshots readable and agreeing with
-//   the log's hashes;
+//   its hash and chained to its parent (I1-I5); a void record (I7) is no problem, only counted;
+//   the kept snapshots readable and agreeing with the log's hashes and void records;
 //   every object the kept history (and every fork of it) names exists, and every extent's bytes
 //   match their hash (unless `verifyData` is off);
 //   garbage collection can plan from what is listed (a state it cannot work from is unsound);
@@ -16,10 +16,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FsError } from "../base/errors.ts";
-import { catchUp, recordEpoch } from "../commit/replay.ts";
+import { catchUp } from "../commit/replay.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
 import { formatKey, headKey, parseOriginKey, seqOfSnapshotKey, seqOfWalKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
-import { recordFollowsProblem, type LogPosition } from "../log/record.ts";
+import { followRecord, headerEpoch, type LogPosition } from "../log/record.ts";
 import { decodeSnapshot, encodeSnapshot } from "../namespace/snapshot.ts";
 import { OpApplier } from "../namespace/apply-ops.ts";
 import { openIndex, prepareIndex } from "../mount/start.ts";
@@ -82,7 +82,8 @@ export interface FsckReport {
   tip: number;
   /** The oldest seq kept whole: the checks cover every state from here to `tip`. */
   retainedFrom: number;
-  checked: { records: number; snapshots: number; objects: number; extents: number; bytes: number };
+  /** `voidRecords`: kept records found void (docs/s3-layout.md I7), among `records`; they are no problem. */
+  checked: { records: number; voidRecords: number; snapshots: number; objects: number; extents: number; bytes: number };
   problems: FsckProblem[];
   orphans: Orphan[];
   orphanBytes: number;
@@ -227,7 +228,7 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
   const concurrency = options.concurrency ?? 8;
   const { log, store, format } = context;
   const problems: FsckProblem[] = [];
-  const checked = { records: 0, snapshots: 0, objects: 0, extents: 0, bytes: 0 };
+  const checked = { records: 0, voidRecords: 0, snapshots: 0, objects: 0, extents: 0, bytes: 0 };
   const problem = (kind: FsckProblemKind, key: string, detail: string, paths?: string[]) =>
     problems.push(paths === undefined || paths.length === 0 ? { kind, key, detail } : { kind, key, detail, paths });
   const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -267,7 +268,12 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
   const base = usableHead !== undefined ? retainedFrom(usableHead, format) : (oldestWholeState(inventory.records, inventory.snapshots.keys(), Math.max(newestListed, context.position().seq), forkPoint) ?? forkPoint);
   let tip = Math.max(base, usableHead?.seq ?? 0, newestListed);
   const references = new References();
+  // What void records name: nothing reads it, so it need not exist (garbage collection, reading
+  // headers only, keeps it all the same), but it is no orphan while they are kept.
+  const voidReferences = new References();
   const recordHashes = new Map<number, string>();
+  /** Whether each kept record the chain was followed to was void. */
+  const recordVoided = new Map<number, boolean>();
   let position: LogPosition | undefined = base === 0 ? { fsId: format.fsId, seq: 0, hash: "", epoch: 0 } : undefined;
   if (base > 0) {
     try {
@@ -299,14 +305,20 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
       }
       checked.records++;
       recordHashes.set(seq, record.hash);
-      references.addRecord(record.header);
-      if (position !== undefined) {
-        const broken = recordFollowsProblem(position, record.header);
-        if (broken !== undefined) problem("broken-chain", key, broken);
-      } else if (record.header.fsId !== format.fsId) {
-        problem("broken-chain", key, `belongs to filesystem ${record.header.fsId}`);
+      const followed = position === undefined ? undefined : followRecord(position, record.header, record.hash);
+      if (followed?.voided === true) {
+        checked.voidRecords++;
+        recordVoided.set(seq, true);
+        voidReferences.addRecord(record.header);
+        position = followed.position;
+        continue;
       }
-      position = { fsId: format.fsId, seq, hash: record.hash, epoch: recordEpoch(record) };
+      references.addRecord(record.header);
+      if (followed?.problem !== undefined) problem("broken-chain", key, followed.problem);
+      else if (followed === undefined && record.header.fsId !== format.fsId) problem("broken-chain", key, `belongs to filesystem ${record.header.fsId}`);
+      if (followed?.position !== undefined) recordVoided.set(seq, false);
+      // Past a hole or a break, the chain goes on from this record as if it had applied.
+      position = followed?.position ?? { fsId: format.fsId, seq, hash: record.hash, epoch: headerEpoch(record.header) };
     }
   }
 
@@ -334,6 +346,9 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
         problem("corrupt-snapshot", key, `holds position ${document.position.fsId}/${document.position.seq}`);
       } else if (recordHashes.has(seq) && recordHashes.get(seq) !== document.position.hash) {
         problem("corrupt-snapshot", key, `records hash ${document.position.hash} for seq ${seq}, but record ${seq} hashes to ${recordHashes.get(seq)}`);
+      } else if (recordVoided.has(seq) && recordVoided.get(seq) !== (document.position.voided === true)) {
+        // A mount from it would judge the next pipelined record otherwise than the log does.
+        problem("corrupt-snapshot", key, `says record ${seq} was ${document.position.voided === true ? "void" : "applied"}, but following the log finds it ${recordVoided.get(seq) ? "void" : "applied"}`);
       }
     } catch (error) {
       problem(error instanceof NotFoundError ? "missing-snapshot" : "corrupt-snapshot", key, describeError(error));
@@ -403,7 +418,7 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
   // Orphans: this filesystem's objects that nothing kept names.
   const orphans: Orphan[] = [];
   for (const entry of inventory.objects.values()) {
-    if (isOrphan(entry, references, pinned, base)) {
+    if (isOrphan(entry, references, voidReferences, pinned, base)) {
       orphans.push({ key: entry.key, kind: entry.kind, size: entry.size, lastModified: entry.lastModified.toISOString() });
     }
   }
@@ -430,13 +445,14 @@ function lowestOfRun(records: ReadonlyMap<number, unknown>, tip: number): number
   return lowest;
 }
 
-function isOrphan(entry: InventoryEntry, references: References, pinned: ReadonlySet<number>, base: number): boolean {
+function isOrphan(entry: InventoryEntry, references: References, voidReferences: References, pinned: ReadonlySet<number>, base: number): boolean {
+  const named = references.has(entry.key) || voidReferences.has(entry.key);
   switch (entry.kind) {
     case "pack":
     case "chunk":
-      return !references.has(entry.key);
+      return !named;
     case "record":
-      return entry.seq! <= base && !references.has(entry.key);
+      return entry.seq! <= base && !named;
     case "snapshot":
       return entry.seq! < base && !pinned.has(entry.seq!);
     case "unknown":

@@ -5,6 +5,10 @@
 // names of one file the path of its first name in the list (which alone carries the extents).
 // A snapshot holding no hard link is still written in format 1, which older versions read; they
 // refuse format 2 as unknown (docs/s3-layout.md V4) rather than load each name as its own file.
+//
+// A snapshot taken where the record at its seq was void (docs/s3-layout.md I7) says so in its
+// position (`voided: true`; absent otherwise, so such snapshots are byte for byte what earlier
+// versions wrote): replay from it must judge the next record as replay to it would have.
 
 import { CorruptObjectError } from "../stores/store-errors.ts";
 import { seqOfSnapshotKey } from "../log/keys.ts";
@@ -59,11 +63,17 @@ export function encodeSnapshot(view: NamespaceView, position: LogPosition, objec
   if (format === 1) for (const node of nodes) node.length = 10;
   const document: SnapshotDocument = {
     format,
-    position,
+    position: snapshotPosition(position),
     root: { mode: root.mode, mtime: root.mtime, ctime: root.ctime, atime: root.atime, birthtime: root.birthtime },
     nodes,
   };
   return Bun.gzipSync(new TextEncoder().encode(JSON.stringify(document)));
+}
+
+/** The position as a snapshot holds it: `voided` only when true, and nothing else beside the four fields. */
+function snapshotPosition(position: LogPosition): LogPosition {
+  const { fsId, seq, hash, epoch } = position;
+  return position.voided === true ? { fsId, seq, hash, epoch, voided: true } : { fsId, seq, hash, epoch };
 }
 
 /**
@@ -101,6 +111,7 @@ const kinds = new Set<unknown>(["directory", "file", "symlink"]);
 function documentProblem(document: SnapshotDocument): string | undefined {
   const { position, root } = document;
   if (typeof position.fsId !== "string" || !isCount(position.seq) || typeof position.hash !== "string" || !isCount(position.epoch)) return "its position is malformed";
+  if (position.voided !== undefined && typeof position.voided !== "boolean") return "its position's voided is not a boolean";
   if (root === null || typeof root !== "object" || !isCount(root.mode) || !isTime(root.mtime) || !isTime(root.ctime) || !isTime(root.atime) || !isTime(root.birthtime)) {
     return "its root is malformed";
   }
@@ -137,7 +148,7 @@ function documentProblem(document: SnapshotDocument): string | undefined {
   return undefined;
 }
 
-/** Replaces the namespace's contents with the snapshot's, in the open batch. Returns its position. */
+/** Replaces the namespace's contents with the snapshot's, in the open batch. Returns its position (`voided` kept). */
 export function loadSnapshot(namespace: Namespace, key: string, bytes: Uint8Array): LogPosition {
   const document = decodeSnapshot(key, bytes);
   const corrupt = (what: string) => new CorruptObjectError(`snapshot ${key} ${what}`, { operation: "get", key });
@@ -185,5 +196,5 @@ export function loadSnapshot(namespace: Namespace, key: string, bytes: Uint8Arra
     const end = namespace.insertExtents(node.id, 0, extents.map(([object, offset, length, hash]) => ({ object, offset, length, hash })));
     if (kind === "file" ? end !== size : end !== 0) throw corrupt(`gives ${path} extents of ${end} bytes, but a size of ${size}`);
   }
-  return document.position;
+  return snapshotPosition(document.position);
 }

@@ -115,9 +115,9 @@ describe("versions a newer writer may leave", () => {
 
   test("a record of a newer record format stops the mount, naming the record and the format", async () => {
     const workspace = await populated("record-format");
-    const key = await appendRecord(workspace.makeStore(), [{ op: "mkdir", path: "/x", mode: 0o755, recursive: false, time: Date.now() }], { format: 2 });
+    const key = await appendRecord(workspace.makeStore(), [{ op: "mkdir", path: "/x", mode: 0o755, recursive: false, time: Date.now() }], { format: 3 });
     const error = await expectCode(workspace.mount({ name: "fresh", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() }), "EIO");
-    expectUpgradeMessage(error, key, "record format 2");
+    expectUpgradeMessage(error, key, "record format 3"); // format 2 is the pipelined record, which this version reads
   });
 
   test("a format.json of a newer format stops the mount, naming both formats", async () => {
