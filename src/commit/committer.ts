@@ -423,9 +423,9 @@ export class Committer {
    */
   private async recheckReads(reads: ReadSet, ownOps: readonly Op[]): Promise<void> {
     if (this.fencedBy !== undefined || (reads.size === 0 && ownOps.length === 0)) return; // it saw nothing
-    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
+    const { position, records, voided } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
     this.checkForeign(records);
-    this.inherit(records);
+    this.inherit(records, voided);
     this.position = position;
     this.needsResync = false;
     if (records.length === 0) return;
@@ -844,9 +844,9 @@ export class Committer {
   /** Reads the log to its end and applies what others published; returns those records. */
   private async resync(): Promise<DecodedRecord[]> {
     if (this.fencedBy !== undefined) throw this.fencedBy;
-    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
+    const { position, records, voided } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
     this.checkForeign(records);
-    this.inherit(records);
+    this.inherit(records, voided);
     this.position = position;
     this.confirmView();
     this.needsResync = false;
@@ -883,10 +883,14 @@ export class Committer {
     throw this.fence(undefined, "write", `this writer's view of the log (seq ${this.position.seq}) is older than what garbage collection kept (from seq ${retainedFrom}): its record ${walKey(seq)} took a slot that had been collected, and no reader will read it; nothing was acknowledged, mount again`);
   }
 
-  /** Records of earlier writers this writer applied: they count towards the snapshot cadence. */
-  private inherit(records: readonly DecodedRecord[]): void {
+  /**
+   * Records of earlier writers this writer applied: they count towards the snapshot cadence, and
+   * so do the void records read with them (log bytes a cold mount reads all the same).
+   */
+  private inherit(records: readonly DecodedRecord[], voided: readonly DecodedRecord[] = []): void {
     for (const record of records) this.noteCollect(record.header.seq, record.header.ops);
-    this.head.inherited(records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
+    const all = voided.length === 0 ? records : [...records, ...voided].sort((a, b) => a.header.seq - b.header.seq);
+    this.head.inherited(all.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
 
   /**
@@ -1010,7 +1014,7 @@ export class Committer {
         const readAhead = !this.shared || attempts > slotsTriedAtOnce;
         const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { first: taken, maxRecords: readAhead ? undefined : 1, snapshot: this.head.snapshotSeq });
         this.checkForeign(caught.records);
-        this.inherit(caught.records);
+        this.inherit(caught.records, caught.voided);
         position = caught.position;
         slipped = caught.records;
         this.confirmView();
