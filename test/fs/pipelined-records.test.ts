@@ -239,6 +239,36 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await fs.close();
     });
 
+    test("a pipelined record that landed before the record it follows is past the log's end: readers stop before it, fsck and a collection's plan take it for no damage", async () => {
+      const workspace = await testWorkspace(backend, "pipeline-past-end");
+      const { fs, gate } = await gatedMount(workspace, "writer");
+      await fs.writeFile("/base.txt", "base");
+      const slot = fs.stats().seq + 1;
+      gate.hold(slot);
+      const first = fs.writeFile("/one.txt", "one");
+      await untilSent(gate, slot);
+      const second = fs.writeFile("/two.txt", "two");
+      await untilSent(gate, slot + 1);
+      await Bun.sleep(20); // the second record has landed; the first is still held
+      const reader = await workspace.mount({ name: "reader", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+      expect(reader.stats().seq).toBe(slot - 1); // the empty slot ends the log
+      expect(await reader.exists("/two.txt")).toBe(false);
+      const report = await reader.fsck();
+      expect(report.problems).toEqual([]);
+      expect(report.checked.recordsPastEnd).toBe(1);
+      const plan = await reader.collectGarbage({ dryRun: true });
+      expect(plan.deletions).toEqual([]);
+      gate.release(slot);
+      await Promise.all([first, second]);
+      await reader.refresh();
+      expect(await reader.readText("/two.txt")).toBe("two");
+      const after = await reader.fsck();
+      expect(after.problems).toEqual([]);
+      expect(after.checked.recordsPastEnd).toBe(0);
+      await reader.close();
+      await fs.close();
+    });
+
     test("an exclusive writer's records in flight behind a takeover are void: the new writer never sees them, the old one is fenced", async () => {
       const workspace = await testWorkspace(backend, "pipeline-fenced");
       let gate: RecordGate | undefined;
