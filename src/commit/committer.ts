@@ -1059,7 +1059,7 @@ export class Committer {
       const latest = slipped.reduce((highest, record) => Math.max(highest, record.header.time), 0);
       time = this.lastTime = Math.max(this.options.now(), this.lastTime + 1, latest + 1);
     }
-    const batch = old.rebase(this.position.seq + 1, time);
+    const batch = old.rebase(this.tip.seq + 1, time);
     this.namespace.beginBatch();
     const ops = old.ops.splice(0).map((op) => (time === undefined ? op : { ...op, time }));
     if (entries === undefined) {

@@ -263,9 +263,11 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
       const unlisted = (head.head.snapshots ?? []).filter((seq) => !inventory.snapshots.has(seq));
       if (unlisted.length > 0) problem("head", headKey, `the head lists snapshots that are missing (${unlisted.join(", ")}): time travel would start from them`);
     }
-  } else if (!problems.some((entry) => entry.kind === "head") && !inventory.records.has(forkPoint + 1) && (newestListed > 0 || inventory.snapshots.size > 0)) {
-    problem("head", headKey, "the head is missing, and the log's start is gone: only a listing finds where the log now begins");
   }
+  // Decided after the log is followed: records listed past an empty first slot may all be
+  // pipelined records whose parent has not landed (yet): then the log has not begun, and that is
+  // no damage.
+  const startGone = head === undefined && !problems.some((entry) => entry.kind === "head") && !inventory.records.has(forkPoint + 1) && (newestListed > 0 || inventory.snapshots.size > 0);
   const usableHead = head !== undefined && head.head.fsId === format.fsId ? head.head : undefined;
 
   // The kept log: from the oldest kept state to the newest record. Without a usable head, the
@@ -351,6 +353,9 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
   }
 
   checked.recordsPastEnd = pastEnd.length;
+  if (startGone && !(openHole === forkPoint + 1 && inventory.snapshots.size === 0)) {
+    problem("head", headKey, "the head is missing, and the log's start is gone: only a listing finds where the log now begins");
+  }
   /** The log's end: the last record before the empty slot that ends it. */
   const logEnd = openHole !== undefined ? openHole - 1 : tip;
 
