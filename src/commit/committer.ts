@@ -546,12 +546,13 @@ export class Committer {
    */
   private async launch(initial: Batch, entries: Queued[]): Promise<void> {
     let batch = initial;
-    const started = performance.now();
+    let started = 0;
     let bytes: Uint8Array;
     let hash: string;
     const parent = this.tip;
     const nonce = randomUUID();
     try {
+      started = performance.now(); // a clock that throws (a sandbox blocking it) fails this batch alone
       this.namespace.assertBatchIntact(); // a batch SQLite lost (a full disk) is never published
       await batch.finish();
       if (this.lastCollectSeq > 0 && (await this.reuploadFenced(batch, false))) {

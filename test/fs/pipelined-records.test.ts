@@ -209,6 +209,9 @@ for (const backend of ["local", "s3"] as Backend[]) {
       expect(tree["/log.txt"]).toBe("base;b1;a1;a2;a3;");
       await b.refresh();
       expect(await b.readText("/log.txt")).toBe("base;b1;a1;a2;a3;");
+      // History lists commits: the two void records are none.
+      const history = await a.history({ limit: 100 });
+      expect(history.map((entry) => entry.seq).filter((seq) => seq >= slot)).toEqual([slot + 5, slot + 4, slot + 3, slot]);
       await a.close();
       await b.close();
     });
