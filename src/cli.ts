@@ -1182,7 +1182,7 @@ function printGarbageReport(report: GarbageReport, io: Io, verbose: boolean): vo
 
 function printFsckReport(report: FsckReport, io: Io, verbose: boolean): void {
   const { checked } = report;
-  io.stdout(`checked seq ${report.retainedFrom}..${report.tip}: ${checked.records} records${checked.voidRecords > 0 ? ` (${checked.voidRecords} void: pipelined records whose parent is not in the log, never applied)` : ""}, ${checked.snapshots} snapshots, ${checked.objects} objects, ${checked.extents} extents, ${humanBytes(checked.bytes)} verified\n`);
+  io.stdout(`checked seq ${report.retainedFrom}..${report.tip}: ${checked.records} records${checked.voidRecords > 0 ? ` (${checked.voidRecords} void: pipelined records whose parent is not in the log, never applied)` : ""}${checked.recordsPastEnd > 0 ? ` and ${checked.recordsPastEnd} pipelined past the log's end (in flight, or left by a writer whose record before them never landed)` : ""}, ${checked.snapshots} snapshots, ${checked.objects} objects, ${checked.extents} extents, ${humanBytes(checked.bytes)} verified\n`);
   for (const problem of report.problems) {
     io.stdout(`PROBLEM ${problem.kind}: ${problem.key}: ${problem.detail}${problem.paths === undefined ? "" : ` (files: ${problem.paths.join(", ")})`}\n`);
   }

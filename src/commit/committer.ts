@@ -28,7 +28,7 @@ import { randomUUID } from "node:crypto";
 import { FencedError, FsError } from "../base/errors.ts";
 import { extentsBroughtIn, type Extent, type Op } from "../log/ops.ts";
 import { chunkPrefix, newChunkKey, newPackKey, packPrefix, walKey } from "../log/keys.ts";
-import { encodeRecord, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
+import { encodeRecord, pipelinedRecordFormat, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
 import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
 import { isDiskFullError, type Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
@@ -97,6 +97,42 @@ class TransactionConflict extends Error {
  */
 export const slotsTriedAtOnce = 3;
 
+/**
+ * Records a writer keeps in flight at once (docs/s3-layout.md C8): a batch is PUT while the
+ * records before it still wait for their answer, naming the hash of the newest of them as its
+ * parent (record format 2). A busy writer's write then waits for one PUT, not for the commit in
+ * flight before it as well. Past this many, new writes wait and go out together in the next record.
+ */
+export const maxRecordsInFlight = 8;
+/**
+ * Operations in flight at most, over all records in flight: the local index takes each landed
+ * record in by undoing the later ones and applying them again (SQLite commits a transaction
+ * whole), so the later records' size is work done again at every landing.
+ */
+export const maxOperationsInFlight = 2_000;
+/**
+ * Records committed one at a time after a record in flight lost its slot to another writer:
+ * the records after it are void (they name a parent that never made the log) and were PUT for
+ * nothing, so a writer meeting other writers stops putting records in flight for a while.
+ */
+export const pipelineCooldownRecords = 16;
+
+/** What became of a record put in flight: it landed, another writer's record took its slot, or nobody knows. */
+type FlightOutcome = { kind: "landed" } | { kind: "taken"; record: DecodedRecord } | { kind: "failed"; error: unknown };
+
+/** A record in flight: its batch is sealed in the local index until the answer comes. */
+interface Flight {
+  batch: Batch;
+  /** The queued callers, one per operation of the batch, in order. */
+  entries: Queued[];
+  bytes: Uint8Array;
+  /** Where the log stands once this record landed. */
+  position: LogPosition;
+  started: number;
+  settled: boolean;
+  outcome: Promise<FlightOutcome>;
+}
+
 /** A jittered pause before the next try, growing with the attempt (up to about 50 ms). */
 function backoff(attempt: number): Promise<void> {
   const ceiling = Math.min(50, 2 ** Math.min(attempt, 6));
@@ -144,6 +180,12 @@ class Mutex {
 export class Committer {
   private position: LogPosition;
   private readonly queue: Queued[] = [];
+  /** Records put in flight and not yet taken in, oldest first (maxRecordsInFlight). */
+  private readonly flights: Flight[] = [];
+  /** A landing is queued on the mutex. */
+  private landingQueued = false;
+  /** Records still to commit one at a time since a record in flight lost its slot. */
+  private pipelineCooldown = 0;
   /** The loop committing queued writes, while it runs. */
   private draining: Promise<void> | undefined;
   private readonly mutex = new Mutex();
@@ -219,6 +261,11 @@ export class Committer {
 
   get current(): LogPosition {
     return this.position;
+  }
+
+  /** Where the log will stand once every record in flight has landed: the next record's parent. */
+  private get tip(): LogPosition {
+    return this.flights.at(-1)?.position ?? this.position;
   }
 
   get epoch(): number {
@@ -339,6 +386,7 @@ export class Committer {
     // once to tell an answer of a lagging view from a real one (./read-set.ts). A blind body,
     // which records nothing to check afterwards, starts from the log's end instead (one GET).
     if (fromLogEnd) this.needsResync = true;
+    await this.landAll(); // a transaction is a batch of its own, on the log's state with every record in flight taken in
     await this.beforeBatch();
     const batch = this.newBatch();
     this.namespace.beginBatch();
@@ -375,9 +423,9 @@ export class Committer {
    */
   private async recheckReads(reads: ReadSet, ownOps: readonly Op[]): Promise<void> {
     if (this.fencedBy !== undefined || (reads.size === 0 && ownOps.length === 0)) return; // it saw nothing
-    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
+    const { position, records, voided } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
     this.checkForeign(records);
-    this.inherit(records);
+    this.inherit(records, voided);
     this.position = position;
     this.needsResync = false;
     if (records.length === 0) return;
@@ -392,6 +440,7 @@ export class Committer {
   async refresh(): Promise<{ seq: number; changed: boolean }> {
     if (!this.shared) return { seq: this.position.seq, changed: false };
     return this.mutex.run(async () => {
+      await this.landAll();
       const before = this.position.seq;
       this.needsResync = true;
       await this.beforeBatch();
@@ -407,7 +456,10 @@ export class Committer {
     await this.mutex.run(async () => {});
     // Awaiting the loop itself, not the mutex: between batches the loop waits a turn of the event
     // loop, and a wait that resolves in microtasks alone would never let that turn come.
-    while (this.draining !== undefined) await this.draining.catch(() => {}); // each writer has its error
+    while (this.draining !== undefined || this.flights.length > 0) {
+      await this.draining?.catch(() => {}); // each writer has its error
+      await this.mutex.run(() => this.landAll());
+    }
     this.closed = true;
     await Promise.allSettled(this.background);
     await this.head.close(options);
@@ -423,8 +475,15 @@ export class Committer {
         // writers; docs/performance.md, "Writers joining the next batch", has the figures).
         if (!first) await new Promise((resolve) => setImmediate(resolve));
         first = false;
-        const entries = this.queue.splice(0);
-        await this.mutex.run(() => this.commitQueued(entries));
+        await this.mutex.run(async () => {
+          // Records whose answer came are taken in first, oldest first; writes that cannot join
+          // the pipeline (it is full, or the log must be read again first) wait for those in
+          // flight, and whatever queued meanwhile goes out with them in one record.
+          await this.landSettled();
+          while (this.flights.length > 0 && (this.needsResync || !this.canPipeline(this.queue.length))) await this.landOldest();
+          const entries = this.queue.splice(0);
+          if (entries.length > 0) await this.commitQueued(entries);
+        });
       }
     } finally {
       this.draining = undefined;
@@ -468,11 +527,273 @@ export class Committer {
       this.namespace.rollbackBatch();
       return;
     }
+    await this.launch(batch, accepted);
+  }
+
+  /** Whether a batch of `operations` more may go out while the records in flight wait for their answers. */
+  private canPipeline(operations: number): boolean {
+    if (this.flights.length >= maxRecordsInFlight || this.pipelineCooldown > 0) return false;
+    let inFlight = operations;
+    for (const flight of this.flights) inFlight += flight.batch.ops.length;
+    return inFlight <= maxOperationsInFlight;
+  }
+
+  /**
+   * Puts the open batch of queued writes in flight as the record after the tip (docs/s3-layout.md
+   * C8): its PUT starts now, and its callers resolve when it lands and every record before it has
+   * (landOldest). A record whose parent is itself still in flight is format 2: should that parent
+   * not make the log, readers take this one for void, never for part of the log (I7).
+   */
+  private async launch(initial: Batch, entries: Queued[]): Promise<void> {
+    let batch = initial;
+    let started = 0;
+    let bytes: Uint8Array;
+    let hash: string;
+    const parent = this.tip;
+    const nonce = randomUUID();
     try {
-      await this.publish(batch, accepted);
-      for (const entry of accepted) entry.resolve();
+      started = performance.now(); // a clock that throws (a sandbox blocking it) fails this batch alone
+      this.namespace.assertBatchIntact(); // a batch SQLite lost (a full disk) is never published
+      await batch.finish();
+      if (this.lastCollectSeq > 0 && (await this.reuploadFenced(batch, false))) {
+        // Its operations now name the new copies: validated again, on the same state.
+        this.namespace.rollbackBatch();
+        batch = this.revalidate(batch, entries, undefined, false);
+        if (batch.empty) {
+          this.namespace.rollbackBatch();
+          return;
+        }
+      }
+      this.namespace.assertBatchIntact();
+      ({ bytes, hash } = encodeRecord(batch.inlineData, {
+        format: this.flights.length > 0 ? pipelinedRecordFormat : recordFormat,
+        fsId: parent.fsId,
+        seq: batch.seq,
+        parent: parent.seq,
+        parentHash: parent.hash,
+        epoch: this.options.epoch,
+        writer: this.options.writerId,
+        nonce,
+        time: batch.time,
+        ops: batch.ops,
+      }));
+      this.namespace.sealBatch();
     } catch (error) {
-      for (const entry of accepted) entry.reject(error);
+      this.namespace.rollbackBatch();
+      this.stats.failedCommits++;
+      for (const entry of entries) entry.reject(error);
+      if (this.namespace.sealed < this.flights.length) await this.flightsWithoutIndex(error);
+      return;
+    }
+    const epoch = batch.ops.reduce((highest, op) => (op.op === "epoch" && op.epoch > highest ? op.epoch : highest), this.options.epoch);
+    const flight: Flight = {
+      batch,
+      entries,
+      bytes,
+      position: { fsId: parent.fsId, seq: batch.seq, hash, epoch },
+      started,
+      settled: false,
+      outcome: Promise.resolve({ kind: "landed" }),
+    };
+    flight.outcome = this.send(batch.seq, bytes, nonce).then((outcome) => {
+      flight.settled = true;
+      this.queueLanding();
+      return outcome;
+    });
+    this.flights.push(flight);
+  }
+
+  /** PUTs a record create-only and learns what became of it; never rejects. */
+  private async send(seq: number, bytes: Uint8Array, nonce: string): Promise<FlightOutcome> {
+    try {
+      await this.log.writeRecord(seq, bytes);
+      return { kind: "landed" };
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) return { kind: "failed", error };
+    }
+    let unreadable: unknown;
+    const taken = await this.log.readRecord(seq).catch((error: unknown) => void (unreadable = error));
+    // A newer version's record stands in our slot: say so, rather than "unknown outcome".
+    if (unreadable instanceof UnsupportedFormatError) return { kind: "failed", error: unreadable };
+    if (taken === undefined) {
+      // Told the slot is taken, yet it reads empty (a spurious 412, or it cannot be read): unknown.
+      return { kind: "failed", error: new FsError("EIO", "write", { detail: `the commit slot ${walKey(seq)} answered "taken" but could not be read back; nothing was acknowledged` }) };
+    }
+    return taken.header.nonce === nonce ? { kind: "landed" } : { kind: "taken", record: taken };
+  }
+
+  /** Takes in the records whose answer has come, on the mutex (as soon as it is free). */
+  private queueLanding(): void {
+    if (this.landingQueued) return;
+    this.landingQueued = true;
+    void this.mutex.run(async () => {
+      this.landingQueued = false;
+      await this.landSettled();
+    });
+  }
+
+  /** Takes in the records in flight whose answer has come, oldest first. Holds the mutex. */
+  private async landSettled(): Promise<void> {
+    while (this.flights[0]?.settled === true) await this.landOldest();
+  }
+
+  /** Takes in every record in flight, waiting for their answers. Holds the mutex. */
+  private async landAll(): Promise<void> {
+    while (this.flights.length > 0) await this.landOldest();
+  }
+
+  /**
+   * Waits for the oldest record in flight and takes it in: landed, its batch becomes the
+   * committed view and its callers resolve; otherwise every record after it is void or unknown
+   * too (recoverFlights). Holds the mutex; never throws (each caller hears of its own error).
+   */
+  private async landOldest(): Promise<void> {
+    const flight = this.flights[0];
+    if (flight === undefined) return;
+    const outcome = await flight.outcome;
+    if (this.namespace.sealed < this.flights.length) return this.flightsWithoutIndex(new FsError("EIO", "write", { detail: "the local index lost the batches of the records in flight" }));
+    if (outcome.kind !== "landed") return this.recoverFlights(outcome);
+    this.flights.shift();
+    const { batch, bytes } = flight;
+    try {
+      await this.checkSlotNotCollected(batch.seq);
+    } catch (error) {
+      this.flights.unshift(flight);
+      return this.flightsWithoutIndex(error);
+    }
+    this.noteCollect(batch.seq, batch.ops);
+    for (const op of batch.ops) for (const extent of extentsBroughtIn(op, batch.recordKey)) this.uploadsBegan.delete(extent.object);
+    try {
+      // On a full disk the index's reserve makes room to do the batch again (its operations are
+      // already validated, and the rollback restored the state they were validated on).
+      const sizes = recordSizesMeta(this.namespace.pending, this.position.seq, [{ seq: batch.seq, bytes: bytes.byteLength }], this.head.snapshotSeq);
+      this.namespace.commitOldestSealed({ ...positionMeta(flight.position), ...sizes }, () => {
+        for (const op of batch.ops) this.applier.apply(op, batch.recordKey);
+      });
+    } catch (error) {
+      // The record is durable but the index could not take it in: the index stays where it was,
+      // and the next batch applies the record (and any after it that landed) from the log.
+      const failure = isDiskFullError(error)
+        ? new FsError("ENOSPC", "write", {
+            detail: `the change was published (${walKey(batch.seq)}) but the local disk has no space for the index to take it in; the mount applies it from the log once there is space`,
+            cause: error,
+          })
+        : error;
+      this.flights.unshift(flight);
+      return this.flightsWithoutIndex(failure);
+    }
+    this.position = flight.position;
+    this.confirmView();
+    if (this.pipelineCooldown > 0) this.pipelineCooldown--;
+    // The records still in flight go back on top, in order (their operations were validated there).
+    for (const later of this.flights) {
+      try {
+        this.namespace.beginBatch();
+        this.namespace.step(() => {
+          for (const op of later.batch.ops) this.applier.apply(op, later.batch.recordKey);
+        });
+        this.namespace.sealBatch();
+      } catch (error) {
+        this.namespace.rollbackBatch();
+        this.settleLanded(flight);
+        return this.flightsWithoutIndex(error);
+      }
+    }
+    this.settleLanded(flight);
+  }
+
+  /** A record taken in: counted, cached, told to the head, and its callers resolved. */
+  private settleLanded(flight: Flight): void {
+    const elapsed = performance.now() - flight.started;
+    this.stats.commits++;
+    this.stats.operations += flight.entries.length;
+    this.stats.commitMilliseconds += elapsed;
+    this.stats.lastCommitMilliseconds = elapsed;
+    // Keep what we just wrote: reading it back must not cost a request.
+    this.track(Promise.all(flight.batch.written(flight.bytes).map((segment) => this.cache.insert(segment.object, segment.offset, segment.bytes))));
+    this.head.recorded(flight.batch.seq, flight.bytes.byteLength, flight.batch.ops.every((op) => op.op === "epoch"));
+    for (const entry of flight.entries) entry.resolve();
+  }
+
+  /**
+   * The oldest record in flight did not land. Unknown outcome: it and every record after it
+   * (which may have landed, and is part of the log exactly if it did) fail with EIO, and the next
+   * batch reads the log first (C6). Taken by another writer's record: every record of ours after
+   * it is void wherever it landed (I7), so each batch is validated again on the log as it now
+   * stands and published in turn, its operations standing or falling alone, as queued writes do
+   * after any lost slot (C5).
+   */
+  private async recoverFlights(first: Exclude<FlightOutcome, { kind: "landed" }>): Promise<void> {
+    const flights = this.flights.splice(0);
+    await Promise.all(flights.map((flight) => flight.outcome));
+    this.namespace.rollbackAll();
+    if (first.kind === "failed") {
+      this.needsResync = true;
+      this.stats.failedCommits += flights.length;
+      const oldest = flights[0]?.batch.seq ?? 0;
+      flights.forEach((flight, index) => {
+        const error =
+          index === 0
+            ? first.error
+            : new FsError("EIO", "write", {
+                detail: `the commit record ${walKey(flight.batch.seq)} followed ${walKey(oldest)}, whose outcome is unknown: it is part of the log exactly if that one landed; nothing was acknowledged`,
+                cause: first.error,
+              });
+        for (const entry of flight.entries) entry.reject(error);
+      });
+      return;
+    }
+    if (flights.length > 1) this.pipelineCooldown = pipelineCooldownRecords;
+    // The oldest goes on as any batch that lost its slot: the winner's record is applied, and the
+    // batch validated again for the next slot.
+    const [oldest, ...later] = flights;
+    if (oldest !== undefined) await this.publishFlight(oldest, first.record);
+    for (const flight of later) await this.publishFlight(flight);
+  }
+
+  /**
+   * Publishes the batch of a record in flight that did not make the log, through the ordinary
+   * path: after `lostTo` (the record that took its slot), or, for one that followed it, after
+   * reading the log to its end (its own slot holds its void record, or another writer's).
+   */
+  private async publishFlight(flight: Flight, lostTo?: DecodedRecord): Promise<void> {
+    let batch = flight.batch;
+    if (lostTo === undefined) {
+      try {
+        const slipped = await this.resync();
+        batch = this.revalidate(flight.batch, flight.entries, this.shared ? slipped : undefined, false);
+      } catch (error) {
+        this.needsResync = true;
+        this.stats.failedCommits++;
+        for (const entry of flight.entries) entry.reject(error);
+        return;
+      }
+      if (batch.empty) {
+        this.namespace.rollbackBatch();
+        return;
+      }
+    }
+    try {
+      await this.publish(batch, flight.entries, undefined, lostTo);
+      for (const entry of flight.entries) entry.resolve();
+    } catch (error) {
+      for (const entry of flight.entries) entry.reject(error);
+    }
+  }
+
+  /**
+   * The local index lost the batches of the records in flight (SQLite failed: a full disk, say),
+   * or could not take one in. Each record is durable or not whatever the index says, so each
+   * caller hears of the failure, and the next batch reads the log first and applies what landed.
+   */
+  private async flightsWithoutIndex(error: unknown): Promise<void> {
+    const flights = this.flights.splice(0);
+    this.namespace.rollbackAll();
+    this.needsResync = true;
+    for (const flight of flights) {
+      await flight.outcome;
+      this.stats.failedCommits++;
+      for (const entry of flight.entries) entry.reject(error);
     }
   }
 
@@ -497,7 +818,7 @@ export class Committer {
   private newBatch(): Batch {
     this.lastTime = Math.max(this.options.now(), this.lastTime + 1);
     return new Batch(
-      this.position.seq + 1,
+      this.tip.seq + 1,
       this.options.epoch,
       this.lastTime,
       this.store,
@@ -518,12 +839,19 @@ export class Committer {
   private async beforeBatch(): Promise<void> {
     if (this.fencedBy !== undefined) throw this.fencedBy;
     if (!this.needsResync) return;
-    const { position, records } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
+    await this.resync();
+  }
+
+  /** Reads the log to its end and applies what others published; returns those records. */
+  private async resync(): Promise<DecodedRecord[]> {
+    if (this.fencedBy !== undefined) throw this.fencedBy;
+    const { position, records, voided } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
     this.checkForeign(records);
-    this.inherit(records);
+    this.inherit(records, voided);
     this.position = position;
     this.confirmView();
     this.needsResync = false;
+    return records;
   }
 
   /** The log's end was just seen (catching up stops at an empty slot) or written. */
@@ -556,10 +884,14 @@ export class Committer {
     throw this.fence(undefined, "write", `this writer's view of the log (seq ${this.position.seq}) is older than what garbage collection kept (from seq ${retainedFrom}): its record ${walKey(seq)} took a slot that had been collected, and no reader will read it; nothing was acknowledged, mount again`);
   }
 
-  /** Records of earlier writers this writer applied: they count towards the snapshot cadence. */
-  private inherit(records: readonly DecodedRecord[]): void {
+  /**
+   * Records of earlier writers this writer applied: they count towards the snapshot cadence, and
+   * so do the void records read with them (log bytes a cold mount reads all the same).
+   */
+  private inherit(records: readonly DecodedRecord[], voided: readonly DecodedRecord[] = []): void {
     for (const record of records) this.noteCollect(record.header.seq, record.header.ops);
-    this.head.inherited(records.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
+    const all = voided.length === 0 ? records : [...records, ...voided].sort((a, b) => a.header.seq - b.header.seq);
+    this.head.inherited(all.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
 
   /**
@@ -581,9 +913,9 @@ export class Committer {
    * the batch holds (undefined for a transaction): on re-validation after an older writer's
    * record, a queued op that no longer applies fails alone; a transaction fails whole.
    */
-  private async publish(initial: Batch, entries: Queued[] | undefined, reads?: ReadSet): Promise<void> {
+  private async publish(initial: Batch, entries: Queued[] | undefined, reads?: ReadSet, lostTo?: DecodedRecord): Promise<void> {
     try {
-      await this.publishOpenBatch(initial, entries, reads);
+      await this.publishOpenBatch(initial, entries, reads, lostTo);
     } catch (error) {
       // Whatever failed (the record's encoding, the clock, the store), no batch stays open: the
       // next write must find the index free, not "a batch is already open".
@@ -592,72 +924,65 @@ export class Committer {
     }
   }
 
-  private async publishOpenBatch(initial: Batch, entries: Queued[] | undefined, reads: ReadSet | undefined): Promise<void> {
+  /**
+   * `lostTo`: the batch's record already lost its slot to this record (it was in flight,
+   * recoverFlights): the batch is not open in the index, and publishing starts by applying the
+   * winner's record, as after any lost slot.
+   */
+  private async publishOpenBatch(initial: Batch, entries: Queued[] | undefined, reads: ReadSet | undefined, lostTo?: DecodedRecord): Promise<void> {
     let batch = initial;
     let attempts = 0;
     const started = performance.now();
     try {
-      this.namespace.assertBatchIntact(); // a batch SQLite lost (a full disk) is never published
+      if (lostTo === undefined) this.namespace.assertBatchIntact(); // a batch SQLite lost (a full disk) is never published
       await batch.finish();
     } catch (error) {
       this.stats.failedCommits++;
       throw error;
     }
-    for (;;) {
-      try {
-        this.namespace.assertBatchIntact();
-      } catch (error) {
-        this.stats.failedCommits++;
-        throw error;
-      }
-      if (this.lastCollectSeq > 0 && (await this.reuploadFenced(batch, reads !== undefined))) {
-        // Its operations now name the new copies: validated again, on the same state.
-        this.namespace.rollbackBatch();
-        batch = this.revalidate(batch, entries, undefined, reads !== undefined);
-        if (batch.empty) {
-          this.namespace.rollbackBatch();
-          return;
-        }
-        continue;
-      }
-      const nonce = randomUUID();
-      const { bytes, hash } = encodeRecord(batch.inlineData, {
-        format: recordFormat,
-        fsId: this.position.fsId,
-        seq: batch.seq,
-        parent: this.position.seq,
-        parentHash: this.position.hash,
-        epoch: this.options.epoch,
-        writer: this.options.writerId,
-        nonce,
-        time: batch.time,
-        ops: batch.ops,
-      });
-      let taken: DecodedRecord | undefined;
-      try {
-        await this.log.writeRecord(batch.seq, bytes);
-      } catch (error) {
-        if (!(error instanceof PreconditionFailedError)) {
-          this.needsResync = true;
+    for (let lost = lostTo; ; lost = undefined) {
+      let taken: DecodedRecord | undefined = lost;
+      let bytes: Uint8Array = new Uint8Array(0);
+      let hash = "";
+      if (lost === undefined) {
+        try {
+          this.namespace.assertBatchIntact();
+        } catch (error) {
           this.stats.failedCommits++;
           throw error;
         }
-        let unreadable: unknown;
-        taken = await this.log.readRecord(batch.seq).catch((error: unknown) => void (unreadable = error));
-        if (unreadable instanceof UnsupportedFormatError) {
-          // A newer version's record stands in our slot: say so, rather than "unknown outcome".
+        if (this.lastCollectSeq > 0 && (await this.reuploadFenced(batch, reads !== undefined))) {
+          // Its operations now name the new copies: validated again, on the same state.
+          this.namespace.rollbackBatch();
+          batch = this.revalidate(batch, entries, undefined, reads !== undefined);
+          if (batch.empty) {
+            this.namespace.rollbackBatch();
+            return;
+          }
+          continue;
+        }
+        const nonce = randomUUID();
+        ({ bytes, hash } = encodeRecord(batch.inlineData, {
+          format: recordFormat,
+          fsId: this.position.fsId,
+          seq: batch.seq,
+          parent: this.position.seq,
+          parentHash: this.position.hash,
+          epoch: this.options.epoch,
+          writer: this.options.writerId,
+          nonce,
+          time: batch.time,
+          ops: batch.ops,
+        }));
+        const outcome = await this.send(batch.seq, bytes, nonce);
+        if (outcome.kind === "failed") {
           this.needsResync = true;
           this.stats.failedCommits++;
-          throw unreadable;
+          throw outcome.error;
         }
-        if (taken === undefined) {
-          // Told the slot is taken, yet it reads empty (a spurious 412, or it cannot be read): unknown.
-          this.needsResync = true;
-          this.stats.failedCommits++;
-          throw new FsError("EIO", "write", { detail: `the commit slot ${walKey(batch.seq)} answered "taken" but could not be read back; nothing was acknowledged` });
-        }
+        if (outcome.kind === "taken") taken = outcome.record;
       }
-      if (taken === undefined || taken.header.nonce === nonce) {
+      if (taken === undefined) {
         await this.checkSlotNotCollected(batch.seq);
         this.committed(batch, bytes, hash, started, entries?.length ?? batch.ops.length);
         // The winner goes straight on to its next batch. Making it wait about a round trip
@@ -690,7 +1015,7 @@ export class Committer {
         const readAhead = !this.shared || attempts > slotsTriedAtOnce;
         const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { first: taken, maxRecords: readAhead ? undefined : 1, snapshot: this.head.snapshotSeq });
         this.checkForeign(caught.records);
-        this.inherit(caught.records);
+        this.inherit(caught.records, caught.voided);
         position = caught.position;
         slipped = caught.records;
         this.confirmView();
@@ -735,7 +1060,7 @@ export class Committer {
       const latest = slipped.reduce((highest, record) => Math.max(highest, record.header.time), 0);
       time = this.lastTime = Math.max(this.options.now(), this.lastTime + 1, latest + 1);
     }
-    const batch = old.rebase(this.position.seq + 1, time);
+    const batch = old.rebase(this.tip.seq + 1, time);
     this.namespace.beginBatch();
     const ops = old.ops.splice(0).map((op) => (time === undefined ? op : { ...op, time }));
     if (entries === undefined) {

@@ -152,6 +152,12 @@ function checkHeader(key: string, value: unknown): RecordHeader {
   return header;
 }
 
+/** The hash a record's trailer states, from bytes ending with the trailer (unverified). */
+export function trailerHash(tail: Uint8Array): string {
+  const trailer = new DataView(tail.buffer, tail.byteOffset + tail.byteLength - trailerBytes, trailerBytes);
+  return hashHex(trailer.getBigUint64(24, true));
+}
+
 function hashHex(hash: bigint): string {
   return hash.toString(16).padStart(16, "0");
 }

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
 import { DamagedDocumentError, readDocument, readDocumentIfChanged, replacing, writeDocument, type DocumentKind } from "./document.ts";
 import { formatKey, headKey, seqOfSnapshotKey, seqOfWalKey, snapshotKey, snapshotPrefix, walKey, walPrefix } from "./keys.ts";
-import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, type DecodedRecord, type RecordHeader } from "./record.ts";
+import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, trailerHash, type DecodedRecord, type RecordHeader } from "./record.ts";
 
 export const formatVersion = 1;
 
@@ -242,6 +242,26 @@ export class RemoteLog {
         ? tail.subarray(range.offset - tailStart, range.offset - tailStart + range.length)
         : (await this.store.get(key, { range })).body;
     return decodeRecordHeader(key, bytes);
+  }
+
+  /**
+   * The header of record `seq` and the record's hash as its trailer states it (not verified
+   * against the inline data, which is not read): enough to follow the chain (I3, I7) by headers.
+   */
+  async readRecordHeaderAndHash(seq: number, size: number): Promise<{ header: RecordHeader; hash: string }> {
+    const key = walKey(seq);
+    if (size <= recordTailBytes) {
+      const record = decodeRecord(key, (await this.store.get(key)).body);
+      return { header: record.header, hash: record.hash };
+    }
+    const tail = (await this.store.get(key, { range: { offset: size - recordTailBytes, length: recordTailBytes } })).body;
+    const range = recordHeaderRange(key, size, tail);
+    const tailStart = size - tail.byteLength;
+    const bytes =
+      range.offset >= tailStart
+        ? tail.subarray(range.offset - tailStart, range.offset - tailStart + range.length)
+        : (await this.store.get(key, { range })).body;
+    return { header: decodeRecordHeader(key, bytes), hash: trailerHash(tail) };
   }
 
   /** Bytes of inline data in record `seq`, whose object is `size` bytes: one ranged GET of its trailer. */

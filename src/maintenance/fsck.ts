@@ -19,7 +19,7 @@ import { FsError } from "../base/errors.ts";
 import { catchUp } from "../commit/replay.ts";
 import { hashBytes, type Extent } from "../log/ops.ts";
 import { formatKey, headKey, parseOriginKey, seqOfSnapshotKey, seqOfWalKey, snapshotKey, walKey, type ObjectKind } from "../log/keys.ts";
-import { followRecord, headerEpoch, type LogPosition } from "../log/record.ts";
+import { followRecord, headerEpoch, pipelinedRecordFormat, type LogPosition, type RecordHeader } from "../log/record.ts";
 import { decodeSnapshot, encodeSnapshot } from "../namespace/snapshot.ts";
 import { OpApplier } from "../namespace/apply-ops.ts";
 import { openIndex, prepareIndex } from "../mount/start.ts";
@@ -82,8 +82,13 @@ export interface FsckReport {
   tip: number;
   /** The oldest seq kept whole: the checks cover every state from here to `tip`. */
   retainedFrom: number;
-  /** `voidRecords`: kept records found void (docs/s3-layout.md I7), among `records`; they are no problem. */
-  checked: { records: number; voidRecords: number; snapshots: number; objects: number; extents: number; bytes: number };
+  /**
+   * `voidRecords`: kept records found void (docs/s3-layout.md I7), among `records`; they are no
+   * problem. `recordsPastEnd`: pipelined records listed past the log's end (an empty slot above
+   * every seq known to exist), not among `records`: in flight, or left by a writer whose parent
+   * never landed; no problem either.
+   */
+  checked: { records: number; voidRecords: number; recordsPastEnd: number; snapshots: number; objects: number; extents: number; bytes: number };
   problems: FsckProblem[];
   orphans: Orphan[];
   orphanBytes: number;
@@ -228,7 +233,7 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
   const concurrency = options.concurrency ?? 8;
   const { log, store, format } = context;
   const problems: FsckProblem[] = [];
-  const checked = { records: 0, voidRecords: 0, snapshots: 0, objects: 0, extents: 0, bytes: 0 };
+  const checked = { records: 0, voidRecords: 0, recordsPastEnd: 0, snapshots: 0, objects: 0, extents: 0, bytes: 0 };
   const problem = (kind: FsckProblemKind, key: string, detail: string, paths?: string[]) =>
     problems.push(paths === undefined || paths.length === 0 ? { kind, key, detail } : { kind, key, detail, paths });
   const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -258,9 +263,11 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
       const unlisted = (head.head.snapshots ?? []).filter((seq) => !inventory.snapshots.has(seq));
       if (unlisted.length > 0) problem("head", headKey, `the head lists snapshots that are missing (${unlisted.join(", ")}): time travel would start from them`);
     }
-  } else if (!problems.some((entry) => entry.kind === "head") && !inventory.records.has(forkPoint + 1) && (newestListed > 0 || inventory.snapshots.size > 0)) {
-    problem("head", headKey, "the head is missing, and the log's start is gone: only a listing finds where the log now begins");
   }
+  // Decided after the log is followed: records listed past an empty first slot may all be
+  // pipelined records whose parent has not landed (yet): then the log has not begun, and that is
+  // no damage.
+  const startGone = head === undefined && !problems.some((entry) => entry.kind === "head") && !inventory.records.has(forkPoint + 1) && (newestListed > 0 || inventory.snapshots.size > 0);
   const usableHead = head !== undefined && head.head.fsId === format.fsId ? head.head : undefined;
 
   // The kept log: from the oldest kept state to the newest record. Without a usable head, the
@@ -286,6 +293,14 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
       problem(error instanceof NotFoundError ? "missing-snapshot" : "corrupt-snapshot", snapshotKey(base), `the oldest kept state's snapshot: ${describeError(error)}`);
     }
   }
+  // A record listed past an empty slot above every seq known to exist (the head's, this mount's)
+  // may be a pipelined record in flight whose parent has not landed yet, or one left by a writer
+  // whose parent never landed (docs/s3-layout.md I7): no reader reads past the empty slot, and
+  // such a record is void unless its parent lands there. So an empty slot there is a problem
+  // only if a format-1 record comes after it (its writer read the record before it).
+  const known = Math.max(usableHead?.seq ?? 0, context.position().seq);
+  let openHole: number | undefined;
+  const pastEnd: { seq: number; header: RecordHeader }[] = [];
   for (let from = base + 1; from <= tip; from += 16) {
     const seqs = Array.from({ length: Math.min(16, tip - from + 1) }, (_, index) => from + index);
     const window = await Promise.all(
@@ -298,10 +313,25 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
     );
     for (const { seq, record, error } of window) {
       const key = walKey(seq);
+      if (record === undefined && error === undefined && seq > known && (openHole !== undefined || pastEnd.length === 0)) {
+        openHole ??= seq; // the log's end, unless a record its writer read comes after it
+        position = undefined;
+        continue;
+      }
       if (record === undefined) {
         problem(error === undefined ? "missing-record" : error instanceof CorruptObjectError ? "corrupt-record" : "unreadable", key, error === undefined ? "the record is missing from the kept log" : describeError(error));
         position = undefined; // the chain cannot be followed past a hole
         continue;
+      }
+      if (openHole !== undefined) {
+        if (record.header.format === pipelinedRecordFormat) {
+          pastEnd.push({ seq, header: record.header });
+          voidReferences.addRecord(record.header);
+          continue;
+        }
+        problem("missing-record", walKey(openHole), "the record is missing from the kept log");
+        for (const stray of pastEnd.splice(0)) references.addRecord(stray.header);
+        openHole = undefined;
       }
       checked.records++;
       recordHashes.set(seq, record.hash);
@@ -321,6 +351,13 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
       position = followed?.position ?? { fsId: format.fsId, seq, hash: record.hash, epoch: headerEpoch(record.header) };
     }
   }
+
+  checked.recordsPastEnd = pastEnd.length;
+  if (startGone && !(openHole === forkPoint + 1 && inventory.snapshots.size === 0)) {
+    problem("head", headKey, "the head is missing, and the log's start is gone: only a listing finds where the log now begins");
+  }
+  /** The log's end: the last record before the empty slot that ends it. */
+  const logEnd = openHole !== undefined ? openHole - 1 : tip;
 
   // Every kept snapshot, and those forks pinned.
   const pinned = new Set<number>();
@@ -360,13 +397,13 @@ async function inspect(context: MaintenanceContext, options: FsckOptions): Promi
     const damaged = new Set(problems.filter((entry) => entry.kind === "corrupt-snapshot" || entry.kind === "missing-snapshot").map((entry) => entry.key));
     const snapshots = new Map([...inventory.snapshots].filter(([seq]) => !damaged.has(snapshotKey(seq))));
     // The newest state may have no record left (a collection at the tip keeps its snapshot alone).
-    const newestRecord = Math.max(tip, context.position().seq);
+    const newestRecord = Math.max(logEnd, context.position().seq);
     try {
       planRetention({
         now: Date.now(),
         retentionMs: 0,
         tip: newestRecord,
-        records: inventory.records,
+        records: new Map([...inventory.records].filter(([seq]) => seq <= newestRecord)),
         snapshots,
         headSnapshot: head?.head.snapshot ?? 0,
         logStartsAfter: format.forkedFrom?.seq ?? 0,

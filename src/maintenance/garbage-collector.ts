@@ -168,6 +168,12 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
       }
     }
     const tip = Math.max(before, newestListed);
+    // The log's end as the plan sees it: past this writer's position, the run of listed records
+    // that follows it. A record listed past an empty slot there is a pipelined record in flight
+    // (its parent not landed yet, docs/s3-layout.md I7) or void: no reader reads it, and no plan
+    // deletes anything above its base, so the plan leaves it out (its references are kept below).
+    let logEnd = before;
+    while (inventory.records.has(logEnd + 1)) logEnd++;
     // 3. The plan. It comes before compaction: a run that cannot plan publishes nothing.
     const head = await context.log.readHead();
     const headSnapshot = head !== undefined && head.head.fsId === context.format.fsId ? head.head.snapshot : 0;
@@ -176,8 +182,8 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
       plan = planRetention({
         now,
         retentionMs,
-        tip,
-        records: inventory.records,
+        tip: logEnd,
+        records: logEnd === newestListed ? inventory.records : new Map([...inventory.records].filter(([seq]) => seq <= logEnd)),
         snapshots: inventory.snapshots,
         headSnapshot,
         logStartsAfter: context.format.forkedFrom?.seq ?? 0,
@@ -190,7 +196,7 @@ export async function collectGarbage(context: MaintenanceContext, options: Garba
     // 4. Everything the kept history names, then compaction (its records come after `tip`; the
     // objects it moves from stay named by the history up to `tip`).
     const pins = await forkPins(context, inventory);
-    const references = await keptReferences(context, inventory, plan.base, tip, pins, plan.base);
+    const references = await keptReferences(context, inventory, plan.base, tip, pins, plan.base, logEnd);
     const compactionOptions = { dryRun, below: compactBelow, maxBytes: options.maxCompactBytes ?? 256 * 1024 * 1024, recordsUpTo: headSnapshot };
     const compaction =
       options.compact === false
@@ -271,7 +277,12 @@ async function forkPins(context: MaintenanceContext, inventory: Inventory): Prom
 }
 
 /** Every extent named by snapshot `base`, the records after it up to `tip`, and the pinned snapshots below `base`. */
-export async function keptReferences(context: MaintenanceContext, inventory: Inventory, base: number, tip: number, pins: ReadonlySet<number>, pinnedBelow: number): Promise<References> {
+/**
+ * What the kept history names: the snapshot at `base` (and pinned ones below `pinnedBelow`) and
+ * every record after it up to `tip`. Past `logEnd` an empty slot is the log's end, and the
+ * pipelined records listed beyond it are read all the same (their parent may still land).
+ */
+export async function keptReferences(context: MaintenanceContext, inventory: Inventory, base: number, tip: number, pins: ReadonlySet<number>, pinnedBelow: number, logEnd = tip): Promise<References> {
   const references = new References();
   const snapshots = [...new Set([base, ...[...pins].filter((seq) => seq < pinnedBelow)])].filter((seq) => seq > 0);
   await boundedEach(snapshots, 4, async (seq) => {
@@ -289,6 +300,7 @@ export async function keptReferences(context: MaintenanceContext, inventory: Inv
   for (let seq = base + 1; seq <= tip; seq++) seqs.push(seq);
   await boundedEach(seqs, 16, async (seq) => {
     const entry = inventory.records.get(seq);
+    if (entry === undefined && seq > logEnd) return;
     if (entry === undefined) throw new CorruptObjectError(`${walKey(seq)} is not in the listing`, { operation: "list", key: walKey(seq) });
     references.addRecord(await context.log.readRecordHeader(seq, entry.size));
   });

@@ -1,9 +1,11 @@
 // The commit history: the newest records of the kept log, newest first, each summarised (when,
 // by which writer and epoch, how many operations of each kind, on which paths). Headers only: a
-// large record's inline data is not downloaded (remote-log.ts readRecordHeader).
+// large record's inline data is not downloaded (remote-log.ts readRecordHeaderAndHash). Void
+// records (docs/s3-layout.md I7) are no commits and are left out.
 
 import { walKey, walPrefix } from "../log/keys.ts";
-import type { RecordHeader } from "../log/record.ts";
+import { pipelinedRecordFormat, type RecordHeader } from "../log/record.ts";
+import { NotFoundError } from "../stores/store-errors.ts";
 import type { Op } from "../log/ops.ts";
 import { listAll } from "../stores/object-store.ts";
 import { historyOptionsSchema, parseOptions } from "../base/options.ts";
@@ -57,12 +59,47 @@ export async function readHistory(context: MaintenanceContext, options: HistoryO
   const fetched = await context.log.readHeadOrDamage();
   const head = fetched instanceof DamagedHeadError || fetched?.head.fsId !== context.format.fsId ? undefined : fetched.head;
   const oldestRetained = Math.max(retainedFrom(head, context.format), context.committer?.retention.retainedFrom ?? 0);
-  const entries: HistoryEntry[] = [];
   const seqs = [...sizes.keys()].filter((seq) => seq >= oldest && seq <= newest);
+  const read = new Map<number, { header: RecordHeader; hash: string }>();
   await boundedEach(seqs, 16, async (seq) => {
-    entries.push(summarise(await context.log.readRecordHeader(seq, sizes.get(seq)!), sizes.get(seq)!, seq >= oldestRetained));
+    read.set(seq, await context.log.readRecordHeaderAndHash(seq, sizes.get(seq)!));
   });
-  return entries.sort((a, b) => b.seq - a.seq);
+  const voided = await voidSeqs(context, read);
+  return seqs
+    .filter((seq) => !voided.has(seq))
+    .map((seq) => summarise(read.get(seq)!.header, sizes.get(seq)!, seq >= oldestRetained))
+    .sort((a, b) => b.seq - a.seq);
+}
+
+/**
+ * The void records among `read` (docs/s3-layout.md I7): a pipelined record whose parent is not
+ * the record before it, or is void. A void record is no commit, so history leaves it out. For
+ * the oldest pipelined records of the window, the records before it are read too, back to one
+ * built on a record its writer read (format 1) or the log's start.
+ */
+async function voidSeqs(context: MaintenanceContext, read: Map<number, { header: RecordHeader; hash: string }>): Promise<Set<number>> {
+  const voided = new Set<number>();
+  const seqs = [...read.keys()].sort((a, b) => a - b);
+  if (seqs.length === 0 || seqs.every((seq) => read.get(seq)!.header.format !== pipelinedRecordFormat)) return voided;
+  // Reach back from the window's oldest record while records are pipelined.
+  let from = seqs[0]!;
+  while (from > 1 && read.get(from)?.header.format === pipelinedRecordFormat) {
+    const seq = from - 1;
+    try {
+      const size = (await context.store.head(walKey(seq))).size;
+      read.set(seq, await context.log.readRecordHeaderAndHash(seq, size));
+    } catch (error) {
+      if (error instanceof NotFoundError) break; // collected: what follows it was judged long ago, and kept whole
+      throw error;
+    }
+    from = seq;
+  }
+  for (const seq of [...read.keys()].sort((a, b) => a - b)) {
+    const { header } = read.get(seq)!;
+    const before = read.get(seq - 1);
+    if (header.format === pipelinedRecordFormat && before !== undefined && (voided.has(seq - 1) || header.parentHash !== before.hash)) voided.add(seq);
+  }
+  return voided;
 }
 
 function summarise(header: RecordHeader, bytes: number, retained: boolean): HistoryEntry {

@@ -900,6 +900,12 @@ export class Namespace {
   private committedView!: NamespaceView;
   private pendingView!: NamespaceView;
   private batchOpen = false;
+  /**
+   * Batches sealed in the write transaction below the open one: records in flight, not yet
+   * durable (the committer's pipeline). Each is followed by a savepoint `sealed_<n>`, so the
+   * batches after any of them can be undone while it stays.
+   */
+  private sealedBatches = 0;
   /** The reserve was made whole by this index and not given up since (ensureReserve). */
   private reserveWhole = false;
   /** Counts changes to the index (and ends of batches): the views forget their remembered lookups when it moves. */
@@ -1089,14 +1095,74 @@ export class Namespace {
   beginBatch(): void {
     if (this.batchOpen) throw new Error("a namespace batch is already open");
     this.changed();
-    this.ensureReserve();
-    try {
-      this.writer.exec("BEGIN IMMEDIATE");
-    } catch (error) {
-      throw this.classify(error, "write");
+    if (this.sealedBatches === 0) {
+      this.ensureReserve();
+      try {
+        this.writer.exec("BEGIN IMMEDIATE");
+      } catch (error) {
+        throw this.classify(error, "write");
+      }
+      this.batchFailure = undefined;
+    } else {
+      this.assertBatchIntact(); // the sealed batches' transaction, which this one continues
     }
     this.batchOpen = true;
-    this.batchFailure = undefined;
+  }
+
+  /** Batches sealed below the open one (records in flight). */
+  get sealed(): number {
+    return this.sealedBatches;
+  }
+
+  /**
+   * Seals the open batch: its record is in flight. Its changes stay in the write transaction
+   * (the pending view shows them; the committed view does not), and the next batch opens on top
+   * of them. `commitOldestSealed` makes the oldest sealed batch committed once its record lands;
+   * `rollbackAll` undoes every sealed batch (a record in flight lost its slot, say).
+   */
+  sealBatch(): void {
+    if (!this.batchOpen) throw new Error("no namespace batch is open");
+    this.assertBatchIntact();
+    try {
+      this.writer.exec(`SAVEPOINT sealed_${this.sealedBatches + 1}`);
+    } catch (error) {
+      throw this.loseBatch(error);
+    }
+    this.sealedBatches++;
+    this.batchOpen = false;
+  }
+
+  /**
+   * Commits the oldest sealed batch (its record landed), recording `meta` with it. Every later
+   * sealed batch is undone first (SQLite commits a transaction whole): the caller applies them
+   * again, sealing each, in order. On a full disk, as commitBatch (`redo` applies the oldest
+   * batch's changes again).
+   */
+  commitOldestSealed(meta: Record<string, string>, redo?: () => void): void {
+    if (this.batchOpen) throw new Error("a namespace batch is open above the sealed ones");
+    if (this.sealedBatches === 0) throw new Error("no namespace batch is sealed");
+    this.assertBatchIntact();
+    try {
+      try {
+        if (this.sealedBatches > 1) this.writer.exec("ROLLBACK TO sealed_1");
+      } catch (error) {
+        this.sealedBatches = 0;
+        throw this.endLostBatch(error);
+      }
+      this.sealedBatches = 0;
+      this.batchOpen = true;
+      this.commitOrLose(meta, redo);
+    } finally {
+      this.changed();
+    }
+  }
+
+  /** Undoes the open batch and every sealed one. Never throws. */
+  rollbackAll(): void {
+    const open = this.batchOpen || this.sealedBatches > 0;
+    this.sealedBatches = 0;
+    this.batchOpen = open;
+    this.rollbackBatch();
   }
 
   /**
@@ -1139,7 +1205,7 @@ export class Namespace {
   /** Throws why the open batch was lost, if it was (before publishing it: its changes are gone). */
   assertBatchIntact(): void {
     if (this.batchFailure !== undefined) throw this.batchFailure;
-    if (this.batchOpen && !this.writer.inTransaction) throw this.loseBatch(new Error("the index's transaction ended on its own"));
+    if ((this.batchOpen || this.sealedBatches > 0) && !this.writer.inTransaction) throw this.loseBatch(new Error("the index's transaction ended on its own"));
   }
 
   /**
@@ -1150,6 +1216,7 @@ export class Namespace {
    */
   commitBatch(meta: Record<string, string>, redo?: () => void): void {
     if (!this.batchOpen) throw new Error("no namespace batch is open");
+    if (this.sealedBatches > 0) throw new Error("sealed namespace batches lie below the open one");
     this.assertBatchIntact();
     try {
       this.commitOrLose(meta, redo);
@@ -1194,6 +1261,16 @@ export class Namespace {
     if (!this.batchOpen) return;
     this.changed();
     this.batchOpen = false;
+    if (this.sealedBatches > 0 && this.batchFailure === undefined && this.writer.inTransaction) {
+      // Only the open batch goes: back to the savepoint after the newest sealed one.
+      try {
+        this.writer.exec(`ROLLBACK TO sealed_${this.sealedBatches}`);
+        return;
+      } catch (error) {
+        this.loseBatch(error); // then the sealed batches are lost with it
+      }
+    }
+    this.sealedBatches = 0;
     this.batchFailure = undefined;
     if (!this.writer.inTransaction) return; // SQLite rolled it back already (on a full disk, say)
     try {
@@ -1206,6 +1283,7 @@ export class Namespace {
   /** Records that the open batch is lost (rolling it back in SQLite, if it is not already), and returns the error to throw. */
   private loseBatch(error: unknown): unknown {
     this.changed();
+    this.sealedBatches = 0; // rolled back with the rest: the committer sees `sealed` fall short of its records in flight
     const failure = this.classify(error, "write");
     this.batchFailure ??= failure;
     if (this.writer.inTransaction) {

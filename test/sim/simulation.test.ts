@@ -28,8 +28,14 @@ interface Summary {
  * - 1631, 3786: flaws of the simulation's own model, kept so they stay fixed: an append sent
  *   before a write but published after it (1631); an empty append that a writer fenced without
  *   knowing it yet answers from its own view, publishing nothing (3786, found on main at 3087798).
+ * - 949, 1194, 1722: pipelined records (docs/s3-layout.md C8): a batch whose data had to be
+ *   stored again past a `collect` record, validated again while records of its writer were in
+ *   flight, was put at the slot after the last landed record instead of after those in flight
+ *   (its own writer's record stood there: "commit record ... has seq 2 after 2").
+ * - 819: fsck took a log whose first slot was still empty, with a pipelined record after it, for
+ *   one whose start was collected ("the head is missing, and the log's start is gone").
  */
-const regressionSeeds = [19, 266, 311, 1631, 3786];
+const regressionSeeds = [19, 266, 311, 819, 949, 1194, 1631, 1722, 3786];
 
 async function simulate(args: string[]): Promise<{ summary: Summary; output: string }> {
   const child = Bun.spawn([process.execPath, `${import.meta.dir}/run.ts`, ...args, "--json", "--keep-going"], { stdout: "pipe", stderr: "pipe" });
