@@ -11,7 +11,7 @@
 // sequential (`coldReads` files in directory order) and the whole directory (every file, in
 // directory order); each reports bytes fetched per byte read beside its requests per read. Warm:
 // the scattered reads once more on that mount, from the cache. Large files: `writeFile` uploads 8 MiB chunks, 4 in parallel, then commits; `readFile`
-// fetches 8 MiB ranges, up to 8 in parallel; `stream` reads three windows ahead of its consumer;
+// fetches 8 MiB ranges, up to 8 in parallel; `stream` reads four windows ahead of its consumer;
 // `readRange` in 1 MiB pieces, in order, fetches two chunks ahead once the run is seen. Raw S3:
 // GetObject per small file; multipart upload and ranged GETs of 8 MiB parts, 4 in parallel; a
 // ranged GET per 1 MiB piece.
@@ -342,7 +342,7 @@ async function largeFiles(context: BenchContext): Promise<ScenarioResult[]> {
   );
   context.log(`  reads: reading the ${megabytes} MiB file cold, as a stream`);
   const readStream = await alternate(
-    readContenders({ subject: "ours", method: "stream() on an empty cache: three 8 MiB windows fetched ahead of the consumer", run: oursColdRead("stream") }),
+    readContenders({ subject: "ours", method: "stream() on an empty cache: four 8 MiB windows fetched ahead of the consumer", run: oursColdRead("stream") }),
     repetitions,
     context.log,
   );

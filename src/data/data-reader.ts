@@ -83,7 +83,7 @@ export class DataReader {
    * signal's reason) and aborts the GETs of its windows, as cancelling the stream does.
    */
   stream(plan: StreamPlan, pending: PendingBytes | undefined, failure: (error: unknown) => Error, signal?: AbortSignal): ReadableStream<Uint8Array> {
-    const memory = new StreamingReadMemory();
+    const memory = new StreamingReadMemory(plan);
     const ahead: Promise<Uint8Array[]>[] = [];
     let done = false;
     // The stream's own signal: aborted by the caller's, or by the consumer cancelling the stream.
@@ -92,6 +92,7 @@ export class DataReader {
     const stop = () => {
       ahead.length = 0;
       done = true;
+      memory.end();
       signal?.removeEventListener("abort", onAbort);
     };
     const onAbort = () => {
@@ -113,6 +114,7 @@ export class DataReader {
       }
     };
     fill();
+    memory.started();
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
         target = controller;
@@ -127,8 +129,11 @@ export class DataReader {
         try {
           const pieces = await current;
           fill();
+          memory.moved(
+            pieces.reduce((sum, piece) => sum + piece.byteLength, 0),
+            ahead.length === 0,
+          );
           for (const piece of pieces) controller.enqueue(piece);
-          memory.moved(ahead.length === 0);
           if (ahead.length === 0) {
             stop();
             controller.close();

@@ -9,7 +9,7 @@ import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
 import { testWorkspace } from "../support/mounts.ts";
 import { mountDirectoryName } from "../../src/mount.ts";
 import { freshBucket } from "../support/s3-server.ts";
-import { StreamingReadMemory } from "../../src/data/memory.ts";
+import { readFootprintBytes, StreamingReadMemory } from "../../src/data/memory.ts";
 
 afterAll(removeTempDirectories);
 
@@ -98,40 +98,81 @@ describe("large files", () => {
 });
 
 describe("garbage collections while streaming a read", () => {
-  // The rule of StreamingReadMemory on a heap whose size the test sets: the first collection after
-  // 40 MiB of growth, the next ones after 80 MiB, none for the last window. A stream begins with a
-  // heap of 100 MiB, and a collection leaves 30 MiB live.
-  const stream = () => {
-    let size = 100 * MiB;
+  // The rule of StreamingReadMemory, with the collections and the deferred start task counted by
+  // the test. Windows of 8 MiB, four ahead: the stream may hold five (40 MiB), so of its 88 MiB
+  // footprint 48 MiB are left for garbage, the windows the consumer has read past.
+  const window = 8 * MiB;
+  const stream = (bytes: number, windowsAhead = 4) => {
     let collections = 0;
-    const memory = new StreamingReadMemory({ heapSize: () => size, collect: () => ((collections += 1), (size = 30 * MiB)) });
-    /** Windows handed on with the heap at these sizes (MiB); the collections so far. */
-    return (sizes: number[], last = false): number => {
-      for (const megabytes of sizes) {
-        size = megabytes * MiB;
-        memory.moved(last);
-      }
-      return collections;
+    const deferred: (() => void)[] = [];
+    const memory = new StreamingReadMemory({ bytes, windowBytes: window, windowsAhead }, { collect: () => (collections += 1), later: (task) => deferred.push(task) });
+    let handed = 0;
+    return {
+      memory,
+      /** Hands on `count` more windows (the stream's last as the last); the collections so far. */
+      windows: (count: number): number => {
+        for (let index = 0; index < count; index++) {
+          handed += window;
+          memory.moved(window, handed >= bytes);
+        }
+        return collections;
+      },
+      /** Runs the deferred start collection, if one was asked for; the collections so far. */
+      runDeferred: (): number => {
+        for (const task of deferred.splice(0)) task();
+        return collections;
+      },
     };
   };
 
-  test("collects once the heap has grown by 40 MiB since the stream began, then by 80 MiB since each collection", () => {
-    const windows = stream();
-    expect(windows([110, 120, 139])).toBe(0);
-    expect(windows([140])).toBe(1);
-    expect(windows([60, 90, 109])).toBe(1);
-    expect(windows([110])).toBe(2);
+  test("counts the windows the consumer has read past, not those in flight or waiting for it: a collection per 48 MiB of them", () => {
+    const { memory, windows } = stream(1024 * MiB);
+    expect(readFootprintBytes).toBe(88 * MiB);
+    expect(memory.garbageLimit).toBe(48 * MiB);
+    // The seventh window handed on finds six read past (48 MiB).
+    expect(windows(6)).toBe(0);
+    expect(windows(1)).toBe(1);
+    // The window handed on with the collection counts once it is read past: six more, then 48 MiB.
+    expect(windows(5)).toBe(1);
+    expect(windows(1)).toBe(2);
   });
 
-  test("measures growth from the lowest heap seen, so a collection of the runtime's own moves the baseline", () => {
-    const windows = stream();
-    expect(windows([60, 99])).toBe(0); // collected on its own at 60: the stream's garbage counts from there
-    expect(windows([100])).toBe(1);
+  test("leaves out what the stream holds: with three windows ahead, 56 MiB of garbage; with many, a window's worth", () => {
+    expect(stream(1024 * MiB, 3).memory.garbageLimit).toBe(56 * MiB);
+    expect(stream(1024 * MiB, 20).memory.garbageLimit).toBe(window);
+  });
+
+  test("a stream whose rest cannot take it past its footprint never collects: 64 and 88 MiB", () => {
+    for (const bytes of [64 * MiB, 88 * MiB]) {
+      const { memory, windows, runDeferred } = stream(bytes);
+      memory.started();
+      expect(runDeferred()).toBe(0);
+      expect(windows(bytes / window)).toBe(0);
+    }
+  });
+
+  test("a longer stream collects at its start, a task later (once its first GETs are sent), then skips the collections its rest cannot need", () => {
+    const { memory, windows, runDeferred } = stream(120 * MiB);
+    memory.started();
+    expect(windows(0)).toBe(0); // not at once
+    expect(runDeferred()).toBe(1);
+    // The seventh window: 48 MiB of garbage, and 64 MiB still to hand on, this one included: 112 > 88.
+    expect(windows(7)).toBe(2);
+    // The thirteenth: 48 MiB of garbage again, but only 24 MiB still to come: 72 <= 88, none needed.
+    expect(windows(8)).toBe(2);
+  });
+
+  test("a stream that ended before its start task ran does not collect then", () => {
+    const { memory, runDeferred } = stream(1024 * MiB);
+    memory.started();
+    memory.end();
+    expect(runDeferred()).toBe(0);
   });
 
   test("the last window asks for nothing", () => {
-    const windows = stream();
-    expect(windows([500], true)).toBe(0);
-    expect(windows([500])).toBe(1);
+    const { windows } = stream(200 * MiB);
+    // 25 windows: collections at the 7th, 13th and 19th (then 48 MiB of garbage and 56 still to come).
+    expect(windows(24)).toBe(3);
+    expect(windows(1)).toBe(3);
   });
 });
