@@ -21,9 +21,13 @@ afterAll(() => removeTempDirectories());
 
 const quiet = { headDelayMs: 600_000 };
 
-/** A custom command that lets the event loop turn once (a command awaiting a timer, a network reply, ...). */
+/**
+ * A custom command that lets the event loop turn once (as a command awaiting a timer or a network
+ * reply does). setImmediate, not a timer: its callbacks run in the order asked for, so the view's
+ * own turn (asked for at the write before) comes first, never after the command's next write.
+ */
 const tick = defineCommand("tick", async () => {
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setImmediate(resolve));
   return { stdout: "", stderr: "", exitCode: 0 };
 });
 
@@ -193,8 +197,10 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const { shell, close } = await shellFixture(`jb-pw-failure-${backend}`, { commit: "per-write", customCommands: [tick] }, quiet, wrap, backend);
       try {
         faults!.add({ operation: "put", keyPrefix: "wal/", fault: { kind: "error", error: "unauthorized" }, times: 1 });
-        // `tick` gives a.txt to the mount, whose PUT is refused; the command has been answered already and goes on.
-        const error = await shell.exec("echo a > a.txt; tick; echo after; echo b > b.txt; echo never").catch((caught: unknown) => caught);
+        // `tick` gives a.txt to the mount, whose PUT is refused; the command has been answered
+        // already and goes on, until `cat a.txt` waits for the write and meets its error; the
+        // write after it fails with the same error (just-bash lets a redirection's error escape).
+        const error = await shell.exec("echo a > a.txt; tick; echo after; cat a.txt; echo b > b.txt; echo never").catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(FsError);
         expect((error as FsError).code).toBe("EACCES");
         expect(await shell.fs.exists(`${WORKSPACE}/a.txt`)).toBe(false);
