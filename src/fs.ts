@@ -756,6 +756,16 @@ export class S3CachedFs extends FileSystemOperations {
     return this.isClosed;
   }
 
+  /**
+   * The mount's `layout.largeFileBytes`. A write of at most this many bytes, given as a string or
+   * bytes, joins the commit queue as soon as it is called, so writes not awaited one by one are
+   * published in the order they were called; a larger one uploads its chunks first and is queued
+   * only then (an adapter keeping writes in flight awaits it: the just-bash per-write shell).
+   */
+  get largeFileBytes(): number {
+    return this.context.layout.largeFileBytes;
+  }
+
   protected view(): NamespaceView {
     return this.context.namespace.committed;
   }

@@ -8,9 +8,9 @@
 // - misses: readFile of a file that does not exist (an awk `getline` loop waiting for a file, a
 //   tool probing for a config), and `exists` of one (just-bash's PATH search);
 // - many small writes: a shell script writing files one `echo >` at a time, with one commit for
-//   the whole command (the shell's default) and with one commit per write (`commit: "per-write"`,
-//   no transaction); and a program seeding files with fs.writeFile, each awaited (a commit each)
-//   and in one transaction.
+//   the whole command (the shell's default) and without a transaction (`commit: "per-write"`: each
+//   write published on its own, left in flight, consecutive ones sharing a record); and a program
+//   seeding files with fs.writeFile, each awaited (a commit each) and in one transaction.
 //
 // Ours must answer every read and miss without a request; each scenario says so in its checks.
 
@@ -180,7 +180,7 @@ async function manyWrites(context: BenchContext, count: number, body: (index: nu
     const contenders: Contender[] = [
       {
         subject: "ours",
-        method: `createAcceleratedJustBashShell, commit: "${commit}" (${commit === "per-command" ? "one commit for the script" : "one commit per write, no transaction"})`,
+        method: `createAcceleratedJustBashShell, commit: "${commit}" (${commit === "per-command" ? "one commit for the script" : "no transaction: writes left in flight, consecutive ones sharing a record"})`,
         run: async () => {
           const mount = await localMount(`shell-${commit}`);
           try {

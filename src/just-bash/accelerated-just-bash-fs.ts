@@ -64,23 +64,41 @@ export interface AcceleratedJustBashFsOptions {
   signal?: AbortSignal;
   /**
    * Over a mount, where each write is its own commit: hold a redirection's empty write back, to
-   * be published together with the bytes the command writes through it (see #write). Whoever
-   * sets it must call flush() once the command ends. The shell sets it for `commit: "per-write"`.
+   * be published together with the bytes the command writes through it, and answer a write that
+   * cannot fail at once, leaving it in flight (see #write). Whoever sets it must call flush()
+   * once the command ends. The shell sets it for `commit: "per-write"`.
    */
   joinRedirections?: boolean;
 }
 
-/** An empty write (just-bash opening a redirection's target) not yet published. */
-interface HeldWrite {
-  kind: "write" | "append";
+/** A write of the bucket's file `target` not yet landed: what calls that could see it meet. */
+interface Reach {
   /** The file in the bucket it writes (links followed). */
   target: string;
   /** The path as the caller gave it, for errors. */
   path: string;
-  /** The inode of the directory that holds it, and its own (a file it truncates): what calls that could see it meet. */
+  /** The inode of the directory that holds it, and its own (a file it truncates or extends; undefined: it makes the file). */
   directory: number;
   file: number | undefined;
 }
+
+/** An empty write (just-bash opening a redirection's target) not yet published. */
+interface HeldWrite extends Reach {
+  kind: "write" | "append";
+}
+
+/** A write answered to the command and not yet given to the mount (see #launch). */
+interface DeferredWrite {
+  reach: Reach;
+  bytes: number;
+  write: () => Promise<void>;
+}
+
+/**
+ * Deferred writes given to the mount at once, without waiting for a turn of the event loop,
+ * once this many wait: one record need not carry a whole long script.
+ */
+const maxDeferredWrites = 1_000;
 
 /** Where a path leads once symbolic links are followed: the bucket's tree, or the system tree. */
 interface Location {
@@ -101,10 +119,16 @@ export class AcceleratedJustBashFs implements IFileSystem {
   #usedBytes: number | undefined;
   /** A redirection's empty write, held back to join the command's bytes in one commit (see #write). */
   #held: HeldWrite | undefined;
-  /** The held write being published on its own (another call came first), until it lands. */
-  #publishing: Promise<void> | undefined;
-  /** Why publishing a held write on its own failed, until flush() reports it. */
-  #heldFailure: unknown;
+  /** Writes answered and not yet given to the mount, in the order made (see #launch). */
+  #deferred: DeferredWrite[] = [];
+  /** Their bytes. */
+  #deferredBytes = 0;
+  /** A turn of the event loop is asked for, to give the deferred writes to the mount. */
+  #submitting = false;
+  /** Writes given to the mount and not awaited (see #write), until each lands; their promises never reject. */
+  readonly #inFlight = new Map<Promise<void>, Reach>();
+  /** Why a write in flight failed (the first one), until flush() reports it. */
+  #failure: unknown;
 
   constructor(filesystem: CoreFilesystem, options: AcceleratedJustBashFsOptions = {}) {
     const limit = options.maxTotalBytes;
@@ -126,7 +150,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
    * and nothing is published if it throws. Inside a transaction already, `body` simply joins it.
    */
   async transaction<T>(body: (fs: AcceleratedJustBashFs) => Promise<T>): Promise<T> {
-    if (this.#holding()) await this.#publishHeld();
+    if (this.#pending()) await this.#landed();
     if (!(this.filesystem instanceof S3CachedFs)) return body(this);
     return this.filesystem.transaction((transaction) => body(this.over(transaction, this.#options.signal)));
   }
@@ -148,15 +172,18 @@ export class AcceleratedJustBashFs implements IFileSystem {
   }
 
   /**
-   * Publishes a redirection's empty write this adapter still holds (joinRedirections), and
-   * rejects if one could not be published (its error may have reached only a call that answers
-   * without throwing, such as exists). Resolves at once when nothing is held.
+   * Publishes a redirection's empty write this adapter still holds and waits for every write it
+   * left in flight (joinRedirections): resolves once all of them are durable, and rejects with
+   * the first one's error if one failed (that error may have reached no call of the command, or
+   * only one that answers without throwing, such as exists). Resolves at once when nothing is
+   * held or in flight.
    */
   async flush(): Promise<void> {
-    if (this.#holding()) await this.#publishHeld().catch(() => {});
-    const failure = this.#heldFailure;
-    this.#heldFailure = undefined;
-    if (failure !== undefined) throw failure;
+    try {
+      if (this.#pending()) await this.#landed();
+    } finally {
+      this.#failure = undefined;
+    }
   }
 
   /** Adds /bin and /usr/bin stubs for more command names (a command registered later). */
@@ -194,7 +221,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async readFileBuffer(path: string): Promise<Uint8Array> {
     const normalized = this.#check("open", path);
-    if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
+    if (this.#pending() && this.#mightSee(normalized, true)) await this.#landed();
     if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#systemRead(normalized, path);
     try {
       const bytes = await this.filesystem.readFile(normalized);
@@ -212,7 +239,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (this.#options.signal?.aborted) return false;
     const normalized = resolveWithin("/", path);
     try {
-      if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
+      if (this.#pending() && this.#mightSee(normalized, true)) await this.#landed();
       if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return await this.#memoryExists(normalized);
       const found = this.filesystem.probe(normalized);
       if (!("missing" in found)) return true;
@@ -227,7 +254,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async stat(path: string): Promise<FsStat> {
     const normalized = this.#check("stat", path);
-    if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
+    if (this.#pending() && this.#mightSee(normalized, true)) await this.#landed();
     if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, true, "stat", path);
     const found = this.#probe(normalized, true, "stat", path);
     if (found !== undefined) return coreStats(found);
@@ -241,7 +268,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async lstat(path: string): Promise<FsStat> {
     const normalized = this.#check("lstat", path);
-    if (this.#holding() && this.#mightSeeHeld(normalized, false)) await this.#publishHeld();
+    if (this.#pending() && this.#mightSee(normalized, false)) await this.#landed();
     if (this.#inMemory(normalized) || (isCommandPath(normalized) && (await this.#stubOnly(normalized)))) return this.#memoryStat(normalized, false, "lstat", path);
     const found = this.#probe(normalized, false, "lstat", path);
     if (found !== undefined) return coreStats(found);
@@ -263,7 +290,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async readlink(path: string): Promise<string> {
     const normalized = this.#check("readlink", path);
-    if (this.#holding() && this.#mightSeeHeld(normalized, false)) await this.#publishHeld();
+    if (this.#pending() && this.#mightSee(normalized, false)) await this.#landed();
     const location: Location = { system: true, path: normalized };
     if (!this.#inMemory(normalized)) {
       try {
@@ -282,7 +309,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async realpath(path: string): Promise<string> {
     const normalized = this.#check("realpath", path);
-    if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
+    if (this.#pending() && this.#mightSee(normalized, true)) await this.#landed();
     if (this.#inMemory(normalized)) {
       await this.#memoryStat(normalized, false, "realpath", path);
       return normalized;
@@ -309,9 +336,9 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   /** Every path, from the local index and the system tree (synchronous, as just-bash requires). */
   getAllPaths(): string[] {
-    // A held write's file is there for the command already (it is published before any other call).
-    const held = this.#held === undefined ? [] : [this.#held.target];
-    return [...new Set([...this.filesystem.allPaths(), ...held, ...this.#system.paths()])].sort(byName);
+    // A held write's file, and those of writes in flight, are there for the command already.
+    const pending = this.#pendingReaches().map((reach) => reach.target);
+    return [...new Set([...this.filesystem.allPaths(), ...pending, ...this.#system.paths()])].sort(byName);
   }
 
   // ---- writes ---------------------------------------------------------------------------------
@@ -326,7 +353,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async mkdir(path: string, options: MkdirOptions = {}): Promise<void> {
     const normalized = this.#check("mkdir", path);
-    if (this.#holding()) await this.#publishHeld();
+    if (this.#pending()) await this.#landed();
     await this.#writing("mkdir", path, normalized);
     const recursive = options.recursive === true;
     const location = await this.#locate(normalized, false, "mkdir", path);
@@ -355,7 +382,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async rm(path: string, options: RmOptions = {}): Promise<void> {
     const normalized = this.#check("rm", path);
-    if (this.#holding()) await this.#publishHeld();
+    if (this.#pending()) await this.#landed();
     await this.#writing("rm", path, normalized);
     this.#usedBytes = undefined; // what a removal releases is summed again at the next write
     const location = await this.#locate(normalized, false, "rm", path);
@@ -383,7 +410,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async cp(source: string, destination: string, options: CpOptions = {}): Promise<void> {
     const from = this.#check("cp", source);
     const to = this.#check("cp", destination);
-    if (this.#holding()) await this.#publishHeld();
+    if (this.#pending()) await this.#landed();
     await this.#writing("cp", destination, from, to);
     const recursive = options.recursive === true;
     const origin = await this.#locate(from, !recursive, "cp", source);
@@ -420,7 +447,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async mv(source: string, destination: string): Promise<void> {
     const from = this.#check("mv", source);
     const to = this.#check("mv", destination);
-    if (this.#holding()) await this.#publishHeld();
+    if (this.#pending()) await this.#landed();
     await this.#writing("mv", destination, from, to);
     this.#usedBytes = undefined; // a move may replace a file: summed again at the next write
     const origin = await this.#locate(from, false, "mv", source);
@@ -457,7 +484,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async chmod(path: string, mode: number): Promise<void> {
     const normalized = this.#check("chmod", path);
-    if (this.#holding()) await this.#publishHeld();
+    if (this.#pending()) await this.#landed();
     await this.#writing("chmod", path, normalized);
     const location = await this.#locate(normalized, true, "chmod", path);
     if (location.system) {
@@ -482,7 +509,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async utimes(path: string, atime: Date, mtime: Date): Promise<void> {
     const normalized = this.#check("utimes", path);
-    if (this.#holding()) await this.#publishHeld();
+    if (this.#pending()) await this.#landed();
     await this.#writing("utimes", path, normalized);
     const location = await this.#locate(normalized, true, "utimes", path);
     if (location.system) {
@@ -508,7 +535,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   /** As symlink(2) and Node's fs.symlink: the link's directory must exist (`ln -s t a/b/l` fails when a/b does not). */
   async symlink(target: string, linkPath: string): Promise<void> {
     const normalized = this.#check("symlink", linkPath);
-    if (this.#holding()) await this.#publishHeld();
+    if (this.#pending()) await this.#landed();
     await this.#writing("symlink", linkPath, normalized);
     const location = await this.#locate(normalized, false, "symlink", linkPath);
     let path = normalized;
@@ -537,7 +564,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
   async link(existingPath: string, newPath: string): Promise<void> {
     const source = this.#check("link", existingPath);
     const target = this.#check("link", newPath);
-    if (this.#holding()) await this.#publishHeld();
+    if (this.#pending()) await this.#landed();
     await this.#writing("link", newPath, source, target);
     const from = await this.#locate(source, false, "link", existingPath);
     const to = await this.#locate(target, false, "link", newPath);
@@ -632,7 +659,6 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async #write(kind: "write" | "append", path: string, content: FileContent, options: WriteFileOptions | undefined): Promise<void> {
     const normalized = this.#check("open", path);
-    if (this.#publishing !== undefined) await this.#publishHeld();
     const bytes = contentToBytes(content, encodingOf(options), "open", path);
     await this.#writing("open", path, normalized);
     const location = await this.#locate(normalized, true, "open", path);
@@ -647,6 +673,8 @@ export class AcceleratedJustBashFs implements IFileSystem {
       }
       target = location.path; // a user's file below /bin or /usr: the bucket keeps it
     }
+    // Nothing the command writes after a write of it failed is published.
+    if (this.#failure !== undefined) throw this.#failure;
     // just-bash opens a redirection's target with an empty write, then writes the command's
     // output with a second one. Where each write is a commit (joinRedirections), the empty one is
     // held back and joins the next write to the same file: truncating and then writing the bytes
@@ -658,15 +686,27 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (joined !== undefined) {
       this.#held = undefined;
       if (joined.kind === "write") kind = "write";
-    } else if (this.#holding()) {
-      await this.#publishHeld();
-      return this.#write(kind, path, content, options);
+    } else this.#release(); // before this write, in the order made
+    if (!location.system) {
+      const holding = bytes.byteLength === 0 ? this.#holdable(kind, target, path) : undefined;
+      if (holding !== undefined) {
+        this.#held = holding;
+        return;
+      }
+      // Where each write is a commit, a write that cannot fail is answered at once and left in
+      // flight: the command goes on while its record is PUT, and the mount's records in flight
+      // (docs/s3-layout.md C8) carry the next writes meanwhile. The mount queues it now, behind
+      // the command's earlier writes, so the writes still land in the order made; a call that
+      // could see it waits for it (#mightSee), and flush() waits for all of them.
+      const flying = this.#flyable(target, path, bytes.byteLength);
+      if (flying !== undefined) {
+        const filesystem = this.filesystem;
+        this.#launch(flying, bytes.byteLength, () => (kind === "write" ? filesystem.writeFile(target, bytes) : filesystem.appendFile(target, bytes)));
+        return;
+      }
     }
-    const holding = bytes.byteLength === 0 && !location.system ? this.#holdable(kind, target, path) : undefined;
-    if (holding !== undefined) {
-      this.#held = holding;
-      return;
-    }
+    // A write that might fail is checked on a state that has every earlier write of the command.
+    if (this.#pending()) await this.#landed();
     let quota: number | undefined;
     try {
       quota = await this.#checkQuota("open", path, () => Promise.resolve(bytes.byteLength), () => (kind === "write" ? this.#fileBytes(target) : Promise.resolve(0)));
@@ -683,66 +723,142 @@ export class AcceleratedJustBashFs implements IFileSystem {
     if (location.system) this.#system.removeStub(target);
   }
 
-  /** Whether a held write is waiting to be published, or being published. */
-  #holding(): boolean {
-    return this.#held !== undefined || this.#publishing !== undefined;
+  /** Whether a write is held or in flight, or one failed: calls that could see it wait for it first. */
+  #pending(): boolean {
+    return this.#held !== undefined || this.#deferred.length > 0 || this.#inFlight.size > 0 || this.#failure !== undefined;
   }
 
   /**
-   * The write to hold, when an empty write to `target` may be held: over a writable mount (each
-   * write a commit), when it cannot fail. A regular file is truncated; a missing one is made, when
-   * its directory is there. Appending nothing to an existing file publishes nothing already.
+   * What a write to `target` reaches, when it cannot fail: over a writable mount where each
+   * write is a commit (joinRedirections), its directory is there and the file is a regular one or
+   * missing (not through a link). Only another writer's commit meanwhile could make it fail.
    */
-  #holdable(kind: "write" | "append", target: string, path: string): HeldWrite | undefined {
+  #reach(target: string, path: string): Reach | undefined {
     const filesystem = this.filesystem;
     if (this.#options.joinRedirections !== true || !(filesystem instanceof S3CachedFs) || filesystem.mode !== "readwrite") return undefined;
     try {
       const found = filesystem.probe(target, { followLinks: false });
       const parent = filesystem.probe(parentOf(target));
       if ("missing" in parent || !parent.isDirectory()) return undefined;
-      if (!("missing" in found)) return kind === "write" && found.isFile() ? { kind, target, path, directory: parent.ino, file: found.ino } : undefined;
+      if (!("missing" in found)) return found.isFile() ? { target, path, directory: parent.ino, file: found.ino } : undefined;
       if (found.missing !== "ENOENT" || found.throughLink) return undefined;
-      return { kind, target, path, directory: parent.ino, file: undefined };
+      return { target, path, directory: parent.ino, file: undefined };
     } catch {
       return undefined; // a name too long, a closed filesystem: the write itself reports it
     }
   }
 
   /**
-   * Whether a call reading `path` could tell that the held write has not been published: the path
-   * is its file, lies below it, or leads to the file or its directory (by any link). Only then
-   * does a read publish it first; the shell's PATH probes between opening a redirection and
-   * writing through it do not.
+   * The write to hold, when an empty write to `target` may be held (#reach). A regular file is
+   * truncated; a missing one is made. Appending nothing to an existing file publishes nothing already.
    */
-  #mightSeeHeld(path: string, followLinks: boolean): boolean {
-    const held = this.#held;
-    if (held === undefined) return true; // being published: wait for it
-    if (path === held.target || path.startsWith(`${held.target}/`) || path === parentOf(held.target)) return true;
-    try {
-      const found = this.filesystem.probe(path, { followLinks });
-      if ("missing" in found) return found.throughLink;
-      return found.ino === held.directory || found.ino === held.file;
-    } catch {
-      return true;
+  #holdable(kind: "write" | "append", target: string, path: string): HeldWrite | undefined {
+    const reach = this.#reach(target, path);
+    if (reach === undefined || (reach.file !== undefined && kind !== "write")) return undefined;
+    return { ...reach, kind };
+  }
+
+  /**
+   * What a write of `size` bytes reaches, when it may be left in flight: it cannot fail (#reach),
+   * the mount queues it as soon as it is called (at most largeFileBytes: a larger one uploads its
+   * chunks first, and a later write would overtake it), and no byte cap needs the tree's size
+   * (maxTotalBytes sums the index, which has only the writes that landed).
+   */
+  #flyable(target: string, path: string, size: number): Reach | undefined {
+    const filesystem = this.filesystem;
+    const limit = this.#options.maxTotalBytes;
+    if (!(filesystem instanceof S3CachedFs) || size > filesystem.largeFileBytes || (limit !== undefined && limit !== Number.POSITIVE_INFINITY)) return undefined;
+    return this.#reach(target, path);
+  }
+
+  /**
+   * Answers `write` at once and gives it to the mount at the next turn of the event loop, together
+   * with every other write the command made meanwhile, in the order made: the mount queues them
+   * at once and publishes them in one record (or several, docs/s3-layout.md C8), where giving
+   * each on its own as it comes would make each its own commit (on a local store its PUT ends
+   * before the command's next write). The mount commits a batch queued behind another after such
+   * a turn too. A call that could see one of them gives them to the mount at once (#landed).
+   */
+  #launch(reach: Reach, bytes: number, write: () => Promise<void>): void {
+    this.#deferred.push({ reach, bytes, write });
+    this.#deferredBytes += bytes;
+    const filesystem = this.filesystem;
+    if (this.#deferred.length >= maxDeferredWrites || (filesystem instanceof S3CachedFs && this.#deferredBytes >= filesystem.largeFileBytes)) {
+      this.#submit();
+      return;
+    }
+    if (this.#submitting) return;
+    this.#submitting = true;
+    setImmediate(() => {
+      this.#submitting = false;
+      this.#submit();
+    });
+  }
+
+  /**
+   * Gives the deferred writes to the mount, in the order made and without waiting between them
+   * (each is queued as it is called: #flyable): they are in flight until each lands, and the
+   * first failure is kept for the calls that wait and for flush(). After a failed write nothing
+   * more is given: the writes still deferred are dropped.
+   */
+  #submit(): void {
+    const writes = this.#deferred;
+    this.#deferred = [];
+    this.#deferredBytes = 0;
+    if (this.#failure !== undefined) return;
+    for (const { reach, write } of writes) {
+      const landing: Promise<void> = write()
+        .catch((error: unknown) => {
+          this.#failure ??= asShellError(error, "open", reach.path);
+        })
+        .finally(() => this.#inFlight.delete(landing));
+      this.#inFlight.set(landing, reach);
     }
   }
 
-  /** Publishes the held write on its own; every caller waits for it to land. Its failure is the caller's, and flush()'s. */
-  #publishHeld(): Promise<void> {
+  /** Defers the held write on its own (another call came first). After a failed write, drops it: nothing later is published. */
+  #release(): void {
     const held = this.#held;
-    if (held !== undefined) {
-      this.#held = undefined;
-      const publishing: Promise<void> = this.#publish(held)
-        .catch((error: unknown) => {
-          this.#heldFailure ??= error;
-          throw error;
-        })
-        .finally(() => {
-          if (this.#publishing === publishing) this.#publishing = undefined;
-        });
-      this.#publishing = publishing;
+    if (held === undefined) return;
+    this.#held = undefined;
+    if (this.#failure !== undefined) return;
+    this.#launch(held, 0, () => this.#publish(held));
+  }
+
+  /** Gives the held and deferred writes to the mount, then waits until every write in flight has landed; rejects with the first one's error if one failed. */
+  async #landed(): Promise<void> {
+    this.#release();
+    this.#submit();
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight.keys());
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** What the held, deferred and in-flight writes reach. */
+  #pendingReaches(): Reach[] {
+    const reaches = [...this.#inFlight.values(), ...this.#deferred.map((deferred) => deferred.reach)];
+    if (this.#held !== undefined) reaches.push(this.#held);
+    return reaches;
+  }
+
+  /**
+   * Whether a call reading `path` could tell that a held write or a write in flight has not
+   * landed: the path is its file, lies below it, is its directory, or leads to the file or its
+   * directory (by any link). Only then does a read wait (for all of them); the shell's PATH
+   * probes, and reads of other files, between the command's writes do not.
+   */
+  #mightSee(path: string, followLinks: boolean): boolean {
+    const reaches = this.#pendingReaches();
+    if (reaches.length === 0) return false;
+    for (const reach of reaches) {
+      if (path === reach.target || path.startsWith(`${reach.target}/`) || path === parentOf(reach.target)) return true;
     }
-    return this.#publishing ?? Promise.resolve();
+    try {
+      const found = this.filesystem.probe(path, { followLinks });
+      if ("missing" in found) return found.throughLink;
+      return reaches.some((reach) => found.ino === reach.directory || found.ino === reach.file);
+    } catch {
+      return true;
+    }
   }
 
   async #publish(held: HeldWrite): Promise<void> {
@@ -756,7 +872,7 @@ export class AcceleratedJustBashFs implements IFileSystem {
 
   async #list(path: string): Promise<ShellDirectoryEntry[]> {
     const normalized = this.#check("scandir", path);
-    if (this.#holding() && this.#mightSeeHeld(normalized, true)) await this.#publishHeld();
+    if (this.#pending() && this.#mightSee(normalized, true)) await this.#landed();
     if (this.#inMemory(normalized)) return this.#systemList(normalized, path);
     let entries: ShellDirectoryEntry[];
     try {

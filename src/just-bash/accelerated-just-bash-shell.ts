@@ -4,7 +4,9 @@
 //
 // By default each exec() is one core transaction: everything a command writes is published as
 // one commit when it ends, atomically (a reader sees all of it or none), and nothing at all if
-// exec() rejects. `commit: "per-write"` publishes each write on its own instead.
+// exec() rejects. `commit: "per-write"` publishes each write on its own instead, as the command
+// goes: the command does not wait for each (writes that cannot fail go to the mount together at the
+// next turn of the event loop, sharing a record), and exec() resolves once all are durable.
 //
 // Concurrent exec() calls run concurrently. The mount has one open batch at a time, so a
 // command's transaction holds the mount's commit from the moment it opens until the command
@@ -182,7 +184,7 @@ function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, op:
 interface ShellSettings extends Omit<BashOptions, "fs" | "files" | "cwd"> {
   /** The shell's working directory (default "/"); created if missing on a read-write mount. */
   cwd?: string;
-  /** "per-command" (default): one commit per exec(); "per-write": one commit per write. */
+  /** "per-command" (default): one commit per exec(); "per-write": no transaction, each write published on its own (consecutive ones may share a record). */
   commit?: CommitMode;
   /** Default time limit of each exec(), in ms (exit code 124 when it runs out). */
   timeoutMs?: number;

@@ -185,6 +185,29 @@ describe("a plain Bash over AcceleratedJustBashFs (one commit per write) agrees 
   }
 });
 
+describe("a per-write view (redirections joined, writes left in flight) observes what the plain adapter observes", () => {
+  let counter = 0;
+  for (const c of shellCorpus) {
+    test(c.name, async () => {
+      const plainWorkspace = await testWorkspace("local", `jb-per-write-plain-${++counter}`);
+      const plainFilesystem = await plainWorkspace.mount();
+      const workspace = await testWorkspace("local", `jb-per-write-${counter}`);
+      const filesystem = await workspace.mount();
+      try {
+        const expected = await runShellCase(new AcceleratedJustBashFs(plainFilesystem, { commands: getCommandNames() }), c);
+        // As the shell's `commit: "per-write"` commands: each call that could see a write not yet landed waits for it.
+        const view = new AcceleratedJustBashFs(filesystem, { commands: getCommandNames(), joinRedirections: true });
+        const actual = await runShellCase(view, c);
+        await view.flush();
+        expect(diffOutcomes(expected, actual)).toEqual([]);
+      } finally {
+        await plainFilesystem.close();
+        await filesystem.close();
+      }
+    });
+  }
+});
+
 test("a plain Bash needs no command names: it stubs each command it registers, custom ones included, and a `commands` list takes none away", async () => {
   const workspace = await testWorkspace("local", "jb-plain-no-commands");
   const filesystem = await workspace.mount();
