@@ -348,7 +348,7 @@ describe("the benchmark suite at smoke size", () => {
       expect([0, 2]).toContain(ours.requests.total - records - numberCheck(id, "ours put heads"));
       expect(ours.metrics.recordsPerWrite).toBe(records / entry.operations);
       expect(ours.metrics.mostRecordsInFlight).toBe(numberCheck(id, "ours most records in flight"));
-      for (const key of ["p50Ms", "p90Ms", "p99Ms"]) {
+      for (const key of ["p50Ms", "p90Ms", "p99Ms", "cpuMsPerWrite"]) {
         expect(ours.metrics[key]).toBeGreaterThan(0);
         expect(run(id, "raw-s3").metrics[key]).toBeGreaterThan(0);
       }

@@ -10,7 +10,8 @@
 // acknowledgement; the pause before it is not counted) and reports the p50, p90 and p99 over all
 // clients; ours also reports records (commits) per write, PUTs per write (records and the head's
 // deferred update, counted by the settle after the run) and the most records it had in flight at
-// once (`fs.stats().commits.mostRecordsInFlight`).
+// once (`fs.stats().commits.mostRecordsInFlight`); both report the process's CPU time per write
+// (on a shared machine, what a subject costs in CPU is what other work slows down).
 //
 // Ours: a fresh mount per repetition (library defaults: a shared writer), its client directories
 // made untimed and without latency before the clock starts; after the run, untimed, every
@@ -77,10 +78,14 @@ async function busyScenario(context: BenchContext, shape: Shape): Promise<Scenar
   const pauses = (repetition: number) => thinkTimes(seed + 1000 * repetition + shape.clients + (shape.thinkMs === 0 ? 500 : 0), shape.clients, shape.writes, shape.thinkMs);
   const checks: Record<string, number | boolean | string> = { clients: shape.clients };
 
-  /** Runs every client's writes with their pauses; returns the acknowledged writes' latencies. */
-  const runClients = async (repetition: number, write: (client: number, index: number) => Promise<unknown>): Promise<number[]> => {
+  /**
+   * Runs every client's writes with their pauses; returns the acknowledged writes' latencies and
+   * the process's CPU time meanwhile (every thread: this subject alone runs then).
+   */
+  const runClients = async (repetition: number, write: (client: number, index: number) => Promise<unknown>): Promise<{ latencies: number[]; cpuMs: number }> => {
     const plan = pauses(repetition);
     const latencies: number[] = [];
+    const cpuBefore = process.cpuUsage();
     await Promise.all(
       plan.map(async (clientPauses, client) => {
         for (const [index, pause] of clientPauses.entries()) {
@@ -91,9 +96,15 @@ async function busyScenario(context: BenchContext, shape: Shape): Promise<Scenar
         }
       }),
     );
-    return latencies;
+    const cpu = process.cpuUsage(cpuBefore);
+    return { latencies, cpuMs: (cpu.user + cpu.system) / 1000 };
   };
-  const latencyMetrics = (latencies: number[]) => ({ p50Ms: percentile(latencies, 50), p90Ms: percentile(latencies, 90), p99Ms: percentile(latencies, 99) });
+  const clientMetrics = ({ latencies, cpuMs }: { latencies: number[]; cpuMs: number }) => ({
+    p50Ms: percentile(latencies, 50),
+    p90Ms: percentile(latencies, 90),
+    p99Ms: percentile(latencies, 99),
+    cpuMsPerWrite: cpuMs / operations,
+  });
   /** The worst of the repetitions so far, for a check (a count a run must reach in every repetition). */
   const lowest = (key: string, value: number) => {
     checks[key] = Math.min(Number(checks[key] ?? value), value);
@@ -111,13 +122,13 @@ async function busyScenario(context: BenchContext, shape: Shape): Promise<Scenar
             for (let client = 0; client < shape.clients; client++) await tx.mkdir(`/c${client}`);
           });
           const commitsBefore = mount.fs.stats().commits?.commits ?? 0;
-          let latencies: number[] = [];
+          let measured = { latencies: [] as number[], cpuMs: 0 };
           const run = await measureRun({
             latency: context.latency,
             counters: mount.counters,
             body: async () => {
               mount.resetRecording();
-              latencies = await runClients(repetition, (client, index) => mount.fs.writeFile(`/${path(client, index)}`, body(client, index)));
+              measured = await runClients(repetition, (client, index) => mount.fs.writeFile(`/${path(client, index)}`, body(client, index)));
             },
             settle: context.settleOurWriter,
           });
@@ -132,7 +143,7 @@ async function busyScenario(context: BenchContext, shape: Shape): Promise<Scenar
               if (read !== undefined && Buffer.compare(Buffer.from(read), Buffer.from(body(client, index))) === 0) intact++;
             }
           }
-          lowest("ours writes acknowledged", latencies.length);
+          lowest("ours writes acknowledged", measured.latencies.length);
           lowest("ours acknowledged writes read back intact", intact);
           checks["ours records"] = records;
           checks["ours put wal"] = recorded["put wal"] ?? 0;
@@ -141,7 +152,7 @@ async function busyScenario(context: BenchContext, shape: Shape): Promise<Scenar
           checks["ours put wal = records, every repetition"] = (checks["ours put wal = records, every repetition"] ?? true) === true && (recorded["put wal"] ?? 0) === records;
           checks["ours most records in flight"] = Math.max(Number(checks["ours most records in flight"] ?? 0), commitStats.mostRecordsInFlight);
           run.metrics = {
-            ...latencyMetrics(latencies),
+            ...clientMetrics(measured),
             recordsPerWrite: records / operations,
             putsPerWrite: run.requests.put / operations,
             mostRecordsInFlight: commitStats.mostRecordsInFlight,
@@ -157,16 +168,16 @@ async function busyScenario(context: BenchContext, shape: Shape): Promise<Scenar
       method: `${shape.clients === 1 ? "1 client" : `${shape.clients} clients sharing one S3Client`}, PutObject of a distinct key per write, each awaited`,
       run: async (repetition) => {
         const raw = context.raw(context.prefix(`${shape.id}-raw`));
-        let latencies: number[] = [];
+        let measured = { latencies: [] as number[], cpuMs: 0 };
         const run = await measureRun({
           latency: context.latency,
           counters: () => context.rawTally.snapshot(),
           body: async () => {
-            latencies = await runClients(repetition, (client, index) => raw.write(path(client, index), body(client, index)));
+            measured = await runClients(repetition, (client, index) => raw.write(path(client, index), body(client, index)));
           },
         });
-        lowest("raw-s3 writes acknowledged", latencies.length);
-        run.metrics = { ...latencyMetrics(latencies), putsPerWrite: run.requests.put / operations };
+        lowest("raw-s3 writes acknowledged", measured.latencies.length);
+        run.metrics = { ...clientMetrics(measured), putsPerWrite: run.requests.put / operations };
         return run;
       },
     },
@@ -185,6 +196,7 @@ async function busyScenario(context: BenchContext, shape: Shape): Promise<Scenar
       ["recordsPerWrite", "records per write"],
       ["putsPerWrite", "PUTs per write"],
       ["mostRecordsInFlight", "most records in flight"],
+      ["cpuMsPerWrite", "CPU ms per write"],
     ],
     // Compared by latency: with pauses, the run's length is mostly the pauses.
     timed: false,
