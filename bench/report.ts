@@ -21,6 +21,7 @@ const workloadTitles: Record<string, string> = {
   local: "Local speed: warm reads, misses and many small writes, beside InMemoryFs",
   transaction: "Transaction: one large transaction's local cost, beside node:fs",
   writers: "Several writers: processes sharing one workspace",
+  busy: "Busy writer: many clients of one mount, write latency against a raw PUT",
 };
 
 export function formatMilliseconds(ms: number): string {
@@ -207,7 +208,7 @@ export function renderReport(results: SuiteResults, files: ReportFiles, previous
       "- `npm run bench`: this run's sizes (a few minutes on this 2-core machine). Uses the server named by `S3_ENDPOINT`, `S3_ACCESS_KEY` and `S3_SECRET_KEY`, or starts Ceph RGW on loopback with `scripts/start-s3.sh`, as `npm test` does, and stops it afterwards.",
       "- `npm run bench -- --full`: the on-demand sizes: a 100,000-file walk, cold mount and refresh, a 500 MiB mixed workspace next to the 50 MiB one, 256 MiB files, more calls per scenario.",
       "- `npm run bench -- --smoke`: every workload at a tiny size; `test/bench-smoke.test.ts` runs it in CI and asserts its request counts.",
-      "- `--round-trip-ms=N`, `--repetitions=N`, `--only=insert,mixed,metadata,reads,lifecycle,agents,local,transaction,writers`, `--out=DIR` (default `docs`), `--render` (rewrite charts and this page from the results JSON, without measuring), `--merge` (with `--only`: measure those workloads and put their results in place of theirs in the results JSON, the rest kept). See `bench/settings.ts`.",
+      "- `--round-trip-ms=N`, `--repetitions=N`, `--only=insert,mixed,metadata,reads,lifecycle,agents,local,transaction,writers,busy`, `--out=DIR` (default `docs`), `--render` (rewrite charts and this page from the results JSON, without measuring), `--merge` (with `--only`: measure those workloads and put their results in place of theirs in the results JSON, the rest kept). See `bench/settings.ts`.",
     ].join("\n"),
   );
   out.push("");

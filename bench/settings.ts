@@ -20,7 +20,7 @@ const MiB = 1024 * KiB;
 
 export type Profile = "smoke" | "default" | "full";
 
-export const workloadNames = ["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "transaction", "writers"] as const;
+export const workloadNames = ["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "transaction", "writers", "busy"] as const;
 export type WorkloadName = (typeof workloadNames)[number];
 
 export interface MixedSize {
@@ -50,6 +50,12 @@ export interface Sizes {
    * each, and `rounds` rounds of `batch` concurrent writes each; files of `fileBytes`.
    */
   writers: { processes: number[]; writes: number; rounds: number; batch: number; agentProcesses: number; agentWrites: number; intervalMs: number; fileBytes: number };
+  /**
+   * One busy mount: for each count in `clients`, that many clients of one mount each writing
+   * `writes` files of `fileBytes`, each awaited after a seeded pause of up to `thinkMs`, beside raw
+   * PutObject with the same clients and pauses; and one client's `awaitedWrites` without pauses.
+   */
+  busy: { clients: number[]; writes: number; thinkMs: number; fileBytes: number; awaitedWrites: number };
   /** Concurrency used to seed baselines' objects (not timed). */
   seedConcurrency: number;
 }
@@ -86,6 +92,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     local: { files: 20, fileBytes: 1024, calls: 200, scriptFiles: 20 },
     transaction: { files: 200, fileBytes: 1024, filesPerDirectory: 100 },
     writers: { processes: [1, 2], writes: 5, rounds: 2, batch: 5, agentProcesses: 2, agentWrites: 4, intervalMs: 50, fileBytes: 1024 },
+    busy: { clients: [1, 2, 8], writes: 8, thinkMs: 30, fileBytes: 32 * KiB, awaitedWrites: 8 },
     seedConcurrency: 32,
   },
   default: {
@@ -98,6 +105,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     local: { files: 100, fileBytes: 1024, calls: 5000, scriptFiles: 340 },
     transaction: { files: 10_000, fileBytes: 1024, filesPerDirectory: 100 },
     writers: { processes: [1, 2, 4, 8], writes: 40, rounds: 8, batch: 10, agentProcesses: 4, agentWrites: 50, intervalMs: 100, fileBytes: 1024 },
+    busy: { clients: [1, 2, 4, 8, 16], writes: 40, thinkMs: 30, fileBytes: 32 * KiB, awaitedWrites: 50 },
     seedConcurrency: 64,
   },
   full: {
@@ -120,6 +128,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     local: { files: 1000, fileBytes: 1024, calls: 20_000, scriptFiles: 1000 },
     transaction: { files: 10_000, fileBytes: 1024, filesPerDirectory: 100 },
     writers: { processes: [1, 2, 4, 8], writes: 100, rounds: 20, batch: 10, agentProcesses: 4, agentWrites: 200, intervalMs: 100, fileBytes: 1024 },
+    busy: { clients: [1, 2, 4, 8, 16], writes: 200, thinkMs: 30, fileBytes: 32 * KiB, awaitedWrites: 400 },
     seedConcurrency: 64,
   },
 };

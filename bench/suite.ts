@@ -17,6 +17,7 @@ import { agentWorkloads } from "./workloads/agents.ts";
 import { localSpeed } from "./workloads/local-speed.ts";
 import { transactionCost } from "./workloads/transaction-cost.ts";
 import { severalWriters } from "./workloads/several-writers.ts";
+import { busyWriter } from "./workloads/busy-writer.ts";
 
 const workloads: Record<WorkloadName, (context: BenchContext) => Promise<ScenarioResult[]>> = {
   insert: smallFileInsert,
@@ -28,6 +29,7 @@ const workloads: Record<WorkloadName, (context: BenchContext) => Promise<Scenari
   local: localSpeed,
   transaction: transactionCost,
   writers: severalWriters,
+  busy: busyWriter,
 };
 
 export async function runSuite(settings: BenchSettings, server: S3ServerSettings, log: (line: string) => void = console.error): Promise<SuiteResults> {

@@ -13,6 +13,7 @@ import { runSuite } from "../bench/suite.ts";
 import { writeOutputs } from "../bench/output.ts";
 import { shellCommands } from "../bench/workloads/agents.ts";
 import type { ScenarioResult, SubjectName, SubjectRun, SuiteResults } from "../bench/results.ts";
+import { maxRecordsInFlight } from "../src/commit/committer.ts";
 import { s3Server } from "./support/s3-server.ts";
 import { removeTempDirectories, tempDirectory } from "./support/temp.ts";
 
@@ -78,7 +79,7 @@ const numberCheck = (id: string, key: string) => Number(check(id, key) ?? 0);
 
 describe("the benchmark suite at smoke size", () => {
   test("runs every workload, with ours and its baselines in every scenario, and writes results, charts and the report", () => {
-    expect(results?.scenarios.map((entry) => entry.workload)).toEqual(expect.arrayContaining(["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "transaction", "writers"]));
+    expect(results?.scenarios.map((entry) => entry.workload)).toEqual(expect.arrayContaining(["insert", "mixed", "metadata", "reads", "lifecycle", "agents", "local", "transaction", "writers", "busy"]));
     for (const entry of results!.scenarios) {
       expect(entry.subjects.some((subject) => subject.subject === "ours")).toBe(true);
       for (const subject of entry.subjects) for (const subjectRun of subject.runs) expect(subjectRun.milliseconds).toBeGreaterThan(0);
@@ -324,5 +325,49 @@ describe("the benchmark suite at smoke size", () => {
     expect(records).toBeGreaterThanOrEqual(rounds);
     expect(records).toBeLessThan(rounds * batch);
     expect(run("writers-batch-1", "ours").requests).toMatchObject({ put: records, get: 0, total: records });
+  });
+
+  test("busy: every write of every client is acknowledged and read back intact; every record of ours is one PUT under wal/; one client's awaited writes are a record each, never two in flight; many clients with pauses pipeline their records", () => {
+    const { clients, writes, awaitedWrites } = sizes.busy;
+    const ids = ["busy-awaited-1", ...clients.map((count) => `busy-${count}`)];
+    expect(results!.scenarios.filter((entry) => entry.workload === "busy").map((entry) => entry.id)).toEqual(ids);
+    for (const id of ids) {
+      const entry = scenario(id);
+      expect(entry.operations).toBe(id === "busy-awaited-1" ? awaitedWrites : numberCheck(id, "clients") * writes);
+      expect(numberCheck(id, "ours writes acknowledged")).toBe(entry.operations);
+      expect(numberCheck(id, "ours acknowledged writes read back intact")).toBe(entry.operations);
+      expect(numberCheck(id, "raw-s3 writes acknowledged")).toBe(entry.operations);
+      // 32 KiB files travel inline in their record: each record one create-only PUT under wal/, and
+      // besides those only the head's deferred update (plus, on Ceph RGW, a new writer's first
+      // compare-and-swap's 412 and HEAD).
+      expect(check(id, "ours put wal = records, every repetition")).toBe(true);
+      const records = numberCheck(id, "ours records");
+      expect(numberCheck(id, "ours put wal")).toBe(records);
+      expect(records).toBeGreaterThanOrEqual(1);
+      expect(records).toBeLessThanOrEqual(entry.operations);
+      const ours = run(id, "ours");
+      expect(ours.requests.get).toBe(0);
+      expect([0, 2]).toContain(ours.requests.total - records - numberCheck(id, "ours put heads"));
+      expect(ours.metrics.recordsPerWrite).toBe(records / entry.operations);
+      expect(ours.metrics.mostRecordsInFlight).toBe(numberCheck(id, "ours most records in flight"));
+      for (const key of ["p50Ms", "p90Ms", "p99Ms", "cpuMsPerWrite"]) {
+        expect(ours.metrics[key]).toBeGreaterThan(0);
+        expect(run(id, "raw-s3").metrics[key]).toBeGreaterThan(0);
+      }
+      expect(numberCheck(id, "ours p50 / raw PUT p50")).toBeGreaterThan(0);
+      // Raw S3: one PUT per write, nothing else.
+      expect(run(id, "raw-s3").requests).toMatchObject({ put: entry.operations, total: entry.operations });
+    }
+    // One client, each write awaited (with or without pauses): a record per write, one in flight at a time.
+    for (const id of ["busy-awaited-1", "busy-1"]) {
+      expect(numberCheck(id, "ours records")).toBe(scenario(id).operations);
+      expect(numberCheck(id, "ours most records in flight")).toBe(1);
+    }
+    // The most clients, with pauses: a write arrived while a record was in flight and went out at
+    // once in its own record, so more than one was in flight at least once; never more than the cap.
+    const busiest = `busy-${Math.max(...clients)}`;
+    expect(Math.max(...clients)).toBeGreaterThanOrEqual(8);
+    expect(numberCheck(busiest, "ours most records in flight")).toBeGreaterThan(1);
+    expect(numberCheck(busiest, "ours most records in flight")).toBeLessThanOrEqual(maxRecordsInFlight);
   });
 });

@@ -152,6 +152,8 @@ export interface CommitStats {
   lostSlots: number;
   /** Times a shared writer's transaction body ran again because another writer changed what it read. */
   transactionReruns: number;
+  /** The most records this writer had in flight at once (C8): above 1, writes were pipelined. */
+  mostRecordsInFlight: number;
 }
 
 interface Queued {
@@ -227,6 +229,7 @@ export class Committer {
     headUpdates: 0,
     lostSlots: 0,
     transactionReruns: 0,
+    mostRecordsInFlight: 0,
   };
 
   constructor(
@@ -601,6 +604,7 @@ export class Committer {
       return outcome;
     });
     this.flights.push(flight);
+    this.stats.mostRecordsInFlight = Math.max(this.stats.mostRecordsInFlight, this.flights.length);
   }
 
   /** PUTs a record create-only and learns what became of it; never rejects. */
