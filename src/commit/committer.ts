@@ -638,7 +638,13 @@ export class Committer {
 
   /** Takes in the records in flight whose answer has come, oldest first. Holds the mutex. */
   private async landSettled(): Promise<void> {
-    while (this.flights[0]?.settled === true) await this.landOldest();
+    while (this.flights[0]?.settled === true) {
+      await this.landOldest();
+      // The callers just resolved run before the next record is taken in: one that reads the
+      // mount's position after its write (stats().seq) finds its own record's seq, as it would
+      // without records in flight, and one that writes again joins the next batch.
+      if (this.flights[0]?.settled === true) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Takes in every record in flight, waiting for their answers. Holds the mutex. */
