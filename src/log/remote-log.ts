@@ -232,16 +232,7 @@ export class RemoteLog {
    * inline data is not downloaded. Small records are read whole and checked against their hash.
    */
   async readRecordHeader(seq: number, size: number): Promise<RecordHeader> {
-    const key = walKey(seq);
-    if (size <= recordTailBytes) return decodeRecord(key, (await this.store.get(key)).body).header;
-    const tail = (await this.store.get(key, { range: { offset: size - recordTailBytes, length: recordTailBytes } })).body;
-    const range = recordHeaderRange(key, size, tail);
-    const tailStart = size - tail.byteLength;
-    const bytes =
-      range.offset >= tailStart
-        ? tail.subarray(range.offset - tailStart, range.offset - tailStart + range.length)
-        : (await this.store.get(key, { range })).body;
-    return decodeRecordHeader(key, bytes);
+    return (await this.readRecordHeaderAndHash(seq, size)).header;
   }
 
   /**
