@@ -1076,6 +1076,7 @@ export class Namespace {
   recreate(): void {
     this.changed();
     this.batchOpen = false;
+    this.sealedBatches = 0;
     this.reserveWhole = false;
     this.closeConnections();
     removeIndexFiles(this.file);
