@@ -242,6 +242,26 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await fs.close();
     });
 
+    test("a caller that reads the mount's position right after its write resolves finds its own record, though the next one had landed too", async () => {
+      const workspace = await testWorkspace(backend, "pipeline-position");
+      const { fs, gate } = await gatedMount(workspace, "writer");
+      await fs.writeFile("/base.txt", "base");
+      const slot = fs.stats().seq + 1;
+      gate.hold(slot);
+      gate.hold(slot + 1);
+      const seen: number[] = [];
+      const first = fs.writeFile("/one.txt", "one").then(() => void seen.push(fs.stats().seq));
+      await untilSent(gate, slot);
+      const second = fs.writeFile("/two.txt", "two").then(() => void seen.push(fs.stats().seq));
+      await untilSent(gate, slot + 1);
+      gate.release(slot + 1); // the follower's answer comes first, and waits for the first's
+      await Bun.sleep(20);
+      gate.release(slot);
+      await Promise.all([first, second]);
+      expect(seen).toEqual([slot, slot + 1]);
+      await fs.close();
+    });
+
     test("a pipelined record that landed before the record it follows is past the log's end: readers stop before it, fsck and a collection's plan take it for no damage", async () => {
       const workspace = await testWorkspace(backend, "pipeline-past-end");
       const { fs, gate } = await gatedMount(workspace, "writer");
