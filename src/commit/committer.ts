@@ -28,7 +28,7 @@ import { randomUUID } from "node:crypto";
 import { FencedError, FsError } from "../base/errors.ts";
 import { extentsBroughtIn, type Extent, type Op } from "../log/ops.ts";
 import { chunkPrefix, newChunkKey, newPackKey, packPrefix, walKey } from "../log/keys.ts";
-import { encodeRecord, pipelinedRecordFormat, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
+import { encodeRecord, headerEpoch, pipelinedRecordFormat, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
 import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
 import { isDiskFullError, type Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
@@ -588,21 +588,13 @@ export class Committer {
       if (this.namespace.sealed < this.flights.length) await this.flightsWithoutIndex(error);
       return;
     }
-    const epoch = batch.ops.reduce((highest, op) => (op.op === "epoch" && op.epoch > highest ? op.epoch : highest), this.options.epoch);
-    const flight: Flight = {
-      batch,
-      entries,
-      bytes,
-      position: { fsId: parent.fsId, seq: batch.seq, hash, epoch },
-      started,
-      settled: false,
-      outcome: Promise.resolve({ kind: "landed" }),
-    };
-    flight.outcome = this.send(batch.seq, bytes, nonce).then((outcome) => {
+    const epoch = headerEpoch({ epoch: this.options.epoch, ops: batch.ops });
+    const outcome = this.send(batch.seq, bytes, nonce).then((answer) => {
       flight.settled = true;
       this.queueLanding();
-      return outcome;
+      return answer;
     });
+    const flight: Flight = { batch, entries, bytes, position: { fsId: parent.fsId, seq: batch.seq, hash, epoch }, started, settled: false, outcome };
     this.flights.push(flight);
     this.stats.mostRecordsInFlight = Math.max(this.stats.mostRecordsInFlight, this.flights.length);
   }
@@ -1160,7 +1152,7 @@ export class Committer {
   private committed(batch: Batch, bytes: Uint8Array, hash: string, started: number, operations: number): void {
     this.noteCollect(batch.seq, batch.ops);
     for (const op of batch.ops) for (const extent of extentsBroughtIn(op, batch.recordKey)) this.uploadsBegan.delete(extent.object);
-    const epoch = batch.ops.reduce((highest, op) => (op.op === "epoch" && op.epoch > highest ? op.epoch : highest), this.options.epoch);
+    const epoch = headerEpoch({ epoch: this.options.epoch, ops: batch.ops });
     const position = { fsId: this.position.fsId, seq: batch.seq, hash, epoch };
     try {
       // On a full disk the index's reserve makes room to do the batch again (its operations are

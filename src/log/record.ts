@@ -178,7 +178,7 @@ export interface LogPosition {
 }
 
 /** The epoch a record establishes, from its header: its own, or a higher one announced by an epoch operation. */
-export function headerEpoch(header: RecordHeader): number {
+export function headerEpoch(header: Pick<RecordHeader, "epoch" | "ops">): number {
   let epoch = header.epoch;
   for (const op of header.ops) if (op.op === "epoch" && op.epoch > epoch) epoch = op.epoch;
   return epoch;
