@@ -253,6 +253,7 @@ export class Mount implements MaintenanceContext {
         snapshotEveryCommits: config.snapshotEveryCommits,
         snapshotEveryBytes: config.snapshotEveryBytes,
         headDelayMs: config.headDelayMs,
+        maxRecordsInFlight: config.maxRecordsInFlight,
         now: this.dependencies.now,
         shared: !exclusive,
       },

@@ -171,6 +171,12 @@ export const mountConfigSchema = z
     snapshotEveryCommits: positiveInteger.default(1_000),
     snapshotEveryBytes: positiveInteger.default(64 * MiB),
     headDelayMs: milliseconds(0).default(1_000),
+    /**
+     * Records a busy writer keeps in flight at once (default 8; docs/s3-layout.md C8). 1: every
+     * record waits for the one before it to land, and every record is of format 1, which readers of
+     * versions before pipelined records read (they refuse format 2 with "upgrade").
+     */
+    maxRecordsInFlight: positiveInteger.max(64).default(8),
     /** Largest ranged GET, coalescing gap and read concurrency. */
     maxRangeBytes: bytesUpTo(256 * MiB).default(8 * MiB),
     coalesceGapBytes: z.number().int().nonnegative().max(64 * MiB, { message: `at most 64 MiB (${64 * MiB} bytes)` }).default(64 * 1024),

@@ -54,6 +54,8 @@ export interface CommitterOptions extends HeadKeeperOptions {
    * its epoch are caught up on, not a reason to stop; only a newer epoch fences it.
    */
   shared?: boolean;
+  /** Records in flight at most (the mount's `maxRecordsInFlight`; default `maxRecordsInFlight`). */
+  maxRecordsInFlight?: number;
 }
 
 /**
@@ -102,6 +104,7 @@ export const slotsTriedAtOnce = 3;
  * records before it still wait for their answer, naming the hash of the newest of them as its
  * parent (record format 2). A busy writer's write then waits for one PUT, not for the commit in
  * flight before it as well. Past this many, new writes wait and go out together in the next record.
+ * The default of the mount's `maxRecordsInFlight`.
  */
 export const maxRecordsInFlight = 8;
 /**
@@ -535,7 +538,7 @@ export class Committer {
 
   /** Whether a batch of `operations` more may go out while the records in flight wait for their answers. */
   private canPipeline(operations: number): boolean {
-    if (this.flights.length >= maxRecordsInFlight || this.pipelineCooldown > 0) return false;
+    if (this.flights.length >= (this.options.maxRecordsInFlight ?? maxRecordsInFlight) || this.pipelineCooldown > 0) return false;
     let inFlight = operations;
     for (const flight of this.flights) inFlight += flight.batch.ops.length;
     return inFlight <= maxOperationsInFlight;

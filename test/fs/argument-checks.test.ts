@@ -30,6 +30,8 @@ describe("numeric options are bounded, naming the field", () => {
     ["headDelayMs = 2**31", { headDelayMs: 2 ** 31 }, "headDelayMs"],
     ["snapshotEveryBytes = 2**60", { snapshotEveryBytes: 2 ** 60 }, "snapshotEveryBytes"],
     ["atSeq = 2**60", { mode: "readonly", atSeq: 2 ** 60 }, "atSeq"],
+    ["maxRecordsInFlight = 0", { maxRecordsInFlight: 0 }, "maxRecordsInFlight"],
+    ["maxRecordsInFlight = 65", { maxRecordsInFlight: 65 }, "maxRecordsInFlight"],
   ];
   test.each(cases)("%s is EINVAL before any store is made", async (_label, config, field) => {
     let factoryCalls = 0;

@@ -184,6 +184,37 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await fs.close();
     });
 
+    test("maxRecordsInFlight: 1 puts one record at a time, each of format 1 (what readers before pipelined records read); a writer's later writes share the next record", async () => {
+      const workspace = await testWorkspace(backend, "pipeline-off");
+      const { fs, gate } = await gatedMount(workspace, "one", { maxRecordsInFlight: 1 });
+      await fs.writeFile("/base.txt", "base");
+      const first = fs.stats().seq + 1;
+      gate.hold(first);
+      const writes = [fs.writeFile("/f0.txt", "0")];
+      await untilSent(gate, first);
+      const putsBefore = gate.recordPuts;
+      for (let index = 1; index < 4; index++) {
+        writes.push(fs.writeFile(`/f${index}.txt`, `${index}`));
+        await Bun.sleep(1);
+      }
+      await Bun.sleep(20);
+      expect(gate.recordPuts).toBe(putsBefore); // nothing goes out while the first is in flight
+      gate.release(first);
+      await Promise.all(writes);
+      expect(gate.mostInFlight).toBe(1);
+      expect(fs.stats().seq).toBe(first + 1); // the three later writes share one record
+      expect(await formats(workspace, first, first + 1)).toEqual([recordFormat, recordFormat]);
+      expect(Object.keys(await freshTree(workspace)).length).toBe(5);
+      await fs.close();
+      for (const bad of [0, 1.5, 65]) {
+        const error = await workspace.mount({ name: `bad${bad}`, exclusive: false, maxRecordsInFlight: bad }).then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(String(error)).toContain("maxRecordsInFlight");
+      }
+    });
+
     test("a record in flight that loses its slot to another writer makes its followers void: no mount applies them, and their appends land exactly once, after the winner's", async () => {
       const workspace = await testWorkspace(backend, "pipeline-lost");
       const { fs: a, gate } = await gatedMount(workspace, "a");
