@@ -6,6 +6,8 @@
 //
 // - Agent-like: `agentProcesses` processes, each writing a small file every `intervalMs` from a
 //   seeded phase of its own: is a commit's latency close to a raw PUT's while others commit too?
+//   Again every `calmIntervalMs`: a pace the one log keeps up with (below its bound, see the
+//   saturated runs), where queueing behind the bound plays no part in the tail.
 // - Saturation, for each process count: awaited single writes one after another, and rounds of
 //   `batch` writes issued at once (ours group-commits a round), each round awaited. Records per
 //   second, writes per second, latency percentiles, slots lost to other writers per record, and
@@ -120,18 +122,23 @@ interface Shape {
   processes: number;
   /** Writes (paced, single) or rounds (batch) per process. */
   count: number;
+  /** Paced: time between the starts of two writes of a process. */
+  intervalMs?: number;
 }
 
 export async function severalWriters(context: BenchContext): Promise<ScenarioResult[]> {
-  const { processes, writes, rounds, batch, agentProcesses, agentWrites, intervalMs, fileBytes } = context.settings.sizes.writers;
+  const { processes, writes, rounds, batch, agentProcesses, agentWrites, intervalMs, calmIntervalMs, fileBytes } = context.settings.sizes.writers;
+  const agents = (pace: number, id: string): Shape => ({
+    id,
+    title: `Several writers, agent-like: ${agentProcesses} processes each writing a ${fileBytes / 1024} KiB file every ${pace} ms (${agentWrites} each), commit latency against a raw PUT's`,
+    mode: "paced",
+    processes: agentProcesses,
+    count: agentWrites,
+    intervalMs: pace,
+  });
   const shapes: Shape[] = [
-    {
-      id: `writers-agents-${agentProcesses}`,
-      title: `Several writers, agent-like: ${agentProcesses} processes each writing a ${fileBytes / 1024} KiB file every ${intervalMs} ms (${agentWrites} each), commit latency against a raw PUT's`,
-      mode: "paced",
-      processes: agentProcesses,
-      count: agentWrites,
-    },
+    agents(intervalMs, `writers-agents-${agentProcesses}`),
+    agents(calmIntervalMs, `writers-agents-${agentProcesses}-calm`),
     ...processes.map((count) => ({
       id: `writers-single-${count}`,
       title: `Several writers, saturated: ${count === 1 ? "1 process" : `${count} processes, each`} awaiting ${writes} writes of ${fileBytes / 1024} KiB one after another`,
@@ -153,7 +160,8 @@ export async function severalWriters(context: BenchContext): Promise<ScenarioRes
 }
 
 async function writersScenario(context: BenchContext, shape: Shape): Promise<ScenarioResult> {
-  const { batch, intervalMs, fileBytes } = context.settings.sizes.writers;
+  const { batch, fileBytes } = context.settings.sizes.writers;
+  const intervalMs = shape.intervalMs ?? context.settings.sizes.writers.intervalMs;
   const { roundTripMs, seed, repetitions } = context.settings;
   const writesPerProcess = shape.mode === "batch" ? shape.count * batch : shape.count;
   const operations = shape.processes * writesPerProcess;

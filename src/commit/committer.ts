@@ -120,8 +120,34 @@ export const maxOperationsInFlight = 2_000;
  */
 export const pipelineCooldownRecords = 16;
 
+/**
+ * A shared writer that starts new work after a pause (a write when no batch was under way, a
+ * transaction's first run, later than the turn of the event loop in which it last saw the log's
+ * end) while other writers are at work (one of their records taken in was
+ * written less than this long ago) reads the slots from its record's on while the record's PUT is
+ * on its way: when the PUT finds the slot taken, the records it missed are already read, up to
+ * the log's end, and its next PUT goes to the right slot at once, instead of one lost slot and one
+ * GET per record it missed (a writer that writes every few hundred milliseconds beside three others
+ * lagged three records at nearly every write, and paid two round trips for each). A write that
+ * wins its slot pays those GETs for nothing: they go out beside its PUT and add no round trip.
+ */
+export const othersActiveMs = 10_000;
+/** Slots read at most beside such a PUT (the records the writer missed the last time, plus the end). */
+export const maxLookAheadSlots = 8;
+
+/**
+ * Another writer's record in the slot a record of ours tried, and, when the writer read the slots
+ * from there while its PUT was on its way (`lookAheadSlots`), the records found after it, in
+ * order up to the first empty slot, and whether that empty slot was found (the log's end, then).
+ */
+interface TakenSlot {
+  record: DecodedRecord;
+  ahead?: readonly DecodedRecord[];
+  endSeen?: boolean;
+}
+
 /** What became of a record put in flight: it landed, another writer's record took its slot, or nobody knows. */
-type FlightOutcome = { kind: "landed" } | { kind: "taken"; record: DecodedRecord } | { kind: "failed"; error: unknown };
+type FlightOutcome = { kind: "landed" } | ({ kind: "taken" } & TakenSlot) | { kind: "failed"; error: unknown };
 
 /** A record in flight: its batch is sealed in the local index until the answer comes. */
 interface Flight {
@@ -216,6 +242,15 @@ export class Committer {
    * view has grown old (staleViewMs).
    */
   private viewConfirmed = { monotonic: performance.now(), wall: 0 };
+  /** The newest time (a record header's) of another writer's record taken in. */
+  private othersSeenAt = Number.NEGATIVE_INFINITY;
+  /** Work began after a pause and the log's end has not been seen since (lookAheadSlots). */
+  private viewMayLag = false;
+  /** The log's end was seen (or written) in this turn of the event loop: work starting now does not lag. */
+  private viewFresh = false;
+  private confirmations = 0;
+  /** Records the last look-ahead found this writer had missed: how far behind the next one likely is. */
+  private lastMissed = 1;
   /**
    * Open while a transaction body of this committer runs, in the body's own async context: a
    * write through the mount (not the transaction) from there would wait for the body that waits
@@ -326,7 +361,10 @@ export class Committer {
     if (this.closed) return Promise.reject(new FsError("EBADF", "write", { detail: "the filesystem is closed" }));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ prepare, resolve, reject });
-      this.draining ??= this.drain();
+      if (this.draining === undefined) {
+        this.viewMayLag = !this.viewFresh; // work after a pause: others may have written meanwhile
+        this.draining = this.drain();
+      }
     });
   }
 
@@ -352,7 +390,13 @@ export class Committer {
     // A blind transaction of a shared writer: its body runs once, from the log's end, and nothing
     // it read is checked; the records that slip in before its slot only re-validate its operations
     // (publishOpenBatch), and the first that no longer applies fails the whole commit with its error.
-    if (isolation === "blind") return this.mutex.run(() => this.runTransaction(body, undefined, fromLogEnd));
+    if (isolation === "blind") {
+      const mayLag = !this.viewFresh;
+      return this.mutex.run(() => {
+        this.viewMayLag ||= mayLag;
+        return this.runTransaction(body, undefined, fromLogEnd);
+      });
+    }
     return this.sharedTransaction(body);
   }
 
@@ -364,9 +408,13 @@ export class Committer {
    * then EAGAIN names a path that kept changing.
    */
   private async sharedTransaction<T>(body: (batch: Batch, apply: (prepare: PreparedOp) => void, reads: ReadSet | undefined) => Promise<T>): Promise<T> {
+    const mayLag = !this.viewFresh;
     for (let run = 1; ; run++) {
       try {
-        return await this.mutex.run(() => this.runTransaction(body, new ReadSet(), false));
+        return await this.mutex.run(() => {
+          if (run === 1) this.viewMayLag ||= mayLag; // a run again follows a catch-up to the log's end
+          return this.runTransaction(body, new ReadSet(), false);
+        });
       } catch (error) {
         if (!(error instanceof TransactionConflict)) throw error;
         if (run >= maxTransactionRuns) {
@@ -433,6 +481,7 @@ export class Committer {
     this.checkForeign(records);
     this.inherit(records, voided);
     this.position = position;
+    this.confirmView();
     this.needsResync = false;
     if (records.length === 0) return;
     const path = reads.conflict(records, ownOps, this.namespace.committed.counts().symlinks > 0);
@@ -592,7 +641,7 @@ export class Committer {
       return;
     }
     const epoch = headerEpoch({ epoch: this.options.epoch, ops: batch.ops });
-    const outcome = this.send(batch.seq, bytes, nonce).then((answer) => {
+    const outcome = this.send(batch.seq, bytes, nonce, this.lookAheadSlots()).then((answer) => {
       flight.settled = true;
       this.queueLanding();
       return answer;
@@ -602,13 +651,35 @@ export class Committer {
     this.stats.mostRecordsInFlight = Math.max(this.stats.mostRecordsInFlight, this.flights.length);
   }
 
-  /** PUTs a record create-only and learns what became of it; never rejects. */
-  private async send(seq: number, bytes: Uint8Array, nonce: string): Promise<FlightOutcome> {
+  /**
+   * How many slots to read beside the PUT of a record at the tip (`othersActiveMs`): none for an
+   * exclusive writer, one that has seen the log's end since its work began, or one that has not
+   * met another writer at work lately.
+   */
+  private lookAheadSlots(): number {
+    if (!this.shared || !this.viewMayLag || this.flights.length > 0) return 0;
+    if (this.options.now() - this.othersSeenAt > othersActiveMs) return 0;
+    return Math.min(maxLookAheadSlots, this.lastMissed + 1);
+  }
+
+  /** PUTs a record create-only and learns what became of it; never rejects. `lookAhead`: slots read from `seq` on meanwhile. */
+  private async send(seq: number, bytes: Uint8Array, nonce: string, lookAhead = 0): Promise<FlightOutcome> {
+    // A read that fails only loses the look-ahead: the slot is read again below.
+    const reading = lookAhead === 0 ? undefined : Promise.all(Array.from({ length: lookAhead }, (_, index) => this.log.readRecord(seq + index))).catch(() => undefined);
     try {
       await this.log.writeRecord(seq, bytes);
+      if (lookAhead > 0) this.lastMissed = Math.max(1, this.lastMissed - 1); // it lagged less than feared
       return { kind: "landed" };
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) return { kind: "failed", error };
+    }
+    const found = await reading;
+    const first = found?.[0];
+    if (found !== undefined && first !== undefined && first.header.nonce !== nonce) {
+      // The slot was read after the winner's record landed: so were the ones after it, in order.
+      const end = found.indexOf(undefined);
+      const ahead = (end === -1 ? found.slice(1) : found.slice(1, end)) as DecodedRecord[];
+      return { kind: "taken", record: first, ahead, endSeen: end !== -1 };
     }
     let unreadable: unknown;
     const taken = await this.log.readRecord(seq).catch((error: unknown) => void (unreadable = error));
@@ -752,7 +823,7 @@ export class Committer {
     // The oldest goes on as any batch that lost its slot: the winner's record is applied, and the
     // batch validated again for the next slot.
     const [oldest, ...later] = flights;
-    if (oldest !== undefined) await this.publishFlight(oldest, first.record);
+    if (oldest !== undefined) await this.publishFlight(oldest, first);
     for (const flight of later) await this.publishFlight(flight);
   }
 
@@ -761,7 +832,7 @@ export class Committer {
    * path: after `lostTo` (the record that took its slot), or, for one that followed it, after
    * reading the log to its end (its own slot holds its void record, or another writer's).
    */
-  private async publishFlight(flight: Flight, lostTo?: DecodedRecord): Promise<void> {
+  private async publishFlight(flight: Flight, lostTo?: TakenSlot): Promise<void> {
     let batch = flight.batch;
     if (lostTo === undefined) {
       try {
@@ -861,6 +932,14 @@ export class Committer {
 
   /** The log's end was just seen (catching up stops at an empty slot) or written. */
   private confirmView(): void {
+    this.viewMayLag = false;
+    // Fresh for the rest of this turn: a caller its landing resolved, writing again at once (an
+    // awaited write after another), does not read ahead for a lag it cannot have.
+    this.viewFresh = true;
+    const confirmation = ++this.confirmations;
+    setImmediate(() => {
+      if (this.confirmations === confirmation) this.viewFresh = false;
+    });
     this.viewConfirmed = { monotonic: performance.now(), wall: this.options.now() };
   }
 
@@ -895,6 +974,7 @@ export class Committer {
    */
   private inherit(records: readonly DecodedRecord[], voided: readonly DecodedRecord[] = []): void {
     for (const record of records) this.noteCollect(record.header.seq, record.header.ops);
+    for (const record of records) if (record.header.writer !== this.options.writerId) this.othersSeenAt = Math.max(this.othersSeenAt, record.header.time);
     const all = voided.length === 0 ? records : [...records, ...voided].sort((a, b) => a.header.seq - b.header.seq);
     this.head.inherited(all.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
@@ -918,7 +998,7 @@ export class Committer {
    * the batch holds (undefined for a transaction): on re-validation after an older writer's
    * record, a queued op that no longer applies fails alone; a transaction fails whole.
    */
-  private async publish(initial: Batch, entries: Queued[] | undefined, reads?: ReadSet, lostTo?: DecodedRecord): Promise<void> {
+  private async publish(initial: Batch, entries: Queued[] | undefined, reads?: ReadSet, lostTo?: TakenSlot): Promise<void> {
     try {
       await this.publishOpenBatch(initial, entries, reads, lostTo);
     } catch (error) {
@@ -934,7 +1014,7 @@ export class Committer {
    * recoverFlights): the batch is not open in the index, and publishing starts by applying the
    * winner's record, as after any lost slot.
    */
-  private async publishOpenBatch(initial: Batch, entries: Queued[] | undefined, reads: ReadSet | undefined, lostTo?: DecodedRecord): Promise<void> {
+  private async publishOpenBatch(initial: Batch, entries: Queued[] | undefined, reads: ReadSet | undefined, lostTo?: TakenSlot): Promise<void> {
     let batch = initial;
     let attempts = 0;
     const started = performance.now();
@@ -946,7 +1026,7 @@ export class Committer {
       throw error;
     }
     for (let lost = lostTo; ; lost = undefined) {
-      let taken: DecodedRecord | undefined = lost;
+      let taken: TakenSlot | undefined = lost;
       let bytes: Uint8Array = new Uint8Array(0);
       let hash = "";
       if (lost === undefined) {
@@ -979,13 +1059,13 @@ export class Committer {
           time: batch.time,
           ops: batch.ops,
         }));
-        const outcome = await this.send(batch.seq, bytes, nonce);
+        const outcome = await this.send(batch.seq, bytes, nonce, this.lookAheadSlots());
         if (outcome.kind === "failed") {
           this.needsResync = true;
           this.stats.failedCommits++;
           throw outcome.error;
         }
-        if (outcome.kind === "taken") taken = outcome.record;
+        if (outcome.kind === "taken") taken = outcome;
       }
       if (taken === undefined) {
         await this.checkSlotNotCollected(batch.seq);
@@ -1016,9 +1096,18 @@ export class Committer {
       let slipped: DecodedRecord[];
       try {
         // The winner's record alone (the next slot is probed by the PUT itself), or, past
-        // `slotsTriedAtOnce` losses in a row, everything after it up to the log's end.
-        const readAhead = !this.shared || attempts > slotsTriedAtOnce;
-        const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { first: taken, maxRecords: readAhead ? undefined : 1, snapshot: this.head.snapshotSeq });
+        // `slotsTriedAtOnce` losses in a row, everything after it up to the log's end. What was
+        // read beside the PUT (`lookAheadSlots`) is taken in whole, and read on from if it found
+        // no empty slot: this writer lagged, and the log's end is further on.
+        const readAhead = !this.shared || attempts > slotsTriedAtOnce || taken.ahead !== undefined;
+        const caught = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, {
+          first: taken.record,
+          read: taken.ahead ?? [],
+          endSeen: taken.endSeen === true,
+          maxRecords: readAhead ? undefined : 1,
+          snapshot: this.head.snapshotSeq,
+        });
+        if (taken.ahead !== undefined) this.lastMissed = Math.min(maxLookAheadSlots - 1, caught.records.length);
         this.checkForeign(caught.records);
         this.inherit(caught.records, caught.voided);
         position = caught.position;

@@ -376,7 +376,9 @@ for (const backend of ["local", "s3"] as Backend[]) {
         await tx.writeFile("/four.txt", await tx.readText("/three.txt"));
       });
       after = requests(a!);
-      expect({ get: after.get - before.get, put: after.put - before.put }).toEqual({ get: 0, put: 1 }); // uncontended: one PUT, as for an exclusive writer
+      // Uncontended: one PUT, as for an exclusive writer (a's view is fresh: its record landed in
+      // this turn, so it reads nothing ahead; test "a writer that has met others at work ...").
+      expect({ get: after.get - before.get, put: after.put - before.put }).toEqual({ get: 0, put: 1 });
       // A body that fails on a view nothing has changed keeps its error, after one GET of the empty next slot.
       before = requests(a!);
       runs = 0;
@@ -402,7 +404,8 @@ for (const backend of ["local", "s3"] as Backend[]) {
 
     test("request counts: a lagging writer's first lost slots cost a PUT and a GET each, then it reads ahead to the log's end; a lag past the slot limit still commits", async () => {
       const workspace = await testWorkspace(backend, "shared-lag");
-      const [a, b, c] = await sharedWriters(workspace, 3);
+      // d mounts first and writes last, having never taken in another writer's record.
+      const [a, b, c, d] = await sharedWriters(workspace, 4);
       const requests = (fs: S3CachedFs) => ({ get: fs.stats().requests.get.requests, put: fs.stats().requests.put.requests });
       await a!.writeFile("/a-1.txt", "a");
       await b!.writeFile("/b-1.txt", "b");
@@ -411,18 +414,63 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await c!.writeFile("/c-1.txt", "c");
       let after = requests(c!);
       expect({ get: after.get - before.get, put: after.put - before.put, lostSlots: c!.stats().commits!.lostSlots }).toEqual({ get: 2, put: 3, lostSlots: 2 });
-      // b lags 70 records (slots 3 to 72), more than the 64 slots a batch may lose: after 3 slots
-      // tried at once (slotsTriedAtOnce), the 4th loss (slot 6) reads ahead from the winner's
-      // record in windows of 1, 2, 4, 8 and then 16 slots until one is empty (slots 7 to 85, 79
+      // d lags 72 records (slots 1 to 72), more than the 64 slots a batch may lose: after 3 slots
+      // tried at once (slotsTriedAtOnce), the 4th loss (slot 4) reads ahead from the winner's
+      // record in windows of 1, 2, 4, 8 and then 16 slots until one is empty (slots 5 to 83, 79
       // GETs), and the next PUT takes slot 73, the log's end.
       for (let index = 2; index <= 70; index++) await a!.writeFile(`/a-${index}.txt`, "a");
-      before = requests(b!);
-      await b!.writeFile("/b-2.txt", "b");
-      after = requests(b!);
-      expect({ get: after.get - before.get, put: after.put - before.put, lostSlots: b!.stats().commits!.lostSlots }).toEqual({ get: 3 + 1 + 79, put: 5, lostSlots: 4 + 1 });
-      const tree = await expectAllViewsEqual(workspace, [a!, b!, c!]);
+      before = requests(d!);
+      await d!.writeFile("/d-1.txt", "d");
+      after = requests(d!);
+      expect({ get: after.get - before.get, put: after.put - before.put, lostSlots: d!.stats().commits!.lostSlots }).toEqual({ get: 4 + 79, put: 5, lostSlots: 4 });
+      const tree = await expectAllViewsEqual(workspace, [a!, b!, c!, d!]);
       expect(Object.keys(tree).filter((path) => path.endsWith(".txt")).length).toBe(73);
-      for (const writer of [a!, b!, c!]) await writer.close();
+      for (const writer of [a!, b!, c!, d!]) await writer.close();
+    });
+
+    test("request counts: a writer that has met others at work reads the slots after its own beside its PUT, so a lag costs one lost slot and no GET round trip of its own", async () => {
+      const workspace = await testWorkspace(backend, "shared-look-ahead");
+      const [a, b] = await sharedWriters(workspace, 2);
+      const requests = (fs: S3CachedFs) => ({ get: fs.stats().requests.get.requests, put: fs.stats().requests.put.requests, lostSlots: fs.stats().commits!.lostSlots });
+      const cost = async (write: () => Promise<unknown>) => {
+        const before = requests(b!);
+        await write();
+        const after = requests(b!);
+        return { get: after.get - before.get, put: after.put - before.put, lostSlots: after.lostSlots - before.lostSlots };
+      };
+      await a!.writeFile("/a-1.txt", "a"); // slot 1
+      // b has met no other writer: its PUT is its own probe, then the winner's record is read.
+      expect(await cost(() => b!.writeFile("/b-1.txt", "b"))).toEqual({ get: 1, put: 2, lostSlots: 1 }); // slot 2
+      await a!.writeFile("/a-2.txt", "a"); // slot 3
+      await a!.writeFile("/a-3.txt", "a"); // slot 4
+      // b lags two records and now knows a is at work: slots 3 and 4 are read beside its PUT at 3,
+      // both hold records and no empty slot was seen, so the catch-up reads one more (5: empty),
+      // and the next PUT takes slot 5.
+      expect(await cost(() => b!.writeFile("/b-2.txt", "b"))).toEqual({ get: 3, put: 2, lostSlots: 1 });
+      await a!.writeFile("/a-4.txt", "a"); // slot 6
+      await a!.writeFile("/a-5.txt", "a"); // slot 7
+      // It missed two last time: three slots beside the PUT (6, 7 and the empty 8), and nothing after.
+      expect(await cost(() => b!.writeFile("/b-3.txt", "b"))).toEqual({ get: 3, put: 2, lostSlots: 1 });
+      // A write in the turn its own record landed in cannot lag: one PUT, nothing read (slot 9).
+      expect(await cost(() => b!.writeFile("/b-4.txt", "b"))).toEqual({ get: 0, put: 1, lostSlots: 0 });
+      await Bun.sleep(1);
+      // After a pause it may: nobody wrote meanwhile, so its PUT lands (slot 10) and the three
+      // slots read beside it were read for nothing.
+      expect(await cost(() => b!.writeFile("/b-5.txt", "b"))).toEqual({ get: 3, put: 1, lostSlots: 0 });
+      // A lag of 70 records (slots 11 to 80): one lost slot, the two slots read beside it (it
+      // lagged less than feared last time), then windows of 1, 2, 4, 8 and 16 slots to the end
+      // (13 to 91, 79 GETs), and the PUT at 81. Without the look-ahead: 5 PUTs (see above).
+      for (let index = 6; index <= 75; index++) await a!.writeFile(`/a-${index}.txt`, "a");
+      expect(await cost(() => b!.writeFile("/b-6.txt", "b"))).toEqual({ get: 2 + 79, put: 2, lostSlots: 1 });
+      expect(b!.stats().seq).toBe(81);
+      // Writes that follow one another without a pause see the log's end at each landing: no look-ahead.
+      expect(await cost(async () => {
+        await b!.writeFile("/b-7.txt", "b");
+        await Promise.all([b!.writeFile("/b-8.txt", "b"), b!.writeFile("/b-9.txt", "b")]);
+      })).toEqual({ get: 0, put: 2, lostSlots: 0 });
+      const tree = await expectAllViewsEqual(workspace, [a!, b!]);
+      expect(Object.keys(tree).filter((path) => path.endsWith(".txt")).length).toBe(75 + 9);
+      for (const writer of [a!, b!]) await writer.close();
     });
 
     test("garbage collection runs in a shared writer (test/maintenance/shared-collection.test.ts has the rest); fsck repairs from a shared writer (test/maintenance/shared-repair.test.ts); snapshots work", async () => {
