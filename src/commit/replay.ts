@@ -154,7 +154,13 @@ export async function catchUp(
   const applied = skipped.size === 0 ? records : records.filter((record) => !skipped.has(record));
   if (cache !== undefined) {
     // The inline data came with the records: keep it, so reading those files costs nothing more.
-    await Promise.all(applied.filter((record) => record.dataBytes > 0).map((record) => cache.insert(walKey(record.header.seq), 0, record.bytes.subarray(0, record.dataBytes))));
+    // Not waited for: the cache serves a segment from memory from the moment it is inserted until
+    // it is on disk (and closing the cache waits for it), so a read after this returns finds it
+    // all the same, and a reader's refresh does not wait for the disk. A segment that cannot be
+    // written makes the cache smaller, nothing else.
+    for (const record of applied) {
+      if (record.dataBytes > 0) void cache.insert(walKey(record.header.seq), 0, record.bytes.subarray(0, record.dataBytes)).catch(() => {});
+    }
   }
   return { position: current, records: applied, voided };
 }

@@ -1,6 +1,8 @@
 // A reader's way of keeping up with the writer: `refresh()` reads the head and the next log slot
 // at once (the next two while records keep arriving), applies what was published since, and starts
-// again from the head's snapshot when the log it would follow was collected. A time-travel mount's
+// again from the head's snapshot when the log it would follow was collected. It waits for no more
+// than the answer needs: not for a slot after an empty one, nor for the disk write of the inline
+// data it applied (the cache serves it from memory meanwhile). A time-travel mount's
 // follower is pinned: it never moves.
 
 import type { DecodedRecord, LogPosition } from "../log/record.ts";
@@ -52,6 +54,8 @@ export class Follower {
   private quietRefreshes = closeFollowingRefreshes;
   private refreshing: Promise<{ seq: number; changed: boolean }> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** Slot reads a refresh did not wait for (past an empty slot), still under way. */
+  private readonly stragglers = new Set<Promise<unknown>>();
 
   constructor(
     private readonly index: FollowedIndex,
@@ -81,6 +85,7 @@ export class Follower {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     await this.refreshing?.catch(() => {});
+    await Promise.all(this.stragglers);
   }
 
   /**
@@ -105,10 +110,10 @@ export class Follower {
     if (namespace.damaged !== undefined) await this.rebuild(); // found damaged by a read: rebuilt from the log now
     const before = this.position.seq;
     const probed = this.quietRefreshes < closeFollowingRefreshes ? 2 : 1;
-    const [changedHead, ...window] = await Promise.all([
-      log.readHeadIfChanged(this.headEtag),
-      ...Array.from({ length: probed }, (_, index) => log.readRecord(before + 1 + index)),
-    ]);
+    const headRead = log.readHeadIfChanged(this.headEtag);
+    const slots = Array.from({ length: probed }, (_, index) => log.readRecord(before + 1 + index));
+    const window = await this.slotsUntilEmpty(headRead, slots);
+    const changedHead = await headRead;
     if (changedHead !== undefined && changedHead !== "unchanged" && changedHead.head.fsId === this.position.fsId) {
       this.headEtag = changedHead.etag;
       this.headSnapshot = Math.max(this.headSnapshot, changedHead.head.snapshot);
@@ -141,6 +146,43 @@ export class Follower {
     const changed = this.position.seq !== before;
     this.quietRefreshes = changed ? 0 : Math.min(this.quietRefreshes + 1, closeFollowingRefreshes);
     return { seq: this.position.seq, changed };
+  }
+
+  /**
+   * The probed slots' records, in order, up to and including the first empty slot: a slot after an
+   * empty one is not waited for (whatever it holds, the refresh does not use it: a record after a
+   * gap was published after the probe, or kept by a collection the head will tell of), so a
+   * refresh that finds nothing resolves with the head and the next slot, not the slowest of three.
+   * A read not waited for (that slot's, or all left when a slot's read fails) finishes in the
+   * background, its error too; `stop()` waits for it. Every read has a handler from the start, so
+   * one that fails while another is awaited is no unhandled rejection; it is thrown when awaited.
+   */
+  private async slotsUntilEmpty(head: Promise<unknown>, slots: Promise<DecodedRecord | undefined>[]): Promise<(DecodedRecord | undefined)[]> {
+    for (const read of [head, ...slots]) read.catch(() => {});
+    const window: (DecodedRecord | undefined)[] = [];
+    let awaited = 0;
+    try {
+      while (awaited < slots.length) {
+        const record = await slots[awaited++]!;
+        window.push(record);
+        if (record === undefined) break;
+      }
+    } catch (error) {
+      this.track(head);
+      throw error;
+    } finally {
+      for (const straggler of slots.slice(awaited)) this.track(straggler);
+    }
+    return window;
+  }
+
+  /** A read this follower no longer waits for, until it settles. */
+  private track(read: Promise<unknown>): void {
+    const settled: Promise<unknown> = read.then(
+      () => this.stragglers.delete(settled),
+      () => this.stragglers.delete(settled),
+    );
+    this.stragglers.add(settled);
   }
 
   /** An index found damaged (or disagreeing with the log) is replaced and filled again from the newest snapshot and the log. */

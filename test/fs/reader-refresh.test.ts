@@ -5,13 +5,22 @@
 // requests, not from timings: a request belongs to the round after the latest round of any request
 // that had finished before it started.
 import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import type { ObjectStore, S3CachedFs } from "../../src/core.ts";
 import { headKey, walKey } from "../../src/log/keys.ts";
 import { closeFollowingRefreshes } from "../../src/mount/follower.ts";
 import { ForwardingStore, type StoreRequest } from "../../src/stores/forwarding-store.ts";
 import { NotFoundError } from "../../src/stores/store-errors.ts";
 import { contents, keys, sleep, testBucket } from "../maintenance/buckets.ts";
-import { removeTempDirectories } from "../support/temp.ts";
+import { removeTempDirectories, tempDirectory } from "../support/temp.ts";
+import { catchUp } from "../../src/commit/replay.ts";
+import type { SegmentCache } from "../../src/data/segment-cache.ts";
+import { encodeRecord, recordFormat, type LogPosition } from "../../src/log/record.ts";
+import { RemoteLog } from "../../src/log/remote-log.ts";
+import { Namespace } from "../../src/namespace/namespace.ts";
+import { OpApplier } from "../../src/namespace/apply-ops.ts";
+import { positionMeta } from "../../src/namespace/position.ts";
+import { LocalObjectStore } from "../../src/stores/local-object-store.ts";
 import { testWorkspace, type Backend } from "../support/mounts.ts";
 
 afterAll(removeTempDirectories);
@@ -26,10 +35,22 @@ class RoundRecorder extends ForwardingStore {
   requests: RoundRequest[] = [];
   /** Keys whose next GET answers 404 though they exist, as a probe sent just before the object landed would. */
   readonly landingLate = new Set<string>();
+  /** Keys whose GET is held until `release()`: a request slower than the others of its round. */
+  readonly held = new Set<string>();
+  /** Requests finished since the last `reset()` (held ones only once released). */
+  finished = 0;
+  private releaseHeld: (() => void) | undefined;
+  private heldGate: Promise<void> | undefined;
   private finishedRound = 0;
+
+  release(): void {
+    this.releaseHeld?.();
+    this.heldGate = undefined;
+  }
 
   reset(): void {
     this.requests = [];
+    this.finished = 0;
     this.finishedRound = 0;
   }
 
@@ -40,8 +61,13 @@ class RoundRecorder extends ForwardingStore {
       if (request.operation === "get" && request.key !== undefined && this.landingLate.delete(request.key)) {
         throw new NotFoundError(`${request.key} not found (landing late)`, { operation: "get", key: request.key });
       }
+      if (request.operation === "get" && request.key !== undefined && this.held.delete(request.key)) {
+        this.heldGate ??= new Promise((resolve) => (this.releaseHeld = resolve));
+        await this.heldGate;
+      }
       return await send();
     } finally {
+      this.finished++;
       this.finishedRound = Math.max(this.finishedRound, round);
     }
   }
@@ -61,6 +87,22 @@ async function refreshRounds(reader: S3CachedFs, recorder: RoundRecorder): Promi
   const rounds: string[][] = [];
   for (const { request, round } of recorder.requests) (rounds[round - 1] ??= []).push(request);
   return rounds.map((requests) => requests.sort());
+}
+
+/**
+ * Whether `work` settled once `finishedBefore` of the recorder's requests have finished and the
+ * event loop has turned once more: what is left then of a refresh waiting on nothing else is
+ * promise continuations, which run before the next turn. No clock is involved.
+ */
+async function settledAfter<T>(work: Promise<T>, recorder: RoundRecorder, finishedBefore: number): Promise<boolean> {
+  let settled = false;
+  void work.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (recorder.finished < finishedBefore) await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  return settled;
 }
 
 const head = `get ${headKey}`;
@@ -95,6 +137,50 @@ for (const backend of ["local", "s3"] as Backend[]) {
       expect(reader.stats().seq).toBe(writer.stats().seq);
       await writer.close();
       await reader.close();
+    });
+
+    test("a refresh whose next slot is empty does not wait for the slot after it, and closing waits for that read", async () => {
+      const workspace = await testWorkspace(backend, "no-straggler");
+      const writer = await workspace.mount();
+      await writer.writeFile("/a.txt", "a");
+      const { reader, recorder } = await recordedReader(({ wrap }) => workspace.mount({ name: "straggler-reader", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot(), wrap }));
+      await writer.writeFile("/b.txt", "b");
+      await reader.refresh(); // records arrived: two slots from now on
+      const seq = reader.stats().seq;
+      // The slot after the next is held: the head and the next slot (empty) answer the refresh.
+      recorder.reset();
+      recorder.held.add(walKey(seq + 2));
+      const idle = reader.refresh();
+      expect(await settledAfter(idle, recorder, 2)).toBe(true);
+      expect(await idle).toEqual({ seq, changed: false });
+      expect(recorder.requests.map(({ request }) => request).sort()).toEqual([head, slot(seq + 1), slot(seq + 2)].sort());
+      recorder.release();
+      // A refresh that finds the next slot filled waits for the one after it: it may be filled too.
+      await writer.writeFile("/c.txt", "c");
+      recorder.reset();
+      recorder.held.add(walKey(seq + 2));
+      const found = reader.refresh();
+      expect(await settledAfter(found, recorder, 2)).toBe(false);
+      recorder.release();
+      expect(await found).toEqual({ seq: seq + 1, changed: true });
+      // Its inline data is read from the cache, with no request, though the refresh did not wait
+      // for the cache's disk write.
+      recorder.reset();
+      expect(await reader.readText("/c.txt")).toBe("c");
+      expect(recorder.requests).toEqual([]);
+      // Closing waits for a slot read the refresh left behind.
+      recorder.reset();
+      recorder.held.add(walKey(seq + 3));
+      await reader.refresh();
+      // (Turns of the event loop, not time: closing takes a few dozen when it waits for nothing.)
+      let closed = false;
+      const closing = reader.close().then(() => (closed = true));
+      let turns = 0;
+      for (; turns < 1_000 && !closed; turns++) await new Promise((resolve) => setImmediate(resolve));
+      expect(closed).toBe(false);
+      recorder.release();
+      await closing;
+      await writer.close();
     });
 
     test("an idle refresh costs two requests in one round trip, and again once the writer has been quiet a while", async () => {
@@ -188,3 +274,54 @@ for (const backend of ["local", "s3"] as Backend[]) {
     }, 120_000);
   });
 }
+
+describe("catchUp, as a refresh uses it", () => {
+  test("it returns once the records are applied, without waiting for the cache's disk write of their inline data", async () => {
+    const directory = tempDirectory("catch-up-cache");
+    const log = new RemoteLog(new LocalObjectStore({ root: join(directory, "objects"), fsync: false }));
+    const namespace = new Namespace(join(directory, "index.sqlite"));
+    try {
+      const fsId = "fs-1";
+      const data = new TextEncoder().encode("inline data");
+      const { bytes } = encodeRecord([data], {
+        format: recordFormat,
+        fsId,
+        seq: 1,
+        parent: 0,
+        parentHash: "",
+        epoch: 1,
+        writer: "w",
+        nonce: "n",
+        time: 0,
+        ops: [{ op: "mkdir", path: "/d", mode: 0o755, recursive: false, time: 1 }],
+      });
+      await log.writeRecord(1, bytes);
+      const start: LogPosition = { fsId, seq: 0, hash: "", epoch: 0 };
+      namespace.beginBatch();
+      namespace.clear(0);
+      namespace.commitBatch(positionMeta(start));
+      // A cache whose disk write does not finish until released.
+      const inserted: { object: string; bytes: number }[] = [];
+      let release: () => void = () => {};
+      const written = new Promise<void>((resolve) => (release = resolve));
+      const cache = {
+        insert: async (object: string, _offset: number, segment: Uint8Array) => {
+          inserted.push({ object, bytes: segment.byteLength });
+          await written;
+        },
+      } as unknown as SegmentCache;
+      let settled = false;
+      const caught = catchUp(log, namespace, new OpApplier(namespace), start, cache);
+      void caught.then(() => (settled = true));
+      while (inserted.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve)); // promise continuations run before this turn
+      expect(settled).toBe(true);
+      expect(inserted).toEqual([{ object: walKey(1), bytes: data.byteLength }]);
+      expect((await caught).position.seq).toBe(1);
+      expect("missing" in namespace.committed.lookup("/d", false, "stat")).toBe(false);
+      release();
+    } finally {
+      namespace.close();
+    }
+  });
+});
