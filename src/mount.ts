@@ -259,7 +259,10 @@ export class Mount implements MaintenanceContext {
       },
       { position: start.position, head: startHead, inherited: start.inherited },
     ));
-    if (lease === undefined) return;
+    if (lease === undefined) {
+      if (config.refreshIntervalMs !== undefined) committer.poll(config.refreshIntervalMs);
+      return;
+    }
     // The epoch record: from here on, a writer of an older epoch cannot publish.
     await committer.submit((batch) => ({ op: "epoch", epoch, writer: writerId, time: batch.time }));
     lease.startRenewing();

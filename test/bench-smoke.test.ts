@@ -316,7 +316,7 @@ describe("the benchmark suite at smoke size", () => {
       expect(run(id, "raw-s3").requests).toMatchObject({ put: entry.operations, total: entry.operations });
     }
     expect(scenario(`writers-agents-${agentProcesses}`).operations).toBe(agentProcesses * agentWrites);
-    expect(scenario(`writers-agents-${agentProcesses}-calm`).operations).toBe(agentProcesses * agentWrites);
+    expect(scenario(`writers-agents-${agentProcesses}-calm`).operations).toBe(agentProcesses * sizes.writers.calmWrites);
     // Alone, a shared writer never loses a slot: each awaited write is one record, one PUT, and no GET.
     expect(run("writers-single-1", "ours").requests).toMatchObject({ put: writes, get: 0, total: writes });
     expect(numberCheck("writers-single-1", "ours records")).toBe(writes);

@@ -6,8 +6,8 @@
 //
 // - Agent-like: `agentProcesses` processes, each writing a small file every `intervalMs` from a
 //   seeded phase of its own: is a commit's latency close to a raw PUT's while others commit too?
-//   Again every `calmIntervalMs`: a pace the one log keeps up with (below its bound, see the
-//   saturated runs), where queueing behind the bound plays no part in the tail.
+//   Again every `calmIntervalMs` (`calmWrites` each): a pace far below the one log's bound (see
+//   the saturated runs), where a write does not queue behind the others but lags their records.
 // - Saturation, for each process count: awaited single writes one after another, and rounds of
 //   `batch` writes issued at once (ours group-commits a round), each round awaited. Records per
 //   second, writes per second, latency percentiles, slots lost to other writers per record, and
@@ -127,18 +127,18 @@ interface Shape {
 }
 
 export async function severalWriters(context: BenchContext): Promise<ScenarioResult[]> {
-  const { processes, writes, rounds, batch, agentProcesses, agentWrites, intervalMs, calmIntervalMs, fileBytes } = context.settings.sizes.writers;
-  const agents = (pace: number, id: string): Shape => ({
+  const { processes, writes, rounds, batch, agentProcesses, agentWrites, intervalMs, calmIntervalMs, calmWrites, fileBytes } = context.settings.sizes.writers;
+  const agents = (pace: number, count: number, id: string): Shape => ({
     id,
-    title: `Several writers, agent-like: ${agentProcesses} processes each writing a ${fileBytes / 1024} KiB file every ${pace} ms (${agentWrites} each), commit latency against a raw PUT's`,
+    title: `Several writers, agent-like: ${agentProcesses} processes each writing a ${fileBytes / 1024} KiB file every ${pace} ms (${count} each), commit latency against a raw PUT's`,
     mode: "paced",
     processes: agentProcesses,
-    count: agentWrites,
+    count,
     intervalMs: pace,
   });
   const shapes: Shape[] = [
-    agents(intervalMs, `writers-agents-${agentProcesses}`),
-    agents(calmIntervalMs, `writers-agents-${agentProcesses}-calm`),
+    agents(intervalMs, agentWrites, `writers-agents-${agentProcesses}`),
+    agents(calmIntervalMs, calmWrites, `writers-agents-${agentProcesses}-calm`),
     ...processes.map((count) => ({
       id: `writers-single-${count}`,
       title: `Several writers, saturated: ${count === 1 ? "1 process" : `${count} processes, each`} awaiting ${writes} writes of ${fileBytes / 1024} KiB one after another`,

@@ -137,7 +137,11 @@ export const mountConfigSchema = z
       .optional(),
     /** Disk the mount's cache may use (default 256 MiB; bounded by the manager's total too). */
     cacheBytes: positiveInteger.default(256 * MiB),
-    /** Mount readers refresh on this interval, in ms (off by default). */
+    /**
+     * Readers refresh on this interval, in ms (off by default); so do shared writers while idle,
+     * so that a write after a pause finds the other writers' records taken in and lands at its
+     * first PUT (each refresh that finds nothing is one GET). An exclusive writer ignores it.
+     */
     refreshIntervalMs: milliseconds(1).optional(),
     /**
      * The exclusive writer's lease: its time to live (default 30 s). Only an exclusive writer

@@ -251,6 +251,9 @@ export class Committer {
   private confirmations = 0;
   /** Records the last look-ahead found this writer had missed: how far behind the next one likely is. */
   private lastMissed = 1;
+  /** A shared writer's catch-up while idle (`poll`), and the one under way. */
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
+  private polling: Promise<unknown> | undefined;
   /**
    * Open while a transaction body of this committer runs, in the body's own async context: a
    * write through the mount (not the transaction) from there would wait for the body that waits
@@ -492,6 +495,24 @@ export class Committer {
    * A shared writer catches up with the other writers' commits (an exclusive writer has none to
    * see); returns the seq reached and whether anything changed.
    */
+  /**
+   * A shared writer catches up every `intervalMs` while it is idle (no batch under way, none in
+   * flight), so a write after a pause finds the other writers' records already taken in and its
+   * first PUT goes to the log's end: one round trip instead of a lost slot and a second. Each
+   * catch-up that finds nothing costs one GET (the next slot). An exclusive writer has no one to
+   * catch up with.
+   */
+  poll(intervalMs: number): void {
+    if (!this.shared || this.pollTimer !== undefined) return;
+    this.pollTimer = setInterval(() => {
+      if (this.closed || this.fencedBy !== undefined || this.draining !== undefined || this.flights.length > 0 || this.polling !== undefined) return;
+      this.polling = this.refresh()
+        .catch(() => {}) // the next write reads the log as it must anyway
+        .finally(() => (this.polling = undefined));
+    }, intervalMs);
+    this.pollTimer.unref?.();
+  }
+
   async refresh(): Promise<{ seq: number; changed: boolean }> {
     if (!this.shared) return { seq: this.position.seq, changed: false };
     return this.mutex.run(async () => {
@@ -508,6 +529,9 @@ export class Committer {
    * filesystem changed since the last one (this writer's own epoch record alone is no change).
    */
   async close(options: { snapshot: boolean }): Promise<void> {
+    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    await this.polling;
     await this.mutex.run(async () => {});
     // Awaiting the loop itself, not the mutex: between batches the loop waits a turn of the event
     // loop, and a wait that resolves in microtasks alone would never let that turn come.

@@ -473,6 +473,37 @@ for (const backend of ["local", "s3"] as Backend[]) {
       for (const writer of [a!, b!]) await writer.close();
     });
 
+    test("refreshIntervalMs: a shared writer takes in the other writers' records while idle, so its next write lands at its first PUT", async () => {
+      const workspace = await testWorkspace(backend, "shared-poll");
+      const a = await workspace.mount({ name: "a", exclusive: false }, { cacheRoot: workspace.freshCacheRoot() });
+      const b = await workspace.mount({ name: "b", exclusive: false, refreshIntervalMs: 5 }, { cacheRoot: workspace.freshCacheRoot() });
+      for (let index = 1; index <= 3; index++) await a.writeFile(`/a-${index}.txt`, "a");
+      // It waits for b's view to reach a's records (a refresh every 5 ms: far less than the 20 s
+      // allowed, which only turns a writer that never refreshes into a failure that says so).
+      const waitUntil = Date.now() + 20_000;
+      while (b.stats().seq < a.stats().seq) {
+        if (Date.now() > waitUntil) throw new Error(`the idle shared writer never took in the other writer's records (it is at ${b.stats().seq}, the log at ${a.stats().seq})`);
+        await Bun.sleep(5);
+      }
+      expect(await b.readText("/a-3.txt")).toBe("a"); // taken in: no request, no lag
+      const before = b.stats().requests.put.requests;
+      await b.writeFile("/b-1.txt", "b");
+      expect(b.stats().requests.put.requests - before).toBe(1);
+      expect(b.stats().commits!.lostSlots).toBe(0);
+      await b.close(); // stops its refreshes: nothing runs after close
+      await a.writeFile("/a-4.txt", "a");
+      const requests = b.stats().requests.total.requests;
+      await Bun.sleep(30);
+      expect(b.stats().requests.total.requests).toBe(requests);
+      // An exclusive writer has nobody to catch up with: the option changes nothing for it.
+      await a.close();
+      const solo = await workspace.mount({ name: "solo", exclusive: true, refreshIntervalMs: 5 }, { cacheRoot: workspace.freshCacheRoot() });
+      const idle = solo.stats().requests.get.requests;
+      await Bun.sleep(30);
+      expect(solo.stats().requests.get.requests).toBe(idle);
+      await solo.close();
+    });
+
     test("garbage collection runs in a shared writer (test/maintenance/shared-collection.test.ts has the rest); fsck repairs from a shared writer (test/maintenance/shared-repair.test.ts); snapshots work", async () => {
       const workspace = await testWorkspace(backend, "shared-maintenance");
       const [a, b] = await sharedWriters(workspace, 2);
