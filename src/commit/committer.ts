@@ -106,8 +106,8 @@ export const slotsTriedAtOnce = 3;
 export const maxRecordsInFlight = 8;
 /**
  * Operations in flight at most, over all records in flight: the local index takes each landed
- * record in by undoing the later ones and applying them again (SQLite commits a transaction
- * whole), so the later records' size is work done again at every landing.
+ * record in by undoing the later ones (SQLite commits a transaction whole) and does their row
+ * writes again when the next batch opens, so the later records' size is work done again.
  */
 export const maxOperationsInFlight = 2_000;
 /**
