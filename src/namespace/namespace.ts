@@ -1197,8 +1197,10 @@ export class Namespace {
   /** Does journaled writes again (into the open batch's journal too, if it keeps one). */
   private replay(writes: readonly (() => void)[]): void {
     this.changed(); // rows written other than through writeNode: nothing remembered holds, nor the last id given out
-    for (const write of writes) write();
-    this.journal?.push(...writes);
+    for (const write of writes) {
+      write();
+      this.journal?.push(write);
+    }
     this.changed();
   }
 
