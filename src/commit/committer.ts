@@ -30,7 +30,7 @@ import { extentsBroughtIn, type Extent, type Op } from "../log/ops.ts";
 import { chunkPrefix, newChunkKey, newPackKey, packPrefix, walKey } from "../log/keys.ts";
 import { encodeRecord, headerEpoch, pipelinedRecordFormat, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
 import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
-import { isDiskFullError, type Namespace } from "../namespace/namespace.ts";
+import { isDiskFullError, type Namespace, type SealedChanges } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import { NotFoundError, PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
@@ -109,8 +109,8 @@ export const slotsTriedAtOnce = 3;
 export const maxRecordsInFlight = 8;
 /**
  * Operations in flight at most, over all records in flight: the local index takes each landed
- * record in by undoing the later ones and applying them again (SQLite commits a transaction
- * whole), so the later records' size is work done again at every landing.
+ * record in by undoing the later ones (SQLite commits a transaction whole) and does their row
+ * writes again when the next batch opens, so the later records' size is work done again.
  */
 export const maxOperationsInFlight = 2_000;
 /**
@@ -159,6 +159,8 @@ interface Flight {
   position: LogPosition;
   started: number;
   settled: boolean;
+  /** Its batch's writes, while a commit below it has undone them in the local index (resealFlights). */
+  changes: SealedChanges | undefined;
   outcome: Promise<FlightOutcome>;
 }
 
@@ -213,6 +215,13 @@ export class Committer {
   private readonly queue: Queued[] = [];
   /** Records put in flight and not yet taken in, oldest first (maxRecordsInFlight). */
   private readonly flights: Flight[] = [];
+  /**
+   * How many of the records in flight, oldest first, have their batch sealed in the local index.
+   * Taking a landed record in undoes the batches after it (SQLite commits a transaction whole);
+   * those are done again only when the next batch opens on top of them (resealFlights), and then
+   * from their journal, statement for statement, not by validating their operations again.
+   */
+  private flightsInIndex = 0;
   /** A landing is queued on the mutex. */
   private landingQueued = false;
   /** Records still to commit one at a time since a record in flight lost its slot. */
@@ -576,9 +585,18 @@ export class Committer {
       for (const entry of entries) entry.reject(error);
       return;
     }
+    if (!(await this.resealFlights())) {
+      // The index lost the records in flight (their callers heard of it): read the log first.
+      try {
+        await this.beforeBatch();
+      } catch (error) {
+        for (const entry of entries) entry.reject(error);
+        return;
+      }
+    }
     const batch = this.newBatch();
     try {
-      this.namespace.beginBatch();
+      this.namespace.beginBatch(true); // sealable: it goes in flight
     } catch (error) {
       for (const entry of entries) entry.reject(error); // a full disk, say: every caller hears of it
       return;
@@ -661,7 +679,7 @@ export class Committer {
       this.namespace.rollbackBatch();
       this.stats.failedCommits++;
       for (const entry of entries) entry.reject(error);
-      if (this.namespace.sealed < this.flights.length) await this.flightsWithoutIndex(error);
+      if (this.namespace.sealed < this.flightsInIndex) await this.flightsWithoutIndex(error);
       return;
     }
     const epoch = headerEpoch({ epoch: this.options.epoch, ops: batch.ops });
@@ -670,8 +688,9 @@ export class Committer {
       this.queueLanding();
       return answer;
     });
-    const flight: Flight = { batch, entries, bytes, position: { fsId: parent.fsId, seq: batch.seq, hash, epoch }, started, settled: false, outcome };
+    const flight: Flight = { batch, entries, bytes, position: { fsId: parent.fsId, seq: batch.seq, hash, epoch }, started, settled: false, changes: undefined, outcome };
     this.flights.push(flight);
+    this.flightsInIndex++;
     this.stats.mostRecordsInFlight = Math.max(this.stats.mostRecordsInFlight, this.flights.length);
   }
 
@@ -751,7 +770,7 @@ export class Committer {
     const flight = this.flights[0];
     if (flight === undefined) return;
     const outcome = await flight.outcome;
-    if (this.namespace.sealed < this.flights.length) return this.flightsWithoutIndex(new FsError("EIO", "write", { detail: "the local index lost the batches of the records in flight" }));
+    if (this.namespace.sealed < this.flightsInIndex) return this.flightsWithoutIndex(new FsError("EIO", "write", { detail: "the local index lost the batches of the records in flight" }));
     if (outcome.kind !== "landed") return this.recoverFlights(outcome);
     this.flights.shift();
     const { batch, bytes } = flight;
@@ -764,12 +783,23 @@ export class Committer {
     this.noteCollect(batch.seq, batch.ops);
     for (const op of batch.ops) for (const extent of extentsBroughtIn(op, batch.recordKey)) this.uploadsBegan.delete(extent.object);
     try {
-      // On a full disk the index's reserve makes room to do the batch again (its operations are
-      // already validated, and the rollback restored the state they were validated on).
+      // On a full disk the index's reserve makes room to do the batch again (it was validated,
+      // and the rollback restored the state it was done on).
       const sizes = recordSizesMeta(this.namespace.pending, this.position.seq, [{ seq: batch.seq, bytes: bytes.byteLength }], this.head.snapshotSeq);
-      this.namespace.commitOldestSealed({ ...positionMeta(flight.position), ...sizes }, () => {
-        for (const op of batch.ops) this.applier.apply(op, batch.recordKey);
-      });
+      const meta = { ...positionMeta(flight.position), ...sizes };
+      if (this.flightsInIndex > 0) {
+        // The batches after it are undone (SQLite commits a transaction whole): they are done
+        // again, statement for statement, only when the next batch opens on top of them
+        // (resealFlights), so records landing one after another cost no work for the others.
+        const undone = this.namespace.commitOldestSealed(meta);
+        this.flightsInIndex = 0;
+        undone.forEach((changes, index) => {
+          const later = this.flights[index];
+          if (later !== undefined) later.changes = changes;
+        });
+      } else {
+        this.namespace.commitChanges([flight.changes!], meta);
+      }
     } catch (error) {
       // The record is durable but the index could not take it in: the index stays where it was,
       // and the next batch applies the record (and any after it that landed) from the log.
@@ -785,21 +815,32 @@ export class Committer {
     this.position = flight.position;
     this.confirmView();
     if (this.pipelineCooldown > 0) this.pipelineCooldown--;
-    // The records still in flight go back on top, in order (their operations were validated there).
-    for (const later of this.flights) {
-      try {
-        this.namespace.beginBatch();
-        this.namespace.step(() => {
-          for (const op of later.batch.ops) this.applier.apply(op, later.batch.recordKey);
-        });
-        this.namespace.sealBatch();
-      } catch (error) {
-        this.namespace.rollbackBatch();
-        this.settleLanded(flight);
-        return this.flightsWithoutIndex(error);
-      }
-    }
     this.settleLanded(flight);
+  }
+
+  /**
+   * Applies again, sealing each, the batches of the records in flight that taking a landed
+   * record in undid, before a new batch opens on top of them. False if the index lost them (a
+   * full disk, say): then every record in flight failed its callers, and the log is read next.
+   */
+  private async resealFlights(): Promise<boolean> {
+    if (this.namespace.sealed < this.flightsInIndex) {
+      await this.flightsWithoutIndex(new FsError("EIO", "write", { detail: "the local index lost the batches of the records in flight" }));
+      return false;
+    }
+    while (this.flightsInIndex < this.flights.length) {
+      const flight = this.flights[this.flightsInIndex]!;
+      try {
+        // Statement for statement as it was first done, on the same rows: not validated again.
+        this.namespace.reseal(flight.changes!);
+      } catch (error) {
+        await this.flightsWithoutIndex(error);
+        return false;
+      }
+      flight.changes = undefined;
+      this.flightsInIndex++;
+    }
+    return true;
   }
 
   /** A record taken in: counted, cached, told to the head, and its callers resolved. */
@@ -825,6 +866,7 @@ export class Committer {
    */
   private async recoverFlights(first: Exclude<FlightOutcome, { kind: "landed" }>): Promise<void> {
     const flights = this.flights.splice(0);
+    this.flightsInIndex = 0;
     await Promise.all(flights.map((flight) => flight.outcome));
     this.namespace.rollbackAll();
     if (first.kind === "failed") {
@@ -888,6 +930,7 @@ export class Committer {
    */
   private async flightsWithoutIndex(error: unknown): Promise<void> {
     const flights = this.flights.splice(0);
+    this.flightsInIndex = 0;
     this.namespace.rollbackAll();
     this.needsResync = true;
     for (const flight of flights) {
@@ -1179,7 +1222,7 @@ export class Committer {
       time = this.lastTime = Math.max(this.options.now(), this.lastTime + 1, latest + 1);
     }
     const batch = old.rebase(this.tip.seq + 1, time);
-    this.namespace.beginBatch();
+    this.namespace.beginBatch(entries !== undefined); // queued writes may go in flight (launch): sealable
     const ops = old.ops.splice(0).map((op) => (time === undefined ? op : { ...op, time }));
     if (entries === undefined) {
       for (const op of ops) {

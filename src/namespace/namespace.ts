@@ -886,6 +886,15 @@ export class NamespaceView {
   }
 }
 
+/**
+ * The writes of a batch that was sealed and then undone (a landed record before it was
+ * committed: SQLite commits a transaction whole), statement for statement: `reseal` does them
+ * again, on the same rows they were first done on, without validating the operations again.
+ */
+export interface SealedChanges {
+  readonly writes: readonly (() => void)[];
+}
+
 /** An object files use: the bytes of its distinct extents, and its longest extent. */
 export interface ObjectUsage {
   object: string;
@@ -906,6 +915,13 @@ export class Namespace {
    * batches after any of them can be undone while it stays.
    */
   private sealedBatches = 0;
+  /**
+   * The open batch's writes, in order, when it was begun to be sealed (`beginBatch(true)`): each
+   * statement with its arguments, so a sealed batch that is undone can be done again exactly.
+   */
+  private journal: (() => void)[] | undefined;
+  /** The journal of each sealed batch, oldest first. */
+  private sealedJournals: (() => void)[][] = [];
   /** The reserve was made whole by this index and not given up since (ensureReserve). */
   private reserveWhole = false;
   /** Counts changes to the index (and ends of batches): the views forget their remembered lookups when it moves. */
@@ -1077,6 +1093,8 @@ export class Namespace {
     this.changed();
     this.batchOpen = false;
     this.sealedBatches = 0;
+    this.journal = undefined;
+    this.sealedJournals = [];
     this.reserveWhole = false;
     this.closeConnections();
     removeIndexFiles(this.file);
@@ -1091,9 +1109,10 @@ export class Namespace {
 
   /**
    * Opens a batch. Fails with LocalDiskFullError (and opens nothing) if the index's reserve of
-   * disk space cannot be made whole.
+   * disk space cannot be made whole. `sealable`: the batch may be sealed (its writes are kept,
+   * so that `reseal` can do them again once a commit below it undid them).
    */
-  beginBatch(): void {
+  beginBatch(sealable = false): void {
     if (this.batchOpen) throw new Error("a namespace batch is already open");
     this.changed();
     if (this.sealedBatches === 0) {
@@ -1107,6 +1126,7 @@ export class Namespace {
     } else {
       this.assertBatchIntact(); // the sealed batches' transaction, which this one continues
     }
+    this.journal = sealable ? [] : undefined;
     this.batchOpen = true;
   }
 
@@ -1123,39 +1143,102 @@ export class Namespace {
    */
   sealBatch(): void {
     if (!this.batchOpen) throw new Error("no namespace batch is open");
+    const journal = this.journal;
+    if (journal === undefined) throw new Error("a namespace batch not begun sealable cannot be sealed");
     this.assertBatchIntact();
     try {
       this.writer.exec(`SAVEPOINT sealed_${this.sealedBatches + 1}`);
     } catch (error) {
       throw this.loseBatch(error);
     }
+    this.sealedJournals.push(journal);
+    this.journal = undefined;
     this.sealedBatches++;
     this.batchOpen = false;
   }
 
   /**
-   * Commits the oldest sealed batch (its record landed), recording `meta` with it. Every later
-   * sealed batch is undone first (SQLite commits a transaction whole): the caller applies them
-   * again, sealing each, in order. On a full disk, as commitBatch (`redo` applies the oldest
-   * batch's changes again).
+   * Opens a batch that does `changes` again, statement for statement, and seals it: the batch of
+   * a record still in flight that a commit below it undid. Its operations were validated on the
+   * same rows (the batches below it are the same, committed or sealed), so they are not
+   * validated again. On failure nothing of it remains (SQLite failing loses every sealed batch).
    */
-  commitOldestSealed(meta: Record<string, string>, redo?: () => void): void {
+  reseal(changes: SealedChanges): void {
+    this.beginBatch(true);
+    try {
+      this.step(() => this.replay(changes.writes));
+      this.sealBatch();
+    } catch (error) {
+      this.rollbackBatch();
+      throw error;
+    }
+  }
+
+  /**
+   * Commits, in a batch of their own, batches that were sealed and then undone (records that
+   * landed after a commit below them), done again statement for statement, recording `meta`.
+   * On a full disk, as commitBatch.
+   */
+  commitChanges(changes: readonly SealedChanges[], meta: Record<string, string>): void {
+    if (this.sealedBatches > 0) throw new Error("sealed namespace batches lie below the changes to commit");
+    const redo = () => {
+      for (const batch of changes) this.replay(batch.writes);
+    };
+    this.beginBatch();
+    try {
+      this.step(redo);
+    } catch (error) {
+      this.rollbackBatch();
+      throw error;
+    }
+    this.commitBatch(meta, redo);
+  }
+
+  /** Does journaled writes again (into the open batch's journal too, if it keeps one). */
+  private replay(writes: readonly (() => void)[]): void {
+    this.changed(); // rows written other than through writeNode: nothing remembered holds, nor the last id given out
+    for (const write of writes) {
+      write();
+      this.journal?.push(write);
+    }
+    this.changed();
+  }
+
+  /** Runs a write statement, keeping it in the open batch's journal (if it keeps one). */
+  private write(write: () => void): void {
+    write();
+    this.journal?.push(write);
+  }
+
+  /**
+   * Commits the oldest sealed batch (its record landed), recording `meta` with it. Every later
+   * sealed batch is undone first (SQLite commits a transaction whole): their changes are
+   * returned, oldest first, for `reseal` to do again before the next batch opens on top of them
+   * (or for `commitChanges`, should their records land first). On a full disk, as commitBatch
+   * (the oldest batch's changes are done again).
+   */
+  commitOldestSealed(meta: Record<string, string>): SealedChanges[] {
     if (this.batchOpen) throw new Error("a namespace batch is open above the sealed ones");
     if (this.sealedBatches === 0) throw new Error("no namespace batch is sealed");
     this.assertBatchIntact();
+    const [oldest = [], ...later] = this.sealedJournals;
     try {
       try {
         if (this.sealedBatches > 1) this.writer.exec("ROLLBACK TO sealed_1");
       } catch (error) {
         this.sealedBatches = 0;
+        this.sealedJournals = [];
         throw this.endLostBatch(error);
       }
       this.sealedBatches = 0;
+      this.sealedJournals = [];
       this.batchOpen = true;
-      this.commitOrLose(meta, redo);
+      this.journal = undefined;
+      this.commitOrLose(meta, () => this.replay(oldest));
     } finally {
       this.changed();
     }
+    return later.map((writes) => ({ writes }));
   }
 
   /** Undoes the open batch and every sealed one. Never throws. */
@@ -1176,6 +1259,7 @@ export class Namespace {
     this.assertBatchIntact();
     this.changes++; // what the step changes moves it again; rows it writes stay remembered (RowMemory)
     let undone = true;
+    const journaled = this.journal?.length ?? 0;
     try {
       this.savepointStatement.run();
     } catch (error) {
@@ -1198,8 +1282,10 @@ export class Namespace {
       throw error;
     } finally {
       // The step's changes, or their undoing (then every row remembered since it began may be gone).
-      if (undone) this.changed();
-      else this.changes++;
+      if (undone) {
+        this.changed();
+        if (this.journal !== undefined) this.journal.length = journaled; // its writes are undone: not done again either
+      } else this.changes++;
     }
   }
 
@@ -1231,6 +1317,7 @@ export class Namespace {
       this.setMeta(meta);
       this.writer.exec("COMMIT");
       this.batchOpen = false;
+      this.journal = undefined;
       return;
     } catch (error) {
       const diskFull = isDiskFullError(error);
@@ -1253,6 +1340,7 @@ export class Namespace {
   private endLostBatch(error: unknown): unknown {
     const failure = this.loseBatch(error);
     this.batchOpen = false;
+    this.journal = undefined;
     this.batchFailure = undefined;
     return failure;
   }
@@ -1262,6 +1350,7 @@ export class Namespace {
     if (!this.batchOpen) return;
     this.changed();
     this.batchOpen = false;
+    this.journal = undefined;
     if (this.sealedBatches > 0 && this.batchFailure === undefined && this.writer.inTransaction) {
       // Only the open batch goes: back to the savepoint after the newest sealed one.
       try {
@@ -1272,6 +1361,7 @@ export class Namespace {
       }
     }
     this.sealedBatches = 0;
+    this.sealedJournals = [];
     this.batchFailure = undefined;
     if (!this.writer.inTransaction) return; // SQLite rolled it back already (on a full disk, say)
     try {
@@ -1285,6 +1375,7 @@ export class Namespace {
   private loseBatch(error: unknown): unknown {
     this.changed();
     this.sealedBatches = 0; // rolled back with the rest: the committer sees `sealed` fall short of its records in flight
+    this.sealedJournals = [];
     const failure = this.classify(error, "write");
     this.batchFailure ??= failure;
     if (this.writer.inTransaction) {
@@ -1332,13 +1423,16 @@ export class Namespace {
   setMeta(meta: Record<string, string>): void {
     this.changed();
     const statement = this.writer.query("INSERT INTO meta (key, value, sum) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, sum = excluded.sum");
-    for (const [key, value] of Object.entries(meta)) statement.run(key, value, metaSum(key, value));
+    for (const [key, value] of Object.entries(meta)) {
+      const sum = metaSum(key, value);
+      this.write(() => statement.run(key, value, sum));
+    }
   }
 
   /** Empties the index (before loading a snapshot into it), leaving a root with the given times. */
   clear(rootTime = 0): void {
     this.changed();
-    this.writer.exec("DELETE FROM extents; DELETE FROM nodes; DELETE FROM meta;");
+    this.write(() => this.writer.exec("DELETE FROM extents; DELETE FROM nodes; DELETE FROM meta;"));
     this.changed(); // rows remembered before the delete are gone
     this.writeNode({ id: rootId, parent: 0, name: "", kind: kindCodes.directory, mode: 0o755, size: 0, mtime: rootTime, ctime: rootTime, atime: rootTime, birthtime: rootTime, target: null, inode: null, nlink: 1, next: null, first: null });
   }
@@ -1352,8 +1446,8 @@ export class Namespace {
     if (this.batchOpen) this.changes++;
     else this.changed();
     const sum = nodeSum(row);
-    if (insert) this.insertNodeStatement.run(row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.inode, row.nlink, row.next, row.first, sum);
-    else this.updateNodeStatement.run(row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.inode, row.nlink, row.next, row.first, sum, row.id);
+    if (insert) this.write(() => this.insertNodeStatement.run(row.id, row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.inode, row.nlink, row.next, row.first, sum));
+    else this.write(() => this.updateNodeStatement.run(row.parent, row.name, row.kind, row.mode, row.size, row.mtime, row.ctime, row.atime, row.birthtime, row.target, row.inode, row.nlink, row.next, row.first, sum, row.id));
     if (this.batchOpen) this.pendingView.wrote({ ...row, sum });
   }
 
@@ -1477,7 +1571,9 @@ export class Namespace {
     for (const extent of extents) {
       if (extent.length === 0) continue;
       const row = { node, position, object: extent.object, offset: extent.offset, length: extent.length, hash: extent.hash };
-      this.insertExtentStatement.run(node, position, row.object, row.offset, row.length, row.hash, extentSum(row));
+      const at = position;
+      const sum = extentSum(row);
+      this.write(() => this.insertExtentStatement.run(node, at, row.object, row.offset, row.length, row.hash, sum));
       position += extent.length;
     }
     return position;
@@ -1485,7 +1581,8 @@ export class Namespace {
 
   deleteExtents(node: number): void {
     this.changes++; // extents only: the node rows remembered stay (RowMemory)
-    this.writer.query("DELETE FROM extents WHERE node = ?").run(node);
+    const statement = this.writer.query("DELETE FROM extents WHERE node = ?");
+    this.write(() => statement.run(node));
   }
 
   /** Gives inode `to` the extents of inode `from` (a copy shares them). */
@@ -1506,7 +1603,8 @@ export class Namespace {
     for (const row of rows) {
       if (row.sum !== extentSum(row)) throw this.sign(new LocalIndexCorruptError(`extent ${row.position} of node ${row.node} fails its checksum`));
       const moved = { ...row, object: toObject, offset: toOffset };
-      update.run(toObject, toOffset, extentSum(moved), row.node, row.position);
+      const sum = extentSum(moved);
+      this.write(() => update.run(toObject, toOffset, sum, row.node, row.position));
     }
   }
 
@@ -1525,14 +1623,17 @@ export class Namespace {
     if (row.kind !== kindCodes.directory) {
       inodes = row.inode === null ? [] : [row.inode];
       if (row.inode === null) this.deleteExtents(row.id);
-      this.writer.query("DELETE FROM nodes WHERE id = ?").run(id);
+      const statement = this.writer.query("DELETE FROM nodes WHERE id = ?");
+      this.write(() => statement.run(id));
     } else {
       inodes = this.writer
         .query<{ inode: number }, [number]>(`${subtree} SELECT DISTINCT nodes.inode AS inode FROM tree JOIN nodes ON nodes.id = tree.id WHERE nodes.inode IS NOT NULL`)
         .all(id)
         .map((found) => found.inode);
-      this.writer.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT tree.id FROM tree JOIN nodes ON nodes.id = tree.id WHERE nodes.inode IS NULL)`).run(id);
-      this.writer.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`).run(id);
+      const extents = this.writer.query(`${subtree} DELETE FROM extents WHERE node IN (SELECT tree.id FROM tree JOIN nodes ON nodes.id = tree.id WHERE nodes.inode IS NULL)`);
+      const nodes = this.writer.query(`${subtree} DELETE FROM nodes WHERE id IN (SELECT id FROM tree)`);
+      this.write(() => extents.run(id));
+      this.write(() => nodes.run(id));
     }
     this.changed(); // rows remembered before the delete are gone
     for (const inode of inodes) {

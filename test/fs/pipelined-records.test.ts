@@ -11,6 +11,11 @@ import { AmbiguousOutcomeError, UnavailableError } from "../../src/stores/store-
 import { walKey } from "../../src/log/keys.ts";
 import { decodeRecord, pipelinedRecordFormat, recordFormat } from "../../src/log/record.ts";
 import { maxRecordsInFlight } from "../../src/commit/committer.ts";
+import { OpApplier } from "../../src/namespace/apply-ops.ts";
+import { Namespace } from "../../src/namespace/namespace.ts";
+import { positionOf } from "../../src/namespace/position.ts";
+import { cpSync, readdirSync } from "node:fs";
+import { basename, join } from "node:path";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace, type Backend, type TestWorkspace } from "../support/mounts.ts";
@@ -116,6 +121,38 @@ async function freshTree(workspace: TestWorkspace): Promise<Record<string, strin
   } finally {
     await fresh.close();
   }
+}
+
+/** Counts the operations applied to any local index (validated, or applied from the log) while `body` runs. */
+async function countingApplies(body: () => Promise<void>): Promise<number> {
+  const apply = OpApplier.prototype.apply;
+  let applies = 0;
+  OpApplier.prototype.apply = function (this: OpApplier, ...args: Parameters<OpApplier["apply"]>) {
+    applies++;
+    return apply.apply(this, args);
+  };
+  try {
+    await body();
+  } finally {
+    OpApplier.prototype.apply = apply;
+  }
+  return applies;
+}
+
+/** A copy of a mount's directory under `cacheRoot` as it is on disk now (its index as a crash would leave it), without its lock. */
+function copyMountDirectory(cacheRoot: string, into: string): string {
+  const find = (directory: string): string | undefined => {
+    const entries = readdirSync(directory, { withFileTypes: true });
+    if (entries.some((entry) => entry.name === "index.sqlite")) return directory;
+    for (const entry of entries) {
+      const found = entry.isDirectory() ? find(join(directory, entry.name)) : undefined;
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  const directory = find(cacheRoot)!;
+  cpSync(cacheRoot, into, { recursive: true, filter: (source) => !["mount.lock.sqlite", "mount.holder"].includes(basename(source)) });
+  return join(into, directory.slice(cacheRoot.length));
 }
 
 /** Lets the writer's loop run until record `seq`'s PUT is sent. */
@@ -291,6 +328,73 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await Promise.all([first, second]);
       expect(seen).toEqual([slot, slot + 1]);
       await fs.close();
+    });
+
+    test("the records in flight behind a record that lands are undone in the local index and done again from their journal when the next batch opens on them, never validated again: each operation is applied once; the index on disk holds only what landed", async () => {
+      const workspace = await testWorkspace(backend, "pipeline-reseal");
+      const cacheRoot = workspace.freshCacheRoot();
+      let gate: RecordGate | undefined;
+      // An exclusive writer: its refusals are final (a shared writer's wait to read the log's end first).
+      const fs = await workspace.mount({ name: "reseal", exclusive: true }, { wrap: (store) => (gate = new RecordGate(store)), cacheRoot });
+      await fs.mkdir("/d");
+      await fs.writeFile("/d/old.txt", "old");
+      const slot = fs.stats().seq + 1;
+      gate!.hold(slot);
+      gate!.hold(slot + 2);
+      const copyRoot = join(workspace.freshCacheRoot(), "copy");
+      let crashed = "";
+      const applies = await countingApplies(async () => {
+        const writes: Promise<void>[] = [];
+        const contents = ["zero", "one", "two", "three"];
+        for (const [index, text] of contents.entries()) {
+          writes.push(fs.writeFile(`/d/f${index}.txt`, text));
+          await untilSent(gate!, slot + index);
+        }
+        writes.push(fs.rm("/d/old.txt"));
+        await untilSent(gate!, slot + 4);
+        // Two records landed behind held ones. The first lands: taking it in undoes the three
+        // after it in the index; the second follows it in (it had landed).
+        gate!.release(slot);
+        await writes[1];
+        expect(fs.stats().seq).toBe(slot + 1);
+        // What a crash now leaves on disk: the index at the second record, though two records after the held one landed.
+        crashed = copyMountDirectory(cacheRoot, copyRoot);
+        // A batch that opens now is validated on the records still in flight, done again first:
+        // the file the held record writes is there to append to, and the removed one is gone.
+        writes.push(fs.appendFile("/d/f2.txt", "+late"));
+        await untilSent(gate!, slot + 5);
+        await expectCode(fs.mkdir("/d/f3.txt"), "EEXIST");
+        await expectCode(fs.rm("/d/old.txt"), "ENOENT");
+        gate!.release(slot + 2);
+        await Promise.all(writes);
+      });
+      // One application per operation: four writes, one removal, one append, and the two refused.
+      expect(applies).toBe(8);
+      expect(fs.stats().seq).toBe(slot + 5);
+      expect(gate!.recordPuts).toBe(slot + 5); // one PUT per record: no record was sent again
+      const tree = await freshTree(workspace);
+      expect(tree).toEqual({ "/d/f0.txt": "zero", "/d/f1.txt": "one", "/d/f2.txt": "two+late", "/d/f3.txt": "three" });
+      for (const path of Object.keys(tree)) expect(await fs.readText(path)).toBe(tree[path]!);
+      // The writer's own index holds what a fresh mount builds from the log, row for row as the files show them.
+      const fresh = await workspace.mount({ name: "fresh-stat", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+      for (const path of ["/d", ...Object.keys(tree)]) {
+        const [mine, theirs] = [await fs.stat(path), await fresh.stat(path)];
+        expect([mine.size, mine.mtimeMs, mine.mode]).toEqual([theirs.size, theirs.mtimeMs, theirs.mode]);
+      }
+      await fresh.close();
+      await fs.close();
+      // The copy's index never got ahead of the log: it stands at the record taken in, and a
+      // mount on it applies the rest from the log, ending where a fresh mount does.
+      const index = new Namespace(join(crashed, "index.sqlite"));
+      expect(positionOf(index.committed)?.seq).toBe(slot + 1);
+      expect(index.committed.tryResolve("/d/f2.txt", false, "stat")).toBeUndefined();
+      expect(index.committed.tryResolve("/d/f1.txt", false, "stat")).toBeDefined();
+      index.close();
+      const remounted = await workspace.mount({ name: "reseal", mode: "readonly" }, { cacheRoot: copyRoot });
+      expect(remounted.stats().seq).toBe(slot + 5);
+      for (const path of Object.keys(tree)) expect(await remounted.readText(path)).toBe(tree[path]!);
+      expect(await remounted.exists("/d/old.txt")).toBe(false);
+      await remounted.close();
     });
 
     test("a pipelined record that landed before the record it follows is past the log's end: readers stop before it, fsck and a collection's plan take it for no damage", async () => {
