@@ -43,6 +43,8 @@ export interface WriterJob {
   phaseMs: number;
   roundTripMs: number;
   fileBytes: number;
+  /** Ours: the mount's `refreshIntervalMs` (a shared writer catches up while idle). */
+  refreshIntervalMs?: number;
 }
 
 export interface WriterResult {
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
   if (job.subject === "ours") {
     ours = new OurFilesystem(job.server, job.bucket, latency, {});
     // The head is moved at close, after the run: each write's cost is its commit alone.
-    mount = await ours.mount(job.prefix, { config: { name: `writer-${job.index}`, exclusive: false, headDelayMs: 600_000 } });
+    mount = await ours.mount(job.prefix, { config: { name: `writer-${job.index}`, exclusive: false, headDelayMs: 600_000, ...(job.refreshIntervalMs === undefined ? {} : { refreshIntervalMs: job.refreshIntervalMs }) } });
     const fs = mount.fs;
     write = (path, body) => fs.writeFile(path, body);
     counters = mount.counters;

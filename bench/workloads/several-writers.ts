@@ -7,7 +7,8 @@
 // - Agent-like: `agentProcesses` processes, each writing a small file every `intervalMs` from a
 //   seeded phase of its own: is a commit's latency close to a raw PUT's while others commit too?
 //   Again every `calmIntervalMs` (`calmWrites` each): a pace far below the one log's bound (see
-//   the saturated runs), where a write does not queue behind the others but lags their records.
+//   the saturated runs), where a write does not queue behind the others but lags their records;
+//   and that pace once more with our writers refreshing every `calmRefreshIntervalMs` while idle.
 // - Saturation, for each process count: awaited single writes one after another, and rounds of
 //   `batch` writes issued at once (ours group-commits a round), each round awaited. Records per
 //   second, writes per second, latency percentiles, slots lost to other writers per record, and
@@ -124,21 +125,25 @@ interface Shape {
   count: number;
   /** Paced: time between the starts of two writes of a process. */
   intervalMs?: number;
+  /** Ours: the writers' `refreshIntervalMs` (they catch up while idle). */
+  refreshIntervalMs?: number;
 }
 
 export async function severalWriters(context: BenchContext): Promise<ScenarioResult[]> {
-  const { processes, writes, rounds, batch, agentProcesses, agentWrites, intervalMs, calmIntervalMs, calmWrites, fileBytes } = context.settings.sizes.writers;
-  const agents = (pace: number, count: number, id: string): Shape => ({
+  const { processes, writes, rounds, batch, agentProcesses, agentWrites, intervalMs, calmIntervalMs, calmWrites, calmRefreshIntervalMs, fileBytes } = context.settings.sizes.writers;
+  const agents = (pace: number, count: number, id: string, refreshIntervalMs?: number): Shape => ({
     id,
-    title: `Several writers, agent-like: ${agentProcesses} processes each writing a ${fileBytes / 1024} KiB file every ${pace} ms (${count} each), commit latency against a raw PUT's`,
+    title: `Several writers, agent-like: ${agentProcesses} processes each writing a ${fileBytes / 1024} KiB file every ${pace} ms (${count} each)${refreshIntervalMs === undefined ? "" : `, ours refreshing every ${refreshIntervalMs} ms while idle`}, commit latency against a raw PUT's`,
     mode: "paced",
     processes: agentProcesses,
     count,
     intervalMs: pace,
+    ...(refreshIntervalMs === undefined ? {} : { refreshIntervalMs }),
   });
   const shapes: Shape[] = [
     agents(intervalMs, agentWrites, `writers-agents-${agentProcesses}`),
     agents(calmIntervalMs, calmWrites, `writers-agents-${agentProcesses}-calm`),
+    agents(calmIntervalMs, calmWrites, `writers-agents-${agentProcesses}-calm-refreshing`, calmRefreshIntervalMs),
     ...processes.map((count) => ({
       id: `writers-single-${count}`,
       title: `Several writers, saturated: ${count === 1 ? "1 process" : `${count} processes, each`} awaiting ${writes} writes of ${fileBytes / 1024} KiB one after another`,
@@ -179,6 +184,7 @@ async function writersScenario(context: BenchContext, shape: Shape): Promise<Sce
       batch,
       intervalMs,
       phaseMs: shape.mode === "paced" ? random() * intervalMs : 0,
+      ...(subject === "ours" && shape.refreshIntervalMs !== undefined ? { refreshIntervalMs: shape.refreshIntervalMs } : {}),
       roundTripMs,
       fileBytes,
     }));
@@ -187,7 +193,7 @@ async function writersScenario(context: BenchContext, shape: Shape): Promise<Sce
   const contenders: Contender[] = [
     {
       subject: "ours",
-      method: `${shape.processes} shared writer process${shape.processes === 1 ? "" : "es"} (exclusive: false), fs.writeFile${shape.mode === "batch" ? ` × ${batch} at once (one commit can carry several)` : ""}; the head is moved at close, after the run`,
+      method: `${shape.processes} shared writer process${shape.processes === 1 ? "" : "es"} (exclusive: false${shape.refreshIntervalMs === undefined ? "" : `, refreshIntervalMs: ${shape.refreshIntervalMs}`}), fs.writeFile${shape.mode === "batch" ? ` × ${batch} at once (one commit can carry several)` : ""}; the head is moved at close, after the run`,
       run: async (repetition) => {
         // The workspace and one directory per process, made untimed by a mount that then closes.
         const prefix = context.prefix(`${shape.id}-ours`);
