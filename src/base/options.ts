@@ -139,8 +139,9 @@ export const mountConfigSchema = z
     cacheBytes: positiveInteger.default(256 * MiB),
     /**
      * Readers refresh on this interval, in ms (off by default); so do shared writers while idle,
-     * so that a write after a pause finds the other writers' records taken in and lands at its
-     * first PUT (each refresh that finds nothing is one GET). An exclusive writer ignores it.
+     * so that a write after a pause finds the other writers' records taken in and usually lands at
+     * its first PUT (each refresh that finds nothing is one GET; a write that comes while one is
+     * under way waits for it). An exclusive writer ignores it.
      */
     refreshIntervalMs: milliseconds(1).optional(),
     /**
