@@ -86,6 +86,9 @@ export const layoutSchema = z
     path: ["uploadConcurrency"],
   });
 
+/** Records a busy writer keeps in flight at most, unless its mount says otherwise (docs/s3-layout.md C8). */
+export const defaultMaxRecordsInFlight = 8;
+
 export const mountConfigSchema = z
   .object({
     /** Names the mount in the manager and its directory under cacheRoot (default: from bucket and prefix). */
@@ -181,7 +184,7 @@ export const mountConfigSchema = z
      * record waits for the one before it to land, and every record is of format 1, which readers of
      * versions before pipelined records read (they refuse format 2 with "upgrade").
      */
-    maxRecordsInFlight: positiveInteger.max(64).default(8),
+    maxRecordsInFlight: positiveInteger.max(64).default(defaultMaxRecordsInFlight),
     /** Largest ranged GET, coalescing gap and read concurrency. */
     maxRangeBytes: bytesUpTo(256 * MiB).default(8 * MiB),
     coalesceGapBytes: z.number().int().nonnegative().max(64 * MiB, { message: `at most 64 MiB (${64 * MiB} bytes)` }).default(64 * 1024),

@@ -26,6 +26,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { FencedError, FsError } from "../base/errors.ts";
+import { defaultMaxRecordsInFlight } from "../base/options.ts";
 import { extentsBroughtIn, type Extent, type Op } from "../log/ops.ts";
 import { chunkPrefix, newChunkKey, newPackKey, packPrefix, walKey } from "../log/keys.ts";
 import { encodeRecord, headerEpoch, pipelinedRecordFormat, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
@@ -106,7 +107,7 @@ export const slotsTriedAtOnce = 3;
  * flight before it as well. Past this many, new writes wait and go out together in the next record.
  * The default of the mount's `maxRecordsInFlight`.
  */
-export const maxRecordsInFlight = 8;
+export const maxRecordsInFlight = defaultMaxRecordsInFlight;
 /**
  * Operations in flight at most, over all records in flight: the local index takes each landed
  * record in by undoing the later ones (SQLite commits a transaction whole) and does their row

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3CachedFsManagerImpl, type S3CachedFs, type MountConfig } from "../../src/core.ts";
 import { FsError } from "../../src/base/errors.ts";
+import { defaultMaxRecordsInFlight } from "../../src/base/options.ts";
 import { CorruptObjectError, NotFoundError } from "../../src/stores/store-errors.ts";
 import { seededRandom } from "../../src/stores/random.ts";
 import { SimBucket, failureFor, type SimRequest } from "./sim-store.ts";
@@ -325,7 +326,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     leaseWaitTimeoutMs: 120_000,
     // Writers that never pipeline (format-1 records only), from a generator of their own so every
     // other seed's run stays as it was.
-    maxRecordsInFlight: seededRandom(seed ^ 0x51a7e0f)() < 0.15 ? 1 : 8,
+    maxRecordsInFlight: seededRandom(seed ^ 0x51a7e0f)() < 0.15 ? 1 : defaultMaxRecordsInFlight,
   };
   // Shared runs are chosen by a generator of their own, so every other seed's run stays as it was
   // (the constant leaves the regression seeds of simulation.test.ts exclusive runs, as they were found).
