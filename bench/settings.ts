@@ -46,10 +46,10 @@ export interface Sizes {
   transaction: { files: number; fileBytes: number; filesPerDirectory: number };
   /**
    * Several writer processes: agent-like (`agentProcesses` each writing every `intervalMs`,
-   * `agentWrites` each; again every `calmIntervalMs`, `calmWrites` each, a pace the one log keeps up with, and again so with ours refreshing every `calmRefreshIntervalMs` while idle), then saturation for each count in `processes`: `writes` awaited writes
+   * `agentWrites` each; again every `calmIntervalMs`, `calmWrites` each, a pace the one log keeps up with, and again so with ours given `refreshIntervalMs: 0`, no catch-up while idle), then saturation for each count in `processes`: `writes` awaited writes
    * each, and `rounds` rounds of `batch` concurrent writes each; files of `fileBytes`.
    */
-  writers: { processes: number[]; writes: number; rounds: number; batch: number; agentProcesses: number; agentWrites: number; intervalMs: number; calmIntervalMs: number; calmWrites: number; calmRefreshIntervalMs: number; fileBytes: number };
+  writers: { processes: number[]; writes: number; rounds: number; batch: number; agentProcesses: number; agentWrites: number; intervalMs: number; calmIntervalMs: number; calmWrites: number; fileBytes: number };
   /**
    * One busy mount: for each count in `clients`, that many clients of one mount each writing
    * `writes` files of `fileBytes`, each awaited after a seeded pause of up to `thinkMs`, beside raw
@@ -91,7 +91,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     agents: { shellModules: 5, treeFiles: 60, treeDirectories: 6 },
     local: { files: 20, fileBytes: 1024, calls: 200, scriptFiles: 20 },
     transaction: { files: 200, fileBytes: 1024, filesPerDirectory: 100 },
-    writers: { processes: [1, 2], writes: 5, rounds: 2, batch: 5, agentProcesses: 2, agentWrites: 4, intervalMs: 50, calmIntervalMs: 100, calmWrites: 4, calmRefreshIntervalMs: 20, fileBytes: 1024 },
+    writers: { processes: [1, 2], writes: 5, rounds: 2, batch: 5, agentProcesses: 2, agentWrites: 4, intervalMs: 50, calmIntervalMs: 100, calmWrites: 4, fileBytes: 1024 },
     busy: { clients: [1, 2, 8], writes: 8, thinkMs: 30, fileBytes: 32 * KiB, awaitedWrites: 8 },
     seedConcurrency: 32,
   },
@@ -104,7 +104,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     agents: { shellModules: 30, treeFiles: 1800, treeDirectories: 60 },
     local: { files: 100, fileBytes: 1024, calls: 5000, scriptFiles: 340 },
     transaction: { files: 10_000, fileBytes: 1024, filesPerDirectory: 100 },
-    writers: { processes: [1, 2, 4, 8], writes: 40, rounds: 8, batch: 10, agentProcesses: 4, agentWrites: 50, intervalMs: 100, calmIntervalMs: 1000, calmWrites: 20, calmRefreshIntervalMs: 100, fileBytes: 1024 },
+    writers: { processes: [1, 2, 4, 8], writes: 40, rounds: 8, batch: 10, agentProcesses: 4, agentWrites: 50, intervalMs: 100, calmIntervalMs: 1000, calmWrites: 20, fileBytes: 1024 },
     busy: { clients: [1, 2, 4, 8, 16], writes: 40, thinkMs: 30, fileBytes: 32 * KiB, awaitedWrites: 50 },
     seedConcurrency: 64,
   },
@@ -127,7 +127,7 @@ const sizesByProfile: Record<Profile, Sizes> = {
     agents: { shellModules: 60, treeFiles: 1800, treeDirectories: 60 },
     local: { files: 1000, fileBytes: 1024, calls: 20_000, scriptFiles: 1000 },
     transaction: { files: 10_000, fileBytes: 1024, filesPerDirectory: 100 },
-    writers: { processes: [1, 2, 4, 8], writes: 100, rounds: 20, batch: 10, agentProcesses: 4, agentWrites: 200, intervalMs: 100, calmIntervalMs: 1000, calmWrites: 60, calmRefreshIntervalMs: 100, fileBytes: 1024 },
+    writers: { processes: [1, 2, 4, 8], writes: 100, rounds: 20, batch: 10, agentProcesses: 4, agentWrites: 200, intervalMs: 100, calmIntervalMs: 1000, calmWrites: 60, fileBytes: 1024 },
     busy: { clients: [1, 2, 4, 8, 16], writes: 200, thinkMs: 30, fileBytes: 32 * KiB, awaitedWrites: 400 },
     seedConcurrency: 64,
   },

@@ -43,7 +43,7 @@ export interface WriterJob {
   phaseMs: number;
   roundTripMs: number;
   fileBytes: number;
-  /** Ours: the mount's `refreshIntervalMs` (a shared writer catches up while idle). */
+  /** Ours: the mount's `refreshIntervalMs` (unset: a shared writer catches up while idle as the others write; 0: never). */
   refreshIntervalMs?: number;
 }
 

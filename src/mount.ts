@@ -260,7 +260,8 @@ export class Mount implements MaintenanceContext {
       { position: start.position, head: startHead, inherited: start.inherited },
     ));
     if (lease === undefined) {
-      if (config.refreshIntervalMs !== undefined) committer.poll(config.refreshIntervalMs);
+      if (config.refreshIntervalMs === undefined) committer.catchUpWhileOthersWrite();
+      else if (config.refreshIntervalMs > 0) committer.poll(config.refreshIntervalMs);
       return;
     }
     // The epoch record: from here on, a writer of an older epoch cannot publish.
@@ -280,7 +281,7 @@ export class Mount implements MaintenanceContext {
         pinned: this.atSeq !== undefined,
       },
     ));
-    if (this.config.refreshIntervalMs !== undefined) follower.poll(this.config.refreshIntervalMs);
+    if (this.config.refreshIntervalMs) follower.poll(this.config.refreshIntervalMs); // 0: never on a timer
   }
 
   get committer(): Committer | undefined {

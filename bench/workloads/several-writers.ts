@@ -7,8 +7,9 @@
 // - Agent-like: `agentProcesses` processes, each writing a small file every `intervalMs` from a
 //   seeded phase of its own: is a commit's latency close to a raw PUT's while others commit too?
 //   Again every `calmIntervalMs` (`calmWrites` each): a pace far below the one log's bound (see
-//   the saturated runs), where a write does not queue behind the others but lags their records;
-//   and that pace once more with our writers refreshing every `calmRefreshIntervalMs` while idle.
+//   the saturated runs), where a write does not queue behind the others but lags their records
+//   unless it caught up while idle (what a shared writer does by default while others are at
+//   work); and that pace once more with ours given `refreshIntervalMs: 0`, which turns that off.
 // - Saturation, for each process count: awaited single writes one after another, and rounds of
 //   `batch` writes issued at once (ours group-commits a round), each round awaited. Records per
 //   second, writes per second, latency percentiles, slots lost to other writers per record, and
@@ -125,15 +126,15 @@ interface Shape {
   count: number;
   /** Paced: time between the starts of two writes of a process. */
   intervalMs?: number;
-  /** Ours: the writers' `refreshIntervalMs` (they catch up while idle). */
+  /** Ours: the writers' `refreshIntervalMs` (unset: they catch up while idle as others write; 0: never). */
   refreshIntervalMs?: number;
 }
 
 export async function severalWriters(context: BenchContext): Promise<ScenarioResult[]> {
-  const { processes, writes, rounds, batch, agentProcesses, agentWrites, intervalMs, calmIntervalMs, calmWrites, calmRefreshIntervalMs, fileBytes } = context.settings.sizes.writers;
+  const { processes, writes, rounds, batch, agentProcesses, agentWrites, intervalMs, calmIntervalMs, calmWrites, fileBytes } = context.settings.sizes.writers;
   const agents = (pace: number, count: number, id: string, refreshIntervalMs?: number): Shape => ({
     id,
-    title: `Several writers, agent-like: ${agentProcesses} processes each writing a ${fileBytes / 1024} KiB file every ${pace} ms (${count} each)${refreshIntervalMs === undefined ? "" : `, ours refreshing every ${refreshIntervalMs} ms while idle`}, commit latency against a raw PUT's`,
+    title: `Several writers, agent-like: ${agentProcesses} processes each writing a ${fileBytes / 1024} KiB file every ${pace} ms (${count} each)${refreshIntervalMs === 0 ? ", ours with refreshIntervalMs 0 (no catch-up while idle)" : ""}, commit latency against a raw PUT's`,
     mode: "paced",
     processes: agentProcesses,
     count,
@@ -143,7 +144,7 @@ export async function severalWriters(context: BenchContext): Promise<ScenarioRes
   const shapes: Shape[] = [
     agents(intervalMs, agentWrites, `writers-agents-${agentProcesses}`),
     agents(calmIntervalMs, calmWrites, `writers-agents-${agentProcesses}-calm`),
-    agents(calmIntervalMs, calmWrites, `writers-agents-${agentProcesses}-calm-refreshing`, calmRefreshIntervalMs),
+    agents(calmIntervalMs, calmWrites, `writers-agents-${agentProcesses}-calm-no-catch-up`, 0),
     ...processes.map((count) => ({
       id: `writers-single-${count}`,
       title: `Several writers, saturated: ${count === 1 ? "1 process" : `${count} processes, each`} awaiting ${writes} writes of ${fileBytes / 1024} KiB one after another`,

@@ -144,9 +144,11 @@ export const mountConfigSchema = z
      * Readers refresh on this interval, in ms (off by default); so do shared writers while idle,
      * so that a write after a pause finds the other writers' records taken in and usually lands at
      * its first PUT (each refresh that finds nothing is one GET; a write that comes while one is
-     * under way waits for it). An exclusive writer ignores it.
+     * under way waits for it). Unset, a shared writer catches up while idle only while other
+     * writers are at work, as often as they write (`catchUpRecordsMs` in src/commit/committer.ts);
+     * 0: never on a timer. An exclusive writer ignores it.
      */
-    refreshIntervalMs: milliseconds(1).optional(),
+    refreshIntervalMs: milliseconds(0).optional(),
     /**
      * The exclusive writer's lease: its time to live (default 30 s). Only an exclusive writer
      * holds one; given without `exclusive`, it asks for the exclusive writer (`isExclusiveWriter`).

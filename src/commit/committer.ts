@@ -137,6 +137,26 @@ export const othersActiveMs = 10_000;
 export const maxLookAheadSlots = 8;
 
 /**
+ * A shared writer with no `refreshIntervalMs` of its own catches up while idle by itself, but only
+ * while other writers are at work (it has taken in records of theirs written in the last
+ * `othersActiveMs`), and as often as they write: `catchUpRecordsMs` divided by the number of those
+ * records, between `minCatchUpMs` and `maxCatchUpMs`. A write after a pause then finds another
+ * writer's record in its slot with a chance of about their rate times half the pause, a tenth (plus
+ * what lands during its own PUT's round trip), instead of nearly always; each catch-up that finds
+ * nothing is one GET. A writer alone, or whose companions have fallen silent, makes no request
+ * while idle.
+ */
+export const catchUpRecordsMs = 2_000;
+export const minCatchUpMs = 50;
+export const maxCatchUpMs = 1_000;
+
+/** The pause before a shared writer's next catch-up while idle, given the other writers' records of the last `othersActiveMs`; undefined: none. */
+export function catchUpPauseMs(othersRecords: number): number | undefined {
+  if (othersRecords <= 0) return undefined;
+  return Math.min(maxCatchUpMs, Math.max(minCatchUpMs, catchUpRecordsMs / othersRecords));
+}
+
+/**
  * Another writer's record in the slot a record of ours tried, and, when the writer read the slots
  * from there while its PUT was on its way (`lookAheadSlots`), the records found after it, in
  * order up to the first empty slot, and whether that empty slot was found (the log's end, then).
@@ -264,6 +284,11 @@ export class Committer {
   /** A shared writer's catch-up while idle (`poll`), and the one under way. */
   private pollTimer: ReturnType<typeof setInterval> | undefined;
   private polling: Promise<unknown> | undefined;
+  /** Catching up while others are at work (`catchUpWhileOthersWrite`): on, and the pause under way. */
+  private catchingUp = false;
+  private catchUpTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the other writers' records taken in lately were written (capped at this writer's now), oldest first. */
+  private othersTimes: number[] = [];
   /**
    * Open while a transaction body of this committer runs, in the body's own async context: a
    * write through the mount (not the transaction) from there would wait for the body that waits
@@ -523,6 +548,42 @@ export class Committer {
     this.pollTimer.unref?.();
   }
 
+  /**
+   * Catches up while idle as often as the other writers write, while they do (`catchUpRecordsMs`):
+   * what a shared writer does unless given `refreshIntervalMs`.
+   */
+  catchUpWhileOthersWrite(): void {
+    if (!this.shared) return;
+    this.catchingUp = true;
+    this.armCatchUp();
+  }
+
+  /** The pause before the next catch-up (`catchUpPauseMs`), forgetting the other writers' records older than `othersActiveMs`. */
+  private catchUpPause(): number | undefined {
+    const since = this.options.now() - othersActiveMs;
+    const stale = this.othersTimes.findIndex((time) => time >= since);
+    this.othersTimes.splice(0, stale === -1 ? this.othersTimes.length : stale);
+    return catchUpPauseMs(this.othersTimes.length);
+  }
+
+  private armCatchUp(): void {
+    if (!this.catchingUp || this.catchUpTimer !== undefined || this.closed) return;
+    const pause = this.catchUpPause();
+    if (pause === undefined) return; // armed again when another writer's record is taken in
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = undefined;
+      if (this.closed || this.fencedBy !== undefined) return;
+      if (this.draining !== undefined || this.flights.length > 0 || this.polling !== undefined) return this.armCatchUp(); // busy: it sees the log anyway
+      this.polling = this.refresh()
+        .catch(() => {}) // the next write reads the log as it must anyway
+        .finally(() => {
+          this.polling = undefined;
+          this.armCatchUp();
+        });
+    }, pause);
+    this.catchUpTimer.unref?.();
+  }
+
   async refresh(): Promise<{ seq: number; changed: boolean }> {
     if (!this.shared) return { seq: this.position.seq, changed: false };
     return this.mutex.run(async () => {
@@ -541,6 +602,9 @@ export class Committer {
   async close(options: { snapshot: boolean }): Promise<void> {
     if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+    this.catchingUp = false;
+    if (this.catchUpTimer !== undefined) clearTimeout(this.catchUpTimer);
+    this.catchUpTimer = undefined;
     await this.polling;
     await this.mutex.run(async () => {});
     // Awaiting the loop itself, not the mutex: between batches the loop waits a turn of the event
@@ -1042,7 +1106,19 @@ export class Committer {
    */
   private inherit(records: readonly DecodedRecord[], voided: readonly DecodedRecord[] = []): void {
     for (const record of records) this.noteCollect(record.header.seq, record.header.ops);
-    for (const record of records) if (record.header.writer !== this.options.writerId) this.othersSeenAt = Math.max(this.othersSeenAt, record.header.time);
+    let others = false;
+    for (const record of records) {
+      if (record.header.writer === this.options.writerId) continue;
+      this.othersSeenAt = Math.max(this.othersSeenAt, record.header.time);
+      if (this.catchingUp) {
+        this.othersTimes.push(Math.min(record.header.time, this.options.now()));
+        others = true;
+      }
+    }
+    if (others) {
+      if (this.othersTimes.length > 4_096) this.othersTimes.splice(0, this.othersTimes.length - 4_096);
+      this.armCatchUp();
+    }
     const all = voided.length === 0 ? records : [...records, ...voided].sort((a, b) => a.header.seq - b.header.seq);
     this.head.inherited(all.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }

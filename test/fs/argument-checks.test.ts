@@ -27,6 +27,7 @@ describe("numeric options are bounded, naming the field", () => {
     ["leaseWaitTimeoutMs = 2**31", { leaseWaitTimeoutMs: 2 ** 31 }, "leaseWaitTimeoutMs"],
     ["requestTimeoutMs = Infinity", { requestTimeoutMs: Number.POSITIVE_INFINITY }, "requestTimeoutMs"],
     ["refreshIntervalMs = 2**31", { mode: "readonly", refreshIntervalMs: 2 ** 31 }, "refreshIntervalMs"],
+    ["refreshIntervalMs = -1", { refreshIntervalMs: -1 }, "refreshIntervalMs"],
     ["headDelayMs = 2**31", { headDelayMs: 2 ** 31 }, "headDelayMs"],
     ["snapshotEveryBytes = 2**60", { snapshotEveryBytes: 2 ** 60 }, "snapshotEveryBytes"],
     ["atSeq = 2**60", { mode: "readonly", atSeq: 2 ** 60 }, "atSeq"],

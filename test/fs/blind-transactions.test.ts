@@ -11,10 +11,11 @@ import { testWorkspace, type Backend } from "../support/mounts.ts";
 
 afterAll(removeTempDirectories);
 
-async function twoSharedWriters(backend: Backend, label: string): Promise<{ a: S3CachedFs; b: S3CachedFs; close: () => Promise<void> }> {
+/** `refreshIntervalMs: 0` where requests are counted: no catch-up while idle on a timer between the steps. */
+async function twoSharedWriters(backend: Backend, label: string, config: { refreshIntervalMs?: number } = {}): Promise<{ a: S3CachedFs; b: S3CachedFs; close: () => Promise<void> }> {
   const workspace = await testWorkspace(backend, label);
-  const a = await workspace.mount({ name: "a", exclusive: false }, { cacheRoot: workspace.freshCacheRoot() });
-  const b = await workspace.mount({ name: "b", exclusive: false }, { cacheRoot: workspace.freshCacheRoot() });
+  const a = await workspace.mount({ name: "a", exclusive: false, ...config }, { cacheRoot: workspace.freshCacheRoot() });
+  const b = await workspace.mount({ name: "b", exclusive: false, ...config }, { cacheRoot: workspace.freshCacheRoot() });
   return {
     a,
     b,
@@ -109,7 +110,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
     });
 
     test("catchUp: false starts a blind transaction from the mount's view, without the GET of the log's end; what another writer committed meanwhile is still met at publication", async () => {
-      const { a, b, close } = await twoSharedWriters(backend, "blind-catch-up");
+      const { a, b, close } = await twoSharedWriters(backend, "blind-catch-up", { refreshIntervalMs: 0 });
       await a.writeFile("/log.txt", "start\n");
       await b.refresh();
       await b.appendFile("/log.txt", "from b\n"); // a has not seen it

@@ -115,6 +115,20 @@ describe("mount checks", () => {
     await writer.close();
   });
 
+  test("a reader with refreshIntervalMs 0 refreshes only when asked: no timer, no request", async () => {
+    const workspace = await testWorkspace("local", "interval-off");
+    const writer = await workspace.mount();
+    const reader = await workspace.mount({ name: "still", mode: "readonly", refreshIntervalMs: 0 }, { cacheRoot: workspace.freshCacheRoot() });
+    const requests = reader.stats().requests.total.requests;
+    await writer.writeFile("/news.txt", "fresh");
+    await Bun.sleep(50);
+    expect({ requests: reader.stats().requests.total.requests, seen: await reader.exists("/news.txt") }).toEqual({ requests, seen: false });
+    await reader.refresh();
+    expect(await reader.readText("/news.txt")).toBe("fresh");
+    await reader.close();
+    await writer.close();
+  });
+
   test("a read-only mount of an empty prefix is ENOENT and names the place", async () => {
     const workspace = await testWorkspace("local", "empty");
     const error = await expectCode(workspace.mount({ mode: "readonly" }), "ENOENT");

@@ -7,18 +7,22 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { FileExistsError, StaleFileError, callLifecycle } from "@mastra/core/workspace";
 import { FencedError, type S3CachedFs } from "../../src/core.ts";
 import { AcceleratedFS } from "../../src/mastra/index.ts";
-import { maxTransactionRuns } from "../../src/commit/committer.ts";
+import { catchUpPauseMs, maxCatchUpMs, maxTransactionRuns, minCatchUpMs, othersActiveMs } from "../../src/commit/committer.ts";
+import { S3CachedFsManagerImpl } from "../../src/manager.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace, type Backend, type TestWorkspace } from "../support/mounts.ts";
 
 afterAll(removeTempDirectories);
 
-/** `count` shared writers of one workspace, each with its own cache root. */
-async function sharedWriters(workspace: TestWorkspace, count: number): Promise<S3CachedFs[]> {
+/**
+ * `count` shared writers of one workspace, each with its own cache root. Tests that count requests
+ * pass `refreshIntervalMs: 0`: no catch-up while idle on a timer of its own between their steps.
+ */
+async function sharedWriters(workspace: TestWorkspace, count: number, config: { refreshIntervalMs?: number } = {}): Promise<S3CachedFs[]> {
   const writers: S3CachedFs[] = [];
   for (let index = 0; index < count; index++) {
-    writers.push(await workspace.mount({ name: `writer-${index}`, exclusive: false }, { cacheRoot: workspace.freshCacheRoot() }));
+    writers.push(await workspace.mount({ name: `writer-${index}`, exclusive: false, ...config }, { cacheRoot: workspace.freshCacheRoot() }));
   }
   return writers;
 }
@@ -341,7 +345,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
 
     test("request counts: an uncontended write is one PUT; a lost slot costs the PUT and a GET of the winner's record, then the PUT at the next slot at once", async () => {
       const workspace = await testWorkspace(backend, "shared-counts");
-      const [a, b] = await sharedWriters(workspace, 2);
+      const [a, b] = await sharedWriters(workspace, 2, { refreshIntervalMs: 0 });
       const requests = (fs: S3CachedFs) => {
         const counts = fs.stats().requests;
         return { get: counts.get.requests, put: counts.put.requests, total: counts.total.requests };
@@ -405,7 +409,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
     test("request counts: a lagging writer's first lost slots cost a PUT and a GET each, then it reads ahead to the log's end; a lag past the slot limit still commits", async () => {
       const workspace = await testWorkspace(backend, "shared-lag");
       // d mounts first and writes last, having never taken in another writer's record.
-      const [a, b, c, d] = await sharedWriters(workspace, 4);
+      const [a, b, c, d] = await sharedWriters(workspace, 4, { refreshIntervalMs: 0 });
       const requests = (fs: S3CachedFs) => ({ get: fs.stats().requests.get.requests, put: fs.stats().requests.put.requests });
       await a!.writeFile("/a-1.txt", "a");
       await b!.writeFile("/b-1.txt", "b");
@@ -430,7 +434,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
 
     test("request counts: a writer that has met others at work reads the slots after its own beside its PUT, so a lag costs one lost slot and no GET round trip of its own", async () => {
       const workspace = await testWorkspace(backend, "shared-look-ahead");
-      const [a, b] = await sharedWriters(workspace, 2);
+      const [a, b] = await sharedWriters(workspace, 2, { refreshIntervalMs: 0 });
       const requests = (fs: S3CachedFs) => ({ get: fs.stats().requests.get.requests, put: fs.stats().requests.put.requests, lostSlots: fs.stats().commits!.lostSlots });
       const cost = async (write: () => Promise<unknown>) => {
         const before = requests(b!);
@@ -496,6 +500,62 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await Bun.sleep(30);
       expect(b.stats().requests.total.requests).toBe(requests);
       await a.close();
+    });
+
+    test("refreshIntervalMs unset: a shared writer that has met others at work catches up while idle by itself, and stops once they fall silent; 0 turns it off", async () => {
+      const workspace = await testWorkspace(backend, "shared-catch-up");
+      let skew = 0;
+      const now = () => Date.now() + skew;
+      const mountShared = (name: string, config: { refreshIntervalMs?: number } = {}) =>
+        new S3CachedFsManagerImpl({ cacheRoot: workspace.freshCacheRoot(), storeFactory: () => workspace.makeStore(), now }).mount({ name, exclusive: false, headDelayMs: 60_000, ...config });
+      const a = await mountShared("a");
+      const b = await mountShared("b");
+      const off = await mountShared("off", { refreshIntervalMs: 0 });
+      await a.writeFile("/a-1.txt", "a");
+      await b.writeFile("/b-1.txt", "b"); // its slot is a's: b has now met a writer at work
+      await off.writeFile("/off-1.txt", "off"); // and so has this one
+      for (let index = 2; index <= 3; index++) await a.writeFile(`/a-${index}.txt`, "a");
+      // b takes a's records in by itself: three of them in the last 10 s, so a catch-up every
+      // 667 ms (catchUpPauseMs); the 20 s allowed only turns a writer that never catches up into
+      // a failure that says so.
+      const waitUntil = Date.now() + 20_000;
+      while (b.stats().seq < a.stats().seq) {
+        if (Date.now() > waitUntil) throw new Error(`the idle shared writer never took in the other writers' records (it is at ${b.stats().seq}, the log at ${a.stats().seq})`);
+        await Bun.sleep(10);
+      }
+      const lostBefore = b.stats().commits!.lostSlots;
+      const putsBefore = b.stats().requests.put.requests;
+      await b.writeFile("/b-2.txt", "b");
+      expect({ puts: b.stats().requests.put.requests - putsBefore, lostSlots: b.stats().commits!.lostSlots - lostBefore }).toEqual({ puts: 1, lostSlots: 0 });
+      // The writer with refreshIntervalMs 0 made no request while idle, and its write lags.
+      const offLost = off.stats().commits!.lostSlots;
+      await off.writeFile("/off-2.txt", "off");
+      expect(off.stats().commits!.lostSlots - offLost).toBe(1);
+      // The others fall silent: 11 s later by the mounts' clock, b's window is empty. The catch-up
+      // already waiting may still run (at most maxCatchUpMs); after it, nothing.
+      skew += othersActiveMs + 1_000;
+      await Bun.sleep(maxCatchUpMs + 300);
+      const idle = b.stats().requests.total.requests;
+      await Bun.sleep(maxCatchUpMs + 300);
+      expect(b.stats().requests.total.requests).toBe(idle);
+      // Others at work again: b meets a's new record at its next write, and catches up again.
+      await a.writeFile("/a-4.txt", "a");
+      await b.writeFile("/b-3.txt", "b");
+      await a.writeFile("/a-5.txt", "a");
+      while (b.stats().seq < a.stats().seq) {
+        if (Date.now() > waitUntil + 10_000) throw new Error("the shared writer did not catch up again once another writer was at work");
+        await Bun.sleep(10);
+      }
+      await b.close(); // stops its catch-ups: nothing runs after close
+      await a.writeFile("/a-6.txt", "a");
+      const closed = b.stats().requests.total.requests;
+      await Bun.sleep(maxCatchUpMs + 300);
+      expect(b.stats().requests.total.requests).toBe(closed);
+      for (const writer of [a, off]) await writer.close();
+    });
+
+    test("catchUpPauseMs: the pause between catch-ups follows the other writers' records of the last othersActiveMs", () => {
+      expect([0, 1, 2, 20, 40, 1_000].map(catchUpPauseMs)).toEqual([undefined, maxCatchUpMs, 1_000, 100, minCatchUpMs, minCatchUpMs]);
     });
 
     test("garbage collection runs in a shared writer (test/maintenance/shared-collection.test.ts has the rest); fsck repairs from a shared writer (test/maintenance/shared-repair.test.ts); snapshots work", async () => {
