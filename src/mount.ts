@@ -196,7 +196,7 @@ export class Mount implements MaintenanceContext {
     const created = this.created;
     if (this.atSeq !== undefined) {
       const position = await openAtSeq(namespace, applier, log, cache, format.fsId, created, timeTravelBase(head.document, format, this.atSeq), this.atSeq);
-      return { position, knownSeq: head.document?.seq ?? 0, document: undefined, inherited: [] };
+      return { position, knownSeq: head.document?.seq ?? 0, document: undefined, inherited: [], writersRead: [] };
     }
     const damagedHead = head.fetched instanceof DamagedHeadError ? head.fetched : undefined;
     const start = (rebuild: boolean) =>
@@ -234,6 +234,7 @@ export class Mount implements MaintenanceContext {
       const caught = await catchUp(this.log, this.namespace, this.applier, start.position, this.cache, { snapshot: start.document?.snapshot ?? head.document?.snapshot ?? 0 });
       // Void records are log bytes too: the snapshot cadence counts them.
       const read = [...caught.records, ...caught.voided].sort((a, b) => a.header.seq - b.header.seq);
+      start = { ...start, writersRead: [...start.writersRead, ...caught.records.map(({ header }) => ({ writer: header.writer, time: header.time }))] };
       start = { ...start, position: caught.position, inherited: [...start.inherited, ...read.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength }))] };
     }
     const lease = !exclusive ? undefined : (this.lease = new WriterLease(this.store, { ...leaseOptions, onLost: (holder) => this.committer?.fence(holder?.epoch) }));
@@ -262,6 +263,7 @@ export class Mount implements MaintenanceContext {
     if (lease === undefined) {
       if (config.refreshIntervalMs === undefined) committer.catchUpWhileOthersWrite();
       else if (config.refreshIntervalMs > 0) committer.poll(config.refreshIntervalMs);
+      committer.meetOthers(start.writersRead); // a workspace others are writing to: met at once
       return;
     }
     // The epoch record: from here on, a writer of an older epoch cannot publish.

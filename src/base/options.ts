@@ -145,7 +145,7 @@ export const mountConfigSchema = z
      * so that a write after a pause finds the other writers' records taken in and usually lands at
      * its first PUT (each refresh that finds nothing is one GET; a write that comes while one is
      * under way waits for it). Unset, a shared writer catches up while idle only while other
-     * writers are at work, as often as they write (`catchUpRecordsMs` in src/commit/committer.ts);
+     * writers are at work, as often as they write (`catchUpPauseMs` in src/commit/committer.ts);
      * 0: never on a timer. An exclusive writer ignores it.
      */
     refreshIntervalMs: milliseconds(0).optional(),

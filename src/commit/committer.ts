@@ -29,7 +29,7 @@ import { FencedError, FsError } from "../base/errors.ts";
 import { defaultMaxRecordsInFlight } from "../base/options.ts";
 import { extentsBroughtIn, type Extent, type Op } from "../log/ops.ts";
 import { chunkPrefix, newChunkKey, newPackKey, packPrefix, walKey } from "../log/keys.ts";
-import { encodeRecord, headerEpoch, pipelinedRecordFormat, recordFormat, type DecodedRecord, type LogPosition } from "../log/record.ts";
+import { encodeRecord, headerEpoch, pipelinedRecordFormat, recordFormat, type DecodedRecord, type LogPosition, type RecordHeader } from "../log/record.ts";
 import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
 import { isDiskFullError, type Namespace, type SealedChanges } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
@@ -139,21 +139,26 @@ export const maxLookAheadSlots = 8;
 /**
  * A shared writer with no `refreshIntervalMs` of its own catches up while idle by itself, but only
  * while other writers are at work (it has taken in records of theirs written in the last
- * `othersActiveMs`), and as often as they write: `catchUpRecordsMs` divided by the number of those
- * records, between `minCatchUpMs` and `maxCatchUpMs`. A write after a pause then finds another
- * writer's record in its slot with a chance of about their rate times half the pause, a tenth (plus
- * what lands during its own PUT's round trip), instead of nearly always; each catch-up that finds
- * nothing is one GET. A writer alone, or whose companions have fallen silent, makes no request
- * while idle.
+ * `othersActiveMs`), and as often as they write: the pause is `catchUpShare` of the mean time
+ * between those records (taken over at least `minCatchUpSpanMs`), between `minCatchUpMs` and
+ * `maxCatchUpMs`. A write after a pause then finds another writer's record in its slot with a
+ * chance of about their rate times half the pause, a tenth (plus what lands during its own PUT's
+ * round trip), instead of nearly always; each catch-up that finds nothing is one GET. A writer
+ * alone, or whose companions have fallen silent, makes no request while idle.
  */
-export const catchUpRecordsMs = 2_000;
+export const catchUpShare = 0.2;
+export const minCatchUpSpanMs = 1_000;
 export const minCatchUpMs = 50;
 export const maxCatchUpMs = 1_000;
 
-/** The pause before a shared writer's next catch-up while idle, given the other writers' records of the last `othersActiveMs`; undefined: none. */
-export function catchUpPauseMs(othersRecords: number): number | undefined {
+/**
+ * The pause before a shared writer's next catch-up while idle, given the other writers' records of
+ * the last `othersActiveMs` and the time from the oldest of them to now; undefined: none.
+ */
+export function catchUpPauseMs(othersRecords: number, spanMs: number): number | undefined {
   if (othersRecords <= 0) return undefined;
-  return Math.min(maxCatchUpMs, Math.max(minCatchUpMs, catchUpRecordsMs / othersRecords));
+  const perRecordMs = Math.min(othersActiveMs, Math.max(minCatchUpSpanMs, spanMs)) / othersRecords;
+  return Math.min(maxCatchUpMs, Math.max(minCatchUpMs, catchUpShare * perRecordMs));
 }
 
 /**
@@ -549,7 +554,7 @@ export class Committer {
   }
 
   /**
-   * Catches up while idle as often as the other writers write, while they do (`catchUpRecordsMs`):
+   * Catches up while idle as often as the other writers write, while they do (`catchUpPauseMs`):
    * what a shared writer does unless given `refreshIntervalMs`.
    */
   catchUpWhileOthersWrite(): void {
@@ -560,10 +565,10 @@ export class Committer {
 
   /** The pause before the next catch-up (`catchUpPauseMs`), forgetting the other writers' records older than `othersActiveMs`. */
   private catchUpPause(): number | undefined {
-    const since = this.options.now() - othersActiveMs;
-    const stale = this.othersTimes.findIndex((time) => time >= since);
+    const now = this.options.now();
+    const stale = this.othersTimes.findIndex((time) => time >= now - othersActiveMs);
     this.othersTimes.splice(0, stale === -1 ? this.othersTimes.length : stale);
-    return catchUpPauseMs(this.othersTimes.length);
+    return catchUpPauseMs(this.othersTimes.length, now - (this.othersTimes[0] ?? now));
   }
 
   private armCatchUp(): void {
@@ -1106,12 +1111,22 @@ export class Committer {
    */
   private inherit(records: readonly DecodedRecord[], voided: readonly DecodedRecord[] = []): void {
     for (const record of records) this.noteCollect(record.header.seq, record.header.ops);
+    this.meetOthers(records.map(({ header }) => header));
+    const all = voided.length === 0 ? records : [...records, ...voided].sort((a, b) => a.header.seq - b.header.seq);
+    this.head.inherited(all.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
+  }
+
+  /**
+   * Notes the other writers' records among `records` (taken in now, or read as the mount started, by their headers):
+   * when they wrote last (lookAheadSlots) and how often (catchUpPause).
+   */
+  meetOthers(records: readonly Pick<RecordHeader, "writer" | "time">[]): void {
     let others = false;
-    for (const record of records) {
-      if (record.header.writer === this.options.writerId) continue;
-      this.othersSeenAt = Math.max(this.othersSeenAt, record.header.time);
+    for (const { writer, time } of records) {
+      if (writer === this.options.writerId) continue;
+      this.othersSeenAt = Math.max(this.othersSeenAt, time);
       if (this.catchingUp) {
-        this.othersTimes.push(Math.min(record.header.time, this.options.now()));
+        this.othersTimes.push(Math.min(time, this.options.now()));
         others = true;
       }
     }
@@ -1119,8 +1134,6 @@ export class Committer {
       if (this.othersTimes.length > 4_096) this.othersTimes.splice(0, this.othersTimes.length - 4_096);
       this.armCatchUp();
     }
-    const all = voided.length === 0 ? records : [...records, ...voided].sort((a, b) => a.header.seq - b.header.seq);
-    this.head.inherited(all.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
 
   /**

@@ -10,7 +10,7 @@ import type { OpApplier } from "../namespace/apply-ops.ts";
 import { loadSnapshot } from "../namespace/snapshot.ts";
 import { DamagedHeadError, formatVersion, type FormatDocument, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
 import { clockKey, headKey, snapshotKey, walKey } from "../log/keys.ts";
-import type { LogPosition } from "../log/record.ts";
+import type { LogPosition, RecordHeader } from "../log/record.ts";
 import { catchUp, indexNeedsRebuild } from "../commit/replay.ts";
 import { positionFromMeta, positionMeta } from "../namespace/position.ts";
 import { recordSizes, type LogRecordSize } from "../commit/record-sizes.ts";
@@ -54,6 +54,8 @@ export interface MountStart {
   document: HeadDocument | undefined;
   /** The records the index holds above the snapshot it started from, with their sizes, read at this mount or before it (a writer's snapshot cadence counts them). */
   inherited: LogRecordSize[];
+  /** Who wrote the records read from the log at this mount, and when (a shared writer meets the others at work by them). */
+  writersRead: Pick<RecordHeader, "writer" | "time">[];
 }
 
 /**
@@ -88,6 +90,7 @@ export async function startIndex(options: {
   let known = head?.seq ?? 0;
   let reuseLocal = !options.rebuild;
   let listing: { records: Set<number>; snapshots: number[] } | undefined;
+  let writersRead: Pick<RecordHeader, "writer" | "time">[] = [];
 
   const attempt = async (seq: number): Promise<LogPosition | undefined> => {
     tried.add(seq);
@@ -106,7 +109,9 @@ export async function startIndex(options: {
       }
     }
     const limit = options.readonly ? Math.max(0, known - position.seq) + 256 : undefined;
-    position = (await catchUp(log, namespace, applier, position, cache, { knownSeq: known, maxRecords: limit, snapshot: seq })).position;
+    const caught = await catchUp(log, namespace, applier, position, cache, { knownSeq: known, maxRecords: limit, snapshot: seq });
+    position = caught.position;
+    writersRead = caught.records.map(({ header }) => ({ writer: header.writer, time: header.time }));
     const reached = Math.max(known, newest(failed));
     if (position.seq < reached) {
       if (fromLocal) reuseLocal = false;
@@ -128,7 +133,7 @@ export async function startIndex(options: {
   const done = (position: LogPosition, seq: number): MountStart => {
     // Every record above the snapshot the index holds, whether read now or before this mount.
     const inherited = recordSizes(namespace.pending, position.seq);
-    if (listing === undefined && failed.size === 0) return { position, knownSeq: known, document: undefined, inherited };
+    if (listing === undefined && failed.size === 0) return { position, knownSeq: known, document: undefined, inherited, writersRead };
     // The head did not say where to start: what a writer's head should say instead.
     const snapshot = tried.has(seq) && !failed.has(seq) ? seq : 0;
     const good = (listing?.snapshots ?? head?.snapshots ?? []).filter((listed) => !failed.has(listed) && listed <= position.seq);
@@ -151,7 +156,7 @@ export async function startIndex(options: {
       nonce: head?.nonce ?? "",
       updated: head?.updated ?? "",
     };
-    return { position, knownSeq: known, document, inherited };
+    return { position, knownSeq: known, document, inherited, writersRead };
   };
 
   // The head's starting points: its snapshot, the older ones it lists, then the log's start.

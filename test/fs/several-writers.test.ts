@@ -515,14 +515,17 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await b.writeFile("/b-1.txt", "b"); // its slot is a's: b has now met a writer at work
       await off.writeFile("/off-1.txt", "off"); // and so has this one
       for (let index = 2; index <= 3; index++) await a.writeFile(`/a-${index}.txt`, "a");
-      // b takes a's records in by itself: three of them in the last 10 s, so a catch-up every
-      // 667 ms (catchUpPauseMs); the 20 s allowed only turns a writer that never catches up into
-      // a failure that says so.
-      const waitUntil = Date.now() + 20_000;
-      while (b.stats().seq < a.stats().seq) {
-        if (Date.now() > waitUntil) throw new Error(`the idle shared writer never took in the other writers' records (it is at ${b.stats().seq}, the log at ${a.stats().seq})`);
-        await Bun.sleep(10);
-      }
+      // b takes a's records in by itself (catchUpPauseMs: a few records within a second, a
+      // catch-up every 67 to 200 ms); the 20 s allowed only turns a writer that never catches up
+      // into a failure that says so.
+      const caughtUp = async (writer: S3CachedFs, what: string) => {
+        const waitUntil = Date.now() + 20_000;
+        while (writer.stats().seq < a.stats().seq) {
+          if (Date.now() > waitUntil) throw new Error(`${what} never took in the other writers' records (it is at ${writer.stats().seq}, the log at ${a.stats().seq})`);
+          await Bun.sleep(10);
+        }
+      };
+      await caughtUp(b, "the idle shared writer");
       const lostBefore = b.stats().commits!.lostSlots;
       const putsBefore = b.stats().requests.put.requests;
       await b.writeFile("/b-2.txt", "b");
@@ -531,6 +534,12 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const offLost = off.stats().commits!.lostSlots;
       await off.writeFile("/off-2.txt", "off");
       expect(off.stats().commits!.lostSlots - offLost).toBe(1);
+      // A writer that mounts while others are at work has met them as it read the log: it keeps
+      // up without having written.
+      const late = await mountShared("late");
+      await a.writeFile("/a-late.txt", "a");
+      await caughtUp(late, "a shared writer mounted while others were at work");
+      await late.close();
       // The others fall silent: 11 s later by the mounts' clock, b's window is empty. The catch-up
       // already waiting may still run (at most maxCatchUpMs); after it, nothing.
       skew += othersActiveMs + 1_000;
@@ -542,10 +551,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await a.writeFile("/a-4.txt", "a");
       await b.writeFile("/b-3.txt", "b");
       await a.writeFile("/a-5.txt", "a");
-      while (b.stats().seq < a.stats().seq) {
-        if (Date.now() > waitUntil + 10_000) throw new Error("the shared writer did not catch up again once another writer was at work");
-        await Bun.sleep(10);
-      }
+      await caughtUp(b, "the shared writer, once another writer was at work again,");
       await b.close(); // stops its catch-ups: nothing runs after close
       await a.writeFile("/a-6.txt", "a");
       const closed = b.stats().requests.total.requests;
@@ -554,8 +560,10 @@ for (const backend of ["local", "s3"] as Backend[]) {
       for (const writer of [a, off]) await writer.close();
     });
 
-    test("catchUpPauseMs: the pause between catch-ups follows the other writers' records of the last othersActiveMs", () => {
-      expect([0, 1, 2, 20, 40, 1_000].map(catchUpPauseMs)).toEqual([undefined, maxCatchUpMs, 1_000, 100, minCatchUpMs, minCatchUpMs]);
+    test("catchUpPauseMs: the pause between catch-ups follows the other writers' rate over the last othersActiveMs, a fifth of the time between their records", () => {
+      const cases = [[0, 0], [1, 0], [2, 500], [3, othersActiveMs], [30, othersActiveMs], [300, othersActiveMs], [1, 60_000]] as const;
+      const pauses = cases.map(([records, span]) => catchUpPauseMs(records, span));
+      expect(pauses.map((pause) => (pause === undefined ? pause : Math.round(pause)))).toEqual([undefined, 200, 100, 667, 67, minCatchUpMs, maxCatchUpMs]);
     });
 
     test("garbage collection runs in a shared writer (test/maintenance/shared-collection.test.ts has the rest); fsck repairs from a shared writer (test/maintenance/shared-repair.test.ts); snapshots work", async () => {
