@@ -122,17 +122,24 @@ export const maxOperationsInFlight = 2_000;
 export const pipelineCooldownRecords = 16;
 
 /**
- * A shared writer that starts new work after a pause (a write when no batch was under way, a
- * transaction's first run, later than the turn of the event loop in which it last saw the log's
- * end) while other writers are at work (one of their records taken in was
- * written less than this long ago) reads the slots from its record's on while the record's PUT is
- * on its way: when the PUT finds the slot taken, the records it missed are already read, up to
- * the log's end, and its next PUT goes to the right slot at once, instead of one lost slot and one
- * GET per record it missed (a writer that writes every few hundred milliseconds beside three others
- * lagged three records at nearly every write, and paid two round trips for each). A write that
- * wins its slot pays those GETs for nothing: they go out beside its PUT and add no round trip.
+ * Other writers are at work while one of their records taken in was written less than this long
+ * ago: a shared writer then catches up while idle (catchUpPauseMs).
  */
 export const othersActiveMs = 10_000;
+/**
+ * A shared writer that starts new work after a pause (a write when no batch was under way, a
+ * transaction's first run, later than the turn of the event loop in which it last saw the log's
+ * end) and has met other writers lately (one of their records taken in was written less than this
+ * long ago) reads the slots from its record's on while the record's PUT is on its way: when the
+ * PUT finds the slot taken, the records it missed are already read, up to the log's end, and its
+ * next PUT goes to the right slot at once, instead of one lost slot and one GET per record it
+ * missed (a writer that writes every few hundred milliseconds beside three others lagged three
+ * records at nearly every write, and paid two round trips for each). A write that wins its slot
+ * pays those GETs for nothing: they go out beside its PUT and add no round trip. Far longer than
+ * `othersActiveMs`: an agent that thinks for a minute between writes, beside others that do the
+ * same, has no catch-up while idle to keep it current, and lags the most.
+ */
+export const othersMetMs = 600_000;
 /** Slots read at most beside such a PUT (the records the writer missed the last time, plus the end). */
 export const maxLookAheadSlots = 8;
 
@@ -765,13 +772,13 @@ export class Committer {
   }
 
   /**
-   * How many slots to read beside the PUT of a record at the tip (`othersActiveMs`): none for an
+   * How many slots to read beside the PUT of a record at the tip (`othersMetMs`): none for an
    * exclusive writer, one that has seen the log's end since its work began, or one that has not
    * met another writer at work lately.
    */
   private lookAheadSlots(): number {
     if (!this.shared || !this.viewMayLag || this.flights.length > 0) return 0;
-    if (this.options.now() - this.othersSeenAt > othersActiveMs) return 0;
+    if (this.options.now() - this.othersSeenAt > othersMetMs) return 0;
     return Math.min(maxLookAheadSlots, this.lastMissed + 1);
   }
 

@@ -542,18 +542,25 @@ for (const backend of ["local", "s3"] as Backend[]) {
       await late.close();
       // The others fall silent: 11 s later by the mounts' clock, b's window is empty. The catch-up
       // already waiting may still run (at most maxCatchUpMs); after it, nothing.
+      await caughtUp(b, "the idle shared writer");
       skew += othersActiveMs + 1_000;
       await Bun.sleep(maxCatchUpMs + 300);
       const idle = b.stats().requests.total.requests;
       await Bun.sleep(maxCatchUpMs + 300);
       expect(b.stats().requests.total.requests).toBe(idle);
-      // Others at work again: b meets a's new record at its next write, and catches up again.
+      // a writes two records, which b, no longer catching up, lags. Having met others within
+      // othersMetMs, b still reads beside its PUT: one lost slot, the two records and the empty
+      // slot after them read, then its PUT at the end (without: two lost slots, a GET after each).
       await a.writeFile("/a-4.txt", "a");
-      await b.writeFile("/b-3.txt", "b");
       await a.writeFile("/a-5.txt", "a");
+      const cost = { get: b.stats().requests.get.requests, put: b.stats().requests.put.requests, lostSlots: b.stats().commits!.lostSlots };
+      await b.writeFile("/b-3.txt", "b");
+      expect({ get: b.stats().requests.get.requests - cost.get, put: b.stats().requests.put.requests - cost.put, lostSlots: b.stats().commits!.lostSlots - cost.lostSlots }).toEqual({ get: 3, put: 2, lostSlots: 1 });
+      // Others at work again: b met a's records at that write, and catches up again.
+      await a.writeFile("/a-6.txt", "a");
       await caughtUp(b, "the shared writer, once another writer was at work again,");
       await b.close(); // stops its catch-ups: nothing runs after close
-      await a.writeFile("/a-6.txt", "a");
+      await a.writeFile("/a-7.txt", "a");
       const closed = b.stats().requests.total.requests;
       await Bun.sleep(maxCatchUpMs + 300);
       expect(b.stats().requests.total.requests).toBe(closed);
