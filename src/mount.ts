@@ -234,8 +234,12 @@ export class Mount implements MaintenanceContext {
       const caught = await catchUp(this.log, this.namespace, this.applier, start.position, this.cache, { snapshot: start.document?.snapshot ?? head.document?.snapshot ?? 0 });
       // Void records are log bytes too: the snapshot cadence counts them.
       const read = [...caught.records, ...caught.voided].sort((a, b) => a.header.seq - b.header.seq);
-      start = { ...start, writersRead: [...start.writersRead, ...caught.records.map(({ header }) => ({ writer: header.writer, time: header.time }))] };
-      start = { ...start, position: caught.position, inherited: [...start.inherited, ...read.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength }))] };
+      start = {
+        ...start,
+        position: caught.position,
+        inherited: [...start.inherited, ...read.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength }))],
+        writersRead: [...start.writersRead, ...caught.records.map(({ header }) => ({ writer: header.writer, time: header.time }))],
+      };
     }
     const lease = !exclusive ? undefined : (this.lease = new WriterLease(this.store, { ...leaseOptions, onLost: (holder) => this.committer?.fence(holder?.epoch) }));
     const epoch = lease === undefined ? start.position.epoch : await lease.acquire(Math.max(start.position.epoch, head.document?.epoch ?? 0), this.dependencies.signal);
@@ -283,7 +287,8 @@ export class Mount implements MaintenanceContext {
         pinned: this.atSeq !== undefined,
       },
     ));
-    if (this.config.refreshIntervalMs) follower.poll(this.config.refreshIntervalMs); // 0: never on a timer
+    const interval = this.config.refreshIntervalMs ?? 0; // 0: never on a timer
+    if (interval > 0) follower.poll(interval);
   }
 
   get committer(): Committer | undefined {
