@@ -1273,10 +1273,15 @@ export class Committer {
         });
         if (taken.ahead !== undefined) this.lastMissed = Math.min(maxLookAheadSlots - 1, caught.records.length);
         this.checkForeign(caught.records);
+        const metBefore = this.options.now() - this.othersSeenAt <= othersMetMs;
         this.inherit(caught.records, caught.voided);
         position = caught.position;
         slipped = caught.records;
         this.confirmView();
+        // A writer that meets others by losing this slot (it had met no one lately) may lag them
+        // by more than the winner's record: its next PUT reads beside it, as one does after a
+        // pause (lookAheadSlots), instead of losing a slot for each record it missed.
+        if (!readAhead && !metBefore && this.options.now() - this.othersSeenAt <= othersMetMs) this.viewMayLag = true;
       } catch (error) {
         this.needsResync = true;
         this.stats.failedCommits++;

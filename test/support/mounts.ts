@@ -14,10 +14,10 @@ export interface TestWorkspace {
   describe: string;
   /** A new raw store on the same objects. */
   makeStore(): ObjectStore;
-  /** A manager whose mounts use `wrap(makeStore())` (wrap adds fault injection, for example). */
-  manager(options?: { cacheRoot?: string; cacheBytes?: number; wrap?: (store: ObjectStore) => ObjectStore }): S3CachedFsManagerImpl;
+  /** A manager whose mounts use `wrap(makeStore())` (wrap adds fault injection, for example) and `now` as their clock. */
+  manager(options?: { cacheRoot?: string; cacheBytes?: number; wrap?: (store: ObjectStore) => ObjectStore; now?: () => number }): S3CachedFsManagerImpl;
   /** Mounts with settings for tests (the head moves only on close, so request counts are exact); `config` overrides. */
-  mount(config?: Partial<MountConfig>, options?: { cacheRoot?: string; wrap?: (store: ObjectStore) => ObjectStore }): Promise<S3CachedFs>;
+  mount(config?: Partial<MountConfig>, options?: { cacheRoot?: string; wrap?: (store: ObjectStore) => ObjectStore; now?: () => number }): Promise<S3CachedFs>;
   /** A fresh cache root (so a mount starts cold). */
   freshCacheRoot(): string;
   cacheRoot: string;
@@ -52,6 +52,7 @@ export async function testWorkspace(backend: Backend, label: string): Promise<Te
       new S3CachedFsManagerImpl({
         cacheRoot: options.cacheRoot ?? cacheRoot,
         ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
+        ...(options.now === undefined ? {} : { now: options.now }),
         storeFactory: () => (options.wrap ?? ((store) => store))(makeStore()),
       }),
     mount: (config = {}, options = {}) => workspace.manager(options).mount({ name: "test", headDelayMs: 60_000, ...config }),
