@@ -551,13 +551,25 @@ export class Committer {
    */
   poll(intervalMs: number): void {
     if (!this.shared || this.pollTimer !== undefined) return;
-    this.pollTimer = setInterval(() => {
-      if (this.closed || this.fencedBy !== undefined || this.draining !== undefined || this.flights.length > 0 || this.polling !== undefined) return;
-      this.polling = this.refresh()
-        .catch(() => {}) // the next write reads the log as it must anyway
-        .finally(() => (this.polling = undefined));
-    }, intervalMs);
+    this.pollTimer = setInterval(() => void this.refreshWhileIdle(), intervalMs);
     this.pollTimer.unref?.();
+  }
+
+  /**
+   * One catch-up while idle (`poll`, `catchUpWhileOthersWrite`), unless the writer is closed,
+   * fenced or busy (a batch under way or in flight sees the log anyway, and one catch-up at a
+   * time): undefined then. A failure is left to the next write, which reads the log anyway.
+   */
+  private refreshWhileIdle(): Promise<void> | undefined {
+    if (this.closed || this.fencedBy !== undefined || this.draining !== undefined || this.flights.length > 0 || this.polling !== undefined) return undefined;
+    const polling = this.refresh()
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => (this.polling = undefined));
+    this.polling = polling;
+    return polling;
   }
 
   /**
@@ -585,13 +597,9 @@ export class Committer {
     this.catchUpTimer = setTimeout(() => {
       this.catchUpTimer = undefined;
       if (this.closed || this.fencedBy !== undefined) return;
-      if (this.draining !== undefined || this.flights.length > 0 || this.polling !== undefined) return this.armCatchUp(); // busy: it sees the log anyway
-      this.polling = this.refresh()
-        .catch(() => {}) // the next write reads the log as it must anyway
-        .finally(() => {
-          this.polling = undefined;
-          this.armCatchUp();
-        });
+      const refreshing = this.refreshWhileIdle();
+      if (refreshing === undefined) this.armCatchUp(); // busy: the pause starts again
+      else void refreshing.then(() => this.armCatchUp());
     }, pause);
     this.catchUpTimer.unref?.();
   }

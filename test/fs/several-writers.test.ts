@@ -8,7 +8,6 @@ import { FileExistsError, StaleFileError, callLifecycle } from "@mastra/core/wor
 import { FencedError, type S3CachedFs } from "../../src/core.ts";
 import { AcceleratedFS } from "../../src/mastra/index.ts";
 import { catchUpPauseMs, maxCatchUpMs, maxTransactionRuns, minCatchUpMs, othersActiveMs, othersMetMs } from "../../src/commit/committer.ts";
-import { S3CachedFsManagerImpl } from "../../src/manager.ts";
 import { expectCode } from "../support/errors.ts";
 import { removeTempDirectories } from "../support/temp.ts";
 import { testWorkspace, type Backend, type TestWorkspace } from "../support/mounts.ts";
@@ -516,8 +515,7 @@ for (const backend of ["local", "s3"] as Backend[]) {
       const workspace = await testWorkspace(backend, "shared-catch-up");
       let skew = 0;
       const now = () => Date.now() + skew;
-      const mountShared = (name: string, config: { refreshIntervalMs?: number } = {}) =>
-        new S3CachedFsManagerImpl({ cacheRoot: workspace.freshCacheRoot(), storeFactory: () => workspace.makeStore(), now }).mount({ name, exclusive: false, headDelayMs: 60_000, ...config });
+      const mountShared = (name: string, config: { refreshIntervalMs?: number } = {}) => workspace.mount({ name, exclusive: false, ...config }, { cacheRoot: workspace.freshCacheRoot(), now });
       const a = await mountShared("a");
       const b = await mountShared("b");
       const off = await mountShared("off", { refreshIntervalMs: 0 });
