@@ -27,7 +27,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { FencedError, FsError } from "../base/errors.ts";
 import { defaultMaxRecordsInFlight } from "../base/options.ts";
-import { extentsBroughtIn, type Extent, type Op } from "../log/ops.ts";
+import { extentsBroughtIn, upgradeAdvice, type Extent, type Op } from "../log/ops.ts";
 import { chunkPrefix, newChunkKey, newPackKey, packPrefix, walKey } from "../log/keys.ts";
 import { encodeRecord, headerEpoch, pipelinedRecordFormat, recordFormat, type DecodedRecord, type LogPosition, type RecordHeader } from "../log/record.ts";
 import type { HeadDocument, RemoteLog } from "../log/remote-log.ts";
@@ -42,6 +42,7 @@ import { HeadKeeper, type HeadKeeperOptions } from "./head-keeper.ts";
 import { recordSizesMeta, type LogRecordSize } from "./record-sizes.ts";
 import { catchUp, recordEpoch } from "./replay.ts";
 import { ReadSet, pathsOf } from "./read-set.ts";
+import { lanesOf } from "./lanes.ts";
 import { positionMeta } from "../namespace/position.ts";
 
 /** Builds an operation, placing its data in the batch. Runs inside the batch's savepoint. */
@@ -747,6 +748,7 @@ export class Committer {
         }
       }
       this.namespace.assertBatchIntact();
+      this.checkNoLanes();
       ({ bytes, hash } = encodeRecord(batch.inlineData, {
         format: this.flights.length > 0 ? pipelinedRecordFormat : recordFormat,
         fsId: parent.fsId,
@@ -1082,6 +1084,21 @@ export class Committer {
     return records;
   }
 
+  /**
+   * This version follows lanes (src/commit/lanes.ts) but publishes none, nor anything beside an
+   * open one: a record of its own could touch a lane's directory, which only that lane may while
+   * it is open. A filesystem with lanes open is written by a newer version.
+   */
+  private checkNoLanes(): void {
+    const lanes = lanesOf(this.namespace.pending);
+    if (lanes.size === 0) return;
+    const [id, lane] = [...lanes][0]!;
+    throw new UnsupportedFormatError(
+      `cannot publish beside lane ${id} (${lane.path}), which a newer version opened in this filesystem: this version reads lanes but does not write while one is open${upgradeAdvice}`,
+      { operation: "put", key: walKey(this.position.seq + 1) },
+    );
+  }
+
   /** The log's end was just seen (catching up stops at an empty slot) or written. */
   private confirmView(): void {
     this.viewMayLag = false;
@@ -1218,6 +1235,7 @@ export class Committer {
           }
           continue;
         }
+        this.checkNoLanes();
         const nonce = randomUUID();
         ({ bytes, hash } = encodeRecord(batch.inlineData, {
           format: recordFormat,

@@ -16,8 +16,11 @@ import { recordFormat, type LogPosition } from "../log/record.ts";
 import { DamagedHeadError, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
 import type { NamespaceView } from "../namespace/namespace.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
-import { PreconditionFailedError } from "../stores/store-errors.ts";
+import { PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
+import { snapshotKey } from "../log/keys.ts";
+import { upgradeAdvice } from "../log/ops.ts";
 import type { LogRecordSize } from "./record-sizes.ts";
+import { lanesOf } from "./lanes.ts";
 
 /** The head lists at most this many snapshots for time travel (the newest ones). */
 const maxListedSnapshots = 1_000;
@@ -126,6 +129,13 @@ export class HeadKeeper {
     if (this.writer.fenced !== undefined) throw this.writer.fenced;
     const position = this.writer.current;
     if (position.seq === 0) return 0;
+    // A snapshot is the state at its seq, and a lane's records are part of it only from the record
+    // that closes the lane on (src/commit/lanes.ts): while one is open, the index holds more.
+    const lanes = lanesOf(this.committed());
+    if (lanes.size > 0) {
+      const [id, lane] = [...lanes][0]!;
+      throw new UnsupportedFormatError(`cannot write a snapshot while lane ${id} (${lane.path}), which a newer version opened, is open${upgradeAdvice}`, { operation: "put", key: snapshotKey(position.seq) });
+    }
     const bytes = encodeSnapshot(this.committed(), position);
     await this.log.writeSnapshot(position.seq, bytes);
     this.snapshotReached(position.seq);

@@ -13,6 +13,7 @@ import { clockKey, headKey, snapshotKey, walKey } from "../log/keys.ts";
 import type { LogPosition, RecordHeader } from "../log/record.ts";
 import { catchUp, indexNeedsRebuild } from "../commit/replay.ts";
 import { positionFromMeta, positionMeta } from "../namespace/position.ts";
+import { lanesMeta } from "../commit/lanes.ts";
 import { recordSizes, type LogRecordSize } from "../commit/record-sizes.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
@@ -222,7 +223,7 @@ export async function prepareIndex(
     if (bytes !== undefined) position = loadSnapshot(namespace, snapshotKey(snapshot), bytes);
     else namespace.clear(created); // the root was born with the filesystem (format.json), on every mount alike
     if (position.fsId !== fsId) throw new CorruptObjectError(`snapshot ${snapshot} belongs to filesystem ${position.fsId}, not ${fsId}`, { operation: "get", key: snapshotKey(snapshot) });
-    namespace.commitBatch(positionMeta(position));
+    namespace.commitBatch({ ...positionMeta(position), ...lanesMeta(new Map()) }); // a snapshot is a state with no lane open
     return position;
   } catch (error) {
     namespace.rollbackBatch();
