@@ -11,14 +11,12 @@
 // and another writer's snapshot list is merged into ours.
 
 import { randomUUID } from "node:crypto";
-import type { FencedError } from "../base/errors.ts";
+import { FsError, type FencedError } from "../base/errors.ts";
 import { recordFormat, type LogPosition } from "../log/record.ts";
 import { DamagedHeadError, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
 import type { NamespaceView } from "../namespace/namespace.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
-import { PreconditionFailedError, UnsupportedFormatError } from "../stores/store-errors.ts";
-import { snapshotKey } from "../log/keys.ts";
-import { upgradeAdvice } from "../log/ops.ts";
+import { PreconditionFailedError } from "../stores/store-errors.ts";
 import type { LogRecordSize } from "./record-sizes.ts";
 import { lanesOf } from "./lanes.ts";
 
@@ -43,6 +41,10 @@ export interface KeptWriter {
   readonly current: LogPosition;
   readonly fenced: FencedError | undefined;
   fence(newerEpoch: number | undefined): FencedError;
+  /** Closes every open lane in one main-log record (src/commit/lanes.ts). */
+  closeLanes(which: "all"): Promise<void>;
+  /** Closes every open lane in the record of its next write (a snapshot is due, and waits for no lane to be open). */
+  closeLanesSoon(): void;
 }
 
 export class HeadKeeper {
@@ -117,7 +119,9 @@ export class HeadKeeper {
     await this.snapshotting;
     if (this.writer.fenced !== undefined) return;
     const epochOnly = this.unsnapshotted.filter((record) => record.epochOnly).length;
-    if (options.snapshot && this.writer.current.seq - this.newestSnapshot > epochOnly) await this.snapshot().catch(() => {});
+    // Other writers' lanes still open: this writer leaving is no reason to close them.
+    const lanesOpen = lanesOf(this.committed()).size > 0;
+    if (options.snapshot && !lanesOpen && this.writer.current.seq - this.newestSnapshot > epochOnly) await this.snapshot().catch(() => {});
     else await this.update().catch(() => {});
   }
 
@@ -125,16 +129,25 @@ export class HeadKeeper {
    * Writes the namespace at the current position as a snapshot, then points the head at it.
    * Returns the snapshot's seq (0 for an empty log: there is nothing to snapshot).
    */
-  async snapshot(): Promise<number> {
+  async snapshot(options: { closeLanes?: boolean } = {}): Promise<number> {
     if (this.writer.fenced !== undefined) throw this.writer.fenced;
+    // A snapshot is a state with no lane open: the state at a main-log seq holds only part of an
+    // open lane's records (those written on the main log up to it, src/commit/lanes.ts), and the
+    // index more. Asked for, it closes them first (writers that want them open them again); due
+    // by the cadence, it waits for the writer's next write to close them (snapshotDue).
+    if (lanesOf(this.committed()).size > 0) {
+      if (options.closeLanes === false) {
+        this.writer.closeLanesSoon();
+        return this.newestSnapshot;
+      }
+      await this.writer.closeLanes("all");
+    }
     const position = this.writer.current;
     if (position.seq === 0) return 0;
-    // A snapshot is the state at its seq, and a lane's records are part of it only from the record
-    // that closes the lane on (src/commit/lanes.ts): while one is open, the index holds more.
     const lanes = lanesOf(this.committed());
     if (lanes.size > 0) {
       const [id, lane] = [...lanes][0]!;
-      throw new UnsupportedFormatError(`cannot write a snapshot while lane ${id} (${lane.path}), which a newer version opened, is open${upgradeAdvice}`, { operation: "put", key: snapshotKey(position.seq) });
+      throw new FsError("EBUSY", "snapshot", { detail: `lane ${id} (${lane.path}) was opened again while the snapshot was being taken; try again` });
     }
     const bytes = encodeSnapshot(this.committed(), position);
     await this.log.writeSnapshot(position.seq, bytes);
@@ -243,7 +256,14 @@ export class HeadKeeper {
     // records applied by an index that kept none.
     const records = Math.max(0, this.writer.current.seq - this.newestSnapshot);
     if (records < this.options.snapshotEveryCommits && this.unsnapshottedBytes < this.options.snapshotEveryBytes) return false;
-    this.snapshotting ??= this.snapshot().then(
+    if (lanesOf(this.committed()).size > 0) {
+      // A snapshot is a state with no lane open: the writer's next write closes them, and the
+      // snapshot follows it. Not now, in the background: a record nobody asked for would land
+      // after its writer's operations all ended.
+      this.writer.closeLanesSoon();
+      return false;
+    }
+    this.snapshotting ??= this.snapshot({ closeLanes: false }).then(
       () => {
         this.snapshotting = undefined;
         if (!this.closed && this.writer.fenced === undefined && this.snapshotDue()) return this.snapshotting;

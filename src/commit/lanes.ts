@@ -65,6 +65,53 @@ function isTopLevel(path: string): boolean {
 const onLaneDirectory: ReadonlySet<Op["op"]> = new Set(["chmod", "utimes", "lutimes"]);
 
 /**
+ * Operations whose reach no path bounds: an epoch (it fences every writer), a collection's fence
+ * (every writer must have applied it before publishing), compaction's relocation (it repoints
+ * extents wherever they are used), and links (a symbolic or hard link lets a path reach another
+ * directory's files). None is ever in a lane, and a main-log record holds one only while no lane
+ * is open: its writer closes them all first, in the same record. So while a lane is open the
+ * filesystem holds no link a lane's operation could reach through (lanes open only then).
+ */
+const unbounded: ReadonlySet<Op["op"]> = new Set(["epoch", "collect", "relocate", "symlink", "link", "laneOpen", "laneClose", "laneEnd"]);
+
+/** Whether `op` may be in a lane of `directory`: it changes only what lies below it (or the directory's own times and mode). */
+export function fitsLane(op: Op, directory: string): boolean {
+  if (unbounded.has(op.op)) return false;
+  return pathsOf(op).every((path) => (path !== directory && isWithin(path, directory)) || (path === directory && onLaneDirectory.has(op.op)));
+}
+
+/** The top-level directory every operation of `ops` fits a lane of, if one does (src/commit/committer.ts opens lanes for such batches). */
+export function laneDirectoryOf(ops: readonly Op[]): string | undefined {
+  const first = ops.flatMap((op) => pathsOf(op))[0];
+  const top = first === undefined ? undefined : /^\/[^/]+/.exec(first)?.[0];
+  return top !== undefined && ops.every((op) => fitsLane(op, top)) ? top : undefined;
+}
+
+/** The open lanes a main-log record holding `ops` must close first: those whose directory they touch, or all for an unbounded one. */
+export function lanesTouched(lanes: Lanes, ops: readonly Op[]): number[] {
+  const touched = new Set<number>();
+  for (const op of ops) {
+    if (op.op === "laneOpen" || op.op === "laneClose" || op.op === "laneEnd") continue;
+    if (unbounded.has(op.op)) return [...lanes.keys()];
+    for (const path of pathsOf(op)) {
+      const holding = laneHolding(lanes, path);
+      if (holding !== undefined) touched.add(holding[0]);
+    }
+  }
+  return [...touched];
+}
+
+/** The open lanes after a main-log record holding `ops` (checked as a reader checks them); `record` is the record's seq, hash and epoch. */
+export function lanesAfter(lanes: Lanes, ops: readonly Op[], record: { seq: number; hash: string; fsId: string; epoch: number }): Map<number, LaneState> {
+  const after = new Map([...lanes].map(([id, lane]) => [id, { ...lane, position: { ...lane.position } }]));
+  for (const op of ops) {
+    const problem = followMainOp(after, op, record);
+    if (problem !== undefined) throw new Error(`a record this writer built ${problem}`);
+  }
+  return after;
+}
+
+/**
  * What a main-log record's operation `op` does to the open lanes, checked before it is applied
  * (record `seq`, whose hash is `hash` and epoch `epoch`). Returns a problem (damage) or undefined.
  * `closed`: the lane records the record's `laneClose` brings in must have been applied already
@@ -92,6 +139,7 @@ export function followMainOp(lanes: Map<number, LaneState>, op: Op, record: { se
     case "laneEnd":
       return "holds a lane's close marker";
     default:
+      if (unbounded.has(op.op) && lanes.size > 0) return `holds a ${op.op} operation while lane ${[...lanes.keys()][0]} is open`;
       for (const path of pathsOf(op)) {
         const holding = laneHolding(lanes, path);
         if (holding !== undefined) return `changes ${path}, which lane ${holding[0]} holds`;
@@ -126,11 +174,8 @@ export function followLaneRecord(id: number, lane: LaneState, record: DecodedRec
     return { apply: [] };
   }
   for (const op of header.ops) {
-    if (op.op === "laneOpen" || op.op === "laneClose" || op.op === "epoch" || op.op === "collect") return { problem: `holds a ${op.op} operation, which only the main log may` };
-    for (const path of pathsOf(op)) {
-      const below = path !== lane.path && isWithin(path, lane.path);
-      if (!below && !(path === lane.path && onLaneDirectory.has(op.op))) return { problem: `changes ${path}, outside ${lane.path}, the lane's directory` };
-    }
+    if (unbounded.has(op.op)) return { problem: `holds a ${op.op} operation, which only the main log may` };
+    if (!fitsLane(op, lane.path)) return { problem: `changes ${pathsOf(op).join(" and ")}, outside ${lane.path}, the lane's directory` };
   }
   lane.position = followed.position;
   return { apply: header.ops };

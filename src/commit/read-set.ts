@@ -50,6 +50,11 @@ export class ReadSet {
     return this.paths.size;
   }
 
+  /** The paths the body saw. */
+  seen(): string[] {
+    return [...this.paths];
+  }
+
   /**
    * The first path the transaction saw (or wrote, in `ownOps`) that an operation of `records`
    * touched, or undefined if none did. `symlinks`: the filesystem holds symbolic or hard links,

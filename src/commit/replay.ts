@@ -192,7 +192,12 @@ export async function catchUp(
   const startLanes = lanesOf(namespace.pending);
   // The open lanes are read beside the main log: most refreshes find them all in one round trip.
   const probed = new Map<number, Promise<DecodedRecord[]>>();
-  for (const [id, lane] of startLanes) if (lane.ended !== true) probed.set(id, readLane(log, id, lane.position.seq + 1));
+  for (const [id, lane] of startLanes) {
+    if (lane.ended === true) continue;
+    const reading = readLane(log, id, lane.position.seq + 1);
+    reading.catch(() => {}); // its failure is thrown where it is awaited, below, unless the main log's came first
+    probed.set(id, reading);
+  }
   const records: DecodedRecord[] = [];
   if (first !== undefined) records.push(first);
   records.push(...read.slice(0, maxRecords - records.length));

@@ -163,22 +163,31 @@ for (const backend of backends) {
   });
 }
 
-describe("lanes: what this version refuses", () => {
-  test("a writer of this version mounts and reads beside an open lane, but publishes nothing until it is closed", async () => {
+describe("lanes: beside a lane of another writer, and damage", () => {
+  test("a writer beside a lane it does not own: a record elsewhere names where the lane stood, one inside the lane's directory ends and closes it first", async () => {
     const { workspace, scribe } = await populated("local", "lanes-writer");
     const lane = await scribe.open("/agent");
     await laneWrite(scribe, lane, "/agent/a.txt", "alpha");
-    const writer = await workspace.mount({ name: "writer", exclusive: false }, { cacheRoot: workspace.freshCacheRoot() });
+    const writer = await workspace.mount({ name: "writer", exclusive: false, refreshIntervalMs: 0 }, { cacheRoot: workspace.freshCacheRoot() });
     expect(await writer.readText("/agent/a.txt")).toBe("alpha");
-    const refused = await expectCode(writer.writeFile("/elsewhere.txt", "x"), "EIO");
-    expect(refused.message).toContain(`lane ${lane} (/agent)`);
-    expect(refused.message).toContain("upgrade");
-    expect(await writer.exists("/elsewhere.txt")).toBe(false);
-    await scribe.close(lane, "/agent");
-    await writer.refresh();
+    const store = workspace.makeStore();
+    await writer.writeFile("/elsewhere.txt", "x");
+    const elsewhere = decodeRecord(walKey(lane + 1), (await store.get(walKey(lane + 1))).body);
+    expect(elsewhere.header.lanes).toEqual({ [String(lane)]: 1 });
+    expect(elsewhere.header.ops.map((op) => op.op)).toEqual(["write"]);
+
     await writer.writeFile("/agent/b.txt", "beta");
+    const marker = decodeRecord(laneRecordKey(lane, 2), (await store.get(laneRecordKey(lane, 2))).body);
+    expect(marker.header.ops.map((op) => op.op)).toEqual(["laneEnd"]);
+    const closing = decodeRecord(walKey(lane + 2), (await store.get(walKey(lane + 2))).body);
+    expect(closing.header.ops.map((op) => op.op)).toEqual(["laneClose", "write"]);
+    expect(closing.header.lanes).toBeUndefined();
+    // The owner's next record finds its slot taken by the marker.
+    expect(await laneWrite(scribe, lane, "/agent/late.txt", "late").catch((error: Error) => error.name)).toBe("PreconditionFailedError");
     const fresh = await workspace.mount({ name: "fresh", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
     expect(await tree(fresh, "/agent")).toEqual({ "a.txt": "alpha", "b.txt": "beta" });
+    expect(await fresh.readText("/elsewhere.txt")).toBe("x");
+    expect((await fresh.fsck()).problems).toEqual([]);
     await writer.close();
     await fresh.close();
   });
@@ -224,3 +233,70 @@ describe("lanes: what this version refuses", () => {
     await fresh.close();
   });
 });
+
+for (const backend of backends) {
+  describe(`lanes, written by shared writers (${backend})`, () => {
+    test("writers in different top-level directories that meet on the log open lanes, then commit there without meeting; a write into another's lane closes it; a snapshot closes them all", async () => {
+      const workspace = await testWorkspace(backend, "lanes-write");
+      const config = { exclusive: false, refreshIntervalMs: 0 } as const;
+      const a = await workspace.mount({ ...config, name: "a" }, { cacheRoot: workspace.freshCacheRoot() });
+      await a.mkdir("/a");
+      await a.mkdir("/b");
+      const b = await workspace.mount({ ...config, name: "b" }, { cacheRoot: workspace.freshCacheRoot() });
+      const lanesOf = (fs: typeof a) => fs.stats().commits!;
+
+      // b's view lags a's record: its write loses the slot to it, which touched nothing in /b,
+      // so its record asks for a lane of its own.
+      await a.writeFile("/a/1", "a1");
+      await b.writeFile("/b/1", "b1");
+      expect(lanesOf(b).lostSlots).toBe(1);
+      expect(lanesOf(b).lanesOpened).toBe(1);
+      await b.writeFile("/b/2", "b2");
+      expect(lanesOf(b).laneCommits).toBe(1);
+      // a lags b's lane-opening record: it loses a slot too, and opens its own.
+      await a.writeFile("/a/2", "a2");
+      expect(lanesOf(a).lanesOpened).toBe(1);
+      // From now on neither meets the other: each writes in its own lane.
+      const lostBefore = lanesOf(a).lostSlots + lanesOf(b).lostSlots;
+      for (let round = 3; round < 8; round++) {
+        await Promise.all([a.writeFile(`/a/${round}`, `a${round}`), b.writeFile(`/b/${round}`, `b${round}`)]);
+      }
+      expect(lanesOf(a).lostSlots + lanesOf(b).lostSlots).toBe(lostBefore);
+      expect(lanesOf(a).laneCommits).toBe(5);
+      expect(lanesOf(b).laneCommits).toBe(6);
+
+      const reader = await workspace.mount({ name: "reader", mode: "readonly", refreshIntervalMs: 0 }, { cacheRoot: workspace.freshCacheRoot() });
+      expect((await reader.readdir("/a")).length).toBe(7);
+      expect((await reader.readdir("/b")).length).toBe(7);
+
+      // a writes into b's lane: it ends the lane (its close marker) and closes it in the main log.
+      await a.writeFile("/b/from-a", "x");
+      expect(lanesOf(a).lanesClosed).toBe(1);
+      // b's next write in its lane finds the marker, and goes to the main log instead.
+      await b.writeFile("/b/8", "b8");
+      expect(lanesOf(b).laneCommits).toBe(6);
+      await reader.refresh();
+      expect(await reader.readText("/b/from-a")).toBe("x");
+      expect(await reader.readText("/b/8")).toBe("b8");
+      expect(await reader.readText("/a/7")).toBe("a7");
+
+      // A snapshot is a state with no lane open: a's lane is closed first.
+      const seq = await b.snapshot();
+      expect(seq).toBeGreaterThan(0);
+      await a.refresh();
+      await a.writeFile("/a/after-snapshot", "y"); // in the main log now (a lane opens again only after a lost slot)
+      const fresh = await workspace.mount({ name: "fresh", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+      const everything = async (fs: typeof a) => ({ a: await tree(fs, "/a"), b: await tree(fs, "/b") });
+      const expected = await everything(fresh);
+      expect(Object.keys(expected.a).length).toBe(8);
+      expect(Object.keys(expected.b).length).toBe(9);
+      await a.refresh();
+      await b.refresh();
+      await reader.refresh();
+      for (const fs of [a, b, reader]) expect(await everything(fs)).toEqual(expected);
+      const report = await fresh.fsck();
+      expect(report.problems).toEqual([]);
+      for (const fs of [a, b, reader, fresh]) await fs.close();
+    });
+  });
+}

@@ -35,6 +35,8 @@ const started = realNow();
 let totalSteps = 0;
 let totalRequests = 0;
 let totalFaults = 0;
+let totalLaneRecords = 0;
+let seedsWithLanes = 0;
 let totalOperations = 0;
 const failures: { seed: number; violation: string }[] = [];
 const known: { seed: number; bug: string }[] = [];
@@ -45,6 +47,8 @@ for (const seed of seeds) {
   totalSteps += result.steps;
   totalRequests += result.requests;
   totalFaults += result.faults;
+  totalLaneRecords += result.laneRecords;
+  if (result.laneRecords > 0) seedsWithLanes++;
   totalOperations += result.operations;
   if (checkReplay) {
     const again = await runSeed({ seed, ...(steps === undefined ? {} : { steps }), checkWriteOnce, verbose });
@@ -72,9 +76,9 @@ for (const seed of seeds) {
   }
 }
 const elapsed = (realNow() - started) / 1000;
-const summary = { seeds: ran, steps: totalSteps, requests: totalRequests, faults: totalFaults, operations: totalOperations, failures, known, seconds: Number(elapsed.toFixed(1)) };
+const summary = { seeds: ran, steps: totalSteps, requests: totalRequests, faults: totalFaults, operations: totalOperations, laneRecords: totalLaneRecords, seedsWithLanes, failures, known, seconds: Number(elapsed.toFixed(1)) };
 console.log(
-  `${ran} seeds (${seeds[0]}..${seeds[ran - 1]}), ${totalSteps} steps, ${totalOperations} operations, ${totalRequests} requests, ${totalFaults} faults, ${failures.length} failing${skipKnown ? `, ${known.length} with a known bug` : ""}, ${elapsed.toFixed(1)} s`,
+  `${ran} seeds (${seeds[0]}..${seeds[ran - 1]}), ${totalSteps} steps, ${totalOperations} operations, ${totalRequests} requests, ${totalFaults} faults, ${totalLaneRecords} lane records in ${seedsWithLanes} seeds, ${failures.length} failing${skipKnown ? `, ${known.length} with a known bug` : ""}, ${elapsed.toFixed(1)} s`,
 );
 if (failures.length > 0) console.log(`failing seeds: ${failures.map((failure) => failure.seed).join(", ")}`);
 if (flag("json")) console.log(`SIM-SUMMARY ${JSON.stringify(summary)}`);
