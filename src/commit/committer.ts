@@ -643,7 +643,14 @@ export class Committer {
       await this.mutex.run(() => this.landAll());
     }
     // A lane of this writer's would be left for others to close, and for readers to poll meanwhile.
-    if (this.fencedBy === undefined && this.ownLane(lanesOf(this.namespace.pending)) !== undefined) await this.closeLanes("own").catch(() => {});
+    // (An index found damaged has no say here: the next mount rebuilds it, and others close the lane.)
+    let own: [number, LaneState] | undefined;
+    try {
+      own = this.ownLane(lanesOf(this.namespace.pending));
+    } catch {
+      own = undefined;
+    }
+    if (this.fencedBy === undefined && own !== undefined) await this.closeLanes("own").catch(() => {});
     this.closed = true;
     await Promise.allSettled(this.background);
     await this.head.close(options);
@@ -773,92 +780,126 @@ export class Committer {
    * Publishes queued writes that all fit this writer's own lane as the lane's next record: no
    * other writer publishes there, so the PUT meets no one's record but a close marker. Its
    * `after` names the main-log seq this writer has applied, so no reader shows it before what
-   * this writer saw (docs/s3-layout.md I9). A close marker in the slot ends the lane: the writes
+   * this writer saw (docs/s3-layout.md LN2, LN7). A close marker in the slot ends the lane: the writes
    * then go to the main log, which closes the lane first (publishOpenBatch).
    */
-  private async publishInLane(initial: Batch, entries: Queued[], id: number, lane: LaneState): Promise<void> {
+  private async publishInLane(initial: Batch, entries: Queued[], id: number, first: LaneState): Promise<void> {
     const started = performance.now();
-    const seq = lane.position.seq + 1;
-    const ops = initial.ops.splice(0);
+    let lane = first;
+    let ops = initial.ops.splice(0);
     this.namespace.rollbackBatch();
-    const batch = initial.inLane(id, seq);
-    let bytes: Uint8Array;
-    let hash: string;
-    const nonce = randomUUID();
-    try {
-      this.namespace.beginBatch();
-      for (const op of ops) this.applyOne(batch, () => op); // the same state they were validated on
-      await batch.finish();
-      this.namespace.assertBatchIntact();
-      ({ bytes, hash } = encodeRecord(batch.inlineData, {
-        format: recordFormat,
-        fsId: lane.position.fsId,
-        seq,
-        parent: lane.position.seq,
-        parentHash: lane.position.hash,
-        epoch: Math.max(this.options.epoch, lane.position.epoch),
-        writer: this.options.writerId,
-        nonce,
-        time: batch.time,
-        ops: batch.ops,
-        lane: id,
-        after: this.position.seq,
-      }));
-      await this.log.writeLaneRecord(id, seq, bytes).catch(async (error: unknown) => {
-        // Our own record may stand there: an attempt whose answer was lost landed after all.
-        if (!(error instanceof PreconditionFailedError) || (await this.log.readLaneRecord(id, seq).catch(() => undefined))?.header.nonce !== nonce) throw error;
-      });
-    } catch (error) {
-      const taken = error instanceof PreconditionFailedError;
-      this.namespace.rollbackBatch();
-      this.needsResync = true;
-      if (!taken) {
-        this.stats.failedCommits++;
-        for (const entry of entries) entry.reject(error);
+    for (let attempt = 1; ; attempt++) {
+      const seq = lane.position.seq + 1;
+      const batch = initial.inLane(id, seq);
+      const epoch = Math.max(this.options.epoch, lane.position.epoch);
+      let bytes: Uint8Array;
+      let hash: string;
+      const nonce = randomUUID();
+      try {
+        this.namespace.beginBatch();
+        // On the state they were validated on; after a catch-up, each still applies or fails alone.
+        const survivors: Queued[] = [];
+        ops.forEach((op, index) => {
+          try {
+            this.applyOne(batch, () => op);
+            survivors.push(entries[index]!);
+          } catch (error) {
+            entries[index]!.reject(error);
+          }
+        });
+        entries.splice(0, entries.length, ...survivors);
+        if (batch.empty) {
+          this.namespace.rollbackBatch();
+          return;
+        }
+        await batch.finish();
+        this.namespace.assertBatchIntact();
+        ({ bytes, hash } = encodeRecord(batch.inlineData, {
+          format: recordFormat,
+          fsId: lane.position.fsId,
+          seq,
+          parent: lane.position.seq,
+          parentHash: lane.position.hash,
+          epoch,
+          writer: this.options.writerId,
+          nonce,
+          time: batch.time,
+          ops: batch.ops,
+          lane: id,
+          after: this.position.seq,
+        }));
+        await this.log.writeLaneRecord(id, seq, bytes).catch(async (error: unknown) => {
+          // Our own record may stand there: an attempt whose answer was lost landed after all.
+          if (!(error instanceof PreconditionFailedError) || (await this.log.readLaneRecord(id, seq).catch(() => undefined))?.header.nonce !== nonce) throw error;
+        });
+      } catch (error) {
+        this.namespace.rollbackBatch();
+        this.needsResync = true;
+        if (!(error instanceof PreconditionFailedError) || attempt >= maxSlotAttempts) {
+          this.stats.failedCommits++;
+          for (const entry of entries) entry.reject(error);
+          return;
+        }
+        // The slot is taken: by a close marker (the lane has ended), or by an earlier record of
+        // ours whose failure its caller heard of (it landed late). Read on and see.
+        ops = batch.ops.splice(0);
+        let slipped: DecodedRecord[];
+        try {
+          slipped = await this.resync();
+        } catch (failure) {
+          this.stats.failedCommits++;
+          for (const entry of entries) entry.reject(failure);
+          return;
+        }
+        const now = this.ownLane(lanesOf(this.namespace.pending));
+        if (now !== undefined && now[0] === id) {
+          lane = now[1];
+          continue;
+        }
+        // Ended: the writes go to the main log instead, validated again after what was read, and
+        // that record closes the lane (publishOpenBatch).
+        batch.ops.push(...ops);
+        let main: Batch;
+        try {
+          main = this.revalidate(batch, entries, slipped, false);
+        } catch (failure) {
+          this.stats.failedCommits++;
+          for (const entry of entries) entry.reject(failure);
+          return;
+        }
+        if (main.empty) {
+          this.namespace.rollbackBatch();
+          return;
+        }
+        await this.publishQueued(main, entries);
         return;
       }
-      // A close marker took the slot: the lane has ended. The writes go to the main log instead,
-      // validated again after its records (and those of the lane before the marker).
-      let main: Batch;
+      const lanes = lanesOf(this.namespace.pending);
+      lanes.set(id, { ...lane, after: this.position.seq, position: { fsId: lane.position.fsId, seq, hash, epoch } });
       try {
-        const slipped = await this.resync();
-        main = this.revalidate(batch, entries, slipped, false);
-      } catch (failure) {
+        this.namespace.commitBatch(lanesMeta(lanes), () => {
+          for (const op of batch.ops) this.applier.apply(op, batch.recordKey);
+        });
+      } catch (error) {
+        this.needsResync = true;
         this.stats.failedCommits++;
+        const failure = isDiskFullError(error)
+          ? new FsError("ENOSPC", "write", { detail: `the change was published (${batch.recordKey}) but the local disk has no space for the index to take it in; the mount applies it from the log once there is space`, cause: error })
+          : error;
         for (const entry of entries) entry.reject(failure);
         return;
       }
-      if (main.empty) {
-        this.namespace.rollbackBatch();
-        return;
-      }
-      await this.publishQueued(main, entries);
+      const elapsed = performance.now() - started;
+      this.stats.commits++;
+      this.stats.laneCommits++;
+      this.stats.operations += entries.length;
+      this.stats.commitMilliseconds += elapsed;
+      this.stats.lastCommitMilliseconds = elapsed;
+      this.track(Promise.all(batch.written(bytes).map((segment) => this.cache.insert(segment.object, segment.offset, segment.bytes))));
+      this.confirmView();
+      for (const entry of entries) entry.resolve();
       return;
     }
-    const lanes = lanesOf(this.namespace.pending);
-    lanes.set(id, { ...lane, after: this.position.seq, position: { fsId: lane.position.fsId, seq, hash, epoch: Math.max(this.options.epoch, lane.position.epoch) } });
-    try {
-      this.namespace.commitBatch(lanesMeta(lanes), () => {
-        for (const op of batch.ops) this.applier.apply(op, batch.recordKey);
-      });
-    } catch (error) {
-      this.needsResync = true;
-      this.stats.failedCommits++;
-      const failure = isDiskFullError(error)
-        ? new FsError("ENOSPC", "write", { detail: `the change was published (${batch.recordKey}) but the local disk has no space for the index to take it in; the mount applies it from the log once there is space`, cause: error })
-        : error;
-      for (const entry of entries) entry.reject(failure);
-      return;
-    }
-    const elapsed = performance.now() - started;
-    this.stats.commits++;
-    this.stats.laneCommits++;
-    this.stats.operations += entries.length;
-    this.stats.commitMilliseconds += elapsed;
-    this.stats.lastCommitMilliseconds = elapsed;
-    this.track(Promise.all(batch.written(bytes).map((segment) => this.cache.insert(segment.object, segment.offset, segment.bytes))));
-    this.confirmView();
-    for (const entry of entries) entry.resolve();
   }
 
   /**

@@ -120,7 +120,7 @@ export class HeadKeeper {
     if (this.writer.fenced !== undefined) return;
     const epochOnly = this.unsnapshotted.filter((record) => record.epochOnly).length;
     // Other writers' lanes still open: this writer leaving is no reason to close them.
-    const lanesOpen = lanesOf(this.committed()).size > 0;
+    const lanesOpen = this.lanesOpen();
     if (options.snapshot && !lanesOpen && this.writer.current.seq - this.newestSnapshot > epochOnly) await this.snapshot().catch(() => {});
     else await this.update().catch(() => {});
   }
@@ -156,6 +156,15 @@ export class HeadKeeper {
     this.stats.snapshots++;
     await this.update();
     return position.seq;
+  }
+
+  /** Whether the index says lanes are open (an index found damaged: as if they were, so no snapshot is taken from it). */
+  private lanesOpen(): boolean {
+    try {
+      return lanesOf(this.committed()).size > 0;
+    } catch {
+      return true;
+    }
   }
 
   /** Waits for a snapshot running in the background (the cadence), if any. */
@@ -256,7 +265,7 @@ export class HeadKeeper {
     // records applied by an index that kept none.
     const records = Math.max(0, this.writer.current.seq - this.newestSnapshot);
     if (records < this.options.snapshotEveryCommits && this.unsnapshottedBytes < this.options.snapshotEveryBytes) return false;
-    if (lanesOf(this.committed()).size > 0) {
+    if (this.lanesOpen()) {
       // A snapshot is a state with no lane open: the writer's next write closes them, and the
       // snapshot follows it. Not now, in the background: a record nobody asked for would land
       // after its writer's operations all ended.

@@ -106,6 +106,8 @@ export interface CatchUpOptions {
   maxRecords?: number | undefined;
   /** The newest snapshot known: the index keeps the sizes of the records above it (./record-sizes.ts). */
   snapshot?: number;
+  /** Reads of open lanes the caller started with its own probe (`probeLanes`), used instead of reading them again. */
+  laneProbes?: ReadonlyMap<number, Promise<DecodedRecord[]>>;
 }
 
 /** What one `catchUp` applied. */
@@ -154,6 +156,21 @@ function readLane(log: RemoteLog, id: number, from: number, last?: number): Prom
   return readRun((seq) => log.readLaneRecord(id, seq), from, { last, known: last, stop: isCloseMarker });
 }
 
+/**
+ * Starts reading every open lane of the index from where it stands to its end (a caller that
+ * probes the main log itself starts these beside it, and hands them to `catchUp`).
+ */
+export function probeLanes(log: RemoteLog, namespace: Namespace): Map<number, Promise<DecodedRecord[]>> {
+  const probes = new Map<number, Promise<DecodedRecord[]>>();
+  for (const [id, lane] of lanesOf(namespace.pending)) {
+    if (lane.ended === true) continue;
+    const reading = readLane(log, id, lane.position.seq + 1);
+    reading.catch(() => {}); // its failure is thrown where it is awaited, unless another came first
+    probes.set(id, reading);
+  }
+  return probes;
+}
+
 function copyLanes(lanes: ReadonlyMap<number, LaneState>): Map<number, LaneState> {
   return new Map([...lanes].map(([id, lane]) => [id, { ...lane, position: { ...lane.position } }]));
 }
@@ -191,13 +208,8 @@ export async function catchUp(
   const { first, read = [], endSeen = false, knownSeq = 0, maxRecords = Number.POSITIVE_INFINITY, snapshot = 0 } = options;
   const startLanes = lanesOf(namespace.pending);
   // The open lanes are read beside the main log: most refreshes find them all in one round trip.
-  const probed = new Map<number, Promise<DecodedRecord[]>>();
-  for (const [id, lane] of startLanes) {
-    if (lane.ended === true) continue;
-    const reading = readLane(log, id, lane.position.seq + 1);
-    reading.catch(() => {}); // its failure is thrown where it is awaited, below, unless the main log's came first
-    probed.set(id, reading);
-  }
+  const probed = new Map(options.laneProbes ?? probeLanes(log, namespace));
+  for (const id of [...probed.keys()]) if (!startLanes.has(id)) probed.delete(id);
   const records: DecodedRecord[] = [];
   if (first !== undefined) records.push(first);
   records.push(...read.slice(0, maxRecords - records.length));

@@ -41,9 +41,9 @@ export interface RecordHeader {
   ops: Op[];
   /** A lane's record (`lanes/<lane>/<seq>`): the lane's id. Absent in the main log's records. */
   lane?: number;
-  /** A lane's record: the main-log seq its writer had applied when it built it (docs/s3-layout.md I9). */
+  /** A lane's record: the main-log seq its writer had applied when it built it (docs/s3-layout.md LN2). */
   after?: number;
-  /** A main-log record: where each open lane stood in its writer's view when it built it (I9). */
+  /** A main-log record: where each open lane stood in its writer's view when it built it (docs/s3-layout.md LN6). */
   lanes?: Record<string, number>;
 }
 

@@ -10,8 +10,7 @@ import type { RemoteLog } from "../log/remote-log.ts";
 import type { Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
-import { catchUp, indexNeedsRebuild } from "../commit/replay.ts";
-import { lanesOf } from "../commit/lanes.ts";
+import { catchUp, indexNeedsRebuild, probeLanes } from "../commit/replay.ts";
 import { prepareIndex } from "./start.ts";
 
 /** The index a follower keeps up to date, and where it reads the log. */
@@ -113,6 +112,8 @@ export class Follower {
     const probed = this.quietRefreshes < closeFollowingRefreshes ? 2 : 1;
     const headRead = log.readHeadIfChanged(this.headEtag);
     const slots = Array.from({ length: probed }, (_, index) => log.readRecord(before + 1 + index));
+    // Open lanes' next slots too, in the same round trip (docs/s3-layout.md LN7).
+    const laneProbes = probeLanes(log, namespace);
     const window = await this.slotsUntilEmpty(headRead, slots);
     const changedHead = await headRead;
     if (changedHead !== undefined && changedHead !== "unchanged" && changedHead.head.fsId === this.position.fsId) {
@@ -126,7 +127,7 @@ export class Follower {
     const found = (empty === -1 ? window : window.slice(0, empty)) as DecodedRecord[];
     let lanesMoved = false;
     // Open lanes are read at every refresh (catchUp reads them beside whatever the main log needs).
-    if (found.length > 0 || this.knownSeq > before || lanesOf(namespace.pending).size > 0) {
+    if (found.length > 0 || this.knownSeq > before || laneProbes.size > 0) {
       // What the head announced, plus a little: a reader behind a busy writer still returns.
       try {
         const caught = await catchUp(log, namespace, this.index.applier, this.position, this.index.cache, {
@@ -135,6 +136,7 @@ export class Follower {
           knownSeq: this.knownSeq,
           maxRecords: Math.max(0, this.knownSeq - before) + 256,
           snapshot: this.headSnapshot,
+          laneProbes,
         });
         this.position = caught.position;
         lanesMoved = caught.laneRecords.length > 0;

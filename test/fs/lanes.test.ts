@@ -1,8 +1,8 @@
-// docs/s3-layout.md "Lanes": a top-level directory's log of its own. This version reads lanes
-// (mount, refresh, time travel, fsck, garbage collection) and publishes nothing while one is open.
-// The lane records here are written by hand, as a lane's owner and a closing writer would leave
-// them: a main-log record opening the lane, the lane's records, its close marker, and the main-log
-// record closing it.
+// docs/s3-layout.md "Lanes" (LN1-LN9): a top-level directory's log of its own. The first tests
+// write lane records by hand, as a lane's owner and a closing writer leave them (a main-log record
+// opening the lane, the lane's records, its close marker, the main-log record closing it), and
+// check what mounts, refresh, time travel and writers make of them, and that damage is refused;
+// the last ones have shared writers open, use and close lanes themselves.
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { listAll, type ObjectStore } from "../../src/stores/object-store.ts";
@@ -147,7 +147,7 @@ for (const backend of backends) {
       expect((await cold.readdir("/agent")).sort()).toEqual(["a.txt", "after", "b.txt", "c.txt"]);
       expect(await cold.readText("/agent/c.txt")).toBe("gamma");
       // Time travel: of a lane, the records written on the main log as it stood at that seq
-      // (each names the main-log seq its writer had applied: docs/s3-layout.md I9).
+      // (each names the main-log seq its writer had applied: docs/s3-layout.md LN7).
       const atSeq = (seq: number, name: string) => workspace.mount({ name, mode: "readonly", atSeq: seq }, { cacheRoot: workspace.freshCacheRoot() });
       const before = await atSeq(lane - 1, "before");
       expect(await before.readdir("/agent")).toEqual([]);
