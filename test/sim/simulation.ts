@@ -963,7 +963,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
 
   /**
    * Idle-catch-up runs: a gap of virtual time between steps, a few milliseconds to a second (the
-   * catch-up pause is 50 ms to 1 s, the polls 20 to 500 ms), or while nothing is written, up to
+   * catch-up pause is 50 ms to 1 s, the polls 30 ms to 1 s), or while nothing is written, up to
    * 12 s, past which the other writers count as silent (10 s) and the catch-up stops until one
    * of their records is taken in again.
    */
