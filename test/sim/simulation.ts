@@ -965,9 +965,10 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
    * Idle-catch-up runs: a gap of virtual time between steps, a few milliseconds to a second (the
    * catch-up pause is 50 ms to 1 s, the polls 30 ms to 1 s), or while nothing is written, up to
    * 12 s, past which the other writers count as silent (10 s) and the catch-up stops until one
-   * of their records is taken in again.
+   * of their records is taken in again, and now and then 3 or 11 minutes (a shared collection
+   * takes only log records 10 minutes old).
    */
-  const idleGapMs = (writing: boolean) => (writing ? pick([5, 20, 50, 100, 200, 400, 800]) : pick([5, 20, 50, 100, 200, 400, 800, 1_500, 4_000, 12_000]));
+  const idleGapMs = (writing: boolean) => (writing ? pick([5, 20, 50, 100, 200, 400, 800]) : pick([5, 20, 50, 100, 200, 400, 800, 1_500, 4_000, 12_000, 180_000, 660_000]));
 
   /** Fires every timer due within `ms`, in order, then sets the clock. */
   const advance = (ms: number) => {
