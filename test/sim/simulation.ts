@@ -2,7 +2,9 @@
 // that refresh, a takeover writer, garbage collection with compaction, snapshots and fsck) through
 // the public API, over the simulated store of sim-store.ts, and checks invariants as it goes. In
 // about a third of the seeds the writers are two or three shared ones (`exclusive: false`) instead,
-// with a counter incremented in transactions and a file only appended to, checked at the end.
+// with a counter incremented in transactions and a file only appended to, checked at the end; in
+// a fifth (idle-catch-up runs) shared writers whose catch-up and poll timers, and readers whose
+// polls, fire beside their operations, on virtual time that moves in small steps.
 // docs/simulation.md describes what is simulated, the faults, the invariants and how to replay.
 //
 // Load this module only after determinism.ts is installed (run.ts does so).
