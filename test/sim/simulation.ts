@@ -761,11 +761,17 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       const extraPath = chance(0.5) ? pick(filePaths) : undefined;
       const abort = chance(0.15);
       const size = between(1, 300);
-      start(process, `transaction #${tag}${extraPath === undefined ? "" : ` +${extraPath}`}${abort ? " (throws)" : ""}`, async () => {
+      // Idle-catch-up runs: a shared writer's transaction may also be blind (its body runs once;
+      // its writes are validated again on the log's end), from the log's end it reads first, or
+      // (`catchUp: false`) from its own view just after a `refresh()`, which a catch-up may follow.
+      const isolation = idle !== undefined && shared ? pick(["serializable", "blind", "blind after refresh"] as const) : "serializable";
+      start(process, `transaction #${tag}${extraPath === undefined ? "" : ` +${extraPath}`}${abort ? " (throws)" : ""}${isolation === "serializable" ? "" : ` (${isolation})`}`, async () => {
         await writeOutcome(
           fs,
           who,
           async () => {
+            if (isolation === "blind after refresh") await fs.refresh();
+            const options = isolation === "serializable" ? undefined : { isolation: "blind" as const, ...(isolation === "blind after refresh" ? { catchUp: false } : {}) };
             await fs
               .transaction(async (tx) => {
                 await tx.mkdir("/t", { recursive: true });
@@ -773,7 +779,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
                 if (abort) throw new FsError("EINVAL", "transaction", { detail: "the body gave up" });
                 await tx.writeFile("/t/y", contentFor(tag, size));
                 if (extraPath !== undefined) await tx.writeFile(extraPath, contentFor(tag, size));
-              })
+              }, options)
               .catch((error: unknown) => {
                 // A transaction whose extra write is invalid (a missing directory) is refused whole.
                 throw error;
