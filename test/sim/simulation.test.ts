@@ -2,8 +2,9 @@
 // a campaign of 2,000 seeds, and a check that seeds replay exactly. Each runs in processes of its
 // own (test/sim/run.ts), which install virtual time and seeded randomness before loading the
 // library; two processes share the campaign, about a fifth of whose seeds are idle-catch-up runs
-// (shared writers whose catch-up and poll timers fire beside their operations). SIM_FROM moves the campaign to other seeds and
-// SIM_SEEDS sets its size, for longer runs on demand (or `npm run sim -- --seeds N --from F`).
+// (shared writers whose catch-up and poll timers fire beside their operations). SIM_FROM moves the
+// campaign to other seeds and SIM_SEEDS sets its size, for longer runs on demand (or
+// `npm run sim -- --seeds N --from F`; `--idle-only` runs idle-catch-up seeds alone).
 import { describe, expect, test } from "bun:test";
 
 interface IdleCounts {
