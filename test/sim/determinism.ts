@@ -31,6 +31,8 @@ export class VirtualTime {
   private nextOrder = 1;
   /** Bumped when a timer is set: the scheduler waits until activity stops. */
   activity = 0;
+  /** True while a timer's callback runs: what it calls synchronously was started by a timer. */
+  firing = false;
 
   constructor(
     start: number,
@@ -70,7 +72,12 @@ export class VirtualTime {
       timer.due = this.now + timer.interval;
       timer.order = this.nextOrder++;
     }
-    timer.callback();
+    this.firing = true;
+    try {
+      timer.callback();
+    } finally {
+      this.firing = false;
+    }
     return true;
   }
 

@@ -2,7 +2,9 @@
 // that refresh, a takeover writer, garbage collection with compaction, snapshots and fsck) through
 // the public API, over the simulated store of sim-store.ts, and checks invariants as it goes. In
 // about a third of the seeds the writers are two or three shared ones (`exclusive: false`) instead,
-// with a counter incremented in transactions and a file only appended to, checked at the end.
+// with a counter incremented in transactions and a file only appended to, checked at the end; in
+// a fifth (idle-catch-up runs) shared writers whose catch-up and poll timers, and readers whose
+// polls, fire beside their operations, on virtual time that moves in small steps.
 // docs/simulation.md describes what is simulated, the faults, the invariants and how to replay.
 //
 // Load this module only after determinism.ts is installed (run.ts does so).
@@ -11,6 +13,8 @@ import { mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3CachedFsManagerImpl, type S3CachedFs, type MountConfig } from "../../src/core.ts";
+import { Committer } from "../../src/commit/committer.ts";
+import { Follower } from "../../src/mount/follower.ts";
 import { FsError } from "../../src/base/errors.ts";
 import { defaultMaxRecordsInFlight } from "../../src/base/options.ts";
 import { CorruptObjectError, NotFoundError } from "../../src/stores/store-errors.ts";
@@ -45,11 +49,131 @@ export interface SimResult {
   operations: number;
   /** Lanes' records written (docs/s3-layout.md, "Lanes"): how often shared writers used lanes. */
   laneRecords: number;
+  /** Catch-ups while idle that a timer started (every run counts them; idle-catch-up runs are made for them). */
+  idle: IdleCounts;
+  /** Whether this seed is an idle-catch-up run (`isIdleCatchUpRun`). */
+  idleRun: boolean;
   /** The last steps, for a failure report. */
   trace: string[];
   /** A digest of the whole run: two runs of one seed must give the same one. */
   digest: string;
   elapsedMs: number;
+}
+
+/**
+ * What the library's timers did while a run went on, counted by wrapping two of its methods (the
+ * wrappers call the originals and change nothing they do): a shared writer's idle catch-up
+ * (`Committer.refreshWhileIdle`, which only its timers call: `catchUpWhileOthersWrite`'s pause,
+ * or `poll` when `refreshIntervalMs` is set) and a reader's polling refresh (`Follower.refresh`
+ * called from its `poll` interval). A fire finds the writer busy (a batch under way or in flight,
+ * or a catch-up still running) and does nothing, or starts a `refresh()` under the mutex.
+ */
+export interface IdleCounts {
+  /** The catch-up-while-others-write timer fired: a refresh started, or the writer was busy. */
+  catchUps: number;
+  catchUpsBusy: number;
+  /** Those refreshes that took in records (another writer's commits). */
+  catchUpsChanged: number;
+  /** A shared writer's `refreshIntervalMs` poll fired: a refresh started, or the writer was busy. */
+  writerPolls: number;
+  writerPollsBusy: number;
+  writerPollsChanged: number;
+  /** A reader's `refreshIntervalMs` poll fired (a refresh, or joined one under way). */
+  readerPolls: number;
+  /** Operations of a writer (writes, transactions, refresh, GC, snapshot, close...) started while a refresh its timer started ran. */
+  raced: number;
+}
+
+export const noIdleCounts = (): IdleCounts => ({ catchUps: 0, catchUpsBusy: 0, catchUpsChanged: 0, writerPolls: 0, writerPollsBusy: 0, writerPollsChanged: 0, readerPolls: 0, raced: 0 });
+
+/** The run whose timers are counted now, and its readers' polls still running. */
+let counting:
+  | {
+      time: VirtualTime;
+      counts: IdleCounts;
+      readerPollsRunning: number;
+      readerPollsStarted: number;
+      /** Refreshes a writer's timer started, still running, by the writer's name. */
+      writerRefreshing: Map<string, number>;
+      /** Idle-catch-up runs note each fire in their trace (the other runs' traces stay as they were). */
+      note?: (line: string) => void;
+    }
+  | undefined;
+
+/** Wraps the methods the library's idle timers call, to count what they start (once per process). */
+function countIdleCatchUps(): void {
+  const committer = Committer.prototype as unknown as Record<string, unknown>;
+  const follower = Follower.prototype as unknown as Record<string, unknown>;
+  const idle = committer.refreshWhileIdle;
+  const refresh = committer.refresh;
+  const follow = follower.refresh;
+  if (typeof idle !== "function" || typeof refresh !== "function" || typeof follow !== "function") {
+    throw new Error("the simulation counts idle catch-ups through Committer.refreshWhileIdle, Committer.refresh and Follower.refresh: one of them is gone");
+  }
+  committer.refreshWhileIdle = function (this: { pollTimer?: unknown; options?: { writerId?: string } }) {
+    const started = (idle as () => Promise<void> | undefined).call(this);
+    if (counting?.time.firing === true) {
+      const counts = counting.counts;
+      const polled = this.pollTimer !== undefined;
+      if (polled) {
+        counts.writerPolls++;
+        if (started === undefined) counts.writerPollsBusy++;
+      } else {
+        counts.catchUps++;
+        if (started === undefined) counts.catchUpsBusy++;
+      }
+      const who = this.options?.writerId?.split("@")[0] ?? "a writer";
+      counting.note?.(`${who}'s ${polled ? "poll" : "catch-up"} timer fires: ${started === undefined ? "busy, nothing done" : "a refresh starts"}`);
+    }
+    return started;
+  };
+  committer.refresh = function (this: { pollTimer?: unknown; options?: { writerId?: string } }) {
+    const result = (refresh as () => Promise<{ seq: number; changed: boolean }>).call(this);
+    const run = counting;
+    if (run?.time.firing === true) {
+      const polled = this.pollTimer !== undefined;
+      const who = this.options?.writerId?.split("@")[0] ?? "";
+      run.writerRefreshing.set(who, (run.writerRefreshing.get(who) ?? 0) + 1);
+      const done = () => run.writerRefreshing.set(who, run.writerRefreshing.get(who)! - 1);
+      result.then(
+        (outcome) => {
+          done();
+          if (!outcome.changed) return;
+          if (polled) run.counts.writerPollsChanged++;
+          else run.counts.catchUpsChanged++;
+        },
+        done,
+      );
+    }
+    return result;
+  };
+  follower.refresh = function (this: unknown) {
+    const result = (follow as () => Promise<{ seq: number; changed: boolean }>).call(this);
+    const run = counting;
+    if (run?.time.firing === true) {
+      run.counts.readerPolls++;
+      run.note?.("a reader's poll timer fires: a refresh");
+      run.readerPollsRunning++;
+      run.readerPollsStarted++;
+      const done = () => {
+        run.readerPollsRunning--;
+      };
+      result.then(done, done);
+    }
+    return result;
+  };
+}
+countIdleCatchUps();
+
+/**
+ * Idle-catch-up runs, chosen by a generator of their own so every other seed's run stays as it
+ * was (the constant leaves the regression seeds of simulation.test.ts out, and takes 5 of the 12
+ * seeds of its replay check): two or three shared writers, virtual time moving in gaps of a few
+ * milliseconds to a second (now and then longer, while nothing is written) so the writers' catch-up
+ * timers fire between, and beside, their operations; some mounts poll (`refreshIntervalMs`).
+ */
+export function isIdleCatchUpRun(seed: number): boolean {
+  return seededRandom(seed ^ 0x1d1e031)() < 0.2;
 }
 
 class Violation extends Error {
@@ -296,6 +420,8 @@ export function runSeed(options: SimOptions): Promise<SimResult> {
 async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResult> {
   const started = realNow();
   const seed = options.seed;
+  const idleCounts = noIdleCounts();
+  const polls: NonNullable<typeof counting> = (counting = { time, counts: idleCounts, readerPollsRunning: 0, readerPollsStarted: 0, writerRefreshing: new Map() });
   const random = seededRandom(seed);
   const bucket = new SimBucket(() => time.now);
   // A directory of its own per run (a replay of the same seed included): a run that stopped on a
@@ -308,8 +434,9 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   const chance = (p: number) => random() < p;
   const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
 
-  // The shape of this run.
-  const steps = options.steps ?? 160;
+  // The shape of this run (an idle-catch-up run spends steps letting time pass: it takes more).
+  const idleRun = isIdleCatchUpRun(seed);
+  const steps = options.steps ?? (idleRun ? 240 : 160);
   const faultRate = pick([0.02, 0.08, 0.15, 0.25]);
   const layout = {
     blockBytes: 64,
@@ -332,7 +459,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   };
   // Shared runs are chosen by a generator of their own, so every other seed's run stays as it was
   // (the constant leaves the regression seeds of simulation.test.ts exclusive runs, as they were found).
-  const sharedWriterCount = seededRandom(seed ^ 0x2f6b1db)() < 0.35 ? between(2, 3) : 0;
+  const sharedWriterCount = seededRandom(seed ^ 0x2f6b1db)() < 0.35 || idleRun ? between(2, 3) : 0;
   const shared = sharedWriterCount > 0;
   // In half the shared runs (a generator of their own again) each writer also appends to a log in
   // a top-level directory of its own, where it soon opens a lane (docs/s3-layout.md, "Lanes"), and
@@ -347,6 +474,9 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   const takeoverAt = !shared && chance(0.6) ? between(20, Math.max(21, steps - 30)) : undefined;
   const succession = pick(["takeover", "takeover", "crash"] as const);
   const readers = between(1, 2);
+  // Idle-catch-up runs: the chance of a step being a gap of virtual time, and the operations a
+  // writer has under way at most (fewer than 3 leave it idle more often, for its timer to find).
+  const idle = idleRun ? { gapChance: pick([0.3, 0.5, 0.7]), latencyChance: pick([0.3, 0.6, 0.9]), writerBusy: between(1, 3) } : undefined;
 
   const trace: string[] = [];
   let digest = 0x811c9dc5;
@@ -393,6 +523,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   /** Starts an operation; its outcome updates the model in the order outcomes arrive. */
   const start = (process: Process, label: string, body: () => Promise<void>) => {
     const op: RunningOp = { id: nextOp++, label, process, done: false };
+    if ((polls.writerRefreshing.get(process.name) ?? 0) > 0) idleCounts.raced++;
     running.add(op);
     process.busy++;
     operations++;
@@ -471,10 +602,10 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   };
 
   /** A view is a committed state: the transaction's files agree; each value is one the path may hold. */
-  const checkView = (view: Map<string, Value>, who: string, strict: boolean) => {
+  const checkView = (view: Map<string, Value>, who: string, strict: boolean, whole = true) => {
     const x = view.get("/t/x")!;
     const y = view.get("/t/y")!;
-    if ((x === "absent") !== (y === "absent") || (x.startsWith("f:") && x !== y)) {
+    if (whole && ((x === "absent") !== (y === "absent") || (x.startsWith("f:") && x !== y))) {
       fail(`${who} sees part of a transaction: /t/x is ${x}, /t/y is ${y}`);
     }
     for (const [path, value] of view) {
@@ -512,6 +643,20 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   const writerMount: Partial<MountConfig> = shared ? { exclusive: false } : {};
   const readerProcesses = Array.from({ length: readers }, (_, index) => makeProcess(`r${index + 1}`, "reader", between(-5_000, 5_000)));
   let formatExists = false;
+  // Idle-catch-up runs: each mount's `refreshIntervalMs`. A shared writer mostly keeps the default
+  // (undefined: it catches up while the others write), or polls at a fixed interval, or never (0);
+  // a reader polls, or never (0, its default).
+  const refreshIntervals = new Map<Process, number | undefined>();
+  if (idle !== undefined) {
+    for (const writer of sharedProcesses) refreshIntervals.set(writer, pick([undefined, undefined, undefined, undefined, 0, 30, 120, 500]));
+    for (const reader of readerProcesses) refreshIntervals.set(reader, pick([0, 0, 50, 200, 1_000]));
+    polls.note = note;
+    note(`idle catch-ups: gaps of time at ${idle.gapChance} of the steps with no request waiting, a request's latency at ${idle.latencyChance} of the others, ${idle.writerBusy} operation(s) per writer at most, refreshIntervalMs ${[...refreshIntervals].map(([process, ms]) => `${process.name} ${ms ?? "unset"}`).join(", ")}`);
+  }
+  const polling = (process: Process): Partial<MountConfig> => {
+    const ms = refreshIntervals.get(process);
+    return ms === undefined ? {} : { refreshIntervalMs: ms };
+  };
 
   /** Starts one random operation of a process; false if it had none to start. */
   const operate = (process: Process): boolean => {
@@ -526,10 +671,10 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       if (process.role === "writer") {
         if (shared && process !== writer1 && !formatExists) return;
         const takeover = process === writer2 && succession === "takeover";
-        mountProcess(process, takeover ? { onWriterBusy: "takeover" } : { onWriterBusy: "wait", ...writerMount });
+        mountProcess(process, takeover ? { onWriterBusy: "takeover" } : { onWriterBusy: "wait", ...writerMount, ...polling(process) });
       } else if (process.role === "reader") {
         if (!formatExists && !chance(0.1)) return;
-        mountProcess(process, { mode: "readonly" });
+        mountProcess(process, { mode: "readonly", ...polling(process) });
       }
       return;
     }
@@ -541,8 +686,12 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
           const refreshed = await fs.refresh();
           if (refreshed.seq < process.lastSeq) fail(`${who} went back from seq ${process.lastSeq} to ${refreshed.seq}`);
           process.lastSeq = refreshed.seq;
+          // A polling reader's view may move while it is read path by path: the transaction's
+          // files are checked together only when no poll of a reader ran meanwhile.
+          const pollsBefore = polls.readerPollsStarted;
+          const still = polls.readerPollsRunning === 0;
           const view = await readView(fs, who);
-          checkView(view, `${who} at seq ${refreshed.seq}`, false);
+          checkView(view, `${who} at seq ${refreshed.seq}`, false, still && polls.readerPollsStarted === pollsBefore);
         });
       } else if (roll < 0.85) {
         const path = pick(filePaths);
@@ -624,11 +773,17 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       const extraPath = chance(0.5) ? pick(filePaths) : undefined;
       const abort = chance(0.15);
       const size = between(1, 300);
-      start(process, `transaction #${tag}${extraPath === undefined ? "" : ` +${extraPath}`}${abort ? " (throws)" : ""}`, async () => {
+      // Idle-catch-up runs: a shared writer's transaction may also be blind (its body runs once;
+      // its writes are validated again on the log's end), from the log's end it reads first, or
+      // (`catchUp: false`) from its own view just after a `refresh()`, which a catch-up may follow.
+      const isolation = idle !== undefined && shared ? pick(["serializable", "blind", "blind after refresh"] as const) : "serializable";
+      start(process, `transaction #${tag}${extraPath === undefined ? "" : ` +${extraPath}`}${abort ? " (throws)" : ""}${isolation === "serializable" ? "" : ` (${isolation})`}`, async () => {
         await writeOutcome(
           fs,
           who,
           async () => {
+            if (isolation === "blind after refresh") await fs.refresh();
+            const options = isolation === "serializable" ? undefined : { isolation: "blind" as const, ...(isolation === "blind after refresh" ? { catchUp: false } : {}) };
             await fs
               .transaction(async (tx) => {
                 await tx.mkdir("/t", { recursive: true });
@@ -636,7 +791,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
                 if (abort) throw new FsError("EINVAL", "transaction", { detail: "the body gave up" });
                 await tx.writeFile("/t/y", contentFor(tag, size));
                 if (extraPath !== undefined) await tx.writeFile(extraPath, contentFor(tag, size));
-              })
+              }, options)
               .catch((error: unknown) => {
                 // A transaction whose extra write is invalid (a missing directory) is refused whole.
                 throw error;
@@ -725,8 +880,8 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       // Let time pass (lease renewals, backoffs, head updates, retention windows and grace
       // periods). Long only while no write is in flight: GC4's grace period assumes a record lands
       // within it of its data's upload (a writer paused for longer is the documented hazard).
-      const writing = [...running].some((op) => op.process.role === "writer") || bucket.late.length > 0 || bucket.queue.some((request) => request.write);
-      const ms = writing ? pick([10, 100]) : pick([100, 1_000, 10_000, 40_000, 180_000]);
+      const writing = writingNow();
+      const ms = idle !== undefined ? idleGapMs(writing) : writing ? pick([10, 100]) : pick([100, 1_000, 10_000, 40_000, 180_000]);
       note(`time passes: ${ms} ms`);
       advance(ms);
     }
@@ -757,6 +912,22 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
         }
         tags.acknowledged.add(tag);
       });
+      return;
+    }
+    if (idle !== undefined && chance(0.3)) {
+      // Idle-catch-up runs: a refresh of the writer's own (beside its timer's), or a close (it
+      // mounts again later, from its own cache directory), racing the catch-up under way.
+      if (chance(0.8)) {
+        start(process, "refresh", async () => {
+          const refreshed = await fs.refresh();
+          if (refreshed.seq < process.lastSeq) fail(`${who} went back from seq ${process.lastSeq} to ${refreshed.seq}`);
+          process.lastSeq = refreshed.seq;
+        });
+      } else {
+        start(process, "close", async () => {
+          await fs.close();
+        });
+      }
       return;
     }
     const roll = random();
@@ -839,6 +1010,18 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     violationKeys = keys;
   };
 
+  /** A write is under way or in flight (long gaps of time wait for none: GC4's grace period). */
+  const writingNow = () => [...running].some((op) => op.process.role === "writer") || bucket.late.length > 0 || bucket.queue.some((request) => request.write);
+
+  /**
+   * Idle-catch-up runs: a gap of virtual time between steps, a few milliseconds to a second (the
+   * catch-up pause is 50 ms to 1 s, the polls 30 ms to 1 s), or while nothing is written, up to
+   * 12 s, past which the other writers count as silent (10 s) and the catch-up stops until one
+   * of their records is taken in again, and now and then 3 or 11 minutes (a shared collection
+   * takes only log records 10 minutes old).
+   */
+  const idleGapMs = (writing: boolean) => (writing ? pick([5, 20, 50, 100, 200, 400, 800]) : pick([5, 20, 50, 100, 200, 400, 800, 1_500, 4_000, 12_000, 180_000, 660_000]));
+
   /** Fires every timer due within `ms`, in order, then sets the clock. */
   const advance = (ms: number) => {
     const until = time.now + ms;
@@ -904,6 +1087,27 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   const stepOnce = (faults: boolean, startOps: boolean) => {
     step++;
     bucket.step = step;
+    if (idle !== undefined && startOps) {
+      // A writer whose timer's refresh runs starts something beside it, now and then, before that
+      // refresh's requests are answered.
+      const racing = sharedProcesses.filter((writer) => (polls.writerRefreshing.get(writer.name) ?? 0) > 0 && writer.busy < idle.writerBusy && writer.fs !== undefined && !writer.fs.closed);
+      if (racing.length > 0 && chance(0.3) && operate(pick(racing))) return;
+      if (bucket.queue.length > 0) {
+        // Requests take time: a few milliseconds pass before the step, now and then, and a timer
+        // may fire between two answers (finding its writer busy, or idle while others work).
+        if (chance(idle.latencyChance)) {
+          const ms = pick([2, 10, 20, 40, 80, 150]);
+          note(`time passes: ${ms} ms`);
+          advance(ms);
+        }
+      } else if (chance(idle.gapChance)) {
+        // No request waits: the writers idle, or wait for a timer.
+        const ms = idleGapMs(writingNow());
+        note(`time passes: ${ms} ms`);
+        advance(ms);
+        return;
+      }
+    }
     const roll = random();
     if (bucket.late.length > 0 && roll < 0.12) {
       const request = pick(bucket.late);
@@ -923,7 +1127,12 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     }
     if (startOps && shared) {
       const candidates: Process[] = [];
-      for (const writer of sharedProcesses) if (writer.busy < 3 && !writer.closed) candidates.push(writer, writer);
+      for (const writer of sharedProcesses) {
+        if (writer.busy >= (idle?.writerBusy ?? 3) || writer.closed) continue;
+        candidates.push(writer, writer);
+        // Idle-catch-up runs: a writer whose timer's refresh runs is likelier to start something beside it.
+        if (idle !== undefined && (polls.writerRefreshing.get(writer.name) ?? 0) > 0) candidates.push(writer, writer, writer, writer);
+      }
       for (const reader of readerProcesses) if (reader.busy === 0) candidates.push(reader);
       if (candidates.length > 0 && operate(pick(candidates))) return;
     } else if (startOps) {
@@ -946,7 +1155,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   let finalSteps = 0;
   try {
     // The first writer creates the filesystem.
-    mountProcess(writer1, { onWriterBusy: "wait", ...writerMount });
+    mountProcess(writer1, { onWriterBusy: "wait", ...writerMount, ...polling(writer1) });
     for (; step < steps && violation === undefined; ) {
       await settle();
       if (!formatExists && bucket.objects.has("format.json")) formatExists = true;
@@ -972,6 +1181,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     if (error instanceof Violation) violation ??= error.message;
     else violation ??= `the simulation itself failed: ${(error as Error).stack ?? String(error)}`;
   } finally {
+    if (counting === polls) counting = undefined; // the teardown's timers are not counted
     process.off("unhandledRejection", unhandled);
     // Close whatever is still open, without faults, and discard the run.
     bucket.allDirect = true;
@@ -1137,6 +1347,8 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     faults: bucket.faults,
     operations,
     laneRecords: bucket.laneRecords,
+    idle: idleCounts,
+    idleRun,
     trace,
     digest: digest.toString(16).padStart(8, "0"),
     elapsedMs: realNow() - started,
