@@ -309,6 +309,8 @@ export class Committer {
   private othersTimes: number[] = [];
   /** Set by closeLanesSoon. */
   private lanesInTheWay = false;
+  /** close() has begun: no lane opens any more. */
+  private closing = false;
   /** When this writer last took in another writer's record, and each top-level directory those touched (its clock). */
   private othersTakenInAt = Number.NEGATIVE_INFINITY;
   private readonly othersDirectories = new Map<string, number>();
@@ -606,6 +608,8 @@ export class Committer {
     this.catchUpTimer = setTimeout(() => {
       this.catchUpTimer = undefined;
       if (this.closed || this.fencedBy !== undefined) return;
+      // A writer with a lane of its own publishes where no one else does: nothing to keep up with.
+      if (this.ownsLane()) return this.armCatchUp();
       const refreshing = this.refreshWhileIdle();
       if (refreshing === undefined) this.armCatchUp(); // busy: the pause starts again
       else void refreshing.then(() => this.armCatchUp());
@@ -636,24 +640,27 @@ export class Committer {
     this.catchUpTimer = undefined;
     await this.polling;
     await this.mutex.run(async () => {});
+    this.closing = true; // no lane opens now
+    await this.settleAll();
+    // A lane of this writer's would be left for others to close, and for readers to poll meanwhile.
+    // (An index found damaged has no say here: the next mount rebuilds it, and others close the lane.)
+    if (this.fencedBy === undefined && this.ownsLane()) {
+      await this.closeLanes("own").catch(() => {});
+      await this.settleAll(); // writes that came meanwhile
+    }
+    this.closed = true;
+    await Promise.allSettled(this.background);
+    await this.head.close(options);
+  }
+
+  /** Waits for every queued write and every record in flight to be settled. */
+  private async settleAll(): Promise<void> {
     // Awaiting the loop itself, not the mutex: between batches the loop waits a turn of the event
     // loop, and a wait that resolves in microtasks alone would never let that turn come.
     while (this.draining !== undefined || this.flights.length > 0) {
       await this.draining?.catch(() => {}); // each writer has its error
       await this.mutex.run(() => this.landAll());
     }
-    // A lane of this writer's would be left for others to close, and for readers to poll meanwhile.
-    // (An index found damaged has no say here: the next mount rebuilds it, and others close the lane.)
-    let own: [number, LaneState] | undefined;
-    try {
-      own = this.ownLane(lanesOf(this.namespace.pending));
-    } catch {
-      own = undefined;
-    }
-    if (this.fencedBy === undefined && own !== undefined) await this.closeLanes("own").catch(() => {});
-    this.closed = true;
-    await Promise.allSettled(this.background);
-    await this.head.close(options);
   }
 
   private async drain(): Promise<void> {
@@ -768,6 +775,15 @@ export class Committer {
   /** A snapshot is due and waits for no lane to be open: the next write closes them all. */
   closeLanesSoon(): void {
     this.lanesInTheWay = true;
+  }
+
+  /** Whether this writer owns an open lane (an index found damaged: as if not). */
+  private ownsLane(): boolean {
+    try {
+      return this.ownLane(lanesOf(this.namespace.pending)) !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** The open lane this writer owns and may still publish in, if any. */
@@ -1339,16 +1355,15 @@ export class Committer {
   private meetInLanes(laneRecords: readonly { record: DecodedRecord }[]): void {
     const others = laneRecords.map(({ record }) => record.header).filter((header) => header.writer !== this.options.writerId);
     if (others.length > 0) this.meetOthers(others);
-    this.noteOthersDirectories(laneRecords.map(({ record }) => record));
   }
 
   /** Notes the top-level directories other writers' records touched, on this writer's clock (laneWanted). */
-  private noteOthersDirectories(records: readonly DecodedRecord[]): void {
+  private noteOthersDirectories(headers: readonly { writer: string; ops?: readonly Op[] }[]): void {
     const now = this.options.now();
-    for (const { header } of records) {
+    for (const header of headers) {
       if (header.writer === this.options.writerId) continue;
       this.othersTakenInAt = now;
-      for (const op of header.ops) {
+      for (const op of header.ops ?? []) {
         for (const path of pathsOf(op)) {
           const top = /^\/[^/]+/.exec(path)?.[0];
           if (top !== undefined) this.othersDirectories.set(top, now);
@@ -1413,7 +1428,6 @@ export class Committer {
   private inherit(records: readonly DecodedRecord[], voided: readonly DecodedRecord[] = []): void {
     for (const record of records) this.noteCollect(record.header.seq, record.header.ops);
     this.meetOthers(records.map(({ header }) => header));
-    this.noteOthersDirectories(records);
     const all = voided.length === 0 ? records : [...records, ...voided].sort((a, b) => a.header.seq - b.header.seq);
     this.head.inherited(all.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength })));
   }
@@ -1422,7 +1436,8 @@ export class Committer {
    * Notes the other writers' records among `records` (taken in now, or read as the mount started, by their headers):
    * when they wrote last (lookAheadSlots) and how often (catchUpPause).
    */
-  meetOthers(records: readonly Pick<RecordHeader, "writer" | "time">[]): void {
+  meetOthers(records: readonly (Pick<RecordHeader, "writer" | "time"> & { ops?: readonly Op[] })[]): void {
+    this.noteOthersDirectories(records);
     let others = false;
     for (const { writer, time } of records) {
       if (writer === this.options.writerId) continue;
@@ -1689,7 +1704,7 @@ export class Committer {
    */
   private laneWanted(batch: Batch): string | undefined {
     const now = this.options.now();
-    if (!this.shared || now - this.othersTakenInAt > othersActiveMs) return undefined;
+    if (!this.shared || this.closing || now - this.othersTakenInAt > othersActiveMs) return undefined;
     const lanes = lanesOf(this.namespace.pending);
     if (this.ownLane(lanes) !== undefined) return undefined;
     const directory = laneDirectoryOf(batch.ops);

@@ -56,7 +56,7 @@ export interface MountStart {
   /** The records the index holds above the snapshot it started from, with their sizes, read at this mount or before it (a writer's snapshot cadence counts them). */
   inherited: LogRecordSize[];
   /** Who wrote the records read from the log at this mount, and when (a shared writer meets the others at work by them). */
-  writersRead: Pick<RecordHeader, "writer" | "time">[];
+  writersRead: Pick<RecordHeader, "writer" | "time" | "ops">[];
 }
 
 /**
@@ -91,7 +91,7 @@ export async function startIndex(options: {
   let known = head?.seq ?? 0;
   let reuseLocal = !options.rebuild;
   let listing: { records: Set<number>; snapshots: number[] } | undefined;
-  let writersRead: Pick<RecordHeader, "writer" | "time">[] = [];
+  let writersRead: Pick<RecordHeader, "writer" | "time" | "ops">[] = [];
 
   const attempt = async (seq: number): Promise<LogPosition | undefined> => {
     tried.add(seq);
@@ -112,7 +112,7 @@ export async function startIndex(options: {
     const limit = options.readonly ? Math.max(0, known - position.seq) + 256 : undefined;
     const caught = await catchUp(log, namespace, applier, position, cache, { knownSeq: known, maxRecords: limit, snapshot: seq });
     position = caught.position;
-    writersRead = caught.records.map(({ header }) => ({ writer: header.writer, time: header.time }));
+    writersRead = [...caught.records, ...caught.laneRecords.map(({ record }) => record)].map(({ header }) => header);
     const reached = Math.max(known, newest(failed));
     if (position.seq < reached) {
       if (fromLocal) reuseLocal = false;
