@@ -238,7 +238,7 @@ export class Mount implements MaintenanceContext {
         ...start,
         position: caught.position,
         inherited: [...start.inherited, ...read.map((record) => ({ seq: record.header.seq, bytes: record.bytes.byteLength }))],
-        writersRead: [...start.writersRead, ...caught.records.map(({ header }) => ({ writer: header.writer, time: header.time }))],
+        writersRead: [...start.writersRead, ...[...caught.records, ...caught.laneRecords.map(({ record }) => record)].map(({ header }) => header)],
       };
     }
     const lease = !exclusive ? undefined : (this.lease = new WriterLease(this.store, { ...leaseOptions, onLost: (holder) => this.committer?.fence(holder?.epoch) }));

@@ -16,7 +16,7 @@
 import { concatenate } from "../base/content.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
 import type { Extent, Op } from "../log/ops.ts";
-import { newPackKey, walKey } from "../log/keys.ts";
+import { laneRecordKey, newPackKey, walKey } from "../log/keys.ts";
 import type { PendingBytes } from "../data/data-reader.ts";
 import { extentsFor, type DataLayout } from "../data/data-writer.ts";
 import { StreamingWriteMemory } from "../data/memory.ts";
@@ -57,13 +57,36 @@ export class Batch implements PendingBytes {
     private readonly onStored: (key: string, bytes: Uint8Array) => Promise<void> | void = () => {},
     /** Called with each pack's key as its upload begins (the committer notes when: docs/s3-layout.md GC9). */
     private readonly onUploading: (key: string) => void = () => {},
+    /** The record's key: `wal/<seq>`, or a lane's `lanes/<lane>/<seq>` (src/commit/lanes.ts). */
+    recordKey = walKey(seq),
   ) {
-    this.recordKey = walKey(seq);
+    this.recordKey = recordKey;
   }
+
+  /**
+   * A main-log batch of its writer's that opens a lane for this top-level directory (appended to
+   * its operations as it is published: src/commit/committer.ts).
+   */
+  opensLane: string | undefined;
+  /** The operations its record holds as last encoded: its own, with the lanes it closes and opens. */
+  published: Op[] | undefined;
+  /** Lanes this batch closes whatever its operations touch (`Committer.closeLanes`: it may have none). */
+  closesLanes: readonly number[] = [];
 
   /** The same data and operations, to be published at `seq` instead (after another record took ours), at `time` if given. */
   rebase(seq: number, time = this.time): Batch {
-    const batch = new Batch(seq, this.epoch, time, this.store, this.layout, this.onStored, this.onUploading);
+    return this.copyAs(seq, time, walKey(seq));
+  }
+
+  /** The same data and operations, to be published as record `seq` of lane `lane` instead. */
+  inLane(lane: number, seq: number): Batch {
+    return this.copyAs(seq, this.time, laneRecordKey(lane, seq));
+  }
+
+  private copyAs(seq: number, time: number, recordKey: string): Batch {
+    const batch = new Batch(seq, this.epoch, time, this.store, this.layout, this.onStored, this.onUploading, recordKey);
+    batch.opensLane = this.opensLane;
+    batch.closesLanes = this.closesLanes;
     batch.inline.push(...this.inline);
     batch.inlineBytes = this.inlineBytes;
     batch.packs.push(...this.packs);

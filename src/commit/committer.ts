@@ -42,6 +42,7 @@ import { HeadKeeper, type HeadKeeperOptions } from "./head-keeper.ts";
 import { recordSizesMeta, type LogRecordSize } from "./record-sizes.ts";
 import { catchUp, recordEpoch } from "./replay.ts";
 import { ReadSet, pathsOf } from "./read-set.ts";
+import { fitsLane, laneDirectoryOf, laneHolding, lanesAfter, lanesMeta, lanesOf, lanesTouched, type Lanes, type LaneState } from "./lanes.ts";
 import { positionMeta } from "../namespace/position.ts";
 
 /** Builds an operation, placing its data in the batch. Runs inside the batch's savepoint. */
@@ -218,6 +219,11 @@ export interface CommitStats {
   transactionReruns: number;
   /** The most records this writer had in flight at once (C8): above 1, writes were pipelined. */
   mostRecordsInFlight: number;
+  /** Records this writer published in a lane of its own (src/commit/lanes.ts), counted in `commits` too. */
+  laneCommits: number;
+  /** Lanes this writer opened, and lanes it closed (its own or others'). */
+  lanesOpened: number;
+  lanesClosed: number;
 }
 
 interface Queued {
@@ -301,6 +307,13 @@ export class Committer {
   private catchUpTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the other writers' records taken in lately were written (capped at this writer's now), oldest first. */
   private othersTimes: number[] = [];
+  /** Set by closeLanesSoon. */
+  private lanesInTheWay = false;
+  /** close() has begun: no lane opens any more. */
+  private closing = false;
+  /** When this writer last took in another writer's record, and each top-level directory those touched (its clock). */
+  private othersTakenInAt = Number.NEGATIVE_INFINITY;
+  private readonly othersDirectories = new Map<string, number>();
   /**
    * Open while a transaction body of this committer runs, in the body's own async context: a
    * write through the mount (not the transaction) from there would wait for the body that waits
@@ -318,6 +331,9 @@ export class Committer {
     lostSlots: 0,
     transactionReruns: 0,
     mostRecordsInFlight: 0,
+    laneCommits: 0,
+    lanesOpened: 0,
+    lanesClosed: 0,
   };
 
   constructor(
@@ -527,14 +543,9 @@ export class Committer {
    */
   private async recheckReads(reads: ReadSet, ownOps: readonly Op[]): Promise<void> {
     if (this.fencedBy !== undefined || (reads.size === 0 && ownOps.length === 0)) return; // it saw nothing
-    const { position, records, voided } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
-    this.checkForeign(records);
-    this.inherit(records, voided);
-    this.position = position;
-    this.confirmView();
-    this.needsResync = false;
-    if (records.length === 0) return;
-    const path = reads.conflict(records, ownOps, this.namespace.committed.counts().symlinks > 0);
+    const slipped = await this.resync();
+    if (slipped.length === 0) return;
+    const path = reads.conflict(slipped, ownOps, this.namespace.committed.counts().symlinks > 0);
     if (path !== undefined) throw new TransactionConflict(path);
   }
 
@@ -597,6 +608,8 @@ export class Committer {
     this.catchUpTimer = setTimeout(() => {
       this.catchUpTimer = undefined;
       if (this.closed || this.fencedBy !== undefined) return;
+      // A writer with a lane of its own publishes where no one else does: nothing to keep up with.
+      if (this.ownsLane()) return this.armCatchUp();
       const refreshing = this.refreshWhileIdle();
       if (refreshing === undefined) this.armCatchUp(); // busy: the pause starts again
       else void refreshing.then(() => this.armCatchUp());
@@ -627,15 +640,27 @@ export class Committer {
     this.catchUpTimer = undefined;
     await this.polling;
     await this.mutex.run(async () => {});
+    this.closing = true; // no lane opens now
+    await this.settleAll();
+    // A lane of this writer's would be left for others to close, and for readers to poll meanwhile.
+    // (An index found damaged has no say here: the next mount rebuilds it, and others close the lane.)
+    if (this.fencedBy === undefined && this.ownsLane()) {
+      await this.closeLanes("own").catch(() => {});
+      await this.settleAll(); // writes that came meanwhile
+    }
+    this.closed = true;
+    await Promise.allSettled(this.background);
+    await this.head.close(options);
+  }
+
+  /** Waits for every queued write and every record in flight to be settled. */
+  private async settleAll(): Promise<void> {
     // Awaiting the loop itself, not the mutex: between batches the loop waits a turn of the event
     // loop, and a wait that resolves in microtasks alone would never let that turn come.
     while (this.draining !== undefined || this.flights.length > 0) {
       await this.draining?.catch(() => {}); // each writer has its error
       await this.mutex.run(() => this.landAll());
     }
-    this.closed = true;
-    await Promise.allSettled(this.background);
-    await this.head.close(options);
   }
 
   private async drain(): Promise<void> {
@@ -679,6 +704,9 @@ export class Committer {
         return;
       }
     }
+    // Beside an open lane a batch is published on its own (a lane's, or the main log's with the
+    // lanes it touches closed first): the records in flight land before it.
+    if (this.flights.length > 0 && lanesOf(this.namespace.pending).size > 0) await this.landAll();
     const batch = this.newBatch();
     try {
       this.namespace.beginBatch(true); // sealable: it goes in flight
@@ -709,12 +737,251 @@ export class Committer {
       this.namespace.rollbackBatch();
       return;
     }
+    const lanes = lanesOf(this.namespace.pending);
+    if (lanes.size > 0 && this.flights.length === 0) {
+      const own = this.ownLane(lanes);
+      if (this.lanesInTheWay) {
+        // A snapshot is due: this record closes every lane (HeadKeeper.snapshotDue).
+        this.lanesInTheWay = false;
+        batch.closesLanes = [...lanes.keys()];
+        await this.publishQueued(batch, accepted);
+      } else if (own !== undefined && batch.ops.every((op) => fitsLane(op, own[1].path))) await this.publishInLane(batch, accepted, own[0], own[1]);
+      else {
+        batch.opensLane = this.laneWanted(batch);
+        await this.publishQueued(batch, accepted);
+      }
+      return;
+    }
+    const wanted = this.flights.length === 0 ? this.laneWanted(batch) : undefined;
+    if (wanted !== undefined) {
+      // Its record opens a lane for the directory, and the writes after it go there.
+      batch.opensLane = wanted;
+      await this.publishQueued(batch, accepted);
+      return;
+    }
     await this.launch(batch, accepted);
+  }
+
+  /** Publishes queued writes in the main log, one record, not pipelined; settles their callers. */
+  private async publishQueued(batch: Batch, entries: Queued[]): Promise<void> {
+    try {
+      await this.publish(batch, entries);
+      for (const entry of entries) entry.resolve();
+    } catch (error) {
+      for (const entry of entries) entry.reject(error);
+    }
+  }
+
+  /** A snapshot is due and waits for no lane to be open: the next write closes them all. */
+  closeLanesSoon(): void {
+    this.lanesInTheWay = true;
+  }
+
+  /** Whether this writer owns an open lane (an index found damaged: as if not). */
+  private ownsLane(): boolean {
+    try {
+      return this.ownLane(lanesOf(this.namespace.pending)) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The open lane this writer owns and may still publish in, if any. */
+  private ownLane(lanes: Lanes): [number, LaneState] | undefined {
+    for (const entry of lanes) if (entry[1].owner === this.options.writerId && entry[1].ended !== true) return entry;
+    return undefined;
+  }
+
+  /**
+   * Publishes queued writes that all fit this writer's own lane as the lane's next record: no
+   * other writer publishes there, so the PUT meets no one's record but a close marker. Its
+   * `after` names the main-log seq this writer has applied, so no reader shows it before what
+   * this writer saw (docs/s3-layout.md LN2, LN7). A close marker in the slot ends the lane: the writes
+   * then go to the main log, which closes the lane first (publishOpenBatch).
+   */
+  private async publishInLane(initial: Batch, entries: Queued[], id: number, first: LaneState): Promise<void> {
+    const started = performance.now();
+    let lane = first;
+    let ops = initial.ops.splice(0);
+    this.namespace.rollbackBatch();
+    for (let attempt = 1; ; attempt++) {
+      const seq = lane.position.seq + 1;
+      const batch = initial.inLane(id, seq);
+      const epoch = Math.max(this.options.epoch, lane.position.epoch);
+      let bytes: Uint8Array;
+      let hash: string;
+      const nonce = randomUUID();
+      try {
+        this.namespace.beginBatch();
+        // On the state they were validated on; after a catch-up, each still applies or fails alone.
+        const survivors: Queued[] = [];
+        ops.forEach((op, index) => {
+          try {
+            this.applyOne(batch, () => op);
+            survivors.push(entries[index]!);
+          } catch (error) {
+            entries[index]!.reject(error);
+          }
+        });
+        entries.splice(0, entries.length, ...survivors);
+        if (batch.empty) {
+          this.namespace.rollbackBatch();
+          return;
+        }
+        await batch.finish();
+        this.namespace.assertBatchIntact();
+        ({ bytes, hash } = encodeRecord(batch.inlineData, {
+          format: recordFormat,
+          fsId: lane.position.fsId,
+          seq,
+          parent: lane.position.seq,
+          parentHash: lane.position.hash,
+          epoch,
+          writer: this.options.writerId,
+          nonce,
+          time: batch.time,
+          ops: batch.ops,
+          lane: id,
+          after: this.position.seq,
+        }));
+        await this.log.writeLaneRecord(id, seq, bytes).catch(async (error: unknown) => {
+          // Our own record may stand there: an attempt whose answer was lost landed after all.
+          if (!(error instanceof PreconditionFailedError) || (await this.log.readLaneRecord(id, seq).catch(() => undefined))?.header.nonce !== nonce) throw error;
+        });
+      } catch (error) {
+        this.namespace.rollbackBatch();
+        this.needsResync = true;
+        if (!(error instanceof PreconditionFailedError) || attempt >= maxSlotAttempts) {
+          this.stats.failedCommits++;
+          for (const entry of entries) entry.reject(error);
+          return;
+        }
+        // The slot is taken: by a close marker (the lane has ended), or by an earlier record of
+        // ours whose failure its caller heard of (it landed late). Read on and see.
+        ops = batch.ops.splice(0);
+        let slipped: DecodedRecord[];
+        try {
+          slipped = await this.resync();
+        } catch (failure) {
+          this.stats.failedCommits++;
+          for (const entry of entries) entry.reject(failure);
+          return;
+        }
+        const now = this.ownLane(lanesOf(this.namespace.pending));
+        if (now !== undefined && now[0] === id) {
+          lane = now[1];
+          continue;
+        }
+        // Ended: the writes go to the main log instead, validated again after what was read, and
+        // that record closes the lane (publishOpenBatch).
+        batch.ops.push(...ops);
+        let main: Batch;
+        try {
+          main = this.revalidate(batch, entries, slipped, false);
+        } catch (failure) {
+          this.stats.failedCommits++;
+          for (const entry of entries) entry.reject(failure);
+          return;
+        }
+        if (main.empty) {
+          this.namespace.rollbackBatch();
+          return;
+        }
+        await this.publishQueued(main, entries);
+        return;
+      }
+      const lanes = lanesOf(this.namespace.pending);
+      lanes.set(id, { ...lane, after: this.position.seq, position: { fsId: lane.position.fsId, seq, hash, epoch } });
+      try {
+        this.namespace.commitBatch(lanesMeta(lanes), () => {
+          for (const op of batch.ops) this.applier.apply(op, batch.recordKey);
+        });
+      } catch (error) {
+        this.needsResync = true;
+        this.stats.failedCommits++;
+        const failure = isDiskFullError(error)
+          ? new FsError("ENOSPC", "write", { detail: `the change was published (${batch.recordKey}) but the local disk has no space for the index to take it in; the mount applies it from the log once there is space`, cause: error })
+          : error;
+        for (const entry of entries) entry.reject(failure);
+        return;
+      }
+      const elapsed = performance.now() - started;
+      this.stats.commits++;
+      this.stats.laneCommits++;
+      this.stats.operations += entries.length;
+      this.stats.commitMilliseconds += elapsed;
+      this.stats.lastCommitMilliseconds = elapsed;
+      this.track(Promise.all(batch.written(bytes).map((segment) => this.cache.insert(segment.object, segment.offset, segment.bytes))));
+      this.confirmView();
+      for (const entry of entries) entry.resolve();
+      return;
+    }
+  }
+
+  /**
+   * Ends lanes `ids` so that a main-log record may close them: a close marker in each one's next
+   * slot (create-only; one that finds the slot taken reads what took it, the owner's record or
+   * another closer's marker, and tries after it). Returns the records read meanwhile, main-log and
+   * lanes' alike (they slipped in below the record that will close the lanes).
+   */
+  private async endLanes(ids: readonly number[]): Promise<DecodedRecord[]> {
+    const slipped: DecodedRecord[] = [];
+    for (const id of ids) {
+      for (let attempt = 1; ; attempt++) {
+        const lane = lanesOf(this.namespace.pending).get(id);
+        if (lane === undefined || lane.ended === true) break;
+        if (attempt > maxSlotAttempts) {
+          throw new FsError("EAGAIN", "write", { detail: `lane ${id} (${lane.path}) could not be closed: its next slot was taken ${maxSlotAttempts} times in a row; nothing was published` });
+        }
+        const time = this.options.now();
+        const { bytes } = encodeRecord([], {
+          format: recordFormat,
+          fsId: lane.position.fsId,
+          seq: lane.position.seq + 1,
+          parent: lane.position.seq,
+          parentHash: lane.position.hash,
+          epoch: Math.max(this.options.epoch, lane.position.epoch),
+          writer: this.options.writerId,
+          nonce: randomUUID(),
+          time,
+          ops: [{ op: "laneEnd", writer: this.options.writerId, time }],
+          lane: id,
+          after: Math.max(this.position.seq, lane.after),
+        });
+        await this.log.writeLaneRecord(id, lane.position.seq + 1, bytes).catch((error: unknown) => {
+          if (!(error instanceof PreconditionFailedError)) throw error;
+        });
+        // The marker, ours or another closer's, or the owner's record that took the slot: read on.
+        this.needsResync = true;
+        slipped.push(...(await this.resync()));
+      }
+    }
+    return slipped;
+  }
+
+  /**
+   * Closes lanes: this writer's own (`own`, as it closes) or every open one (before a snapshot,
+   * which is a state with no lane open). One main-log record, after their close markers.
+   */
+  async closeLanes(which: "own" | "all"): Promise<void> {
+    if (!this.shared) return;
+    await this.mutex.run(async () => {
+      await this.landAll();
+      await this.beforeBatch();
+      const lanes = lanesOf(this.namespace.pending);
+      const ids = [...lanes].filter(([, lane]) => which === "all" || lane.owner === this.options.writerId).map(([id]) => id);
+      if (ids.length === 0) return;
+      const batch = this.newBatch();
+      batch.closesLanes = ids;
+      this.namespace.beginBatch();
+      await this.publish(batch, undefined);
+    });
   }
 
   /** Whether a batch of `operations` more may go out while the records in flight wait for their answers. */
   private canPipeline(operations: number): boolean {
     if (this.flights.length >= (this.options.maxRecordsInFlight ?? maxRecordsInFlight) || this.pipelineCooldown > 0) return false;
+    if (lanesOf(this.namespace.pending).size > 0) return false; // beside a lane, one record at a time (publishOpenBatch)
     let inFlight = operations;
     for (const flight of this.flights) inFlight += flight.batch.ops.length;
     return inFlight <= maxOperationsInFlight;
@@ -747,6 +1014,7 @@ export class Committer {
         }
       }
       this.namespace.assertBatchIntact();
+      this.checkNoLanes();
       ({ bytes, hash } = encodeRecord(batch.inlineData, {
         format: this.flights.length > 0 ? pipelinedRecordFormat : recordFormat,
         fsId: parent.fsId,
@@ -1073,13 +1341,46 @@ export class Committer {
   /** Reads the log to its end and applies what others published; returns those records. */
   private async resync(): Promise<DecodedRecord[]> {
     if (this.fencedBy !== undefined) throw this.fencedBy;
-    const { position, records, voided } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
+    const { position, records, voided, laneRecords } = await catchUp(this.log, this.namespace, this.applier, this.position, this.cache, { snapshot: this.head.snapshotSeq });
     this.checkForeign(records);
     this.inherit(records, voided);
+    this.meetInLanes(laneRecords);
     this.position = position;
     this.confirmView();
     this.needsResync = false;
-    return records;
+    return [...records, ...laneRecords.map(({ record }) => record)];
+  }
+
+  /** Other writers' records in lanes are others at work too (the catch-up's pace follows them). */
+  private meetInLanes(laneRecords: readonly { record: DecodedRecord }[]): void {
+    const others = laneRecords.map(({ record }) => record.header).filter((header) => header.writer !== this.options.writerId);
+    if (others.length > 0) this.meetOthers(others);
+  }
+
+  /** Notes the top-level directories other writers' records touched, on this writer's clock (laneWanted). */
+  private noteOthersDirectories(headers: readonly { writer: string; ops?: readonly Op[] }[]): void {
+    const now = this.options.now();
+    for (const header of headers) {
+      if (header.writer === this.options.writerId) continue;
+      this.othersTakenInAt = now;
+      for (const op of header.ops ?? []) {
+        for (const path of pathsOf(op)) {
+          const top = /^\/[^/]+/.exec(path)?.[0];
+          if (top !== undefined) this.othersDirectories.set(top, now);
+        }
+      }
+    }
+    if (this.othersDirectories.size > 4_096) {
+      for (const [directory, at] of this.othersDirectories) if (now - at > othersActiveMs) this.othersDirectories.delete(directory);
+    }
+  }
+
+  /**
+   * A pipelined record never goes out beside an open lane: one that touched a lane's directory
+   * must close the lane first (publishOpenBatch), and commitQueued routes every batch there then.
+   */
+  private checkNoLanes(): void {
+    if (lanesOf(this.namespace.pending).size > 0) throw new Error("a batch was to be pipelined beside an open lane");
   }
 
   /** The log's end was just seen (catching up stops at an empty slot) or written. */
@@ -1135,7 +1436,8 @@ export class Committer {
    * Notes the other writers' records among `records` (taken in now, or read as the mount started, by their headers):
    * when they wrote last (lookAheadSlots) and how often (catchUpPause).
    */
-  meetOthers(records: readonly Pick<RecordHeader, "writer" | "time">[]): void {
+  meetOthers(records: readonly (Pick<RecordHeader, "writer" | "time"> & { ops?: readonly Op[] })[]): void {
+    this.noteOthersDirectories(records);
     let others = false;
     for (const { writer, time } of records) {
       if (writer === this.options.writerId) continue;
@@ -1218,6 +1520,53 @@ export class Committer {
           }
           continue;
         }
+        // Lanes the record touches are closed in it, each ended first (its close marker): the
+        // records read meanwhile slipped in below it, as another writer's record in our slot does.
+        const lanes = lanesOf(this.namespace.pending);
+        const touched = this.lanesToClose(batch, lanes, reads);
+        const toEnd = touched.filter((id) => lanes.get(id)!.ended !== true);
+        if (toEnd.length > 0) {
+          this.namespace.rollbackBatch();
+          let slipped: DecodedRecord[];
+          try {
+            slipped = await this.endLanes(toEnd);
+          } catch (error) {
+            this.needsResync = true;
+            this.stats.failedCommits++;
+            throw error;
+          }
+          if (reads !== undefined) {
+            const aliases = this.namespace.committed.counts().symlinks > 0 || this.namespace.committed.hasHardLinks();
+            const path = reads.conflict(slipped, batch.ops, aliases);
+            if (path !== undefined) {
+              await batch.settle();
+              this.needsResync = true;
+              throw new TransactionConflict(path);
+            }
+          }
+          try {
+            batch = this.revalidate(batch, entries, slipped, reads !== undefined);
+          } catch (error) {
+            if (error instanceof TransactionConflict) this.needsResync = true;
+            throw error;
+          }
+          if (this.nothingToPublish(batch)) {
+            this.namespace.rollbackBatch();
+            return;
+          }
+          continue;
+        }
+        const closes: Op[] = touched.map((id) => {
+          const lane = lanes.get(id)!;
+          return { op: "laneClose", lane: id, path: lane.path, seq: lane.position.seq, hash: lane.position.hash, time: batch.time };
+        });
+        const opening = batch.opensLane !== undefined && this.mayOpenLane(batch.opensLane, lanes) ? [{ op: "laneOpen" as const, path: batch.opensLane, owner: this.options.writerId, time: batch.time }] : [];
+        const staying = [...lanes].filter(([id]) => !touched.includes(id));
+        batch.published = [...closes, ...batch.ops, ...opening];
+        if (batch.published.length === 0) {
+          this.namespace.rollbackBatch();
+          return;
+        }
         const nonce = randomUUID();
         ({ bytes, hash } = encodeRecord(batch.inlineData, {
           format: recordFormat,
@@ -1229,7 +1578,8 @@ export class Committer {
           writer: this.options.writerId,
           nonce,
           time: batch.time,
-          ops: batch.ops,
+          ops: batch.published,
+          ...(staying.length === 0 ? {} : { lanes: Object.fromEntries(staying.map(([id, lane]) => [String(id), lane.position.seq])) }),
         }));
         const outcome = await this.send(batch.seq, bytes, nonce, this.lookAheadSlots());
         if (outcome.kind === "failed") {
@@ -1283,8 +1633,9 @@ export class Committer {
         this.checkForeign(caught.records);
         const metBefore = this.options.now() - this.othersSeenAt <= othersMetMs;
         this.inherit(caught.records, caught.voided);
+        this.meetInLanes(caught.laneRecords);
         position = caught.position;
-        slipped = caught.records;
+        slipped = [...caught.records, ...caught.laneRecords.map(({ record }) => record)];
         this.confirmView();
         // A writer that meets others by losing this slot (it had met no one lately) may lag them
         // by more than the winner's record: its next PUT reads beside it, as one does after a
@@ -1312,11 +1663,67 @@ export class Committer {
         if (error instanceof TransactionConflict) this.needsResync = true;
         throw error;
       }
-      if (batch.empty) {
+      if (this.nothingToPublish(batch)) {
         this.namespace.rollbackBatch();
         return;
       }
+      // Queued writes in one top-level directory that lost the slot to records touching none of it
+      // ask for a lane of their own: the next ones then meet no other writer (src/commit/lanes.ts).
+      if (entries !== undefined && batch.opensLane === undefined) batch.opensLane = this.laneWanted(batch);
     }
+  }
+
+  /** Whether a batch has nothing left to publish: no operation, and no lane still open to close. */
+  private nothingToPublish(batch: Batch): boolean {
+    if (!batch.empty) return false;
+    const lanes = lanesOf(this.namespace.pending);
+    return !batch.closesLanes.some((id) => lanes.has(id));
+  }
+
+  /**
+   * The open lanes a main-log record of `batch` must close: those its operations touch (all, for
+   * an operation no path bounds), those a serializable transaction read in (its reads are then
+   * checked against the lane's records up to the close), and those `closesLanes` names.
+   */
+  private lanesToClose(batch: Batch, lanes: Lanes, reads: ReadSet | undefined): number[] {
+    if (lanes.size === 0) return [];
+    const touched = new Set([...lanesTouched(lanes, batch.ops), ...batch.closesLanes.filter((id) => lanes.has(id))]);
+    for (const path of reads?.seen() ?? []) {
+      const holding = laneHolding(lanes, path);
+      if (holding !== undefined) touched.add(holding[0]);
+    }
+    return [...touched];
+  }
+
+  /**
+   * The top-level directory a lane would take `batch`'s writes to, when asking for one is worth it:
+   * other writers are at work (this writer took in a record of theirs in the last
+   * `othersActiveMs`), so its records would meet theirs on the log; this writer owns no lane; the
+   * writes all fit one directory that no lane holds; and none of those writers' records touched it
+   * lately (they meet on its files, where a lane would only move the meeting).
+   */
+  private laneWanted(batch: Batch): string | undefined {
+    const now = this.options.now();
+    if (!this.shared || this.closing || now - this.othersTakenInAt > othersActiveMs) return undefined;
+    const lanes = lanesOf(this.namespace.pending);
+    if (this.ownLane(lanes) !== undefined) return undefined;
+    const directory = laneDirectoryOf(batch.ops);
+    if (directory === undefined || laneHolding(lanes, directory) !== undefined) return undefined;
+    const touched = this.othersDirectories.get(directory);
+    return touched !== undefined && now - touched <= othersActiveMs ? undefined : directory;
+  }
+
+  /**
+   * Whether this writer may open a lane for `directory` in the record it publishes now: it still
+   * owns none, no lane holds the directory, it is a directory (not a link) once the record's
+   * operations are applied, and the filesystem holds no symbolic or hard link (through one, a
+   * lane's operation could reach outside its directory).
+   */
+  private mayOpenLane(directory: string, lanes: Lanes): boolean {
+    if (this.ownLane(lanes) !== undefined || laneHolding(lanes, directory) !== undefined) return false;
+    const found = this.namespace.pending.lookup(directory, false, "laneOpen");
+    if ("missing" in found || found.node.kind !== "directory") return false;
+    return this.namespace.pending.counts().symlinks === 0 && !this.namespace.pending.hasHardLinks();
   }
 
   /**
@@ -1424,10 +1831,14 @@ export class Committer {
     const epoch = headerEpoch({ epoch: this.options.epoch, ops: batch.ops });
     const position = { fsId: this.position.fsId, seq: batch.seq, hash, epoch };
     try {
+      // The lanes it closed and opened (src/commit/lanes.ts), as every reader will take them.
+      const laneOps = (batch.published ?? []).filter((op) => op.op === "laneOpen" || op.op === "laneClose");
+      const lanes = laneOps.length === 0 ? {} : lanesMeta(lanesAfter(lanesOf(this.namespace.pending), laneOps, position));
+      for (const op of laneOps) this.stats[op.op === "laneOpen" ? "lanesOpened" : "lanesClosed"]++;
       // On a full disk the index's reserve makes room to do the batch again (its operations are
       // already validated, and the rollback restored the state they were validated on).
       const sizes = recordSizesMeta(this.namespace.pending, this.position.seq, [{ seq: batch.seq, bytes: bytes.byteLength }], this.head.snapshotSeq);
-      this.namespace.commitBatch({ ...positionMeta(position), ...sizes }, () => {
+      this.namespace.commitBatch({ ...positionMeta(position), ...lanes, ...sizes }, () => {
         for (const op of batch.ops) this.applier.apply(op, batch.recordKey);
       });
     } catch (error) {

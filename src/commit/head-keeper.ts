@@ -11,13 +11,14 @@
 // and another writer's snapshot list is merged into ours.
 
 import { randomUUID } from "node:crypto";
-import type { FencedError } from "../base/errors.ts";
+import { FsError, type FencedError } from "../base/errors.ts";
 import { recordFormat, type LogPosition } from "../log/record.ts";
 import { DamagedHeadError, type HeadDocument, type RemoteLog } from "../log/remote-log.ts";
 import type { NamespaceView } from "../namespace/namespace.ts";
 import { encodeSnapshot } from "../namespace/snapshot.ts";
 import { PreconditionFailedError } from "../stores/store-errors.ts";
 import type { LogRecordSize } from "./record-sizes.ts";
+import { lanesOf } from "./lanes.ts";
 
 /** The head lists at most this many snapshots for time travel (the newest ones). */
 const maxListedSnapshots = 1_000;
@@ -40,6 +41,10 @@ export interface KeptWriter {
   readonly current: LogPosition;
   readonly fenced: FencedError | undefined;
   fence(newerEpoch: number | undefined): FencedError;
+  /** Closes every open lane in one main-log record (src/commit/lanes.ts). */
+  closeLanes(which: "all"): Promise<void>;
+  /** Closes every open lane in the record of its next write (a snapshot is due, and waits for no lane to be open). */
+  closeLanesSoon(): void;
 }
 
 export class HeadKeeper {
@@ -114,7 +119,9 @@ export class HeadKeeper {
     await this.snapshotting;
     if (this.writer.fenced !== undefined) return;
     const epochOnly = this.unsnapshotted.filter((record) => record.epochOnly).length;
-    if (options.snapshot && this.writer.current.seq - this.newestSnapshot > epochOnly) await this.snapshot().catch(() => {});
+    // Other writers' lanes still open: this writer leaving is no reason to close them.
+    const lanesOpen = this.lanesOpen();
+    if (options.snapshot && !lanesOpen && this.writer.current.seq - this.newestSnapshot > epochOnly) await this.snapshot().catch(() => {});
     else await this.update().catch(() => {});
   }
 
@@ -122,10 +129,26 @@ export class HeadKeeper {
    * Writes the namespace at the current position as a snapshot, then points the head at it.
    * Returns the snapshot's seq (0 for an empty log: there is nothing to snapshot).
    */
-  async snapshot(): Promise<number> {
+  async snapshot(options: { closeLanes?: boolean } = {}): Promise<number> {
     if (this.writer.fenced !== undefined) throw this.writer.fenced;
+    // A snapshot is a state with no lane open: the state at a main-log seq holds only part of an
+    // open lane's records (those written on the main log up to it, src/commit/lanes.ts), and the
+    // index more. Asked for, it closes them first (writers that want them open them again); due
+    // by the cadence, it waits for the writer's next write to close them (snapshotDue).
+    if (lanesOf(this.committed()).size > 0) {
+      if (options.closeLanes === false) {
+        this.writer.closeLanesSoon();
+        return this.newestSnapshot;
+      }
+      await this.writer.closeLanes("all");
+    }
     const position = this.writer.current;
     if (position.seq === 0) return 0;
+    const lanes = lanesOf(this.committed());
+    if (lanes.size > 0) {
+      const [id, lane] = [...lanes][0]!;
+      throw new FsError("EBUSY", "snapshot", { detail: `lane ${id} (${lane.path}) was opened again while the snapshot was being taken; try again` });
+    }
     const bytes = encodeSnapshot(this.committed(), position);
     await this.log.writeSnapshot(position.seq, bytes);
     this.snapshotReached(position.seq);
@@ -133,6 +156,15 @@ export class HeadKeeper {
     this.stats.snapshots++;
     await this.update();
     return position.seq;
+  }
+
+  /** Whether the index says lanes are open (an index found damaged: as if they were, so no snapshot is taken from it). */
+  private lanesOpen(): boolean {
+    try {
+      return lanesOf(this.committed()).size > 0;
+    } catch {
+      return true;
+    }
   }
 
   /** Waits for a snapshot running in the background (the cadence), if any. */
@@ -233,7 +265,14 @@ export class HeadKeeper {
     // records applied by an index that kept none.
     const records = Math.max(0, this.writer.current.seq - this.newestSnapshot);
     if (records < this.options.snapshotEveryCommits && this.unsnapshottedBytes < this.options.snapshotEveryBytes) return false;
-    this.snapshotting ??= this.snapshot().then(
+    if (this.lanesOpen()) {
+      // A snapshot is a state with no lane open: the writer's next write closes them, and the
+      // snapshot follows it. Not now, in the background: a record nobody asked for would land
+      // after its writer's operations all ended.
+      this.writer.closeLanesSoon();
+      return false;
+    }
+    this.snapshotting ??= this.snapshot({ closeLanes: false }).then(
       () => {
         this.snapshotting = undefined;
         if (!this.closed && this.writer.fenced === undefined && this.snapshotDue()) return this.snapshotting;

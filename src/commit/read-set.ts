@@ -12,7 +12,10 @@
 import type { DecodedRecord } from "../log/record.ts";
 import type { Op } from "../log/ops.ts";
 
-/** The paths an operation changes (none for an epoch or a relocation, which change no file). */
+/**
+ * The paths an operation changes (none for an epoch or a relocation, which change no file). A
+ * lane's opening or closing counts as touching its directory: closing one brings its records in.
+ */
 export function pathsOf(op: Op): string[] {
   switch (op.op) {
     case "rename":
@@ -22,6 +25,7 @@ export function pathsOf(op: Op): string[] {
     case "epoch":
     case "relocate":
     case "collect":
+    case "laneEnd":
       return [];
     default:
       return [op.path];
@@ -44,6 +48,11 @@ export class ReadSet {
 
   get size(): number {
     return this.paths.size;
+  }
+
+  /** The paths the body saw. */
+  seen(): string[] {
+    return [...this.paths];
   }
 
   /**

@@ -12,6 +12,8 @@ export const headKey = "heads/main.json";
 export const leaseKey = "writer/lease.json";
 
 export const walPrefix = "wal/";
+/** Lanes: logs of their own for one top-level directory each (docs/s3-layout.md, "Lanes"). */
+export const lanePrefix = "lanes/";
 export const snapshotPrefix = "snapshots/";
 export const packPrefix = "packs/";
 export const chunkPrefix = "chunks/";
@@ -34,12 +36,24 @@ export { originKey, originKeyPrefix, parseOriginKey } from "../stores/origin-sto
 /** Seqs are zero-padded to 20 digits, so a listing returns them in order. */
 const seqDigits = 20;
 const walKeyPattern = new RegExp(`^${walPrefix}(\\d{${seqDigits}})$`);
+const laneKeyPattern = new RegExp(`^${lanePrefix}(\\d{${seqDigits}})/(\\d{${seqDigits}})$`);
 const snapshotKeyPattern = new RegExp(`^${snapshotPrefix}(\\d{${seqDigits}})$`);
 const forkRegistrationSuffix = ".json";
 
 /** The commit record of `seq`: `wal/<seq>`. */
 export function walKey(seq: number): string {
   return `${walPrefix}${String(seq).padStart(seqDigits, "0")}`;
+}
+
+/** The record of `seq` in the lane opened by main record `lane`: `lanes/<lane>/<seq>`. */
+export function laneRecordKey(lane: number, seq: number): string {
+  return `${lanePrefix}${String(lane).padStart(seqDigits, "0")}/${String(seq).padStart(seqDigits, "0")}`;
+}
+
+/** The lane and seq a `lanes/<lane>/<seq>` key names, or undefined for any other key. */
+export function laneOfKey(key: string): { lane: number; seq: number } | undefined {
+  const match = laneKeyPattern.exec(key);
+  return match === null ? undefined : { lane: Number(match[1]), seq: Number(match[2]) };
 }
 
 /** The snapshot of the namespace at `seq`: `snapshots/<seq>`. */
@@ -74,10 +88,10 @@ export function seqOfSnapshotKey(key: string): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
-export type ObjectKind = "format" | "head" | "lease" | "record" | "snapshot" | "pack" | "chunk" | "fork" | "maintenance" | "unknown";
+export type ObjectKind = "format" | "head" | "lease" | "record" | "lane-record" | "snapshot" | "pack" | "chunk" | "fork" | "maintenance" | "unknown";
 
 /** What a listed key is; records and snapshots also say their seq. */
-export function classifyKey(key: string): { kind: ObjectKind; seq?: number } {
+export function classifyKey(key: string): { kind: ObjectKind; seq?: number; lane?: number } {
   if (key === formatKey) return { kind: "format" };
   if (key === headKey) return { kind: "head" };
   if (key === leaseKey) return { kind: "lease" };
@@ -85,6 +99,8 @@ export function classifyKey(key: string): { kind: ObjectKind; seq?: number } {
   if (record !== undefined) return { kind: "record", seq: record };
   const snapshot = seqOfSnapshotKey(key);
   if (snapshot !== undefined) return { kind: "snapshot", seq: snapshot };
+  const laneRecord = laneOfKey(key);
+  if (laneRecord !== undefined) return { kind: "lane-record", seq: laneRecord.seq, lane: laneRecord.lane };
   if (key.startsWith(packPrefix)) return { kind: "pack" };
   if (key.startsWith(chunkPrefix)) return { kind: "chunk" };
   if (key.startsWith(forkRegistrationPrefix) && key.endsWith(forkRegistrationSuffix)) return { kind: "fork" };

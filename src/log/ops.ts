@@ -51,7 +51,22 @@ export type Op =
    * its batch names whose upload began before it had applied this record, so no record after it
    * names a deleted object (docs/s3-layout.md GC9). Changes nothing in the namespace.
    */
-  | { op: "collect"; before: number; collector: string; time: number };
+  | { op: "collect"; before: number; collector: string; time: number }
+  /**
+   * Lanes (docs/s3-layout.md L3d), in a main-log record: the top-level directory `path` gets a log
+   * of its own, the lane whose id is this record's seq, in which only `owner` publishes; until it
+   * is closed no main-log record touches `path` or anything below it.
+   */
+  | { op: "laneOpen"; path: string; owner: string; time: number }
+  /**
+   * In a main-log record: lane `lane` (of the top-level directory `path`) is closed after its
+   * record `seq`, whose hash is `hash` (0 and the opening record's hash for a lane that took no
+   * record). Its records are part of every state from this record on; the lane record after
+   * `seq` is its close marker.
+   */
+  | { op: "laneClose"; lane: number; path: string; seq: number; hash: string; time: number }
+  /** A lane's close marker, alone in the lane record after its last: no record follows it. */
+  | { op: "laneEnd"; writer: string; time: number };
 
 /** One extent's bytes, moved by compaction: from `object`/`offset` to `toObject`/`toOffset` ("" = this record). */
 export interface Relocation {
@@ -79,6 +94,9 @@ const knownOps: Record<Op["op"], true> = {
   epoch: true,
   relocate: true,
   collect: true,
+  laneOpen: true,
+  laneClose: true,
+  laneEnd: true,
 };
 
 export function isKnownOp(kind: string): kind is Op["op"] {
@@ -110,6 +128,9 @@ export function extentsBroughtIn(op: Op, recordKey: string): Extent[] {
     case "link":
     case "epoch":
     case "collect":
+    case "laneOpen":
+    case "laneClose":
+    case "laneEnd":
       return [];
     default: {
       const unknown: never = op;

@@ -39,6 +39,12 @@ export interface RecordHeader {
   nonce: string;
   time: number;
   ops: Op[];
+  /** A lane's record (`lanes/<lane>/<seq>`): the lane's id. Absent in the main log's records. */
+  lane?: number;
+  /** A lane's record: the main-log seq its writer had applied when it built it (docs/s3-layout.md LN2). */
+  after?: number;
+  /** A main-log record: where each open lane stood in its writer's view when it built it (docs/s3-layout.md LN6). */
+  lanes?: Record<string, number>;
 }
 
 export interface DecodedRecord {
@@ -144,6 +150,12 @@ function checkHeader(key: string, value: unknown): RecordHeader {
   }
   if (header.format !== recordFormat && header.format !== pipelinedRecordFormat) throw corrupt(`unknown record format ${JSON.stringify(header.format)}`);
   if (!Array.isArray(header.ops) || !Number.isSafeInteger(header.seq) || !Number.isSafeInteger(header.epoch)) throw corrupt("malformed header");
+  if (header.lane !== undefined && !(Number.isSafeInteger(header.lane) && header.lane > 0)) throw corrupt("malformed header");
+  if (header.after !== undefined && !(Number.isSafeInteger(header.after) && header.after >= 0)) throw corrupt("malformed header");
+  if (header.lanes !== undefined) {
+    if (header.lanes === null || typeof header.lanes !== "object" || Array.isArray(header.lanes)) throw corrupt("malformed header");
+    for (const [id, seq] of Object.entries(header.lanes)) if (!/^[1-9]\d*$/.test(id) || !Number.isSafeInteger(seq) || seq < 0) throw corrupt("malformed header");
+  }
   for (const [index, op] of (header.ops as unknown[]).entries()) {
     const kind = op !== null && typeof op === "object" ? (op as { op?: unknown }).op : undefined;
     if (typeof kind !== "string") throw corrupt(`operation ${index} has no kind`);

@@ -9,7 +9,7 @@ import { hashBytes } from "./ops.ts";
 import { z } from "zod";
 import { NotFoundError, PreconditionFailedError } from "../stores/store-errors.ts";
 import { DamagedDocumentError, readDocument, readDocumentIfChanged, replacing, writeDocument, type DocumentKind } from "./document.ts";
-import { formatKey, headKey, seqOfSnapshotKey, seqOfWalKey, snapshotKey, snapshotPrefix, walKey, walPrefix } from "./keys.ts";
+import { formatKey, headKey, laneRecordKey, seqOfSnapshotKey, seqOfWalKey, snapshotKey, snapshotPrefix, walKey, walPrefix } from "./keys.ts";
 import { decodeRecord, decodeRecordHeader, recordHeaderRange, recordTailBytes, trailerHash, type DecodedRecord, type RecordHeader } from "./record.ts";
 
 export const formatVersion = 1;
@@ -218,7 +218,15 @@ export class RemoteLog {
 
   /** The record at `seq`, or undefined if that slot is empty. */
   async readRecord(seq: number): Promise<DecodedRecord | undefined> {
-    const key = walKey(seq);
+    return this.readRecordAt(walKey(seq));
+  }
+
+  /** Record `seq` of lane `lane` (`lanes/<lane>/<seq>`), or undefined if the slot is empty. */
+  async readLaneRecord(lane: number, seq: number): Promise<DecodedRecord | undefined> {
+    return this.readRecordAt(laneRecordKey(lane, seq));
+  }
+
+  private async readRecordAt(key: string): Promise<DecodedRecord | undefined> {
     try {
       return decodeRecord(key, (await this.store.get(key)).body);
     } catch (error) {
@@ -240,7 +248,15 @@ export class RemoteLog {
    * against the inline data, which is not read): enough to follow the chain (I3, I7) by headers.
    */
   async readRecordHeaderAndHash(seq: number, size: number): Promise<{ header: RecordHeader; hash: string }> {
-    const key = walKey(seq);
+    return this.headerAndHashAt(walKey(seq), size);
+  }
+
+  /** The header of lane `lane`'s record `seq`, whose object is `size` bytes, as `readRecordHeader`. */
+  async readLaneRecordHeader(lane: number, seq: number, size: number): Promise<RecordHeader> {
+    return (await this.headerAndHashAt(laneRecordKey(lane, seq), size)).header;
+  }
+
+  private async headerAndHashAt(key: string, size: number): Promise<{ header: RecordHeader; hash: string }> {
     if (size <= recordTailBytes) {
       const record = decodeRecord(key, (await this.store.get(key)).body);
       return { header: record.header, hash: record.hash };
@@ -265,6 +281,11 @@ export class RemoteLog {
   /** Create-only: throws PreconditionFailedError if the slot is taken. */
   async writeRecord(seq: number, bytes: Uint8Array): Promise<void> {
     await this.store.put(walKey(seq), bytes, { ifNoneMatch: "*" });
+  }
+
+  /** Create-only, as `writeRecord`, in lane `lane`. */
+  async writeLaneRecord(lane: number, seq: number, bytes: Uint8Array): Promise<void> {
+    await this.store.put(laneRecordKey(lane, seq), bytes, { ifNoneMatch: "*" });
   }
 
   async readSnapshot(seq: number): Promise<Uint8Array> {

@@ -304,6 +304,13 @@ export async function keptReferences(context: MaintenanceContext, inventory: Inv
     if (entry === undefined) throw new CorruptObjectError(`${walKey(seq)} is not in the listing`, { operation: "list", key: walKey(seq) });
     references.addRecord(await context.log.readRecordHeader(seq, entry.size));
   });
+  // A lane opened after the base is not in its snapshot (a snapshot is written with no lane open,
+  // src/commit/lanes.ts): its records bring their extents in as the main log's do. Lanes' records
+  // themselves are never deleted yet.
+  const laneRecords = [...inventory.objects.values()].filter((entry) => entry.kind === "lane-record" && entry.lane! > base);
+  await boundedEach(laneRecords, 16, async (entry) => {
+    references.addRecord(await context.log.readLaneRecordHeader(entry.lane!, entry.seq!, entry.size), entry.key);
+  });
   return references;
 }
 

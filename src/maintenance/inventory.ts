@@ -8,8 +8,10 @@ import { classifyKey, type ObjectKind } from "../log/keys.ts";
 
 export interface InventoryEntry extends ObjectInfo {
   kind: ObjectKind;
-  /** For records and snapshots: the seq the key names. */
+  /** For records, lanes' records and snapshots: the seq the key names. */
   seq?: number;
+  /** For lanes' records: the lane's id. */
+  lane?: number;
 }
 
 export interface Inventory {
@@ -25,8 +27,8 @@ export interface Inventory {
 export async function takeInventory(store: ObjectStore, options: { prefix?: string } = {}): Promise<Inventory> {
   const inventory: Inventory = { objects: new Map(), records: new Map(), snapshots: new Map(), forks: [], bytes: 0 };
   for await (const object of listAll(store, options.prefix === undefined ? {} : { prefix: options.prefix })) {
-    const { kind, seq } = classifyKey(object.key);
-    const entry: InventoryEntry = seq === undefined ? { ...object, kind } : { ...object, kind, seq };
+    const { kind, seq, lane } = classifyKey(object.key);
+    const entry: InventoryEntry = { ...object, kind, ...(seq === undefined ? {} : { seq }), ...(lane === undefined ? {} : { lane }) };
     inventory.objects.set(object.key, entry);
     inventory.bytes += object.size;
     if (kind === "record") inventory.records.set(seq!, entry);

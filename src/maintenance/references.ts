@@ -35,12 +35,12 @@ export class References {
   }
 
   /**
-   * The extents a record brings in; its inline data ("") is the record's own key. Every kind is
+   * The extents a record brings in; its inline data ("") is the record's own key (`own`: a lane's
+   * record's is `lanes/<lane>/<seq>`). Every kind is
    * named (extentsBroughtIn): an operation this version does not know may bring objects in, so it
    * stops the caller (garbage collection must not delete what it cannot see is named).
    */
-  addRecord(header: RecordHeader): void {
-    const own = walKey(header.seq);
+  addRecord(header: RecordHeader, own = walKey(header.seq)): void {
     for (const op of header.ops) for (const extent of extentsBroughtIn(op, own)) this.add(extent);
   }
 

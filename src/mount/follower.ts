@@ -10,7 +10,7 @@ import type { RemoteLog } from "../log/remote-log.ts";
 import type { Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
-import { catchUp, indexNeedsRebuild } from "../commit/replay.ts";
+import { catchUp, indexNeedsRebuild, probeLanes } from "../commit/replay.ts";
 import { prepareIndex } from "./start.ts";
 
 /** The index a follower keeps up to date, and where it reads the log. */
@@ -112,6 +112,8 @@ export class Follower {
     const probed = this.quietRefreshes < closeFollowingRefreshes ? 2 : 1;
     const headRead = log.readHeadIfChanged(this.headEtag);
     const slots = Array.from({ length: probed }, (_, index) => log.readRecord(before + 1 + index));
+    // Open lanes' next slots too, in the same round trip (docs/s3-layout.md LN7).
+    const laneProbes = probeLanes(log, namespace);
     const window = await this.slotsUntilEmpty(headRead, slots);
     const changedHead = await headRead;
     if (changedHead !== undefined && changedHead !== "unchanged" && changedHead.head.fsId === this.position.fsId) {
@@ -123,16 +125,21 @@ export class Follower {
     // for its inline data: the log went on without it, and the head's snapshot says where).
     const empty = window.findIndex((record) => record === undefined);
     const found = (empty === -1 ? window : window.slice(0, empty)) as DecodedRecord[];
-    if (found.length > 0 || this.knownSeq > before) {
+    let lanesMoved = false;
+    // Open lanes are read at every refresh (catchUp reads them beside whatever the main log needs).
+    if (found.length > 0 || this.knownSeq > before || laneProbes.size > 0) {
       // What the head announced, plus a little: a reader behind a busy writer still returns.
       try {
-        this.position = (await catchUp(log, namespace, this.index.applier, this.position, this.index.cache, {
+        const caught = await catchUp(log, namespace, this.index.applier, this.position, this.index.cache, {
           read: found,
           endSeen: empty !== -1,
           knownSeq: this.knownSeq,
           maxRecords: Math.max(0, this.knownSeq - before) + 256,
           snapshot: this.headSnapshot,
-        })).position;
+          laneProbes,
+        });
+        this.position = caught.position;
+        lanesMoved = caught.laneRecords.length > 0;
       } catch (error) {
         if (!indexNeedsRebuild(error)) throw error;
         await this.rebuild();
@@ -143,7 +150,7 @@ export class Follower {
       // was collected (perhaps all but a record kept for its data). Start again from the snapshot.
       await this.restartFromSnapshot();
     }
-    const changed = this.position.seq !== before;
+    const changed = this.position.seq !== before || lanesMoved;
     this.quietRefreshes = changed ? 0 : Math.min(this.quietRefreshes + 1, closeFollowingRefreshes);
     return { seq: this.position.seq, changed };
   }

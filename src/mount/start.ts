@@ -13,6 +13,7 @@ import { clockKey, headKey, snapshotKey, walKey } from "../log/keys.ts";
 import type { LogPosition, RecordHeader } from "../log/record.ts";
 import { catchUp, indexNeedsRebuild } from "../commit/replay.ts";
 import { positionFromMeta, positionMeta } from "../namespace/position.ts";
+import { lanesMeta } from "../commit/lanes.ts";
 import { recordSizes, type LogRecordSize } from "../commit/record-sizes.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 import type { ObjectStore } from "../stores/object-store.ts";
@@ -55,7 +56,7 @@ export interface MountStart {
   /** The records the index holds above the snapshot it started from, with their sizes, read at this mount or before it (a writer's snapshot cadence counts them). */
   inherited: LogRecordSize[];
   /** Who wrote the records read from the log at this mount, and when (a shared writer meets the others at work by them). */
-  writersRead: Pick<RecordHeader, "writer" | "time">[];
+  writersRead: Pick<RecordHeader, "writer" | "time" | "ops">[];
 }
 
 /**
@@ -90,7 +91,7 @@ export async function startIndex(options: {
   let known = head?.seq ?? 0;
   let reuseLocal = !options.rebuild;
   let listing: { records: Set<number>; snapshots: number[] } | undefined;
-  let writersRead: Pick<RecordHeader, "writer" | "time">[] = [];
+  let writersRead: Pick<RecordHeader, "writer" | "time" | "ops">[] = [];
 
   const attempt = async (seq: number): Promise<LogPosition | undefined> => {
     tried.add(seq);
@@ -111,7 +112,7 @@ export async function startIndex(options: {
     const limit = options.readonly ? Math.max(0, known - position.seq) + 256 : undefined;
     const caught = await catchUp(log, namespace, applier, position, cache, { knownSeq: known, maxRecords: limit, snapshot: seq });
     position = caught.position;
-    writersRead = caught.records.map(({ header }) => ({ writer: header.writer, time: header.time }));
+    writersRead = [...caught.records, ...caught.laneRecords.map(({ record }) => record)].map(({ header }) => header);
     const reached = Math.max(known, newest(failed));
     if (position.seq < reached) {
       if (fromLocal) reuseLocal = false;
@@ -222,7 +223,7 @@ export async function prepareIndex(
     if (bytes !== undefined) position = loadSnapshot(namespace, snapshotKey(snapshot), bytes);
     else namespace.clear(created); // the root was born with the filesystem (format.json), on every mount alike
     if (position.fsId !== fsId) throw new CorruptObjectError(`snapshot ${snapshot} belongs to filesystem ${position.fsId}, not ${fsId}`, { operation: "get", key: snapshotKey(snapshot) });
-    namespace.commitBatch(positionMeta(position));
+    namespace.commitBatch({ ...positionMeta(position), ...lanesMeta(new Map()) }); // a snapshot is a state with no lane open
     return position;
   } catch (error) {
     namespace.rollbackBatch();

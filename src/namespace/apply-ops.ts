@@ -31,6 +31,9 @@ const syscalls: Record<Op["op"], string> = {
   epoch: "epoch",
   relocate: "relocate",
   collect: "collect",
+  laneOpen: "laneOpen",
+  laneClose: "laneClose",
+  laneEnd: "laneEnd",
 };
 
 export class OpApplier {
@@ -81,6 +84,10 @@ export class OpApplier {
       }
       case "epoch":
       case "collect":
+      // Lanes change no entry: where each lane stands is the replay's to keep (src/commit/lanes.ts).
+      case "laneOpen":
+      case "laneClose":
+      case "laneEnd":
         return;
       case "relocate":
         return this.relocate(op.moves, extentsBroughtIn(op, recordKey));

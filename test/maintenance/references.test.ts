@@ -40,6 +40,9 @@ const cases: { [K in Op["op"]]: { after: Op[]; op: OpOf<K>; brings: boolean } } 
   epoch: { after: [], op: { op: "epoch", epoch: 2, writer: "w", time: 2 }, brings: false },
   relocate: { after: [file], op: { op: "relocate", moves: [{ ...pack, toObject: "packs/q", toOffset: 7 }], time: 2 }, brings: true },
   collect: { after: [file], op: { op: "collect", before: 1, collector: "c", time: 2 }, brings: false },
+  laneOpen: { after: [], op: { op: "laneOpen", path: "/d", owner: "w", time: 2 }, brings: false },
+  laneClose: { after: [], op: { op: "laneClose", lane: 1, path: "/d", seq: 0, hash: "00000000000000d4", time: 2 }, brings: false },
+  laneEnd: { after: [], op: { op: "laneEnd", writer: "w", time: 2 }, brings: false },
 };
 
 const id = (extent: Extent) => `${extent.object}@${extent.offset}+${extent.length}#${extent.hash}`;

@@ -42,6 +42,8 @@ const started = realNow();
 let totalSteps = 0;
 let totalRequests = 0;
 let totalFaults = 0;
+let totalLaneRecords = 0;
+let seedsWithLanes = 0;
 let totalOperations = 0;
 /** Timers that fired while writers and readers idled: in idle-catch-up runs, and in the others. */
 const idle = noIdleCounts();
@@ -58,6 +60,8 @@ for (const seed of seeds) {
   totalSteps += result.steps;
   totalRequests += result.requests;
   totalFaults += result.faults;
+  totalLaneRecords += result.laneRecords;
+  if (result.laneRecords > 0) seedsWithLanes++;
   totalOperations += result.operations;
   const counts = result.idleRun ? idle : idleElsewhere;
   for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] += result.idle[key];
@@ -92,9 +96,9 @@ for (const seed of seeds) {
   }
 }
 const elapsed = (realNow() - started) / 1000;
-const summary = { seeds: ran, steps: totalSteps, requests: totalRequests, faults: totalFaults, operations: totalOperations, idleRuns, idleRunsCaughtUp, idle, idleElsewhere, failures, known, seconds: Number(elapsed.toFixed(1)) };
+const summary = { seeds: ran, steps: totalSteps, requests: totalRequests, faults: totalFaults, operations: totalOperations, laneRecords: totalLaneRecords, seedsWithLanes, idleRuns, idleRunsCaughtUp, idle, idleElsewhere, failures, known, seconds: Number(elapsed.toFixed(1)) };
 console.log(
-  `${ran} seeds (${seeds[0]}..${seeds[ran - 1]}), ${totalSteps} steps, ${totalOperations} operations, ${totalRequests} requests, ${totalFaults} faults, ${failures.length} failing${skipKnown ? `, ${known.length} with a known bug` : ""}, ${elapsed.toFixed(1)} s`,
+  `${ran} seeds (${seeds[0]}..${seeds[ran - 1]}), ${totalSteps} steps, ${totalOperations} operations, ${totalRequests} requests, ${totalFaults} faults, ${totalLaneRecords} lane records in ${seedsWithLanes} seeds, ${failures.length} failing${skipKnown ? `, ${known.length} with a known bug` : ""}, ${elapsed.toFixed(1)} s`,
 );
 const perRun = (n: number) => (idleRuns === 0 ? "-" : (n / idleRuns).toFixed(1));
 console.log(

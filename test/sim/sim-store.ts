@@ -102,6 +102,8 @@ export class SimBucket {
   readonly deleted: { key: string; client: string; step: number }[] = [];
   /** Keys meant to be written once (L1) that were overwritten with other bytes. */
   readonly rewritten = new Set<string>();
+  /** Lanes' records written (each key once). */
+  laneRecords = 0;
   readonly events: BucketEvent[] = [];
   private nextRequest = 1;
   private nextVersion = 1;
@@ -270,6 +272,7 @@ export class SimBucket {
       });
     }
     if (current !== undefined && !mutableKeys.has(key) && Buffer.compare(current.body, body) !== 0) this.rewritten.add(key);
+    if (current === undefined && key.startsWith("lanes/")) this.laneRecords++;
     const etag = `"v${this.nextVersion++}"`;
     this.objects.set(key, { body: body.slice(), etag, lastModified: this.clock() });
     return { etag };

@@ -47,6 +47,8 @@ export interface SimResult {
   requests: number;
   faults: number;
   operations: number;
+  /** Lanes' records written (docs/s3-layout.md, "Lanes"): how often shared writers used lanes. */
+  laneRecords: number;
   /** Catch-ups while idle that a timer started (every run counts them; idle-catch-up runs are made for them). */
   idle: IdleCounts;
   /** Whether this seed is an idle-catch-up run (`isIdleCatchUpRun`). */
@@ -459,6 +461,14 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   // (the constant leaves the regression seeds of simulation.test.ts exclusive runs, as they were found).
   const sharedWriterCount = seededRandom(seed ^ 0x2f6b1db)() < 0.35 || idleRun ? between(2, 3) : 0;
   const shared = sharedWriterCount > 0;
+  // In half the shared runs (a generator of their own again) each writer also appends to a log in
+  // a top-level directory of its own, where it soon opens a lane (docs/s3-layout.md, "Lanes"), and
+  // now and then to another writer's, closing that one's lane; no hard links are made there (a
+  // lane opens only while the filesystem holds none).
+  const laneRun = shared && seededRandom(seed ^ 0x1a4e5b7)() < 0.5;
+  // A snapshot closes every lane (it is a state with none open): in lane runs they come rarer, so
+  // lanes live long enough to take records.
+  if (laneRun) mountBase.snapshotEveryCommits = 20 + Math.floor(seededRandom(seed ^ 0x1a4e5b8)() * 40);
   // A second writer: it takes over from a live first writer, or mounts after the first one's
   // process died without closing (it then waits for the lease to expire). Not in a shared run.
   const takeoverAt = !shared && chance(0.6) ? between(20, Math.max(21, steps - 30)) : undefined;
@@ -623,6 +633,8 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
   // Shared runs: increments and appends acknowledged, and those whose outcome is unknown.
   const counter = { acknowledged: 0, unknown: 0 };
   const appendTags = { acknowledged: new Set<number>(), unknown: new Set<number>() };
+  /** Lane runs: each writer's own directory's log, and the tags appended to it. */
+  const ownLogs = new Map<string, { acknowledged: Set<number>; unknown: Set<number> }>();
 
   // The processes.
   const writer1 = makeProcess("w1", "writer", 0);
@@ -703,7 +715,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       return;
     }
     // A writer.
-    if (shared && chance(0.25)) {
+    if (shared && chance(laneRun ? 0.6 : 0.25)) {
       sharedOperation(process, fs);
       return;
     }
@@ -741,7 +753,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       const from = pick(filePaths);
       const to = pick(filePaths.filter((path) => path !== from));
       const kind = random();
-      if (kind < 0.4) {
+      if (kind < 0.4 && !laneRun) {
         // A hard link to a name the model never reads: writes, appends, copies onto, renames and
         // removals of the source then act on a file with two names, and replay, snapshots, gc
         // and compaction must keep what each path the model does read holds.
@@ -882,6 +894,26 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
    */
   function sharedOperation(process: Process, fs: S3CachedFs): void {
     const who = process.name;
+    if (laneRun && chance(0.7)) {
+      // Mostly its own directory; one time in eight another writer's.
+      const owner = chance(0.875) ? who : pick(sharedProcesses.map((other) => other.name));
+      const log = `/own-${owner}/log`;
+      const tags = ownLogs.get(log) ?? { acknowledged: new Set<number>(), unknown: new Set<number>() };
+      ownLogs.set(log, tags);
+      const tag = nextTag++;
+      start(process, `append #${tag} to ${log}`, async () => {
+        try {
+          await fs.mkdir(`/own-${owner}`, { recursive: true });
+          await fs.appendFile(log, `${tag}\n`);
+        } catch (error) {
+          const code = codeOf(error);
+          if (code === undefined || !refusedCodes.has(code)) tags.unknown.add(tag);
+          throw error;
+        }
+        tags.acknowledged.add(tag);
+      });
+      return;
+    }
     if (idle !== undefined && chance(0.3)) {
       // Idle-catch-up runs: a refresh of the writer's own (beside its timer's), or a close (it
       // mounts again later, from its own cache directory), racing the catch-up under way.
@@ -955,7 +987,19 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
       if (!appendTags.acknowledged.has(tag) && !appendTags.unknown.has(tag)) fail(`${who} shows append #${tag}, which was never acknowledged nor in doubt`);
     }
     for (const tag of appendTags.acknowledged) if (!seen.has(tag)) fail(`${who} lost the acknowledged append #${tag} to ${appendLogPath}`);
-    return `${counterText}|${appendsText}`;
+    let own = "";
+    for (const [log, expected] of [...ownLogs].sort(([a], [b]) => a.localeCompare(b))) {
+      const text = (await fs.exists(log)) ? await fs.readText(log) : "";
+      const found = new Set<number>();
+      for (const tag of text.split("\n").filter((line) => line !== "").map(Number)) {
+        if (found.has(tag)) fail(`${who} shows append #${tag} twice in ${log}`);
+        found.add(tag);
+        if (!expected.acknowledged.has(tag) && !expected.unknown.has(tag)) fail(`${who} shows append #${tag} in ${log}, which was never acknowledged nor in doubt`);
+      }
+      for (const tag of expected.acknowledged) if (!found.has(tag)) fail(`${who} lost the acknowledged append #${tag} to ${log}`);
+      own += `|${log}:${text}`;
+    }
+    return `${counterText}|${appendsText}${own}`;
   }
 
   /** L1: every key but the head, the leases and gc/clock is written once (same bytes if twice). */
@@ -1302,6 +1346,7 @@ async function simulate(options: SimOptions, time: VirtualTime): Promise<SimResu
     requests: bucket.sent,
     faults: bucket.faults,
     operations,
+    laneRecords: bucket.laneRecords,
     idle: idleCounts,
     idleRun,
     trace,
