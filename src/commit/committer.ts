@@ -1535,25 +1535,9 @@ export class Committer {
             this.stats.failedCommits++;
             throw error;
           }
-          if (reads !== undefined) {
-            const aliases = this.namespace.committed.counts().symlinks > 0 || this.namespace.committed.hasHardLinks();
-            const path = reads.conflict(slipped, batch.ops, aliases);
-            if (path !== undefined) {
-              await batch.settle();
-              this.needsResync = true;
-              throw new TransactionConflict(path);
-            }
-          }
-          try {
-            batch = this.revalidate(batch, entries, slipped, reads !== undefined);
-          } catch (error) {
-            if (error instanceof TransactionConflict) this.needsResync = true;
-            throw error;
-          }
-          if (this.nothingToPublish(batch)) {
-            this.namespace.rollbackBatch();
-            return;
-          }
+          const again = await this.afterSlipped(batch, entries, reads, slipped, slipped);
+          if (again === undefined) return;
+          batch = again;
           continue;
         }
         const closes: Op[] = touched.map((id) => {
@@ -1647,30 +1631,45 @@ export class Committer {
         throw error;
       }
       this.position = position;
-      if (reads !== undefined) {
-        // Symbolic and hard links let one path reach what another names: then every foreign operation counts.
-        const aliases = this.namespace.committed.counts().symlinks > 0 || this.namespace.committed.hasHardLinks();
-        const path = reads.conflict(slipped, batch.ops, aliases);
-        if (path !== undefined) {
-          await batch.settle();
-          this.needsResync = true; // the body runs again from the log's end, not from the winner's record alone
-          throw new TransactionConflict(path);
-        }
-      }
-      try {
-        batch = this.revalidate(batch, entries, this.shared ? slipped : undefined, reads !== undefined);
-      } catch (error) {
-        if (error instanceof TransactionConflict) this.needsResync = true;
-        throw error;
-      }
-      if (this.nothingToPublish(batch)) {
-        this.namespace.rollbackBatch();
-        return;
-      }
-      // Queued writes in one top-level directory that lost the slot to records touching none of it
-      // ask for a lane of their own: the next ones then meet no other writer (src/commit/lanes.ts).
+      const again = await this.afterSlipped(batch, entries, reads, slipped, this.shared ? slipped : undefined);
+      if (again === undefined) return;
+      batch = again;
+      // Queued writes that lost the slot may ask for a lane of their own now that this writer met
+      // others at work: the next ones then meet no other writer (laneWanted, src/commit/lanes.ts).
       if (entries !== undefined && batch.opensLane === undefined) batch.opensLane = this.laneWanted(batch);
     }
+  }
+
+  /**
+   * After records slipped in below a batch (another writer's in our slot, or those read while
+   * ending lanes): a transaction that saw what they touched runs again (TransactionConflict),
+   * else the batch's operations are validated again on the new state (`revalidate`, which takes
+   * `later` for the times). Returns the batch to publish, or undefined when nothing is left to
+   * (no batch is open then).
+   */
+  private async afterSlipped(batch: Batch, entries: Queued[] | undefined, reads: ReadSet | undefined, slipped: readonly DecodedRecord[], later: readonly DecodedRecord[] | undefined): Promise<Batch | undefined> {
+    if (reads !== undefined) {
+      // Symbolic and hard links let one path reach what another names: then every foreign operation counts.
+      const aliases = this.namespace.committed.counts().symlinks > 0 || this.namespace.committed.hasHardLinks();
+      const path = reads.conflict(slipped, batch.ops, aliases);
+      if (path !== undefined) {
+        await batch.settle();
+        this.needsResync = true; // the body runs again from the log's end, not from what was read alone
+        throw new TransactionConflict(path);
+      }
+    }
+    let again: Batch;
+    try {
+      again = this.revalidate(batch, entries, later, reads !== undefined);
+    } catch (error) {
+      if (error instanceof TransactionConflict) this.needsResync = true;
+      throw error;
+    }
+    if (this.nothingToPublish(again)) {
+      this.namespace.rollbackBatch();
+      return undefined;
+    }
+    return again;
   }
 
   /** Whether a batch has nothing left to publish: no operation, and no lane still open to close. */

@@ -6,17 +6,7 @@
 // campaign to other seeds and SIM_SEEDS sets its size, for longer runs on demand (or
 // `npm run sim -- --seeds N --from F`; `--idle-only` runs idle-catch-up seeds alone).
 import { describe, expect, test } from "bun:test";
-
-interface IdleCounts {
-  catchUps: number;
-  catchUpsBusy: number;
-  catchUpsChanged: number;
-  writerPolls: number;
-  writerPollsBusy: number;
-  writerPollsChanged: number;
-  readerPolls: number;
-  raced: number;
-}
+import type { IdleCounts } from "./simulation.ts";
 
 interface Summary {
   seeds: number;
