@@ -4,8 +4,8 @@
 // took the lane's next slot so that nothing can land after the records it names. While a lane is
 // open no main-log record touches its directory, and its records touch nothing else, so they
 // commute with every main-log record between the opening and the closing: a reader may take them
-// in as they land, and the state at every main-log seq is defined by applying each lane's records
-// where its closing record stands.
+// in as they land, and the state at a main-log seq holds each lane's records that name a main-log
+// seq (`after`, the one their writer had applied) at or below it (docs/s3-layout.md LN7).
 //
 // This module keeps where each open lane stands in the index (the `lanes` meta row, written with
 // the position in the same transaction), and holds the rules a reader checks as it applies a
