@@ -305,8 +305,7 @@ export async function keptReferences(context: MaintenanceContext, inventory: Inv
     references.addRecord(await context.log.readRecordHeader(seq, entry.size));
   });
   // A lane opened after the base is not in its snapshot (a snapshot is written with no lane open,
-  // src/commit/lanes.ts): its records bring their extents in as the main log's do. Lanes' records
-  // themselves are never deleted yet.
+  // src/commit/lanes.ts): its records bring their extents in as the main log's do.
   const laneRecords = [...inventory.objects.values()].filter((entry) => entry.kind === "lane-record" && entry.lane! > base);
   await boundedEach(laneRecords, 16, async (entry) => {
     references.addRecord(await context.log.readLaneRecordHeader(entry.lane!, entry.seq!, entry.size), entry.key);
@@ -345,6 +344,13 @@ function plannedDeletions(
         else if (strict && entry.lastModified.getTime() >= now - Math.max(graceMs, sharedRecordAgeMs)) kept.young++; // a lagging shared writer may still aim at the slot after it
         else consider(entry, `covered by snapshot ${base}, and no kept state uses its inline data`);
         break;
+      case "lane-record":
+        // A snapshot is written with no lane open (docs/s3-layout.md LN8), so a lane opened at or
+        // before the base was closed by then: every state kept holds all its records.
+        if (entry.lane! > base || references.has(entry.key)) kept.referenced++;
+        else if (strict && entry.lastModified.getTime() >= now - Math.max(graceMs, sharedRecordAgeMs)) kept.young++;
+        else consider(entry, `its lane was opened and closed by snapshot ${base}, and no kept state uses its inline data`);
+        break;
       case "snapshot":
         if (pins.has(entry.seq!)) kept.pinned++;
         else if (entry.seq! >= base) kept.referenced++;
@@ -355,7 +361,7 @@ function plannedDeletions(
     }
   }
   // Data first, then records, then snapshots: an interrupted run leaves the oldest history last.
-  const order: Partial<Record<ObjectKind, number>> = { pack: 0, chunk: 0, record: 1, snapshot: 2 };
+  const order: Partial<Record<ObjectKind, number>> = { pack: 0, chunk: 0, "lane-record": 1, record: 1, snapshot: 2 };
   return deletions.sort((a, b) => (order[a.kind] ?? 3) - (order[b.kind] ?? 3) || a.key.localeCompare(b.key));
 }
 

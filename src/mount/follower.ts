@@ -11,6 +11,7 @@ import type { Namespace } from "../namespace/namespace.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 import { catchUp, indexNeedsRebuild, probeLanes } from "../commit/replay.ts";
+import { CorruptObjectError, UnsupportedFormatError } from "../stores/store-errors.ts";
 import { prepareIndex } from "./start.ts";
 
 /** The index a follower keeps up to date, and where it reads the log. */
@@ -141,8 +142,12 @@ export class Follower {
         this.position = caught.position;
         lanesMoved = caught.laneRecords.length > 0;
       } catch (error) {
-        if (!indexNeedsRebuild(error)) throw error;
-        await this.rebuild();
+        // Behind the head's snapshot, a record missing under us (a lane's, say, whose closing is
+        // still there) was collected: the snapshot below says where to start again (M8).
+        if (this.position.seq < this.headSnapshot && error instanceof CorruptObjectError && !(error instanceof UnsupportedFormatError)) {
+          // restarted below
+        } else if (!indexNeedsRebuild(error)) throw error;
+        else await this.rebuild();
       }
     }
     if (this.position.seq < this.headSnapshot) {

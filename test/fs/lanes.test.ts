@@ -302,3 +302,52 @@ for (const backend of backends) {
     });
   });
 }
+
+describe("lanes and garbage collection", () => {
+  test("a lane closed by the snapshot gc keeps from loses the records no kept state uses; those whose inline data a file still holds stay, every file reads back, and a reader left inside the lane starts again from the snapshot", async () => {
+    const workspace = await testWorkspace("local", "lanes-gc");
+    const config = { exclusive: false, refreshIntervalMs: 0, layout: { inlineRecordBytes: 1024 } } as const;
+    const a = await workspace.mount({ ...config, name: "a" }, { cacheRoot: workspace.freshCacheRoot() });
+    await a.mkdir("/a");
+    const b = await workspace.mount({ ...config, name: "b" }, { cacheRoot: workspace.freshCacheRoot() });
+    await b.mkdir("/b");
+    // b's lane opens; each rewrite of /b/kept leaves the record before it holding bytes no file uses.
+    for (let round = 0; round < 6; round++) await b.writeFile("/b/kept", `version ${round}`);
+    await b.writeFile("/b/other", "other");
+    expect(b.stats().commits!.laneCommits).toBeGreaterThan(3);
+    await a.writeFile("/a/x", "x");
+    // A reader left standing inside the lane while it is closed and collected.
+    const reader = await workspace.mount({ name: "reader", mode: "readonly", refreshIntervalMs: 0 }, { cacheRoot: workspace.freshCacheRoot() });
+    expect(await reader.readText("/b/kept")).toBe("version 5");
+    await b.close(); // closes its lane
+    await a.close();
+    const store = workspace.makeStore();
+    const laneKeys = async () => (await Array.fromAsync(listAll(store, { prefix: "lanes/" }))).map((object) => object.key).sort();
+    const before = await laneKeys();
+    expect(before.length).toBeGreaterThan(4);
+    // An exclusive writer (collections keep shared writers' records for 10 minutes): a snapshot
+    // past the closing, then a collection with no retention window.
+    const collector = await workspace.mount({ name: "collector", exclusive: true }, { cacheRoot: workspace.freshCacheRoot() });
+    await collector.snapshot();
+    const report = await collector.collectGarbage({ retentionMs: 0, graceMs: 0 });
+    const deletedLaneRecords = report.deletions.filter((deletion) => deletion.kind === "lane-record").map((deletion) => deletion.key);
+    const after = await laneKeys();
+    expect(deletedLaneRecords.length).toBeGreaterThan(0);
+    expect(after).toEqual(before.filter((key) => !deletedLaneRecords.includes(key)));
+    // What stays is what a file still reads: the last /b/kept and /b/other, inline in their records.
+    expect(after.length).toBeGreaterThan(0);
+    const fresh = await workspace.mount({ name: "fresh", mode: "readonly" }, { cacheRoot: workspace.freshCacheRoot() });
+    expect(await fresh.readText("/b/kept")).toBe("version 5");
+    expect(await fresh.readText("/b/other")).toBe("other");
+    expect(await fresh.readText("/a/x")).toBe("x");
+    expect((await fresh.fsck()).problems).toEqual([]);
+    // The reader's next refresh meets the closing record of a lane whose records are gone: it
+    // starts again from the snapshot the head names (M8).
+    await collector.close();
+    await reader.refresh();
+    expect(await reader.readText("/b/other")).toBe("other");
+    expect(await reader.readText("/a/x")).toBe("x");
+    await reader.close();
+    await fresh.close();
+  });
+});
