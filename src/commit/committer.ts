@@ -234,6 +234,18 @@ interface Queued {
   rechecked?: boolean;
 }
 
+/**
+ * What the callers of a published record hear when the index could not take it in: on a full
+ * disk, ENOSPC saying the change is published all the same; anything else as it is.
+ */
+function notIndexed(recordKey: string, error: unknown): unknown {
+  if (!isDiskFullError(error)) return error;
+  return new FsError("ENOSPC", "write", {
+    detail: `the change was published (${recordKey}) but the local disk has no space for the index to take it in; the mount applies it from the log once there is space`,
+    cause: error,
+  });
+}
+
 /** Refusals that depend on the namespace's state: a shared writer's view may be older than the log. */
 export const stateCodes: ReadonlySet<string> = new Set(["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY", "EINVAL", "ENAMETOOLONG", "ELOOP"]);
 
@@ -899,10 +911,7 @@ export class Committer {
       } catch (error) {
         this.needsResync = true;
         this.stats.failedCommits++;
-        const failure = isDiskFullError(error)
-          ? new FsError("ENOSPC", "write", { detail: `the change was published (${batch.recordKey}) but the local disk has no space for the index to take it in; the mount applies it from the log once there is space`, cause: error })
-          : error;
-        for (const entry of entries) entry.reject(failure);
+        for (const entry of entries) entry.reject(notIndexed(batch.recordKey, error));
         return;
       }
       const elapsed = performance.now() - started;
@@ -1156,14 +1165,8 @@ export class Committer {
     } catch (error) {
       // The record is durable but the index could not take it in: the index stays where it was,
       // and the next batch applies the record (and any after it that landed) from the log.
-      const failure = isDiskFullError(error)
-        ? new FsError("ENOSPC", "write", {
-            detail: `the change was published (${walKey(batch.seq)}) but the local disk has no space for the index to take it in; the mount applies it from the log once there is space`,
-            cause: error,
-          })
-        : error;
       this.flights.unshift(flight);
-      return this.flightsWithoutIndex(failure);
+      return this.flightsWithoutIndex(notIndexed(batch.recordKey, error));
     }
     this.position = flight.position;
     this.confirmView();
@@ -1845,11 +1848,7 @@ export class Committer {
       // space: the index stays where it was, and the next batch applies the record from the log.
       this.needsResync = true;
       this.stats.failedCommits++;
-      if (!isDiskFullError(error)) throw error;
-      throw new FsError("ENOSPC", "write", {
-        detail: `the change was published (${walKey(batch.seq)}) but the local disk has no space for the index to take it in; the mount applies it from the log once there is space`,
-        cause: error,
-      });
+      throw notIndexed(batch.recordKey, error);
     }
     this.position = position;
     this.confirmView();

@@ -50,6 +50,11 @@ export function lanesMeta(lanes: Lanes): Record<string, string> {
   return { [lanesMetaKey]: lanes.size === 0 ? "" : JSON.stringify(Object.fromEntries(lanes)) };
 }
 
+/** A copy of `lanes` that following records may change in place. */
+export function copyLanes(lanes: Lanes): Map<number, LaneState> {
+  return new Map([...lanes].map(([id, lane]) => [id, { ...lane, position: { ...lane.position } }]));
+}
+
 /** The open lane whose directory holds `path` (the directory itself included), if any. */
 export function laneHolding(lanes: Lanes, path: string): [number, LaneState] | undefined {
   for (const entry of lanes) if (isWithin(path, entry[1].path)) return entry;
@@ -103,7 +108,7 @@ export function lanesTouched(lanes: Lanes, ops: readonly Op[]): number[] {
 
 /** The open lanes after a main-log record holding `ops` (checked as a reader checks them); `record` is the record's seq, hash and epoch. */
 export function lanesAfter(lanes: Lanes, ops: readonly Op[], record: { seq: number; hash: string; fsId: string; epoch: number }): Map<number, LaneState> {
-  const after = new Map([...lanes].map(([id, lane]) => [id, { ...lane, position: { ...lane.position } }]));
+  const after = copyLanes(lanes);
   for (const op of ops) {
     const problem = followMainOp(after, op, record);
     if (problem !== undefined) throw new Error(`a record this writer built ${problem}`);

@@ -15,7 +15,7 @@ import { positionMeta } from "../namespace/position.ts";
 import type { OpApplier } from "../namespace/apply-ops.ts";
 import type { SegmentCache } from "../data/segment-cache.ts";
 import { recordSizesMeta } from "./record-sizes.ts";
-import { followLaneRecord, followMainOp, lanesMeta, lanesOf, type LaneState } from "./lanes.ts";
+import { copyLanes, followLaneRecord, followMainOp, lanesMeta, lanesOf, type LaneState } from "./lanes.ts";
 
 /** Whether `error` means the local index must be rebuilt from the log (it is damaged, or disagrees with the log). */
 export function indexNeedsRebuild(error: unknown): boolean {
@@ -171,10 +171,6 @@ export function probeLanes(log: RemoteLog, namespace: Namespace): Map<number, Pr
   return probes;
 }
 
-function copyLanes(lanes: ReadonlyMap<number, LaneState>): Map<number, LaneState> {
-  return new Map([...lanes].map(([id, lane]) => [id, { ...lane, position: { ...lane.position } }]));
-}
-
 /** The lane positions a main-log record says its writer had applied (`lanes` in its header). */
 function laneDependencies(record: DecodedRecord): [number, number][] {
   return Object.entries(record.header.lanes ?? {}).map(([id, seq]) => [Number(id), seq]);
@@ -254,7 +250,8 @@ export async function catchUp(
     const have = lanesRead.get(id) ?? [];
     const base = startLanes.get(id)?.position.seq ?? 0;
     const from = base + have.length + 1;
-    if (from > upTo || have.at(-1)?.header.ops.some((op) => op.op === "laneEnd") === true) continue;
+    const last = have.at(-1);
+    if (from > upTo || (last !== undefined && isCloseMarker(last))) continue;
     more.push(
       readLane(log, id, from, upTo).then((rest) => {
         if (from + rest.length <= upTo) {

@@ -219,6 +219,27 @@ describe("lanes: beside a lane of another writer, and damage", () => {
     });
   }
 
+  test("a reader behind the head's snapshot whose lane's records were collected under the record closing it starts again from the snapshot", async () => {
+    const { workspace, scribe } = await populated("local", "lanes-reader-collected");
+    const lane = await scribe.open("/agent");
+    await laneWrite(scribe, lane, "/agent/a.txt", "alpha");
+    const reader = await workspace.mount({ name: "reader", mode: "readonly", refreshIntervalMs: 0 }, { cacheRoot: workspace.freshCacheRoot() });
+    expect(await tree(reader, "/agent")).toEqual({ "a.txt": "alpha" });
+    await scribe.inLane(lane, [mkdir("/agent/sub")]);
+    await scribe.close(lane, "/agent");
+    const writer = await workspace.mount({ name: "writer", exclusive: false }, { cacheRoot: workspace.freshCacheRoot() });
+    expect(await writer.snapshot()).toBeGreaterThan(lane);
+    await writer.close();
+    // As a collection past that snapshot leaves it: the lane's records gone but the one whose
+    // inline data a file holds, and the main-log record closing the lane still there.
+    const store = workspace.makeStore();
+    for (const seq of [2, 3]) await store.delete(laneRecordKey(lane, seq));
+    expect((await reader.refresh()).changed).toBe(true);
+    expect((await reader.readdir("/agent")).sort()).toEqual(["a.txt", "sub"]);
+    expect(await reader.readText("/agent/a.txt")).toBe("alpha");
+    await reader.close();
+  });
+
   test("a record past a lane's close marker is never read: a pipelined record of the owner whose parent lost its slot to the marker", async () => {
     const { workspace, scribe } = await populated("local", "lanes-past-marker");
     const lane = await scribe.open("/agent");
@@ -304,7 +325,7 @@ for (const backend of backends) {
 }
 
 describe("lanes and garbage collection", () => {
-  test("a lane closed by the snapshot gc keeps from loses the records no kept state uses; those whose inline data a file still holds stay, every file reads back, and a reader left inside the lane starts again from the snapshot", async () => {
+  test("a lane closed by the snapshot gc keeps from loses the records no kept state uses; those whose inline data a file still holds stay, every file reads back, and a reader left inside the lane carries on", async () => {
     const workspace = await testWorkspace("local", "lanes-gc");
     const config = { exclusive: false, refreshIntervalMs: 0, layout: { inlineRecordBytes: 1024 } } as const;
     const a = await workspace.mount({ ...config, name: "a" }, { cacheRoot: workspace.freshCacheRoot() });

@@ -41,8 +41,11 @@ interface Summary {
  *   (its own writer's record stood there: "commit record ... has seq 2 after 2").
  * - 819: fsck took a log whose first slot was still empty, with a pipelined record after it, for
  *   one whose start was collected ("the head is missing, and the log's start is gone").
+ * - 194, 531: lanes (docs/s3-layout.md LN1-LN9): a lane record whose answer was lost landed late
+ *   and its writes were published again in the main log, so an append showed twice (194); a write
+ *   that came while `close()` closed its writer's lane never settled (531).
  */
-const regressionSeeds = [19, 266, 311, 819, 949, 1194, 1631, 1722, 3786];
+const regressionSeeds = [19, 194, 266, 311, 531, 819, 949, 1194, 1631, 1722, 3786];
 
 async function simulate(args: string[]): Promise<{ summary: Summary; output: string }> {
   const child = Bun.spawn([process.execPath, `${import.meta.dir}/run.ts`, ...args, "--json", "--keep-going"], { stdout: "pipe", stderr: "pipe" });
