@@ -259,6 +259,7 @@ export class Mount implements MaintenanceContext {
         snapshotEveryBytes: config.snapshotEveryBytes,
         headDelayMs: config.headDelayMs,
         maxRecordsInFlight: config.maxRecordsInFlight,
+        lanes: config.lanes,
         now: this.dependencies.now,
         shared: !exclusive,
       },

@@ -187,6 +187,13 @@ export const mountConfigSchema = z
      * versions before pipelined records read (they refuse format 2 with "upgrade").
      */
     maxRecordsInFlight: positiveInteger.max(64).default(defaultMaxRecordsInFlight),
+    /**
+     * Whether a shared writer may open lanes (default true; docs/s3-layout.md LN1-LN9). false: it
+     * publishes in the main log only (it still reads lanes others opened, and closes them as it
+     * must), for a fleet whose readers include versions before lanes (they refuse a record opening
+     * one with "upgrade").
+     */
+    lanes: z.boolean().default(true),
     /** Largest ranged GET, coalescing gap and read concurrency. */
     maxRangeBytes: bytesUpTo(256 * MiB).default(8 * MiB),
     coalesceGapBytes: z.number().int().nonnegative().max(64 * MiB, { message: `at most 64 MiB (${64 * MiB} bytes)` }).default(64 * 1024),

@@ -58,6 +58,8 @@ export interface CommitterOptions extends HeadKeeperOptions {
   shared?: boolean;
   /** Records in flight at most (the mount's `maxRecordsInFlight`; default `maxRecordsInFlight`). */
   maxRecordsInFlight?: number;
+  /** Whether this writer may open lanes (the mount's `lanes`; default true). */
+  lanes?: boolean;
 }
 
 /**
@@ -1706,7 +1708,7 @@ export class Committer {
    */
   private laneWanted(batch: Batch): string | undefined {
     const now = this.options.now();
-    if (!this.shared || this.closing || now - this.othersTakenInAt > othersActiveMs) return undefined;
+    if (!this.shared || this.closing || this.options.lanes === false || now - this.othersTakenInAt > othersActiveMs) return undefined;
     const lanes = lanesOf(this.namespace.pending);
     if (this.ownLane(lanes) !== undefined) return undefined;
     const directory = laneDirectoryOf(batch.ops);

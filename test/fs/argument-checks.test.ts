@@ -33,6 +33,7 @@ describe("numeric options are bounded, naming the field", () => {
     ["atSeq = 2**60", { mode: "readonly", atSeq: 2 ** 60 }, "atSeq"],
     ["maxRecordsInFlight = 0", { maxRecordsInFlight: 0 }, "maxRecordsInFlight"],
     ["maxRecordsInFlight = 65", { maxRecordsInFlight: 65 }, "maxRecordsInFlight"],
+    ["lanes = \"yes\"", { lanes: "yes" as unknown as boolean }, "lanes"],
   ];
   test.each(cases)("%s is EINVAL before any store is made", async (_label, config, field) => {
     let factoryCalls = 0;

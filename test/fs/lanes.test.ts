@@ -324,6 +324,22 @@ for (const backend of backends) {
   });
 }
 
+describe("lanes: false", () => {
+  test("writers given lanes: false open none, as they would otherwise, and publish in the main log", async () => {
+    const workspace = await testWorkspace("local", "lanes-off");
+    const config = { exclusive: false, refreshIntervalMs: 0, lanes: false } as const;
+    const a = await workspace.mount({ ...config, name: "a" }, { cacheRoot: workspace.freshCacheRoot() });
+    await a.mkdir("/a");
+    const b = await workspace.mount({ ...config, name: "b" }, { cacheRoot: workspace.freshCacheRoot() });
+    await b.mkdir("/b");
+    for (let round = 1; round < 4; round++) await Promise.all([a.writeFile(`/a/${round}`, "a"), b.writeFile(`/b/${round}`, "b")]);
+    for (const fs of [a, b]) expect(fs.stats().commits!.lanesOpened + fs.stats().commits!.laneCommits).toBe(0);
+    expect(await Array.fromAsync(listAll(workspace.makeStore(), { prefix: "lanes/" }))).toEqual([]);
+    await a.close();
+    await b.close();
+  });
+});
+
 describe("lanes and garbage collection", () => {
   test("a lane closed by the snapshot gc keeps from loses the records no kept state uses; those whose inline data a file still holds stay, every file reads back, and a reader left inside the lane carries on", async () => {
     const workspace = await testWorkspace("local", "lanes-gc");

@@ -122,7 +122,10 @@ function codeOf(error: unknown): string {
 }
 
 async function runWriter(job: Job, manager: S3CachedFsManagerImpl, say: (message: Record<string, unknown>) => void, nextLine: Promise<unknown>): Promise<void> {
-  const fs = await manager.mount({ name: job.name, exclusive: false, headDelayMs: 60_000 });
+  // No lanes (docs/s3-layout.md LN1-LN9): the test orders shared writes by the main-log slot that
+  // carried each, which a write in a lane has not; lanes are proven by test/fs/lanes.test.ts and
+  // the simulation's lane runs.
+  const fs = await manager.mount({ name: job.name, exclusive: false, headDelayMs: 60_000, lanes: false });
   const random = seededRandom(job.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const report: WriterReport = {
